@@ -1,0 +1,38 @@
+/*
+ * copula.h: the registry of default-dependence models (copulas).
+ *
+ * In every model here obligor i of segment s defaults on a path when its
+ * latent variable X_i = scale * (a_s . Z + b_s eps_i) falls below its
+ * threshold c_i = threshold(PD_i): Z are the correlated systematic factors,
+ * eps_i ~ N(0,1) the idiosyncratic term, b_s = sqrt(1 - a_s' C a_s), and
+ * scale a per-path mixing variable. For the Gaussian copula scale = 1 and
+ * threshold = Phi^-1; a Student-t copula draws scale = sqrt(nu / W), W ~
+ * chi2(nu), and uses the t quantile. One file per model, each exporting one
+ * descriptor; the registry is a constant table (copula.c).
+ */
+#ifndef CASCADE_COPULA_H
+#define CASCADE_COPULA_H
+
+#include <stddef.h>
+
+#include "registry.h"
+#include "rng.h"
+
+typedef struct cas_copula_model {
+  cas_model_info info;  /* name and one-line description */
+  /* Latent threshold for a default probability pd in (0, 1). */
+  double (*threshold)(double pd);
+  /* The path's mixing scale, drawn from the path's factor stream. */
+  double (*path_scale)(cas_rng *rng);
+} cas_copula_model;
+
+extern const cas_copula_model cas_copula_gaussian;
+
+/* The model called name, or NULL. */
+const cas_copula_model *cas_copula_lookup(const char *name);
+/* Comma-separated names of every registered model. */
+void cas_copula_list(char *buf, size_t size);
+/* Registry walk: the i-th model, NULL past the end. */
+const cas_copula_model *cas_copula_at(size_t i);
+
+#endif

@@ -1,0 +1,61 @@
+/* error.c: formatting of error records (see error.h). */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static void vset(cas_error *err, cas_status st, size_t off, const char *fmt,
+                 va_list ap) {
+  err->status = st;
+  if (off < sizeof err->msg) vsnprintf(err->msg + off, sizeof err->msg - off, fmt, ap);
+}
+
+cas_status cas_error_set(cas_error *err, cas_status st, const char *fmt, ...) {
+  if (err == NULL) return st;
+  va_list ap;
+  va_start(ap, fmt);
+  vset(err, st, 0, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+cas_status cas_error_at(cas_error *err, cas_status st, const char *file,
+                        long line, long col, const char *fmt, ...) {
+  if (err == NULL) return st;
+  int n;
+  if (line <= 0)
+    n = snprintf(err->msg, sizeof err->msg, "%s: ", file ? file : "<input>");
+  else if (col <= 0)
+    n = snprintf(err->msg, sizeof err->msg, "%s:%ld: ", file ? file : "<input>", line);
+  else
+    n = snprintf(err->msg, sizeof err->msg, "%s:%ld:%ld: ", file ? file : "<input>", line, col);
+  va_list ap;
+  va_start(ap, fmt);
+  vset(err, st, n < 0 ? 0 : (size_t)n, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+int cas_status_exit_code(cas_status st) {
+  switch (st) {
+  case CAS_OK: return 0;
+  case CAS_ERR_INTERNAL: return 1;
+  case CAS_ERR_USAGE: return 2;
+  case CAS_ERR_INPUT: return 3;
+  case CAS_ERR_IO: return 4;
+  case CAS_ERR_NOMEM: return 5;
+  }
+  return 1;
+}
+
+const char *cas_status_name(cas_status st) {
+  switch (st) {
+  case CAS_OK: return "ok";
+  case CAS_ERR_USAGE: return "usage error";
+  case CAS_ERR_INPUT: return "bad input";
+  case CAS_ERR_IO: return "I/O error";
+  case CAS_ERR_NOMEM: return "out of memory";
+  case CAS_ERR_INTERNAL: return "internal error";
+  }
+  return "internal error";
+}

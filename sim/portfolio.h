@@ -1,0 +1,106 @@
+/*
+ * portfolio.h: a loan book as a structure of arrays.
+ *
+ * A portfolio comes from a CSV file (cas_portfolio_load_csv) or from the
+ * built-in generator of the default Yangtze River Delta book
+ * (cas_portfolio_generate, calibration in docs/CALIBRATION.md). Arrays are
+ * indexed by loan, 0..n-1, in file order or generation order; the order is
+ * part of the result (a path's random numbers are consumed in loan order).
+ *
+ * Memory: 8 (ead) + 8 (pd) + 8 (lgd) + 1 + 1 (region, sector) + 2 (city)
+ * + 4 (park) = 32 bytes per loan, plus the ids of a CSV portfolio (the id
+ * text, a NUL and an 8-byte offset per loan; built-in loans have implicit
+ * ids "YRD" + 9 digits, loan i being "YRD%09zu").
+ *
+ * CSV error messages are "path:line:col: reason (got X, expected Y)" with
+ * col the 1-based character (UTF-8 code point) column where the offending
+ * field starts; the accepted format is described at the top of portfolio.c.
+ */
+#ifndef CASCADE_PORTFOLIO_H
+#define CASCADE_PORTFOLIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "taxonomy.h"
+
+typedef struct cas_portfolio {
+  size_t n;            /* number of loans */
+  double *ead;         /* exposure at default [CNY], > 0 */
+  double *pd;          /* one-year probability of default, in (0, 1) */
+  double *lgd;         /* loss given default [fraction of EAD], in [0, 1] */
+  uint8_t *region;     /* CAS_REGION_* */
+  uint8_t *sector;     /* CAS_SECTOR_* */
+  uint16_t *city;      /* index into cas_cities, or CAS_CITY_NONE */
+  int32_t *park;       /* industrial park number, or -1 for none */
+
+  /* Ids of a CSV portfolio: id of loan i is id_pool + id_offset[i]
+   * (NUL-terminated). NULL for the built-in book (implicit ids). */
+  char *id_pool;
+  uint64_t *id_offset;
+  size_t id_pool_size;
+
+  /* Parks are numbered 0..npark-1 (built-in: every park of the book,
+   * some possibly without loans; CSV: the distinct park texts). */
+  int32_t npark;
+
+  /* Parks of a CSV portfolio by number: park_names[k] is the text of park
+   * k as given in the file, numbered in order of first appearance. One
+   * allocation (pointers followed by the strings). NULL for the built-in
+   * book, whose parks are named "park-%d". */
+  char **park_names;
+  int32_t npark_names;
+
+  /* Where it came from, for the record in result files:
+   * "builtin:yrd loans=100000 seed=1" or "file:PATH". */
+  char source[512];
+} cas_portfolio;
+
+/* Totals by segment (region x sector). */
+typedef struct cas_segment_totals {
+  uint64_t loans[CAS_NSEGMENTS];
+  double ead[CAS_NSEGMENTS];          /* [CNY] */
+  double expected_loss[CAS_NSEGMENTS]; /* sum of PD x LGD x EAD [CNY] */
+} cas_segment_totals;
+
+/* Loads a CSV portfolio. Header row required; columns in any order:
+ * id, region, sector, ead, pd, lgd (required), city, park (optional).
+ * Every bad row gives CAS_ERR_INPUT with "file:line:col: reason". */
+cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err);
+
+/* The built-in default Yangtze River Delta portfolio of `loans` loans
+ * (1 to 10^9; otherwise CAS_ERR_INPUT), deterministic from (loans, seed)
+ * and identical for any thread count. */
+enum { CAS_PORTFOLIO_DEFAULT_LOANS = 100000 };
+cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **out,
+                                  cas_error *err);
+
+/* Expected shares of loans (by count) in the built-in book, from its
+ * calibration table: by region, by sector (after the city tilts) and, if
+ * city is not NULL, by city (cas_ncities entries, taxonomy order). Any
+ * output may be NULL. Fails (CAS_ERR_INTERNAL) only if the calibration and
+ * taxonomy.c disagree. */
+cas_status cas_portfolio_builtin_shares(double region[CAS_NREGIONS], double sector[CAS_NSECTORS],
+                                        double *city, cas_error *err);
+
+/* Writes the portfolio as CSV (all columns, with header; numbers as %.17g
+ * so that loading the file back gives the same doubles) to "path.tmp.PID"
+ * and renames it to path when complete; on failure (CAS_ERR_IO) the
+ * temporary file is removed and path is untouched. */
+cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, cas_error *err);
+
+/* Id of loan i: a pointer into the portfolio, or the implicit id written
+ * into buf (at least 16 bytes). */
+const char *cas_portfolio_id(const cas_portfolio *p, size_t i, char *buf, size_t size);
+
+/* Name of park number park (0..npark-1): a pointer into the portfolio, or
+ * "park-%d" written into buf (at least 24 bytes); "" for -1 (no park). */
+const char *cas_portfolio_park_name(const cas_portfolio *p, int32_t park, char *buf, size_t size);
+
+void cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out);
+
+/* Frees p and everything it owns; NULL is a no-op. */
+void cas_portfolio_destroy(cas_portfolio *p);
+
+#endif

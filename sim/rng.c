@@ -1,0 +1,124 @@
+/*
+ * rng.c: PCG generators and stream selection.
+ *
+ * pcg32: 64-bit LCG state, XSH-RR output (xorshift high, random rotate).
+ * pcg64: 128-bit LCG state, XSL-RR output (xor the halves, random rotate).
+ * Both as in O'Neill (2014), section 6.3, with the reference implementation's
+ * seeding and multipliers; outputs are pinned by known-answer tests.
+ *
+ * Jump-ahead: an LCG step is x -> a x + c, so k steps are x -> A x + C with
+ * A = a^k and C = c (a^(k-1) + ... + 1). Both are built by squaring in
+ * O(log k) steps (F. Brown, Trans. Am. Nucl. Soc. 71, 1994).
+ *
+ * Streams: cas_rng_init(seed, purpose, index) places every (purpose, index)
+ * in its own segment of one pcg64 sequence:
+ *     start = pcg64 seeded with (mix(seed), CAS_RNG_SEQUENCE)
+ *     offset = purpose * 2^104 + index * 2^40
+ * so segments of 2^40 draws never overlap (the period is 2^128) and a stream
+ * depends on nothing but its three coordinates.
+ */
+#include "rng.h"
+
+#include "normal.h"
+
+#define PCG32_MULT 6364136223846793005ULL
+#define PCG64_MULT ((((cas_u128)2549297995355413924ULL) << 64) + 4865540595714422341ULL)
+
+/* The pcg64 sequence (increment) every stream of the project lives on. */
+#define CAS_RNG_SEQUENCE ((cas_u128)0xca5cadeULL)
+
+static inline uint32_t rotr32(uint32_t x, unsigned r) { return (x >> r) | (x << ((-r) & 31u)); }
+static inline uint64_t rotr64(uint64_t x, unsigned r) { return (x >> r) | (x << ((-r) & 63u)); }
+
+void cas_pcg32_seed(cas_pcg32 *rng, uint64_t initstate, uint64_t initseq) {
+  rng->state = 0u;
+  rng->inc = (initseq << 1u) | 1u;
+  cas_pcg32_next(rng);
+  rng->state += initstate;
+  cas_pcg32_next(rng);
+}
+
+uint32_t cas_pcg32_next(cas_pcg32 *rng) {
+  uint64_t old = rng->state;
+  rng->state = old * PCG32_MULT + rng->inc;
+  uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
+  return rotr32(xorshifted, (unsigned)(old >> 59u));
+}
+
+void cas_pcg32_advance(cas_pcg32 *rng, uint64_t delta) {
+  uint64_t acc_mult = 1u, acc_plus = 0u, cur_mult = PCG32_MULT, cur_plus = rng->inc;
+  while (delta > 0) {
+    if (delta & 1u) {
+      acc_mult *= cur_mult;
+      acc_plus = acc_plus * cur_mult + cur_plus;
+    }
+    cur_plus = (cur_mult + 1u) * cur_plus;
+    cur_mult *= cur_mult;
+    delta >>= 1u;
+  }
+  rng->state = acc_mult * rng->state + acc_plus;
+}
+
+static inline void pcg64_step(cas_pcg64 *rng) { rng->state = rng->state * PCG64_MULT + rng->inc; }
+
+void cas_pcg64_seed(cas_pcg64 *rng, cas_u128 initstate, cas_u128 initseq) {
+  rng->state = 0u;
+  rng->inc = (initseq << 1u) | 1u;
+  pcg64_step(rng);
+  rng->state += initstate;
+  pcg64_step(rng);
+}
+
+uint64_t cas_pcg64_next(cas_pcg64 *rng) {
+  pcg64_step(rng);
+  cas_u128 s = rng->state;
+  return rotr64((uint64_t)(s >> 64u) ^ (uint64_t)s, (unsigned)(s >> 122u));
+}
+
+void cas_pcg64_advance(cas_pcg64 *rng, cas_u128 delta) {
+  cas_u128 acc_mult = 1u, acc_plus = 0u, cur_mult = PCG64_MULT, cur_plus = rng->inc;
+  while (delta > 0) {
+    if (delta & 1u) {
+      acc_mult *= cur_mult;
+      acc_plus = acc_plus * cur_mult + cur_plus;
+    }
+    cur_plus = (cur_mult + 1u) * cur_plus;
+    cur_mult *= cur_mult;
+    delta >>= 1u;
+  }
+  rng->state = acc_mult * rng->state + acc_plus;
+}
+
+/* SplitMix64 finaliser (Steele, Lea and Flood, OOPSLA 2014): spreads a small
+ * user seed over all bits of the initial state. */
+static uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
+  cas_u128 initstate = ((cas_u128)mix64(seed) << 64) | mix64(seed ^ 0x5851f42d4c957f2dULL);
+  cas_pcg64_seed(rng, initstate, CAS_RNG_SEQUENCE);
+  cas_u128 offset = ((cas_u128)(purpose & 0xffffffu) << 104) |
+                    ((cas_u128)index << CAS_RNG_SEGMENT_LOG2);
+  cas_pcg64_advance(rng, offset);
+}
+
+double cas_rng_normal(cas_rng *rng) { return cas_norm_quantile(cas_rng_uniform_open(rng)); }
+
+uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {
+  /* Lemire, "Fast random integer generation in an interval", ACM TOMACS
+   * 29(1), 2019: multiply-shift with rejection of the biased low range. */
+  cas_u128 m = (cas_u128)cas_pcg64_next(rng) * n;
+  uint64_t low = (uint64_t)m;
+  if (low < n) {
+    uint64_t threshold = (0u - n) % n;
+    while (low < threshold) {
+      m = (cas_u128)cas_pcg64_next(rng) * n;
+      low = (uint64_t)m;
+    }
+  }
+  return (uint64_t)(m >> 64);
+}

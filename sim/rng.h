@@ -1,0 +1,76 @@
+/*
+ * rng.h: PCG random number generators and the project's stream scheme.
+ *
+ * Generators: pcg32 (XSH-RR 64/32) and pcg64 (XSL-RR 128/64), written from
+ * M. E. O'Neill, "PCG: A Family of Simple Fast Space-Efficient Statistically
+ * Good Algorithms for Random Number Generation", HMC-CS-2014-0905 (2014),
+ * with O(log n) jump-ahead (Brown, "Random number generation with arbitrary
+ * strides", Trans. Am. Nucl. Soc. 1994).
+ *
+ * Streams: every random number the simulation uses comes from a stream
+ * chosen by (seed, purpose, index) only - index is a path, a block of paths
+ * or a block of loans - never by thread id or time, so results are
+ * bit-identical for any number of threads. See rng.c for the layout.
+ */
+#ifndef CASCADE_RNG_H
+#define CASCADE_RNG_H
+
+#include <stdint.h>
+
+typedef unsigned __int128 cas_u128;
+
+typedef struct cas_pcg32 { uint64_t state, inc; } cas_pcg32;
+typedef struct cas_pcg64 { cas_u128 state, inc; } cas_pcg64;
+
+/* Seeding as in the reference implementation (pcg32_srandom_r). */
+void cas_pcg32_seed(cas_pcg32 *rng, uint64_t initstate, uint64_t initseq);
+uint32_t cas_pcg32_next(cas_pcg32 *rng);
+/* Moves the generator delta steps ahead (delta may wrap: going back). */
+void cas_pcg32_advance(cas_pcg32 *rng, uint64_t delta);
+
+void cas_pcg64_seed(cas_pcg64 *rng, cas_u128 initstate, cas_u128 initseq);
+uint64_t cas_pcg64_next(cas_pcg64 *rng);
+void cas_pcg64_advance(cas_pcg64 *rng, cas_u128 delta);
+
+/* What a stream is used for. Values are part of the reproducibility
+ * contract: never renumber, only append. */
+typedef enum cas_rng_purpose {
+  CAS_RNG_PORTFOLIO = 1,   /* built-in portfolio generator, index = loan block */
+  CAS_RNG_FACTORS = 2,     /* systematic factors, index = path */
+  CAS_RNG_IDIOSYNCRATIC = 3, /* idiosyncratic terms, index = path */
+  CAS_RNG_LGD = 4,         /* stochastic LGD (reserved), index = path */
+  CAS_RNG_CONTAGION = 5,   /* contagion draws (reserved), index = path */
+  CAS_RNG_NETWORK = 6,     /* built-in network generator (reserved) */
+  CAS_RNG_TEST = 99        /* tests */
+} cas_rng_purpose;
+
+typedef cas_pcg64 cas_rng;
+
+/* Each (seed, purpose, index) owns a disjoint segment of 2^40 draws of one
+ * pcg64 sequence (see rng.c). index < 2^64, purpose < 2^24. */
+enum { CAS_RNG_SEGMENT_LOG2 = 40 };
+void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index);
+
+static inline uint64_t cas_rng_u64(cas_rng *rng) { return cas_pcg64_next(rng); }
+
+/* Uniform on [0, 1) with 53 random bits. */
+static inline double cas_rng_uniform(cas_rng *rng) {
+  return (double)(cas_pcg64_next(rng) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform on the open interval (0, 1): safe for quantile functions.
+ * (k + 1/2) 2^-52 with 52 random bits k: k + 1/2 needs 53 bits, exactly
+ * what a double holds (with 53 random bits the top value rounds to 1.0).
+ * Range [2^-53, 1 - 2^-53], symmetric about 1/2. */
+static inline double cas_rng_uniform_open(cas_rng *rng) {
+  return ((double)(cas_pcg64_next(rng) >> 12) + 0.5) * 0x1.0p-52;
+}
+
+/* Standard normal by inversion (one uniform per draw, so that a path's
+ * draws stay aligned with loans whatever happens to other draws). */
+double cas_rng_normal(cas_rng *rng);
+
+/* Uniform integer in [0, n), unbiased (Lemire's method), n > 0. */
+uint64_t cas_rng_below(cas_rng *rng, uint64_t n);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * scenario.h: a stress scenario, read from YAML (libyaml).
+ *
+ * A scenario names the portfolio, the factor model and the shocks of one
+ * stress run. Every key is documented, with unit, default and whether it is
+ * optional, in scenarios/reference.yaml. Errors are "file:line:col: message";
+ * unknown keys are rejected with the list of valid ones. `extends: FILE`
+ * (relative to the scenario's folder) inherits from a base scenario:
+ * mappings merge key by key (recursively), scalars and sequences given in the
+ * child replace the base's. Chains of extends are followed; cycles are an
+ * error.
+ *
+ * After loading, the scenario is fully resolved: every field holds a value
+ * (the file's or the default), so cas_scenario_write_yaml reproduces a
+ * self-contained scenario that runs to the same results.
+ */
+#ifndef CASCADE_SCENARIO_H
+#define CASCADE_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "taxonomy.h"
+
+/* One shock. A shock applies to the loans of its region and sector (-1:
+ * all). Shocks that apply to the same loan compose: multipliers multiply,
+ * additions add. factor_shift moves one systematic factor: the sector's
+ * factor if only sector is given, the region's if only region is given, the
+ * global factor if neither (both given with factor_shift is an error). */
+typedef struct cas_shock {
+  int region;             /* CAS_REGION_* or -1 */
+  int sector;             /* CAS_SECTOR_* or -1 */
+  double pd_multiplier;   /* > 0, default 1 */
+  double lgd_add;         /* [fraction of EAD] in [-1, 1], default 0; LGD is clamped to [0, 1] */
+  double ead_multiplier;  /* > 0, default 1 (credit-line drawdown) */
+  double factor_shift;    /* [standard deviations of the factor], default 0; negative is adverse */
+  long line, col;         /* where the shock starts in its file */
+  const char *file;       /* which file (points into cas_scenario.file_paths) */
+} cas_shock;
+
+typedef enum cas_portfolio_source {
+  CAS_PORTFOLIO_BUILTIN = 0,
+  CAS_PORTFOLIO_FILE = 1
+} cas_portfolio_source;
+
+enum { CAS_LOADING_GLOBAL = 0, CAS_LOADING_REGION = 1, CAS_LOADING_SECTOR = 2, CAS_NLOADINGS = 3 };
+enum { CAS_MODEL_NAME_MAX = 32 };
+
+typedef struct cas_scenario {
+  char *name;          /* identifier [A-Za-z0-9_.-]+; default: file name without .yaml */
+  char *description;   /* free text, default "" */
+  uint64_t seed;       /* simulation seed, default 1 */
+  uint64_t paths;      /* Monte Carlo paths, default 10000, >= 100 */
+
+  struct {
+    cas_portfolio_source source;  /* default builtin */
+    char *file;         /* CSV path resolved against the scenario's folder (source == FILE) */
+    uint64_t loans;     /* built-in size, default CAS_PORTFOLIO_DEFAULT_LOANS */
+    uint64_t seed;      /* built-in generator seed, default 1 */
+  } portfolio;
+
+  char copula[CAS_MODEL_NAME_MAX];     /* models/copula registry, default "gaussian" */
+  char lgd_model[CAS_MODEL_NAME_MAX];  /* models/lgd registry, default "fixed" */
+
+  /* Factor loadings a by sector: [sector][CAS_LOADING_*]. A loan of region
+   * r and sector s loads loading[s][GLOBAL] on the global factor,
+   * loading[s][REGION] on region r's factor, loading[s][SECTOR] on sector
+   * s's factor. Defaults in scenario.c (documented in reference.yaml). */
+  double loading[CAS_NSECTORS][CAS_NLOADINGS];
+
+  /* Correlation matrix of the systematic factors (taxonomy.h order),
+   * symmetric, unit diagonal, positive definite. Default identity. */
+  double factor_corr[CAS_NFACTORS][CAS_NFACTORS];
+
+  cas_shock *shocks;
+  size_t nshocks;
+
+  /* The files read: file_paths[0]/file_texts[0] is the scenario itself,
+   * [k] its k-th base through extends. Texts are byte-exact copies. */
+  size_t nfiles;
+  char **file_paths;
+  char **file_texts;
+} cas_scenario;
+
+/* Reads, resolves and validates a scenario file. Checks model names against
+ * the registries, that the correlation matrix is positive definite and that
+ * every sector's systematic variance a' C a is below 1. */
+cas_status cas_scenario_load(const char *path, cas_scenario **out, cas_error *err);
+
+/* As cas_scenario_load for a text held in memory. path is the file name the
+ * text stands for (it is not read): it prefixes messages, gives the default
+ * name and the folder that extends and portfolio.file are relative to, and
+ * is recorded as file_paths[0] (file_texts[0] is a copy of text). */
+cas_status cas_scenario_load_text(const char *text, const char *path, cas_scenario **out,
+                                  cas_error *err);
+
+/* Writes the resolved scenario as a self-contained YAML document (no
+ * extends, every key explicit) into a malloc'ed string. Loading that text
+ * gives the same scenario. */
+cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_error *err);
+
+/* Systematic variance a' C a of a loan of region r, sector s. */
+double cas_scenario_systematic_variance(const cas_scenario *sc, int region, int sector);
+
+void cas_scenario_destroy(cas_scenario *sc);
+
+#endif
