@@ -1,0 +1,58 @@
+/*
+ * kernel.h: simulation kernels and the per-path results they fill.
+ *
+ * A kernel runs plan->paths Monte Carlo paths of a plan and writes each
+ * path's results at the path's index: the same seed gives the same bytes for
+ * any number of threads (a path's random numbers come from the streams
+ * (seed, CAS_RNG_FACTORS, path) and (seed, CAS_RNG_IDIOSYNCRATIC, path) only,
+ * and every sum runs in loan order inside one path). Kernels are a registry
+ * like the model families: "dense" draws every loan on every path and is the
+ * reference; faster kernels must agree with it in distribution.
+ */
+#ifndef CASCADE_KERNEL_H
+#define CASCADE_KERNEL_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "plan.h"
+#include "registry.h"
+
+/* Per-path results, owned by the caller (cas_results_create). */
+typedef struct cas_results {
+  uint64_t paths;
+  double *loss;             /* [paths] portfolio loss [CNY] */
+  double *loss_by_segment;  /* [paths][CAS_NSEGMENTS] [CNY] */
+  int64_t *defaults;        /* [paths] number of defaulted loans */
+  double *factors;          /* [paths][CAS_NFACTORS] systematic factors z after shifts [SD] */
+} cas_results;
+
+cas_status cas_results_create(uint64_t paths, cas_results **out, cas_error *err);
+void cas_results_destroy(cas_results *res);
+
+/* Progress report, called from one thread only, at most a few times a
+ * second; done counts finished paths. */
+typedef void (*cas_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+typedef struct cas_kernel_options {
+  int threads;              /* 0: OpenMP default */
+  cas_progress_fn progress; /* may be NULL */
+  void *progress_ctx;
+} cas_kernel_options;
+
+typedef struct cas_kernel {
+  cas_model_info info;
+  void (*run)(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt);
+} cas_kernel;
+
+extern const cas_kernel cas_kernel_dense;
+
+const cas_kernel *cas_kernel_lookup(const char *name);
+void cas_kernel_list(char *buf, size_t size);
+
+/* Draws path's systematic factors into z[CAS_NFACTORS] and returns the
+ * copula's mixing scale: shared by every kernel so they see the same
+ * factors on the same path. */
+double cas_kernel_path_factors(const cas_plan *plan, uint64_t path, double *z);
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * main.c: the `cascade` command line, a thin driver over the library.
+ *
+ *   cascade run SCENARIO [-o FILE] [--paths N] [--threads N] [--seed N]
+ *                        [--loans N] [--kernel NAME] [--quiet]
+ *   cascade validate SCENARIO [--loans N]
+ *   cascade portfolio [--loans N] [--seed N] [--from FILE.csv] [--export FILE.csv]
+ *   cascade compare RESULT.h5...
+ *
+ * The library reports; this file decides what reaches the terminal and the
+ * exit code (docs/CLI.md): 0 ok, 1 internal error, 2 usage, 3 bad input,
+ * 4 I/O error, 5 out of memory. Results go to stdout, messages to stderr,
+ * the progress line only when stderr is a terminal.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "output.h"
+#include "portfolio.h"
+#include "run.h"
+#include "version.h"
+
+static const char *const usage_main =
+    "usage: cascade COMMAND [OPTIONS]\n"
+    "\n"
+    "Monte Carlo stress testing of regional loan portfolios (Yangtze River Delta).\n"
+    "\n"
+    "commands:\n"
+    "  run SCENARIO        simulate a scenario and write its loss distribution (HDF5)\n"
+    "  validate SCENARIO   check a scenario and its portfolio without simulating\n"
+    "  portfolio           summarise or export the built-in portfolio (or a CSV one)\n"
+    "  compare RESULT...   print the headline figures of result files side by side\n"
+    "\n"
+    "  cascade COMMAND --help   options of a command\n"
+    "  cascade --version\n"
+    "\n"
+    "exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input, 4 I/O error,\n"
+    "5 out of memory. Scenario keys: scenarios/reference.yaml.\n";
+
+static const char *const usage_run =
+    "usage: cascade run SCENARIO [OPTIONS]\n"
+    "\n"
+    "Simulates SCENARIO (YAML) and writes one HDF5 file: per-path losses, the\n"
+    "summary (EL, VaR, ES with Monte Carlo standard errors), the scenario text\n"
+    "and every resolved parameter. Prints a summary table on stdout.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE   result file (default: results/<scenario name>.h5)\n"
+    "  --paths N           Monte Carlo paths (overrides the scenario)\n"
+    "  --seed N            simulation seed (overrides the scenario)\n"
+    "  --loans N           size of the built-in portfolio (overrides the scenario)\n"
+    "  --threads N         OpenMP threads (default: all cores); results do not\n"
+    "                      depend on it\n"
+    "  --kernel NAME       simulation kernel (default: dense)\n"
+    "  -q, --quiet         no summary table, no progress line\n"
+    "  -h, --help          this text\n";
+
+static const char *const usage_validate =
+    "usage: cascade validate SCENARIO [--loans N]\n"
+    "\n"
+    "Reads SCENARIO and its portfolio and checks everything a run would check,\n"
+    "without simulating. Exit code 0 if valid, 3 with file:line:col messages if not.\n";
+
+static const char *const usage_portfolio =
+    "usage: cascade portfolio [OPTIONS]\n"
+    "\n"
+    "Summarises a portfolio by region and sector: the built-in Yangtze River\n"
+    "Delta book (docs/CALIBRATION.md) or a CSV file.\n"
+    "\n"
+    "options:\n"
+    "  --loans N           size of the built-in portfolio (default 100000)\n"
+    "  --seed N            seed of the built-in portfolio (default 1)\n"
+    "  --from FILE.csv     summarise a CSV portfolio instead\n"
+    "  --export FILE.csv   write the portfolio as CSV (id,region,sector,ead,pd,lgd,city,park)\n"
+    "  -q, --quiet         no summary table\n"
+    "  -h, --help          this text\n";
+
+static const char *const usage_compare =
+    "usage: cascade compare RESULT.h5...\n"
+    "\n"
+    "Prints EL, VaR and ES of each result file, in CNY million, with their Monte\n"
+    "Carlo standard errors and the ratio to the first file (put the baseline first).\n";
+
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...) {
+  fprintf(stderr, "cascade %s: ", cmd);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n(see 'cascade %s --help')\n", cmd);
+  return cas_status_exit_code(CAS_ERR_USAGE);
+}
+
+static int report_error(const cas_error *err) {
+  fprintf(stderr, "cascade: %s: %s\n", cas_status_name(err->status), err->msg);
+  return cas_status_exit_code(err->status);
+}
+
+/* Strict unsigned parse: digits only, no sign, no overflow, >= min. */
+static int parse_count(const char *s, uint64_t min, uint64_t *out) {
+  if (!s || !*s) return -1;
+  for (const char *c = s; *c; c++)
+    if (*c < '0' || *c > '9') return -1;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v < min) return -1;
+  *out = v;
+  return 0;
+}
+
+typedef struct progress_state {
+  const char *name;
+  double start;
+  int shown;
+} progress_state;
+
+static double wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void show_progress(void *ctx, uint64_t done, uint64_t total) {
+  progress_state *ps = ctx;
+  double elapsed = wall() - ps->start;
+  double frac = total ? (double)done / (double)total : 1.0;
+  int width = 30, fill = (int)(frac * width);
+  char bar[32];
+  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+  bar[width] = '\0';
+  char eta[32] = "--";
+  if (done > 0 && done < total) snprintf(eta, sizeof eta, "%.0fs", elapsed * (1.0 / frac - 1.0));
+  else if (done >= total) snprintf(eta, sizeof eta, "done");
+  fprintf(stderr, "\r%-24.24s [%s] %5.1f%% %llu/%llu paths  ETA %-8s", ps->name, bar,
+          100.0 * frac, (unsigned long long)done, (unsigned long long)total, eta);
+  ps->shown = 1;
+}
+
+static void join_argv(int argc, char **argv, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < argc && used < size; i++) {
+    int k = snprintf(buf + used, size - used, "%s%s", i ? " " : "", argv[i]);
+    if (k < 0) break;
+    used += (size_t)k;
+  }
+}
+
+#define MN(x) ((x) / 1e6)
+
+static void print_run_summary(const cas_run_report *rep) {
+  const cas_summary *s = &rep->summary;
+  printf("scenario %s: %llu loans, %llu paths, seed %llu, %d threads, %.1f s\n",
+         rep->scenario_name, (unsigned long long)rep->loans, (unsigned long long)rep->paths,
+         (unsigned long long)rep->seed, rep->threads, rep->simulate_seconds);
+  printf("exposure after shocks %.1f CNY mn; analytic EL %.1f CNY mn; mean defaults per path %.1f\n",
+         MN(rep->exposure), MN(rep->expected_loss_analytic), s->mean_defaults);
+  printf("  %-10s %16s %12s %10s\n", "measure", "CNY mn", "MC s.e.", "% of EAD");
+  double ead = rep->exposure > 0 ? rep->exposure : 1.0;
+  printf("  %-10s %16.2f %12.2f %10.3f\n", "EL", MN(s->el), MN(s->el_se), 100 * s->el / ead);
+  printf("  %-10s %16.2f %12.2f %10.3f\n", "SD", MN(s->sd), MN(s->sd_se), 100 * s->sd / ead);
+  for (int l = 0; l < CAS_NLEVELS; l++) {
+    char name[32];
+    snprintf(name, sizeof name, "VaR %g%%", 100 * cas_levels[l]);
+    printf("  %-10s %16.2f %12.2f %10.3f\n", name, MN(s->var[l]), MN(s->var_se[l]), 100 * s->var[l] / ead);
+    snprintf(name, sizeof name, "ES %g%%", 100 * cas_levels[l]);
+    printf("  %-10s %16.2f %12.2f %10.3f\n", name, MN(s->es[l]), MN(s->es_se[l]), 100 * s->es[l] / ead);
+  }
+  printf("result: %s\n", rep->output_path);
+}
+
+static int cmd_run(int argc, char **argv) {
+  cas_run_options opt = {0};
+  int quiet = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(usage_run, stdout);
+      return 0;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      quiet = 1;
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+      if (!v) return usage_error("run", "%s needs a file name", a);
+      opt.output_path = v;
+      i++;
+    } else if (!strcmp(a, "--paths")) {
+      if (parse_count(v, 100, &opt.paths)) return usage_error("run", "--paths: got '%s', expected an integer >= 100", v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--seed")) {
+      if (parse_count(v, 0, &opt.seed)) return usage_error("run", "--seed: got '%s', expected a non-negative integer", v ? v : "");
+      opt.seed_given = 1;
+      i++;
+    } else if (!strcmp(a, "--loans")) {
+      if (parse_count(v, 1, &opt.loans) || opt.loans > 100000000ULL) return usage_error("run", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--threads")) {
+      uint64_t t;
+      if (parse_count(v, 1, &t) || t > 1024) return usage_error("run", "--threads: got '%s', expected an integer from 1 to 1024", v ? v : "");
+      opt.threads = (int)t;
+      i++;
+    } else if (!strcmp(a, "--kernel")) {
+      if (!v) return usage_error("run", "%s needs a kernel name", a);
+      opt.kernel = v;
+      i++;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return usage_error("run", "unknown option '%s'", a);
+    } else if (!opt.scenario_path) {
+      opt.scenario_path = a;
+    } else {
+      return usage_error("run", "unexpected argument '%s' (one scenario per run)", a);
+    }
+  }
+  if (!opt.scenario_path) return usage_error("run", "%s", "missing SCENARIO file");
+  char cmdline[4096];
+  join_argv(argc + 1, argv - 1, cmdline, sizeof cmdline);
+  opt.command_line = cmdline;
+
+  progress_state ps = {opt.scenario_path, wall(), 0};
+  if (!quiet && isatty(STDERR_FILENO)) {
+    opt.progress = show_progress;
+    opt.progress_ctx = &ps;
+  }
+  cas_run_report rep;
+  cas_error err = {0};
+  cas_status st = cas_run(&opt, &rep, &err);
+  if (ps.shown) fputs("\r\033[K", stderr);
+  if (st != CAS_OK) return report_error(&err);
+  if (!quiet) print_run_summary(&rep);
+  return 0;
+}
+
+static int cmd_validate(int argc, char **argv) {
+  cas_run_options opt = {0};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(usage_validate, stdout);
+      return 0;
+    } else if (!strcmp(a, "--loans")) {
+      if (parse_count(v, 1, &opt.loans) || opt.loans > 100000000ULL) return usage_error("validate", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      i++;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return usage_error("validate", "unknown option '%s'", a);
+    } else if (!opt.scenario_path) {
+      opt.scenario_path = a;
+    } else {
+      return usage_error("validate", "unexpected argument '%s'", a);
+    }
+  }
+  if (!opt.scenario_path) return usage_error("validate", "%s", "missing SCENARIO file");
+  cas_run_report rep;
+  cas_error err = {0};
+  cas_status st = cas_run_validate(&opt, &rep, &err);
+  if (st != CAS_OK) return report_error(&err);
+  printf("%s: ok: scenario %s, %llu loans, %llu paths, seed %llu, exposure %.1f CNY mn, analytic EL %.1f CNY mn\n",
+         opt.scenario_path, rep.scenario_name, (unsigned long long)rep.loans,
+         (unsigned long long)rep.paths, (unsigned long long)rep.seed, MN(rep.exposure),
+         MN(rep.expected_loss_analytic));
+  return 0;
+}
+
+static void print_portfolio(const cas_portfolio *pf) {
+  cas_segment_totals t;
+  cas_portfolio_totals(pf, &t);
+  double all_ead = 0, all_el = 0;
+  uint64_t all_n = 0;
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    all_ead += t.ead[s];
+    all_el += t.expected_loss[s];
+    all_n += t.loans[s];
+  }
+  printf("portfolio %s\n%llu loans, exposure %.1f CNY mn, expected loss %.1f CNY mn (%.3f%% of EAD)\n\n",
+         pf->source, (unsigned long long)all_n, MN(all_ead), MN(all_el),
+         all_ead > 0 ? 100 * all_el / all_ead : 0.0);
+  printf("%-18s %10s %14s %8s %10s %10s\n", "sector", "loans", "EAD CNY mn", "EAD %", "PD %", "EL CNY mn");
+  for (int k = 0; k < CAS_NSECTORS; k++) {
+    double ead = 0, el = 0, pd_w = 0;
+    uint64_t n = 0;
+    for (int r = 0; r < CAS_NREGIONS; r++) {
+      int s = cas_segment(r, k);
+      ead += t.ead[s];
+      el += t.expected_loss[s];
+      n += t.loans[s];
+    }
+    for (size_t i = 0; i < pf->n; i++)
+      if (pf->sector[i] == k) pd_w += pf->pd[i] * pf->ead[i];
+    printf("%-18s %10llu %14.1f %8.2f %10.3f %10.1f\n", cas_sector_names[k], (unsigned long long)n,
+           MN(ead), all_ead > 0 ? 100 * ead / all_ead : 0.0, ead > 0 ? 100 * pd_w / ead : 0.0, MN(el));
+  }
+  printf("\n%-18s %10s %14s %8s\n", "region", "loans", "EAD CNY mn", "EAD %");
+  for (int r = 0; r < CAS_NREGIONS; r++) {
+    double ead = 0;
+    uint64_t n = 0;
+    for (int k = 0; k < CAS_NSECTORS; k++) {
+      ead += t.ead[cas_segment(r, k)];
+      n += t.loans[cas_segment(r, k)];
+    }
+    printf("%-18s %10llu %14.1f %8.2f\n", cas_region_names[r], (unsigned long long)n, MN(ead),
+           all_ead > 0 ? 100 * ead / all_ead : 0.0);
+  }
+  printf("(PD is EAD-weighted; EL = sum of PD x LGD x EAD; no shocks applied)\n");
+}
+
+static int cmd_portfolio(int argc, char **argv) {
+  uint64_t loans = CAS_PORTFOLIO_DEFAULT_LOANS, seed = 1;
+  const char *from = NULL, *export_path = NULL;
+  int quiet = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(usage_portfolio, stdout);
+      return 0;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      quiet = 1;
+    } else if (!strcmp(a, "--loans")) {
+      if (parse_count(v, 1, &loans) || loans > 100000000ULL) return usage_error("portfolio", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--seed")) {
+      if (parse_count(v, 0, &seed)) return usage_error("portfolio", "--seed: got '%s', expected a non-negative integer", v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--from")) {
+      if (!v) return usage_error("portfolio", "%s needs a CSV file", a);
+      from = v;
+      i++;
+    } else if (!strcmp(a, "--export")) {
+      if (!v) return usage_error("portfolio", "%s needs a CSV file name", a);
+      export_path = v;
+      i++;
+    } else {
+      return usage_error("portfolio", "unexpected argument '%s'", a);
+    }
+  }
+  cas_portfolio *pf = NULL;
+  cas_error err = {0};
+  cas_status st = from ? cas_portfolio_load_csv(from, &pf, &err)
+                       : cas_portfolio_generate(loans, seed, &pf, &err);
+  if (st == CAS_OK && export_path) st = cas_portfolio_export_csv(pf, export_path, &err);
+  if (st != CAS_OK) {
+    cas_portfolio_destroy(pf);
+    return report_error(&err);
+  }
+  if (!quiet) print_portfolio(pf);
+  if (export_path && !quiet) printf("wrote %s\n", export_path);
+  cas_portfolio_destroy(pf);
+  return 0;
+}
+
+static int cmd_compare(int argc, char **argv) {
+  if (argc < 2) return usage_error("compare", "%s", "no result files given");
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(usage_compare, stdout);
+      return 0;
+    }
+  int n = argc - 1;
+  cas_output_headline *h = calloc((size_t)n, sizeof *h);
+  if (!h) return cas_status_exit_code(CAS_ERR_NOMEM);
+  cas_error err = {0};
+  for (int i = 0; i < n; i++) {
+    if (cas_output_read_headline(argv[i + 1], &h[i], &err) != CAS_OK) {
+      free(h);
+      return report_error(&err);
+    }
+  }
+  printf("%-26s %12s %18s %18s %18s %18s %8s\n", "scenario (CNY mn)", "exposure", "EL (s.e.)",
+         "VaR 99% (s.e.)", "VaR 99.9% (s.e.)", "ES 99.9% (s.e.)", "ES/base");
+  for (int i = 0; i < n; i++) {
+    char el[40], v99[40], v999[40], es999[40];
+    snprintf(el, sizeof el, "%.1f (%.1f)", MN(h[i].el), MN(h[i].el_se));
+    snprintf(v99, sizeof v99, "%.1f (%.1f)", MN(h[i].var[1]), MN(h[i].var_se[1]));
+    snprintf(v999, sizeof v999, "%.1f (%.1f)", MN(h[i].var[2]), MN(h[i].var_se[2]));
+    snprintf(es999, sizeof es999, "%.1f (%.1f)", MN(h[i].es[2]), MN(h[i].es_se[2]));
+    printf("%-26.26s %12.1f %18s %18s %18s %18s %8.2f\n", h[i].scenario, MN(h[i].exposure), el,
+           v99, v999, es999, h[0].es[2] > 0 ? h[i].es[2] / h[0].es[2] : 0.0);
+  }
+  printf("(ES/base: ES 99.9%% relative to the first file)\n");
+  free(h);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_main, stderr);
+    return cas_status_exit_code(CAS_ERR_USAGE);
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(usage_main, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("%s\n", CASCADE_VERSION_FULL);
+    return 0;
+  }
+  if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "portfolio")) return cmd_portfolio(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, compare)\n", cmd);
+  fputs("(see 'cascade --help')\n", stderr);
+  return cas_status_exit_code(CAS_ERR_USAGE);
+}

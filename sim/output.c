@@ -1,0 +1,374 @@
+/*
+ * output.c: writes and reads result files (layout in docs/OUTPUT.md).
+ *
+ * Design: a handful of writers (dimension, variable, attribute) that every
+ * dataset goes through, so that no dataset can be written without dimension
+ * scales on all its axes and units on its values; the netCDF rules they
+ * follow are in output.h. HDF5's automatic error printing is switched off:
+ * failures become one cas_error naming the dataset.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "version.h"
+
+typedef struct writer {
+  hid_t file;
+  hid_t str_type;   /* variable-length UTF-8 string */
+  int failed;
+  char what[160];   /* first thing that failed */
+} writer;
+
+static void fail(writer *w, const char *what) {
+  if (!w->failed) snprintf(w->what, sizeof w->what, "%s", what);
+  w->failed = 1;
+}
+
+static void attr_string(writer *w, hid_t obj, const char *name, const char *value) {
+  if (w->failed) return;
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, w->str_type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0 || H5Awrite(a, w->str_type, &value) < 0) fail(w, name);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(space);
+}
+
+static void attr_scalar(writer *w, hid_t obj, const char *name, hid_t type, const void *value) {
+  if (w->failed) return;
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0 || H5Awrite(a, type, value) < 0) fail(w, name);
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(space);
+}
+
+static void describe(writer *w, hid_t d, const char *units, const char *long_name) {
+  if (units) attr_string(w, d, "units", units);
+  if (long_name) attr_string(w, d, "long_name", long_name);
+}
+
+/* A dimension with string labels. Returns the scale dataset (caller closes). */
+static hid_t dim_labels(writer *w, const char *name, const char *const *labels, hsize_t n,
+                        const char *long_name) {
+  if (w->failed) return -1;
+  hid_t space = H5Screate_simple(1, &n, NULL);
+  hid_t d = H5Dcreate2(w->file, name, w->str_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Sclose(space);
+  if (d < 0 || H5Dwrite(d, w->str_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels) < 0 ||
+      H5DSset_scale(d, name) < 0) {
+    fail(w, name);
+    if (d >= 0) H5Dclose(d);
+    return -1;
+  }
+  describe(w, d, NULL, long_name);
+  return d;
+}
+
+/* A numeric dimension (coordinate values given). */
+static hid_t dim_values(writer *w, const char *name, hid_t mem_type, hid_t file_type,
+                        const void *values, hsize_t n, const char *units, const char *long_name) {
+  if (w->failed) return -1;
+  hid_t space = H5Screate_simple(1, &n, NULL);
+  hid_t d = H5Dcreate2(w->file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Sclose(space);
+  if (d < 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0 ||
+      H5DSset_scale(d, name) < 0) {
+    fail(w, name);
+    if (d >= 0) H5Dclose(d);
+    return -1;
+  }
+  describe(w, d, units, long_name);
+  return d;
+}
+
+/* A data variable over rank dimensions (rank 0: a scalar). Per-path
+ * variables (first dimension "path") are chunked and compressed. */
+static void variable(writer *w, const char *name, hid_t mem_type, hid_t file_type, int rank,
+                     const hid_t *dims, const hsize_t *shape, const void *data,
+                     const char *units, const char *long_name, int compress) {
+  if (w->failed) return;
+  hid_t space = rank ? H5Screate_simple(rank, shape, NULL) : H5Screate(H5S_SCALAR);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (compress && shape[0] > 0) {
+    hsize_t chunk[2] = {shape[0], rank > 1 ? shape[1] : 1};
+    hsize_t row = rank > 1 ? shape[1] : 1;
+    hsize_t rows = 65536 / row;
+    if (rows < 1) rows = 1;
+    if (chunk[0] > rows) chunk[0] = rows;
+    H5Pset_chunk(dcpl, rank, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 4);
+  }
+  hid_t d = H5Dcreate2(w->file, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  if (d < 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    fail(w, name);
+    if (d >= 0) H5Dclose(d);
+    return;
+  }
+  for (int k = 0; k < rank; k++)
+    if (H5DSattach_scale(d, dims[k], (unsigned)k) < 0) fail(w, name);
+  describe(w, d, units, long_name);
+  H5Dclose(d);
+}
+
+static void write_string_scalar(writer *w, const char *name, const char *text, const char *long_name) {
+  variable(w, name, w->str_type, w->str_type, 0, NULL, NULL, &text, NULL, long_name, 0);
+}
+
+static void utc_now(char *buf, size_t size) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan,
+                      const cas_results *res, const cas_summary *sum) {
+  const cas_scenario *sc = rec->scenario;
+  hid_t root = w->file;
+  hsize_t np = res->paths, nseg = CAS_NSEGMENTS, nf = CAS_NFACTORS, nl = CAS_NLEVELS;
+
+  /* Root attributes: what ran, with what, where from. */
+  char created[32];
+  utc_now(created, sizeof created);
+  attr_string(w, root, "title", "cascade stress-test result");
+  attr_string(w, root, "cascade_version", CASCADE_VERSION);
+  attr_string(w, root, "cascade_commit", CASCADE_GIT_COMMIT);
+  attr_string(w, root, "scenario_name", sc->name);
+  attr_string(w, root, "scenario_description", sc->description ? sc->description : "");
+  attr_scalar(w, root, "seed", H5T_NATIVE_UINT64, &sc->seed);
+  attr_scalar(w, root, "paths", H5T_NATIVE_UINT64, &sc->paths);
+  unsigned long long loans = plan->n;
+  attr_scalar(w, root, "loans", H5T_NATIVE_ULLONG, &loans);
+  attr_string(w, root, "portfolio_source", rec->portfolio_source);
+  attr_string(w, root, "copula", sc->copula);
+  attr_string(w, root, "lgd_model", sc->lgd_model);
+  attr_string(w, root, "kernel", rec->kernel);
+  attr_scalar(w, root, "threads", H5T_NATIVE_INT, &rec->threads);
+  attr_scalar(w, root, "elapsed_seconds", H5T_NATIVE_DOUBLE, &rec->elapsed_seconds);
+  attr_string(w, root, "command_line", rec->command_line ? rec->command_line : "");
+  attr_string(w, root, "created_utc", created);
+  attr_string(w, root, "units_note", "money in CNY; factors in standard deviations");
+
+  /* Dimensions. */
+  int64_t *path_index = malloc(np * sizeof *path_index);
+  if (!path_index) {
+    fail(w, "memory for the path index");
+    return;
+  }
+  for (hsize_t p = 0; p < np; p++) path_index[p] = (int64_t)p;
+  hid_t d_path = dim_values(w, "path", H5T_NATIVE_INT64, H5T_STD_I64LE, path_index, np, NULL,
+                            "Monte Carlo path index");
+  free(path_index);
+
+  char seg_buf[CAS_NSEGMENTS][CAS_SEGMENT_NAME_MAX];
+  const char *seg_names[CAS_NSEGMENTS], *seg_region[CAS_NSEGMENTS], *seg_sector[CAS_NSEGMENTS];
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    cas_segment_name(s, seg_buf[s], sizeof seg_buf[s]);
+    seg_names[s] = seg_buf[s];
+    seg_region[s] = cas_region_names[cas_segment_region(s)];
+    seg_sector[s] = cas_sector_names[cas_segment_sector(s)];
+  }
+  hid_t d_seg = dim_labels(w, "segment", seg_names, nseg, "portfolio segment (region/sector)");
+
+  char fac_buf[CAS_NFACTORS][CAS_FACTOR_NAME_MAX];
+  const char *fac_names[CAS_NFACTORS];
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    cas_factor_name(f, fac_buf[f], sizeof fac_buf[f]);
+    fac_names[f] = fac_buf[f];
+  }
+  hid_t d_fac = dim_labels(w, "factor", fac_names, nf, "systematic factor");
+  hid_t d_fac2 = dim_labels(w, "factor2", fac_names, nf, "systematic factor (second axis)");
+  hid_t d_level = dim_values(w, "level", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, cas_levels, nl,
+                             "1", "confidence level of VaR and ES");
+  hsize_t nfiles = sc->nfiles;
+  hid_t d_file = dim_labels(w, "scenario_file", (const char *const *)sc->file_paths, nfiles,
+                            "scenario file read (0: the scenario, then its bases via extends)");
+
+  /* Per-path results. */
+  hsize_t shp_seg[2] = {np, nseg}, shp_fac[2] = {np, nf};
+  hid_t dims_ps[2] = {d_path, d_seg}, dims_pf[2] = {d_path, d_fac};
+  variable(w, "loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np, res->loss, "CNY",
+           "portfolio loss on the path", 1);
+  variable(w, "defaults", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_path, &np, res->defaults, "1",
+           "number of defaulted loans on the path", 1);
+  variable(w, "loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_seg,
+           res->loss_by_segment, "CNY", "loss by segment on the path", 1);
+  variable(w, "factor_value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_pf, shp_fac,
+           res->factors, "standard deviations", "systematic factor values on the path (after shifts)", 1);
+
+  /* Segment table. */
+  variable(w, "segment_region", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_region, NULL,
+           "region of the segment", 0);
+  variable(w, "segment_sector", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_sector, NULL,
+           "sector of the segment", 0);
+  int64_t loans_by_seg[CAS_NSEGMENTS];
+  for (int s = 0; s < CAS_NSEGMENTS; s++) loans_by_seg[s] = (int64_t)plan->unstressed.loans[s];
+  variable(w, "portfolio_loans", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_seg, &nseg, loans_by_seg,
+           "1", "number of loans in the segment", 0);
+  variable(w, "portfolio_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           plan->unstressed.ead, "CNY", "exposure at default before shocks", 0);
+  variable(w, "portfolio_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           plan->unstressed.expected_loss, "CNY", "sum of PD x LGD x EAD before shocks", 0);
+  variable(w, "stressed_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           plan->stressed.ead, "CNY", "exposure at default after shocks", 0);
+  variable(w, "stressed_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           plan->stressed.expected_loss, "CNY",
+           "sum of stressed PD x LGD x EAD (analytic expected loss without factor shifts)", 0);
+
+  /* Summary. */
+  variable(w, "el", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el, "CNY",
+           "expected loss (Monte Carlo mean)", 0);
+  variable(w, "el_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el_se, "CNY",
+           "Monte Carlo standard error of el", 0);
+  variable(w, "sd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->sd, "CNY",
+           "standard deviation of loss", 0);
+  variable(w, "sd_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->sd_se, "CNY",
+           "Monte Carlo standard error of sd", 0);
+  variable(w, "mean_defaults", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
+           &sum->mean_defaults, "1", "mean number of defaults per path", 0);
+  variable(w, "var", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->var, "CNY",
+           "value at risk (empirical loss quantile)", 0);
+  variable(w, "var_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->var_se, "CNY",
+           "Monte Carlo standard error of var (order-statistic band)", 0);
+  variable(w, "es", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->es, "CNY",
+           "expected shortfall (mean loss beyond var)", 0);
+  variable(w, "es_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->es_se, "CNY",
+           "Monte Carlo standard error of es", 0);
+  hsize_t shp_ls[2] = {nl, nseg};
+  hid_t dims_ls[2] = {d_level, d_seg};
+  variable(w, "es_contribution", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ls, shp_ls,
+           sum->es_contribution, "CNY", "segment's loss on the paths that make up es (sums to es)", 0);
+  variable(w, "el_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           sum->el_by_segment, "CNY", "expected loss by segment (Monte Carlo mean)", 0);
+
+  /* The model as run. */
+  hsize_t shp_sf[2] = {nseg, nf}, shp_ff[2] = {nf, nf};
+  hid_t dims_sf[2] = {d_seg, d_fac}, dims_ff[2] = {d_fac, d_fac2};
+  variable(w, "factor_loading", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_sf, shp_sf,
+           plan->loading, "1", "loading of a segment's latent variable on each factor", 0);
+  variable(w, "factor_correlation", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ff, shp_ff,
+           sc->factor_corr, "1", "correlation of the systematic factors", 0);
+  variable(w, "factor_shift", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_fac, &nf, plan->shift,
+           "standard deviations", "shift of each factor's mean from the scenario's shocks", 0);
+
+  /* Reproducibility: the texts read and the resolved scenario. */
+  variable(w, "scenario_text", w->str_type, w->str_type, 1, &d_file, &nfiles,
+           (const char *const *)sc->file_texts, NULL, "text of each scenario file read, byte for byte", 0);
+  write_string_scalar(w, "scenario_resolved", rec->resolved_yaml,
+                      "the scenario as run: self-contained YAML, every key explicit");
+
+  hid_t dims[] = {d_path, d_seg, d_fac, d_fac2, d_level, d_file};
+  for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
+    if (dims[k] >= 0) H5Dclose(dims[k]);
+}
+
+cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
+                            const cas_results *res, const cas_summary *sum, cas_error *err) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return cas_error_set(err, CAS_ERR_USAGE, "output path too long: %s", path);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+  writer w = {0};
+  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+  H5Pclose(fcpl);
+  if (w.file < 0)
+    return cas_error_set(err, CAS_ERR_IO, "cannot create %s: %s", tmp,
+                         errno ? strerror(errno) : "HDF5 error");
+  w.str_type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(w.str_type, H5T_VARIABLE);
+  H5Tset_cset(w.str_type, H5T_CSET_UTF8);
+
+  write_all(&w, rec, plan, res, sum);
+
+  H5Tclose(w.str_type);
+  if (H5Fclose(w.file) < 0) fail(&w, "closing the file");
+  if (w.failed) {
+    unlink(tmp);
+    return cas_error_set(err, CAS_ERR_IO, "writing %s failed at '%s'", path, w.what);
+  }
+  if (rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return cas_error_set(err, CAS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+  }
+  return CAS_OK;
+}
+
+static int read_scalar(hid_t file, const char *name, double *out) {
+  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+  if (d < 0) return -1;
+  herr_t rc = H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+  H5Dclose(d);
+  return rc < 0 ? -1 : 0;
+}
+
+static int read_attr_u64(hid_t file, const char *name, unsigned long long *out) {
+  hid_t a = H5Aopen(file, name, H5P_DEFAULT);
+  if (a < 0) return -1;
+  herr_t rc = H5Aread(a, H5T_NATIVE_ULLONG, out);
+  H5Aclose(a);
+  return rc < 0 ? -1 : 0;
+}
+
+static int read_attr_string(hid_t file, const char *name, char *buf, size_t size) {
+  hid_t a = H5Aopen(file, name, H5P_DEFAULT);
+  if (a < 0) return -1;
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  char *s = NULL;
+  herr_t rc = H5Aread(a, t, &s);
+  if (rc >= 0 && s) {
+    snprintf(buf, size, "%s", s);
+    H5free_memory(s);
+  }
+  H5Tclose(t);
+  H5Aclose(a);
+  return rc < 0 ? -1 : 0;
+}
+
+cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err) {
+  memset(out, 0, sizeof *out);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  if (access(path, R_OK) != 0)
+    return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file", path);
+  int bad = 0;
+  bad |= read_attr_string(f, "scenario_name", out->scenario, sizeof out->scenario);
+  bad |= read_attr_u64(f, "seed", &out->seed);
+  bad |= read_attr_u64(f, "paths", &out->paths);
+  bad |= read_attr_u64(f, "loans", &out->loans);
+  bad |= read_scalar(f, "el", &out->el);
+  bad |= read_scalar(f, "el_se", &out->el_se);
+  const char *names[4] = {"var", "var_se", "es", "es_se"};
+  double *dst[4] = {out->var, out->var_se, out->es, out->es_se};
+  for (int k = 0; k < 4; k++) {
+    hid_t d = H5Dopen2(f, names[k], H5P_DEFAULT);
+    if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst[k]) < 0) bad = 1;
+    if (d >= 0) H5Dclose(d);
+  }
+  double ead[CAS_NSEGMENTS];
+  hid_t d = H5Dopen2(f, "stressed_ead", H5P_DEFAULT);
+  if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ead) < 0) bad = 1;
+  if (d >= 0) H5Dclose(d);
+  for (int s = 0; s < CAS_NSEGMENTS && !bad; s++) out->exposure += ead[s];
+  H5Fclose(f);
+  if (bad) return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file", path);
+  return CAS_OK;
+}

@@ -1,0 +1,45 @@
+/*
+ * output.h: the result file of one run (HDF5, readable as netCDF-4).
+ *
+ * One function writes everything a run produced and everything needed to
+ * reproduce it; the layout is documented dataset by dataset in
+ * docs/OUTPUT.md. The file is written under "PATH.tmp.<pid>" and renamed to
+ * PATH only once complete and closed, so a result is complete or absent.
+ * Every axis of every dataset has an HDF5 dimension scale, string labels are
+ * variable-length UTF-8, so that h5py, xarray (h5netcdf and netcdf4 engines)
+ * and ncdump read it with named, labelled dimensions.
+ */
+#ifndef CASCADE_OUTPUT_H
+#define CASCADE_OUTPUT_H
+
+#include "error.h"
+#include "kernel.h"
+#include "plan.h"
+#include "scenario.h"
+#include "stats.h"
+
+typedef struct cas_run_record {
+  const cas_scenario *scenario;
+  const char *resolved_yaml;    /* cas_scenario_write_yaml */
+  const char *portfolio_source; /* cas_portfolio.source */
+  const char *kernel;           /* kernel name */
+  int threads;                  /* threads used (does not change results) */
+  const char *command_line;
+  double elapsed_seconds;       /* simulation wall time */
+} cas_run_record;
+
+cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
+                            const cas_results *res, const cas_summary *sum, cas_error *err);
+
+/* The headline numbers of a result file, for `cascade compare`. */
+typedef struct cas_output_headline {
+  char scenario[128];
+  unsigned long long seed, paths, loans;
+  double exposure;    /* stressed EAD [CNY] */
+  double el, el_se;
+  double var[CAS_NLEVELS], var_se[CAS_NLEVELS], es[CAS_NLEVELS], es_se[CAS_NLEVELS];
+} cas_output_headline;
+
+cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err);
+
+#endif

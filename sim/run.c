@@ -1,0 +1,162 @@
+/* run.c: scenario file to result file (see run.h). */
+#include "run.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "output.h"
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out, cas_error *err) {
+  cas_scenario *sc = NULL;
+  cas_status st = cas_scenario_load(opt->scenario_path, &sc, err);
+  if (st != CAS_OK) return st;
+  if (opt->paths) sc->paths = opt->paths;
+  if (opt->seed_given) sc->seed = opt->seed;
+  if (opt->loans) {
+    if (sc->portfolio.source != CAS_PORTFOLIO_BUILTIN) {
+      cas_scenario_destroy(sc);
+      return cas_error_set(err, CAS_ERR_USAGE,
+                           "--loans sizes the built-in portfolio, but %s reads the portfolio from %s",
+                           opt->scenario_path, sc->portfolio.file);
+    }
+    sc->portfolio.loans = opt->loans;
+  }
+  *out = sc;
+  return CAS_OK;
+}
+
+cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, cas_error *err) {
+  if (sc->portfolio.source == CAS_PORTFOLIO_FILE)
+    return cas_portfolio_load_csv(sc->portfolio.file, out, err);
+  return cas_portfolio_generate(sc->portfolio.loans, sc->portfolio.seed, out, err);
+}
+
+static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_report *rep) {
+  snprintf(rep->scenario_name, sizeof rep->scenario_name, "%s", sc->name);
+  rep->loans = plan->n;
+  rep->paths = sc->paths;
+  rep->seed = sc->seed;
+  rep->exposure = 0.0;
+  rep->expected_loss_analytic = 0.0;
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    rep->exposure += plan->stressed.ead[s];
+    rep->expected_loss_analytic += plan->stressed.expected_loss[s];
+  }
+}
+
+/* Loads everything and builds the plan; on success the caller owns *sc,
+ * *pf and *plan. */
+static cas_status prepare(const cas_run_options *opt, cas_scenario **sc, cas_portfolio **pf,
+                          cas_plan **plan, cas_error *err) {
+  *sc = NULL;
+  *pf = NULL;
+  *plan = NULL;
+  cas_status st = cas_run_load_scenario(opt, sc, err);
+  if (st == CAS_OK) st = cas_run_load_portfolio(*sc, pf, err);
+  if (st == CAS_OK) st = cas_plan_build(*sc, *pf, plan, err);
+  if (st != CAS_OK) {
+    cas_plan_destroy(*plan);
+    cas_portfolio_destroy(*pf);
+    cas_scenario_destroy(*sc);
+    *sc = NULL;
+    *pf = NULL;
+    *plan = NULL;
+  }
+  return st;
+}
+
+cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
+  memset(report, 0, sizeof *report);
+  cas_scenario *sc;
+  cas_portfolio *pf;
+  cas_plan *plan;
+  cas_status st = prepare(opt, &sc, &pf, &plan, err);
+  if (st != CAS_OK) return st;
+  fill_report(sc, plan, report);
+  cas_plan_destroy(plan);
+  cas_portfolio_destroy(pf);
+  cas_scenario_destroy(sc);
+  return CAS_OK;
+}
+
+/* Default output: results/<name>.h5, creating results/ if needed. */
+static cas_status output_path(const cas_run_options *opt, const cas_scenario *sc, char *buf,
+                              size_t size, cas_error *err) {
+  if (opt->output_path) {
+    if (snprintf(buf, size, "%s", opt->output_path) >= (int)size)
+      return cas_error_set(err, CAS_ERR_USAGE, "output path too long");
+    return CAS_OK;
+  }
+  if (mkdir("results", 0777) != 0 && errno != EEXIST)
+    return cas_error_set(err, CAS_ERR_IO, "cannot create folder results/: %s", strerror(errno));
+  if (snprintf(buf, size, "results/%s.h5", sc->name) >= (int)size)
+    return cas_error_set(err, CAS_ERR_USAGE, "output path too long");
+  return CAS_OK;
+}
+
+cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
+  memset(report, 0, sizeof *report);
+  const char *kernel_name = opt->kernel ? opt->kernel : "dense";
+  const cas_kernel *kernel = cas_kernel_lookup(kernel_name);
+  if (!kernel) {
+    char names[256];
+    cas_kernel_list(names, sizeof names);
+    return cas_error_set(err, CAS_ERR_USAGE, "unknown kernel '%s' (expected one of: %s)",
+                         kernel_name, names);
+  }
+  double t0 = now_seconds();
+  cas_scenario *sc;
+  cas_portfolio *pf;
+  cas_plan *plan;
+  cas_status st = prepare(opt, &sc, &pf, &plan, err);
+  if (st != CAS_OK) return st;
+  fill_report(sc, plan, report);
+
+  cas_results *res = NULL;
+  char *yaml = NULL;
+  st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
+  if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
+  if (st == CAS_OK) st = cas_results_create(sc->paths, &res, err);
+  if (st == CAS_OK) {
+    int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+    report->threads = threads;
+    cas_kernel_options kopt = {threads, opt->progress, opt->progress_ctx};
+    double t1 = now_seconds();
+    report->setup_seconds = t1 - t0;
+    kernel->run(plan, res, &kopt);
+    double t2 = now_seconds();
+    report->simulate_seconds = t2 - t1;
+    st = cas_summary_compute(res->paths, res->loss, res->loss_by_segment, res->defaults,
+                             &report->summary, err);
+    if (st == CAS_OK) {
+      cas_run_record rec = {
+        .scenario = sc,
+        .resolved_yaml = yaml,
+        .portfolio_source = pf->source,
+        .kernel = kernel->info.name,
+        .threads = threads,
+        .command_line = opt->command_line,
+        .elapsed_seconds = report->simulate_seconds,
+      };
+      st = cas_output_write(report->output_path, &rec, plan, res, &report->summary, err);
+    }
+    report->write_seconds = now_seconds() - t2;
+  }
+  free(yaml);
+  cas_results_destroy(res);
+  cas_plan_destroy(plan);
+  cas_portfolio_destroy(pf);
+  cas_scenario_destroy(sc);
+  return st;
+}

@@ -1,0 +1,58 @@
+/*
+ * run.h: one scenario run from file to result file, as the command line and
+ * the tests use it.
+ *
+ * Order of work, so that bad input never leaves a file behind: load and
+ * validate the scenario, apply the command-line overrides, load or generate
+ * the portfolio, build the plan (all checks end here), simulate, summarise,
+ * write the result under a temporary name, rename.
+ */
+#ifndef CASCADE_RUN_H
+#define CASCADE_RUN_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "kernel.h"
+#include "plan.h"
+#include "portfolio.h"
+#include "scenario.h"
+#include "stats.h"
+
+typedef struct cas_run_options {
+  const char *scenario_path;
+  const char *output_path;   /* NULL: results/<scenario name>.h5 */
+  uint64_t paths, seed, loans; /* overrides, 0: keep the scenario's */
+  int seed_given;            /* seed 0 is a valid override */
+  int threads;               /* 0: OpenMP default */
+  const char *kernel;        /* NULL: "dense" */
+  cas_progress_fn progress;  /* may be NULL */
+  void *progress_ctx;
+  const char *command_line;  /* recorded in the result */
+} cas_run_options;
+
+/* What a finished (or validated) run leaves for the caller to print. */
+typedef struct cas_run_report {
+  char output_path[4096];
+  char scenario_name[128];
+  uint64_t loans, paths, seed;
+  int threads;
+  double exposure;           /* stressed EAD [CNY] */
+  double expected_loss_analytic; /* [CNY] */
+  double setup_seconds, simulate_seconds, write_seconds;
+  cas_summary summary;
+} cas_run_report;
+
+/* Loads a scenario and applies the overrides of opt (paths, seed, loans). */
+cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out, cas_error *err);
+
+/* The scenario's portfolio: its CSV file or the built-in book. */
+cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, cas_error *err);
+
+/* Everything up to a plan, without simulating: `cascade validate`. */
+cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err);
+
+/* A full run. */
+cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error *err);
+
+#endif

@@ -1,0 +1,114 @@
+/* stats.c: loss-distribution statistics (formulas in stats.h). */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double cas_levels[CAS_NLEVELS] = {0.95, 0.99, 0.999};
+
+typedef struct ranked {
+  double loss;
+  uint64_t path;
+} ranked;
+
+static int by_loss_then_path(const void *a, const void *b) {
+  const ranked *x = a, *y = b;
+  if (x->loss < y->loss) return -1;
+  if (x->loss > y->loss) return 1;
+  return (x->path > y->path) - (x->path < y->path);
+}
+
+/* k = ceil(a n) as a 1-based rank, guarded against a n landing a hair above
+ * an integer through rounding. */
+static uint64_t rank_of(double a, uint64_t n) {
+  double an = a * (double)n;
+  uint64_t k = (uint64_t)ceil(an - 1e-9 * an);
+  if (k < 1) k = 1;
+  if (k > n) k = n;
+  return k;
+}
+
+void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
+                     double *var_se, double *es, double *es_se) {
+  uint64_t k = rank_of(a, n);
+  double v = sorted[k - 1];
+  uint64_t j = (uint64_t)ceil(sqrt((double)n * a * (1.0 - a)));
+  uint64_t lo = k > j ? k - j : 1, hi = k + j < n ? k + j : n;
+  *var = v;
+  *var_se = 0.5 * (sorted[hi - 1] - sorted[lo - 1]);
+
+  double w_k = (double)k - a * (double)n;   /* weight of L_(k), in [0, 1) */
+  double mass = (double)n * (1.0 - a);
+  double sum = w_k * v, sum2 = w_k * v * v;
+  for (uint64_t i = k; i < n; i++) {
+    sum += sorted[i];
+    sum2 += sorted[i] * sorted[i];
+  }
+  double e = sum / mass;
+  double tail_var = fmax(sum2 / mass - e * e, 0.0);
+  *es = e;
+  *es_se = sqrt((tail_var + a * (e - v) * (e - v)) / ((1.0 - a) * (double)n));
+}
+
+cas_status cas_summary_compute(uint64_t paths, const double *loss,
+                               const double *loss_by_segment, const int64_t *defaults,
+                               cas_summary *out, cas_error *err) {
+  memset(out, 0, sizeof *out);
+  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
+  ranked *r = malloc(paths * sizeof *r);
+  double *sorted = malloc(paths * sizeof *sorted);
+  if (!r || !sorted) {
+    free(r);
+    free(sorted);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory sorting %llu losses",
+                         (unsigned long long)paths);
+  }
+  out->paths = paths;
+  double m = (double)paths, sum = 0.0, sum_def = 0.0;
+  for (uint64_t p = 0; p < paths; p++) {
+    sum += loss[p];
+    if (defaults) sum_def += (double)defaults[p];
+    r[p] = (ranked){loss[p], p};
+  }
+  double mean = sum / m, m2 = 0.0, m4 = 0.0;
+  for (uint64_t p = 0; p < paths; p++) {
+    double d = loss[p] - mean;
+    m2 += d * d;
+    m4 += d * d * d * d;
+  }
+  double var = m2 / (m - 1.0);
+  out->el = mean;
+  out->sd = sqrt(var);
+  out->el_se = out->sd / sqrt(m);
+  m4 /= m;
+  out->sd_se = var > 0.0 ? sqrt(fmax(m4 - (m2 / m) * (m2 / m), 0.0) / (4.0 * var * m)) : 0.0;
+  out->mean_defaults = sum_def / m;
+
+  qsort(r, paths, sizeof *r, by_loss_then_path);
+  for (uint64_t p = 0; p < paths; p++) sorted[p] = r[p].loss;
+  out->min_loss = sorted[0];
+  out->max_loss = sorted[paths - 1];
+
+  for (int l = 0; l < CAS_NLEVELS; l++) {
+    double a = cas_levels[l];
+    cas_quantile_es(sorted, paths, a, &out->var[l], &out->var_se[l], &out->es[l], &out->es_se[l]);
+    if (!loss_by_segment) continue;
+    uint64_t k = rank_of(a, paths);
+    double mass = m * (1.0 - a);
+    for (uint64_t i = k - 1; i < paths; i++) {
+      double w = (i == k - 1) ? ((double)k - a * m) : 1.0;
+      const double *row = &loss_by_segment[r[i].path * CAS_NSEGMENTS];
+      for (int s = 0; s < CAS_NSEGMENTS; s++) out->es_contribution[l][s] += w * row[s] / mass;
+    }
+  }
+  if (loss_by_segment) {
+    for (uint64_t p = 0; p < paths; p++)
+      for (int s = 0; s < CAS_NSEGMENTS; s++)
+        out->el_by_segment[s] += loss_by_segment[p * CAS_NSEGMENTS + s];
+    for (int s = 0; s < CAS_NSEGMENTS; s++) out->el_by_segment[s] /= m;
+  }
+  free(r);
+  free(sorted);
+  return CAS_OK;
+}

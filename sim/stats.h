@@ -1,0 +1,55 @@
+/*
+ * stats.h: summary statistics of a simulated loss distribution, each with
+ * its Monte Carlo standard error.
+ *
+ * VaR_a is the empirical quantile L_(k), k = ceil(a M) of M sorted losses.
+ * ES_a is the Acerbi-Tasche estimator (J. Banking & Finance 26, 2002):
+ *   ES_a = [sum_{i>k} L_(i) + (k - a M) L_(k)] / (M (1 - a)),
+ * the mean of the worst M(1-a) losses counting L_(k) fractionally.
+ * Standard errors:
+ *   EL: s / sqrt(M);   SD: sqrt((m4 - s^4) / (4 s^2 M)) (delta method);
+ *   VaR: half the width of the order-statistic band L_(k-j) .. L_(k+j),
+ *        j = ceil(sqrt(M a (1-a))), which covers one binomial standard
+ *        deviation of the rank (Serfling 1980, sec. 2.6; Glasserman 2003,
+ *        sec. 9.1); distribution-free, no density estimate;
+ *   ES: sqrt([Var(L | L >= VaR) + a (ES - VaR)^2] / ((1 - a) M)), from the
+ *        influence function of ES (Yamai and Yoshiba, 2002).
+ * Contributions: the expected loss of each segment on the paths that make up
+ * ES (same weights), so they add up to ES.
+ */
+#ifndef CASCADE_STATS_H
+#define CASCADE_STATS_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "taxonomy.h"
+
+enum { CAS_NLEVELS = 3 };
+extern const double cas_levels[CAS_NLEVELS]; /* 0.95, 0.99, 0.999 */
+
+typedef struct cas_summary {
+  uint64_t paths;
+  double el, el_se;       /* expected loss [CNY] */
+  double sd, sd_se;       /* standard deviation of loss [CNY] */
+  double min_loss, max_loss;
+  double var[CAS_NLEVELS], var_se[CAS_NLEVELS];
+  double es[CAS_NLEVELS], es_se[CAS_NLEVELS];
+  double el_by_segment[CAS_NSEGMENTS];                   /* [CNY] */
+  double es_contribution[CAS_NLEVELS][CAS_NSEGMENTS];    /* [CNY], sums to es */
+  double mean_defaults;
+} cas_summary;
+
+/* loss[paths], loss_by_segment[paths][CAS_NSEGMENTS] (may be NULL),
+ * defaults[paths] (may be NULL). Needs paths >= 2. Deterministic: ties are
+ * ordered by path index. */
+cas_status cas_summary_compute(uint64_t paths, const double *loss,
+                               const double *loss_by_segment, const int64_t *defaults,
+                               cas_summary *out, cas_error *err);
+
+/* The empirical quantile and ES of sorted[n] at level a, with standard
+ * errors (formulas above). */
+void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
+                     double *var_se, double *es, double *es_se);
+
+#endif
