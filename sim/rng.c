@@ -15,7 +15,11 @@
  *     start = pcg64 seeded with (mix(seed), CAS_RNG_SEQUENCE)
  *     offset = purpose * 2^104 + index * 2^40
  * so segments of 2^40 draws never overlap (the period is 2^128) and a stream
- * depends on nothing but its three coordinates.
+ * depends on nothing but its three coordinates. Different seeds start at
+ * different, pseudo-random points of the same sequence, so a stream of one
+ * seed could in principle overlap a stream of another; for the purposes and
+ * index ranges in use the chance is below 2^-24 times the fraction of the
+ * 2^64 index range used, and it never matters within one run.
  */
 #include "rng.h"
 
