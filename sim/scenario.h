@@ -55,7 +55,8 @@ typedef struct cas_scenario {
 
   struct {
     cas_portfolio_source source;  /* default builtin */
-    char *file;         /* CSV path resolved against the scenario's folder (source == FILE) */
+    char *file;         /* CSV path (source == FILE): absolute, canonical (realpath), resolved
+                           against the folder of the file that names it; NULL for builtin */
     uint64_t loans;     /* built-in size, default CAS_PORTFOLIO_DEFAULT_LOANS */
     uint64_t seed;      /* built-in generator seed, default 1 */
   } portfolio;

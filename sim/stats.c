@@ -38,17 +38,20 @@ void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
   *var = v;
   *var_se = 0.5 * (sorted[hi - 1] - sorted[lo - 1]);
 
-  double w_k = (double)k - a * (double)n;   /* weight of L_(k), in [0, 1) */
+  /* ES as VaR plus the mean excess over VaR: the same number, but ES >= VaR
+   * holds exactly in floating point and the excesses are small numbers. The
+   * weight of L_(k) itself, k - a n, multiplies an excess of zero. */
   double mass = (double)n * (1.0 - a);
-  double sum = w_k * v, sum2 = w_k * v * v;
+  double excess = 0.0, excess2 = 0.0;
   for (uint64_t i = k; i < n; i++) {
-    sum += sorted[i];
-    sum2 += sorted[i] * sorted[i];
+    double d = sorted[i] - v;
+    excess += d;
+    excess2 += d * d;
   }
-  double e = sum / mass;
-  double tail_var = fmax(sum2 / mass - e * e, 0.0);
-  *es = e;
-  *es_se = sqrt((tail_var + a * (e - v) * (e - v)) / ((1.0 - a) * (double)n));
+  double mean_excess = excess / mass;
+  double tail_var = fmax(excess2 / mass - mean_excess * mean_excess, 0.0);
+  *es = v + mean_excess;
+  *es_se = sqrt((tail_var + a * mean_excess * mean_excess) / ((1.0 - a) * (double)n));
 }
 
 cas_status cas_summary_compute(uint64_t paths, const double *loss,
