@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what cascade needs to build, test and read its results, from
+# Debian 12 packages only. Run as root, or as a user who may sudo.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libhdf5-dev hdf5-tools libyaml-dev libcriterion-dev
+  python3 python3-h5py python3-numpy python3-xarray python3-h5netcdf python3-netcdf4
+  python3-pandas python3-matplotlib python3-pytest
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Bad input: a clear message naming the file, the documented exit code, and
+# no output file left behind (not even a temporary one).
+set -uo pipefail
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+expect() { # expect CODE PATTERN -- command...
+  local code=$1 pattern=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != "$code" ]; then echo "FAIL: exit $rc, expected $code: $*"; echo "$out"; fail=1; return; fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then echo "FAIL: message does not match '$pattern': $*"; echo "$out"; fail=1; fi
+}
+no_output() {
+  if [ -n "$(ls -A "$tmp/out" 2>/dev/null)" ]; then echo "FAIL: files left in output folder: $(ls "$tmp/out")"; fail=1; fi
+}
+mkdir -p "$tmp/out"
+
+printf 'name: broken\npaths: lots\n' > "$tmp/bad.yaml"
+expect 3 "bad.yaml:2:8: .*paths" -- "$bin" run "$tmp/bad.yaml" -o "$tmp/out/r.h5"; no_output
+printf 'name: typo\npathz: 100\n' > "$tmp/typo.yaml"
+expect 3 "typo.yaml:2:1: .*pathz.*expected one of" -- "$bin" run "$tmp/typo.yaml" -o "$tmp/out/r.h5"; no_output
+printf 'id,region,sector,ead,pd,lgd\nA,jiangsu,green,100,1.5,0.4\n' > "$tmp/bad.csv"
+printf 'name: badcsv\nportfolio: {file: bad.csv}\n' > "$tmp/badcsv.yaml"
+expect 3 "bad.csv:2:.*" -- "$bin" run "$tmp/badcsv.yaml" -o "$tmp/out/r.h5"; no_output
+expect 3 "missing.yaml" -- "$bin" run "$tmp/missing.yaml" -o "$tmp/out/r.h5"; no_output
+expect 3 "typo.yaml:2:1" -- "$bin" validate "$tmp/typo.yaml"
+expect 2 "--paths" -- "$bin" run "$src/scenarios/baseline.yaml" --paths -5 -o "$tmp/out/r.h5"; no_output
+expect 2 "--threads" -- "$bin" run "$src/scenarios/baseline.yaml" --threads 0 -o "$tmp/out/r.h5"; no_output
+expect 2 "unknown option" -- "$bin" run "$src/scenarios/baseline.yaml" --bogus; no_output
+expect 2 "unknown kernel" -- "$bin" run "$src/scenarios/baseline.yaml" --kernel nope -o "$tmp/out/r.h5"; no_output
+expect 2 "unknown command" -- "$bin" frobnicate
+expect 4 "cannot create" -- "$bin" run "$src/scenarios/baseline.yaml" --loans 1000 --paths 100 -q -o "$tmp/no/such/dir/r.h5"
+expect 3 "not an HDF5 file|cannot read" -- "$bin" compare "$tmp/bad.yaml"
+expect 0 "usage: cascade run" -- "$bin" run --help
+expect 0 "usage: cascade validate" -- "$bin" validate --help
+expect 0 "usage: cascade portfolio" -- "$bin" portfolio --help
+expect 0 "usage: cascade compare" -- "$bin" compare --help
+expect 0 "^cascade [0-9]" -- "$bin" --version
+
+# A good run writes exactly one file, no temporaries.
+expect 0 "result: " -- "$bin" run "$src/scenarios/baseline.yaml" --loans 2000 --paths 200 -o "$tmp/out/good.h5"
+[ "$(ls "$tmp/out")" = "good.h5" ] || { echo "FAIL: expected only good.h5, got: $(ls "$tmp/out")"; fail=1; }
+# ... and a later bad run does not touch it.
+before=$(sha256sum "$tmp/out/good.h5")
+expect 3 "typo.yaml" -- "$bin" run "$tmp/typo.yaml" -o "$tmp/out/good.h5"
+[ "$before" = "$(sha256sum "$tmp/out/good.h5")" ] || { echo "FAIL: a failed run changed an existing result"; fail=1; }
+
+[ $fail = 0 ] && echo "bad input: all cases pass"
+exit $fail

@@ -1,0 +1,136 @@
+/*
+ * test_stats.c: VaR, ES and their standard errors (sim/stats.c).
+ *
+ * Exact cases on known samples; then the estimators and their standard
+ * errors on exponential losses, where VaR and ES are known in closed form:
+ * VaR_a = -ln(1 - a), ES_a = 1 + VaR_a.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "rng.h"
+#include "stats.h"
+
+Test(stats, exact_quantile_and_es_on_1_to_100) {
+  double loss[100];
+  for (int i = 0; i < 100; i++) loss[99 - i] = i + 1.0; /* unsorted on purpose */
+  cas_summary s;
+  cas_error err = {0};
+  cr_assert_eq(cas_summary_compute(100, loss, NULL, NULL, &s, &err), CAS_OK);
+  cr_expect_float_eq(s.el, 50.5, 1e-12);
+  /* k = ceil(0.95 * 100) = 95: VaR = L_(95) = 95, ES = mean of 96..100. */
+  cr_expect_float_eq(s.var[0], 95.0, 0);
+  cr_expect_float_eq(s.es[0], 98.0, 1e-12);
+  /* 99%: L_(99) = 99, ES = L_(100) = 100. */
+  cr_expect_float_eq(s.var[1], 99.0, 0);
+  cr_expect_float_eq(s.es[1], 100.0, 1e-12);
+  cr_expect_float_eq(s.min_loss, 1.0, 0);
+  cr_expect_float_eq(s.max_loss, 100.0, 0);
+}
+
+Test(stats, es_counts_the_quantile_fractionally) {
+  /* n = 10, a = 0.95: a n = 9.5, k = 10, weight of L_(10) = 0.5, mass 0.5:
+   * ES = L_(10). With a = 0.85: k = 9 (8.5 -> 9), weight 0.5 on L_(9):
+   * ES = (0.5 * 9 + 10) / 1.5. */
+  double sorted[10];
+  for (int i = 0; i < 10; i++) sorted[i] = i + 1.0;
+  double v, vse, es, esse;
+  cas_quantile_es(sorted, 10, 0.95, &v, &vse, &es, &esse);
+  cr_expect_float_eq(v, 10.0, 0);
+  cr_expect_float_eq(es, 10.0, 1e-12);
+  cas_quantile_es(sorted, 10, 0.85, &v, &vse, &es, &esse);
+  cr_expect_float_eq(v, 9.0, 0);
+  cr_expect_float_eq(es, (0.5 * 9.0 + 10.0) / 1.5, 1e-12);
+}
+
+Test(stats, contributions_add_up_to_es) {
+  enum { M = 5000 };
+  double *loss = malloc(M * sizeof *loss);
+  double *seg = calloc((size_t)M * CAS_NSEGMENTS, sizeof *seg);
+  cr_assert(loss && seg);
+  cas_rng rng;
+  cas_rng_init(&rng, 7, CAS_RNG_TEST, 0);
+  for (int p = 0; p < M; p++) {
+    double t = 0;
+    for (int s = 0; s < 5; s++) {
+      double x = -log(cas_rng_uniform_open(&rng)) * (s + 1);
+      seg[(size_t)p * CAS_NSEGMENTS + (size_t)(s * 7)] = x;
+      t += x;
+    }
+    loss[p] = t;
+  }
+  cas_summary s;
+  cas_error err = {0};
+  cr_assert_eq(cas_summary_compute(M, loss, seg, NULL, &s, &err), CAS_OK);
+  for (int l = 0; l < CAS_NLEVELS; l++) {
+    double total = 0;
+    for (int k = 0; k < CAS_NSEGMENTS; k++) total += s.es_contribution[l][k];
+    cr_expect_float_eq(total, s.es[l], 1e-9 * s.es[l], "level %d: %g vs %g", l, total, s.es[l]);
+  }
+  double el = 0;
+  for (int k = 0; k < CAS_NSEGMENTS; k++) el += s.el_by_segment[k];
+  cr_expect_float_eq(el, s.el, 1e-9 * s.el);
+  free(loss);
+  free(seg);
+}
+
+/* Standard errors: over R independent replications of M exponential losses
+ * the spread of the estimates must match the reported standard errors, and
+ * the estimates must centre on the truth. Fixed seed; tolerances: the
+ * replication mean within 4 of its own standard errors (sd / sqrt(R)); the
+ * ratio of mean reported SE to the observed sd within 25% (the sd of R = 400
+ * replications is itself uncertain by about 1 / sqrt(2R) = 3.5%, and the
+ * order-statistic SE is a coarse estimate at small M). */
+Test(stats, standard_errors_match_replication_spread, .timeout = 60) {
+  enum { R = 400, M = 4000 };
+  double *loss = malloc(M * sizeof *loss);
+  cr_assert_not_null(loss);
+  double sum[4][CAS_NLEVELS] = {{0}}, sum2[4][CAS_NLEVELS] = {{0}};
+  double el_sum = 0, el_sum2 = 0, el_se_sum = 0;
+  for (int r = 0; r < R; r++) {
+    cas_rng rng;
+    cas_rng_init(&rng, 11, CAS_RNG_TEST, (uint64_t)r);
+    for (int p = 0; p < M; p++) loss[p] = -log(cas_rng_uniform_open(&rng));
+    cas_summary s;
+    cas_error err = {0};
+    cr_assert_eq(cas_summary_compute(M, loss, NULL, NULL, &s, &err), CAS_OK);
+    el_sum += s.el;
+    el_sum2 += s.el * s.el;
+    el_se_sum += s.el_se;
+    for (int l = 0; l < CAS_NLEVELS; l++) {
+      double x[4] = {s.var[l], s.var_se[l], s.es[l], s.es_se[l]};
+      for (int k = 0; k < 4; k++) {
+        sum[k][l] += x[k];
+        sum2[k][l] += x[k] * x[k];
+      }
+    }
+  }
+  double el_mean = el_sum / R, el_sd = sqrt(el_sum2 / R - el_mean * el_mean);
+  cr_expect_leq(fabs(el_mean - 1.0), 4 * el_sd / sqrt(R));
+  cr_expect_leq(fabs(el_se_sum / R / el_sd - 1.0), 0.25);
+  for (int l = 0; l < 2; l++) { /* 95% and 99%: at M = 4000 the 99.9% tail has 4 points */
+    double a = cas_levels[l];
+    double truth[2] = {-log(1 - a), 1 - log(1 - a)};
+    for (int k = 0; k < 2; k++) { /* 0: VaR, 1: ES */
+      int est = 2 * k, se = 2 * k + 1;
+      double mean = sum[est][l] / R, sd = sqrt(sum2[est][l] / R - mean * mean);
+      double mean_se = sum[se][l] / R;
+      cr_log_info("level %g %s: mean %.4f truth %.4f sd %.4f mean SE %.4f", a, k ? "ES" : "VaR",
+                  mean, truth[k], sd, mean_se);
+      /* Bias of the empirical quantile is O(1/M): well inside 4 SE here. */
+      cr_expect_leq(fabs(mean - truth[k]), 4 * sd / sqrt(R), "level %g %s: %g vs %g", a,
+                    k ? "ES" : "VaR", mean, truth[k]);
+      cr_expect_leq(fabs(mean_se / sd - 1.0), 0.25, "level %g %s: SE %g vs sd %g", a,
+                    k ? "ES" : "VaR", mean_se, sd);
+    }
+  }
+  free(loss);
+}
+
+Test(stats, rejects_fewer_than_two_paths) {
+  double one = 1.0;
+  cas_summary s;
+  cas_error err = {0};
+  cr_expect_neq(cas_summary_compute(1, &one, NULL, NULL, &s, &err), CAS_OK);
+}
