@@ -65,8 +65,14 @@ typedef struct cas_segment_totals {
 } cas_segment_totals;
 
 /* Loads a CSV portfolio. Header row required; columns in any order:
- * id, region, sector, ead, pd, lgd (required), city, park (optional).
- * Every bad row gives CAS_ERR_INPUT with "file:line:col: reason". */
+ * id (text, unique), region, sector (names of taxonomy.h), ead [CNY, > 0],
+ * pd (in (0, 1)), lgd ([0, 1]) required; city (a city of the loan's
+ * region, empty for none) and park (any text, empty for none) optional.
+ * Accepted: UTF-8 BOM, CRLF, spaces around fields, blank lines, fields in
+ * double quotes ("" inside for a quote). The first bad line gives
+ * CAS_ERR_INPUT with "file:line:col: reason (got X, expected Y)"; a file
+ * that cannot be opened also gives CAS_ERR_INPUT ("file: cannot open
+ * (reason)"). On failure *out is NULL. */
 cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err);
 
 /* The built-in default Yangtze River Delta portfolio of `loans` loans

@@ -1,0 +1,1177 @@
+/*
+ * portfolio.c: loading, generating and exporting loan books (portfolio.h).
+ *
+ * CSV format (cas_portfolio_load_csv)
+ *   One header row naming the columns, in any order: id, region, sector,
+ *   ead, pd, lgd are required, city and park optional; names are exact
+ *   (lower case), each at most once. Then one loan per line. Accepted
+ *   around that: a UTF-8 byte-order mark, CRLF or LF line ends, spaces and
+ *   tabs around fields, blank lines (skipped), and fields in double quotes
+ *   ("a, b" with "" for a quote inside; a quoted field cannot span lines).
+ *   region, sector and city take the names of taxonomy.h; an empty city or
+ *   park means none. Park values are any text, numbered 0, 1, ... in order
+ *   of first appearance (park_names keeps the text).
+ *
+ * Error positions: every message about the file is "path:line:col: reason
+ *   (got X, expected Y)". line is the 1-based physical line; col is the
+ *   1-based character position (UTF-8 code points, the byte-order mark not
+ *   counted) where the offending field starts after its leading spaces (at
+ *   its opening quote if quoted). Errors about the whole header (a missing
+ *   column) or the whole file (empty) omit col or line. The first error
+ *   stops the load; within a row the fields are checked left to right,
+ *   then the id against earlier ids, then the city against the region.
+ *
+ * Scale: the file is read line by line (getline), so memory is the
+ *   portfolio itself plus the ids: one pool of NUL-terminated ids with a
+ *   64-bit offset per loan. Duplicate ids are found with an open-addressing
+ *   hash table (linear probing, load <= 1/2) of 64-bit slots, each packing a
+ *   32-bit hash and loan index + 1, so a probe rarely touches the id text.
+ *   Row arrays grow by doubling and are trimmed at the end.
+ *
+ * Built-in book (cas_portfolio_generate)
+ *   Loans are generated in blocks of CAS_PORTFOLIO_BLOCK; block b draws from
+ *   its own stream cas_rng_init(seed, CAS_RNG_PORTFOLIO, b) and every loan
+ *   consumes exactly DRAWS_PER_LOAN uniforms, so the book depends on (loans,
+ *   seed) only and blocks run in parallel with identical results for any
+ *   thread count. Per loan: region (shares), city within the region, sector
+ *   (base shares times the city's tilts), EAD (lognormal truncated below the
+ *   sector's cap by inversion, rounded to whole CNY), PD (lognormal around
+ *   the sector mean, clipped to [1e-5, 0.5]), LGD (secured or unsecured mean
+ *   plus a normal spread, clipped to [0, 1]) and, for sectors that cluster,
+ *   an industrial park of the city. Every number is in the tables below,
+ *   each cited to a source document (NNN_*, see docs/CALIBRATION.md) or marked
+ *   ASSUMPTION; docs/CALIBRATION.md explains them.
+ */
+#include "portfolio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "normal.h"
+#include "rng.h"
+
+/* ======================================================================
+ * Calibration of the built-in Yangtze River Delta book
+ * (docs/CALIBRATION.md lists the source documents NNN_* cited here)
+ * ====================================================================== */
+
+typedef struct sector_calibration {
+  double share;           /* base share of loans (by count), before city tilts */
+  double ead_median;      /* median EAD [CNY] */
+  double ead_sigma;       /* lognormal sigma of EAD */
+  double ead_cap;         /* EAD < cap [CNY] (truncation, not clipping) */
+  double pd_mean;         /* mean one-year PD */
+  double pd_sigma;        /* lognormal sigma of PD across borrowers (rating spread) */
+  double lgd_secured;     /* mean LGD of a secured loan [fraction of EAD] */
+  double lgd_unsecured;   /* mean LGD of an unsecured (credit) loan */
+  double unsecured_share; /* share of unsecured loans */
+  double lgd_sd;          /* standard deviation of LGD around its mean */
+  double park_share;      /* share of loans to firms in an industrial park */
+} sector_calibration;
+
+static const sector_calibration sector_cal[CAS_NSECTORS] = {
+  [CAS_SECTOR_TECH_STARTUP] = {
+    /* share: ASSUMPTION, 1.25% before the G60 tilts (x3, x5 below), about
+     *   3.8% of loans after them.
+     * EAD: 001_*: a 3 million CNY credit loan to a Hangzhou start-up is the
+     *   typical case (median); Hangzhou United Bank's technology loans are
+     *   25 billion CNY over about 4,000 customers, 6.25 million each: sigma
+     *   1.21 gives that mean. Cap 200 million: ASSUMPTION.
+     * PD 4%: ASSUMPTION ("high growth, high risk, light assets", 000_*).
+     * LGD: ASSUMPTION 0.55 secured (patents, equity pledges) and 0.80
+     *   unsecured; unsecured share 25%: 002_* (Jiaxing target: credit loans
+     *   25% of technology-firm loans by 2025).
+     * Parks 1/3: 003_* (one third of China's 330,000 high-tech firms are
+     *   in high-tech zones). */
+    .share = 0.0125, .ead_median = 3e6, .ead_sigma = 1.21, .ead_cap = 2e8,
+    .pd_mean = 0.040, .pd_sigma = 0.9,
+    .lgd_secured = 0.55, .lgd_unsecured = 0.80, .unsecured_share = 0.25, .lgd_sd = 0.10,
+    .park_share = 1.0 / 3.0},
+  [CAS_SECTOR_GREEN] = {
+    /* share: ASSUMPTION 1.8% (project loans: few and large); tilted x3.2 in
+     *   the pilot zones (below), about 9.7% of exposure overall.
+     * EAD median 15 million, sigma 1.2, cap 2 billion: ASSUMPTION.
+     * PD 1%: 002_* requires the green NPL ratio of the pilot zones to be no
+     *   higher than that of small-firm loans; ASSUMPTION 1% (below the 3%
+     *   of inclusive micro-loans).
+     * LGD 0.40 / 0.70, 10% unsecured: ASSUMPTION (project assets pledged).
+     * Parks 25%: ASSUMPTION (green and low-carbon parks, 003_*). */
+    .share = 0.018, .ead_median = 1.5e7, .ead_sigma = 1.2, .ead_cap = 2e9,
+    .pd_mean = 0.010, .pd_sigma = 0.8,
+    .lgd_secured = 0.40, .lgd_unsecured = 0.70, .unsecured_share = 0.10, .lgd_sd = 0.10,
+    .park_share = 0.25},
+  [CAS_SECTOR_INCLUSIVE_MICRO] = {
+    /* share: ASSUMPTION 30% of loans; with the EAD below that makes about
+     *   10% of exposure, as 004_* reports (inclusive micro balance 3.64
+     *   trillion CNY, 9.80% of RMB loans in the delta, end-2019).
+     * EAD: 004_* defines the segment as single-borrower credit under 10
+     *   million CNY: cap 1e7 (EAD < 1e7). Median 1.2 million, sigma 1.0
+     *   (ASSUMPTION) give a mean of 1.75 million, inside the averages 004_*
+     *   reports: Ningbo guarantee-insured loans 0.82 million (18 billion,
+     *   22,000 borrowers), Jiangsu "Xiaowei e-dai" 3.10 million (8.816
+     *   billion, 2,848 firms), Anhui receivables 5.77 million (80.8 billion,
+     *   14,000 loans).
+     * PD 3%: ASSUMPTION (small-firm NPL ratios of about 3%).
+     * LGD 0.45 / 0.75: ASSUMPTION; unsecured share 11.35%: 004_* (credit
+     *   loans as a share of small-firm loans in the delta, 2019).
+     * Parks 10%: ASSUMPTION (small suppliers of a "1+N" chain, 003_*). */
+    .share = 0.30, .ead_median = 1.2e6, .ead_sigma = 1.0, .ead_cap = 1e7,
+    .pd_mean = 0.030, .pd_sigma = 0.8,
+    .lgd_secured = 0.45, .lgd_unsecured = 0.75, .unsecured_share = 0.1135, .lgd_sd = 0.10,
+    .park_share = 0.10},
+  [CAS_SECTOR_MANUFACTURING] = {
+    /* All ASSUMPTION: medium and large firms, median 8 million, cap 5
+     *   billion; PD 2%; LGD 0.45 / 0.70 with 15% unsecured; 40% in parks
+     *   (parks cluster manufacturing chains, 003_*). */
+    .share = 0.06, .ead_median = 8e6, .ead_sigma = 1.4, .ead_cap = 5e9,
+    .pd_mean = 0.020, .pd_sigma = 0.9,
+    .lgd_secured = 0.45, .lgd_unsecured = 0.70, .unsecured_share = 0.15, .lgd_sd = 0.10,
+    .park_share = 0.40},
+  [CAS_SECTOR_WHOLESALE_RETAIL] = {
+    /* All ASSUMPTION: trade firms, median 3 million; PD 2.5%; LGD 0.50 /
+     *   0.75 (inventory and receivables), 20% unsecured; no parks. */
+    .share = 0.08, .ead_median = 3e6, .ead_sigma = 1.3, .ead_cap = 2e9,
+    .pd_mean = 0.025, .pd_sigma = 0.9,
+    .lgd_secured = 0.50, .lgd_unsecured = 0.75, .unsecured_share = 0.20, .lgd_sd = 0.10,
+    .park_share = 0.0},
+  [CAS_SECTOR_REAL_ESTATE] = {
+    /* All ASSUMPTION: developer loans, few and large (median 60 million,
+     *   cap 20 billion); PD 3% (developer stress since 2021); LGD 0.35
+     *   secured on land and buildings, 0.60 unsecured, 5% unsecured. */
+    .share = 0.006, .ead_median = 6e7, .ead_sigma = 1.3, .ead_cap = 2e10,
+    .pd_mean = 0.030, .pd_sigma = 0.9,
+    .lgd_secured = 0.35, .lgd_unsecured = 0.60, .unsecured_share = 0.05, .lgd_sd = 0.10,
+    .park_share = 0.0},
+  [CAS_SECTOR_CONSTRUCTION] = {
+    /* All ASSUMPTION: median 15 million, cap 5 billion; PD 2%; LGD 0.45 /
+     *   0.70, 10% unsecured. */
+    .share = 0.012, .ead_median = 1.5e7, .ead_sigma = 1.3, .ead_cap = 5e9,
+    .pd_mean = 0.020, .pd_sigma = 0.8,
+    .lgd_secured = 0.45, .lgd_unsecured = 0.70, .unsecured_share = 0.10, .lgd_sd = 0.10,
+    .park_share = 0.0},
+  [CAS_SECTOR_INFRASTRUCTURE] = {
+    /* All ASSUMPTION: transport, utilities, ports; median 80 million, cap 30
+     *   billion; PD 0.6% (public sponsors); LGD 0.30 / 0.50, 10% unsecured.
+     *   Tilted x3 in Ningbo and Zhoushan (below). */
+    .share = 0.005, .ead_median = 8e7, .ead_sigma = 1.3, .ead_cap = 3e10,
+    .pd_mean = 0.006, .pd_sigma = 0.7,
+    .lgd_secured = 0.30, .lgd_unsecured = 0.50, .unsecured_share = 0.10, .lgd_sd = 0.10,
+    .park_share = 0.0},
+  [CAS_SECTOR_HOUSEHOLD] = {
+    /* share: the rest of the loans (ASSUMPTION). EAD median 0.5 million,
+     *   cap 20 million (personal, mortgage and farm loans): ASSUMPTION.
+     * PD 1%: ASSUMPTION. LGD 0.25 secured (housing), 0.65 unsecured:
+     *   ASSUMPTION; unsecured share 16.41%: 004_* (credit loans as a share
+     *   of farm-household loans in the delta, 2019). No parks. */
+    .share = 0.4965, .ead_median = 5e5, .ead_sigma = 1.0, .ead_cap = 2e7,
+    .pd_mean = 0.010, .pd_sigma = 0.7,
+    .lgd_secured = 0.25, .lgd_unsecured = 0.65, .unsecured_share = 0.1641, .lgd_sd = 0.10,
+    .park_share = 0.0},
+};
+
+/* Share of loans by region. ASSUMPTION: roughly in proportion to the
+ * provinces' loan books (Jiangsu and Zhejiang largest, Anhui smallest);
+ * the seeds give no split by province. */
+static const double region_share[CAS_NREGIONS] = {
+  [CAS_REGION_SHANGHAI] = 0.20,
+  [CAS_REGION_JIANGSU] = 0.33,
+  [CAS_REGION_ZHEJIANG] = 0.34,
+  [CAS_REGION_ANHUI] = 0.13,
+};
+
+/* Cities: share of their region's loans and number of industrial parks.
+ * ASSUMPTION throughout: shares roughly by economic size, parks roughly in
+ * proportion to the city's loans (003_* describes parks, not their count
+ * per city). Names must match taxonomy.c; every city there must appear. */
+typedef struct city_calibration {
+  const char *name;
+  double weight;  /* share of the region's loans */
+  int parks;      /* industrial parks in the city */
+} city_calibration;
+
+static const city_calibration city_cal[] = {
+  {"shanghai", 1.00, 24},
+  {"nanjing", 0.26, 10}, {"suzhou", 0.32, 16}, {"wuxi", 0.18, 8},
+  {"changzhou", 0.11, 6}, {"nantong", 0.13, 6},
+  {"hangzhou", 0.30, 16}, {"ningbo", 0.20, 10}, {"wenzhou", 0.12, 6},
+  {"shaoxing", 0.09, 6}, {"jiaxing", 0.08, 6}, {"jinhua", 0.08, 5},
+  {"huzhou", 0.06, 5}, {"zhoushan", 0.04, 3}, {"quzhou", 0.03, 3},
+  {"hefei", 0.60, 10}, {"wuhu", 0.25, 5}, {"xuancheng", 0.15, 3},
+};
+enum { NCITY_CAL = (int)(sizeof city_cal / sizeof city_cal[0]) };
+
+/* Sector tilts: the sector's base share is multiplied by factor in that
+ * city (or, city NULL, in every city of the region; or, region -1, in every
+ * G60 city), then the city's sector shares are renormalised. Rows apply in
+ * order and multiply. */
+typedef struct sector_tilt {
+  const char *city;  /* NULL: by region or G60 flag */
+  int region;        /* CAS_REGION_* when city is NULL; -1 with g60 */
+  int g60;           /* 1: every city on the G60 corridor (taxonomy.c flag) */
+  int sector;
+  double factor;
+} sector_tilt;
+
+static const sector_tilt sector_tilts[] = {
+  /* 002_*, 000_*: the G60 science-and-technology corridor links technology
+   * firms across the provinces: technology loans x3 in every G60 city
+   * (ASSUMPTION for the size of the factor)... */
+  {NULL, -1, 1, CAS_SECTOR_TECH_STARTUP, 3.0},
+  /* ...and a further x5/3 (x5 in all) in its hubs: Hangzhou and Jiaxing
+   * (002_*: G60 sci-tech finance belt; Jiaxing targets more than 200 billion
+   * CNY of technology-firm loans by 2025), Shanghai, Suzhou, Hefei
+   * (ASSUMPTION: the corridor's largest technology centres). */
+  {"hangzhou", 0, 0, CAS_SECTOR_TECH_STARTUP, 5.0 / 3.0},
+  {"jiaxing", 0, 0, CAS_SECTOR_TECH_STARTUP, 5.0 / 3.0},
+  {"shanghai", 0, 0, CAS_SECTOR_TECH_STARTUP, 5.0 / 3.0},
+  {"suzhou", 0, 0, CAS_SECTOR_TECH_STARTUP, 5.0 / 3.0},
+  {"hefei", 0, 0, CAS_SECTOR_TECH_STARTUP, 5.0 / 3.0},
+  /* 002_*: Huzhou and Quzhou are national green-finance pilot zones; Huzhou
+   * targets green loans above 23% of all loans by 2025. x3.2 gives green
+   * loans about 24.5% of the expected exposure of both cities. */
+  {"huzhou", 0, 0, CAS_SECTOR_GREEN, 3.2},
+  {"quzhou", 0, 0, CAS_SECTOR_GREEN, 3.2},
+  /* 002_*: Ningbo-Zhoushan port, shipping and oil-and-gas trade finance:
+   * infrastructure x3, wholesale trade x1.3 (factors ASSUMPTION). */
+  {"ningbo", 0, 0, CAS_SECTOR_INFRASTRUCTURE, 3.0},
+  {"zhoushan", 0, 0, CAS_SECTOR_INFRASTRUCTURE, 3.0},
+  {"ningbo", 0, 0, CAS_SECTOR_WHOLESALE_RETAIL, 1.3},
+  {"zhoushan", 0, 0, CAS_SECTOR_WHOLESALE_RETAIL, 1.3},
+  /* 002_*: the Hangzhou-Shaoxing-Ningbo (G92) industrial finance belt and
+   * Shaoxing's industrial-chain finance: manufacturing x1.5 in Shaoxing,
+   * x1.2 in Ningbo (factors ASSUMPTION). */
+  {"shaoxing", 0, 0, CAS_SECTOR_MANUFACTURING, 1.5},
+  {"ningbo", 0, 0, CAS_SECTOR_MANUFACTURING, 1.2},
+  /* 002_*: Zhejiang targets inclusive small-firm loans above 20% of all
+   * loans by 2025 (the delta stood at 9.80% in 2019, 004_*): inclusive
+   * micro x1.5 in Zhejiang, about 11.8% of its exposure (factor
+   * ASSUMPTION). */
+  {NULL, CAS_REGION_ZHEJIANG, 0, CAS_SECTOR_INCLUSIVE_MICRO, 1.5},
+};
+
+/* PD and EAD bounds of the generator. */
+#define PD_MIN 1e-5   /* ASSUMPTION: best rating grade */
+#define PD_MAX 0.5    /* ASSUMPTION: worst performing grade */
+
+/* Where a park's share of a city's park loans falls: park k of K gets
+ * sqrt((k+1)/K) - sqrt(k/K) (park = floor(K u^2)): a few large parks and
+ * many small ones, as 003_* describes (BioBAY 500+ firms, Zhongguancun One
+ * 130+, Lingang 1,200+). The shape is an ASSUMPTION. */
+
+/* ======================================================================
+ * Small helpers
+ * ====================================================================== */
+
+enum {
+  CAS_PORTFOLIO_BLOCK = 4096, /* loans per random stream */
+  DRAWS_PER_LOAN = 9,         /* uniforms consumed per generated loan */
+  GOT_MAX = 96                /* longest quoted input in a message [bytes] */
+};
+
+#define MAX_LOANS_BUILTIN 1000000000ULL  /* ids "YRD" + 9 digits */
+#define MAX_LOANS_CSV 2147483647ULL      /* hash slots hold index + 1 in 32 bits */
+
+/* 'text' for messages: at most GOT_MAX bytes, cut at a UTF-8 boundary. */
+static const char *got(const char *text, char *buf, size_t size) {
+  size_t n = strlen(text);
+  size_t cut = n;
+  if (cut > GOT_MAX) {
+    cut = GOT_MAX;
+    while (cut > 0 && ((unsigned char)text[cut] & 0xC0u) == 0x80u) cut--;
+  }
+  snprintf(buf, size, "'%.*s%s'", (int)cut, text, cut < n ? "..." : "");
+  return buf;
+}
+
+/* 64-bit FNV-1a with a final avalanche (SplitMix64 finaliser). */
+static uint64_t hash_bytes(const char *s, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 0x100000001b3ULL;
+  }
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+/* ---- A pool of NUL-terminated strings, each with its offset. ---- */
+typedef struct strpool {
+  char *buf;
+  size_t size, cap;
+  uint64_t *off;
+  size_t n, ncap;
+} strpool;
+
+static int strpool_add(strpool *p, const char *s, size_t len) {
+  if (p->size + len + 1 > p->cap) {
+    size_t cap = p->cap ? p->cap : 4096;
+    while (cap < p->size + len + 1) cap *= 2;
+    char *b = realloc(p->buf, cap);
+    if (!b) return -1;
+    p->buf = b;
+    p->cap = cap;
+  }
+  if (p->n == p->ncap) {
+    size_t ncap = p->ncap ? 2 * p->ncap : 1024;
+    uint64_t *o = realloc(p->off, ncap * sizeof *o);
+    if (!o) return -1;
+    p->off = o;
+    p->ncap = ncap;
+  }
+  memcpy(p->buf + p->size, s, len);
+  p->buf[p->size + len] = '\0';
+  p->off[p->n++] = p->size;
+  p->size += len + 1;
+  return 0;
+}
+
+static void strpool_free(strpool *p) {
+  free(p->buf);
+  free(p->off);
+  memset(p, 0, sizeof *p);
+}
+
+/* ---- Open-addressing set of the strings of a pool. ----
+ * Slot: (32-bit hash << 32) | (string index + 1), 0 when empty. The slot
+ * position is the hash modulo the power-of-two capacity, probing linearly;
+ * capacity stays at least twice the count. */
+typedef struct strset {
+  uint64_t *slot;
+  size_t mask;  /* capacity - 1 */
+  size_t count;
+} strset;
+
+static int strset_grow(strset *t) {
+  size_t cap = t->slot ? 2 * (t->mask + 1) : 1024;
+  uint64_t *s = calloc(cap, sizeof *s);
+  if (!s) return -1;
+  if (t->slot) {
+    for (size_t i = 0; i <= t->mask; i++) {
+      uint64_t v = t->slot[i];
+      if (!v) continue;
+      size_t j = (size_t)(v >> 32) & (cap - 1);
+      while (s[j]) j = (j + 1) & (cap - 1);
+      s[j] = v;
+    }
+    free(t->slot);
+  }
+  t->slot = s;
+  t->mask = cap - 1;
+  return 0;
+}
+
+static uint32_t strset_hash(const char *s, size_t len) { return (uint32_t)(hash_bytes(s, len) >> 32); }
+
+/* Makes room for one more string; -1 when out of memory. */
+static int strset_reserve(strset *t) {
+  if (!t->slot || (t->count + 1) * 2 > t->mask + 1) return strset_grow(t);
+  return 0;
+}
+
+/* Starts fetching the slot where a string of hash h is probed first: for
+ * 10^7 ids the table is far larger than the caches, and the loader parses
+ * the row's numbers while the line arrives. */
+static void strset_prefetch(const strset *t, uint32_t h) { __builtin_prefetch(&t->slot[h & t->mask]); }
+
+/* Finds s (hash h = strset_hash(s)) in the set, which must have room
+ * (strset_reserve); if absent, adds it to pool and set. Returns the
+ * string's index in *index and 1 if it was already there, 0 if added, -1
+ * when out of memory. */
+static int strset_intern(strset *t, strpool *pool, const char *s, size_t len, uint32_t h, size_t *index) {
+  size_t j = h & t->mask;
+  for (;;) {
+    uint64_t v = t->slot[j];
+    if (!v) break;
+    if ((uint32_t)(v >> 32) == h) {
+      size_t k = (size_t)(uint32_t)v - 1;
+      const char *other = pool->buf + pool->off[k];
+      if (memcmp(other, s, len) == 0 && other[len] == '\0') {
+        *index = k;
+        return 1;
+      }
+    }
+    j = (j + 1) & t->mask;
+  }
+  if (strpool_add(pool, s, len)) return -1;
+  *index = pool->n - 1;
+  t->slot[j] = ((uint64_t)h << 32) | (uint64_t)(*index + 1);
+  t->count++;
+  return 0;
+}
+
+/* ======================================================================
+ * Create, destroy, accessors
+ * ====================================================================== */
+
+static cas_portfolio *portfolio_alloc(size_t cap) {
+  cas_portfolio *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  if (cap == 0) cap = 1;
+  p->ead = malloc(cap * sizeof *p->ead);
+  p->pd = malloc(cap * sizeof *p->pd);
+  p->lgd = malloc(cap * sizeof *p->lgd);
+  p->region = malloc(cap * sizeof *p->region);
+  p->sector = malloc(cap * sizeof *p->sector);
+  p->city = malloc(cap * sizeof *p->city);
+  p->park = malloc(cap * sizeof *p->park);
+  if (!p->ead || !p->pd || !p->lgd || !p->region || !p->sector || !p->city || !p->park) {
+    cas_portfolio_destroy(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* Resizes the row arrays to cap rows (growing or trimming). */
+static int portfolio_resize(cas_portfolio *p, size_t cap) {
+  void *q;
+  if (cap == 0) cap = 1;
+#define RESIZE(field)                                   \
+  q = realloc(p->field, cap * sizeof *p->field);        \
+  if (!q) return -1;                                    \
+  p->field = q;
+  RESIZE(ead) RESIZE(pd) RESIZE(lgd) RESIZE(region) RESIZE(sector) RESIZE(city) RESIZE(park)
+#undef RESIZE
+  return 0;
+}
+
+void cas_portfolio_destroy(cas_portfolio *p) {
+  if (!p) return;
+  free(p->ead);
+  free(p->pd);
+  free(p->lgd);
+  free(p->region);
+  free(p->sector);
+  free(p->city);
+  free(p->park);
+  free(p->id_pool);
+  free(p->id_offset);
+  free(p->park_names);
+  free(p);
+}
+
+const char *cas_portfolio_id(const cas_portfolio *p, size_t i, char *buf, size_t size) {
+  if (p->id_pool) return p->id_pool + p->id_offset[i];
+  snprintf(buf, size, "YRD%09zu", i);
+  return buf;
+}
+
+const char *cas_portfolio_park_name(const cas_portfolio *p, int32_t park, char *buf, size_t size) {
+  if (park < 0) return "";
+  if (p->park_names && park < p->npark_names) return p->park_names[park];
+  snprintf(buf, size, "park-%d", (int)park);
+  return buf;
+}
+
+void cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out) {
+  memset(out, 0, sizeof *out);
+  for (size_t i = 0; i < p->n; i++) {
+    int s = cas_segment(p->region[i], p->sector[i]);
+    out->loans[s]++;
+    out->ead[s] += p->ead[i];
+    out->expected_loss[s] += p->pd[i] * p->lgd[i] * p->ead[i];
+  }
+}
+
+/* ======================================================================
+ * CSV loader
+ * ====================================================================== */
+
+enum { COL_ID, COL_REGION, COL_SECTOR, COL_EAD, COL_PD, COL_LGD, COL_CITY, COL_PARK, NCOLS };
+
+static const char *const col_names[NCOLS] = {"id", "region", "sector", "ead", "pd", "lgd", "city", "park"};
+static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 0, 0};
+#define COL_LIST "id, region, sector, ead, pd, lgd, city, park"
+
+typedef struct field {
+  char *text;    /* unquoted, trimmed, NUL-terminated (inside the line buffer) */
+  size_t start;  /* byte offset of the field in the line (after leading spaces) */
+} field;
+
+typedef struct loader {
+  const char *path;
+  cas_error *err;
+  FILE *f;
+  char *line;       /* getline buffer */
+  size_t line_cap;
+  char *orig;       /* pristine copy of the current line, for columns */
+  size_t orig_cap;
+  long lineno;      /* current physical line, 1-based */
+  long header_line;
+  uint64_t *blank;  /* rows read before each skipped blank line after the header */
+  size_t nblank, blank_cap;
+  int col_of[NCOLS];  /* field index of each column, or -1 */
+  int kind_of[NCOLS]; /* column of each field index */
+  int ncols;          /* fields per row */
+  cas_portfolio *p;
+  size_t row_cap;
+  strpool ids, parks;
+  strset id_set, park_set;
+} loader;
+
+/* Character column (1-based) of byte offset off in the current line. */
+static long char_col(const loader *L, size_t off) {
+  long col = 1;
+  for (size_t i = 0; i < off; i++)
+    if (((unsigned char)L->orig[i] & 0xC0u) != 0x80u) col++;
+  return col;
+}
+
+/* Line of data row j, undoing the skipped blank lines. */
+static long row_line(const loader *L, size_t j) {
+  long line = L->header_line + 1 + (long)j;
+  for (size_t k = 0; k < L->nblank && L->blank[k] <= j; k++) line++;
+  return line;
+}
+
+#define FAIL_AT(off, ...) \
+  cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, char_col(L, (off)), __VA_ARGS__)
+
+static cas_status nomem(loader *L) {
+  return cas_error_set(L->err, CAS_ERR_NOMEM, "%s: out of memory while reading the portfolio", L->path);
+}
+
+/* Reads the next line into L->line (terminator and CR removed); returns its
+ * length, or -1 at end of file (or on a read error, which sets *st). */
+static long read_line(loader *L, cas_status *st) {
+  errno = 0;
+  ssize_t n = getline(&L->line, &L->line_cap, L->f);
+  if (n < 0) {
+    if (ferror(L->f))
+      *st = cas_error_set(L->err, CAS_ERR_IO, "%s: read error (%s)", L->path, strerror(errno ? errno : EIO));
+    return -1;
+  }
+  L->lineno++;
+  if (n > 0 && L->line[n - 1] == '\n') L->line[--n] = '\0';
+  if (n > 0 && L->line[n - 1] == '\r') L->line[--n] = '\0';
+  return (long)n;
+}
+
+static int is_blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t') return 0;
+  return 1;
+}
+
+/* Splits the line (length n, modified in place) into fields. Stores at most
+ * max fields but counts all in *count. */
+static cas_status split(loader *L, char *s, size_t n, field *fields, int max, int *count) {
+  size_t r = 0;
+  int k = 0;
+  if (memchr(s, '\0', n))
+    return FAIL_AT((size_t)((char *)memchr(s, '\0', n) - s),
+                   "unexpected NUL byte (got byte 0x00, expected text)");
+  for (;;) {
+    while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
+    size_t start = r;
+    char *text;
+    if (r < n && s[r] == '"') {
+      size_t w = ++r;
+      text = s + w;
+      for (;;) {
+        if (r >= n)
+          return FAIL_AT(start, "unterminated quoted field (got end of line, expected a closing '\"')");
+        if (s[r] == '"') {
+          if (r + 1 < n && s[r + 1] == '"') {
+            s[w++] = '"';
+            r += 2;
+            continue;
+          }
+          r++;
+          break;
+        }
+        s[w++] = s[r++];
+      }
+      while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
+      if (r < n && s[r] != ',') {
+        char g[GOT_MAX + 8];
+        char c[8];
+        size_t m = 1;
+        while (r + m < n && ((unsigned char)s[r + m] & 0xC0u) == 0x80u && m < 4) m++;
+        memcpy(c, s + r, m);
+        c[m] = '\0';
+        return FAIL_AT(r, "unexpected text after a closing quote (got %s, expected ',' or end of line)",
+                       got(c, g, sizeof g));
+      }
+      s[w] = '\0';
+    } else {
+      while (r < n && s[r] != ',') r++;
+      size_t end = r;
+      while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
+      s[end] = '\0';
+      text = s + start;
+    }
+    if (k < max) {
+      fields[k].text = text;
+      fields[k].start = start;
+    }
+    k++;
+    if (r >= n) break;
+    r++; /* the comma */
+  }
+  *count = k;
+  return CAS_OK;
+}
+
+static cas_status parse_header(loader *L, char *s, size_t n) {
+  field f[NCOLS + 1];
+  int count;
+  cas_status st = split(L, s, n, f, NCOLS + 1, &count);
+  if (st) return st;
+  char g[GOT_MAX + 8];
+  for (int c = 0; c < NCOLS; c++) L->col_of[c] = -1;
+  for (int k = 0; k < count; k++) {
+    if (k >= NCOLS) {
+      /* More fields than columns: one must repeat or be unknown; find it. */
+      break;
+    }
+    int c = 0;
+    while (c < NCOLS && strcmp(col_names[c], f[k].text) != 0) c++;
+    if (c == NCOLS)
+      return FAIL_AT(f[k].start, "unknown column %s (expected one of: " COL_LIST ")",
+                     got(f[k].text, g, sizeof g));
+    if (L->col_of[c] >= 0)
+      return FAIL_AT(f[k].start, "duplicate column '%s' (first seen at column %ld)", col_names[c],
+                     char_col(L, f[L->col_of[c]].start));
+    L->col_of[c] = k;
+    L->kind_of[k] = c;
+  }
+  if (count > NCOLS) {
+    /* All NCOLS names were valid and distinct, so field NCOLS+1 repeats one. */
+    int c = 0;
+    while (c < NCOLS && strcmp(col_names[c], f[NCOLS].text) != 0) c++;
+    if (c == NCOLS)
+      return FAIL_AT(f[NCOLS].start, "unknown column %s (expected one of: " COL_LIST ")",
+                     got(f[NCOLS].text, g, sizeof g));
+    return FAIL_AT(f[NCOLS].start, "duplicate column '%s' (first seen at column %ld)", col_names[c],
+                   char_col(L, f[L->col_of[c]].start));
+  }
+  for (int c = 0; c < NCOLS; c++)
+    if (col_required[c] && L->col_of[c] < 0)
+      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, 0,
+                          "missing required column '%s' (expected columns id, region, sector, ead, "
+                          "pd, lgd and optionally city, park)",
+                          col_names[c]);
+  L->ncols = count;
+  return CAS_OK;
+}
+
+static int parse_number(const char *s, double *out) {
+  if (*s == '\0') return 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0') return 0;
+  *out = v;
+  return 1;
+}
+
+static cas_status parse_row(loader *L, char *s, size_t n) {
+  field f[NCOLS + 1];
+  int count;
+  cas_status st = split(L, s, n, f, NCOLS + 1, &count);
+  if (st) return st;
+  if (count != L->ncols) {
+    size_t off = count > L->ncols ? f[L->ncols].start : n;
+    return FAIL_AT(off, "wrong number of fields (got %d, expected %d as in the header)", count, L->ncols);
+  }
+  cas_portfolio *p = L->p;
+  size_t i = p->n;
+  if (i >= MAX_LOANS_CSV)
+    return FAIL_AT(0, "too many loans (got more than %llu, expected fewer)", (unsigned long long)MAX_LOANS_CSV);
+  if (i == L->row_cap) {
+    size_t cap = 2 * L->row_cap;
+    if (portfolio_resize(p, cap)) return nomem(L);
+    L->row_cap = cap;
+  }
+  const field *id = &f[L->col_of[COL_ID]];
+  size_t id_len = strlen(id->text);
+  if (strset_reserve(&L->id_set)) return nomem(L);
+  uint32_t id_hash = strset_hash(id->text, id_len);
+  strset_prefetch(&L->id_set, id_hash);
+  char g[GOT_MAX + 8];
+  char list[512];
+  int region = -1, city = CAS_CITY_NONE;
+  size_t city_start = 0;
+  int32_t park = -1;
+  for (int k = 0; k < count; k++) {
+    int c = L->kind_of[k];
+    const char *t = f[k].text;
+    double v = 0.0;
+    switch (c) {
+    case COL_ID:
+      if (*t == '\0') return FAIL_AT(f[k].start, "empty id (got '', expected a non-empty loan id)");
+      break; /* duplicates: below, once the prefetched slot has arrived */
+    case COL_REGION:
+      region = cas_region_index(t);
+      if (region < 0) {
+        cas_region_list(list, sizeof list);
+        return FAIL_AT(f[k].start, "unknown region %s (expected one of: %s)", got(t, g, sizeof g), list);
+      }
+      p->region[i] = (uint8_t)region;
+      break;
+    case COL_SECTOR: {
+      int sector = cas_sector_index(t);
+      if (sector < 0) {
+        cas_sector_list(list, sizeof list);
+        return FAIL_AT(f[k].start, "unknown sector %s (expected one of: %s)", got(t, g, sizeof g), list);
+      }
+      p->sector[i] = (uint8_t)sector;
+      break;
+    }
+    case COL_EAD:
+    case COL_PD:
+    case COL_LGD:
+      if (!parse_number(t, &v))
+        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
+                       got(t, g, sizeof g));
+      if (c == COL_EAD) {
+        if (!(isfinite(v) && v > 0))
+          return FAIL_AT(f[k].start, "ead out of range (got %s, expected a finite amount > 0 [CNY])",
+                         got(t, g, sizeof g));
+        p->ead[i] = v;
+      } else if (c == COL_PD) {
+        if (!(v > 0 && v < 1))
+          return FAIL_AT(f[k].start, "pd out of range (got %s, expected a probability in (0, 1))",
+                         got(t, g, sizeof g));
+        p->pd[i] = v;
+      } else {
+        if (!(v >= 0 && v <= 1))
+          return FAIL_AT(f[k].start, "lgd out of range (got %s, expected a fraction of EAD in [0, 1])",
+                         got(t, g, sizeof g));
+        p->lgd[i] = v;
+      }
+      break;
+    case COL_CITY:
+      if (*t) {
+        city = cas_city_index(t);
+        if (city < 0) {
+          cas_city_list(list, sizeof list);
+          return FAIL_AT(f[k].start, "unknown city %s (expected one of: %s)", got(t, g, sizeof g), list);
+        }
+        city_start = f[k].start;
+      }
+      break;
+    case COL_PARK:
+      if (*t) {
+        size_t index, len = strlen(t);
+        if (strset_reserve(&L->park_set)) return nomem(L);
+        int r = strset_intern(&L->park_set, &L->parks, t, len, strset_hash(t, len), &index);
+        if (r < 0) return nomem(L);
+        if (index >= (size_t)INT32_MAX)
+          return FAIL_AT(f[k].start, "too many parks (got more than %d, expected fewer)", INT32_MAX);
+        park = (int32_t)index;
+      }
+      break;
+    }
+  }
+  size_t first;
+  int dup = strset_intern(&L->id_set, &L->ids, id->text, id_len, id_hash, &first);
+  if (dup < 0) return nomem(L);
+  if (dup > 0)
+    return FAIL_AT(id->start, "duplicate id %s (first seen on line %ld)", got(id->text, g, sizeof g),
+                   row_line(L, first));
+  if (city != CAS_CITY_NONE && cas_cities[city].region != region) {
+    size_t used = 0;
+    list[0] = '\0';
+    for (int c = 0; c < cas_ncities && used < sizeof list; c++)
+      if (cas_cities[c].region == region) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", cas_cities[c].name);
+        if (w < 0) break;
+        used += (size_t)w;
+      }
+    return FAIL_AT(city_start, "city '%s' is not in region '%s' (expected a city of %s: %s)",
+                   cas_cities[city].name, cas_region_names[region], cas_region_names[region], list);
+  }
+  p->city[i] = (uint16_t)city;
+  p->park[i] = park;
+  p->n = i + 1;
+  return CAS_OK;
+}
+
+/* Moves the interned park names into one allocation: the pointer array
+ * followed by the strings, so that free(park_names) releases all. */
+static int finish_parks(loader *L) {
+  cas_portfolio *p = L->p;
+  p->npark = (int32_t)L->parks.n;
+  p->npark_names = (int32_t)L->parks.n;
+  if (L->parks.n == 0) return 0;
+  size_t head = L->parks.n * sizeof(char *);
+  char **names = malloc(head + L->parks.size);
+  if (!names) return -1;
+  char *text = (char *)names + head;
+  memcpy(text, L->parks.buf, L->parks.size);
+  for (size_t k = 0; k < L->parks.n; k++) names[k] = text + L->parks.off[k];
+  p->park_names = names;
+  return 0;
+}
+
+static cas_status load(loader *L) {
+  cas_status st = CAS_OK;
+  long n;
+  /* Header: the first non-blank line. */
+  for (;;) {
+    n = read_line(L, &st);
+    if (n < 0) {
+      if (st) return st;
+      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, 0, 0,
+                          "empty file (expected a header row such as id,region,sector,ead,pd,lgd,city,park)");
+    }
+    char *s = L->line;
+    size_t len = (size_t)n;
+    if (L->lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+      s += 3;
+      len -= 3;
+    }
+    if (is_blank(s, len)) continue;
+    if (len + 1 > L->orig_cap) {
+      char *o = realloc(L->orig, len + 1);
+      if (!o) return nomem(L);
+      L->orig = o;
+      L->orig_cap = len + 1;
+    }
+    memcpy(L->orig, s, len + 1);
+    L->header_line = L->lineno;
+    st = parse_header(L, s, len);
+    if (st) return st;
+    break;
+  }
+  /* Rows. */
+  for (;;) {
+    n = read_line(L, &st);
+    if (n < 0) {
+      if (st) return st;
+      break;
+    }
+    size_t len = (size_t)n;
+    if (is_blank(L->line, len)) {
+      if (L->nblank == L->blank_cap) {
+        size_t cap = L->blank_cap ? 2 * L->blank_cap : 64;
+        uint64_t *b = realloc(L->blank, cap * sizeof *b);
+        if (!b) return nomem(L);
+        L->blank = b;
+        L->blank_cap = cap;
+      }
+      L->blank[L->nblank++] = L->p->n;
+      continue;
+    }
+    if (len + 1 > L->orig_cap) {
+      size_t cap = L->orig_cap ? L->orig_cap : 256;
+      while (cap < len + 1) cap *= 2;
+      char *o = realloc(L->orig, cap);
+      if (!o) return nomem(L);
+      L->orig = o;
+      L->orig_cap = cap;
+    }
+    memcpy(L->orig, L->line, len + 1);
+    st = parse_row(L, L->line, len);
+    if (st) return st;
+  }
+  if (L->p->n == 0)
+    return cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->header_line + 1, 0,
+                        "no loans (got only a header, expected at least one data row)");
+  /* Hand over ids and parks, trim the row arrays. */
+  cas_portfolio *p = L->p;
+  if (finish_parks(L)) return nomem(L);
+  char *pool = realloc(L->ids.buf, L->ids.size);
+  uint64_t *off = realloc(L->ids.off, L->ids.n * sizeof *off);
+  if (pool) L->ids.buf = pool;
+  if (off) L->ids.off = off;
+  p->id_pool = L->ids.buf;
+  p->id_offset = L->ids.off;
+  p->id_pool_size = L->ids.size;
+  memset(&L->ids, 0, sizeof L->ids);
+  if (portfolio_resize(p, p->n) == 0) L->row_cap = p->n;
+  snprintf(p->source, sizeof p->source, "file:%s", L->path);
+  return CAS_OK;
+}
+
+cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err) {
+  *out = NULL;
+  loader L = {.path = path, .err = err};
+  L.f = fopen(path, "rb");
+  if (!L.f) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(L.f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(L.f);
+    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
+  }
+  L.row_cap = 1024;
+  L.p = portfolio_alloc(L.row_cap);
+  cas_status st = L.p ? load(&L) : nomem(&L);
+  fclose(L.f);
+  free(L.line);
+  free(L.orig);
+  free(L.blank);
+  strpool_free(&L.ids);
+  strpool_free(&L.parks);
+  free(L.id_set.slot);
+  free(L.park_set.slot);
+  if (st) {
+    cas_portfolio_destroy(L.p);
+    return st;
+  }
+  *out = L.p;
+  return CAS_OK;
+}
+
+/* ======================================================================
+ * Built-in generator
+ * ====================================================================== */
+
+/* Tables derived from the calibration before the parallel loop (read only
+ * inside it). */
+typedef struct builtin_tables {
+  double region_cum[CAS_NREGIONS];
+  int ncity[CAS_NREGIONS];
+  int city_of[CAS_NREGIONS][32];          /* taxonomy city index */
+  double city_cum[CAS_NREGIONS][32];
+  double city_share[32];                  /* share of all loans, by taxonomy index */
+  double sector_cum[32][CAS_NSECTORS];    /* by taxonomy city index */
+  double sector_p[32][CAS_NSECTORS];
+  int park_base[32], parks[32];
+  int npark;
+  double ead_mu[CAS_NSECTORS], ead_pcap[CAS_NSECTORS];
+} builtin_tables;
+
+static void cumulate(double *p, int n) {
+  double sum = 0.0;
+  for (int i = 0; i < n; i++) sum += p[i];
+  double acc = 0.0;
+  for (int i = 0; i < n; i++) {
+    acc += p[i] / sum;
+    p[i] = acc;
+  }
+  p[n - 1] = 1.0;
+}
+
+static int pick(const double *cum, int n, double u) {
+  int k = 0;
+  while (k < n - 1 && u >= cum[k]) k++;
+  return k;
+}
+
+static cas_status build_tables(builtin_tables *T, cas_error *err) {
+  memset(T, 0, sizeof *T);
+  if (cas_ncities > 32)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: more than 32 cities in taxonomy.c");
+  /* Cities: every taxonomy city needs a calibration row and vice versa. */
+  int cal_of[32];
+  for (int c = 0; c < cas_ncities; c++) cal_of[c] = -1;
+  for (int k = 0; k < NCITY_CAL; k++) {
+    int c = cas_city_index(city_cal[k].name);
+    if (c < 0)
+      return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: calibrated city '%s' is not in taxonomy.c",
+                           city_cal[k].name);
+    cal_of[c] = k;
+  }
+  for (int c = 0; c < cas_ncities; c++)
+    if (cal_of[c] < 0)
+      return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: city '%s' has no calibration",
+                           cas_cities[c].name);
+  for (int r = 0; r < CAS_NREGIONS; r++) T->region_cum[r] = region_share[r];
+  double region_weight[CAS_NREGIONS] = {0};
+  for (int c = 0; c < cas_ncities; c++) region_weight[cas_cities[c].region] += city_cal[cal_of[c]].weight;
+  for (int c = 0; c < cas_ncities; c++) {
+    int r = cas_cities[c].region;
+    int k = T->ncity[r]++;
+    T->city_of[r][k] = c;
+    T->city_cum[r][k] = city_cal[cal_of[c]].weight;
+    T->city_share[c] = region_share[r] * city_cal[cal_of[c]].weight / region_weight[r];
+    T->parks[c] = city_cal[cal_of[c]].parks;
+    T->park_base[c] = T->npark;
+    T->npark += T->parks[c];
+  }
+  for (int r = 0; r < CAS_NREGIONS; r++) {
+    if (T->ncity[r] == 0)
+      return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: region '%s' has no city", cas_region_names[r]);
+    cumulate(T->city_cum[r], T->ncity[r]);
+  }
+  cumulate(T->region_cum, CAS_NREGIONS);
+  /* Sector shares by city: base share times tilts, normalised. */
+  for (int c = 0; c < cas_ncities; c++) {
+    for (int s = 0; s < CAS_NSECTORS; s++) T->sector_p[c][s] = sector_cal[s].share;
+    for (size_t t = 0; t < sizeof sector_tilts / sizeof sector_tilts[0]; t++) {
+      const sector_tilt *x = &sector_tilts[t];
+      int hit = x->city ? strcmp(x->city, cas_cities[c].name) == 0
+                        : x->g60 ? cas_cities[c].g60 : x->region == cas_cities[c].region;
+      if (x->city && cas_city_index(x->city) < 0)
+        return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: tilted city '%s' is not in taxonomy.c", x->city);
+      if (hit) T->sector_p[c][x->sector] *= x->factor;
+    }
+    double sum = 0.0;
+    for (int s = 0; s < CAS_NSECTORS; s++) sum += T->sector_p[c][s];
+    for (int s = 0; s < CAS_NSECTORS; s++) {
+      T->sector_p[c][s] /= sum;
+      T->sector_cum[c][s] = T->sector_p[c][s];
+    }
+    cumulate(T->sector_cum[c], CAS_NSECTORS);
+  }
+  /* EAD: log-median and the probability mass below the cap. */
+  for (int s = 0; s < CAS_NSECTORS; s++) {
+    T->ead_mu[s] = log(sector_cal[s].ead_median);
+    T->ead_pcap[s] = cas_norm_cdf((log(sector_cal[s].ead_cap) - T->ead_mu[s]) / sector_cal[s].ead_sigma);
+  }
+  return CAS_OK;
+}
+
+cas_status cas_portfolio_builtin_shares(double region[CAS_NREGIONS], double sector[CAS_NSECTORS],
+                                        double *city, cas_error *err) {
+  builtin_tables T;
+  cas_status st = build_tables(&T, err);
+  if (st) return st;
+  if (region)
+    for (int r = 0; r < CAS_NREGIONS; r++) region[r] = region_share[r];
+  if (sector)
+    for (int s = 0; s < CAS_NSECTORS; s++) sector[s] = 0.0;
+  for (int c = 0; c < cas_ncities; c++) {
+    if (city) city[c] = T.city_share[c];
+    if (sector)
+      for (int s = 0; s < CAS_NSECTORS; s++) sector[s] += T.city_share[c] * T.sector_p[c][s];
+  }
+  return CAS_OK;
+}
+
+static inline double clamp(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* Loans [first, last) of one block, from the block's stream. */
+static void generate_block(const builtin_tables *T, cas_portfolio *p, cas_rng *rng, size_t first, size_t last) {
+  for (size_t i = first; i < last; i++) {
+    double u[DRAWS_PER_LOAN];
+    for (int k = 0; k < DRAWS_PER_LOAN; k++) u[k] = cas_rng_uniform_open(rng);
+    int r = pick(T->region_cum, CAS_NREGIONS, u[0]);
+    int c = T->city_of[r][pick(T->city_cum[r], T->ncity[r], u[1])];
+    int s = pick(T->sector_cum[c], CAS_NSECTORS, u[2]);
+    const sector_calibration *cal = &sector_cal[s];
+
+    /* EAD: lognormal truncated to (0, cap) by inversion, whole CNY. */
+    double z = cas_norm_quantile(u[3] * T->ead_pcap[s]);
+    double ead = nearbyint(exp(T->ead_mu[s] + cal->ead_sigma * z));
+    if (ead >= cal->ead_cap) ead = cal->ead_cap - 1.0;
+    if (ead < 1.0) ead = 1.0;
+
+    /* PD: lognormal with mean pd_mean, clipped. */
+    z = cas_norm_quantile(u[4]);
+    double pd = cal->pd_mean * exp(cal->pd_sigma * z - 0.5 * cal->pd_sigma * cal->pd_sigma);
+
+    /* LGD: secured or unsecured mean plus a normal spread, clipped. */
+    double mean = u[5] < cal->unsecured_share ? cal->lgd_unsecured : cal->lgd_secured;
+    double lgd = mean + cal->lgd_sd * cas_norm_quantile(u[6]);
+
+    /* Park: a share of the sector's loans, large parks more likely. */
+    int32_t park = -1;
+    if (u[7] < cal->park_share && T->parks[c] > 0) {
+      int k = (int)((double)T->parks[c] * u[8] * u[8]);
+      if (k >= T->parks[c]) k = T->parks[c] - 1;
+      park = T->park_base[c] + k;
+    }
+
+    p->ead[i] = ead;
+    p->pd[i] = clamp(pd, PD_MIN, PD_MAX);
+    p->lgd[i] = clamp(lgd, 0.0, 1.0);
+    p->region[i] = (uint8_t)r;
+    p->sector[i] = (uint8_t)s;
+    p->city[i] = (uint16_t)c;
+    p->park[i] = park;
+  }
+}
+
+cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **out, cas_error *err) {
+  *out = NULL;
+  if (loans < 1 || (unsigned long long)loans > MAX_LOANS_BUILTIN)
+    return cas_error_set(err, CAS_ERR_INPUT,
+                         "built-in portfolio: number of loans out of range (got %zu, expected 1 to %llu)",
+                         loans, MAX_LOANS_BUILTIN);
+  builtin_tables T;
+  cas_status st = build_tables(&T, err);
+  if (st) return st;
+  cas_portfolio *p = portfolio_alloc(loans);
+  if (!p)
+    return cas_error_set(err, CAS_ERR_NOMEM, "built-in portfolio: out of memory for %zu loans (%zu bytes each)",
+                         loans, (size_t)32);
+  p->n = loans;
+  p->npark = T.npark;
+  long nblocks = (long)((loans + CAS_PORTFOLIO_BLOCK - 1) / CAS_PORTFOLIO_BLOCK);
+#pragma omp parallel for schedule(static)
+  for (long b = 0; b < nblocks; b++) {
+    cas_rng rng;
+    cas_rng_init(&rng, seed, CAS_RNG_PORTFOLIO, (uint64_t)b);
+    size_t first = (size_t)b * CAS_PORTFOLIO_BLOCK;
+    size_t last = first + CAS_PORTFOLIO_BLOCK < loans ? first + CAS_PORTFOLIO_BLOCK : loans;
+    generate_block(&T, p, &rng, first, last);
+  }
+  snprintf(p->source, sizeof p->source, "builtin:yrd loans=%zu seed=%llu", loans, (unsigned long long)seed);
+  *out = p;
+  return CAS_OK;
+}
+
+/* ======================================================================
+ * CSV export
+ * ====================================================================== */
+
+/* Writes text as a CSV field, quoted when the loader would otherwise
+ * change it (commas, quotes, surrounding spaces, empty). */
+static void put_field(FILE *f, const char *t) {
+  size_t n = strlen(t);
+  int quote = n == 0 || strpbrk(t, ",\"\r\n") || t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' ||
+              t[n - 1] == '\t';
+  if (!quote) {
+    fputs(t, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *t; t++) {
+    if (*t == '"') fputc('"', f);
+    fputc(*t, f);
+  }
+  fputc('"', f);
+}
+
+cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, cas_error *err) {
+  size_t tlen = strlen(path) + 32;
+  char *tmp = malloc(tlen);
+  if (!tmp) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
+  snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    cas_status st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(errno));
+    free(tmp);
+    return st;
+  }
+  static const size_t bufsize = 1 << 20;
+  char *iobuf = malloc(bufsize);
+  if (iobuf) setvbuf(f, iobuf, _IOFBF, bufsize);
+  fputs("id,region,sector,ead,pd,lgd,city,park\n", f);
+  char idbuf[32], parkbuf[32];
+  for (size_t i = 0; i < p->n && !ferror(f); i++) {
+    put_field(f, cas_portfolio_id(p, i, idbuf, sizeof idbuf));
+    fprintf(f, ",%s,%s,%.17g,%.17g,%.17g,", cas_region_names[p->region[i]], cas_sector_names[p->sector[i]],
+            p->ead[i], p->pd[i], p->lgd[i]);
+    if (p->city[i] != CAS_CITY_NONE) fputs(cas_cities[p->city[i]].name, f);
+    fputc(',', f);
+    if (p->park[i] >= 0) put_field(f, cas_portfolio_park_name(p, p->park[i], parkbuf, sizeof parkbuf));
+    fputc('\n', f);
+  }
+  int bad = ferror(f);
+  int e = errno;
+  if (fclose(f) != 0 && !bad) {
+    bad = 1;
+    e = errno;
+  }
+  free(iobuf);
+  if (!bad && rename(tmp, path) != 0) {
+    bad = 1;
+    e = errno;
+  }
+  cas_status st = CAS_OK;
+  if (bad) {
+    remove(tmp);
+    st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(e ? e : EIO));
+  }
+  free(tmp);
+  return st;
+}

@@ -1,0 +1,451 @@
+/*
+ * test_portfolio.c: the CSV loader, the built-in generator and the export.
+ *
+ * - Bad input: every tests/data/bad_csv/NAME.csv must fail with
+ *   CAS_ERR_INPUT and exactly the message in NAME.expect, where @FILE@
+ *   stands for the path passed to the loader. A new error case is a new
+ *   pair of files, no code.
+ * - Good input: tests/data/good_small.csv (BOM, CRLF, quotes, spaces,
+ *   columns out of order) read back value by value.
+ * - Generator: determinism, thread-count independence, ranges, shares
+ *   against the calibration table, export/load round trip.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "portfolio.h"
+
+#define BAD_DIR CASCADE_TEST_DATA "/bad_csv"
+
+/* Whole file as a string, trailing newlines removed; NULL if unreadable. */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  size_t got = fread(s, 1, (size_t)n, f);
+  fclose(f);
+  s[got] = '\0';
+  while (got > 0 && (s[got - 1] == '\n' || s[got - 1] == '\r')) s[--got] = '\0';
+  return s;
+}
+
+/* template with every @FILE@ replaced by path. */
+static void expand(const char *template, const char *path, char *out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (const char *t = template; *t && used + 1 < size;) {
+    if (strncmp(t, "@FILE@", 6) == 0) {
+      used += (size_t)snprintf(out + used, size - used, "%s", path);
+      t += 6;
+    } else {
+      out[used++] = *t++;
+      out[used] = '\0';
+    }
+  }
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+Test(portfolio_csv, bad_input_corpus) {
+  DIR *d = opendir(BAD_DIR);
+  cr_assert_not_null(d, "cannot open %s", BAD_DIR);
+  int files = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (!ends_with(e->d_name, ".csv")) continue;
+    char path[1024], expect_path[1024], want[CAS_ERROR_MSG_MAX + 256];
+    snprintf(path, sizeof path, "%s/%s", BAD_DIR, e->d_name);
+    snprintf(expect_path, sizeof expect_path, "%.*s.expect", (int)(strlen(path) - 4), path);
+    char *template = slurp(expect_path);
+    cr_expect_not_null(template, "%s has no .expect file", e->d_name);
+    if (!template) continue;
+    expand(template, path, want, sizeof want);
+    free(template);
+
+    cas_portfolio *p = (cas_portfolio *)1;
+    cas_error err = {0};
+    cas_status st = cas_portfolio_load_csv(path, &p, &err);
+    cr_expect_eq(st, CAS_ERR_INPUT, "%s: status %d, expected CAS_ERR_INPUT", e->d_name, (int)st);
+    cr_expect_null(p, "%s: out must be NULL on failure", e->d_name);
+    cr_expect_str_eq(err.msg, want, "%s:\n  got      %s\n  expected %s", e->d_name, err.msg, want);
+    files++;
+  }
+  closedir(d);
+  /* The corpus has one file per error kind; an empty loop must not pass. */
+  cr_assert_geq(files, 35, "only %d bad CSV files found in %s", files, BAD_DIR);
+}
+
+Test(portfolio_csv, file_not_found) {
+  const char *path = CASCADE_TEST_DATA "/no_such_portfolio.csv";
+  cas_portfolio *p = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(path, &p, &err), CAS_ERR_INPUT);
+  cr_assert_null(p);
+  char want[1024];
+  snprintf(want, sizeof want, "%s: cannot open (%s)", path, strerror(ENOENT));
+  cr_assert_str_eq(err.msg, want);
+}
+
+Test(portfolio_csv, directory) {
+  cas_portfolio *p = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(BAD_DIR, &p, &err), CAS_ERR_INPUT);
+  cr_assert_str_eq(err.msg, BAD_DIR ": cannot read (got a directory, expected a CSV file)");
+}
+
+Test(portfolio_csv, good_small) {
+  const char *path = CASCADE_TEST_DATA "/good_small.csv";
+  cas_portfolio *p = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(path, &p, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(p->n, 5);
+  cr_assert_str_eq(p->source, "file:" CASCADE_TEST_DATA "/good_small.csv");
+
+  static const char *const ids[] = {"HZ-001, tranche A", "HU-002", "贷款-003", "say \"hi\"", "SZ-005"};
+  static const double ead[] = {3000000, 15000000.5, 999999.99, 1e5, 2.5e7};
+  static const double pd[] = {0.04, 0.012, 1e-3, 0.5, 0.0200000000000000004};
+  static const double lgd[] = {0.6, 0.35, 0, 1, 0.45};
+  static const int region[] = {CAS_REGION_ZHEJIANG, CAS_REGION_ZHEJIANG, CAS_REGION_ANHUI,
+                               CAS_REGION_SHANGHAI, CAS_REGION_JIANGSU};
+  static const int sector[] = {CAS_SECTOR_TECH_STARTUP, CAS_SECTOR_GREEN, CAS_SECTOR_INCLUSIVE_MICRO,
+                               CAS_SECTOR_HOUSEHOLD, CAS_SECTOR_MANUFACTURING};
+  static const char *const city[] = {"hangzhou", "huzhou", NULL, "shanghai", "suzhou"};
+  static const int park[] = {0, -1, 0, -1, 1};
+  char buf[32];
+  for (size_t i = 0; i < 5; i++) {
+    cr_expect_str_eq(cas_portfolio_id(p, i, buf, sizeof buf), ids[i], "loan %zu", i);
+    cr_expect_eq(p->ead[i], ead[i], "loan %zu: ead %.17g", i, p->ead[i]);
+    cr_expect_eq(p->pd[i], pd[i], "loan %zu: pd %.17g", i, p->pd[i]);
+    cr_expect_eq(p->lgd[i], lgd[i], "loan %zu: lgd %.17g", i, p->lgd[i]);
+    cr_expect_eq(p->region[i], region[i], "loan %zu", i);
+    cr_expect_eq(p->sector[i], sector[i], "loan %zu", i);
+    if (city[i])
+      cr_expect_eq(p->city[i], cas_city_index(city[i]), "loan %zu", i);
+    else
+      cr_expect_eq(p->city[i], CAS_CITY_NONE, "loan %zu", i);
+    cr_expect_eq(p->park[i], park[i], "loan %zu", i);
+  }
+  cr_assert_eq(p->npark, 2);
+  cr_assert_eq(p->npark_names, 2);
+  cr_expect_str_eq(cas_portfolio_park_name(p, 0, buf, sizeof buf), "Future Sci-Tech City");
+  cr_expect_str_eq(cas_portfolio_park_name(p, 1, buf, sizeof buf), "BioBAY");
+  cr_expect_str_eq(cas_portfolio_park_name(p, -1, buf, sizeof buf), "");
+  cas_portfolio_destroy(p);
+}
+
+Test(portfolio, destroy_null_is_noop) { cas_portfolio_destroy(NULL); }
+
+Test(portfolio, generate_rejects_bad_size) {
+  cas_portfolio *p = (cas_portfolio *)1;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_generate(0, 1, &p, &err), CAS_ERR_INPUT);
+  cr_assert_null(p);
+  cr_assert_str_eq(err.msg, "built-in portfolio: number of loans out of range (got 0, expected 1 to 1000000000)");
+}
+
+static cas_portfolio *gen(size_t n, uint64_t seed) {
+  cas_portfolio *p = NULL;
+  cas_error err = {0};
+  cas_status st = cas_portfolio_generate(n, seed, &p, &err);
+  cr_assert_eq(st, CAS_OK, "%s", err.msg);
+  return p;
+}
+
+/* 1 if every array of a and b is byte-identical. */
+static int same_book(const cas_portfolio *a, const cas_portfolio *b) {
+  size_t n = a->n;
+  return a->n == b->n && a->npark == b->npark && memcmp(a->ead, b->ead, n * sizeof *a->ead) == 0 &&
+         memcmp(a->pd, b->pd, n * sizeof *a->pd) == 0 && memcmp(a->lgd, b->lgd, n * sizeof *a->lgd) == 0 &&
+         memcmp(a->region, b->region, n * sizeof *a->region) == 0 &&
+         memcmp(a->sector, b->sector, n * sizeof *a->sector) == 0 &&
+         memcmp(a->city, b->city, n * sizeof *a->city) == 0 && memcmp(a->park, b->park, n * sizeof *a->park) == 0;
+}
+
+Test(portfolio_builtin, deterministic) {
+  cas_portfolio *a = gen(50000, 7), *b = gen(50000, 7), *c = gen(50000, 8);
+  cr_assert(same_book(a, b), "same seed, different books");
+  cr_assert_neq(memcmp(a->ead, c->ead, a->n * sizeof *a->ead), 0, "different seeds, same EADs");
+  cr_assert_str_eq(a->source, "builtin:yrd loans=50000 seed=7");
+  /* A shorter book is a prefix of a longer one with the same seed. */
+  cas_portfolio *d = gen(10000, 7);
+  cr_assert_eq(memcmp(a->pd, d->pd, d->n * sizeof *d->pd), 0);
+  cas_portfolio_destroy(a);
+  cas_portfolio_destroy(b);
+  cas_portfolio_destroy(c);
+  cas_portfolio_destroy(d);
+}
+
+Test(portfolio_builtin, thread_count_independent) {
+  const size_t n = 10 * 4096 + 123; /* several blocks and a partial one */
+  omp_set_num_threads(1);
+  cas_portfolio *a = gen(n, 42);
+  omp_set_num_threads(2);
+  cas_portfolio *b = gen(n, 42);
+  omp_set_num_threads(3);
+  cas_portfolio *c = gen(n, 42);
+  cr_assert(same_book(a, b), "1 and 2 threads differ");
+  cr_assert(same_book(a, c), "1 and 3 threads differ");
+  cas_portfolio_destroy(a);
+  cas_portfolio_destroy(b);
+  cas_portfolio_destroy(c);
+}
+
+/* Known answers for seed 1: pins the calibration table and the stream
+ * layout. Any change to either must update these on purpose. */
+Test(portfolio_builtin, known_answer) {
+  cas_portfolio *p = gen(5000, 1);
+  char buf[32];
+  cr_assert_str_eq(cas_portfolio_id(p, 0, buf, sizeof buf), "YRD000000000");
+  cr_assert_str_eq(cas_portfolio_id(p, 4999, buf, sizeof buf), "YRD000004999");
+  cr_assert_str_eq(cas_portfolio_park_name(p, 3, buf, sizeof buf), "park-3");
+  cr_assert_eq(p->npark, 148);
+  /* Loans at the start, at a block boundary (4095 | 4096) and at the end;
+   * PD and LGD to 1e-12 relative, so that a last-bit change of libm or of
+   * the normal quantile does not matter but any change of the model does. */
+  static const struct {
+    size_t i;
+    int region, sector;
+    const char *city;
+    double ead, pd, lgd;
+    int park;
+  } want[] = {
+    {0, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "hangzhou", 747652, 0.021595764305718676, 0.30654250528494909, -1},
+    {1, CAS_REGION_ANHUI, CAS_SECTOR_HOUSEHOLD, "hefei", 378527, 0.0095362553872130346, 0.80422496802469601, -1},
+    {2, CAS_REGION_JIANGSU, CAS_SECTOR_HOUSEHOLD, "nantong", 1811584, 0.0022006830023741301, 0.15967119801440582, -1},
+    {38, -1, CAS_SECTOR_MANUFACTURING, NULL, -1, -1, -1, 39},
+    {4095, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "ningbo", 621752, 0.004739317225749007, 0.052465167904390569, -1},
+    {4096, CAS_REGION_ZHEJIANG, CAS_SECTOR_WHOLESALE_RETAIL, "jinhua", 983747, 0.0022265057480319889, 0.35274057269405201, -1},
+    {4999, CAS_REGION_SHANGHAI, CAS_SECTOR_HOUSEHOLD, "shanghai", 1046040, 0.0088658401542476752, 0.1959196419130198, -1},
+  };
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+    size_t i = want[k].i;
+    cr_expect_eq(p->sector[i], want[k].sector, "loan %zu", i);
+    cr_expect_eq(p->park[i], want[k].park, "loan %zu", i);
+    if (want[k].region < 0) continue;
+    cr_expect_eq(p->region[i], want[k].region, "loan %zu", i);
+    cr_expect_eq(p->city[i], cas_city_index(want[k].city), "loan %zu", i);
+    cr_expect_eq(p->ead[i], want[k].ead, "loan %zu: ead %.17g", i, p->ead[i]);
+    cr_expect_float_eq(p->pd[i], want[k].pd, 1e-12 * want[k].pd, "loan %zu: pd %.17g", i, p->pd[i]);
+    cr_expect_float_eq(p->lgd[i], want[k].lgd, 1e-12 * want[k].lgd, "loan %zu: lgd %.17g", i, p->lgd[i]);
+  }
+  cas_portfolio_destroy(p);
+}
+
+Test(portfolio_builtin, ranges) {
+  const size_t n = 200000;
+  cas_portfolio *p = gen(n, 3);
+  for (size_t i = 0; i < n; i++) {
+    cr_assert(p->pd[i] > 0 && p->pd[i] < 1, "loan %zu: pd %g", i, p->pd[i]);
+    cr_assert(p->pd[i] >= 1e-5 && p->pd[i] <= 0.5, "loan %zu: pd %g", i, p->pd[i]);
+    cr_assert(p->lgd[i] >= 0 && p->lgd[i] <= 1, "loan %zu: lgd %g", i, p->lgd[i]);
+    cr_assert(isfinite(p->ead[i]) && p->ead[i] > 0, "loan %zu: ead %g", i, p->ead[i]);
+    cr_assert(p->region[i] < CAS_NREGIONS && p->sector[i] < CAS_NSECTORS);
+    cr_assert(p->city[i] < cas_ncities, "loan %zu: every built-in loan has a city", i);
+    cr_assert_eq(cas_cities[p->city[i]].region, p->region[i], "loan %zu: city outside its region", i);
+    cr_assert(p->park[i] >= -1 && p->park[i] < p->npark, "loan %zu: park %d", i, p->park[i]);
+    /* 004_*: inclusive micro-loans are single-borrower credit under 10 million CNY. */
+    if (p->sector[i] == CAS_SECTOR_INCLUSIVE_MICRO)
+      cr_assert(p->ead[i] < 1e7, "loan %zu: inclusive micro EAD %.17g", i, p->ead[i]);
+    /* Only firms that cluster in industrial parks get a park. */
+    int clusters = p->sector[i] == CAS_SECTOR_TECH_STARTUP || p->sector[i] == CAS_SECTOR_GREEN ||
+                   p->sector[i] == CAS_SECTOR_INCLUSIVE_MICRO || p->sector[i] == CAS_SECTOR_MANUFACTURING;
+    if (!clusters) cr_assert_eq(p->park[i], -1, "loan %zu: sector %d in a park", i, p->sector[i]);
+  }
+  cas_portfolio_destroy(p);
+}
+
+/* Observed shares by region, sector and city against the calibration
+ * (cas_portfolio_builtin_shares). Each count is multinomial, so a share's
+ * standard error is sqrt(p (1 - p) / n); the tolerance is 4 standard
+ * errors: with a fixed seed the test is deterministic, and 4 SE is tight
+ * enough that a share off by a few tenths of a percentage point fails. */
+Test(portfolio_builtin, shares_match_calibration) {
+  const size_t n = 400000;
+  cas_portfolio *p = gen(n, 11);
+  double want_region[CAS_NREGIONS], want_sector[CAS_NSECTORS], want_city[64];
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_builtin_shares(want_region, want_sector, want_city, &err), CAS_OK, "%s", err.msg);
+  double sum_r = 0, sum_s = 0, sum_c = 0;
+  for (int r = 0; r < CAS_NREGIONS; r++) sum_r += want_region[r];
+  for (int s = 0; s < CAS_NSECTORS; s++) sum_s += want_sector[s];
+  for (int c = 0; c < cas_ncities; c++) sum_c += want_city[c];
+  cr_assert_float_eq(sum_r, 1.0, 1e-12);
+  cr_assert_float_eq(sum_s, 1.0, 1e-12);
+  cr_assert_float_eq(sum_c, 1.0, 1e-12);
+
+  double nr[CAS_NREGIONS] = {0}, ns[CAS_NSECTORS] = {0}, nc[64] = {0};
+  for (size_t i = 0; i < n; i++) {
+    nr[p->region[i]]++;
+    ns[p->sector[i]]++;
+    nc[p->city[i]]++;
+  }
+  for (int r = 0; r < CAS_NREGIONS; r++) {
+    double q = want_region[r], se = sqrt(q * (1 - q) / (double)n);
+    cr_expect(fabs(nr[r] / (double)n - q) <= 4 * se, "region %s: %.5f, expected %.5f +- %.5f",
+              cas_region_names[r], nr[r] / (double)n, q, 4 * se);
+  }
+  for (int s = 0; s < CAS_NSECTORS; s++) {
+    double q = want_sector[s], se = sqrt(q * (1 - q) / (double)n);
+    cr_expect(fabs(ns[s] / (double)n - q) <= 4 * se, "sector %s: %.5f, expected %.5f +- %.5f",
+              cas_sector_names[s], ns[s] / (double)n, q, 4 * se);
+  }
+  for (int c = 0; c < cas_ncities; c++) {
+    double q = want_city[c], se = sqrt(q * (1 - q) / (double)n);
+    cr_expect(fabs(nc[c] / (double)n - q) <= 4 * se, "city %s: %.5f, expected %.5f +- %.5f",
+              cas_cities[c].name, nc[c] / (double)n, q, 4 * se);
+  }
+  /* The base table's documented values (docs/CALIBRATION.md), so that the
+   * document and the code cannot drift apart unnoticed. */
+  cr_expect_float_eq(want_region[CAS_REGION_SHANGHAI], 0.20, 1e-12);
+  cr_expect_float_eq(want_region[CAS_REGION_JIANGSU], 0.33, 1e-12);
+  cr_expect_float_eq(want_region[CAS_REGION_ZHEJIANG], 0.34, 1e-12);
+  cr_expect_float_eq(want_region[CAS_REGION_ANHUI], 0.13, 1e-12);
+  static const double doc_sector[CAS_NSECTORS] = {0.0378, 0.0178, 0.3238, 0.0576, 0.0765,
+                                                  0.0056, 0.0112, 0.0054, 0.4643};
+  for (int s = 0; s < CAS_NSECTORS; s++)
+    cr_expect_float_eq(want_sector[s], doc_sector[s], 5e-5, "sector %s: %.5f", cas_sector_names[s], want_sector[s]);
+  cas_portfolio_destroy(p);
+}
+
+Test(portfolio_builtin, totals) {
+  cas_portfolio *p = gen(30000, 5);
+  cas_segment_totals t;
+  cas_portfolio_totals(p, &t);
+  uint64_t loans = 0;
+  double ead = 0, el = 0, ead_direct = 0, el_direct = 0;
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    loans += t.loans[s];
+    ead += t.ead[s];
+    el += t.expected_loss[s];
+  }
+  for (size_t i = 0; i < p->n; i++) {
+    ead_direct += p->ead[i];
+    el_direct += p->pd[i] * p->lgd[i] * p->ead[i];
+  }
+  cr_assert_eq(loans, p->n);
+  cr_assert_float_eq(ead, ead_direct, 1e-9 * ead_direct);
+  cr_assert_float_eq(el, el_direct, 1e-9 * el_direct);
+  cas_portfolio_destroy(p);
+}
+
+static int count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+  closedir(d);
+  return n;
+}
+
+Test(portfolio_export, round_trip_is_exact) {
+  char dir[] = "/tmp/cascade-test-portfolio-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/book.csv", dir);
+
+  cas_portfolio *a = gen(20000, 9);
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_export_csv(a, path, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(count_entries(dir), 1, "temporary file left behind");
+  cas_portfolio *b = NULL;
+  cr_assert_eq(cas_portfolio_load_csv(path, &b, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(b->n, a->n);
+  size_t n = a->n;
+  cr_assert_eq(memcmp(a->ead, b->ead, n * sizeof *a->ead), 0);
+  cr_assert_eq(memcmp(a->pd, b->pd, n * sizeof *a->pd), 0);
+  cr_assert_eq(memcmp(a->lgd, b->lgd, n * sizeof *a->lgd), 0);
+  cr_assert_eq(memcmp(a->region, b->region, n * sizeof *a->region), 0);
+  cr_assert_eq(memcmp(a->sector, b->sector, n * sizeof *a->sector), 0);
+  cr_assert_eq(memcmp(a->city, b->city, n * sizeof *a->city), 0);
+  /* Park numbers are renumbered in order of appearance; names survive. */
+  char ia[32], ib[32], pa[32], pb[32];
+  for (size_t i = 0; i < n; i++) {
+    cr_assert_str_eq(cas_portfolio_id(a, i, ia, sizeof ia), cas_portfolio_id(b, i, ib, sizeof ib));
+    cr_assert_eq(a->park[i] < 0, b->park[i] < 0, "loan %zu", i);
+    cr_assert_str_eq(cas_portfolio_park_name(a, a->park[i], pa, sizeof pa),
+                     cas_portfolio_park_name(b, b->park[i], pb, sizeof pb), "loan %zu", i);
+  }
+
+  /* Exporting the loaded book gives the same file, byte for byte. */
+  char path2[256];
+  snprintf(path2, sizeof path2, "%s/again.csv", dir);
+  cr_assert_eq(cas_portfolio_export_csv(b, path2, &err), CAS_OK, "%s", err.msg);
+  char *f1 = slurp(path), *f2 = slurp(path2);
+  cr_assert(f1 && f2 && strcmp(f1, f2) == 0, "second export differs");
+  free(f1);
+  free(f2);
+
+  cas_portfolio_destroy(a);
+  cas_portfolio_destroy(b);
+  unlink(path);
+  unlink(path2);
+  rmdir(dir);
+}
+
+Test(portfolio_export, quotes_ids_and_parks) {
+  char dir[] = "/tmp/cascade-test-portfolio-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256];
+  snprintf(path, sizeof path, "%s/small.csv", dir);
+  cas_portfolio *a = NULL, *b = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(CASCADE_TEST_DATA "/good_small.csv", &a, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_portfolio_export_csv(a, path, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_portfolio_load_csv(path, &b, &err), CAS_OK, "%s", err.msg);
+  char x[32], y[32];
+  for (size_t i = 0; i < a->n; i++) {
+    cr_expect_str_eq(cas_portfolio_id(a, i, x, sizeof x), cas_portfolio_id(b, i, y, sizeof y));
+    cr_expect_eq(a->ead[i], b->ead[i]);
+    cr_expect_eq(a->pd[i], b->pd[i]);
+    cr_expect_eq(a->lgd[i], b->lgd[i]);
+    cr_expect_eq(a->city[i], b->city[i]);
+    cr_expect_eq(a->park[i], b->park[i]);
+  }
+  cas_portfolio_destroy(a);
+  cas_portfolio_destroy(b);
+  unlink(path);
+  rmdir(dir);
+}
+
+Test(portfolio_export, failure_leaves_nothing) {
+  char dir[] = "/tmp/cascade-test-portfolio-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  cas_portfolio *p = gen(100, 1);
+  cas_error err = {0};
+
+  /* Target is a directory: the temporary file is written, rename fails. */
+  char target[256];
+  snprintf(target, sizeof target, "%s/book.csv", dir);
+  cr_assert_eq(mkdir(target, 0700), 0);
+  cr_assert_eq(cas_portfolio_export_csv(p, target, &err), CAS_ERR_IO);
+  cr_assert(strncmp(err.msg, target, strlen(target)) == 0, "%s", err.msg);
+  cr_assert_eq(count_entries(dir), 1, "temporary file left behind");
+
+  /* Directory missing: nothing can be created. */
+  char missing[256];
+  snprintf(missing, sizeof missing, "%s/no/such/dir.csv", dir);
+  cr_assert_eq(cas_portfolio_export_csv(p, missing, &err), CAS_ERR_IO);
+  char want[512];
+  snprintf(want, sizeof want, "%s: cannot write (%s)", missing, strerror(ENOENT));
+  cr_assert_str_eq(err.msg, want);
+
+  cas_portfolio_destroy(p);
+  rmdir(target);
+  rmdir(dir);
+}
