@@ -309,10 +309,16 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
   return CAS_OK;
 }
 
-static int read_scalar(hid_t file, const char *name, double *out) {
+/* Reads a dataset of exactly n doubles (n = 1: a scalar); -1 if the
+ * dataset is missing or has another size, so a foreign file cannot
+ * overflow the caller's buffer. */
+static int read_doubles(hid_t file, const char *name, double *out, hssize_t n) {
   hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
   if (d < 0) return -1;
-  herr_t rc = H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+  hid_t space = H5Dget_space(d);
+  hssize_t have = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  if (space >= 0) H5Sclose(space);
+  herr_t rc = have == n ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) : -1;
   H5Dclose(d);
   return rc < 0 ? -1 : 0;
 }
@@ -320,7 +326,10 @@ static int read_scalar(hid_t file, const char *name, double *out) {
 static int read_attr_u64(hid_t file, const char *name, unsigned long long *out) {
   hid_t a = H5Aopen(file, name, H5P_DEFAULT);
   if (a < 0) return -1;
-  herr_t rc = H5Aread(a, H5T_NATIVE_ULLONG, out);
+  hid_t space = H5Aget_space(a);
+  hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  if (space >= 0) H5Sclose(space);
+  herr_t rc = n == 1 ? H5Aread(a, H5T_NATIVE_ULLONG, out) : -1;
   H5Aclose(a);
   return rc < 0 ? -1 : 0;
 }
@@ -328,6 +337,15 @@ static int read_attr_u64(hid_t file, const char *name, unsigned long long *out) 
 static int read_attr_string(hid_t file, const char *name, char *buf, size_t size) {
   hid_t a = H5Aopen(file, name, H5P_DEFAULT);
   if (a < 0) return -1;
+  hid_t space = H5Aget_space(a), ftype = H5Aget_type(a);
+  int ok = space >= 0 && H5Sget_simple_extent_npoints(space) == 1 && ftype >= 0 &&
+           H5Tis_variable_str(ftype) > 0;
+  if (space >= 0) H5Sclose(space);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (!ok) {
+    H5Aclose(a);
+    return -1;
+  }
   hid_t t = H5Tcopy(H5T_C_S1);
   H5Tset_size(t, H5T_VARIABLE);
   H5Tset_cset(t, H5T_CSET_UTF8);
@@ -354,19 +372,14 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   bad |= read_attr_u64(f, "seed", &out->seed);
   bad |= read_attr_u64(f, "paths", &out->paths);
   bad |= read_attr_u64(f, "loans", &out->loans);
-  bad |= read_scalar(f, "el", &out->el);
-  bad |= read_scalar(f, "el_se", &out->el_se);
-  const char *names[4] = {"var", "var_se", "es", "es_se"};
-  double *dst[4] = {out->var, out->var_se, out->es, out->es_se};
-  for (int k = 0; k < 4; k++) {
-    hid_t d = H5Dopen2(f, names[k], H5P_DEFAULT);
-    if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst[k]) < 0) bad = 1;
-    if (d >= 0) H5Dclose(d);
-  }
+  bad |= read_doubles(f, "el", &out->el, 1);
+  bad |= read_doubles(f, "el_se", &out->el_se, 1);
+  bad |= read_doubles(f, "var", out->var, CAS_NLEVELS);
+  bad |= read_doubles(f, "var_se", out->var_se, CAS_NLEVELS);
+  bad |= read_doubles(f, "es", out->es, CAS_NLEVELS);
+  bad |= read_doubles(f, "es_se", out->es_se, CAS_NLEVELS);
   double ead[CAS_NSEGMENTS];
-  hid_t d = H5Dopen2(f, "stressed_ead", H5P_DEFAULT);
-  if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ead) < 0) bad = 1;
-  if (d >= 0) H5Dclose(d);
+  bad |= read_doubles(f, "stressed_ead", ead, CAS_NSEGMENTS);
   for (int s = 0; s < CAS_NSEGMENTS && !bad; s++) out->exposure += ead[s];
   H5Fclose(f);
   if (bad) return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file", path);

@@ -100,3 +100,18 @@ def test_analysis_summary_script(result):
     out = subprocess.run([sys.executable, str(script), str(result)], check=True,
                          capture_output=True, text=True).stdout
     assert "tech_funding_winter" in out and "ES" in out
+
+
+def test_compare_rejects_foreign_hdf5_without_crashing(tmp_path):
+    """A file with the right names but wrong shapes must be refused, not read past its end."""
+    evil = tmp_path / "evil.h5"
+    with h5py.File(evil, "w") as f:
+        f.attrs["scenario_name"] = "x"
+        f.attrs["seed"] = np.arange(1000)
+        f.attrs["paths"] = 1
+        f.attrs["loans"] = 1
+        f["el"] = np.arange(5.0)
+        f["stressed_ead"] = np.arange(10000.0)
+    proc = subprocess.run([BIN, "compare", str(evil)], capture_output=True, text=True)
+    assert proc.returncode == 3
+    assert "not a cascade result file" in proc.stderr
