@@ -4,10 +4,10 @@
  * A kernel runs plan->paths Monte Carlo paths of a plan and writes each
  * path's results at the path's index: the same seed gives the same bytes for
  * any number of threads (a path's random numbers come from the streams
- * (seed, CAS_RNG_FACTORS, path) and (seed, CAS_RNG_IDIOSYNCRATIC, path) only,
- * and every sum runs in loan order inside one path). Kernels are a registry
- * like the model families: "dense" draws every loan on every path and is the
- * reference; faster kernels must agree with it in distribution.
+ * (seed, purpose, path) only, and every sum runs in a fixed order inside one
+ * path). Kernels are a registry like the model families: "dense" draws every
+ * loan on every path and is the reference; "sparse" draws only the
+ * defaulters and must agree with it in distribution (tests/test_sparse.c).
  */
 #ifndef CASCADE_KERNEL_H
 #define CASCADE_KERNEL_H
@@ -46,13 +46,33 @@ typedef struct cas_kernel {
 } cas_kernel;
 
 extern const cas_kernel cas_kernel_dense;
+extern const cas_kernel cas_kernel_sparse;
+
+/* The kernel `cascade run` uses unless told otherwise. */
+#define CAS_KERNEL_DEFAULT "sparse"
 
 const cas_kernel *cas_kernel_lookup(const char *name);
 void cas_kernel_list(char *buf, size_t size);
 
-/* Draws path's systematic factors into z[CAS_NFACTORS] and returns the
- * copula's mixing scale: shared by every kernel so they see the same
- * factors on the same path. */
-double cas_kernel_path_factors(const cas_plan *plan, uint64_t path, double *z);
+/* --- for kernel implementations ------------------------------------- */
+
+/* Simulates one path: fills the path's rows of res. */
+typedef void (*cas_path_fn)(const cas_plan *plan, uint64_t path, cas_results *res);
+
+/* Runs path_fn over every path: OpenMP over blocks of paths handed out
+ * dynamically, progress reported from one thread. */
+void cas_kernel_drive(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt,
+                      cas_path_fn path_fn);
+
+/* Starts a path, the same way for every kernel so they see the same
+ * factors: draws the systematic factors from (seed, FACTORS, path) and
+ * stores them in res, zeroes the path's segment losses, writes each
+ * segment's systematic term a_s . z into sys[CAS_NSEGMENTS], and returns the
+ * copula's mixing scale. */
+double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys);
+
+/* Ends a path: its total loss (segment losses summed in segment order) and
+ * its number of defaults. */
+void cas_kernel_path_end(uint64_t path, cas_results *res, int64_t defaults);
 
 #endif

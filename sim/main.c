@@ -57,7 +57,8 @@ static const char *const usage_run =
     "  --loans N           size of the built-in portfolio (overrides the scenario)\n"
     "  --threads N         OpenMP threads (default: all cores); results do not\n"
     "                      depend on it\n"
-    "  --kernel NAME       simulation kernel (default: dense)\n"
+    "  --kernel NAME       simulation kernel: sparse (default; cost follows the\n"
+    "                      defaults) or dense (the reference: one draw per loan)\n"
     "  -q, --quiet         no summary table, no progress line\n"
     "  -h, --help          this text\n";
 

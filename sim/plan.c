@@ -4,7 +4,8 @@
  * For loan i of segment s every shock whose region and sector match is
  * applied: PD_i *= pd_multiplier (capped at CAS_PD_CAP), LGD_i += lgd_add
  * (clamped to [0, 1]), EAD_i *= ead_multiplier. Shocks are folded into one
- * table per segment first, so applying them is O(loans + shocks).
+ * table per segment first, so applying them is O(loans + shocks). Loans are
+ * then counting-sorted into buckets (plan.h): O(loans + buckets), stable.
  */
 #include "plan.h"
 
@@ -60,14 +61,107 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
   return CAS_OK;
 }
 
-cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf, cas_plan **out,
-                          cas_error *err) {
+static int grade_of(double pd, int grades_per_decade) {
+  if (grades_per_decade == 0) return 0;
+  double g = floor(-(double)grades_per_decade * log10(pd));
+  double top = (double)(grades_per_decade * CAS_PLAN_MIN_PD_DECADE);
+  return (int)(g < 0.0 ? 0.0 : g > top ? top : g);
+}
+
+static double stressed_pd(const cas_portfolio *pf, const segment_shock *seg, size_t i, int s) {
+  return fmin(pf->pd[i] * seg[s].pd_mult, CAS_PD_CAP);
+}
+
+/* Counting sort of the loans into buckets: keys first (parallel), then the
+ * stable scatter (sequential, so the order never depends on threads), then
+ * the records (parallel). Grades come from the portfolio's PD, not the
+ * stressed one: shocks multiply PDs segment by segment, so a bucket's PD
+ * spread is the same either way, and the plan order then depends on the
+ * portfolio alone. Two scenarios on one portfolio therefore give the dense
+ * kernel the same draw for the same loan (common random numbers). */
+static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const segment_shock *seg,
+                                cas_error *err) {
+  size_t n = pf->n;
+  int grades = plan->grades_per_decade;
+  size_t per_segment = (size_t)grades * CAS_PLAN_MIN_PD_DECADE + 1;
+  size_t nkeys = per_segment * CAS_NSEGMENTS;
+  uint16_t *key = malloc((n ? n : 1) * sizeof *key);
+  size_t *start = calloc(nkeys + 1, sizeof *start);
+  if (!key || !start) {
+    free(key);
+    free(start);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory sorting %zu loans into buckets", n);
+  }
+  #pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    int s = cas_segment(pf->region[i], pf->sector[i]);
+    key[i] = (uint16_t)((size_t)s * per_segment + (size_t)grade_of(pf->pd[i], grades));
+  }
+  for (size_t i = 0; i < n; i++) start[key[i] + 1]++;
+  size_t nonempty = 0;
+  for (size_t k = 0; k < nkeys; k++) {
+    nonempty += start[k + 1] > 0;
+    start[k + 1] += start[k];
+  }
+  plan->buckets = calloc(nonempty ? nonempty : 1, sizeof *plan->buckets);
+  if (!plan->buckets) {
+    free(key);
+    free(start);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for %zu buckets", nonempty);
+  }
+  for (size_t k = 0, b = 0; k < nkeys; k++) {
+    if (start[k + 1] == start[k]) continue;
+    plan->buckets[b++] = (cas_bucket){
+      .first = (uint32_t)start[k],
+      .count = (uint32_t)(start[k + 1] - start[k]),
+      .segment = (uint16_t)(k / per_segment),
+      .grade = (uint16_t)(k % per_segment),
+    };
+  }
+  plan->nbuckets = nonempty;
+  for (size_t i = 0; i < n; i++) plan->loan_index[start[key[i]]++] = (uint32_t)i;
+  free(key);
+  free(start);
+
+  const cas_copula_model *copula = plan->copula;
+  #pragma omp parallel for schedule(dynamic, 16)
+  for (size_t b = 0; b < plan->nbuckets; b++) {
+    cas_bucket *bk = &plan->buckets[b];
+    int s = bk->segment;
+    double tmin = INFINITY, tmax = -INFINITY;
+    for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
+      size_t i = plan->loan_index[k];
+      double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
+      double t = copula->threshold(stressed_pd(pf, seg, i, s));
+      plan->loans[k] = (cas_plan_loan){t, pf->ead[i] * seg[s].ead_mult * lgd};
+      tmin = fmin(tmin, t);
+      tmax = fmax(tmax, t);
+    }
+    bk->threshold_min = tmin;
+    bk->threshold_max = tmax;
+  }
+  return CAS_OK;
+}
+
+cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
+                          const cas_plan_options *opt, cas_plan **out, cas_error *err) {
   *out = NULL;
+  int grades = opt ? opt->grades_per_decade : CAS_PLAN_DEFAULT_GRADES;
+  if (grades < 0 || grades > CAS_PLAN_MAX_GRADES)
+    return cas_error_set(err, CAS_ERR_USAGE, "PD grades per decade: got %d, expected 0 to %d",
+                         grades, CAS_PLAN_MAX_GRADES);
+  if (pf->n > UINT32_MAX)
+    return cas_error_set(err, CAS_ERR_INPUT, "%zu loans: at most %u are supported", pf->n,
+                         (unsigned)UINT32_MAX);
   const cas_copula_model *copula = cas_copula_lookup(sc->copula);
   const cas_lgd_model *lgd_model = cas_lgd_lookup(sc->lgd_model);
   if (!copula || !lgd_model)
     return cas_error_set(err, CAS_ERR_INTERNAL, "scenario names an unregistered model (%s, %s)",
                          sc->copula, sc->lgd_model);
+  if (lgd_model->stochastic)
+    return cas_error_set(err, CAS_ERR_INTERNAL,
+                         "LGD model '%s' is stochastic; the kernels only support fixed LGD so far",
+                         lgd_model->info.name);
   cas_plan *plan = calloc(1, sizeof *plan);
   if (!plan) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory building the plan");
   plan->n = pf->n;
@@ -75,46 +169,34 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf, cas_p
   plan->paths = sc->paths;
   plan->copula = copula;
   plan->lgd_model = lgd_model;
+  plan->grades_per_decade = grades;
   size_t n = pf->n ? pf->n : 1;
-  plan->threshold = malloc(n * sizeof *plan->threshold);
-  plan->ead = malloc(n * sizeof *plan->ead);
-  plan->lgd = malloc(n * sizeof *plan->lgd);
-  plan->segment = malloc(n * sizeof *plan->segment);
-  if (!plan->threshold || !plan->ead || !plan->lgd || !plan->segment) {
+  plan->loans = malloc(n * sizeof *plan->loans);
+  plan->loan_index = malloc(n * sizeof *plan->loan_index);
+  if (!plan->loans || !plan->loan_index) {
     cas_plan_destroy(plan);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: %zu loans need %zu bytes for the plan",
-                         pf->n, pf->n * 25);
+                         pf->n, pf->n * (sizeof(cas_plan_loan) + sizeof(uint32_t)));
   }
   cas_status st = build_factors(sc, plan, err);
+  segment_shock seg[CAS_NSEGMENTS];
+  fold_shocks(sc, seg, plan->shift);
+  if (st == CAS_OK) st = build_buckets(plan, pf, seg, err);
   if (st != CAS_OK) {
     cas_plan_destroy(plan);
     return st;
-  }
-
-  segment_shock seg[CAS_NSEGMENTS];
-  fold_shocks(sc, seg, plan->shift);
-
-  /* Per-loan work is independent: parallel, no allocation. */
-  #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < pf->n; i++) {
-    int s = cas_segment(pf->region[i], pf->sector[i]);
-    double pd = fmin(pf->pd[i] * seg[s].pd_mult, CAS_PD_CAP);
-    double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
-    plan->segment[i] = (uint8_t)s;
-    plan->threshold[i] = copula->threshold(pd);
-    plan->ead[i] = pf->ead[i] * seg[s].ead_mult;
-    plan->lgd[i] = lgd;
   }
 
   /* Totals in loan order, so they do not depend on the thread count. */
   cas_portfolio_totals(pf, &plan->unstressed);
   memset(&plan->stressed, 0, sizeof plan->stressed);
   for (size_t i = 0; i < pf->n; i++) {
-    int s = plan->segment[i];
-    double pd = fmin(pf->pd[i] * seg[s].pd_mult, CAS_PD_CAP);
+    int s = cas_segment(pf->region[i], pf->sector[i]);
+    double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
+    double ead = pf->ead[i] * seg[s].ead_mult;
     plan->stressed.loans[s]++;
-    plan->stressed.ead[s] += plan->ead[i];
-    plan->stressed.expected_loss[s] += pd * plan->lgd[i] * plan->ead[i];
+    plan->stressed.ead[s] += ead;
+    plan->stressed.expected_loss[s] += stressed_pd(pf, seg, i, s) * lgd * ead;
   }
   *out = plan;
   return CAS_OK;
@@ -122,9 +204,13 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf, cas_p
 
 void cas_plan_destroy(cas_plan *plan) {
   if (!plan) return;
-  free(plan->threshold);
-  free(plan->ead);
-  free(plan->lgd);
-  free(plan->segment);
+  free(plan->loans);
+  free(plan->loan_index);
+  free(plan->buckets);
   free(plan);
+}
+
+size_t cas_plan_bytes(const cas_plan *plan) {
+  return plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
+         plan->nbuckets * sizeof *plan->buckets;
 }

@@ -41,6 +41,7 @@ typedef enum cas_rng_purpose {
   CAS_RNG_LGD = 4,         /* stochastic LGD (reserved), index = path */
   CAS_RNG_CONTAGION = 5,   /* contagion draws (reserved), index = path */
   CAS_RNG_NETWORK = 6,     /* built-in network generator (reserved) */
+  CAS_RNG_SPARSE = 7,      /* sparse kernel's defaulter sampling, index = path */
   CAS_RNG_TEST = 99        /* tests */
 } cas_rng_purpose;
 

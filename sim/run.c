@@ -64,7 +64,7 @@ static cas_status prepare(const cas_run_options *opt, cas_scenario **sc, cas_por
   *plan = NULL;
   cas_status st = cas_run_load_scenario(opt, sc, err);
   if (st == CAS_OK) st = cas_run_load_portfolio(*sc, pf, err);
-  if (st == CAS_OK) st = cas_plan_build(*sc, *pf, plan, err);
+  if (st == CAS_OK) st = cas_plan_build(*sc, *pf, NULL, plan, err);
   if (st != CAS_OK) {
     cas_plan_destroy(*plan);
     cas_portfolio_destroy(*pf);
@@ -107,7 +107,7 @@ static cas_status output_path(const cas_run_options *opt, const cas_scenario *sc
 
 cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
   memset(report, 0, sizeof *report);
-  const char *kernel_name = opt->kernel ? opt->kernel : "dense";
+  const char *kernel_name = opt->kernel ? opt->kernel : CAS_KERNEL_DEFAULT;
   const cas_kernel *kernel = cas_kernel_lookup(kernel_name);
   if (!kernel) {
     char names[256];

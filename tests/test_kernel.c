@@ -46,7 +46,7 @@ static run simulate(const char *yaml_body, int threads) {
   cr_assert_eq(cas_scenario_load(path, &sc, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_portfolio_generate(sc->portfolio.loans, sc->portfolio.seed, &pf, &err), CAS_OK,
                "%s", err.msg);
-  cr_assert_eq(cas_plan_build(sc, pf, &r.plan, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_plan_build(sc, pf, NULL, &r.plan, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_results_create(sc->paths, &r.res, &err), CAS_OK, "%s", err.msg);
   cas_kernel_options opt = {.threads = threads};
   cas_kernel_dense.run(r.plan, r.res, &opt);
