@@ -51,7 +51,7 @@ typedef struct cas_plan_options {
   int grades_per_decade;   /* PD grades per factor of 10; 0: one bucket per segment */
 } cas_plan_options;
 
-enum { CAS_PLAN_DEFAULT_GRADES = 8, CAS_PLAN_MAX_GRADES = 100, CAS_PLAN_MIN_PD_DECADE = 12 };
+enum { CAS_PLAN_DEFAULT_GRADES = 16, CAS_PLAN_MAX_GRADES = 100, CAS_PLAN_MIN_PD_DECADE = 12 };
 
 typedef struct cas_plan {
   size_t n;                  /* loans */
