@@ -46,9 +46,7 @@ def cpu_model():
 
 def one_run(binary, loans, paths, threads, kernel, out):
     cmd = [str(binary), "run", str(ROOT / "scenarios" / "baseline.yaml"), "--loans", str(loans),
-           "--paths", str(paths), "--threads", str(threads), "-q", "-o", str(out)]
-    if kernel != "dense":
-        cmd += ["--kernel", kernel]
+           "--paths", str(paths), "--threads", str(threads), "--kernel", kernel, "-q", "-o", str(out)]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -58,6 +56,8 @@ def one_run(binary, loans, paths, threads, kernel, out):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"benchmark run failed: {' '.join(cmd)}\n{err}")
     with h5py.File(out, "r") as f:
+        if f.attrs["kernel"] != kernel:
+            sys.exit(f"benchmark asked for kernel {kernel}, the result says {f.attrs['kernel']}")
         wall = float(f.attrs["elapsed_seconds"])
         defaults = float(f["defaults"][:].sum())
     out.unlink()
