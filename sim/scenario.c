@@ -79,6 +79,9 @@ enum {
   MAX_PATHS = 1000000000,
   MAX_LOANS = 100000000,
   DEFAULT_PORTFOLIO_SEED = 1,
+  DEFAULT_NETWORK_SEED = 1,
+  DEFAULT_MAX_ROUNDS = 50,
+  MAX_MAX_ROUNDS = 1000,
 };
 /* Limits on what one load may build: aliases can nest (or recurse) and
  * expand a short text into a huge tree. */
@@ -86,7 +89,8 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
-  "name", "description", "extends", "seed", "paths", "portfolio", "model", "shocks", NULL};
+  "name", "description", "extends", "seed", "paths", "portfolio", "model", "shocks",
+  "contagion", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
 static const char *const builtin_names[] = {"yrd", NULL};
 static const char *const model_keys[] = {
@@ -95,6 +99,10 @@ static const char *const loading_keys[] = {"global", "region", "sector", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
   "region", "sector", "pd_multiplier", "lgd_add", "ead_multiplier", "factor_shift", NULL};
+static const char *const contagion_keys[] = {
+  "enabled", "network", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", NULL};
+static const char *const network_keys[] = {"builtin", "file", "seed", NULL};
+static const char *const spillover_keys[] = {"region", "sector", "factor", "beta", NULL};
 
 /* ------------------------------------------------------------------------ */
 /* Memory: an arena for the trees, a growing string for messages and output */
@@ -542,13 +550,15 @@ static node *new_map(loader *ld, const node *like, size_t cap) {
   return m->key && m->val ? m : NULL;
 }
 
-enum merge_level { MERGE_TOP, MERGE_PORTFOLIO, MERGE_OTHER };
+/* MERGE_SOURCE: a mapping naming a source (portfolio, contagion.network)
+ * whose builtin/file given in the child replaces the base's. */
+enum merge_level { MERGE_TOP, MERGE_SOURCE, MERGE_CONTAGION, MERGE_OTHER };
 
 /* child over base (both mappings): a new mapping in the child's place. */
 static node *merge(loader *ld, const node *base, const node *child, enum merge_level level) {
   node *m = new_map(ld, child, base->n + child->n);
   if (m == NULL) return NULL;
-  int child_source = level == MERGE_PORTFOLIO &&
+  int child_source = level == MERGE_SOURCE &&
                      (map_find(child, "builtin", NULL) || map_find(child, "file", NULL));
   for (size_t i = 0; i < base->n; i++) {
     const char *k = base->key[i]->text;
@@ -569,8 +579,11 @@ static node *merge(loader *ld, const node *base, const node *child, enum merge_l
       continue;
     }
     if (old->kind == NODE_MAP && v->kind == NODE_MAP) {
-      enum merge_level sub = level == MERGE_TOP && strcmp(child->key[i]->text, "portfolio") == 0
-                                 ? MERGE_PORTFOLIO : MERGE_OTHER;
+      const char *k = child->key[i]->text;
+      enum merge_level sub = MERGE_OTHER;
+      if (level == MERGE_TOP && strcmp(k, "portfolio") == 0) sub = MERGE_SOURCE;
+      else if (level == MERGE_TOP && strcmp(k, "contagion") == 0) sub = MERGE_CONTAGION;
+      else if (level == MERGE_CONTAGION && strcmp(k, "network") == 0) sub = MERGE_SOURCE;
       v = merge(ld, old, v, sub);
       if (v == NULL) return NULL;
     }
@@ -822,6 +835,65 @@ static cas_status decode_header(loader *ld, const node *top, cas_scenario *sc) {
   return CAS_OK;
 }
 
+/* An input file named by a scenario: resolved against the folder of the
+ * file that names it, made absolute (symbolic links resolved) and checked
+ * to be a readable regular file now, so that the error points at the key. */
+static cas_status input_file(loader *ld, const node *nd, const char *what, const char *expected,
+                             char **out) {
+  cas_status st = want_text(ld, nd, what, expected);
+  if (st != CAS_OK) return st;
+  char *joined = resolve_against(nd->file, nd->text);
+  if (joined == NULL) return nomem(ld);
+  char *real = realpath(joined, NULL);
+  if (real == NULL) {
+    int e = errno;
+    st = fail(ld, nd, "%s: cannot read '%s': %s", what, joined, strerror(e));
+    free(joined);
+    return st;
+  }
+  free(joined);
+  struct stat sb;
+  if (stat(real, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    st = fail(ld, nd, "%s: '%s' is not a regular file", what, real);
+    free(real);
+    return st;
+  }
+  *out = real;
+  return CAS_OK;
+}
+
+/* Exactly one of builtin (a known name) or file in a source mapping. */
+static cas_status decode_source(loader *ld, const node *p, const char *where, const char *noun,
+                                const char *file_expected, cas_portfolio_source *source,
+                                char **file_out) {
+  const node *builtin = map_find(p, "builtin", NULL), *file = map_find(p, "file", NULL);
+  char what[64];
+  cas_status st;
+  if (builtin && file) {
+    const node *kb = map_key(p, "builtin"), *kf = map_key(p, "file");
+    const node *later = (kf->line > kb->line || (kf->line == kb->line && kf->col > kb->col))
+                            ? kf : kb;
+    return fail(ld, later, "%s: give either builtin or file, not both", where);
+  }
+  if (builtin) {
+    char list[64];
+    join_names(builtin_names, list, sizeof list);
+    snprintf(what, sizeof what, "%s.builtin", where);
+    char expected[64];
+    snprintf(expected, sizeof expected, "the name of a built-in %s", noun);
+    if ((st = want_text(ld, builtin, what, expected)) != CAS_OK) return st;
+    if (!in_list(builtin_names, builtin->text))
+      return fail(ld, builtin, "%s: unknown built-in %s '%s' (expected one of: %s)", what, noun,
+                  builtin->text, list);
+  }
+  if (file) {
+    snprintf(what, sizeof what, "%s.file", where);
+    if ((st = input_file(ld, file, what, file_expected, file_out)) != CAS_OK) return st;
+    *source = CAS_PORTFOLIO_FILE;
+  }
+  return CAS_OK;
+}
+
 static cas_status decode_portfolio(loader *ld, const node *top, cas_scenario *sc) {
   sc->portfolio.source = CAS_PORTFOLIO_BUILTIN;
   sc->portfolio.loans = CAS_PORTFOLIO_DEFAULT_LOANS;
@@ -832,45 +904,10 @@ static cas_status decode_portfolio(loader *ld, const node *top, cas_scenario *sc
   if (st != CAS_OK) return st;
   if ((st = check_keys(ld, p, "portfolio", portfolio_keys)) != CAS_OK) return st;
 
-  const node *builtin = map_find(p, "builtin", NULL), *file = map_find(p, "file", NULL), *v;
-  if (builtin && file) {
-    const node *kb = map_key(p, "builtin"), *kf = map_key(p, "file");
-    const node *later = (kf->line > kb->line || (kf->line == kb->line && kf->col > kb->col))
-                            ? kf : kb;
-    return fail(ld, later, "portfolio: give either builtin or file, not both");
-  }
-  if (builtin) {
-    char list[64];
-    join_names(builtin_names, list, sizeof list);
-    if ((st = want_text(ld, builtin, "portfolio.builtin", "the name of a built-in portfolio")) !=
-        CAS_OK)
-      return st;
-    if (!in_list(builtin_names, builtin->text))
-      return fail(ld, builtin, "portfolio.builtin: unknown built-in portfolio '%s' (expected one of: %s)",
-                  builtin->text, list);
-  }
-  if (file) {
-    if ((st = want_text(ld, file, "portfolio.file", "the path of a portfolio CSV file")) != CAS_OK)
-      return st;
-    char *joined = resolve_against(file->file, file->text);
-    if (joined == NULL) return nomem(ld);
-    char *real = realpath(joined, NULL);
-    if (real == NULL) {
-      int e = errno;
-      st = fail(ld, file, "portfolio.file: cannot read '%s': %s", joined, strerror(e));
-      free(joined);
-      return st;
-    }
-    free(joined);
-    struct stat sb;
-    if (stat(real, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-      st = fail(ld, file, "portfolio.file: '%s' is not a regular file", real);
-      free(real);
-      return st;
-    }
-    sc->portfolio.source = CAS_PORTFOLIO_FILE;
-    sc->portfolio.file = real;
-  }
+  if ((st = decode_source(ld, p, "portfolio", "portfolio", "the path of a portfolio CSV file",
+                          &sc->portfolio.source, &sc->portfolio.file)) != CAS_OK)
+    return st;
+  const node *v;
   if ((v = map_find(p, "loans", NULL)) != NULL &&
       (st = get_uint(ld, v, "portfolio.loans", 1, MAX_LOANS, &sc->portfolio.loans)) != CAS_OK)
     return st;
@@ -1142,12 +1179,113 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
   return CAS_OK;
 }
 
+static const range R_SCALE = {0, 10, 0, 0, "a number in [0, 10]"};
+static const range R_BETA = {0, 1000, 0, 0, "a number in [0, 1000] (SD per unit default rate)"};
+
+static cas_status decode_spillover(loader *ld, const node *list, cas_scenario *sc) {
+  cas_status st = want_seq(ld, list, "contagion.spillover",
+                           "a sequence of {region, sector, factor, beta} ([] for none)");
+  if (st != CAS_OK || list->n == 0) return st;
+  sc->contagion.spillover = calloc(list->n, sizeof *sc->contagion.spillover);
+  if (sc->contagion.spillover == NULL) return nomem(ld);
+  for (size_t i = 0; i < list->n; i++) {
+    const node *item = list->val[i], *v;
+    cas_spillover *sp = &sc->contagion.spillover[i];
+    char where[64], what[96];
+    snprintf(where, sizeof where, "contagion.spillover[%zu]", i);
+    if ((st = want_map(ld, item, where, "a mapping {region, sector, factor, beta}")) != CAS_OK)
+      return st;
+    if ((st = check_keys(ld, item, where, spillover_keys)) != CAS_OK) return st;
+    *sp = (cas_spillover){.line = item->line, .col = item->col, .file = item->file};
+    sc->contagion.nspillover = i + 1;
+    int region = -1, sector = -1;
+    for (int k = 0; k < 4; k++) {
+      const char *key = spillover_keys[k];
+      if ((v = map_find(item, key, NULL)) == NULL)
+        return fail(ld, item, "%s: missing '%s' (a spill-over names the source segment's region "
+                              "and sector, the factor it moves and beta)", where, key);
+    }
+    v = map_find(item, "region", NULL);
+    snprintf(what, sizeof what, "%s.region", where);
+    if ((st = want_text(ld, v, what, "a region name")) != CAS_OK) return st;
+    if ((region = cas_region_index(v->text)) < 0) {
+      char names[256];
+      cas_region_list(names, sizeof names);
+      return fail(ld, v, "%s: unknown region '%s' (expected one of: %s)", what, v->text, names);
+    }
+    v = map_find(item, "sector", NULL);
+    snprintf(what, sizeof what, "%s.sector", where);
+    if ((st = want_text(ld, v, what, "a sector name")) != CAS_OK) return st;
+    if ((sector = cas_sector_index(v->text)) < 0) {
+      char names[512];
+      cas_sector_list(names, sizeof names);
+      return fail(ld, v, "%s: unknown sector '%s' (expected one of: %s)", what, v->text, names);
+    }
+    sp->segment = cas_segment(region, sector);
+    snprintf(what, sizeof what, "%s.factor", where);
+    if ((st = factor_name(ld, map_find(item, "factor", NULL), what, &sp->factor)) != CAS_OK)
+      return st;
+    snprintf(what, sizeof what, "%s.beta", where);
+    if ((st = get_number(ld, map_find(item, "beta", NULL), what, &R_BETA, &sp->beta)) != CAS_OK)
+      return st;
+  }
+  return CAS_OK;
+}
+
+static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc) {
+  sc->contagion.enabled = 0;
+  sc->contagion.source = CAS_PORTFOLIO_BUILTIN;
+  sc->contagion.seed = DEFAULT_NETWORK_SEED;
+  sc->contagion.supply_chain_scale = 1.0;
+  sc->contagion.guarantee_scale = 1.0;
+  sc->contagion.max_rounds = DEFAULT_MAX_ROUNDS;
+  const node *c = map_find(top, "contagion", NULL), *v;
+  if (c == NULL) return CAS_OK;
+  cas_status st = want_map(ld, c, "contagion", "a mapping (enabled, network, scales, ...)");
+  if (st != CAS_OK) return st;
+  if ((st = check_keys(ld, c, "contagion", contagion_keys)) != CAS_OK) return st;
+  if ((v = map_find(c, "enabled", NULL)) != NULL) {
+    if ((st = want_text(ld, v, "contagion.enabled", "true or false")) != CAS_OK) return st;
+    if (strcmp(v->text, "true") == 0) sc->contagion.enabled = 1;
+    else if (strcmp(v->text, "false") != 0)
+      return fail(ld, v, "contagion.enabled: got '%s', expected true or false", v->text);
+  }
+  if ((v = map_find(c, "network", NULL)) != NULL) {
+    if ((st = want_map(ld, v, "contagion.network", "a mapping (builtin or file, seed)")) != CAS_OK ||
+        (st = check_keys(ld, v, "contagion.network", network_keys)) != CAS_OK ||
+        (st = decode_source(ld, v, "contagion.network", "network", "the path of a links CSV file",
+                            &sc->contagion.source, &sc->contagion.file)) != CAS_OK)
+      return st;
+    const node *seed = map_find(v, "seed", NULL);
+    if (seed && (st = get_uint(ld, seed, "contagion.network.seed", 0, UINT64_MAX,
+                               &sc->contagion.seed)) != CAS_OK)
+      return st;
+  }
+  if ((v = map_find(c, "supply_chain_scale", NULL)) != NULL &&
+      (st = get_number(ld, v, "contagion.supply_chain_scale", &R_SCALE,
+                       &sc->contagion.supply_chain_scale)) != CAS_OK)
+    return st;
+  if ((v = map_find(c, "guarantee_scale", NULL)) != NULL &&
+      (st = get_number(ld, v, "contagion.guarantee_scale", &R_SCALE,
+                       &sc->contagion.guarantee_scale)) != CAS_OK)
+    return st;
+  if ((v = map_find(c, "max_rounds", NULL)) != NULL) {
+    uint64_t r;
+    if ((st = get_uint(ld, v, "contagion.max_rounds", 1, MAX_MAX_ROUNDS, &r)) != CAS_OK) return st;
+    sc->contagion.max_rounds = (uint32_t)r;
+  }
+  if ((v = map_find(c, "spillover", NULL)) != NULL && (st = decode_spillover(ld, v, sc)) != CAS_OK)
+    return st;
+  return CAS_OK;
+}
+
 static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   cas_status st = check_keys(ld, top, "scenario", top_keys);
   if (st == CAS_OK) st = decode_header(ld, top, sc);
   if (st == CAS_OK) st = decode_portfolio(ld, top, sc);
   if (st == CAS_OK) st = decode_model(ld, top, sc);
   if (st == CAS_OK) st = decode_shocks(ld, top, sc);
+  if (st == CAS_OK) st = decode_contagion(ld, top, sc);
   return st;
 }
 
@@ -1226,6 +1364,8 @@ void cas_scenario_destroy(cas_scenario *sc) {
   free(sc->description);
   free(sc->portfolio.file);
   free(sc->shocks);
+  free(sc->contagion.file);
+  free(sc->contagion.spillover);
   for (size_t i = 0; i < sc->nfiles; i++) {
     free(sc->file_paths[i]);
     free(sc->file_texts[i]);
@@ -1407,6 +1547,31 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
       put_number(&b, sh->factor_shift);
       sb_puts(&b, "\n");
     }
+  }
+
+  sb_printf(&b, "contagion:\n  enabled: %s\n  network:\n", sc->contagion.enabled ? "true" : "false");
+  if (sc->contagion.source == CAS_PORTFOLIO_FILE) {
+    sb_puts(&b, "    file: ");
+    utf8_ok &= put_string(&b, sc->contagion.file);
+    sb_puts(&b, "\n");
+  } else {
+    sb_puts(&b, "    builtin: \"yrd\"\n");
+  }
+  sb_printf(&b, "    seed: %" PRIu64 "\n  supply_chain_scale: ", sc->contagion.seed);
+  put_number(&b, sc->contagion.supply_chain_scale);
+  sb_puts(&b, "\n  guarantee_scale: ");
+  put_number(&b, sc->contagion.guarantee_scale);
+  sb_printf(&b, "\n  max_rounds: %" PRIu32 "\n", sc->contagion.max_rounds);
+  sb_puts(&b, sc->contagion.nspillover ? "  spillover:\n" : "  spillover: []\n");
+  for (size_t i = 0; i < sc->contagion.nspillover; i++) {
+    const cas_spillover *sp = &sc->contagion.spillover[i];
+    char f[CAS_FACTOR_NAME_MAX];
+    cas_factor_name(sp->factor, f, sizeof f);
+    sb_printf(&b, "    - {region: \"%s\", sector: \"%s\", factor: \"%s\", beta: ",
+              cas_region_names[cas_segment_region(sp->segment)],
+              cas_sector_names[cas_segment_sector(sp->segment)], f);
+    put_number(&b, sp->beta);
+    sb_puts(&b, "}\n");
   }
 
   if (b.oom) {

@@ -39,6 +39,16 @@ typedef struct cas_shock {
   const char *file;       /* which file (points into cas_scenario.file_paths) */
 } cas_shock;
 
+/* Regional spill-over: after the first round, factor `factor` moves by
+ * -beta x (default rate of segment `segment` in the first round) [SD]. */
+typedef struct cas_spillover {
+  int segment;            /* source segment: region * CAS_NSECTORS + sector */
+  int factor;             /* factor moved (taxonomy.h order) */
+  double beta;            /* [SD per unit default rate], >= 0; the move is adverse */
+  long line, col;
+  const char *file;
+} cas_spillover;
+
 typedef enum cas_portfolio_source {
   CAS_PORTFOLIO_BUILTIN = 0,
   CAS_PORTFOLIO_FILE = 1
@@ -76,6 +86,19 @@ typedef struct cas_scenario {
 
   cas_shock *shocks;
   size_t nshocks;
+
+  /* Default propagation along the network (docs/CONTAGION.md). */
+  struct {
+    int enabled;                 /* default 0 */
+    cas_portfolio_source source; /* network: built-in (default) or CSV file */
+    char *file;                  /* links CSV, resolved like portfolio.file */
+    uint64_t seed;               /* built-in network seed, default 1 */
+    double supply_chain_scale;   /* multiplies supply-chain weights, >= 0, default 1 */
+    double guarantee_scale;      /* multiplies guarantee weights and amounts, >= 0, default 1 */
+    uint32_t max_rounds;         /* cap on cascade rounds, default 50 */
+    cas_spillover *spillover;
+    size_t nspillover;
+  } contagion;
 
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,
    * [k] its k-th base through extends. Texts are byte-exact copies. */

@@ -124,6 +124,21 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
                   same_double(x->factor_shift, y->factor_shift),
               "%s: shock %zu", what, i);
   }
+  cr_expect_eq(a->contagion.enabled, b->contagion.enabled, "%s: contagion.enabled", what);
+  cr_expect_eq(a->contagion.source, b->contagion.source, "%s: network source", what);
+  if (a->contagion.source == CAS_PORTFOLIO_FILE && b->contagion.source == CAS_PORTFOLIO_FILE)
+    cr_expect_str_eq(a->contagion.file, b->contagion.file, "%s: network file", what);
+  cr_expect_eq(a->contagion.seed, b->contagion.seed, "%s: network seed", what);
+  cr_expect(same_double(a->contagion.supply_chain_scale, b->contagion.supply_chain_scale) &&
+                same_double(a->contagion.guarantee_scale, b->contagion.guarantee_scale),
+            "%s: contagion scales", what);
+  cr_expect_eq(a->contagion.max_rounds, b->contagion.max_rounds, "%s: max_rounds", what);
+  cr_expect_eq(a->contagion.nspillover, b->contagion.nspillover, "%s: number of spill-overs", what);
+  for (size_t i = 0; i < a->contagion.nspillover && i < b->contagion.nspillover; i++) {
+    const cas_spillover *x = &a->contagion.spillover[i], *y = &b->contagion.spillover[i];
+    cr_expect(x->segment == y->segment && x->factor == y->factor && same_double(x->beta, y->beta),
+              "%s: spill-over %zu", what, i);
+  }
 }
 
 static cas_scenario *load_ok(const char *path) {
@@ -271,9 +286,19 @@ Test(scenario, reference_holds_the_defaults) {
   size_t nshocks = def->nshocks;
   def->shocks = ref->shocks;
   def->nshocks = ref->nshocks;
+  cas_spillover *spill = def->contagion.spillover;
+  size_t nspill = def->contagion.nspillover;
+  def->contagion.spillover = ref->contagion.spillover;
+  def->contagion.nspillover = ref->contagion.nspillover;
   expect_same(ref, def, "reference.yaml against the defaults");
   def->shocks = shocks;
   def->nshocks = nshocks;
+  def->contagion.spillover = spill;
+  def->contagion.nspillover = nspill;
+  cr_expect_gt(ref->contagion.nspillover, 0, "reference.yaml must show a spill-over example");
+  for (size_t i = 0; i < ref->contagion.nspillover; i++)
+    cr_expect_eq(ref->contagion.spillover[i].beta, 0.0,
+                 "reference.yaml: example spill-over %zu must be neutral", i);
   for (size_t i = 0; i < ref->nshocks; i++) {
     const cas_shock *sh = &ref->shocks[i];
     cr_expect(sh->pd_multiplier == 1 && sh->lgd_add == 0 && sh->ead_multiplier == 1 &&
