@@ -1,0 +1,1651 @@
+/*
+ * network.c: loading, generating and exporting the links along which
+ * defaults spread (network.h). docs/NETWORK.md is the user's description.
+ *
+ * Link CSV format (cas_network_load_csv)
+ *   One header row naming the columns, in any order: from, to, type and
+ *   weight are required, amount is optional (a file of supply-chain links
+ *   needs none); names are exact (lower case), each at most once. Then one
+ *   link per line: from and to are loan ids of the portfolio
+ *   (cas_portfolio_id), type is supply_chain or guarantee, weight a number
+ *   in [0, CAS_LINK_WEIGHT_MAX] [SD], amount a finite number > 0 [CNY] for a
+ *   guarantee and empty or 0 for a supply chain. Accepted around that, as
+ *   for portfolio files: a UTF-8 byte-order mark, CRLF or LF line ends,
+ *   spaces and tabs around fields, blank lines (skipped), fields in double
+ *   quotes ("" for a quote inside; a quoted field cannot span lines).
+ *
+ * Error positions: "path:line:col: reason (got X, expected Y)", line the
+ *   1-based physical line, col the 1-based character (UTF-8 code point,
+ *   byte-order mark not counted) where the offending field starts after its
+ *   leading spaces (at its opening quote if quoted), as in portfolio.c.
+ *   Within a row the fields are checked left to right (ids looked up, type,
+ *   weight range, amount a number), then the row as a whole: self-link (at
+ *   the to field), then the amount against the type (at the amount field, or
+ *   at the type field when there is no amount column). Duplicates (same
+ *   from, to and type) are found after reading, so that the check costs a
+ *   sort rather than a table of every link; the report is still that of the
+ *   first bad line: a duplicate on an earlier line than a row error wins.
+ *   It points at the from field of the later line and names the earlier.
+ *
+ * Scale: ids of a CSV portfolio are found through an open-addressing hash
+ *   table (linear probing, load <= 2/3) built once, whose 64-bit slots pack
+ *   32 bits of the hash above the loan index + 1, so that a probe rarely
+ *   reads the id text; built-in ids ("YRD" + 9 digits) are parsed. Links are
+ *   read into growing arrays, then bucketed by source with a stable counting
+ *   sort (so a source's links keep file order) into the compressed rows of
+ *   cas_network. Duplicates: each source's (target, type) keys are sorted
+ *   with the link's position packed in the low bits, so equal keys come out
+ *   in file order. Peak memory while loading: 25 bytes per link read, plus
+ *   the network itself (21 bytes per link, 8 per loan), plus 4 bytes per
+ *   link of positions.
+ *
+ * Built-in network (cas_network_generate)
+ *   Three mechanisms, every number in the table `net_params` below, each
+ *   cited to a source document (NNN_*, see docs/CALIBRATION.md) or marked
+ *   ASSUMPTION:
+ *   (a) supply chains ("1+N", 003_*): in each industrial park the chain
+ *       master is the park's loan of largest EAD among the master sectors
+ *       (ties: lowest index); it links to every other firm of its park and
+ *       each of them back to it (weaker); it also has suppliers and buyers
+ *       outside the park, a share of them in other provinces, drawn without
+ *       repetition among the partner sectors, linked both ways;
+ *   (b) the G60 corridor (002_*): each tech start-up in a G60 city links to
+ *       a few tech start-ups in other G60 cities, some pairs both ways;
+ *   (c) mutual-guarantee circles: a share of the small borrowers of each
+ *       city is cut into circles of heavy-tailed size; in a circle each
+ *       borrower is guaranteed by 1 to 3 others, larger firms being chosen
+ *       more often (Zipf), so guarantor degrees are heavy-tailed too.
+ *   Reproducibility: every random number comes from a stream
+ *   cas_rng_init(seed, CAS_RNG_NETWORK, phase << 48 | task) where task is a
+ *   park number (a), a block of LOAN_BLOCK loans (b, and circle
+ *   membership) or a city (c); each task writes into its own slice of one
+ *   link array, sized before the parallel loop, so the network depends on
+ *   (portfolio, seed) only, for any number of threads. The phases and the
+ *   order of draws are part of the reproducibility contract. A link drawn
+ *   twice (same from, to, type) is kept once, where it was first generated.
+ */
+#include "network.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "rng.h"
+
+const char *const cas_link_type_names[CAS_NLINK_TYPES] = {"supply_chain", "guarantee"};
+
+/* Sort keys give the type one bit, and the counts assume two types. */
+_Static_assert(CAS_NLINK_TYPES == 2, "network.c assumes two link types");
+
+/* ======================================================================
+ * Parameters of the built-in network (docs/NETWORK.md explains each)
+ * ====================================================================== */
+
+#define SECTOR_BIT(s) (1u << (s))
+
+typedef struct network_params {
+  /* (a) supply chains around the chain master of each industrial park */
+  unsigned master_sectors;        /* sectors a chain master is chosen from (bit mask) */
+  double park_weight;             /* master -> every other firm of its park [SD] */
+  double park_reverse_weight;     /* park firm -> its master [SD] */
+  unsigned partner_sectors;       /* sectors of the master's partners outside the park */
+  double outside_per_park_firm;   /* outside partners per other firm of the park */
+  double outside_cross_province;  /* share of the outside partners in other provinces */
+  double outside_weight;          /* master -> outside partner [SD] */
+  double outside_reverse_weight;  /* outside partner -> master [SD] */
+  /* (b) G60 science-and-technology corridor */
+  int g60_links_min, g60_links_max; /* partners drawn per tech start-up (uniform) */
+  double g60_reciprocal;            /* probability that a drawn pair also links back */
+  double g60_weight;                /* [SD], both directions */
+  /* (c) mutual-guarantee circles */
+  double circle_share[CAS_NSECTORS]; /* share of a sector's loans in circles */
+  double circle_exponent;            /* P(size = s) proportional to s^-exponent */
+  int circle_min, circle_max;        /* circle sizes [firms] */
+  double guarantors_p[3];            /* P(1, 2, 3 guarantors per borrower), at most size - 1 */
+  double guarantor_zipf;             /* the k-th largest member guarantees with weight k^-zipf */
+  double amount_min, amount_max;     /* cover of a loan by all its guarantors [fraction of EAD], uniform */
+  double guarantee_weight;           /* [SD] */
+} network_params;
+
+static const network_params net_params = {
+  /* (a) 003_*: parks gather "chain master" firms (链主) with their
+   *   upstream and downstream firms; supply-chain finance extends the core
+   *   firm's credit to the "N" firms of its chain ("1+N"). Masters come
+   *   from the sectors that make things: manufacturing, tech start-ups and
+   *   green projects (ASSUMPTION: the other park sectors - inclusive
+   *   micro-loans - are the N, not the 1). */
+  .master_sectors = SECTOR_BIT(CAS_SECTOR_MANUFACTURING) | SECTOR_BIT(CAS_SECTOR_TECH_STARTUP) |
+                    SECTOR_BIT(CAS_SECTOR_GREEN),
+  /* ASSUMPTION: a supplier that loses its chain master loses its main buyer
+   *   (0.8 SD takes a 2% PD to about 10%); a master that loses one of many
+   *   suppliers is hurt far less (0.15 SD). */
+  .park_weight = 0.8,
+  .park_reverse_weight = 0.15,
+  /* 003_*: "「链主」这类核心企业的上下游仍以中小企业为主" (the upstream and
+   *   downstream of chain masters are still mainly small and medium firms):
+   *   outside partners are manufacturers, traders and inclusive small firms. */
+  .partner_sectors = SECTOR_BIT(CAS_SECTOR_MANUFACTURING) | SECTOR_BIT(CAS_SECTOR_WHOLESALE_RETAIL) |
+                     SECTOR_BIT(CAS_SECTOR_INCLUSIVE_MICRO),
+  /* ASSUMPTION: a park holds only part of a chain; the master has 14 times
+   *   as many suppliers and buyers outside the park as inside. This is the
+   *   parameter that brings the built-in book to about 3 links per loan
+   *   (docs/NETWORK.md, "Achieved statistics"). */
+  .outside_per_park_firm = 14.0,
+  /* ASSUMPTION 30%: 003_* describes chains that cross regions (R&D in one
+   *   place, production in another: "园区跨区域协同", "飞地经济"), and the
+   *   domain brief asks for chains across provinces; the seeds give no share. */
+  .outside_cross_province = 0.30,
+  /* ASSUMPTION: outside partners depend less on the master than its park
+   *   firms do (0.4 SD), and the master less on each of them (0.1 SD). */
+  .outside_weight = 0.4,
+  .outside_reverse_weight = 0.1,
+  /* (b) 002_*: "发展 G60 走廊科创金融特色带" (develop the G60 corridor's
+   *   sci-tech finance belt) ties technology firms across the corridor's
+   *   cities and provinces. ASSUMPTION: 1 to 5 partners each (mean 3), half
+   *   of the pairs linked both ways, a weak shift (0.3 SD: shared funding
+   *   cycle and customers, not a single buyer). */
+  .g60_links_min = 1,
+  .g60_links_max = 5,
+  .g60_reciprocal = 0.5,
+  .g60_weight = 0.3,
+  /* (c) Who guarantees whom. 004_*: only 11.35% of small-firm loans and
+   *   16.41% of farm-household loans in the delta are credit (unsecured)
+   *   loans; the rest need collateral or a guarantor, and small firms
+   *   without collateral guarantee each other (mutual and joint guarantee,
+   *   互保/联保). ASSUMPTION for the shares: 80% of inclusive micro-loans,
+   *   60% of wholesale and retail loans (small traders), 20% of household
+   *   loans (the household sector also holds personal business and farm
+   *   production loans, 3.78% of all loans per 004_*, which use joint
+   *   guarantee groups; mortgages do not). No other sector: large firms
+   *   borrow on collateral. */
+  .circle_share = {
+    [CAS_SECTOR_INCLUSIVE_MICRO] = 0.80,
+    [CAS_SECTOR_WHOLESALE_RETAIL] = 0.60,
+    [CAS_SECTOR_HOUSEHOLD] = 0.20,
+  },
+  /* ASSUMPTION: circle sizes follow a discrete power law with exponent 2.5
+   *   on 2..60 firms (most circles are pairs and triples, a few span dozens
+   *   of firms); the seeds give no distribution. */
+  .circle_exponent = 2.5,
+  .circle_min = 2,
+  .circle_max = 60,
+  /* ASSUMPTION: 1, 2 or 3 guarantors per loan (mean 1.85 before the cap at
+   *   size - 1), larger members more often chosen: the k-th largest firm of
+   *   a circle with weight 1/k, which gives a few hub guarantors. */
+  .guarantors_p = {0.40, 0.35, 0.25},
+  .guarantor_zipf = 1.0,
+  /* ASSUMPTION: the guarantors of a loan together cover 50% to 100% of
+   *   it, in equal parts (so the contagion model, which books LGD x amount
+   *   for each defaulted guarantor, never counts more than the loan);
+   *   calling a guarantee shifts the guarantor by 0.5 SD on top of the
+   *   added exposure. */
+  .amount_min = 0.5,
+  .amount_max = 1.0,
+  .guarantee_weight = 0.5,
+};
+
+/* Stream phases (cas_rng_init index = phase << 48 | task). Never renumber. */
+enum { PHASE_PARK = 1, PHASE_G60 = 2, PHASE_MEMBER = 3, PHASE_CIRCLE = 4 };
+
+enum {
+  LOAN_BLOCK = 4096,  /* loans per random stream (G60 links, circle membership) */
+  CIRCLE_CAP = 64,    /* >= circle_max: circles fit in 64-bit masks */
+  GOT_MAX = 96,       /* longest quoted input in a message [bytes] */
+  SMALL_DEGREE = 4096 /* sources up to this many links are scanned in parallel */
+};
+
+#define POS_BITS 31  /* position of a link within its source, in sort keys */
+
+static uint64_t stream_index(uint64_t phase, uint64_t task) { return phase << 48 | task; }
+
+/* ======================================================================
+ * Small helpers
+ * ====================================================================== */
+
+/* 'text' for messages: at most GOT_MAX bytes, cut at a UTF-8 boundary. */
+static const char *quoted(const char *text, char *buf, size_t size) {
+  size_t n = strlen(text), cut = n;
+  if (cut > GOT_MAX) {
+    cut = GOT_MAX;
+    while (cut > 0 && ((unsigned char)text[cut] & 0xC0u) == 0x80u) cut--;
+  }
+  snprintf(buf, size, "'%.*s%s'", (int)cut, text, cut < n ? "..." : "");
+  return buf;
+}
+
+/* Hash of a byte string: 8-byte words folded by multiply-xorshift, then the
+ * SplitMix64 finaliser (Steele, Lea, Flood, OOPSLA 2014). */
+static uint64_t hash_text(const char *s, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    s += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s, n);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+static int max_threads(void) {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+static int thread_num(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+static int team_size(void) {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
+/* realloc of *p to n elements of size bytes; -1 when out of memory. */
+static int grow(void *p, size_t n, size_t size) {
+  void **q = (void **)p;
+  void *r = realloc(*q, (n ? n : 1) * size);
+  if (!r) return -1;
+  *q = r;
+  return 0;
+}
+
+/* ======================================================================
+ * Links in arrival order (rows of a file, or generation order)
+ * ====================================================================== */
+
+typedef struct linklist {
+  uint32_t *from, *to;
+  double *weight, *amount;
+  uint8_t *type;
+  size_t n, cap;
+} linklist;
+
+static int linklist_reserve(linklist *L, size_t cap) {
+  if (cap <= L->cap) return 0;
+  if (grow(&L->from, cap, sizeof *L->from) || grow(&L->to, cap, sizeof *L->to) ||
+      grow(&L->weight, cap, sizeof *L->weight) || grow(&L->amount, cap, sizeof *L->amount) ||
+      grow(&L->type, cap, sizeof *L->type))
+    return -1;
+  L->cap = cap;
+  return 0;
+}
+
+static void linklist_free(linklist *L) {
+  free(L->from);
+  free(L->to);
+  free(L->weight);
+  free(L->amount);
+  free(L->type);
+  memset(L, 0, sizeof *L);
+}
+
+static inline void put_link(linklist *L, size_t k, uint32_t from, uint32_t to, int type, double weight,
+                            double amount) {
+  L->from[k] = from;
+  L->to[k] = to;
+  L->type[k] = (uint8_t)type;
+  L->weight[k] = weight;
+  L->amount[k] = amount;
+}
+
+/* ======================================================================
+ * The network: allocation, rows by source, repeated links, statistics
+ * ====================================================================== */
+
+void cas_network_destroy(cas_network *net) {
+  if (!net) return;
+  free(net->offset);
+  free(net->target);
+  free(net->weight);
+  free(net->amount);
+  free(net->type);
+  free(net);
+}
+
+static cas_network *network_alloc(size_t nloans, size_t nlinks) {
+  cas_network *net = calloc(1, sizeof *net);
+  if (!net) return NULL;
+  size_t m = nlinks ? nlinks : 1;
+  net->offset = malloc((nloans + 1) * sizeof *net->offset);
+  net->target = malloc(m * sizeof *net->target);
+  net->weight = malloc(m * sizeof *net->weight);
+  net->amount = malloc(m * sizeof *net->amount);
+  net->type = malloc(m * sizeof *net->type);
+  if (!net->offset || !net->target || !net->weight || !net->amount || !net->type) {
+    cas_network_destroy(net);
+    return NULL;
+  }
+  net->nloans = nloans;
+  net->nlinks = nlinks;
+  return net;
+}
+
+/* Buckets the links of L by source into a new network: a stable counting
+ * sort, so a source's links keep their order in L. If row is not NULL,
+ * row[p] receives the index in L of the link at position p. Each thread
+ * owns a range of sources and reads all of L: the scattered writes, which
+ * dominate, are shared out and every source is still filled in order. */
+static cas_network *network_from_list(const linklist *L, size_t nloans, uint32_t *row) {
+  cas_network *net = network_alloc(nloans, L->n);
+  if (!net) return NULL;
+  uint64_t *off = net->offset;
+  memset(off, 0, (nloans + 1) * sizeof *off);
+#pragma omp parallel
+  {
+    size_t t = (size_t)thread_num(), nt = (size_t)team_size();
+    uint32_t lo = (uint32_t)(nloans * t / nt), hi = (uint32_t)(nloans * (t + 1) / nt);
+    for (size_t k = 0; k < L->n; k++)
+      if (L->from[k] >= lo && L->from[k] < hi) off[L->from[k]]++;
+#pragma omp barrier
+#pragma omp single
+    {
+      uint64_t sum = 0;
+      for (size_t i = 0; i < nloans; i++) {
+        uint64_t c = off[i];
+        off[i] = sum;
+        sum += c;
+      }
+    }
+    for (size_t k = 0; k < L->n; k++) {
+      uint32_t f = L->from[k];
+      if (f < lo || f >= hi) continue;
+      uint64_t p = off[f]++;
+      net->target[p] = L->to[k];
+      net->weight[p] = L->weight[k];
+      net->amount[p] = L->amount[k];
+      net->type[p] = L->type[k];
+      if (row) row[p] = (uint32_t)k;
+    }
+  }
+  /* off[i] is now the end of source i, that is the start of i + 1. */
+  memmove(off + 1, off, nloans * sizeof *off);
+  off[0] = 0;
+  return net;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void sort_u64(uint64_t *k, size_t n) {
+  if (n > 24) {
+    qsort(k, n, sizeof *k, cmp_u64);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    uint64_t v = k[i];
+    size_t j = i;
+    while (j > 0 && k[j - 1] > v) {
+      k[j] = k[j - 1];
+      j--;
+    }
+    k[j] = v;
+  }
+}
+
+/* Scans the links of source i for repeats of an earlier (target, type) of
+ * the same source. keys and keep: scratch of at least the source's degree.
+ * drop: removes the repeats, packing the kept links at the start of the
+ * source's rows in their order, and returns the new degree. Otherwise
+ * returns the degree and, if there is a repeat, sets *rep to the position
+ * of the earliest repeat and *orig to that of its original. */
+static uint64_t scan_source(cas_network *net, size_t i, uint64_t *keys, uint8_t *keep, int drop, uint64_t *rep,
+                            uint64_t *orig) {
+  uint64_t start = net->offset[i], deg = net->offset[i + 1] - start;
+  if (deg < 2) return deg;
+  for (uint64_t j = 0; j < deg; j++)
+    keys[j] = (((uint64_t)net->target[start + j] << 1 | net->type[start + j]) << POS_BITS) | j;
+  sort_u64(keys, (size_t)deg);
+  const uint64_t pos_mask = ((uint64_t)1 << POS_BITS) - 1;
+  int any = 0;
+  uint64_t best = UINT64_MAX, best_orig = 0, r = 0;
+  if (drop) memset(keep, 1, (size_t)deg);
+  for (uint64_t j = 1; j < deg; j++) {
+    if ((keys[j] >> POS_BITS) != (keys[j - 1] >> POS_BITS)) {
+      r = j; /* first of a run of equal (target, type): the original */
+      continue;
+    }
+    any = 1;
+    if (drop) {
+      keep[keys[j] & pos_mask] = 0;
+    } else if ((keys[j] & pos_mask) < best) {
+      best = keys[j] & pos_mask;
+      best_orig = keys[r] & pos_mask;
+    }
+  }
+  if (!any) return deg;
+  if (!drop) {
+    *rep = start + best;
+    *orig = start + best_orig;
+    return deg;
+  }
+  uint64_t w = start;
+  for (uint64_t j = 0; j < deg; j++) {
+    if (!keep[j]) continue;
+    uint64_t p = start + j;
+    if (p != w) {
+      net->target[w] = net->target[p];
+      net->weight[w] = net->weight[p];
+      net->amount[w] = net->amount[p];
+      net->type[w] = net->type[p];
+    }
+    w++;
+  }
+  return w - start;
+}
+
+/* Repeats over the whole network. drop: removes them (generator). Else
+ * finds the repeat earliest in arrival order, row[p] being the arrival
+ * index of position p: *found = 1, *rep_row and *orig_row its rows. */
+static cas_status scan_repeats(cas_network *net, const uint32_t *row, int drop, int *found, uint64_t *rep_row,
+                               uint64_t *orig_row) {
+  size_t n = net->nloans;
+  uint64_t maxdeg = 0;
+  for (size_t i = 0; i < n; i++)
+    if (net->offset[i + 1] - net->offset[i] > maxdeg) maxdeg = net->offset[i + 1] - net->offset[i];
+  if (found) *found = 0;
+  if (maxdeg < 2) return CAS_OK;
+  if (maxdeg > ((uint64_t)1 << POS_BITS))
+    return CAS_ERR_INTERNAL; /* callers bound degrees well below */
+  int nt = max_threads();
+  size_t small = maxdeg < SMALL_DEGREE ? (size_t)maxdeg : SMALL_DEGREE;
+  uint64_t *keys = malloc((size_t)nt * small * sizeof *keys);
+  uint8_t *keep = malloc((size_t)nt * small);
+  uint32_t *newdeg = drop ? malloc(n * sizeof *newdeg) : NULL;
+  uint64_t *best = calloc((size_t)nt * 2, sizeof *best);
+  uint64_t *big_keys = NULL;
+  uint8_t *big_keep = NULL;
+  if (maxdeg > SMALL_DEGREE) {
+    big_keys = malloc((size_t)maxdeg * sizeof *big_keys);
+    big_keep = malloc((size_t)maxdeg);
+  }
+  if (!keys || !keep || (drop && !newdeg) || !best || (maxdeg > SMALL_DEGREE && (!big_keys || !big_keep))) {
+    free(keys);
+    free(keep);
+    free(newdeg);
+    free(best);
+    free(big_keys);
+    free(big_keep);
+    return CAS_ERR_NOMEM;
+  }
+  for (int t = 0; t < nt; t++) best[2 * t] = UINT64_MAX;
+  long nl = (long)n;
+#pragma omp parallel
+  {
+    int t = thread_num();
+    uint64_t *k = keys + (size_t)t * small;
+    uint8_t *kp = keep + (size_t)t * small;
+#pragma omp for schedule(dynamic, 4096)
+    for (long il = 0; il < nl; il++) {
+      size_t i = (size_t)il;
+      uint64_t deg = net->offset[i + 1] - net->offset[i];
+      if (deg > SMALL_DEGREE) continue;
+      uint64_t rep = UINT64_MAX, orig = 0;
+      uint64_t d = scan_source(net, i, k, kp, drop, &rep, &orig);
+      if (drop) {
+        newdeg[i] = (uint32_t)d;
+      } else if (rep != UINT64_MAX && row[rep] < best[2 * t]) {
+        best[2 * t] = row[rep];
+        best[2 * t + 1] = row[orig];
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint64_t deg = net->offset[i + 1] - net->offset[i];
+    if (deg <= SMALL_DEGREE) continue;
+    uint64_t rep = UINT64_MAX, orig = 0;
+    uint64_t d = scan_source(net, i, big_keys, big_keep, drop, &rep, &orig);
+    if (drop) {
+      newdeg[i] = (uint32_t)d;
+    } else if (rep != UINT64_MAX && row[rep] < best[0]) {
+      best[0] = row[rep];
+      best[1] = row[orig];
+    }
+  }
+  if (drop) {
+    /* Pack the sources' kept links together, moving left only. */
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t start = net->offset[i], d = newdeg[i];
+      if (start != w && d) {
+        memmove(net->target + w, net->target + start, d * sizeof *net->target);
+        memmove(net->weight + w, net->weight + start, d * sizeof *net->weight);
+        memmove(net->amount + w, net->amount + start, d * sizeof *net->amount);
+        memmove(net->type + w, net->type + start, d * sizeof *net->type);
+      }
+      net->offset[i] = w;
+      w += d;
+    }
+    net->offset[n] = w;
+    net->nlinks = (size_t)w;
+  } else {
+    for (int t = 0; t < nt; t++)
+      if (best[2 * t] != UINT64_MAX && (!*found || best[2 * t] < *rep_row)) {
+        *found = 1;
+        *rep_row = best[2 * t];
+        *orig_row = best[2 * t + 1];
+      }
+  }
+  free(keys);
+  free(keep);
+  free(newdeg);
+  free(best);
+  free(big_keys);
+  free(big_keep);
+  return CAS_OK;
+}
+
+/* Links by type and across regions. */
+static void network_count(cas_network *net, const cas_portfolio *pf) {
+  uint64_t guarantees = 0, cross = 0;
+  long n = (long)net->nloans;
+#pragma omp parallel for schedule(static) reduction(+ : guarantees, cross)
+  for (long il = 0; il < n; il++) {
+    size_t i = (size_t)il;
+    for (uint64_t p = net->offset[i]; p < net->offset[i + 1]; p++) {
+      guarantees += net->type[p] == CAS_LINK_GUARANTEE;
+      cross += pf->region[i] != pf->region[net->target[p]];
+    }
+  }
+  net->links_by_type[CAS_LINK_GUARANTEE] = guarantees;
+  net->links_by_type[CAS_LINK_SUPPLY_CHAIN] = (uint64_t)net->nlinks - guarantees;
+  net->cross_region_links = cross;
+}
+
+/* Gives back the unused tail of the link arrays (best effort). */
+static void network_trim(cas_network *net) {
+  size_t m = net->nlinks ? net->nlinks : 1;
+  void *p;
+  if ((p = realloc(net->target, m * sizeof *net->target)) != NULL) net->target = p;
+  if ((p = realloc(net->weight, m * sizeof *net->weight)) != NULL) net->weight = p;
+  if ((p = realloc(net->amount, m * sizeof *net->amount)) != NULL) net->amount = p;
+  if ((p = realloc(net->type, m * sizeof *net->type)) != NULL) net->type = p;
+}
+
+/* ======================================================================
+ * Loan ids: text -> portfolio index
+ * ====================================================================== */
+
+typedef struct idmap {
+  const cas_portfolio *pf;
+  uint64_t *slot; /* (hash >> 32) << 32 | (index + 1); 0 empty. NULL: implicit ids */
+  size_t mask;
+} idmap;
+
+static int idmap_build(idmap *m, const cas_portfolio *pf) {
+  m->pf = pf;
+  m->slot = NULL;
+  if (!pf->id_pool) return 0;
+  size_t cap = 16;
+  while (cap < pf->n + pf->n / 2) cap *= 2;
+  m->slot = calloc(cap, sizeof *m->slot);
+  if (!m->slot) return -1;
+  m->mask = cap - 1;
+  for (size_t i = 0; i < pf->n; i++) {
+    const char *id = pf->id_pool + pf->id_offset[i];
+    uint64_t h = hash_text(id, strlen(id));
+    size_t j = (size_t)h & m->mask;
+    while (m->slot[j]) j = (j + 1) & m->mask;
+    m->slot[j] = (h >> 32) << 32 | (uint64_t)(i + 1);
+  }
+  return 0;
+}
+
+/* Index of the loan with id s, or -1. */
+static int64_t idmap_find(const idmap *m, const char *s) {
+  size_t len = strlen(s);
+  if (!m->slot) {
+    /* Built-in book: "YRD" and exactly nine digits, below the loan count. */
+    if (len != 12 || memcmp(s, "YRD", 3) != 0) return -1;
+    uint64_t v = 0;
+    for (int k = 3; k < 12; k++) {
+      if (s[k] < '0' || s[k] > '9') return -1;
+      v = v * 10 + (uint64_t)(s[k] - '0');
+    }
+    return v < m->pf->n ? (int64_t)v : -1;
+  }
+  uint64_t h = hash_text(s, len);
+  uint64_t tag = h >> 32;
+  for (size_t j = (size_t)h & m->mask;; j = (j + 1) & m->mask) {
+    uint64_t v = m->slot[j];
+    if (!v) return -1;
+    if ((v >> 32) == tag) {
+      size_t i = (size_t)(uint32_t)v - 1;
+      if (strcmp(m->pf->id_pool + m->pf->id_offset[i], s) == 0) return (int64_t)i;
+    }
+  }
+}
+
+/* ======================================================================
+ * CSV loader
+ * ====================================================================== */
+
+enum { LCOL_FROM, LCOL_TO, LCOL_TYPE, LCOL_WEIGHT, LCOL_AMOUNT, NLCOLS };
+static const char *const lcol_names[NLCOLS] = {"from", "to", "type", "weight", "amount"};
+static const int lcol_required[NLCOLS] = {1, 1, 1, 1, 0};
+#define LCOL_LIST "from, to, type, weight, amount"
+
+typedef struct csv_field {
+  char *text;   /* unquoted, trimmed, NUL-terminated, inside the line buffer */
+  size_t start; /* byte offset in the line where the field starts (after leading blanks) */
+} csv_field;
+
+typedef struct link_loader {
+  const char *path;
+  cas_error *err;
+  const cas_portfolio *pf;
+  FILE *f;
+  char *line, *orig;         /* getline buffer; pristine copy for columns */
+  size_t line_cap, orig_cap;
+  long lineno, header_line;  /* 1-based physical lines */
+  uint64_t *blank;           /* rows read before each blank line after the header */
+  size_t nblank, blank_cap;
+  int col_of[NLCOLS];        /* field index of each column, or -1 */
+  int kind_of[NLCOLS];       /* column of each field index */
+  int ncols;
+  idmap ids;
+  linklist links;
+} link_loader;
+
+/* 1-based character column of byte offset off of the current line. */
+static long char_col(const char *orig, size_t off) {
+  long col = 1;
+  for (size_t i = 0; i < off; i++)
+    if (((unsigned char)orig[i] & 0xC0u) != 0x80u) col++;
+  return col;
+}
+
+#define FAIL_AT(off, ...) \
+  cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, char_col(L->orig, (off)), __VA_ARGS__)
+
+static cas_status loader_nomem(link_loader *L) {
+  return cas_error_set(L->err, CAS_ERR_NOMEM, "%s: out of memory while reading the links", L->path);
+}
+
+/* Next line without its terminator (LF or CRLF); length, or -1 at end of
+ * file or on a read error (which sets *st). */
+static long next_line(FILE *f, char **line, size_t *cap, long *lineno, const char *path, cas_error *err,
+                      cas_status *st) {
+  errno = 0;
+  ssize_t n = getline(line, cap, f);
+  if (n < 0) {
+    if (ferror(f)) *st = cas_error_set(err, CAS_ERR_IO, "%s: read error (%s)", path, strerror(errno ? errno : EIO));
+    return -1;
+  }
+  (*lineno)++;
+  char *s = *line;
+  if (n > 0 && s[n - 1] == '\n') s[--n] = '\0';
+  if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';
+  return (long)n;
+}
+
+static int blank_line(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t') return 0;
+  return 1;
+}
+
+/* Splits s (n bytes; modified in place) into fields; stores at most max,
+ * counts all in *count. Errors are positioned through orig (a copy of s).
+ * err may be NULL (re-reading a line that parsed before). */
+static cas_status split_fields(const char *path, long lineno, const char *orig, cas_error *err, char *s,
+                               size_t n, csv_field *f, int max, int *count) {
+  const char *nul = memchr(s, '\0', n);
+  if (nul)
+    return cas_error_at(err, CAS_ERR_INPUT, path, lineno, char_col(orig, (size_t)(nul - s)),
+                        "unexpected NUL byte (got byte 0x00, expected text)");
+  size_t r = 0;
+  int k = 0;
+  for (;;) {
+    while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
+    size_t start = r;
+    char *text;
+    if (r < n && s[r] == '"') {
+      size_t w = ++r;
+      text = s + w;
+      for (;;) {
+        if (r >= n)
+          return cas_error_at(err, CAS_ERR_INPUT, path, lineno, char_col(orig, start),
+                              "unterminated quoted field (got end of line, expected a closing '\"')");
+        if (s[r] != '"') {
+          s[w++] = s[r++];
+        } else if (r + 1 < n && s[r + 1] == '"') {
+          s[w++] = '"';
+          r += 2;
+        } else {
+          r++;
+          break;
+        }
+      }
+      while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
+      if (r < n && s[r] != ',') {
+        char c[8], g[GOT_MAX + 8];
+        size_t m = 1;
+        while (r + m < n && m < 4 && ((unsigned char)s[r + m] & 0xC0u) == 0x80u) m++;
+        memcpy(c, s + r, m);
+        c[m] = '\0';
+        return cas_error_at(err, CAS_ERR_INPUT, path, lineno, char_col(orig, r),
+                            "unexpected text after a closing quote (got %s, expected ',' or end of line)",
+                            quoted(c, g, sizeof g));
+      }
+      s[w] = '\0';
+    } else {
+      while (r < n && s[r] != ',') r++;
+      size_t end = r;
+      while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
+      s[end] = '\0';
+      text = s + start;
+    }
+    if (k < max) f[k] = (csv_field){text, start};
+    k++;
+    if (r >= n) break;
+    r++; /* the comma */
+  }
+  *count = k;
+  return CAS_OK;
+}
+
+static cas_status parse_header(link_loader *L, char *s, size_t n) {
+  csv_field f[NLCOLS + 1];
+  int count;
+  cas_status st = split_fields(L->path, L->lineno, L->orig, L->err, s, n, f, NLCOLS + 1, &count);
+  if (st) return st;
+  char g[GOT_MAX + 8];
+  for (int c = 0; c < NLCOLS; c++) L->col_of[c] = -1;
+  /* A header of more than NLCOLS fields repeats or misnames one of the
+   * first NLCOLS + 1: checking those finds the error. */
+  int check = count < NLCOLS + 1 ? count : NLCOLS + 1;
+  for (int k = 0; k < check; k++) {
+    int c = 0;
+    while (c < NLCOLS && strcmp(lcol_names[c], f[k].text) != 0) c++;
+    if (c == NLCOLS)
+      return FAIL_AT(f[k].start, "unknown column %s (expected one of: " LCOL_LIST ")", quoted(f[k].text, g, sizeof g));
+    if (L->col_of[c] >= 0)
+      return FAIL_AT(f[k].start, "duplicate column '%s' (first seen at column %ld)", lcol_names[c],
+                     char_col(L->orig, f[L->col_of[c]].start));
+    L->col_of[c] = k;
+    L->kind_of[k] = c;
+  }
+  for (int c = 0; c < NLCOLS; c++)
+    if (lcol_required[c] && L->col_of[c] < 0)
+      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, 0,
+                          "missing required column '%s' (expected columns from, to, type, weight and "
+                          "optionally amount)",
+                          lcol_names[c]);
+  L->ncols = count;
+  return CAS_OK;
+}
+
+static int parse_number(const char *s, double *out) {
+  if (*s == '\0') return 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0') return 0;
+  *out = v;
+  return 1;
+}
+
+static cas_status parse_row(link_loader *L, char *s, size_t n) {
+  csv_field f[NLCOLS + 1];
+  int count;
+  cas_status st = split_fields(L->path, L->lineno, L->orig, L->err, s, n, f, NLCOLS + 1, &count);
+  if (st) return st;
+  if (count != L->ncols)
+    return FAIL_AT(count > L->ncols ? f[L->ncols].start : n,
+                   "wrong number of fields (got %d, expected %d as in the header)", count, L->ncols);
+  linklist *links = &L->links;
+  if (links->n >= UINT32_MAX)
+    return FAIL_AT(0, "too many links (got more than %lu, expected fewer)", (unsigned long)UINT32_MAX);
+  if (links->n == links->cap && linklist_reserve(links, links->cap ? 2 * links->cap : 4096))
+    return loader_nomem(L);
+  char g[GOT_MAX + 8];
+  int64_t from = -1, to = -1;
+  int type = -1, have_amount = 0;
+  double weight = 0.0, amount = 0.0;
+  for (int k = 0; k < count; k++) {
+    const char *t = f[k].text;
+    switch (L->kind_of[k]) {
+    case LCOL_FROM:
+    case LCOL_TO: {
+      int64_t i = idmap_find(&L->ids, t);
+      if (i < 0)
+        return FAIL_AT(f[k].start, "unknown loan id in %s (got %s, expected an id of the portfolio)",
+                       lcol_names[L->kind_of[k]], quoted(t, g, sizeof g));
+      if (L->kind_of[k] == LCOL_FROM)
+        from = i;
+      else
+        to = i;
+      break;
+    }
+    case LCOL_TYPE:
+      for (int y = 0; y < CAS_NLINK_TYPES; y++)
+        if (strcmp(t, cas_link_type_names[y]) == 0) type = y;
+      if (type < 0)
+        return FAIL_AT(f[k].start, "unknown link type %s (expected one of: supply_chain, guarantee)",
+                       quoted(t, g, sizeof g));
+      break;
+    case LCOL_WEIGHT:
+      if (!parse_number(t, &weight))
+        return FAIL_AT(f[k].start, "weight is not a number (got %s, expected a number)", quoted(t, g, sizeof g));
+      if (!(weight >= 0.0 && weight <= CAS_LINK_WEIGHT_MAX))
+        return FAIL_AT(f[k].start, "weight out of range (got %s, expected a latent shift in [0, %g] [SD])",
+                       quoted(t, g, sizeof g), CAS_LINK_WEIGHT_MAX);
+      break;
+    case LCOL_AMOUNT:
+      if (*t) {
+        if (!parse_number(t, &amount))
+          return FAIL_AT(f[k].start, "amount is not a number (got %s, expected a number)", quoted(t, g, sizeof g));
+        have_amount = 1;
+      }
+      break;
+    }
+  }
+  if (from == to) {
+    const csv_field *ft = &f[L->col_of[LCOL_TO]];
+    return FAIL_AT(ft->start, "self-link (got %s as both from and to, expected two different loans)",
+                   quoted(ft->text, g, sizeof g));
+  }
+  int acol = L->col_of[LCOL_AMOUNT];
+  if (type == CAS_LINK_GUARANTEE) {
+    if (acol < 0)
+      return FAIL_AT(f[L->col_of[LCOL_TYPE]].start,
+                     "guarantee without an amount (got no amount column, expected an amount > 0 [CNY])");
+    if (!have_amount)
+      return FAIL_AT(f[acol].start, "guarantee without an amount (got '', expected an amount > 0 [CNY])");
+    if (!(isfinite(amount) && amount > 0.0))
+      return FAIL_AT(f[acol].start, "amount out of range (got %s, expected a finite amount > 0 [CNY] for a guarantee)",
+                     quoted(f[acol].text, g, sizeof g));
+  } else {
+    if (have_amount && amount != 0.0)
+      return FAIL_AT(f[acol].start, "amount on a supply_chain link (got %s, expected empty or 0)",
+                     quoted(f[acol].text, g, sizeof g));
+    amount = 0.0;
+  }
+  put_link(links, links->n++, (uint32_t)from, (uint32_t)to, type, weight, amount);
+  return CAS_OK;
+}
+
+/* Physical line of data row j, undoing the skipped blank lines. */
+static long row_line(const link_loader *L, uint64_t j) {
+  long line = L->header_line + 1 + (long)j;
+  for (size_t k = 0; k < L->nblank && L->blank[k] <= j; k++) line++;
+  return line;
+}
+
+/* Character column of the from field on a given line of the file (read
+ * again: only needed for the message about a duplicate); 0 if the file
+ * cannot be read again. */
+static long from_col_on_line(const link_loader *L, long target) {
+  FILE *f = fopen(L->path, "rb");
+  if (!f) return 0;
+  char *line = NULL, *orig = NULL;
+  size_t cap = 0;
+  long lineno = 0, col = 0, n;
+  cas_status st = CAS_OK;
+  while ((n = next_line(f, &line, &cap, &lineno, L->path, NULL, &st)) >= 0) {
+    if (lineno < target) continue;
+    orig = malloc((size_t)n + 1);
+    if (!orig) break;
+    memcpy(orig, line, (size_t)n + 1);
+    csv_field fl[NLCOLS + 1];
+    int count;
+    if (split_fields(L->path, lineno, orig, NULL, line, (size_t)n, fl, NLCOLS + 1, &count) == CAS_OK &&
+        count > L->col_of[LCOL_FROM])
+      col = char_col(orig, fl[L->col_of[LCOL_FROM]].start);
+    break;
+  }
+  free(line);
+  free(orig);
+  fclose(f);
+  return col;
+}
+
+/* Reads the header and every row (until the first bad one). */
+static cas_status read_links(link_loader *L) {
+  cas_status st = CAS_OK;
+  long n;
+  for (;;) {
+    n = next_line(L->f, &L->line, &L->line_cap, &L->lineno, L->path, L->err, &st);
+    if (n < 0) {
+      if (st) return st;
+      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, 0, 0,
+                          "empty file (expected a header row such as from,to,type,weight,amount)");
+    }
+    char *s = L->line;
+    size_t len = (size_t)n;
+    if (L->lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+      s += 3;
+      len -= 3;
+    }
+    if (blank_line(s, len)) continue;
+    if (len + 1 > L->orig_cap) {
+      if (grow(&L->orig, len + 1, 1)) return loader_nomem(L);
+      L->orig_cap = len + 1;
+    }
+    memcpy(L->orig, s, len + 1);
+    L->header_line = L->lineno;
+    st = parse_header(L, s, len);
+    if (st) return st;
+    break;
+  }
+  for (;;) {
+    n = next_line(L->f, &L->line, &L->line_cap, &L->lineno, L->path, L->err, &st);
+    if (n < 0) return st;
+    size_t len = (size_t)n;
+    if (blank_line(L->line, len)) {
+      if (L->nblank == L->blank_cap) {
+        size_t cap = L->blank_cap ? 2 * L->blank_cap : 64;
+        if (grow(&L->blank, cap, sizeof *L->blank)) return loader_nomem(L);
+        L->blank_cap = cap;
+      }
+      L->blank[L->nblank++] = L->links.n;
+      continue;
+    }
+    if (len + 1 > L->orig_cap) {
+      size_t cap = L->orig_cap ? L->orig_cap : 256;
+      while (cap < len + 1) cap *= 2;
+      if (grow(&L->orig, cap, 1)) return loader_nomem(L);
+      L->orig_cap = cap;
+    }
+    memcpy(L->orig, L->line, len + 1);
+    st = parse_row(L, L->line, len);
+    if (st) return st;
+  }
+}
+
+cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_network **out, cas_error *err) {
+  *out = NULL;
+  if (pf->n > UINT32_MAX)
+    return cas_error_set(err, CAS_ERR_INPUT, "%s: portfolio too large for a network (got %zu loans, expected at most %lu)",
+                         path, pf->n, (unsigned long)UINT32_MAX);
+  link_loader L = {.path = path, .err = err, .pf = pf};
+  L.f = fopen(path, "rb");
+  if (!L.f) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(L.f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(L.f);
+    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
+  }
+  cas_status st = idmap_build(&L.ids, pf) ? loader_nomem(&L) : read_links(&L);
+  fclose(L.f);
+  free(L.line);
+  free(L.orig);
+  free(L.ids.slot);
+  L.line = L.orig = NULL;
+  L.ids.slot = NULL;
+
+  /* Rows read so far (all of them, or those before the first bad row):
+   * into rows by source, then duplicates, which win over a later error. */
+  cas_network *net = NULL;
+  uint32_t *row = NULL;
+  if (st == CAS_OK || (st == CAS_ERR_INPUT && L.header_line > 0)) {
+    cas_status bad = st;
+    row = malloc((L.links.n ? L.links.n : 1) * sizeof *row);
+    net = row ? network_from_list(&L.links, pf->n, row) : NULL;
+    linklist_free(&L.links);
+    int found = 0;
+    uint64_t rep = 0, orig = 0;
+    cas_status sst = net ? scan_repeats(net, row, 0, &found, &rep, &orig) : CAS_ERR_NOMEM;
+    if (sst && !bad) {
+      st = sst == CAS_ERR_NOMEM ? loader_nomem(&L)
+                                : cas_error_set(err, CAS_ERR_INPUT,
+                                                "%s: too many links from one loan (got more than %llu, expected fewer)",
+                                                path, 1ULL << POS_BITS);
+    } else if (sst == CAS_OK && found) {
+      /* rep is a row index; the network's position p holds row[p]. */
+      uint64_t p = 0;
+      while (row[p] != rep) p++;
+      size_t from = 0;
+      while (net->offset[from + 1] <= p) from++;
+      char b1[32], b2[32], g1[GOT_MAX + 8], g2[GOT_MAX + 8];
+      long line = row_line(&L, rep);
+      st = cas_error_at(err, CAS_ERR_INPUT, path, line, from_col_on_line(&L, line),
+                        "duplicate link from %s to %s of type %s (first seen on line %ld)",
+                        quoted(cas_portfolio_id(pf, from, b1, sizeof b1), g1, sizeof g1),
+                        quoted(cas_portfolio_id(pf, net->target[p], b2, sizeof b2), g2, sizeof g2),
+                        cas_link_type_names[net->type[p]], row_line(&L, orig));
+    }
+  }
+  free(row);
+  free(L.blank);
+  linklist_free(&L.links);
+  if (st) {
+    cas_network_destroy(net);
+    return st;
+  }
+  network_count(net, pf);
+  snprintf(net->source, sizeof net->source, "file:%s", path);
+  *out = net;
+  return CAS_OK;
+}
+
+/* ======================================================================
+ * Built-in generator
+ * ====================================================================== */
+
+/* Everything the generator derives from the portfolio before the parallel
+ * loops (read only inside them), and the slices of the link array. */
+typedef struct generator {
+  const cas_portfolio *pf;
+  const network_params *P;
+  uint64_t seed;
+  size_t n;
+  /* parks: members in loan order, master (-1: none), outside partner counts */
+  int32_t npark;
+  int32_t *park_order;  /* [npark] parks by their first loan (empty parks last) */
+  uint64_t *park_off;   /* [npark + 1] */
+  uint32_t *park_members;
+  int64_t *master;      /* [npark] */
+  uint64_t *park_same, *park_cross; /* [npark] outside partners to draw */
+  /* partner pool: loans of the partner sectors, by region, loan order */
+  uint64_t pool_off[CAS_NREGIONS + 1];
+  uint32_t *pool;
+  /* G60: tech start-ups of G60 cities, by city */
+  uint64_t *g60_off;    /* [ncities + 1] */
+  uint32_t *g60;
+  /* circles: groups are the cities, then one per region for loans without a city */
+  int ngroups;
+  int16_t *group_of;    /* [n] while sorting members: group of a member, -1 otherwise */
+  uint64_t *group_off;  /* [ngroups + 1] */
+  uint32_t *group_members;
+  double size_cum[CIRCLE_CAP + 1]; /* P(size <= s) */
+  double attract[CIRCLE_CAP];      /* weight of the k-th largest member as guarantor */
+  /* tasks: parks, then G60 blocks, then groups; slice t of links is
+   * [task_off[t], task_off[t + 1]), of which task_used[t] filled */
+  size_t nblocks, ntasks;
+  uint64_t *task_off, *task_used;
+  linklist links;
+  /* per-thread set of the partners a master has drawn */
+  uint32_t *seen;
+  size_t seen_cap;
+} generator;
+
+static void generator_free(generator *G) {
+  free(G->park_order);
+  free(G->park_off);
+  free(G->park_members);
+  free(G->master);
+  free(G->park_same);
+  free(G->park_cross);
+  free(G->pool);
+  free(G->g60_off);
+  free(G->g60);
+  free(G->group_of);
+  free(G->group_off);
+  free(G->group_members);
+  free(G->task_off);
+  free(G->task_used);
+  free(G->seen);
+  linklist_free(&G->links);
+}
+
+static int in_mask(unsigned mask, int sector) { return (mask >> sector) & 1u; }
+
+/* Loans sorted by key (0..nkeys-1, or skipped when key < 0), loan order
+ * within a key: *off [nkeys + 1], *items. */
+static int bucket(size_t n, int nkeys, int (*key)(const generator *, size_t), const generator *G, uint64_t **off,
+                  uint32_t **items) {
+  *off = calloc((size_t)nkeys + 1, sizeof **off);
+  if (!*off) return -1;
+  for (size_t i = 0; i < n; i++) {
+    int k = key(G, i);
+    if (k >= 0) (*off)[k + 1]++;
+  }
+  for (int k = 0; k < nkeys; k++) (*off)[k + 1] += (*off)[k];
+  *items = malloc((size_t)((*off)[nkeys] ? (*off)[nkeys] : 1) * sizeof **items);
+  uint64_t *fill = malloc((size_t)(nkeys + 1) * sizeof *fill);
+  if (!*items || !fill) {
+    free(fill);
+    return -1;
+  }
+  memcpy(fill, *off, (size_t)(nkeys + 1) * sizeof *fill);
+  for (size_t i = 0; i < n; i++) {
+    int k = key(G, i);
+    if (k >= 0) (*items)[fill[k]++] = (uint32_t)i;
+  }
+  free(fill);
+  return 0;
+}
+
+static int key_park(const generator *G, size_t i) { return G->pf->park[i]; }
+
+static int key_pool(const generator *G, size_t i) {
+  return in_mask(G->P->partner_sectors, G->pf->sector[i]) ? G->pf->region[i] : -1;
+}
+
+static int key_g60(const generator *G, size_t i) {
+  uint16_t c = G->pf->city[i];
+  return G->pf->sector[i] == CAS_SECTOR_TECH_STARTUP && c != CAS_CITY_NONE && cas_cities[c].g60 ? c : -1;
+}
+
+static size_t block_end(const generator *G, size_t b) {
+  size_t e = (b + 1) * LOAN_BLOCK;
+  return e < G->n ? e : G->n;
+}
+
+/* ---- (a) parks ---- */
+
+/* Task t: the park t-th by first loan, stream indexed by that loan, so
+ * that renumbering the parks (a CSV portfolio numbers them by first
+ * appearance) changes nothing. */
+static void park_task(generator *G, size_t t, uint32_t *seen, size_t seen_cap) {
+  const cas_portfolio *pf = G->pf;
+  const network_params *P = G->P;
+  linklist *L = &G->links;
+  int32_t k = G->park_order[t];
+  uint64_t w = G->task_off[t];
+  int64_t m = G->master[k];
+  if (m < 0) return;
+  uint32_t mst = (uint32_t)m;
+  const uint32_t *mem = G->park_members + G->park_off[k];
+  uint64_t size = G->park_off[k + 1] - G->park_off[k];
+  for (uint64_t j = 0; j < size; j++)
+    if (mem[j] != mst) put_link(L, w++, mst, mem[j], CAS_LINK_SUPPLY_CHAIN, P->park_weight, 0.0);
+
+  /* Outside partners, without repetition: rejection against a small hash
+   * set (the counts are capped at half of what is available, so a draw
+   * succeeds with probability >= 1/2 on average). */
+  uint64_t need = G->park_same[k] + G->park_cross[k];
+  uint64_t first = w;
+  if (need) {
+    size_t cap = 16;
+    while (cap < 2 * need) cap *= 2;
+    if (cap > seen_cap) cap = seen_cap; /* cannot happen: seen_cap covers the largest park */
+    memset(seen, 0, cap * sizeof *seen);
+    unsigned shift = 64;
+    for (size_t c = cap; c > 1; c >>= 1) shift--;
+    cas_rng rng;
+    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_PARK, mem[0]));
+    int r = pf->region[mst];
+    uint64_t lo = G->pool_off[r], cnt = G->pool_off[r + 1] - lo, total = G->pool_off[CAS_NREGIONS];
+    for (int side = 0; side < 2; side++) {
+      uint64_t want = side == 0 ? G->park_same[k] : G->park_cross[k];
+      for (uint64_t got_n = 0; got_n < want;) {
+        uint64_t j;
+        if (side == 0) {
+          j = lo + cas_rng_below(&rng, cnt);
+        } else {
+          j = cas_rng_below(&rng, total - cnt);
+          if (j >= lo) j += cnt;
+        }
+        uint32_t c = G->pool[j];
+        if (pf->park[c] == k) continue;
+        size_t h = (size_t)(((uint64_t)c * 0x9E3779B97F4A7C15ULL) >> shift);
+        while (seen[h] && seen[h] != c + 1) h = (h + 1) & (cap - 1);
+        if (seen[h]) continue;
+        seen[h] = c + 1;
+        put_link(L, w++, mst, c, CAS_LINK_SUPPLY_CHAIN, P->outside_weight, 0.0);
+        got_n++;
+      }
+    }
+  }
+  uint64_t last = w;
+  for (uint64_t j = 0; j < size; j++)
+    if (mem[j] != mst) put_link(L, w++, mem[j], mst, CAS_LINK_SUPPLY_CHAIN, P->park_reverse_weight, 0.0);
+  for (uint64_t p = first; p < last; p++)
+    put_link(L, w++, L->to[p], mst, CAS_LINK_SUPPLY_CHAIN, P->outside_reverse_weight, 0.0);
+  G->task_used[t] = w - G->task_off[t];
+}
+
+/* ---- (b) G60 corridor ---- */
+
+static void g60_task(generator *G, size_t b) {
+  const network_params *P = G->P;
+  linklist *L = &G->links;
+  size_t t = (size_t)G->npark + b;
+  uint64_t w = G->task_off[t];
+  uint64_t total = G->g60_off[cas_ncities];
+  cas_rng rng;
+  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_G60, b));
+  int span = P->g60_links_max - P->g60_links_min + 1;
+  for (size_t i = b * LOAN_BLOCK; i < block_end(G, b); i++) {
+    int c = key_g60(G, i);
+    if (c < 0) continue;
+    uint64_t lo = G->g60_off[c], cnt = G->g60_off[c + 1] - lo;
+    if (total == cnt) continue; /* no tech start-up in another G60 city */
+    int k = P->g60_links_min + (int)cas_rng_below(&rng, (uint64_t)span);
+    for (int e = 0; e < k; e++) {
+      uint64_t j = cas_rng_below(&rng, total - cnt);
+      if (j >= lo) j += cnt;
+      uint32_t p = G->g60[j];
+      put_link(L, w++, (uint32_t)i, p, CAS_LINK_SUPPLY_CHAIN, P->g60_weight, 0.0);
+      if (cas_rng_uniform(&rng) < P->g60_reciprocal)
+        put_link(L, w++, p, (uint32_t)i, CAS_LINK_SUPPLY_CHAIN, P->g60_weight, 0.0);
+    }
+  }
+  G->task_used[t] = w - G->task_off[t];
+}
+
+/* ---- (c) mutual-guarantee circles ---- */
+
+static int draw_circle_size(const generator *G, cas_rng *rng) {
+  double u = cas_rng_uniform(rng);
+  int s = G->P->circle_min;
+  while (s < G->P->circle_max && u >= G->size_cum[s]) s++;
+  return s;
+}
+
+/* One circle: members c[0..s); guarantees of each member in turn. */
+static uint64_t circle_links(generator *G, const uint32_t *c, int s, cas_rng *rng, uint64_t w) {
+  const cas_portfolio *pf = G->pf;
+  const network_params *P = G->P;
+  linklist *L = &G->links;
+  /* Rank the members by EAD, largest first (ties: lower loan index). */
+  int ord[CIRCLE_CAP], rank[CIRCLE_CAP];
+  for (int j = 0; j < s; j++) {
+    int v = j, q = j;
+    while (q > 0) {
+      uint32_t a = c[ord[q - 1]], x = c[v];
+      if (pf->ead[a] > pf->ead[x] || (pf->ead[a] == pf->ead[x] && a < x)) break;
+      ord[q] = ord[q - 1];
+      q--;
+    }
+    ord[q] = v;
+  }
+  double all = 0.0;
+  for (int r = 0; r < s; r++) {
+    rank[ord[r]] = r;
+    all += G->attract[r];
+  }
+  for (int j = 0; j < s; j++) {
+    double u = cas_rng_uniform(rng);
+    int g = u < P->guarantors_p[0] ? 1 : u < P->guarantors_p[0] + P->guarantors_p[1] ? 2 : 3;
+    if (g > s - 1) g = s - 1;
+    uint64_t taken = (uint64_t)1 << rank[j];
+    double left = all - G->attract[rank[j]];
+    double share = P->amount_min + (P->amount_max - P->amount_min) * cas_rng_uniform(rng);
+    double amount = pf->ead[c[j]] * share / g; /* the guarantors share the cover */
+    for (int e = 0; e < g; e++) {
+      double x = cas_rng_uniform(rng) * left;
+      int pick = -1;
+      for (int r = 0; r < s; r++) {
+        if (taken >> r & 1u) continue;
+        pick = r;
+        x -= G->attract[r];
+        if (x < 0.0) break;
+      }
+      taken |= (uint64_t)1 << pick;
+      left -= G->attract[pick];
+      put_link(L, w++, c[j], c[ord[pick]], CAS_LINK_GUARANTEE, P->guarantee_weight, amount);
+    }
+  }
+  return w;
+}
+
+static void circle_task(generator *G, int grp) {
+  size_t t = (size_t)G->npark + G->nblocks + (size_t)grp;
+  uint64_t w = G->task_off[t];
+  uint32_t *m = G->group_members + G->group_off[grp];
+  uint64_t cnt = G->group_off[grp + 1] - G->group_off[grp];
+  if (cnt >= 2) {
+    cas_rng rng;
+    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_CIRCLE, (uint64_t)grp));
+    for (uint64_t j = cnt - 1; j > 0; j--) { /* Fisher-Yates */
+      uint64_t q = cas_rng_below(&rng, j + 1);
+      uint32_t x = m[j];
+      m[j] = m[q];
+      m[q] = x;
+    }
+    uint64_t pos = 0;
+    while (cnt - pos >= 2) {
+      uint64_t s = (uint64_t)draw_circle_size(G, &rng);
+      if (s > cnt - pos) s = cnt - pos;
+      w = circle_links(G, m + pos, (int)s, &rng, w);
+      pos += s;
+    }
+    /* A single firm left over stays outside the circles. */
+  }
+  G->task_used[t] = w - G->task_off[t];
+}
+
+static int key_group(const generator *G, size_t i) { return G->group_of[i]; }
+
+/* Tables, slices and scratch, before the parallel loops. */
+static cas_status generator_setup(generator *G) {
+  const cas_portfolio *pf = G->pf;
+  const network_params *P = G->P;
+  size_t n = G->n;
+  /* Parks and their masters. */
+  G->npark = pf->npark > 0 ? pf->npark : 0;
+  if (bucket(n, G->npark, key_park, G, &G->park_off, &G->park_members)) return CAS_ERR_NOMEM;
+  size_t np = G->npark ? (size_t)G->npark : 1;
+  G->park_order = malloc(np * sizeof *G->park_order);
+  G->master = malloc(np * sizeof *G->master);
+  G->park_same = calloc(np, sizeof *G->park_same);
+  G->park_cross = calloc(np, sizeof *G->park_cross);
+  if (!G->park_order || !G->master || !G->park_same || !G->park_cross) return CAS_ERR_NOMEM;
+  {
+    size_t np_seen = 0;
+    for (size_t i = 0; i < n; i++) { /* a park's first loan is its first member */
+      int32_t k = pf->park[i];
+      if (k >= 0 && G->park_members[G->park_off[k]] == i) G->park_order[np_seen++] = k;
+    }
+    for (int32_t k = 0; k < G->npark; k++)
+      if (G->park_off[k + 1] == G->park_off[k]) G->park_order[np_seen++] = k;
+  }
+  uint64_t *pool_off = NULL;
+  if (bucket(n, CAS_NREGIONS, key_pool, G, &pool_off, &G->pool)) {
+    free(pool_off);
+    return CAS_ERR_NOMEM;
+  }
+  memcpy(G->pool_off, pool_off, sizeof G->pool_off);
+  free(pool_off);
+  uint64_t pool_total = G->pool_off[CAS_NREGIONS];
+  uint64_t max_need = 0;
+  for (int32_t k = 0; k < G->npark; k++) {
+    const uint32_t *mem = G->park_members + G->park_off[k];
+    uint64_t size = G->park_off[k + 1] - G->park_off[k];
+    int64_t best = -1;
+    uint64_t own[CAS_NREGIONS] = {0}, own_total = 0;
+    for (uint64_t j = 0; j < size; j++) {
+      uint32_t i = mem[j];
+      if (in_mask(P->master_sectors, pf->sector[i]) && (best < 0 || pf->ead[i] > pf->ead[best])) best = i;
+      if (in_mask(P->partner_sectors, pf->sector[i])) {
+        own[pf->region[i]]++;
+        own_total++;
+      }
+    }
+    G->master[k] = size >= 2 ? best : -1;
+    if (G->master[k] < 0) continue;
+    int r = pf->region[best];
+    double want = P->outside_per_park_firm * (double)(size - 1);
+    uint64_t all = (uint64_t)llround(want);
+    uint64_t cross = (uint64_t)llround(want * P->outside_cross_province);
+    if (cross > all) cross = all;
+    uint64_t same = all - cross;
+    uint64_t avail_same = (G->pool_off[r + 1] - G->pool_off[r]) - own[r];
+    uint64_t avail_cross = (pool_total - (G->pool_off[r + 1] - G->pool_off[r])) - (own_total - own[r]);
+    if (same > avail_same / 2) same = avail_same / 2;
+    if (cross > avail_cross / 2) cross = avail_cross / 2;
+    G->park_same[k] = same;
+    G->park_cross[k] = cross;
+    if (same + cross > max_need) max_need = same + cross;
+  }
+  if (bucket(n, cas_ncities, key_g60, G, &G->g60_off, &G->g60)) return CAS_ERR_NOMEM;
+
+  /* Circle membership: one uniform per loan from its block's stream. */
+  G->nblocks = (n + LOAN_BLOCK - 1) / LOAN_BLOCK;
+  G->ngroups = cas_ncities + CAS_NREGIONS;
+  int16_t *flag = G->group_of = malloc(n * sizeof *G->group_of);
+  if (!flag) return CAS_ERR_NOMEM;
+  long nb = (long)G->nblocks;
+#pragma omp parallel for schedule(static)
+  for (long b = 0; b < nb; b++) {
+    cas_rng rng;
+    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_MEMBER, (uint64_t)b));
+    for (size_t i = (size_t)b * LOAN_BLOCK; i < block_end(G, (size_t)b); i++) {
+      double u = cas_rng_uniform(&rng);
+      int16_t grp = -1;
+      if (u < P->circle_share[pf->sector[i]])
+        grp = (int16_t)(pf->city[i] != CAS_CITY_NONE ? pf->city[i] : cas_ncities + pf->region[i]);
+      flag[i] = grp;
+    }
+  }
+  int bad = bucket(n, G->ngroups, key_group, G, &G->group_off, &G->group_members);
+  free(G->group_of);
+  G->group_of = NULL;
+  if (bad) return CAS_ERR_NOMEM;
+
+  /* Circle sizes and guarantor weights. */
+  double z = 0.0;
+  for (int s = P->circle_min; s <= P->circle_max; s++) z += pow((double)s, -P->circle_exponent);
+  double acc = 0.0;
+  for (int s = 0; s <= CIRCLE_CAP; s++) {
+    if (s >= P->circle_min && s <= P->circle_max) acc += pow((double)s, -P->circle_exponent) / z;
+    G->size_cum[s] = s >= P->circle_max ? 1.0 : acc;
+  }
+  for (int r = 0; r < CIRCLE_CAP; r++) G->attract[r] = pow((double)(r + 1), -P->guarantor_zipf);
+
+  /* Slices: exact for parks, upper bounds for the others. */
+  G->ntasks = (size_t)G->npark + G->nblocks + (size_t)G->ngroups;
+  G->task_off = malloc((G->ntasks + 1) * sizeof *G->task_off);
+  G->task_used = calloc(G->ntasks, sizeof *G->task_used);
+  if (!G->task_off || !G->task_used) return CAS_ERR_NOMEM;
+  uint64_t sum = 0;
+  size_t t = 0;
+  for (int32_t q = 0; q < G->npark; q++) {
+    int32_t k = G->park_order[q];
+    G->task_off[t++] = sum;
+    if (G->master[k] >= 0)
+      sum += 2 * (G->park_off[k + 1] - G->park_off[k] - 1) + 2 * (G->park_same[k] + G->park_cross[k]);
+  }
+  for (size_t b = 0; b < G->nblocks; b++) {
+    G->task_off[t++] = sum;
+    for (size_t i = b * LOAN_BLOCK; i < block_end(G, b); i++)
+      if (key_g60(G, i) >= 0) sum += 2 * (uint64_t)P->g60_links_max;
+  }
+  for (int g = 0; g < G->ngroups; g++) {
+    G->task_off[t++] = sum;
+    sum += 3 * (G->group_off[g + 1] - G->group_off[g]);
+  }
+  G->task_off[t] = sum;
+  if (linklist_reserve(&G->links, (size_t)sum)) return CAS_ERR_NOMEM;
+
+  /* Per-thread sets of drawn partners, as large as the largest park needs. */
+  G->seen_cap = 16;
+  while (G->seen_cap < 2 * max_need) G->seen_cap *= 2;
+  G->seen = malloc((size_t)max_threads() * G->seen_cap * sizeof *G->seen);
+  if (!G->seen) return CAS_ERR_NOMEM;
+  return CAS_OK;
+}
+
+cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_network **out, cas_error *err) {
+  *out = NULL;
+  if (pf->n < 1 || pf->n > UINT32_MAX)
+    return cas_error_set(err, CAS_ERR_INPUT, "built-in network: portfolio size out of range (got %zu loans, expected 1 to %lu)",
+                         pf->n, (unsigned long)UINT32_MAX);
+  generator G = {.pf = pf, .P = &net_params, .seed = seed, .n = pf->n};
+  cas_status st = generator_setup(&G);
+  if (st) {
+    generator_free(&G);
+    return cas_error_set(err, CAS_ERR_NOMEM, "built-in network: out of memory for %zu loans", pf->n);
+  }
+  long npark = (long)G.npark, nb = (long)G.nblocks, ng = (long)G.ngroups;
+#pragma omp parallel
+  {
+    uint32_t *seen = G.seen + (size_t)thread_num() * G.seen_cap;
+#pragma omp for schedule(dynamic, 1) nowait
+    for (long k = 0; k < npark; k++) park_task(&G, (size_t)k, seen, G.seen_cap);
+#pragma omp for schedule(dynamic, 8) nowait
+    for (long b = 0; b < nb; b++) g60_task(&G, (size_t)b);
+#pragma omp for schedule(dynamic, 1)
+    for (long g = 0; g < ng; g++) circle_task(&G, (int)g);
+  }
+  /* Close the gaps between the slices, in task order. */
+  linklist *L = &G.links;
+  uint64_t w = 0;
+  for (size_t t = 0; t < G.ntasks; t++) {
+    uint64_t s = G.task_off[t], u = G.task_used[t];
+    if (s != w && u) {
+      memmove(L->from + w, L->from + s, u * sizeof *L->from);
+      memmove(L->to + w, L->to + s, u * sizeof *L->to);
+      memmove(L->weight + w, L->weight + s, u * sizeof *L->weight);
+      memmove(L->amount + w, L->amount + s, u * sizeof *L->amount);
+      memmove(L->type + w, L->type + s, u * sizeof *L->type);
+    }
+    w += u;
+  }
+  L->n = (size_t)w;
+  cas_network *net = network_from_list(L, pf->n, NULL);
+  generator_free(&G);
+  if (!net) return cas_error_set(err, CAS_ERR_NOMEM, "built-in network: out of memory for %zu links", (size_t)w);
+  st = scan_repeats(net, NULL, 1, NULL, NULL, NULL);
+  if (st) {
+    cas_network_destroy(net);
+    return st == CAS_ERR_NOMEM ? cas_error_set(err, st, "built-in network: out of memory for %zu links", (size_t)w)
+                               : cas_error_set(err, st, "built-in network: a loan has too many links");
+  }
+  network_trim(net);
+  network_count(net, pf);
+  snprintf(net->source, sizeof net->source, "builtin:yrd seed=%llu", (unsigned long long)seed);
+  *out = net;
+  return CAS_OK;
+}
+
+/* ======================================================================
+ * CSV export
+ * ====================================================================== */
+
+/* Appends t to buf (at *len) as a CSV field, quoted when the loader would
+ * otherwise read it differently; buf has room for 2 strlen(t) + 3 bytes. */
+static void append_field(char *buf, size_t *len, const char *t) {
+  size_t n = strlen(t), w = *len;
+  int q = n == 0 || strpbrk(t, ",\"\r\n") != NULL || t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' ||
+          t[n - 1] == '\t';
+  if (!q) {
+    memcpy(buf + w, t, n);
+    *len = w + n;
+    return;
+  }
+  buf[w++] = '"';
+  for (; *t; t++) {
+    if (*t == '"') buf[w++] = '"';
+    buf[w++] = *t;
+  }
+  buf[w++] = '"';
+  *len = w;
+}
+
+/* Id of loan i; the built-in book's implicit ids ("YRD" + 9 digits) are
+ * written here without printf (the export writes two per link). */
+static const char *loan_id(const cas_portfolio *pf, size_t i, char buf[16]) {
+  if (pf->id_pool || i >= 1000000000u) return cas_portfolio_id(pf, i, buf, 16);
+  memcpy(buf, "YRD", 3);
+  for (int k = 11; k >= 3; k--) {
+    buf[k] = (char)('0' + i % 10);
+    i /= 10;
+  }
+  buf[12] = '\0';
+  return buf;
+}
+
+/* A number as the shortest of %.15g, %.16g, %.17g that reads back as v,
+ * remembered for the next call with the same v (weights and the amounts
+ * of one borrower repeat). */
+typedef struct number_cache {
+  double v;
+  int valid;
+  char text[40];
+} number_cache;
+
+static const char *number_text(number_cache *c, double v) {
+  if (c->valid && memcmp(&c->v, &v, sizeof v) == 0) return c->text;
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(c->text, sizeof c->text, "%.*g", prec, v);
+    if (prec == 17 || strtod(c->text, NULL) == v) break;
+  }
+  c->v = v;
+  c->valid = 1;
+  return c->text;
+}
+
+cas_status cas_network_export_csv(const cas_network *net, const cas_portfolio *pf, const char *path, cas_error *err) {
+  if (net->nloans != pf->n)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "%s: network of %zu loans for a portfolio of %zu", path,
+                         net->nloans, pf->n);
+  size_t tlen = strlen(path) + 32;
+  char *tmp = malloc(tlen);
+  if (!tmp) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
+  snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    cas_status st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(errno));
+    free(tmp);
+    return st;
+  }
+  char *iobuf = malloc(1 << 20);
+  if (iobuf) setvbuf(f, iobuf, _IOFBF, 1 << 20);
+  fputs("from,to,type,weight,amount\n", f);
+  /* One line: two ids (quoted, at most 2 x their length + 3 each), the
+   * type, two numbers of at most 24 characters, separators. */
+  size_t idmax = 16;
+  if (pf->id_pool)
+    for (size_t i = 0; i < pf->n; i++) {
+      size_t l = strlen(pf->id_pool + pf->id_offset[i]);
+      if (l > idmax) idmax = l;
+    }
+  size_t linecap = 4 * idmax + 128;
+  char *line = malloc(linecap);
+  if (!line) {
+    fclose(f);
+    remove(tmp);
+    free(iobuf);
+    free(tmp);
+    return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
+  }
+  char b1[16], b2[16];
+  number_cache wc = {0}, ac = {0};
+  for (size_t i = 0; i < net->nloans && !ferror(f); i++) {
+    if (net->offset[i] == net->offset[i + 1]) continue;
+    const char *from = loan_id(pf, i, b1);
+    for (uint64_t p = net->offset[i]; p < net->offset[i + 1]; p++) {
+      size_t len = 0;
+      append_field(line, &len, from);
+      line[len++] = ',';
+      append_field(line, &len, loan_id(pf, net->target[p], b2));
+      line[len++] = ',';
+      const char *t = cas_link_type_names[net->type[p]];
+      size_t tl = strlen(t);
+      memcpy(line + len, t, tl);
+      len += tl;
+      line[len++] = ',';
+      t = number_text(&wc, net->weight[p]);
+      tl = strlen(t);
+      memcpy(line + len, t, tl);
+      len += tl;
+      line[len++] = ',';
+      if (net->type[p] == CAS_LINK_GUARANTEE) {
+        t = number_text(&ac, net->amount[p]);
+        tl = strlen(t);
+        memcpy(line + len, t, tl);
+        len += tl;
+      }
+      line[len++] = '\n';
+      fwrite(line, 1, len, f);
+    }
+  }
+  free(line);
+  int bad = ferror(f);
+  int e = errno;
+  if (fclose(f) != 0 && !bad) {
+    bad = 1;
+    e = errno;
+  }
+  free(iobuf);
+  if (!bad && rename(tmp, path) != 0) {
+    bad = 1;
+    e = errno;
+  }
+  cas_status st = CAS_OK;
+  if (bad) {
+    remove(tmp);
+    st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(e ? e : EIO));
+  }
+  free(tmp);
+  return st;
+}
