@@ -23,16 +23,28 @@ const cas_kernel *cas_kernel_lookup(const char *name) {
 
 void cas_kernel_list(char *buf, size_t size) { cas_registry_list(registry, NKERNELS, buf, size); }
 
-cas_status cas_results_create(uint64_t paths, cas_results **out, cas_error *err) {
+cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, cas_results **out,
+                              cas_error *err) {
   *out = NULL;
   cas_results *res = calloc(1, sizeof *res);
   if (!res) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for results");
   res->paths = paths;
+  res->rounds_cap = rounds_cap;
   res->loss = calloc(paths, sizeof *res->loss);
   res->loss_by_segment = calloc(paths * CAS_NSEGMENTS, sizeof *res->loss_by_segment);
   res->defaults = calloc(paths, sizeof *res->defaults);
   res->factors = calloc(paths * CAS_NFACTORS, sizeof *res->factors);
-  if (!res->loss || !res->loss_by_segment || !res->defaults || !res->factors) {
+  int ok = res->loss && res->loss_by_segment && res->defaults && res->factors;
+  if (ok && rounds_cap) {
+    res->loss_contagion = calloc(paths, sizeof *res->loss_contagion);
+    res->contagion_by_segment = calloc(paths * CAS_NSEGMENTS, sizeof *res->contagion_by_segment);
+    res->defaults_by_round = calloc(paths * rounds_cap, sizeof *res->defaults_by_round);
+    res->rounds = calloc(paths, sizeof *res->rounds);
+    res->truncated = calloc(paths, sizeof *res->truncated);
+    ok = res->loss_contagion && res->contagion_by_segment && res->defaults_by_round &&
+         res->rounds && res->truncated;
+  }
+  if (!ok) {
     cas_results_destroy(res);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the results of %llu paths",
                          (unsigned long long)paths);
@@ -47,6 +59,11 @@ void cas_results_destroy(cas_results *res) {
   free(res->loss_by_segment);
   free(res->defaults);
   free(res->factors);
+  free(res->loss_contagion);
+  free(res->contagion_by_segment);
+  free(res->defaults_by_round);
+  free(res->rounds);
+  free(res->truncated);
   free(res);
 }
 
@@ -71,8 +88,25 @@ double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *r
   return plan->copula->path_scale(&rng);
 }
 
-void cas_kernel_path_end(uint64_t path, cas_results *res, int64_t defaults) {
-  const double *seg_loss = &res->loss_by_segment[path * CAS_NSEGMENTS];
+void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
+                         cas_results *res, cas_cascade_ws *ws, const double *sys, double scale,
+                         cas_rng *rng, int64_t defaults) {
+  double *seg_loss = &res->loss_by_segment[path * CAS_NSEGMENTS];
+  if (contagion) {
+    double *cseg = &res->contagion_by_segment[path * CAS_NSEGMENTS];
+    cas_cascade_out out = {.seg_loss = cseg,
+                           .by_round = &res->defaults_by_round[path * res->rounds_cap]};
+    cas_cascade_run(contagion, plan, ws, path, sys, scale, rng, &out);
+    double c = 0.0;
+    for (int s = 0; s < CAS_NSEGMENTS; s++) {
+      seg_loss[s] += cseg[s];
+      c += cseg[s];
+    }
+    res->loss_contagion[path] = c;
+    res->rounds[path] = out.rounds;
+    res->truncated[path] = (uint8_t)out.truncated;
+    defaults = (int64_t)ws->ndefaulted;
+  }
   double total = 0.0;
   for (int s = 0; s < CAS_NSEGMENTS; s++) total += seg_loss[s];
   res->loss[path] = total;
@@ -87,28 +121,41 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void cas_kernel_drive(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt,
-                      cas_path_fn path_fn) {
+cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
+                          const cas_contagion *contagion, cas_results *res,
+                          const cas_kernel_options *opt, cas_error *err) {
   uint64_t nblocks = (plan->paths + PATH_BLOCK - 1) / PATH_BLOCK;
   uint64_t done = 0;
   double last_report = now_seconds();
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_max_threads();
 
-  #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (uint64_t b = 0; b < nblocks; b++) {
-    uint64_t first = b * PATH_BLOCK;
-    uint64_t last = first + PATH_BLOCK < plan->paths ? first + PATH_BLOCK : plan->paths;
-    for (uint64_t p = first; p < last; p++) path_fn(plan, p, res);
-    uint64_t finished;
-    #pragma omp atomic capture
-    finished = done += last - first;
-    if (opt && opt->progress && omp_get_thread_num() == 0) {
-      double t = now_seconds();
-      if (t - last_report > 0.25) {
-        last_report = t;
-        opt->progress(opt->progress_ctx, finished, plan->paths);
+  cas_cascade_ws **ws = calloc((size_t)threads, sizeof *ws);
+  if (!ws) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for thread workspaces");
+  cas_status st = CAS_OK;
+  for (int t = 0; contagion && t < threads && st == CAS_OK; t++)
+    st = cas_cascade_ws_create(plan->n, kernel->eps_all_known, &ws[t], err);
+
+  if (st == CAS_OK) {
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (uint64_t b = 0; b < nblocks; b++) {
+      cas_cascade_ws *mine = ws[omp_get_thread_num()];
+      uint64_t first = b * PATH_BLOCK;
+      uint64_t last = first + PATH_BLOCK < plan->paths ? first + PATH_BLOCK : plan->paths;
+      for (uint64_t p = first; p < last; p++) kernel->path(plan, contagion, p, res, mine);
+      uint64_t finished;
+      #pragma omp atomic capture
+      finished = done += last - first;
+      if (opt && opt->progress && omp_get_thread_num() == 0) {
+        double t = now_seconds();
+        if (t - last_report > 0.25) {
+          last_report = t;
+          opt->progress(opt->progress_ctx, finished, plan->paths);
+        }
       }
     }
+    if (opt && opt->progress) opt->progress(opt->progress_ctx, plan->paths, plan->paths);
   }
-  if (opt && opt->progress) opt->progress(opt->progress_ctx, plan->paths, plan->paths);
+  for (int t = 0; t < threads; t++) cas_cascade_ws_destroy(ws[t]);
+  free(ws);
+  return st;
 }

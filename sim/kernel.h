@@ -14,9 +14,11 @@
 
 #include <stdint.h>
 
+#include "contagion.h"
 #include "error.h"
 #include "plan.h"
 #include "registry.h"
+#include "rng.h"
 
 /* Per-path results, owned by the caller (cas_results_create). */
 typedef struct cas_results {
@@ -25,9 +27,19 @@ typedef struct cas_results {
   double *loss_by_segment;  /* [paths][CAS_NSEGMENTS] [CNY] */
   int64_t *defaults;        /* [paths] number of defaulted loans */
   double *factors;          /* [paths][CAS_NFACTORS] systematic factors z after shifts [SD] */
+
+  /* With contagion (rounds_cap > 0), else NULL: */
+  uint32_t rounds_cap;           /* max_rounds + 1 */
+  double *loss_contagion;        /* [paths] part of loss from contagion [CNY] */
+  double *contagion_by_segment;  /* [paths][CAS_NSEGMENTS] [CNY] */
+  int32_t *defaults_by_round;    /* [paths][rounds_cap]; round 0 is factor-driven */
+  int32_t *rounds;               /* [paths] last round with new defaults */
+  uint8_t *truncated;            /* [paths] 1 if max_rounds stopped the cascade */
 } cas_results;
 
-cas_status cas_results_create(uint64_t paths, cas_results **out, cas_error *err);
+/* rounds_cap: 0 without contagion, else max_rounds + 1. */
+cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, cas_results **out,
+                              cas_error *err);
 void cas_results_destroy(cas_results *res);
 
 /* Progress report, called from one thread only, at most a few times a
@@ -40,10 +52,18 @@ typedef struct cas_kernel_options {
   void *progress_ctx;
 } cas_kernel_options;
 
-typedef struct cas_kernel {
+typedef struct cas_kernel cas_kernel;
+
+/* Simulates one path: fills the path's rows of res. ws is the thread's
+ * cascade workspace when contagion is on, else NULL. */
+typedef void (*cas_path_fn)(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
+                            cas_results *res, cas_cascade_ws *ws);
+
+struct cas_kernel {
   cas_model_info info;
-  void (*run)(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt);
-} cas_kernel;
+  int eps_all_known;   /* knows every loan's idiosyncratic value (dense) */
+  cas_path_fn path;
+};
 
 extern const cas_kernel cas_kernel_dense;
 extern const cas_kernel cas_kernel_sparse;
@@ -54,15 +74,15 @@ extern const cas_kernel cas_kernel_sparse;
 const cas_kernel *cas_kernel_lookup(const char *name);
 void cas_kernel_list(char *buf, size_t size);
 
+/* Runs every path of the plan (contagion may be NULL): OpenMP over blocks
+ * of paths handed out dynamically, per-thread workspaces allocated before
+ * the parallel region, progress reported from one thread. Fails only if
+ * the workspaces cannot be allocated. */
+cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
+                          const cas_contagion *contagion, cas_results *res,
+                          const cas_kernel_options *opt, cas_error *err);
+
 /* --- for kernel implementations ------------------------------------- */
-
-/* Simulates one path: fills the path's rows of res. */
-typedef void (*cas_path_fn)(const cas_plan *plan, uint64_t path, cas_results *res);
-
-/* Runs path_fn over every path: OpenMP over blocks of paths handed out
- * dynamically, progress reported from one thread. */
-void cas_kernel_drive(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt,
-                      cas_path_fn path_fn);
 
 /* Starts a path, the same way for every kernel so they see the same
  * factors: draws the systematic factors from (seed, FACTORS, path) and
@@ -71,8 +91,11 @@ void cas_kernel_drive(const cas_plan *plan, cas_results *res, const cas_kernel_o
  * copula's mixing scale. */
 double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys);
 
-/* Ends a path: its total loss (segment losses summed in segment order) and
- * its number of defaults. */
-void cas_kernel_path_end(uint64_t path, cas_results *res, int64_t defaults);
+/* Ends a path: runs the cascade if contagion is on (rng: the kernel's
+ * stream, for the spill-over pass), then writes the path's total loss
+ * (segment losses summed in segment order) and its number of defaults. */
+void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
+                         cas_results *res, cas_cascade_ws *ws, const double *sys, double scale,
+                         cas_rng *rng, int64_t defaults);
 
 #endif

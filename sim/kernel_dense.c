@@ -12,34 +12,47 @@
 
 #include "rng.h"
 
-static void simulate_path(const cas_plan *plan, uint64_t p, cas_results *res) {
+static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, uint64_t p,
+                          cas_results *res, cas_cascade_ws *ws) {
   double sys[CAS_NSEGMENTS];
   double scale = cas_kernel_path_begin(plan, p, res, sys);
   double *seg_loss = &res->loss_by_segment[p * CAS_NSEGMENTS];
   cas_rng idio;
   cas_rng_init(&idio, plan->seed, CAS_RNG_IDIOSYNCRATIC, p);
+  if (ws) cas_cascade_begin(ws);
   int64_t defaults = 0;
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
     int s = bk->segment;
     double a = sys[s], w = plan->idio[s], loss = 0.0;
     const cas_plan_loan *ln = &plan->loans[bk->first];
-    for (uint32_t k = 0; k < bk->count; k++) {
-      if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
-        defaults++;
-        loss += ln[k].loss;
+    if (!ws) {
+      for (uint32_t k = 0; k < bk->count; k++) {
+        if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
+          defaults++;
+          loss += ln[k].loss;
+        }
+      }
+    } else {
+      /* With contagion, every loan's eps is kept for the cascade. */
+      cas_cascade_loan *rec = &ws->loan[bk->first];
+      for (uint32_t k = 0; k < bk->count; k++) {
+        double eps = cas_rng_normal(&idio);
+        rec[k].eps = eps;
+        if (scale * (a + w * eps) < ln[k].threshold) {
+          defaults++;
+          loss += ln[k].loss;
+          cas_cascade_default0(ws, bk->first + k);
+        }
       }
     }
     seg_loss[s] += loss;
   }
-  cas_kernel_path_end(p, res, defaults);
-}
-
-static void run(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt) {
-  cas_kernel_drive(plan, res, opt, simulate_path);
+  cas_kernel_path_end(plan, contagion, p, res, ws, sys, scale, NULL, defaults);
 }
 
 const cas_kernel cas_kernel_dense = {
   .info = {"dense", "reference kernel: one idiosyncratic draw per loan per path"},
-  .run = run,
+  .eps_all_known = 1,
+  .path = simulate_path,
 };

@@ -36,13 +36,15 @@
 /* Candidates drawn ahead, so that their records can be prefetched. */
 enum { BATCH = 64 };
 
-static void simulate_path(const cas_plan *plan, uint64_t p, cas_results *res) {
+static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, uint64_t p,
+                          cas_results *res, cas_cascade_ws *ws) {
   double sys[CAS_NSEGMENTS];
   double scale = cas_kernel_path_begin(plan, p, res, sys);
   double inv_scale = 1.0 / scale;
   double *seg_loss = &res->loss_by_segment[p * CAS_NSEGMENTS];
   cas_rng rng;
   cas_rng_init(&rng, plan->seed, CAS_RNG_SPARSE, p);
+  if (ws) cas_cascade_begin(ws);
   int64_t defaults = 0;
 
   for (size_t b = 0; b < plan->nbuckets; b++) {
@@ -81,19 +83,17 @@ static void simulate_path(const cas_plan *plan, uint64_t p, cas_results *res) {
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
           defaults++;
           loss += c->loss;
+          if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }
     }
     seg_loss[s] += loss;
   }
-  cas_kernel_path_end(p, res, defaults);
-}
-
-static void run(const cas_plan *plan, cas_results *res, const cas_kernel_options *opt) {
-  cas_kernel_drive(plan, res, opt, simulate_path);
+  cas_kernel_path_end(plan, contagion, p, res, ws, sys, scale, &rng, defaults);
 }
 
 const cas_kernel cas_kernel_sparse = {
   .info = {"sparse", "defaulters only: geometric gaps within (segment, PD grade) buckets, thinning"},
-  .run = run,
+  .eps_all_known = 0,
+  .path = simulate_path,
 };

@@ -5,6 +5,8 @@
  *                        [--loans N] [--kernel NAME] [--quiet]
  *   cascade validate SCENARIO [--loans N]
  *   cascade portfolio [--loans N] [--seed N] [--from FILE.csv] [--export FILE.csv]
+ *   cascade network [--loans N] [--seed N] [--network-seed N] [--from FILE.csv]
+ *                   [--links FILE.csv] [--export FILE.csv]
  *   cascade compare RESULT.h5...
  *
  * The library reports; this file decides what reaches the terminal and the
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "network.h"
 #include "output.h"
 #include "portfolio.h"
 #include "run.h"
@@ -35,6 +38,7 @@ static const char *const usage_main =
     "  run SCENARIO        simulate a scenario and write its loss distribution (HDF5)\n"
     "  validate SCENARIO   check a scenario and its portfolio without simulating\n"
     "  portfolio           summarise or export the built-in portfolio (or a CSV one)\n"
+    "  network             summarise or export the links defaults spread along\n"
     "  compare RESULT...   print the headline figures of result files side by side\n"
     "\n"
     "  cascade COMMAND --help   options of a command\n"
@@ -174,6 +178,16 @@ static void print_run_summary(const cas_run_report *rep) {
     printf("  %-10s %16.2f %12.2f %10.3f\n", name, MN(s->var[l]), MN(s->var_se[l]), 100 * s->var[l] / ead);
     snprintf(name, sizeof name, "ES %g%%", 100 * cas_levels[l]);
     printf("  %-10s %16.2f %12.2f %10.3f\n", name, MN(s->es[l]), MN(s->es_se[l]), 100 * s->es[l] / ead);
+  }
+  if (rep->has_contagion) {
+    const cas_contagion_summary *c = &rep->contagion;
+    printf("contagion: EL %.2f CNY mn (s.e. %.2f); share of ES 99.9%%: %.1f%% "
+           "(ES 99.9%% without contagion %.2f CNY mn)\n",
+           MN(c->el_contagion), MN(c->el_contagion_se), 100 * c->es_contagion_share[2],
+           MN(c->es_factor[2]));
+    printf("cascades: mean %.2f rounds, longest %d (path %llu)%s\n", c->mean_rounds, c->max_rounds,
+           c->nlongest ? (unsigned long long)c->longest_paths[0] : 0ULL,
+           c->truncated_paths ? "; some paths reached max_rounds" : "");
   }
   printf("result: %s\n", rep->output_path);
 }
@@ -357,6 +371,70 @@ static int cmd_portfolio(int argc, char **argv) {
   return 0;
 }
 
+static const char *const usage_network =
+    "usage: cascade network [OPTIONS]\n"
+    "\n"
+    "Summarises the links between borrowers along which defaults spread: the\n"
+    "built-in network of the built-in portfolio (docs/NETWORK.md), or a links CSV.\n"
+    "\n"
+    "options:\n"
+    "  --loans N           size of the built-in portfolio (default 100000)\n"
+    "  --seed N            seed of the built-in portfolio (default 1)\n"
+    "  --network-seed N    seed of the built-in network (default 1)\n"
+    "  --from FILE.csv     portfolio CSV instead of the built-in book\n"
+    "  --links FILE.csv    links CSV instead of the built-in network\n"
+    "  --export FILE.csv   write the links as CSV (from,to,type,weight,amount)\n"
+    "  -h, --help          this text\n";
+
+static int cmd_network(int argc, char **argv) {
+  uint64_t loans = CAS_PORTFOLIO_DEFAULT_LOANS, seed = 1, net_seed = 1;
+  const char *from = NULL, *links = NULL, *export_path = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(usage_network, stdout);
+      return 0;
+    } else if (!strcmp(a, "--loans")) {
+      if (parse_count(v, 1, &loans) || loans > 100000000ULL) return usage_error("network", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--seed") || !strcmp(a, "--network-seed")) {
+      if (parse_count(v, 0, a[2] == 's' ? &seed : &net_seed)) return usage_error("network", "%s: got '%s', expected a non-negative integer", a, v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--from") || !strcmp(a, "--links") || !strcmp(a, "--export")) {
+      if (!v) return usage_error("network", "%s needs a CSV file", a);
+      if (a[2] == 'f') from = v;
+      else if (a[2] == 'l') links = v;
+      else export_path = v;
+      i++;
+    } else {
+      return usage_error("network", "unexpected argument '%s'", a);
+    }
+  }
+  cas_portfolio *pf = NULL;
+  cas_network *net = NULL;
+  cas_error err = {0};
+  cas_status st = from ? cas_portfolio_load_csv(from, &pf, &err)
+                       : cas_portfolio_generate(loans, seed, &pf, &err);
+  if (st == CAS_OK)
+    st = links ? cas_network_load_csv(links, pf, &net, &err) : cas_network_generate(pf, net_seed, &net, &err);
+  if (st == CAS_OK && export_path) st = cas_network_export_csv(net, pf, export_path, &err);
+  if (st == CAS_OK) {
+    printf("network %s on portfolio %s\n", net->source, pf->source);
+    printf("%zu loans, %zu links (%.2f per loan): %llu supply_chain, %llu guarantee; "
+           "%llu cross-region (%.1f%%)\n",
+           pf->n, net->nlinks, pf->n ? (double)net->nlinks / (double)pf->n : 0.0,
+           (unsigned long long)net->links_by_type[CAS_LINK_SUPPLY_CHAIN],
+           (unsigned long long)net->links_by_type[CAS_LINK_GUARANTEE],
+           (unsigned long long)net->cross_region_links,
+           net->nlinks ? 100.0 * (double)net->cross_region_links / (double)net->nlinks : 0.0);
+    if (export_path) printf("wrote %s\n", export_path);
+  }
+  cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+  return st == CAS_OK ? 0 : report_error(&err);
+}
+
 static int cmd_compare(int argc, char **argv) {
   if (argc < 2) return usage_error("compare", "%s", "no result files given");
   for (int i = 1; i < argc; i++)
@@ -408,7 +486,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
   if (!strcmp(cmd, "portfolio")) return cmd_portfolio(argc - 1, argv + 1);
   if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
-  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, compare)\n", cmd);
+  if (!strcmp(cmd, "network")) return cmd_network(argc - 1, argv + 1);
+  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, network, compare)\n", cmd);
   fputs("(see 'cascade --help')\n", stderr);
   return cas_status_exit_code(CAS_ERR_USAGE);
 }

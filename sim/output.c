@@ -132,6 +132,87 @@ static void utc_now(char *buf, size_t size) {
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Contagion: what the cascade added, path by path and in the summary. */
+static void write_contagion(writer *w, const cas_run_record *rec, const cas_results *res,
+                            hid_t d_path, hid_t d_seg, hid_t d_level) {
+  const cas_contagion_summary *cs = rec->contagion;
+  const cas_network *net = rec->network;
+  const cas_scenario *sc = rec->scenario;
+  hid_t root = w->file;
+  hsize_t np = res->paths, nseg = CAS_NSEGMENTS, nl = CAS_NLEVELS, nr = res->rounds_cap;
+  hsize_t nrank = (hsize_t)cs->nlongest;
+
+  attr_string(w, root, "contagion", "on");
+  attr_string(w, root, "network_source", net->source);
+  unsigned long long links = net->nlinks, sc_links = net->links_by_type[CAS_LINK_SUPPLY_CHAIN],
+                     g_links = net->links_by_type[CAS_LINK_GUARANTEE], cross = net->cross_region_links;
+  attr_scalar(w, root, "network_links", H5T_NATIVE_ULLONG, &links);
+  attr_scalar(w, root, "network_supply_chain_links", H5T_NATIVE_ULLONG, &sc_links);
+  attr_scalar(w, root, "network_guarantee_links", H5T_NATIVE_ULLONG, &g_links);
+  attr_scalar(w, root, "network_cross_region_links", H5T_NATIVE_ULLONG, &cross);
+  attr_scalar(w, root, "supply_chain_scale", H5T_NATIVE_DOUBLE, &sc->contagion.supply_chain_scale);
+  attr_scalar(w, root, "guarantee_scale", H5T_NATIVE_DOUBLE, &sc->contagion.guarantee_scale);
+
+  int32_t *round_index = malloc(nr * sizeof *round_index);
+  int64_t *rank_index = malloc((nrank ? nrank : 1) * sizeof *rank_index);
+  int64_t *longest = malloc((nrank ? nrank : 1) * sizeof *longest);
+  if (!round_index || !rank_index || !longest) {
+    fail(w, "memory for the contagion datasets");
+    free(round_index);
+    free(rank_index);
+    free(longest);
+    return;
+  }
+  for (hsize_t r = 0; r < nr; r++) round_index[r] = (int32_t)r;
+  for (hsize_t k = 0; k < nrank; k++) {
+    rank_index[k] = (int64_t)k;
+    longest[k] = (int64_t)cs->longest_paths[k];
+  }
+  hid_t d_round = dim_values(w, "round", H5T_NATIVE_INT32, H5T_STD_I32LE, round_index, nr, "1",
+                             "cascade round (0: factor-driven defaults)");
+  hid_t d_rank = dim_values(w, "cascade_rank", H5T_NATIVE_INT64, H5T_STD_I64LE, rank_index, nrank,
+                            "1", "rank among the longest cascades (0: longest)");
+
+  hsize_t shp_ps[2] = {np, nseg}, shp_pr[2] = {np, nr}, shp_ls[2] = {nl, nseg};
+  hid_t dims_ps[2] = {d_path, d_seg}, dims_pr[2] = {d_path, d_round}, dims_ls[2] = {d_level, d_seg};
+  variable(w, "loss_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np,
+           res->loss_contagion, "CNY", "part of the path's loss caused by contagion", 1);
+  variable(w, "contagion_loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_ps,
+           res->contagion_by_segment, "CNY", "contagion loss by segment on the path", 1);
+  variable(w, "defaults_by_round", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_pr, shp_pr,
+           res->defaults_by_round, "1", "new defaults in each cascade round", 1);
+  variable(w, "cascade_rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &d_path, &np, res->rounds,
+           "1", "last cascade round with new defaults (0: no contagion default)", 1);
+  variable(w, "cascade_truncated", H5T_NATIVE_UINT8, H5T_STD_U8LE, 1, &d_path, &np,
+           res->truncated, "1", "1 if max_rounds stopped the cascade", 1);
+  variable(w, "el_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &cs->el_contagion,
+           "CNY", "mean contagion loss", 0);
+  variable(w, "el_contagion_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
+           &cs->el_contagion_se, "CNY", "Monte Carlo standard error of el_contagion", 0);
+  variable(w, "mean_cascade_rounds", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
+           &cs->mean_rounds, "1", "mean of cascade_rounds", 0);
+  variable(w, "var_factor_only", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
+           cs->var_factor, "CNY", "VaR of the loss without its contagion part", 0);
+  variable(w, "es_factor_only", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
+           cs->es_factor, "CNY", "ES of the loss without its contagion part", 0);
+  variable(w, "es_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
+           cs->es_contagion, "CNY", "contagion loss on the paths that make up es", 0);
+  variable(w, "es_contagion_share", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
+           cs->es_contagion_share, "1", "es_contagion / es: the share of ES that contagion adds", 0);
+  variable(w, "es_contribution_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ls, shp_ls,
+           cs->es_contribution_contagion, "CNY",
+           "contagion loss by segment on the paths that make up es (sums to es_contagion)", 0);
+  variable(w, "longest_cascade_path", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_rank, &nrank, longest,
+           "1", "paths with the longest cascades (rounds, then contagion loss)", 0);
+  variable(w, "longest_cascade_rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &d_rank, &nrank,
+           cs->longest_rounds, "1", "cascade rounds of longest_cascade_path", 0);
+  free(round_index);
+  free(rank_index);
+  free(longest);
+  if (d_round >= 0) H5Dclose(d_round);
+  if (d_rank >= 0) H5Dclose(d_rank);
+}
+
 static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan,
                       const cas_results *res, const cas_summary *sum) {
   const cas_scenario *sc = rec->scenario;
@@ -159,6 +240,7 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   attr_string(w, root, "command_line", rec->command_line ? rec->command_line : "");
   attr_string(w, root, "created_utc", created);
   attr_string(w, root, "units_note", "money in CNY; factors in standard deviations");
+  if (!rec->contagion) attr_string(w, root, "contagion", "off");
 
   /* Dimensions. */
   int64_t *path_index = malloc(np * sizeof *path_index);
@@ -267,6 +349,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            (const char *const *)sc->file_texts, NULL, "text of each scenario file read, byte for byte", 0);
   write_string_scalar(w, "scenario_resolved", rec->resolved_yaml,
                       "the scenario as run: self-contained YAML, every key explicit");
+
+  if (rec->contagion && res->rounds_cap) write_contagion(w, rec, res, d_path, d_seg, d_level);
 
   hid_t dims[] = {d_path, d_seg, d_fac, d_fac2, d_level, d_file};
   for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "kernel.h"
+#include "network.h"
 #include "plan.h"
 #include "scenario.h"
 #include "stats.h"
@@ -26,6 +27,8 @@ typedef struct cas_run_record {
   int threads;                  /* threads used (does not change results) */
   const char *command_line;
   double elapsed_seconds;       /* simulation wall time */
+  const cas_network *network;   /* NULL without contagion */
+  const cas_contagion_summary *contagion; /* NULL without contagion */
 } cas_run_record;
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,

@@ -181,6 +181,11 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   cas_status st = build_factors(sc, plan, err);
   segment_shock seg[CAS_NSEGMENTS];
   fold_shocks(sc, seg, plan->shift);
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    plan->seg_pd_mult[s] = seg[s].pd_mult;
+    plan->seg_lgd_add[s] = seg[s].lgd_add;
+    plan->seg_ead_mult[s] = seg[s].ead_mult;
+  }
   if (st == CAS_OK) st = build_buckets(plan, pf, seg, err);
   if (st != CAS_OK) {
     cas_plan_destroy(plan);

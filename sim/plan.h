@@ -75,6 +75,9 @@ typedef struct cas_plan {
   double loading[CAS_NSEGMENTS][CAS_NFACTORS];
   double idio[CAS_NSEGMENTS];
 
+  /* The scenario's shocks folded by segment. */
+  double seg_pd_mult[CAS_NSEGMENTS], seg_lgd_add[CAS_NSEGMENTS], seg_ead_mult[CAS_NSEGMENTS];
+
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
   cas_segment_totals stressed;   /* expected_loss = sum stressed PD x LGD x EAD */

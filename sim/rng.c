@@ -112,6 +112,19 @@ void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index)
 
 double cas_rng_normal(cas_rng *rng) { return cas_norm_quantile(cas_rng_uniform_open(rng)); }
 
+/* Counter-based: the SplitMix64 finaliser applied in a chain to the key and
+ * the two counters (the construction of Salmon et al., "Parallel random
+ * numbers: as easy as 1, 2, 3", SC 2011, with SplitMix64's bijective mixer
+ * as the round function). Each input passes through a full-avalanche
+ * bijection before the next is folded in, so neighbouring counters give
+ * unrelated outputs. */
+double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64_t b) {
+  uint64_t h = mix64(mix64(seed) ^ ((uint64_t)purpose << 32));
+  h = mix64(h ^ a);
+  h = mix64(h ^ b);
+  return ((double)(h >> 12) + 0.5) * 0x1.0p-52; /* in [2^-53, 1 - 2^-53], as cas_rng_uniform_open */
+}
+
 uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {
   /* Lemire, "Fast random integer generation in an interval", ACM TOMACS
    * 29(1), 2019: multiply-shift with rejection of the biased low range. */

@@ -71,6 +71,12 @@ static inline double cas_rng_uniform_open(cas_rng *rng) {
  * draws stay aligned with loans whatever happens to other draws). */
 double cas_rng_normal(cas_rng *rng);
 
+/* A uniform on (0, 1) that is a function of (seed, purpose, a, b) alone:
+ * a counter-based draw for values needed in an order that is not known in
+ * advance (e.g. a firm touched by a cascade), where a sequential stream
+ * would make the value depend on the order of touching. See rng.c. */
+double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64_t b);
+
 /* Uniform integer in [0, n), unbiased (Lemire's method), n > 0. */
 uint64_t cas_rng_below(cas_rng *rng, uint64_t n);
 

@@ -42,6 +42,13 @@ cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, c
   return cas_portfolio_generate(sc->portfolio.loans, sc->portfolio.seed, out, err);
 }
 
+cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
+                                cas_network **out, cas_error *err) {
+  if (sc->contagion.source == CAS_PORTFOLIO_FILE)
+    return cas_network_load_csv(sc->contagion.file, pf, out, err);
+  return cas_network_generate(pf, sc->contagion.seed, out, err);
+}
+
 static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_report *rep) {
   snprintf(rep->scenario_name, sizeof rep->scenario_name, "%s", sc->name);
   rep->loans = plan->n;
@@ -124,26 +131,42 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   fill_report(sc, plan, report);
 
   cas_results *res = NULL;
+  cas_network *net = NULL;
+  cas_contagion *contagion = NULL;
   char *yaml = NULL;
   st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
+  if (st == CAS_OK && sc->contagion.enabled) {
+    st = cas_run_load_network(sc, pf, &net, err);
+    if (st == CAS_OK) st = cas_contagion_create(sc, plan, pf, net, &contagion, err);
+  }
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
-  if (st == CAS_OK) st = cas_results_create(sc->paths, &res, err);
+  if (st == CAS_OK)
+    st = cas_results_create(sc->paths, contagion ? sc->contagion.max_rounds + 1 : 0, &res, err);
   if (st == CAS_OK) {
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     report->threads = threads;
     cas_kernel_options kopt = {threads, opt->progress, opt->progress_ctx};
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
-    kernel->run(plan, res, &kopt);
+    st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
     double t2 = now_seconds();
     report->simulate_seconds = t2 - t1;
-    st = cas_summary_compute(res->paths, res->loss, res->loss_by_segment, res->defaults,
-                             &report->summary, err);
+    if (st == CAS_OK)
+      st = cas_summary_compute(res->paths, res->loss, res->loss_by_segment, res->defaults,
+                               &report->summary, err);
+    if (st == CAS_OK && contagion) {
+      report->has_contagion = 1;
+      st = cas_contagion_summary_compute(res->paths, res->loss, res->loss_contagion,
+                                         res->contagion_by_segment, res->rounds, res->truncated,
+                                         &report->summary, &report->contagion, err);
+    }
     if (st == CAS_OK) {
       cas_run_record rec = {
         .scenario = sc,
         .resolved_yaml = yaml,
         .portfolio_source = pf->source,
+        .network = net,
+        .contagion = report->has_contagion ? &report->contagion : NULL,
         .kernel = kernel->info.name,
         .threads = threads,
         .command_line = opt->command_line,
@@ -154,6 +177,8 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     report->write_seconds = now_seconds() - t2;
   }
   free(yaml);
+  cas_contagion_destroy(contagion);
+  cas_network_destroy(net);
   cas_results_destroy(res);
   cas_plan_destroy(plan);
   cas_portfolio_destroy(pf);

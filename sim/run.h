@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "contagion.h"
 #include "kernel.h"
+#include "network.h"
 #include "plan.h"
 #include "portfolio.h"
 #include "scenario.h"
@@ -41,6 +43,8 @@ typedef struct cas_run_report {
   double expected_loss_analytic; /* [CNY] */
   double setup_seconds, simulate_seconds, write_seconds;
   cas_summary summary;
+  int has_contagion;
+  cas_contagion_summary contagion;
 } cas_run_report;
 
 /* Loads a scenario and applies the overrides of opt (paths, seed, loans). */
@@ -48,6 +52,10 @@ cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out,
 
 /* The scenario's portfolio: its CSV file or the built-in book. */
 cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, cas_error *err);
+
+/* The scenario's network: its CSV file or the built-in one. */
+cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
+                                cas_network **out, cas_error *err);
 
 /* Everything up to a plan, without simulating: `cascade validate`. */
 cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err);

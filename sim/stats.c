@@ -12,6 +12,11 @@ typedef struct ranked {
   uint64_t path;
 } ranked;
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 static int by_loss_then_path(const void *a, const void *b) {
   const ranked *x = a, *y = b;
   if (x->loss < y->loss) return -1;
@@ -54,12 +59,34 @@ void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
   *es_se = sqrt((tail_var + a * mean_excess * mean_excess) / ((1.0 - a) * (double)n));
 }
 
+/* The mean of rows[path][CAS_NSEGMENTS] over the paths that make up ES_a,
+ * with ES's weights (L_(k) counted k - a n times): r ranks the paths. */
+static void tail_mean_rows(const ranked *r, uint64_t paths, double a, const double *rows,
+                           double *out) {
+  uint64_t k = rank_of(a, paths);
+  double m = (double)paths, mass = m * (1.0 - a);
+  for (int s = 0; s < CAS_NSEGMENTS; s++) out[s] = 0.0;
+  for (uint64_t i = k - 1; i < paths; i++) {
+    double w = (i == k - 1) ? ((double)k - a * m) : 1.0;
+    const double *row = &rows[r[i].path * CAS_NSEGMENTS];
+    for (int s = 0; s < CAS_NSEGMENTS; s++) out[s] += w * row[s] / mass;
+  }
+}
+
+static ranked *rank_paths(uint64_t paths, const double *loss) {
+  ranked *r = malloc(paths * sizeof *r);
+  if (!r) return NULL;
+  for (uint64_t p = 0; p < paths; p++) r[p] = (ranked){loss[p], p};
+  qsort(r, paths, sizeof *r, by_loss_then_path);
+  return r;
+}
+
 cas_status cas_summary_compute(uint64_t paths, const double *loss,
                                const double *loss_by_segment, const int64_t *defaults,
                                cas_summary *out, cas_error *err) {
   memset(out, 0, sizeof *out);
   if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
-  ranked *r = malloc(paths * sizeof *r);
+  ranked *r = rank_paths(paths, loss);
   double *sorted = malloc(paths * sizeof *sorted);
   if (!r || !sorted) {
     free(r);
@@ -72,7 +99,6 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss,
   for (uint64_t p = 0; p < paths; p++) {
     sum += loss[p];
     if (defaults) sum_def += (double)defaults[p];
-    r[p] = (ranked){loss[p], p};
   }
   double mean = sum / m, m2 = 0.0, m4 = 0.0;
   for (uint64_t p = 0; p < paths; p++) {
@@ -88,7 +114,6 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss,
   out->sd_se = var > 0.0 ? sqrt(fmax(m4 - (m2 / m) * (m2 / m), 0.0) / (4.0 * var * m)) : 0.0;
   out->mean_defaults = sum_def / m;
 
-  qsort(r, paths, sizeof *r, by_loss_then_path);
   for (uint64_t p = 0; p < paths; p++) sorted[p] = r[p].loss;
   out->min_loss = sorted[0];
   out->max_loss = sorted[paths - 1];
@@ -96,14 +121,7 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss,
   for (int l = 0; l < CAS_NLEVELS; l++) {
     double a = cas_levels[l];
     cas_quantile_es(sorted, paths, a, &out->var[l], &out->var_se[l], &out->es[l], &out->es_se[l]);
-    if (!loss_by_segment) continue;
-    uint64_t k = rank_of(a, paths);
-    double mass = m * (1.0 - a);
-    for (uint64_t i = k - 1; i < paths; i++) {
-      double w = (i == k - 1) ? ((double)k - a * m) : 1.0;
-      const double *row = &loss_by_segment[r[i].path * CAS_NSEGMENTS];
-      for (int s = 0; s < CAS_NSEGMENTS; s++) out->es_contribution[l][s] += w * row[s] / mass;
-    }
+    if (loss_by_segment) tail_mean_rows(r, paths, a, loss_by_segment, out->es_contribution[l]);
   }
   if (loss_by_segment) {
     for (uint64_t p = 0; p < paths; p++)
@@ -113,5 +131,72 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss,
   }
   free(r);
   free(sorted);
+  return CAS_OK;
+}
+
+/* Longest cascades first: more rounds, then more contagion loss, then the
+ * lower path index. */
+typedef struct cascade_rank {
+  int32_t rounds;
+  double loss;
+  uint64_t path;
+} cascade_rank;
+
+static int by_cascade(const void *x, const void *y) {
+  const cascade_rank *a = x, *b = y;
+  if (a->rounds != b->rounds) return a->rounds > b->rounds ? -1 : 1;
+  if (a->loss != b->loss) return a->loss > b->loss ? -1 : 1;
+  return (a->path > b->path) - (a->path < b->path);
+}
+
+cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
+                                         const double *contagion,
+                                         const double *contagion_by_segment,
+                                         const int32_t *rounds, const uint8_t *truncated,
+                                         const cas_summary *sum, cas_contagion_summary *out,
+                                         cas_error *err) {
+  memset(out, 0, sizeof *out);
+  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
+  double *factor = malloc(paths * sizeof *factor);
+  ranked *r = rank_paths(paths, loss);
+  cascade_rank *c = malloc(paths * sizeof *c);
+  if (!factor || !r || !c) {
+    free(factor);
+    free(r);
+    free(c);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory summarising contagion");
+  }
+  double m = (double)paths, s1 = 0.0, s2 = 0.0, sr = 0.0;
+  for (uint64_t p = 0; p < paths; p++) {
+    factor[p] = loss[p] - contagion[p];
+    s1 += contagion[p];
+    s2 += contagion[p] * contagion[p];
+    sr += rounds[p];
+    if (rounds[p] > out->max_rounds) out->max_rounds = rounds[p];
+    out->truncated_paths += truncated[p];
+    c[p] = (cascade_rank){rounds[p], contagion[p], p};
+  }
+  out->el_contagion = s1 / m;
+  out->el_contagion_se = sqrt(fmax(s2 / m - out->el_contagion * out->el_contagion, 0.0) / (m - 1.0));
+  out->mean_rounds = sr / m;
+  qsort(factor, paths, sizeof *factor, cmp_double);
+  for (int l = 0; l < CAS_NLEVELS; l++) {
+    double a = cas_levels[l], vse, ese;
+    cas_quantile_es(factor, paths, a, &out->var_factor[l], &vse, &out->es_factor[l], &ese);
+    tail_mean_rows(r, paths, a, contagion_by_segment, out->es_contribution_contagion[l]);
+    double part = 0.0;
+    for (int s = 0; s < CAS_NSEGMENTS; s++) part += out->es_contribution_contagion[l][s];
+    out->es_contagion[l] = part;
+    out->es_contagion_share[l] = sum->es[l] > 0.0 ? part / sum->es[l] : 0.0;
+  }
+  qsort(c, paths, sizeof *c, by_cascade);
+  out->nlongest = paths < CAS_LONGEST_CASCADES ? (int)paths : CAS_LONGEST_CASCADES;
+  for (int i = 0; i < out->nlongest; i++) {
+    out->longest_paths[i] = c[i].path;
+    out->longest_rounds[i] = c[i].rounds;
+  }
+  free(factor);
+  free(r);
+  free(c);
   return CAS_OK;
 }

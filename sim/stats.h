@@ -47,6 +47,32 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss,
                                const double *loss_by_segment, const int64_t *defaults,
                                cas_summary *out, cas_error *err);
 
+/* What contagion adds to a loss distribution (when it is on). */
+enum { CAS_LONGEST_CASCADES = 10 };
+typedef struct cas_contagion_summary {
+  double el_contagion, el_contagion_se;      /* mean contagion loss [CNY] */
+  double var_factor[CAS_NLEVELS];            /* VaR of the factor-only loss (loss - contagion) */
+  double es_factor[CAS_NLEVELS];             /* ES of the factor-only loss [CNY] */
+  double es_contagion[CAS_NLEVELS];          /* contagion loss on the paths that make up ES [CNY] */
+  double es_contagion_share[CAS_NLEVELS];    /* es_contagion / es: contagion's share of ES */
+  double es_contribution_contagion[CAS_NLEVELS][CAS_NSEGMENTS]; /* by segment, sums to es_contagion */
+  double mean_rounds;
+  int32_t max_rounds;                        /* longest cascade seen */
+  uint64_t truncated_paths;                  /* paths stopped by max_rounds */
+  uint64_t longest_paths[CAS_LONGEST_CASCADES]; /* by rounds, then contagion loss, then index */
+  int32_t longest_rounds[CAS_LONGEST_CASCADES];
+  int nlongest;
+} cas_contagion_summary;
+
+/* loss[paths] (total), contagion[paths], contagion_by_segment[paths][seg],
+ * rounds[paths], truncated[paths]; sum is the summary of loss. */
+cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
+                                         const double *contagion,
+                                         const double *contagion_by_segment,
+                                         const int32_t *rounds, const uint8_t *truncated,
+                                         const cas_summary *sum, cas_contagion_summary *out,
+                                         cas_error *err);
+
 /* The empirical quantile and ES of sorted[n] at level a, with standard
  * errors (formulas above). */
 void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,

@@ -95,9 +95,9 @@ static run simulate(cas_scenario *sc, const cas_portfolio *pf, int grades, const
   sc->seed = seed;
   cas_plan_options opt = {grades};
   cr_assert_eq(cas_plan_build(sc, pf, &opt, &r.plan, &err), CAS_OK, "%s", err.msg);
-  cr_assert_eq(cas_results_create(sc->paths, &r.res, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_results_create(sc->paths, 0, &r.res, &err), CAS_OK, "%s", err.msg);
   cas_kernel_options kopt = {.threads = threads};
-  k->run(r.plan, r.res, &kopt);
+  cr_assert_eq(cas_kernel_run(k, r.plan, NULL, r.res, &kopt, &err), CAS_OK);
   cr_assert_eq(cas_summary_compute(r.res->paths, r.res->loss, r.res->loss_by_segment,
                                    r.res->defaults, &r.sum, &err), CAS_OK);
   return r;
