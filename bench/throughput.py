@@ -44,8 +44,10 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
-def one_run(binary, loans, paths, threads, kernel, out):
-    cmd = [str(binary), "run", str(ROOT / "scenarios" / "baseline.yaml"), "--loans", str(loans),
+def one_run(binary, loans, paths, threads, kernel, out, scenario="baseline", keep=False):
+    """One run in a fresh process: (kernel seconds, total defaults, peak RSS
+    bytes, process seconds[, root attributes if keep])."""
+    cmd = [str(binary), "run", str(ROOT / "scenarios" / f"{scenario}.yaml"), "--loans", str(loans),
            "--paths", str(paths), "--threads", str(threads), "--kernel", kernel, "-q", "-o", str(out)]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -60,8 +62,10 @@ def one_run(binary, loans, paths, threads, kernel, out):
             sys.exit(f"benchmark asked for kernel {kernel}, the result says {f.attrs['kernel']}")
         wall = float(f.attrs["elapsed_seconds"])
         defaults = float(f["defaults"][:].sum())
+        attrs = dict(f.attrs)
     out.unlink()
-    return wall, defaults, usage.ru_maxrss * 1024.0, process_wall  # RSS in bytes
+    result = (wall, defaults, usage.ru_maxrss * 1024.0, process_wall)  # RSS in bytes
+    return result + (attrs,) if keep else result
 
 
 def main():

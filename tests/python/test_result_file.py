@@ -115,3 +115,35 @@ def test_compare_rejects_foreign_hdf5_without_crashing(tmp_path):
     proc = subprocess.run([BIN, "compare", str(evil)], capture_output=True, text=True)
     assert proc.returncode == 3
     assert "not a cascade result file" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def contagion_result(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cont")
+    out = d / "chain.h5"
+    run("run", SRC / "scenarios" / "chain_master_jiangsu.yaml", "--loans", 5000, "--paths", 300,
+        "-q", "-o", out)
+    return out
+
+
+@pytest.mark.parametrize("engine", ["h5netcdf", "netcdf4"])
+def test_contagion_datasets_have_named_dimensions(contagion_result, engine):
+    ds = xr.open_dataset(contagion_result, engine=engine)
+    try:
+        assert ds.attrs["contagion"] == "on"
+        assert int(ds.attrs["network_links"]) > 0
+        assert ds["defaults_by_round"].dims == ("path", "round")
+        assert ds["contagion_loss_by_segment"].dims == ("path", "segment")
+        assert ds["longest_cascade_path"].dims == ("cascade_rank",)
+        # defaults by round add up to the defaults of the path
+        assert (ds["defaults_by_round"].sum("round") == ds["defaults"]).all()
+        # contagion's part of each path's loss is its segments' sum, and at most the loss
+        np.testing.assert_allclose(ds["contagion_loss_by_segment"].sum("segment"), ds["loss_contagion"],
+                                   rtol=1e-12)
+        assert (ds["loss_contagion"] <= ds["loss"] * (1 + 1e-12)).all()
+        share = ds["es_contagion_share"].sel(level=0.999)
+        assert 0.0 <= float(share) <= 1.0
+        np.testing.assert_allclose(ds["es_contribution_contagion"].sum("segment"), ds["es_contagion"],
+                                   rtol=1e-9)
+    finally:
+        ds.close()
