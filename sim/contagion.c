@@ -87,7 +87,8 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
       uint32_t v = net->target[e];
       int s = cas_segment(pf->region[v], pf->sector[v]);
       double lgd = fmin(fmax(pf->lgd[v] + plan->seg_lgd_add[s], 0.0), 1.0);
-      c->edge[at] = (cas_cascade_edge){pos[v], (uint16_t)s, (uint16_t)(t == CAS_LINK_GUARANTEE), w};
+      c->edge[at] = (cas_cascade_edge){pos[v], (uint16_t)s, (uint16_t)(t == CAS_LINK_GUARANTEE), w,
+                                       plan->loans[pos[v]].threshold};
       c->amount_loss[at] = amount * lgd;
       at++;
     }
@@ -160,6 +161,12 @@ static inline cas_cascade_loan *touch(cas_cascade_ws *ws, uint32_t k, int segmen
     l->called = 0.0;
   }
   return l;
+}
+
+/* The threshold of a touched loan: kept in its record by the sparse kernel
+ * (whose eps slot is free), read from the plan by the dense one. */
+static inline double threshold_of(const cas_plan *plan, const cas_cascade_ws *ws, uint32_t k) {
+  return ws->eps_all_known ? plan->loans[k].threshold : ws->loan[k].eps;
 }
 
 static inline int is_defaulted(const cas_cascade_ws *ws, uint32_t k) {
@@ -305,6 +312,7 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
         if (e + 8 < c->offset[u + 1]) __builtin_prefetch(&ws->loan[edge[e + 8].target], 1);
         uint32_t v = edge[e].target;
         cas_cascade_loan *l = touch(ws, v, edge[e].segment);
+        if (!ws->eps_all_known) l->eps = edge[e].threshold;
         if (edge[e].guarantee) {
           if (!(l->state & CAS_CASCADE_CALLED)) {
             l->state |= CAS_CASCADE_CALLED;
@@ -325,7 +333,7 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
       cas_cascade_loan *l = &ws->loan[v];
       l->state &= (uint16_t)~CAS_CASCADE_QUEUED;
       int s = l->segment;
-      if (survivor_defaults(plan, ws, l, v, plan->loans[v].threshold, scale, sys_eval[s],
+      if (survivor_defaults(plan, ws, l, v, threshold_of(plan, ws, v), scale, sys_eval[s],
                             sys_bound[s], path))
         mark_default(ws, v, s);
     }

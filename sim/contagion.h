@@ -31,7 +31,7 @@
  * workspace holds 44 bytes per loan (a 32-byte record and three lists),
  * allocated before the parallel region; records are valid only when stamped
  * with the current path, so nothing is cleared per path. The model takes
- * 8 bytes per loan and 24 per link.
+ * 9 bytes per loan and 32 per link.
  */
 #ifndef CASCADE_CONTAGION_H
 #define CASCADE_CONTAGION_H
@@ -51,12 +51,16 @@ typedef struct cas_spill_term {
   double beta;       /* [SD per unit default rate] */
 } cas_spill_term;
 
-/* A link as the cascade reads it: 16 bytes, the target by plan position. */
+/* A link as the cascade reads it: 24 bytes, the target by plan position,
+ * with what evaluating the target needs, so that the links of a defaulted
+ * loan are read in sequence and the target's own record is the only
+ * random access. */
 typedef struct cas_cascade_edge {
   uint32_t target;   /* plan position of the loan hit */
   uint16_t segment;  /* its segment */
   uint16_t guarantee;/* 1: a guarantee (amount_loss[e] applies) */
   double weight;     /* scaled weight [SD] */
+  double threshold;  /* the target's default threshold (plan->loans[target].threshold) */
 } cas_cascade_edge;
 
 /* The cascade model of a run: built before the parallel region. Links
@@ -87,7 +91,7 @@ typedef struct cas_cascade_loan {
   uint16_t segment;      /* set when first touched */
   double shift;          /* accumulated network shift [latent SD] */
   double called;         /* guarantee amounts called x LGD [CNY] */
-  double eps;            /* idiosyncratic value (dense kernel) */
+  double eps;            /* idiosyncratic value (dense kernel), else the threshold */
 } cas_cascade_loan;
 
 /* Per-thread workspace, indexed by plan position. */
@@ -108,11 +112,13 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws);
 /* Starts a path: invalidates every entry in O(1). */
 void cas_cascade_begin(cas_cascade_ws *ws);
 
-/* Records a round-0 default at plan position k (kernels call this). */
-static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
+/* Records a round-0 default at plan position k of segment s (kernels call
+ * this). */
+static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k, int segment) {
   cas_cascade_loan *l = &ws->loan[k];
   l->stamp = ws->now;
   l->state = CAS_CASCADE_DEFAULTED;
+  l->segment = (uint16_t)segment;
   l->shift = 0.0;
   l->called = 0.0;
   ws->defaulted[ws->ndefaulted++] = k;

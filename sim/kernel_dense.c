@@ -42,7 +42,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         if (scale * (a + w * eps) < ln[k].threshold) {
           defaults++;
           loss += ln[k].loss;
-          cas_cascade_default0(ws, bk->first + k);
+          cas_cascade_default0(ws, bk->first + k, s);
         }
       }
     }

@@ -149,7 +149,10 @@ static void run_hand(hand *h, const double *latent, const uint32_t *first, size_
   for (size_t k = 0; k < h->pf->n; k++) h->pos[h->plan->loan_index[k]] = (uint32_t)k;
   cas_cascade_begin(h->ws);
   for (size_t i = 0; i < h->pf->n; i++) h->ws->loan[h->pos[i]].eps = latent[i] / 0.8;
-  for (size_t k = 0; k < nfirst; k++) cas_cascade_default0(h->ws, h->pos[first[k]]);
+  for (size_t k = 0; k < nfirst; k++) {
+    uint32_t i = first[k];
+    cas_cascade_default0(h->ws, h->pos[i], cas_segment(h->pf->region[i], h->pf->sector[i]));
+  }
   double sys[CAS_NSEGMENTS] = {0};
   h->out = (cas_cascade_out){.seg_loss = h->seg_loss, .by_round = h->by_round};
   cas_cascade_run(h->c, h->plan, h->ws, 0, sys, 1.0, NULL, &h->out);
@@ -236,7 +239,7 @@ Test(contagion, chain_across_the_four_provinces, .fini = cleanup) {
 }
 
 Test(contagion, guarantee_called_on_a_defaulted_guarantor_adds_its_amount, .fini = cleanup) {
-  static const char *const sh[2] = {"shanghai", "shanghai"};
+  static const char *const sh[2] = {"shanghai", "jiangsu"};
   hand h = {0};
   h.pf = small_book(2, sh, 0.01);
   h.sc = scenario("contagion: {enabled: true, guarantee_scale: 2}\n");
@@ -252,6 +255,10 @@ Test(contagion, guarantee_called_on_a_defaulted_guarantor_adds_its_amount, .fini
   cr_expect_eq(h.by_round[0], 2);
   cr_expect_eq(h.by_round[1], 0);
   cr_expect_float_eq(total(h.seg_loss), 300.0, 1e-9);
+  /* ... booked to the guarantor's segment, though it defaulted in round 0
+   * (its record was stamped by the kernel, not by a link). */
+  cr_expect_float_eq(h.seg_loss[cas_segment(CAS_REGION_JIANGSU, CAS_SECTOR_MANUFACTURING)], 300.0,
+                     1e-9);
   release_hand(&h);
 }
 
