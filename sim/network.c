@@ -40,29 +40,38 @@
  *   link of positions.
  *
  * Built-in network (cas_network_generate)
- *   Three mechanisms, every number in the table `net_params` below, each
+ *   Four mechanisms, every number in the table `net_params` below, each
  *   cited to a source document (NNN_*, see docs/CALIBRATION.md) or marked
  *   ASSUMPTION:
- *   (a) supply chains ("1+N", 003_*): in each industrial park the chain
- *       master is the park's loan of largest EAD among the master sectors
- *       (ties: lowest index); it links to every other firm of its park and
+ *   (a) supply chains ("1+N", 003_*): an industrial park of s loans has
+ *       ceil(s / (chain_firms_max + 1)) chain masters (at most its loans
+ *       of the master sectors), its largest loans of those sectors by EAD
+ *       (ties: lowest index); its other firms, shuffled, are dealt to the
+ *       masters in turn. A master links to every firm of its chain and
  *       each of them back to it (weaker); it also has suppliers and buyers
- *       outside the park, a share of them in other provinces, drawn without
- *       repetition among the partner sectors, linked both ways;
+ *       outside the park, a share of them in other provinces, drawn
+ *       without repetition among the partner sectors, linked both ways.
+ *       So a master's degree is bounded, whatever the size of the book;
  *   (b) the G60 corridor (002_*): each tech start-up in a G60 city links to
  *       a few tech start-ups in other G60 cities, some pairs both ways;
  *   (c) mutual-guarantee circles: a share of the small borrowers of each
  *       city is cut into circles of heavy-tailed size; in a circle each
  *       borrower is guaranteed by 1 to 3 others, larger firms being chosen
- *       more often (Zipf), so guarantor degrees are heavy-tailed too.
+ *       more often (Zipf), so guarantor degrees are heavy-tailed too;
+ *   (d) trade links: each firm of the trade sectors outside the parks has
+ *       a Poisson number of partners among those firms, mostly in its
+ *       city or province, of sectors drawn from its sector's row of a
+ *       table; partner -> firm (the partner's default hits the firm).
+ *       Most links are of this kind, spread over many ordinary firms.
  *   Reproducibility: every random number comes from a stream
  *   cas_rng_init(seed, CAS_RNG_NETWORK, phase << 48 | task) where task is a
- *   park number (a), a block of LOAN_BLOCK loans (b, and circle
- *   membership) or a city (c); each task writes into its own slice of one
- *   link array, sized before the parallel loop, so the network depends on
- *   (portfolio, seed) only, for any number of threads. The phases and the
- *   order of draws are part of the reproducibility contract. A link drawn
- *   twice (same from, to, type) is kept once, where it was first generated.
+ *   park's first loan (a), a block of LOAN_BLOCK loans (b, circle
+ *   membership, d) or a city (c); each task writes into its own slice of
+ *   one link array, sized before the parallel loop, so the network depends
+ *   on (portfolio, seed) only, for any number of threads. The phases and
+ *   the order of draws are part of the reproducibility contract. A link
+ *   drawn twice (same from, to, type) is kept once, where it was first
+ *   generated; trade partners are drawn without repetition.
  */
 #include "network.h"
 
@@ -91,12 +100,13 @@ _Static_assert(CAS_NLINK_TYPES == 2, "network.c assumes two link types");
 #define SECTOR_BIT(s) (1u << (s))
 
 typedef struct network_params {
-  /* (a) supply chains around the chain master of each industrial park */
+  /* (a) supply chains around the chain masters of each industrial park */
   unsigned master_sectors;        /* sectors a chain master is chosen from (bit mask) */
-  double park_weight;             /* master -> every other firm of its park [SD] */
-  double park_reverse_weight;     /* park firm -> its master [SD] */
+  int chain_firms_max;            /* park firms per chain master, at most (a park has one master per started chain) */
+  double park_weight;             /* master -> each firm of its chain [SD] */
+  double park_reverse_weight;     /* chain firm -> its master [SD] */
   unsigned partner_sectors;       /* sectors of the master's partners outside the park */
-  double outside_per_park_firm;   /* outside partners per other firm of the park */
+  double outside_per_park_firm;   /* outside partners per firm of the master's chain */
   double outside_cross_province;  /* share of the outside partners in other provinces */
   double outside_weight;          /* master -> outside partner [SD] */
   double outside_reverse_weight;  /* outside partner -> master [SD] */
@@ -112,8 +122,32 @@ typedef struct network_params {
   double guarantor_zipf;             /* the k-th largest member guarantees with weight k^-zipf */
   double amount_min, amount_max;     /* cover of a loan by all its guarantors [fraction of EAD], uniform */
   double guarantee_weight;           /* [SD] */
+  /* (d) trade links outside the parks. Row s: the sectors of the partners
+   *   of a firm of sector s (shares, summing to 1; a zero row: sector s has
+   *   no trade links). The trade sectors are the rows that are not zero;
+   *   partners come from the same sectors. */
+  double trade_partner_share[CAS_NSECTORS][CAS_NSECTORS];
+  double trade_partners_mean;        /* partners per trade firm, Poisson mean */
+  double trade_same_city;            /* share of the partners drawn in the firm's city */
+  double trade_cross_province;       /* share drawn in the other provinces (the rest: own province) */
+  double trade_weight;               /* partner -> firm [SD] */
 } network_params;
 
+/* Indices into trade_partner_share, for readability of the table. */
+#define MF CAS_SECTOR_MANUFACTURING
+#define WR CAS_SECTOR_WHOLESALE_RETAIL
+#define IM CAS_SECTOR_INCLUSIVE_MICRO
+#define CO CAS_SECTOR_CONSTRUCTION
+#define RE CAS_SECTOR_REAL_ESTATE
+
+/* Weights [SD] and what they do to a borrower of 2% PD when one neighbour
+ * defaults: Phi(Phi^-1(0.02) + w) is 2.1% (0.02), 2.25% (0.05), 2.5%
+ * (0.1), 3.2% (0.2), 4.0% (0.3), 4.9% (0.4). All ASSUMPTIONS, set so that
+ * contagion is a material but second-order part of the baseline's loss:
+ * with about 3 links per loan, each default must add well under one
+ * further default on average, and a hub must not be toppled by the loss
+ * of a few of its many partners. docs/NETWORK.md ("Weights") gives the
+ * baseline figures behind the choice. */
 static const network_params net_params = {
   /* (a) 003_*: parks gather "chain master" firms (链主) with their
    *   upstream and downstream firms; supply-chain finance extends the core
@@ -123,38 +157,47 @@ static const network_params net_params = {
    *   micro-loans - are the N, not the 1). */
   .master_sectors = SECTOR_BIT(CAS_SECTOR_MANUFACTURING) | SECTOR_BIT(CAS_SECTOR_TECH_STARTUP) |
                     SECTOR_BIT(CAS_SECTOR_GREEN),
-  /* ASSUMPTION: a supplier that loses its chain master loses its main buyer
-   *   (0.8 SD takes a 2% PD to about 10%); a master that loses one of many
-   *   suppliers is hurt far less (0.15 SD). */
-  .park_weight = 0.8,
-  .park_reverse_weight = 0.15,
+  /* 003_*: "随着产业园区汇聚众多的「链主」企业和产业链上下游企业" (parks
+   *   gather many chain-master firms and their upstream and downstream
+   *   firms): a large park holds several chains. ASSUMPTION: a chain holds
+   *   at most 60 park firms besides its master, so a park of s loans has
+   *   ceil(s / 61) masters (fewer if it has fewer loans of the master
+   *   sectors), its largest loans of those sectors. */
+  .chain_firms_max = 60,
+  /* ASSUMPTION: a firm that loses its chain master loses its main buyer
+   *   (0.4 SD: 2% PD to 4.9%); a master that loses one of up to 60 chain
+   *   firms is hurt far less (0.05 SD; losing all of them: 3 SD). */
+  .park_weight = 0.4,
+  .park_reverse_weight = 0.05,
   /* 003_*: "「链主」这类核心企业的上下游仍以中小企业为主" (the upstream and
    *   downstream of chain masters are still mainly small and medium firms):
    *   outside partners are manufacturers, traders and inclusive small firms. */
   .partner_sectors = SECTOR_BIT(CAS_SECTOR_MANUFACTURING) | SECTOR_BIT(CAS_SECTOR_WHOLESALE_RETAIL) |
                      SECTOR_BIT(CAS_SECTOR_INCLUSIVE_MICRO),
-  /* ASSUMPTION: a park holds only part of a chain; the master has 14 times
-   *   as many suppliers and buyers outside the park as inside. This is the
-   *   parameter that brings the built-in book to about 3 links per loan
-   *   (docs/NETWORK.md, "Achieved statistics"). */
-  .outside_per_park_firm = 14.0,
+  /* ASSUMPTION: a park holds only part of a chain; the master has twice
+   *   as many suppliers and buyers outside the park as in its chain there
+   *   (so a master of 60 park firms has 180 partners: a hub, not a star
+   *   over thousands of firms). */
+  .outside_per_park_firm = 2.0,
   /* ASSUMPTION 30%: 003_* describes chains that cross regions (R&D in one
    *   place, production in another: "园区跨区域协同", "飞地经济"), and the
    *   domain brief asks for chains across provinces; the seeds give no share. */
   .outside_cross_province = 0.30,
-  /* ASSUMPTION: outside partners depend less on the master than its park
-   *   firms do (0.4 SD), and the master less on each of them (0.1 SD). */
-  .outside_weight = 0.4,
-  .outside_reverse_weight = 0.1,
+  /* ASSUMPTION: an outside partner is one of the master's many customers
+   *   or suppliers, less dependent than a park firm (0.2 SD: 2% to 3.2%);
+   *   a master losing one of up to 120 outside partners barely notices
+   *   (0.02 SD; losing all of them: 2.4 SD). */
+  .outside_weight = 0.2,
+  .outside_reverse_weight = 0.02,
   /* (b) 002_*: "发展 G60 走廊科创金融特色带" (develop the G60 corridor's
    *   sci-tech finance belt) ties technology firms across the corridor's
    *   cities and provinces. ASSUMPTION: 1 to 5 partners each (mean 3), half
-   *   of the pairs linked both ways, a weak shift (0.3 SD: shared funding
-   *   cycle and customers, not a single buyer). */
+   *   of the pairs linked both ways, a weak shift (0.15 SD, 2% to 2.8%:
+   *   shared funding cycle and customers, not a single buyer). */
   .g60_links_min = 1,
   .g60_links_max = 5,
   .g60_reciprocal = 0.5,
-  .g60_weight = 0.3,
+  .g60_weight = 0.15,
   /* (c) Who guarantees whom. 004_*: only 11.35% of small-firm loans and
    *   16.41% of farm-household loans in the delta are credit (unsecured)
    *   loans; the rest need collateral or a guarantor, and small firms
@@ -184,21 +227,74 @@ static const network_params net_params = {
   /* ASSUMPTION: the guarantors of a loan together cover 50% to 100% of
    *   it, in equal parts (so the contagion model, which books LGD x amount
    *   for each defaulted guarantor, never counts more than the loan);
-   *   calling a guarantee shifts the guarantor by 0.5 SD on top of the
-   *   added exposure. */
+   *   calling a guarantee shifts the guarantor by 0.3 SD (2% to 4.0%) on
+   *   top of the added exposure, which already carries most of the hit. */
   .amount_min = 0.5,
   .amount_max = 1.0,
-  .guarantee_weight = 0.5,
+  .guarantee_weight = 0.3,
+  /* (d) Ordinary trade credit between firms outside the parks: a buyer
+   *   that defaults leaves its supplier's receivables unpaid, a supplier
+   *   that defaults stops its buyer's production. 004_*: receivables
+   *   financing is a main channel of small-firm credit in the delta
+   *   (Anhui: 14,000 loans, 80.8 billion CNY; Shanghai: more than nine in
+   *   ten financings on its receivables platform go to small firms);
+   *   001_*: "产业链上下游企业 ... 供应链融资、应收账款融资" (firms up and
+   *   down the chain: supply-chain and receivables financing). Sectors
+   *   (ASSUMPTION): the firms that buy and sell goods on credit -
+   *   manufacturing, wholesale and retail, inclusive micro-firms (mostly
+   *   small makers and traders) - and construction with real estate
+   *   (developers pay contractors late; contractors buy materials from
+   *   manufacturers). Not households, infrastructure (public owners),
+   *   tech start-ups (G60 links) or green projects (project finance).
+   *   Shares by row (firm hit) and column (partner) are ASSUMPTIONS:
+   *   makers deal with makers and traders, traders with makers, small
+   *   firms mostly with small firms, contractors with developers and
+   *   material makers, developers with their contractors. */
+  .trade_partner_share = {
+    [MF] = {[MF] = 0.50, [WR] = 0.30, [IM] = 0.20},
+    [WR] = {[MF] = 0.40, [WR] = 0.30, [IM] = 0.30},
+    [IM] = {[MF] = 0.20, [WR] = 0.30, [IM] = 0.50},
+    [CO] = {[RE] = 0.50, [MF] = 0.30, [CO] = 0.20},
+    [RE] = {[CO] = 0.80, [RE] = 0.20},
+  },
+  /* ASSUMPTION: "a few" partners among the bank's borrowers, Poisson
+   *   with mean 4.3 (truncated at TRADE_MAX): the value that brings the
+   *   built-in book to 3.0 links per loan (docs/NETWORK.md). */
+  .trade_partners_mean = 4.3,
+  /* ASSUMPTION: trade is mostly local: half of the partners in the firm's
+   *   city, 30% anywhere in its province, 20% in the other provinces of
+   *   the delta (regional integration, DOMAIN.md; the seeds give no share). */
+  .trade_same_city = 0.50,
+  .trade_cross_province = 0.20,
+  /* ASSUMPTION 0.1 SD (2% PD to 2.5%): one trade partner among several is
+   *   a small part of a firm's sales or supplies. */
+  .trade_weight = 0.1,
 };
 
-/* Stream phases (cas_rng_init index = phase << 48 | task). Never renumber. */
-enum { PHASE_PARK = 1, PHASE_G60 = 2, PHASE_MEMBER = 3, PHASE_CIRCLE = 4 };
+#undef MF
+#undef WR
+#undef IM
+#undef CO
+#undef RE
+
+/* Stream phases (cas_rng_init index = phase << 48 | task). Never renumber;
+ * new phases go at the end. */
+enum {
+  PHASE_PARK = 1,        /* per park: outside partners of its masters */
+  PHASE_G60 = 2,         /* per block: G60 partners */
+  PHASE_MEMBER = 3,      /* per block: circle membership */
+  PHASE_CIRCLE = 4,      /* per city: circles and guarantors */
+  PHASE_CHAIN = 5,       /* per park: which master each park firm serves */
+  PHASE_TRADE_COUNT = 6, /* per block: number of trade partners of each firm */
+  PHASE_TRADE = 7        /* per block: the trade partners */
+};
 
 enum {
-  LOAN_BLOCK = 4096,  /* loans per random stream (G60 links, circle membership) */
-  CIRCLE_CAP = 64,    /* >= circle_max: circles fit in 64-bit masks */
-  GOT_MAX = 96,       /* longest quoted input in a message [bytes] */
-  SMALL_DEGREE = 4096 /* sources up to this many links are scanned in parallel */
+  LOAN_BLOCK = 4096,   /* loans per random stream (G60 links, circle membership, trade) */
+  CIRCLE_CAP = 64,     /* >= circle_max: circles fit in 64-bit masks */
+  TRADE_MAX = 40,      /* trade partners per firm, at most (Poisson tail beyond: < 1e-15) */
+  GOT_MAX = 96,        /* longest quoted input in a message [bytes] */
+  SMALL_DEGREE = 4096  /* sources up to this many links are scanned in parallel */
 };
 
 #define POS_BITS 31  /* position of a link within its source, in sort keys */
@@ -1055,13 +1151,17 @@ typedef struct generator {
   const network_params *P;
   uint64_t seed;
   size_t n;
-  /* parks: members in loan order, master (-1: none), outside partner counts */
+  /* parks: members in loan order; the chains of park k are
+   * chain_off[k] .. chain_off[k + 1] - 1, masters by decreasing EAD */
   int32_t npark;
   int32_t *park_order;  /* [npark] parks by their first loan (empty parks last) */
   uint64_t *park_off;   /* [npark + 1] */
   uint32_t *park_members;
-  int64_t *master;      /* [npark] */
-  uint64_t *park_same, *park_cross; /* [npark] outside partners to draw */
+  uint64_t *chain_off;  /* [npark + 1] */
+  uint32_t *chain_master;           /* [nchains] */
+  uint64_t *chain_same, *chain_cross; /* [nchains] outside partners to draw */
+  uint8_t *is_master;   /* [n] */
+  uint64_t largest_park;
   /* partner pool: loans of the partner sectors, by region, loan order */
   uint64_t pool_off[CAS_NREGIONS + 1];
   uint32_t *pool;
@@ -1075,32 +1175,51 @@ typedef struct generator {
   uint32_t *group_members;
   double size_cum[CIRCLE_CAP + 1]; /* P(size <= s) */
   double attract[CIRCLE_CAP];      /* weight of the k-th largest member as guarantor */
-  /* tasks: parks, then G60 blocks, then groups; slice t of links is
-   * [task_off[t], task_off[t + 1]), of which task_used[t] filled */
+  /* trade: firms of the trade sectors outside the parks, by (sector, city)
+   * and by (sector, region), loan order; partners drawn per firm */
+  unsigned trade_sectors;                       /* bit mask */
+  double trade_cum[CAS_NSECTORS][CAS_NSECTORS]; /* cumulative partner-sector shares by row */
+  uint64_t *tcity_off;  /* [NSECTORS * ncities + 1] */
+  uint32_t *tcity;
+  uint64_t *treg_off;   /* [NSECTORS * NREGIONS + 1] */
+  uint32_t *treg;
+  uint8_t *trade_k;     /* [n] partners to draw (0: none or not a trade firm) */
+  /* tasks: parks, then G60 blocks, then groups, then trade blocks; slice t
+   * of links is [task_off[t], task_off[t + 1]), of which task_used[t] filled */
   size_t nblocks, ntasks;
   uint64_t *task_off, *task_used;
   linklist links;
-  /* per-thread set of the partners a master has drawn */
+  /* per-thread scratch: the partners a master has drawn (a hash set), and
+   * the firms of a park being dealt to its masters */
   uint32_t *seen;
   size_t seen_cap;
+  uint32_t *deal;
 } generator;
 
 static void generator_free(generator *G) {
   free(G->park_order);
   free(G->park_off);
   free(G->park_members);
-  free(G->master);
-  free(G->park_same);
-  free(G->park_cross);
+  free(G->chain_off);
+  free(G->chain_master);
+  free(G->chain_same);
+  free(G->chain_cross);
+  free(G->is_master);
   free(G->pool);
   free(G->g60_off);
   free(G->g60);
   free(G->group_of);
   free(G->group_off);
   free(G->group_members);
+  free(G->tcity_off);
+  free(G->tcity);
+  free(G->treg_off);
+  free(G->treg);
+  free(G->trade_k);
   free(G->task_off);
   free(G->task_used);
   free(G->seen);
+  free(G->deal);
   linklist_free(&G->links);
 }
 
@@ -1143,6 +1262,19 @@ static int key_g60(const generator *G, size_t i) {
   return G->pf->sector[i] == CAS_SECTOR_TECH_STARTUP && c != CAS_CITY_NONE && cas_cities[c].g60 ? c : -1;
 }
 
+static int is_trade_firm(const generator *G, size_t i) {
+  return in_mask(G->trade_sectors, G->pf->sector[i]) && G->pf->park[i] < 0;
+}
+
+static int key_trade_city(const generator *G, size_t i) {
+  uint16_t c = G->pf->city[i];
+  return is_trade_firm(G, i) && c != CAS_CITY_NONE ? G->pf->sector[i] * cas_ncities + c : -1;
+}
+
+static int key_trade_region(const generator *G, size_t i) {
+  return is_trade_firm(G, i) ? G->pf->sector[i] * CAS_NREGIONS + G->pf->region[i] : -1;
+}
+
 static size_t block_end(const generator *G, size_t b) {
   size_t e = (b + 1) * LOAN_BLOCK;
   return e < G->n ? e : G->n;
@@ -1150,65 +1282,78 @@ static size_t block_end(const generator *G, size_t b) {
 
 /* ---- (a) parks ---- */
 
-/* Task t: the park t-th by first loan, stream indexed by that loan, so
+/* Task t: the park t-th by first loan, streams indexed by that loan, so
  * that renumbering the parks (a CSV portfolio numbers them by first
- * appearance) changes nothing. */
-static void park_task(generator *G, size_t t, uint32_t *seen, size_t seen_cap) {
+ * appearance) changes nothing. The park's other firms, shuffled, are
+ * dealt to its masters in turn (chain sizes differ by at most one); then,
+ * chain by chain: master -> its firms, master -> outside partners, and the
+ * links back. */
+static void park_task(generator *G, size_t t, uint32_t *seen, size_t seen_cap, uint32_t *deal) {
   const cas_portfolio *pf = G->pf;
   const network_params *P = G->P;
   linklist *L = &G->links;
   int32_t k = G->park_order[t];
   uint64_t w = G->task_off[t];
-  int64_t m = G->master[k];
-  if (m < 0) return;
-  uint32_t mst = (uint32_t)m;
+  uint64_t c0 = G->chain_off[k], m = G->chain_off[k + 1] - c0;
+  if (m == 0) return;
   const uint32_t *mem = G->park_members + G->park_off[k];
-  uint64_t size = G->park_off[k + 1] - G->park_off[k];
+  uint64_t size = G->park_off[k + 1] - G->park_off[k], f = 0;
   for (uint64_t j = 0; j < size; j++)
-    if (mem[j] != mst) put_link(L, w++, mst, mem[j], CAS_LINK_SUPPLY_CHAIN, P->park_weight, 0.0);
-
-  /* Outside partners, without repetition: rejection against a small hash
-   * set (the counts are capped at half of what is available, so a draw
-   * succeeds with probability >= 1/2 on average). */
-  uint64_t need = G->park_same[k] + G->park_cross[k];
-  uint64_t first = w;
-  if (need) {
-    size_t cap = 16;
-    while (cap < 2 * need) cap *= 2;
-    if (cap > seen_cap) cap = seen_cap; /* cannot happen: seen_cap covers the largest park */
-    memset(seen, 0, cap * sizeof *seen);
-    unsigned shift = 64;
-    for (size_t c = cap; c > 1; c >>= 1) shift--;
-    cas_rng rng;
-    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_PARK, mem[0]));
-    int r = pf->region[mst];
-    uint64_t lo = G->pool_off[r], cnt = G->pool_off[r + 1] - lo, total = G->pool_off[CAS_NREGIONS];
-    for (int side = 0; side < 2; side++) {
-      uint64_t want = side == 0 ? G->park_same[k] : G->park_cross[k];
-      for (uint64_t got_n = 0; got_n < want;) {
-        uint64_t j;
-        if (side == 0) {
-          j = lo + cas_rng_below(&rng, cnt);
-        } else {
-          j = cas_rng_below(&rng, total - cnt);
-          if (j >= lo) j += cnt;
+    if (!G->is_master[mem[j]]) deal[f++] = mem[j];
+  cas_rng rng;
+  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_CHAIN, mem[0]));
+  for (uint64_t j = f; j > 1; j--) { /* Fisher-Yates */
+    uint64_t q = cas_rng_below(&rng, j);
+    uint32_t x = deal[j - 1];
+    deal[j - 1] = deal[q];
+    deal[q] = x;
+  }
+  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_PARK, mem[0]));
+  for (uint64_t ch = 0; ch < m; ch++) {
+    uint32_t mst = G->chain_master[c0 + ch];
+    uint64_t first_park = w;
+    for (uint64_t q = ch; q < f; q += m) put_link(L, w++, mst, deal[q], CAS_LINK_SUPPLY_CHAIN, P->park_weight, 0.0);
+    uint64_t last_park = w;
+    /* Outside partners, without repetition: rejection against a small hash
+     * set (the counts are capped at half of what is available, so a draw
+     * succeeds with probability >= 1/2 on average). */
+    uint64_t need = G->chain_same[c0 + ch] + G->chain_cross[c0 + ch];
+    if (need) {
+      size_t cap = 16;
+      while (cap < 2 * need) cap *= 2;
+      if (cap > seen_cap) cap = seen_cap; /* cannot happen: seen_cap covers the largest chain */
+      memset(seen, 0, cap * sizeof *seen);
+      unsigned shift = 64;
+      for (size_t c = cap; c > 1; c >>= 1) shift--;
+      int r = pf->region[mst];
+      uint64_t lo = G->pool_off[r], cnt = G->pool_off[r + 1] - lo, total = G->pool_off[CAS_NREGIONS];
+      for (int side = 0; side < 2; side++) {
+        uint64_t want = side == 0 ? G->chain_same[c0 + ch] : G->chain_cross[c0 + ch];
+        for (uint64_t got_n = 0; got_n < want;) {
+          uint64_t j;
+          if (side == 0) {
+            j = lo + cas_rng_below(&rng, cnt);
+          } else {
+            j = cas_rng_below(&rng, total - cnt);
+            if (j >= lo) j += cnt;
+          }
+          uint32_t c = G->pool[j];
+          if (pf->park[c] == k) continue;
+          size_t h = (size_t)(((uint64_t)c * 0x9E3779B97F4A7C15ULL) >> shift);
+          while (seen[h] && seen[h] != c + 1) h = (h + 1) & (cap - 1);
+          if (seen[h]) continue;
+          seen[h] = c + 1;
+          put_link(L, w++, mst, c, CAS_LINK_SUPPLY_CHAIN, P->outside_weight, 0.0);
+          got_n++;
         }
-        uint32_t c = G->pool[j];
-        if (pf->park[c] == k) continue;
-        size_t h = (size_t)(((uint64_t)c * 0x9E3779B97F4A7C15ULL) >> shift);
-        while (seen[h] && seen[h] != c + 1) h = (h + 1) & (cap - 1);
-        if (seen[h]) continue;
-        seen[h] = c + 1;
-        put_link(L, w++, mst, c, CAS_LINK_SUPPLY_CHAIN, P->outside_weight, 0.0);
-        got_n++;
       }
     }
+    uint64_t last = w;
+    for (uint64_t p = first_park; p < last_park; p++)
+      put_link(L, w++, L->to[p], mst, CAS_LINK_SUPPLY_CHAIN, P->park_reverse_weight, 0.0);
+    for (uint64_t p = last_park; p < last; p++)
+      put_link(L, w++, L->to[p], mst, CAS_LINK_SUPPLY_CHAIN, P->outside_reverse_weight, 0.0);
   }
-  uint64_t last = w;
-  for (uint64_t j = 0; j < size; j++)
-    if (mem[j] != mst) put_link(L, w++, mem[j], mst, CAS_LINK_SUPPLY_CHAIN, P->park_reverse_weight, 0.0);
-  for (uint64_t p = first; p < last; p++)
-    put_link(L, w++, L->to[p], mst, CAS_LINK_SUPPLY_CHAIN, P->outside_reverse_weight, 0.0);
   G->task_used[t] = w - G->task_off[t];
 }
 
@@ -1323,22 +1468,126 @@ static void circle_task(generator *G, int grp) {
   G->task_used[t] = w - G->task_off[t];
 }
 
+/* ---- (d) trade links ---- */
+
+enum { TRADE_CITY, TRADE_PROVINCE, TRADE_OTHER };
+
+/* Poisson(mean) by inversion of one uniform, at most max. */
+static int draw_poisson(cas_rng *rng, double mean, int max) {
+  double u = cas_rng_uniform(rng), p = exp(-mean), cum = p;
+  int k = 0;
+  while (u >= cum && k < max) {
+    k++;
+    p *= mean / k;
+    cum += p;
+  }
+  return k;
+}
+
+/* A trade firm of sector ps for firm i, drawn uniformly at the level lev
+ * (its city, its province, the other provinces), or at the next wider
+ * level when that one holds no firm but i: city, then province, then the
+ * other provinces; other provinces, then province. -1 if none has one;
+ * may return i itself (the caller draws again). */
+static int64_t trade_draw(const generator *G, cas_rng *rng, size_t i, int ps, int lev) {
+  static const int order[3][3] = {
+    {TRADE_CITY, TRADE_PROVINCE, TRADE_OTHER}, {TRADE_PROVINCE, TRADE_OTHER, -1}, {TRADE_OTHER, TRADE_PROVINCE, -1}};
+  const cas_portfolio *pf = G->pf;
+  int r = pf->region[i];
+  uint16_t c = pf->city[i];
+  uint64_t self = ps == pf->sector[i]; /* i is in its own city and province pools */
+  for (int a = 0; a < 3 && order[lev][a] >= 0; a++) {
+    uint64_t lo, cnt;
+    switch (order[lev][a]) {
+    case TRADE_CITY:
+      if (c == CAS_CITY_NONE) break;
+      lo = G->tcity_off[(size_t)ps * (size_t)cas_ncities + c];
+      cnt = G->tcity_off[(size_t)ps * (size_t)cas_ncities + c + 1] - lo;
+      if (cnt > self) return G->tcity[lo + cas_rng_below(rng, cnt)];
+      break;
+    case TRADE_PROVINCE:
+      lo = G->treg_off[ps * CAS_NREGIONS + r];
+      cnt = G->treg_off[ps * CAS_NREGIONS + r + 1] - lo;
+      if (cnt > self) return G->treg[lo + cas_rng_below(rng, cnt)];
+      break;
+    default: {
+      uint64_t base = G->treg_off[ps * CAS_NREGIONS], all = G->treg_off[(ps + 1) * CAS_NREGIONS] - base;
+      lo = G->treg_off[ps * CAS_NREGIONS + r];
+      cnt = G->treg_off[ps * CAS_NREGIONS + r + 1] - lo;
+      if (all == cnt) break;
+      uint64_t j = base + cas_rng_below(rng, all - cnt);
+      if (j >= lo) j += cnt;
+      return G->treg[j];
+    }
+    }
+  }
+  return -1;
+}
+
+/* Block b: each trade firm's partners (trade_k[i] of them, distinct, not
+ * itself; draws that fail are repeated, at most 4 k + 16 draws in all),
+ * linked partner -> firm. */
+static void trade_task(generator *G, size_t b) {
+  const cas_portfolio *pf = G->pf;
+  const network_params *P = G->P;
+  linklist *L = &G->links;
+  size_t t = (size_t)G->npark + G->nblocks + (size_t)G->ngroups + b;
+  uint64_t w = G->task_off[t];
+  cas_rng rng;
+  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_TRADE, b));
+  double city_or_cross = P->trade_cross_province + P->trade_same_city;
+  for (size_t i = b * LOAN_BLOCK; i < block_end(G, b); i++) {
+    int k = G->trade_k[i];
+    if (!k) continue;
+    const double *cum = G->trade_cum[pf->sector[i]];
+    uint64_t first = w;
+    for (int got = 0, tries = 0; got < k && tries < 4 * k + 16; tries++) {
+      double u = cas_rng_uniform(&rng);
+      int lev = u < P->trade_cross_province ? TRADE_OTHER : u < city_or_cross ? TRADE_CITY : TRADE_PROVINCE;
+      double v = cas_rng_uniform(&rng);
+      int ps = 0;
+      while (ps < CAS_NSECTORS - 1 && !(v < cum[ps])) ps++;
+      int64_t p = trade_draw(G, &rng, i, ps, lev);
+      if (p < 0 || (size_t)p == i) continue;
+      uint64_t q = first;
+      while (q < w && L->from[q] != (uint32_t)p) q++;
+      if (q < w) continue;
+      put_link(L, w++, (uint32_t)p, (uint32_t)i, CAS_LINK_SUPPLY_CHAIN, P->trade_weight, 0.0);
+      got++;
+    }
+  }
+  G->task_used[t] = w - G->task_off[t];
+}
+
+/* ---- setup and generation ---- */
+
+typedef struct master_key {
+  double ead;
+  uint32_t i;
+} master_key;
+
+/* Larger EAD first; ties: lower loan index. */
+static int cmp_master(const void *a, const void *b) {
+  const master_key *x = a, *y = b;
+  if (x->ead != y->ead) return x->ead > y->ead ? -1 : 1;
+  return (x->i > y->i) - (x->i < y->i);
+}
+
 static int key_group(const generator *G, size_t i) { return G->group_of[i]; }
 
-/* Tables, slices and scratch, before the parallel loops. */
-static cas_status generator_setup(generator *G) {
+/* Parks: their order, masters and outside-partner counts; the largest
+ * chain's need of outside partners in *max_need. */
+static cas_status setup_parks(generator *G, uint64_t *max_need) {
   const cas_portfolio *pf = G->pf;
   const network_params *P = G->P;
   size_t n = G->n;
-  /* Parks and their masters. */
   G->npark = pf->npark > 0 ? pf->npark : 0;
   if (bucket(n, G->npark, key_park, G, &G->park_off, &G->park_members)) return CAS_ERR_NOMEM;
   size_t np = G->npark ? (size_t)G->npark : 1;
   G->park_order = malloc(np * sizeof *G->park_order);
-  G->master = malloc(np * sizeof *G->master);
-  G->park_same = calloc(np, sizeof *G->park_same);
-  G->park_cross = calloc(np, sizeof *G->park_cross);
-  if (!G->park_order || !G->master || !G->park_same || !G->park_cross) return CAS_ERR_NOMEM;
+  G->chain_off = malloc((np + 1) * sizeof *G->chain_off);
+  G->is_master = calloc(n, 1);
+  if (!G->park_order || !G->chain_off || !G->is_master) return CAS_ERR_NOMEM;
   {
     size_t np_seen = 0;
     for (size_t i = 0; i < n; i++) { /* a park's first loan is its first member */
@@ -1355,37 +1604,117 @@ static cas_status generator_setup(generator *G) {
   }
   memcpy(G->pool_off, pool_off, sizeof G->pool_off);
   free(pool_off);
-  uint64_t pool_total = G->pool_off[CAS_NREGIONS];
-  uint64_t max_need = 0;
+  /* Masters per park: one per started chain of chain_firms_max firms, at
+   * most the park's loans of the master sectors. */
+  uint64_t nchains = 0;
+  G->largest_park = 0;
   for (int32_t k = 0; k < G->npark; k++) {
     const uint32_t *mem = G->park_members + G->park_off[k];
-    uint64_t size = G->park_off[k + 1] - G->park_off[k];
-    int64_t best = -1;
+    uint64_t size = G->park_off[k + 1] - G->park_off[k], eligible = 0;
+    for (uint64_t j = 0; j < size; j++) eligible += in_mask(P->master_sectors, pf->sector[mem[j]]);
+    uint64_t m = (size + (uint64_t)P->chain_firms_max) / ((uint64_t)P->chain_firms_max + 1);
+    if (m > eligible) m = eligible;
+    if (size < 2) m = 0;
+    G->chain_off[k] = nchains;
+    nchains += m;
+    if (size > G->largest_park) G->largest_park = size;
+  }
+  G->chain_off[G->npark] = nchains;
+  size_t nc = nchains ? (size_t)nchains : 1;
+  G->chain_master = malloc(nc * sizeof *G->chain_master);
+  G->chain_same = malloc(nc * sizeof *G->chain_same);
+  G->chain_cross = malloc(nc * sizeof *G->chain_cross);
+  master_key *cand = malloc((G->largest_park ? G->largest_park : 1) * sizeof *cand);
+  if (!G->chain_master || !G->chain_same || !G->chain_cross || !cand) {
+    free(cand);
+    return CAS_ERR_NOMEM;
+  }
+  uint64_t pool_total = G->pool_off[CAS_NREGIONS];
+  *max_need = 0;
+  for (int32_t k = 0; k < G->npark; k++) {
+    uint64_t c0 = G->chain_off[k], m = G->chain_off[k + 1] - c0;
+    if (m == 0) continue;
+    const uint32_t *mem = G->park_members + G->park_off[k];
+    uint64_t size = G->park_off[k + 1] - G->park_off[k], e = 0;
     uint64_t own[CAS_NREGIONS] = {0}, own_total = 0;
     for (uint64_t j = 0; j < size; j++) {
       uint32_t i = mem[j];
-      if (in_mask(P->master_sectors, pf->sector[i]) && (best < 0 || pf->ead[i] > pf->ead[best])) best = i;
+      if (in_mask(P->master_sectors, pf->sector[i])) cand[e++] = (master_key){pf->ead[i], i};
       if (in_mask(P->partner_sectors, pf->sector[i])) {
         own[pf->region[i]]++;
         own_total++;
       }
     }
-    G->master[k] = size >= 2 ? best : -1;
-    if (G->master[k] < 0) continue;
-    int r = pf->region[best];
-    double want = P->outside_per_park_firm * (double)(size - 1);
-    uint64_t all = (uint64_t)llround(want);
-    uint64_t cross = (uint64_t)llround(want * P->outside_cross_province);
-    if (cross > all) cross = all;
-    uint64_t same = all - cross;
-    uint64_t avail_same = (G->pool_off[r + 1] - G->pool_off[r]) - own[r];
-    uint64_t avail_cross = (pool_total - (G->pool_off[r + 1] - G->pool_off[r])) - (own_total - own[r]);
-    if (same > avail_same / 2) same = avail_same / 2;
-    if (cross > avail_cross / 2) cross = avail_cross / 2;
-    G->park_same[k] = same;
-    G->park_cross[k] = cross;
-    if (same + cross > max_need) max_need = same + cross;
+    qsort(cand, (size_t)e, sizeof *cand, cmp_master);
+    uint64_t firms = size - m;
+    for (uint64_t ch = 0; ch < m; ch++) {
+      uint32_t mst = cand[ch].i;
+      G->chain_master[c0 + ch] = mst;
+      G->is_master[mst] = 1;
+      /* park_task deals the q-th shuffled firm to chain q mod m */
+      uint64_t chain_firms = firms / m + (ch < firms % m);
+      int r = pf->region[mst];
+      double want = P->outside_per_park_firm * (double)chain_firms;
+      uint64_t all = (uint64_t)llround(want);
+      uint64_t cross = (uint64_t)llround(want * P->outside_cross_province);
+      if (cross > all) cross = all;
+      uint64_t same = all - cross;
+      uint64_t avail_same = (G->pool_off[r + 1] - G->pool_off[r]) - own[r];
+      uint64_t avail_cross = (pool_total - (G->pool_off[r + 1] - G->pool_off[r])) - (own_total - own[r]);
+      if (same > avail_same / 2) same = avail_same / 2;
+      if (cross > avail_cross / 2) cross = avail_cross / 2;
+      G->chain_same[c0 + ch] = same;
+      G->chain_cross[c0 + ch] = cross;
+      if (same + cross > *max_need) *max_need = same + cross;
+    }
   }
+  free(cand);
+  return CAS_OK;
+}
+
+/* Trade firms: partner-sector tables, pools, and the number of partners
+ * of each firm (one Poisson draw per trade firm from its block's stream). */
+static cas_status setup_trade(generator *G) {
+  const network_params *P = G->P;
+  size_t n = G->n;
+  G->trade_sectors = 0;
+  for (int s = 0; s < CAS_NSECTORS; s++) {
+    double row = 0.0, acc = 0.0;
+    int last = -1;
+    for (int q = 0; q < CAS_NSECTORS; q++) {
+      row += P->trade_partner_share[s][q];
+      if (P->trade_partner_share[s][q] > 0.0) last = q;
+    }
+    if (row > 0.0) G->trade_sectors |= SECTOR_BIT(s);
+    for (int q = 0; q < CAS_NSECTORS; q++) {
+      acc += row > 0.0 ? P->trade_partner_share[s][q] / row : 0.0;
+      G->trade_cum[s][q] = last >= 0 && q >= last ? 1.0 : acc;
+    }
+  }
+  if (bucket(n, CAS_NSECTORS * cas_ncities, key_trade_city, G, &G->tcity_off, &G->tcity) ||
+      bucket(n, CAS_NSECTORS * CAS_NREGIONS, key_trade_region, G, &G->treg_off, &G->treg))
+    return CAS_ERR_NOMEM;
+  G->trade_k = malloc(n);
+  if (!G->trade_k) return CAS_ERR_NOMEM;
+  long nb = (long)G->nblocks;
+#pragma omp parallel for schedule(static)
+  for (long b = 0; b < nb; b++) {
+    cas_rng rng;
+    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_TRADE_COUNT, (uint64_t)b));
+    for (size_t i = (size_t)b * LOAN_BLOCK; i < block_end(G, (size_t)b); i++)
+      G->trade_k[i] = is_trade_firm(G, i) ? (uint8_t)draw_poisson(&rng, P->trade_partners_mean, TRADE_MAX) : 0;
+  }
+  return CAS_OK;
+}
+
+/* Tables, slices and scratch, before the parallel loops. */
+static cas_status generator_setup(generator *G) {
+  const cas_portfolio *pf = G->pf;
+  const network_params *P = G->P;
+  size_t n = G->n;
+  uint64_t max_need = 0;
+  cas_status st = setup_parks(G, &max_need);
+  if (st) return st;
   if (bucket(n, cas_ncities, key_g60, G, &G->g60_off, &G->g60)) return CAS_ERR_NOMEM;
 
   /* Circle membership: one uniform per loan from its block's stream. */
@@ -1421,8 +1750,11 @@ static cas_status generator_setup(generator *G) {
   }
   for (int r = 0; r < CIRCLE_CAP; r++) G->attract[r] = pow((double)(r + 1), -P->guarantor_zipf);
 
+  st = setup_trade(G);
+  if (st) return st;
+
   /* Slices: exact for parks, upper bounds for the others. */
-  G->ntasks = (size_t)G->npark + G->nblocks + (size_t)G->ngroups;
+  G->ntasks = (size_t)G->npark + 2 * G->nblocks + (size_t)G->ngroups;
   G->task_off = malloc((G->ntasks + 1) * sizeof *G->task_off);
   G->task_used = calloc(G->ntasks, sizeof *G->task_used);
   if (!G->task_off || !G->task_used) return CAS_ERR_NOMEM;
@@ -1431,8 +1763,10 @@ static cas_status generator_setup(generator *G) {
   for (int32_t q = 0; q < G->npark; q++) {
     int32_t k = G->park_order[q];
     G->task_off[t++] = sum;
-    if (G->master[k] >= 0)
-      sum += 2 * (G->park_off[k + 1] - G->park_off[k] - 1) + 2 * (G->park_same[k] + G->park_cross[k]);
+    uint64_t c0 = G->chain_off[k], m = G->chain_off[k + 1] - c0;
+    if (m == 0) continue;
+    sum += 2 * (G->park_off[k + 1] - G->park_off[k] - m);
+    for (uint64_t ch = c0; ch < c0 + m; ch++) sum += 2 * (G->chain_same[ch] + G->chain_cross[ch]);
   }
   for (size_t b = 0; b < G->nblocks; b++) {
     G->task_off[t++] = sum;
@@ -1443,14 +1777,20 @@ static cas_status generator_setup(generator *G) {
     G->task_off[t++] = sum;
     sum += 3 * (G->group_off[g + 1] - G->group_off[g]);
   }
+  for (size_t b = 0; b < G->nblocks; b++) {
+    G->task_off[t++] = sum;
+    for (size_t i = b * LOAN_BLOCK; i < block_end(G, b); i++) sum += G->trade_k[i];
+  }
   G->task_off[t] = sum;
   if (linklist_reserve(&G->links, (size_t)sum)) return CAS_ERR_NOMEM;
 
-  /* Per-thread sets of drawn partners, as large as the largest park needs. */
+  /* Per-thread scratch: sets of drawn partners, as large as the largest
+   * chain needs; the firms of the largest park. */
   G->seen_cap = 16;
   while (G->seen_cap < 2 * max_need) G->seen_cap *= 2;
   G->seen = malloc((size_t)max_threads() * G->seen_cap * sizeof *G->seen);
-  if (!G->seen) return CAS_ERR_NOMEM;
+  G->deal = malloc((size_t)max_threads() * (G->largest_park ? G->largest_park : 1) * sizeof *G->deal);
+  if (!G->seen || !G->deal) return CAS_ERR_NOMEM;
   return CAS_OK;
 }
 
@@ -1469,12 +1809,15 @@ cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_netw
 #pragma omp parallel
   {
     uint32_t *seen = G.seen + (size_t)thread_num() * G.seen_cap;
+    uint32_t *deal = G.deal + (size_t)thread_num() * (G.largest_park ? G.largest_park : 1);
 #pragma omp for schedule(dynamic, 1) nowait
-    for (long k = 0; k < npark; k++) park_task(&G, (size_t)k, seen, G.seen_cap);
+    for (long k = 0; k < npark; k++) park_task(&G, (size_t)k, seen, G.seen_cap, deal);
 #pragma omp for schedule(dynamic, 8) nowait
     for (long b = 0; b < nb; b++) g60_task(&G, (size_t)b);
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
     for (long g = 0; g < ng; g++) circle_task(&G, (int)g);
+#pragma omp for schedule(dynamic, 4)
+    for (long b = 0; b < nb; b++) trade_task(&G, (size_t)b);
   }
   /* Close the gaps between the slices, in task order. */
   linklist *L = &G.links;

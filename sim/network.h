@@ -61,7 +61,8 @@ cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_n
  * around a chain-master firm in each industrial park, some suppliers and
  * buyers in other provinces; technology links along the G60 corridor;
  * mutual-guarantee circles among small firms with a heavy-tailed size
- * distribution. About 3 links per loan. Deterministic from (portfolio,
+ * distribution; ordinary trade links among small and mid-sized firms
+ * outside the parks. About 3 links per loan. Deterministic from (portfolio,
  * seed), identical for any thread count. */
 cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_network **out,
                                 cas_error *err);

@@ -10,8 +10,9 @@
  *   back value by value; built-in ids; a header without rows.
  * - Generator: export/load round trip, determinism, thread-count
  *   independence, no self-links or duplicates, the structure of each
- *   mechanism (chain masters, outside partners, G60, circles) and the
- *   statistics documented in docs/NETWORK.md.
+ *   mechanism (chain masters, outside partners, G60, circles, trade
+ *   links), bounded degrees, and the statistics documented in
+ *   docs/NETWORK.md.
  */
 #include <criterion/criterion.h>
 
@@ -396,6 +397,11 @@ static int cmp_key(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static int cmp_u32_desc(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x < y) - (x > y);
+}
+
 Test(network_builtin, no_self_links_or_duplicates) {
   cas_portfolio *pf = builtin(100000, 1);
   cas_network *net = generate(pf, 1);
@@ -419,7 +425,9 @@ Test(network_builtin, no_self_links_or_duplicates) {
 
 Test(network_builtin, statistics_in_documented_ranges) {
   /* docs/NETWORK.md, "Achieved statistics": ranges for the default book of
-   * 10^5 loans, any seed. */
+   * 10^5 loans (portfolio seeds 1-4 and network seeds 1-2 give 3.004-3.017
+   * links per loan, supply-chain share 78.9-79.2%, guarantee share
+   * 20.9-21.1%, cross-region share 19.35-19.6%). */
   cas_portfolio *pf = builtin(CAS_PORTFOLIO_DEFAULT_LOANS, 1);
   cas_network *net = generate(pf, 1);
   double n = (double)net->nloans, m = (double)net->nlinks;
@@ -430,10 +438,46 @@ Test(network_builtin, statistics_in_documented_ranges) {
   cr_assert_eq(cross, net->cross_region_links);
   double per_loan = m / n, supply = (double)net->links_by_type[CAS_LINK_SUPPLY_CHAIN] / m;
   double guarantee = (double)net->links_by_type[CAS_LINK_GUARANTEE] / m, cross_share = (double)cross / m;
-  cr_expect(per_loan >= 2.85 && per_loan <= 3.05, "links per loan %.4f", per_loan);
-  cr_expect(supply >= 0.77 && supply <= 0.80, "supply-chain share %.4f", supply);
-  cr_expect(guarantee >= 0.20 && guarantee <= 0.23, "guarantee share %.4f", guarantee);
-  cr_expect(cross_share >= 0.245 && cross_share <= 0.26, "cross-region share %.4f", cross_share);
+  cr_expect(per_loan >= 2.95 && per_loan <= 3.08, "links per loan %.4f", per_loan);
+  cr_expect(supply >= 0.78 && supply <= 0.80, "supply-chain share %.4f", supply);
+  cr_expect(guarantee >= 0.20 && guarantee <= 0.22, "guarantee share %.4f", guarantee);
+  cr_expect(cross_share >= 0.185 && cross_share <= 0.205, "cross-region share %.4f", cross_share);
+  cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+}
+
+Test(network_builtin, degrees_bounded_and_spread) {
+  /* No hub over thousands of firms: a master has at most 60 chain firms,
+   * twice as many outside partners, and a few G60 links (documented: at
+   * most about 190 links either way up to 10^7 loans). And the links are
+   * spread: the 1% of loans with the most out-links hold few of them. */
+  cas_portfolio *pf = builtin(CAS_PORTFOLIO_DEFAULT_LOANS, 1);
+  cas_network *net = generate(pf, 1);
+  size_t n = net->nloans;
+  uint32_t *in = calloc(n, sizeof *in), *out = malloc(n * sizeof *out);
+  uint32_t max_out = 0, max_in = 0;
+  size_t linked = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = (uint32_t)(net->offset[i + 1] - net->offset[i]);
+    if (out[i] > max_out) max_out = out[i];
+    for (uint64_t p = net->offset[i]; p < net->offset[i + 1]; p++) in[net->target[p]]++;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (in[i] > max_in) max_in = in[i];
+    linked += out[i] > 0 || in[i] > 0;
+  }
+  cr_expect_leq(max_out, 200, "largest out-degree %u", max_out);
+  cr_expect_leq(max_in, 200, "largest in-degree %u", max_in);
+  cr_expect_geq(max_out, 100, "no hub left (largest out-degree %u)", max_out);
+  qsort(out, n, sizeof *out, cmp_u32_desc);
+  uint64_t top = 0;
+  for (size_t i = 0; i < n / 100; i++) top += out[i];
+  double top_share = (double)top / (double)net->nlinks;
+  cr_expect_leq(top_share, 0.16, "the top 1%% of loans hold %.3f of the out-links", top_share);
+  cr_expect_geq(out[n / 100], 10, "99th percentile of the out-degree %u", out[n / 100]);
+  cr_expect_geq((double)linked / (double)n, 0.58, "only %.3f of the loans have a link", (double)linked / (double)n);
+  free(in);
+  free(out);
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
@@ -446,28 +490,44 @@ static int is_partner_sector(int s) {
   return s == CAS_SECTOR_MANUFACTURING || s == CAS_SECTOR_WHOLESALE_RETAIL || s == CAS_SECTOR_INCLUSIVE_MICRO;
 }
 
+/* Weights of the built-in network (sim/network.c, docs/NETWORK.md). */
+#define W_PARK 0.4
+#define W_PARK_BACK 0.05
+#define W_OUTSIDE 0.2
+#define W_OUTSIDE_BACK 0.02
+#define W_G60 0.15
+#define W_GUARANTEE 0.3
+#define W_TRADE 0.1
+
+/* Larger EAD first, ties lower index (the order of chain masters). */
+static const cas_portfolio *sort_pf;
+static int cmp_by_ead(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  if (sort_pf->ead[x] != sort_pf->ead[y]) return sort_pf->ead[x] > sort_pf->ead[y] ? -1 : 1;
+  return (x > y) - (x < y);
+}
+
 Test(network_builtin, chain_masters) {
   cas_portfolio *pf = builtin(CAS_PORTFOLIO_DEFAULT_LOANS, 2);
   cas_network *net = generate(pf, 2);
   size_t n = pf->n;
-  int checked = 0;
-  uint64_t outside = 0, outside_cross = 0;
+  int checked = 0, several = 0;
+  uint64_t outside = 0, outside_cross = 0, chain_firms_total = 0;
+  uint32_t *mem = malloc(n * sizeof *mem), *elig = malloc(n * sizeof *elig);
+  sort_pf = pf;
   for (int32_t k = 0; k < pf->npark; k++) {
     size_t size = 0, eligible = 0;
-    int64_t master = -1;
     for (size_t i = 0; i < n; i++) {
       if (pf->park[i] != k) continue;
-      size++;
-      if (!is_master_sector(pf->sector[i])) continue;
-      eligible++;
-      if (master < 0 || pf->ead[i] > pf->ead[master]) master = (int64_t)i;
+      mem[size++] = (uint32_t)i;
+      if (is_master_sector(pf->sector[i])) elig[eligible++] = (uint32_t)i;
     }
-    /* Firms of the park with master-strength links to park mates. */
+    /* Loans of the park with master-strength links to park mates. */
     size_t with_park_links = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (pf->park[i] != k) continue;
+    for (size_t j = 0; j < size; j++) {
+      size_t i = mem[j];
       for (uint64_t p = net->offset[i]; p < net->offset[i + 1]; p++)
-        if (net->weight[p] == 0.8 && pf->park[net->target[p]] == k) {
+        if (net->weight[p] == W_PARK && pf->park[net->target[p]] == k) {
           with_park_links++;
           break;
         }
@@ -477,32 +537,144 @@ Test(network_builtin, chain_masters) {
       continue;
     }
     checked++;
-    cr_expect_eq(with_park_links, 1, "park %d: %zu masters", k, with_park_links);
-    size_t mst = (size_t)master;
-    for (size_t i = 0; i < n; i++) {
-      if (pf->park[i] != k || i == mst) continue;
-      cr_expect_geq(find_link(net, mst, (uint32_t)i, CAS_LINK_SUPPLY_CHAIN, 0.8), 0, "park %d: no master link to %zu",
-                    k, i);
-      cr_expect_geq(find_link(net, i, (uint32_t)mst, CAS_LINK_SUPPLY_CHAIN, 0.15), 0,
-                    "park %d: no link from %zu back to its master", k, i);
+    /* One master per started chain of 60 firms, at most the eligible
+     * loans; the masters are the largest of those by EAD. */
+    size_t m = (size + 60) / 61;
+    if (m > eligible) m = eligible;
+    several += m > 1;
+    cr_expect_eq(with_park_links, m, "park %d of %zu loans: %zu masters, expected %zu", k, size, with_park_links, m);
+    qsort(elig, eligible, sizeof *elig, cmp_by_ead);
+    size_t smallest = SIZE_MAX, largest = 0;
+    for (size_t c = 0; c < m; c++) {
+      size_t mst = elig[c], firms = 0;
+      for (uint64_t p = net->offset[mst]; p < net->offset[mst + 1]; p++) {
+        uint32_t t = net->target[p];
+        if (net->weight[p] == W_PARK) {
+          firms++;
+          cr_expect_eq(pf->park[t], k, "master %zu links to %u outside its park with the park weight", mst, t);
+          cr_expect_geq(find_link(net, t, (uint32_t)mst, CAS_LINK_SUPPLY_CHAIN, W_PARK_BACK), 0,
+                        "park %d: no link from %u back to its master", k, t);
+        } else if (net->weight[p] == W_OUTSIDE) {
+          /* Outside partners: not of the park, of the partner sectors, linked back. */
+          cr_expect_neq(pf->park[t], k);
+          cr_expect(is_partner_sector(pf->sector[t]), "partner %u of sector %d", t, pf->sector[t]);
+          cr_expect_geq(find_link(net, t, (uint32_t)mst, CAS_LINK_SUPPLY_CHAIN, W_OUTSIDE_BACK), 0);
+          outside++;
+          outside_cross += pf->region[t] != pf->region[mst];
+        }
+      }
+      if (firms < smallest) smallest = firms;
+      if (firms > largest) largest = firms;
+      chain_firms_total += firms;
     }
-    /* Outside partners: not of the park, of the partner sectors, linked back. */
-    for (uint64_t p = net->offset[mst]; p < net->offset[mst + 1]; p++) {
-      if (net->weight[p] != 0.4) continue;
-      uint32_t c = net->target[p];
-      cr_expect_neq(pf->park[c], k);
-      cr_expect(is_partner_sector(pf->sector[c]), "partner %u of sector %d", c, pf->sector[c]);
-      cr_expect_geq(find_link(net, c, (uint32_t)mst, CAS_LINK_SUPPLY_CHAIN, 0.1), 0);
-      outside++;
-      outside_cross += pf->region[c] != pf->region[mst];
+    /* Every other loan of the park serves exactly one master; chains
+     * differ by at most one firm, and hold at most 60 unless the park
+     * lacks masters. */
+    size_t served = 0;
+    for (size_t j = 0; j < size; j++) {
+      size_t i = mem[j], from_masters = 0;
+      for (size_t c = 0; c < m; c++)
+        from_masters += find_link(net, elig[c], (uint32_t)i, CAS_LINK_SUPPLY_CHAIN, W_PARK) >= 0;
+      served += from_masters;
+      cr_expect_leq(from_masters, 1, "loan %zu serves %zu masters", i, from_masters);
     }
+    cr_expect_eq(served, size - m, "park %d: %zu of %zu firms in a chain", k, served, size - m);
+    cr_expect_leq(largest - smallest, 1, "park %d: chains of %zu to %zu firms", k, smallest, largest);
+    if (m == (size + 60) / 61) cr_expect_leq(largest, 60, "park %d: a chain of %zu firms", k, largest);
   }
   cr_expect_geq(checked, 140, "only %d parks with a chain", checked);
-  /* 30% of each master's outside partners in other provinces (rounded per
-   * master, repeated links removed). */
+  cr_expect_geq(several, 10, "only %d parks with several chains", several);
+  /* Two outside partners per chain firm (rounded per master, capped at
+   * half of what is available: never binding here), 30% of them in other
+   * provinces. */
+  cr_expect_eq(outside, 2 * chain_firms_total, "%llu outside partners for %llu chain firms",
+               (unsigned long long)outside, (unsigned long long)chain_firms_total);
   double share = (double)outside_cross / (double)outside;
   cr_expect(share > 0.29 && share < 0.31, "cross-province share of outside partners %.4f", share);
-  cr_expect(outside > 10 * 0.06 * (double)n, "only %llu outside partners", (unsigned long long)outside);
+  free(mem);
+  free(elig);
+  cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+}
+
+/* Trade links: the share of a firm's partners by sector (rows: firm hit,
+ * columns: partner), as in sim/network.c. */
+static const struct {
+  int sector;
+  double share[CAS_NSECTORS];
+} trade_rows[] = {
+  {CAS_SECTOR_MANUFACTURING,
+   {[CAS_SECTOR_MANUFACTURING] = 0.5, [CAS_SECTOR_WHOLESALE_RETAIL] = 0.3, [CAS_SECTOR_INCLUSIVE_MICRO] = 0.2}},
+  {CAS_SECTOR_WHOLESALE_RETAIL,
+   {[CAS_SECTOR_MANUFACTURING] = 0.4, [CAS_SECTOR_WHOLESALE_RETAIL] = 0.3, [CAS_SECTOR_INCLUSIVE_MICRO] = 0.3}},
+  {CAS_SECTOR_INCLUSIVE_MICRO,
+   {[CAS_SECTOR_MANUFACTURING] = 0.2, [CAS_SECTOR_WHOLESALE_RETAIL] = 0.3, [CAS_SECTOR_INCLUSIVE_MICRO] = 0.5}},
+  {CAS_SECTOR_CONSTRUCTION,
+   {[CAS_SECTOR_REAL_ESTATE] = 0.5, [CAS_SECTOR_MANUFACTURING] = 0.3, [CAS_SECTOR_CONSTRUCTION] = 0.2}},
+  {CAS_SECTOR_REAL_ESTATE, {[CAS_SECTOR_CONSTRUCTION] = 0.8, [CAS_SECTOR_REAL_ESTATE] = 0.2}},
+};
+enum { NTRADE_ROWS = sizeof trade_rows / sizeof trade_rows[0] };
+
+static int trade_row(int sector) {
+  for (int r = 0; r < NTRADE_ROWS; r++)
+    if (trade_rows[r].sector == sector) return r;
+  return -1;
+}
+
+Test(network_builtin, trade_links) {
+  cas_portfolio *pf = builtin(CAS_PORTFOLIO_DEFAULT_LOANS, 5);
+  cas_network *net = generate(pf, 5);
+  size_t n = pf->n;
+  uint64_t links = 0, cross = 0, same_city = 0, bad = 0, firms = 0;
+  uint64_t by[NTRADE_ROWS][CAS_NSECTORS] = {{0}}, row_links[NTRADE_ROWS] = {0};
+  uint32_t *in = calloc(n, sizeof *in);
+  for (size_t i = 0; i < n; i++) {
+    int r = trade_row(pf->sector[i]);
+    firms += r >= 0 && pf->park[i] < 0;
+    for (uint64_t p = net->offset[i]; p < net->offset[i + 1]; p++) {
+      if (net->type[p] != CAS_LINK_SUPPLY_CHAIN || net->weight[p] != W_TRADE) continue;
+      uint32_t j = net->target[p]; /* i is the partner, j the firm it hits */
+      int rj = trade_row(pf->sector[j]);
+      links++;
+      in[j]++;
+      /* Both ends outside the parks, of a trade sector, the partner of a
+       * sector in the firm's row. */
+      if (rj < 0 || r < 0 || pf->park[i] >= 0 || pf->park[j] >= 0 || trade_rows[rj].share[pf->sector[i]] == 0.0) {
+        bad++;
+        continue;
+      }
+      by[rj][pf->sector[i]]++;
+      row_links[rj]++;
+      cross += pf->region[i] != pf->region[j];
+      same_city += pf->city[i] == pf->city[j];
+    }
+  }
+  cr_expect_eq(bad, 0, "%llu trade links out of their sectors or in parks", (unsigned long long)bad);
+  /* 20% in other provinces, within 4 binomial standard errors. */
+  double q = 0.20, N = (double)links, got = (double)cross / N, se = sqrt(q * (1 - q) / N);
+  cr_expect(fabs(got - q) <= 4 * se, "cross-province share of trade links %.4f, expected %.2f +- %.4f", got, q, 4 * se);
+  /* Half drawn in the firm's city, and part of the 30% drawn in its
+   * province lands there too. */
+  double city = (double)same_city / N;
+  cr_expect(city >= 0.5 - 4 * sqrt(0.25 / N) && city <= 0.8, "same-city share of trade links %.4f", city);
+  /* Partners by sector, each row within 4 standard errors. */
+  for (int r = 0; r < NTRADE_ROWS; r++)
+    for (int s = 0; s < CAS_NSECTORS; s++) {
+      double want = trade_rows[r].share[s], m = (double)row_links[r];
+      if (want == 0.0) continue;
+      double share = (double)by[r][s] / m, sd = sqrt(want * (1 - want) / m);
+      cr_expect(fabs(share - want) <= 4 * sd, "%s firms: %.4f of partners %s, expected %.2f +- %.4f",
+                cas_sector_names[trade_rows[r].sector], share, cas_sector_names[s], want, 4 * sd);
+    }
+  /* Poisson mean 4.3 partners per trade firm (4 standard errors), each
+   * at most 40. */
+  double mean = N / (double)firms, se_mean = sqrt(4.3 / (double)firms);
+  cr_expect(fabs(mean - 4.3) <= 4 * se_mean, "%.4f trade partners per firm, expected 4.3 +- %.4f", mean, 4 * se_mean);
+  uint32_t max_in = 0;
+  for (size_t i = 0; i < n; i++)
+    if (in[i] > max_in) max_in = in[i];
+  cr_expect_leq(max_in, 40);
+  free(in);
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
@@ -517,8 +689,9 @@ Test(network_builtin, link_attributes) {
       double w = net->weight[p];
       cr_assert(w >= 0.0 && w <= CAS_LINK_WEIGHT_MAX);
       if (net->type[p] == CAS_LINK_SUPPLY_CHAIN) {
-        bad_supply += net->amount[p] != 0.0 || !(w == 0.8 || w == 0.15 || w == 0.4 || w == 0.1 || w == 0.3);
-        if (w == 0.3) { /* G60: tech start-ups of two different G60 cities */
+        bad_supply += net->amount[p] != 0.0 || !(w == W_PARK || w == W_PARK_BACK || w == W_OUTSIDE ||
+                                                 w == W_OUTSIDE_BACK || w == W_G60 || w == W_TRADE);
+        if (w == W_G60) { /* G60: tech start-ups of two different G60 cities */
           g60++;
           cr_expect(pf->sector[i] == CAS_SECTOR_TECH_STARTUP && pf->sector[j] == CAS_SECTOR_TECH_STARTUP);
           cr_expect(cas_cities[pf->city[i]].g60 && cas_cities[pf->city[j]].g60 && pf->city[i] != pf->city[j]);
@@ -530,7 +703,7 @@ Test(network_builtin, link_attributes) {
         int s = pf->sector[i], g = 0;
         for (uint64_t q = net->offset[i]; q < net->offset[i + 1]; q++) g += net->type[q] == CAS_LINK_GUARANTEE;
         bad_guarantee += !(a > 0.0 && a * g >= 0.5 * ead * (1 - 1e-15) && a * g <= ead * (1 + 1e-15)) ||
-                         w != 0.5 || pf->city[i] != pf->city[j] ||
+                         w != W_GUARANTEE || pf->city[i] != pf->city[j] ||
                          !(s == CAS_SECTOR_INCLUSIVE_MICRO || s == CAS_SECTOR_WHOLESALE_RETAIL ||
                            s == CAS_SECTOR_HOUSEHOLD);
       }
