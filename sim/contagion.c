@@ -25,7 +25,7 @@
 
 #include "normal.h"
 
-enum { SPILL_BATCH = 64 };
+enum { SPILL_BATCH = 64, EDGE_BATCH = 32, EDGES_AHEAD = 8, OFFSET_AHEAD = 16 };
 #define INV_SQRT_2PI 0.39894228040143267794
 
 cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
@@ -123,9 +123,8 @@ cas_status cas_cascade_ws_create(size_t n, int eps_all_known, cas_cascade_ws **o
   ws->eps_all_known = eps_all_known;
   ws->loan = calloc(m, sizeof *ws->loan);
   ws->defaulted = malloc(m * sizeof *ws->defaulted);
-  ws->touched = malloc(m * sizeof *ws->touched);
   ws->callees = malloc(m * sizeof *ws->callees);
-  if (!ws->loan || !ws->defaulted || !ws->touched || !ws->callees) {
+  if (!ws->loan || !ws->defaulted || !ws->callees) {
     cas_cascade_ws_destroy(ws);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace of %zu loans", n);
   }
@@ -137,7 +136,6 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   if (!ws) return;
   free(ws->loan);
   free(ws->defaulted);
-  free(ws->touched);
   free(ws->callees);
   free(ws);
 }
@@ -148,7 +146,7 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
     for (size_t k = 0; k < ws->n; k++) ws->loan[k].stamp = 0;
     ws->now = 1;
   }
-  ws->ndefaulted = ws->ntouched = ws->ncallees = 0;
+  ws->ndefaulted = ws->ncallees = 0;
 }
 
 static inline cas_cascade_loan *touch(cas_cascade_ws *ws, uint32_t k, int segment) {
@@ -161,12 +159,6 @@ static inline cas_cascade_loan *touch(cas_cascade_ws *ws, uint32_t k, int segmen
     l->called = 0.0;
   }
   return l;
-}
-
-/* The threshold of a touched loan: kept in its record by the sparse kernel
- * (whose eps slot is free), read from the plan by the dense one. */
-static inline double threshold_of(const cas_plan *plan, const cas_cascade_ws *ws, uint32_t k) {
-  return ws->eps_all_known ? plan->loans[k].threshold : ws->loan[k].eps;
 }
 
 static inline int is_defaulted(const cas_cascade_ws *ws, uint32_t k) {
@@ -282,6 +274,37 @@ static int survivor_defaults(const cas_plan *plan, const cas_cascade_ws *ws,
   return u * cas_norm_cdf(-t) > cas_norm_cdf(-t2);
 }
 
+/* Walks the links of defaulted[d .. d_end) in order. */
+typedef struct link_cursor {
+  size_t d, d_end;
+  uint64_t e, end;
+} link_cursor;
+
+/* The next EDGE_BATCH links (fewer at the end), prefetching their targets'
+ * records and, further ahead, the offsets and link lists of the sources to
+ * come: a defaulted loan has two links at the median, so prefetching within
+ * one source would hide nothing. */
+static int gather(const cas_contagion *c, const cas_cascade_ws *ws, link_cursor *cur,
+                  uint64_t *batch) {
+  int m = 0;
+  while (m < EDGE_BATCH && cur->d < cur->d_end) {
+    if (cur->e == cur->end) {
+      if (++cur->d >= cur->d_end) break;
+      if (cur->d + OFFSET_AHEAD < cur->d_end)
+        __builtin_prefetch(&c->offset[ws->defaulted[cur->d + OFFSET_AHEAD]]);
+      if (cur->d + EDGES_AHEAD < cur->d_end)
+        __builtin_prefetch(&c->edge[c->offset[ws->defaulted[cur->d + EDGES_AHEAD]]]);
+      uint32_t u = ws->defaulted[cur->d];
+      cur->e = c->offset[u];
+      cur->end = c->offset[u + 1];
+      continue;
+    }
+    __builtin_prefetch(&ws->loan[c->edge[cur->e].target], 1);
+    batch[m++] = cur->e++;
+  }
+  return m;
+}
+
 void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
                      uint64_t path, const double *sys, double scale, cas_rng *rng,
                      cas_cascade_out *out) {
@@ -301,41 +324,45 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
     sys_bound[s] = sys[s] + fmin(dsys[s], 0.0);
   }
 
+  /* Each round spreads the defaults of the previous one. A survivor is
+   * checked right after each shift it receives: shifts only grow, so one
+   * that crosses its threshold part-way through the round defaults in this
+   * round either way, and it spreads only in the next (the frontier of a
+   * round is fixed when it starts). One visit to its record per link. */
   size_t frontier = 0, frontier_end = n0;   /* defaulted[frontier, frontier_end) spread next */
+  const cas_cascade_edge *edge = c->edge;
   for (uint32_t round = 1; round <= c->max_rounds; round++) {
     size_t new_start = ws->ndefaulted;   /* spill-over defaults (round 1) are already there */
-    ws->ntouched = 0;
-    for (size_t d = frontier; d < frontier_end; d++) {
-      uint32_t u = ws->defaulted[d];
-      const cas_cascade_edge *edge = c->edge;
-      for (uint64_t e = c->offset[u]; e < c->offset[u + 1]; e++) {
-        if (e + 8 < c->offset[u + 1]) __builtin_prefetch(&ws->loan[edge[e + 8].target], 1);
-        uint32_t v = edge[e].target;
-        cas_cascade_loan *l = touch(ws, v, edge[e].segment);
-        if (!ws->eps_all_known) l->eps = edge[e].threshold;
-        if (edge[e].guarantee) {
+    link_cursor cur = {frontier, frontier_end, 0, 0};
+    if (cur.d < cur.d_end) {
+      cur.e = c->offset[ws->defaulted[cur.d]];
+      cur.end = c->offset[ws->defaulted[cur.d] + 1];
+    }
+    uint64_t batch[2][EDGE_BATCH];
+    int m = gather(c, ws, &cur, batch[0]), which = 0;
+    while (m > 0) {
+      /* the next batch's records are on their way while this one is read */
+      int next = gather(c, ws, &cur, batch[!which]);
+      for (int j = 0; j < m; j++) {
+        uint64_t e = batch[which][j];
+        const cas_cascade_edge *ed = &edge[e];
+        uint32_t v = ed->target;
+        cas_cascade_loan *l = touch(ws, v, ed->segment);
+        if (ed->guarantee) {
           if (!(l->state & CAS_CASCADE_CALLED)) {
             l->state |= CAS_CASCADE_CALLED;
             ws->callees[ws->ncallees++] = v;
           }
           l->called += c->amount_loss[e];
         }
-        if ((l->state & CAS_CASCADE_DEFAULTED) || edge[e].weight == 0.0) continue;
-        l->shift += edge[e].weight;
-        if (!(l->state & CAS_CASCADE_QUEUED)) {
-          l->state |= CAS_CASCADE_QUEUED;
-          ws->touched[ws->ntouched++] = v;
-        }
+        if ((l->state & CAS_CASCADE_DEFAULTED) || ed->weight == 0.0) continue;
+        l->shift += ed->weight;
+        int s = ed->segment;
+        if (survivor_defaults(plan, ws, l, v, ed->threshold, scale, sys_eval[s], sys_bound[s], path))
+          mark_default(ws, v, s);
       }
-    }
-    for (size_t t = 0; t < ws->ntouched; t++) {
-      uint32_t v = ws->touched[t];
-      cas_cascade_loan *l = &ws->loan[v];
-      l->state &= (uint16_t)~CAS_CASCADE_QUEUED;
-      int s = l->segment;
-      if (survivor_defaults(plan, ws, l, v, threshold_of(plan, ws, v), scale, sys_eval[s],
-                            sys_bound[s], path))
-        mark_default(ws, v, s);
+      m = next;
+      which = !which;
     }
     size_t fresh = ws->ndefaulted - new_start + (round == 1 ? nspill : 0);
     out->by_round[round] = (int32_t)fresh;

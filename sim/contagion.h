@@ -28,7 +28,7 @@
  * Work per path: O(links leaving defaulted loans + loans they touch), plus
  * one pass over the buckets of segments hit by spill-over. Everything is
  * indexed by plan position, the kernels' own order. The per-thread
- * workspace holds 44 bytes per loan (a 32-byte record and three lists),
+ * workspace holds 40 bytes per loan (a 32-byte record and two lists),
  * allocated before the parallel region; records are valid only when stamped
  * with the current path, so nothing is cleared per path. The model takes
  * 9 bytes per loan and 32 per link.
@@ -82,7 +82,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 cas_contagion **out, cas_error *err);
 void cas_contagion_destroy(cas_contagion *c);
 
-enum { CAS_CASCADE_DEFAULTED = 1, CAS_CASCADE_QUEUED = 2, CAS_CASCADE_CALLED = 4 };
+enum { CAS_CASCADE_DEFAULTED = 1, CAS_CASCADE_CALLED = 2 };
 
 /* One loan's cascade state on the current path: one cache line holds two. */
 typedef struct cas_cascade_loan {
@@ -91,7 +91,7 @@ typedef struct cas_cascade_loan {
   uint16_t segment;      /* set when first touched */
   double shift;          /* accumulated network shift [latent SD] */
   double called;         /* guarantee amounts called x LGD [CNY] */
-  double eps;            /* idiosyncratic value (dense kernel), else the threshold */
+  double eps;            /* idiosyncratic value (dense kernel only) */
 } cas_cascade_loan;
 
 /* Per-thread workspace, indexed by plan position. */
@@ -100,9 +100,8 @@ typedef struct cas_cascade_ws {
   uint32_t now;          /* stamp of the current path */
   cas_cascade_loan *loan;
   uint32_t *defaulted;   /* defaulted positions, round by round; [0, n0) is round 0 */
-  uint32_t *touched;     /* survivors hit in the current round */
   uint32_t *callees;     /* positions with a called guarantee */
-  size_t ndefaulted, ntouched, ncallees;
+  size_t ndefaulted, ncallees;
   int eps_all_known;     /* the dense kernel writes eps of every loan */
 } cas_cascade_ws;
 
