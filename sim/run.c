@@ -62,38 +62,46 @@ static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_re
   }
 }
 
-/* Loads everything and builds the plan; on success the caller owns *sc,
- * *pf and *plan. */
-static cas_status prepare(const cas_run_options *opt, cas_scenario **sc, cas_portfolio **pf,
-                          cas_plan **plan, cas_error *err) {
-  *sc = NULL;
-  *pf = NULL;
-  *plan = NULL;
-  cas_status st = cas_run_load_scenario(opt, sc, err);
-  if (st == CAS_OK) st = cas_run_load_portfolio(*sc, pf, err);
-  if (st == CAS_OK) st = cas_plan_build(*sc, *pf, NULL, plan, err);
-  if (st != CAS_OK) {
-    cas_plan_destroy(*plan);
-    cas_portfolio_destroy(*pf);
-    cas_scenario_destroy(*sc);
-    *sc = NULL;
-    *pf = NULL;
-    *plan = NULL;
+/* Everything a run reads, built and checked before anything is simulated. */
+typedef struct inputs {
+  cas_scenario *sc;
+  cas_portfolio *pf;
+  cas_plan *plan;
+  cas_network *net;           /* with contagion only */
+  cas_contagion *contagion;   /* with contagion only */
+} inputs;
+
+static void release(inputs *in) {
+  cas_contagion_destroy(in->contagion);
+  cas_network_destroy(in->net);
+  cas_plan_destroy(in->plan);
+  cas_portfolio_destroy(in->pf);
+  cas_scenario_destroy(in->sc);
+  *in = (inputs){0};
+}
+
+/* Loads the scenario, the portfolio and the network, builds the plan and
+ * the contagion model: every check of a run. On failure nothing is kept. */
+static cas_status prepare(const cas_run_options *opt, inputs *in, cas_error *err) {
+  *in = (inputs){0};
+  cas_status st = cas_run_load_scenario(opt, &in->sc, err);
+  if (st == CAS_OK) st = cas_run_load_portfolio(in->sc, &in->pf, err);
+  if (st == CAS_OK) st = cas_plan_build(in->sc, in->pf, NULL, &in->plan, err);
+  if (st == CAS_OK && in->sc->contagion.enabled) {
+    st = cas_run_load_network(in->sc, in->pf, &in->net, err);
+    if (st == CAS_OK) st = cas_contagion_create(in->sc, in->plan, in->pf, in->net, &in->contagion, err);
   }
+  if (st != CAS_OK) release(in);
   return st;
 }
 
 cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
   memset(report, 0, sizeof *report);
-  cas_scenario *sc;
-  cas_portfolio *pf;
-  cas_plan *plan;
-  cas_status st = prepare(opt, &sc, &pf, &plan, err);
+  inputs in;
+  cas_status st = prepare(opt, &in, err);
   if (st != CAS_OK) return st;
-  fill_report(sc, plan, report);
-  cas_plan_destroy(plan);
-  cas_portfolio_destroy(pf);
-  cas_scenario_destroy(sc);
+  fill_report(in.sc, in.plan, report);
+  release(&in);
   return CAS_OK;
 }
 
@@ -123,22 +131,17 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
                          kernel_name, names);
   }
   double t0 = now_seconds();
-  cas_scenario *sc;
-  cas_portfolio *pf;
-  cas_plan *plan;
-  cas_status st = prepare(opt, &sc, &pf, &plan, err);
+  inputs in;
+  cas_status st = prepare(opt, &in, err);
   if (st != CAS_OK) return st;
+  cas_scenario *sc = in.sc;
+  cas_plan *plan = in.plan;
+  cas_contagion *contagion = in.contagion;
   fill_report(sc, plan, report);
 
   cas_results *res = NULL;
-  cas_network *net = NULL;
-  cas_contagion *contagion = NULL;
   char *yaml = NULL;
   st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
-  if (st == CAS_OK && sc->contagion.enabled) {
-    st = cas_run_load_network(sc, pf, &net, err);
-    if (st == CAS_OK) st = cas_contagion_create(sc, plan, pf, net, &contagion, err);
-  }
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
   if (st == CAS_OK)
     st = cas_results_create(sc->paths, contagion ? sc->contagion.max_rounds + 1 : 0, &res, err);
@@ -164,8 +167,8 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
       cas_run_record rec = {
         .scenario = sc,
         .resolved_yaml = yaml,
-        .portfolio_source = pf->source,
-        .network = net,
+        .portfolio_source = in.pf->source,
+        .network = in.net,
         .contagion = report->has_contagion ? &report->contagion : NULL,
         .kernel = kernel->info.name,
         .threads = threads,
@@ -177,11 +180,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     report->write_seconds = now_seconds() - t2;
   }
   free(yaml);
-  cas_contagion_destroy(contagion);
-  cas_network_destroy(net);
   cas_results_destroy(res);
-  cas_plan_destroy(plan);
-  cas_portfolio_destroy(pf);
-  cas_scenario_destroy(sc);
+  release(&in);
   return st;
 }

@@ -26,6 +26,12 @@ printf 'id,region,sector,ead,pd,lgd\nA,jiangsu,green,100,1.5,0.4\n' > "$tmp/bad.
 printf 'name: badcsv\nportfolio: {file: bad.csv}\n' > "$tmp/badcsv.yaml"
 expect 3 "bad.csv:2:.*" -- "$bin" run "$tmp/badcsv.yaml" -o "$tmp/out/r.h5"; no_output
 expect 3 "missing.yaml" -- "$bin" run "$tmp/missing.yaml" -o "$tmp/out/r.h5"; no_output
+# A bad links file is caught by validate as well as by run.
+printf 'id,region,sector,ead,pd,lgd\nA,jiangsu,green,100,0.01,0.4\nB,anhui,green,100,0.01,0.4\n' > "$tmp/two.csv"
+printf 'from,to,type,weight\nA,B,supply_chain,0.5\nA,C,supply_chain,0.5\n' > "$tmp/links.csv"
+printf 'name: badlinks\nportfolio: {file: two.csv}\ncontagion: {enabled: true, network: {file: links.csv}}\n' > "$tmp/badlinks.yaml"
+expect 3 "links.csv:3:.*C" -- "$bin" validate "$tmp/badlinks.yaml"
+expect 3 "links.csv:3:.*C" -- "$bin" run "$tmp/badlinks.yaml" -o "$tmp/out/r.h5"; no_output
 expect 3 "typo.yaml:2:1" -- "$bin" validate "$tmp/typo.yaml"
 expect 2 "--paths" -- "$bin" run "$src/scenarios/baseline.yaml" --paths -5 -o "$tmp/out/r.h5"; no_output
 expect 2 "--threads" -- "$bin" run "$src/scenarios/baseline.yaml" --threads 0 -o "$tmp/out/r.h5"; no_output
