@@ -67,8 +67,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
     for (size_t k = 0; k < n; k++) c->offset[k + 1] += c->offset[k];
     c->nedges = c->offset[n];
     c->edge = malloc((c->nedges ? c->nedges : 1) * sizeof *c->edge);
-    c->amount_loss = calloc(c->nedges ? c->nedges : 1, sizeof *c->amount_loss);
-    ok = c->edge && c->amount_loss;
+    ok = c->edge != NULL;
   }
   if (!ok) {
     free(pos);
@@ -88,8 +87,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
       int s = cas_segment(pf->region[v], pf->sector[v]);
       double lgd = fmin(fmax(pf->lgd[v] + plan->seg_lgd_add[s], 0.0), 1.0);
       c->edge[at] = (cas_cascade_edge){pos[v], (uint16_t)s, (uint16_t)(t == CAS_LINK_GUARANTEE), w,
-                                       plan->loans[pos[v]].threshold};
-      c->amount_loss[at] = amount * lgd;
+                                       plan->loans[pos[v]].threshold, amount * lgd};
       at++;
     }
   }
@@ -107,7 +105,6 @@ void cas_contagion_destroy(cas_contagion *c) {
   if (!c) return;
   free(c->offset);
   free(c->edge);
-  free(c->amount_loss);
   free(c->segment);
   free(c->spill);
   free(c);
@@ -353,7 +350,7 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
             l->state |= CAS_CASCADE_CALLED;
             ws->callees[ws->ncallees++] = v;
           }
-          l->called += c->amount_loss[e];
+          l->called += ed->amount_loss;
         }
         if ((l->state & CAS_CASCADE_DEFAULTED) || ed->weight == 0.0) continue;
         l->shift += ed->weight;

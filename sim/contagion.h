@@ -51,16 +51,17 @@ typedef struct cas_spill_term {
   double beta;       /* [SD per unit default rate] */
 } cas_spill_term;
 
-/* A link as the cascade reads it: 24 bytes, the target by plan position,
- * with what evaluating the target needs, so that the links of a defaulted
- * loan are read in sequence and the target's own record is the only
- * random access. */
+/* A link as the cascade reads it: 32 bytes, the target by plan position,
+ * with everything that hitting and evaluating the target needs, so that the
+ * links of a defaulted loan are read in sequence and the target's own
+ * record is the only random access. */
 typedef struct cas_cascade_edge {
-  uint32_t target;   /* plan position of the loan hit */
-  uint16_t segment;  /* its segment */
-  uint16_t guarantee;/* 1: a guarantee (amount_loss[e] applies) */
-  double weight;     /* scaled weight [SD] */
-  double threshold;  /* the target's default threshold (plan->loans[target].threshold) */
+  uint32_t target;     /* plan position of the loan hit */
+  uint16_t segment;    /* its segment */
+  uint16_t guarantee;  /* 1: a guarantee */
+  double weight;       /* scaled weight [SD] */
+  double threshold;    /* the target's default threshold (plan->loans[target].threshold) */
+  double amount_loss;  /* guarantees: scaled amount x the guarantor's LGD [CNY]; else 0 */
 } cas_cascade_edge;
 
 /* The cascade model of a run: built before the parallel region. Links
@@ -72,7 +73,6 @@ typedef struct cas_contagion {
   size_t nspill;
   uint64_t *offset;              /* [n + 1] links of plan position k: offset[k] .. offset[k+1]-1 */
   cas_cascade_edge *edge;        /* [nedges] */
-  double *amount_loss;           /* [nedges] scaled amount x guarantor's LGD [CNY] (guarantees) */
   uint8_t *segment;              /* [n] segment of plan position k */
   size_t nedges;
 } cas_contagion;
