@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "normal.h"
 
 enum { SPILL_BATCH = 64, EDGE_BATCH = 32, EDGES_AHEAD = 8, OFFSET_AHEAD = 16 };
@@ -66,7 +67,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
     }
     for (size_t k = 0; k < n; k++) c->offset[k + 1] += c->offset[k];
     c->nedges = c->offset[n];
-    c->edge = malloc((c->nedges ? c->nedges : 1) * sizeof *c->edge);
+    c->edge = cas_alloc_large(c->nedges * sizeof *c->edge, 0);
     ok = c->edge != NULL;
   }
   if (!ok) {
@@ -118,7 +119,7 @@ cas_status cas_cascade_ws_create(size_t n, int eps_all_known, cas_cascade_ws **o
   size_t m = n ? n : 1;
   ws->n = n;
   ws->eps_all_known = eps_all_known;
-  ws->loan = calloc(m, sizeof *ws->loan);
+  ws->loan = cas_alloc_large(m * sizeof *ws->loan, 1);
   ws->defaulted = malloc(m * sizeof *ws->defaulted);
   ws->callees = malloc(m * sizeof *ws->callees);
   if (!ws->loan || !ws->defaulted || !ws->callees) {
