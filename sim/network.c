@@ -10,9 +10,10 @@
  *   (cas_portfolio_id), type is supply_chain or guarantee, weight a number
  *   in [0, CAS_LINK_WEIGHT_MAX] [SD], amount a finite number > 0 [CNY] for a
  *   guarantee and empty or 0 for a supply chain. Accepted around that, as
- *   for portfolio files: a UTF-8 byte-order mark, CRLF or LF line ends,
- *   spaces and tabs around fields, blank lines (skipped), fields in double
- *   quotes ("" for a quote inside; a quoted field cannot span lines).
+ *   for portfolio files (csv.h reads both): a UTF-8 byte-order mark, CRLF
+ *   or LF line ends, spaces and tabs around fields, blank lines (skipped),
+ *   fields in double quotes ("" for a quote inside; a quoted field cannot
+ *   span lines).
  *
  * Error positions: "path:line:col: reason (got X, expected Y)", line the
  *   1-based physical line, col the 1-based character (UTF-8 code point,
@@ -80,12 +81,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "csv.h"
 #include "rng.h"
 
 const char *const cas_link_type_names[CAS_NLINK_TYPES] = {"supply_chain", "guarantee"};
@@ -293,7 +294,6 @@ enum {
   LOAN_BLOCK = 4096,   /* loans per random stream (G60 links, circle membership, trade) */
   CIRCLE_CAP = 64,     /* >= circle_max: circles fit in 64-bit masks */
   TRADE_MAX = 40,      /* trade partners per firm, at most (Poisson tail beyond: < 1e-15) */
-  GOT_MAX = 96,        /* longest quoted input in a message [bytes] */
   SMALL_DEGREE = 4096  /* sources up to this many links are scanned in parallel */
 };
 
@@ -304,37 +304,6 @@ static uint64_t stream_index(uint64_t phase, uint64_t task) { return phase << 48
 /* ======================================================================
  * Small helpers
  * ====================================================================== */
-
-/* 'text' for messages: at most GOT_MAX bytes, cut at a UTF-8 boundary. */
-static const char *quoted(const char *text, char *buf, size_t size) {
-  size_t n = strlen(text), cut = n;
-  if (cut > GOT_MAX) {
-    cut = GOT_MAX;
-    while (cut > 0 && ((unsigned char)text[cut] & 0xC0u) == 0x80u) cut--;
-  }
-  snprintf(buf, size, "'%.*s%s'", (int)cut, text, cut < n ? "..." : "");
-  return buf;
-}
-
-/* Hash of a byte string: 8-byte words folded by multiply-xorshift, then the
- * SplitMix64 finaliser (Steele, Lea, Flood, OOPSLA 2014). */
-static uint64_t hash_text(const char *s, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-  while (n >= 8) {
-    uint64_t w;
-    memcpy(&w, s, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    h ^= h >> 32;
-    s += 8;
-    n -= 8;
-  }
-  uint64_t w = 0;
-  memcpy(&w, s, n);
-  h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
 
 static int max_threads(void) {
 #ifdef _OPENMP
@@ -704,7 +673,7 @@ static int idmap_build(idmap *m, const cas_portfolio *pf) {
   m->mask = cap - 1;
   for (size_t i = 0; i < pf->n; i++) {
     const char *id = pf->id_pool + pf->id_offset[i];
-    uint64_t h = hash_text(id, strlen(id));
+    uint64_t h = cas_csv_hash(id, strlen(id));
     size_t j = (size_t)h & m->mask;
     while (m->slot[j]) j = (j + 1) & m->mask;
     m->slot[j] = (h >> 32) << 32 | (uint64_t)(i + 1);
@@ -725,7 +694,7 @@ static int64_t idmap_find(const idmap *m, const char *s) {
     }
     return v < m->pf->n ? (int64_t)v : -1;
   }
-  uint64_t h = hash_text(s, len);
+  uint64_t h = cas_csv_hash(s, len);
   uint64_t tag = h >> 32;
   for (size_t j = (size_t)h & m->mask;; j = (j + 1) & m->mask) {
     uint64_t v = m->slot[j];
@@ -744,23 +713,11 @@ static int64_t idmap_find(const idmap *m, const char *s) {
 enum { LCOL_FROM, LCOL_TO, LCOL_TYPE, LCOL_WEIGHT, LCOL_AMOUNT, NLCOLS };
 static const char *const lcol_names[NLCOLS] = {"from", "to", "type", "weight", "amount"};
 static const int lcol_required[NLCOLS] = {1, 1, 1, 1, 0};
-#define LCOL_LIST "from, to, type, weight, amount"
-
-typedef struct csv_field {
-  char *text;   /* unquoted, trimmed, NUL-terminated, inside the line buffer */
-  size_t start; /* byte offset in the line where the field starts (after leading blanks) */
-} csv_field;
+static const cas_csv_columns lcolumns = {lcol_names, lcol_required, NLCOLS};
 
 typedef struct link_loader {
-  const char *path;
-  cas_error *err;
+  cas_csv_reader csv;
   const cas_portfolio *pf;
-  FILE *f;
-  char *line, *orig;         /* getline buffer; pristine copy for columns */
-  size_t line_cap, orig_cap;
-  long lineno, header_line;  /* 1-based physical lines */
-  uint64_t *blank;           /* rows read before each blank line after the header */
-  size_t nblank, blank_cap;
   int col_of[NLCOLS];        /* field index of each column, or -1 */
   int kind_of[NLCOLS];       /* column of each field index */
   int ncols;
@@ -768,158 +725,19 @@ typedef struct link_loader {
   linklist links;
 } link_loader;
 
-/* 1-based character column of byte offset off of the current line. */
-static long char_col(const char *orig, size_t off) {
-  long col = 1;
-  for (size_t i = 0; i < off; i++)
-    if (((unsigned char)orig[i] & 0xC0u) != 0x80u) col++;
-  return col;
-}
-
-#define FAIL_AT(off, ...) \
-  cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, char_col(L->orig, (off)), __VA_ARGS__)
-
-static cas_status loader_nomem(link_loader *L) {
-  return cas_error_set(L->err, CAS_ERR_NOMEM, "%s: out of memory while reading the links", L->path);
-}
-
-/* Next line without its terminator (LF or CRLF); length, or -1 at end of
- * file or on a read error (which sets *st). */
-static long next_line(FILE *f, char **line, size_t *cap, long *lineno, const char *path, cas_error *err,
-                      cas_status *st) {
-  errno = 0;
-  ssize_t n = getline(line, cap, f);
-  if (n < 0) {
-    if (ferror(f)) *st = cas_error_set(err, CAS_ERR_IO, "%s: read error (%s)", path, strerror(errno ? errno : EIO));
-    return -1;
-  }
-  (*lineno)++;
-  char *s = *line;
-  if (n > 0 && s[n - 1] == '\n') s[--n] = '\0';
-  if (n > 0 && s[n - 1] == '\r') s[--n] = '\0';
-  return (long)n;
-}
-
-static int blank_line(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t') return 0;
-  return 1;
-}
-
-/* Splits s (n bytes; modified in place) into fields; stores at most max,
- * counts all in *count. Errors are positioned through orig (a copy of s).
- * err may be NULL (re-reading a line that parsed before). */
-static cas_status split_fields(const char *path, long lineno, const char *orig, cas_error *err, char *s,
-                               size_t n, csv_field *f, int max, int *count) {
-  const char *nul = memchr(s, '\0', n);
-  if (nul)
-    return cas_error_at(err, CAS_ERR_INPUT, path, lineno, char_col(orig, (size_t)(nul - s)),
-                        "unexpected NUL byte (got byte 0x00, expected text)");
-  size_t r = 0;
-  int k = 0;
-  for (;;) {
-    while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
-    size_t start = r;
-    char *text;
-    if (r < n && s[r] == '"') {
-      size_t w = ++r;
-      text = s + w;
-      for (;;) {
-        if (r >= n)
-          return cas_error_at(err, CAS_ERR_INPUT, path, lineno, char_col(orig, start),
-                              "unterminated quoted field (got end of line, expected a closing '\"')");
-        if (s[r] != '"') {
-          s[w++] = s[r++];
-        } else if (r + 1 < n && s[r + 1] == '"') {
-          s[w++] = '"';
-          r += 2;
-        } else {
-          r++;
-          break;
-        }
-      }
-      while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
-      if (r < n && s[r] != ',') {
-        char c[8], g[GOT_MAX + 8];
-        size_t m = 1;
-        while (r + m < n && m < 4 && ((unsigned char)s[r + m] & 0xC0u) == 0x80u) m++;
-        memcpy(c, s + r, m);
-        c[m] = '\0';
-        return cas_error_at(err, CAS_ERR_INPUT, path, lineno, char_col(orig, r),
-                            "unexpected text after a closing quote (got %s, expected ',' or end of line)",
-                            quoted(c, g, sizeof g));
-      }
-      s[w] = '\0';
-    } else {
-      while (r < n && s[r] != ',') r++;
-      size_t end = r;
-      while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
-      s[end] = '\0';
-      text = s + start;
-    }
-    if (k < max) f[k] = (csv_field){text, start};
-    k++;
-    if (r >= n) break;
-    r++; /* the comma */
-  }
-  *count = k;
-  return CAS_OK;
-}
-
-static cas_status parse_header(link_loader *L, char *s, size_t n) {
-  csv_field f[NLCOLS + 1];
-  int count;
-  cas_status st = split_fields(L->path, L->lineno, L->orig, L->err, s, n, f, NLCOLS + 1, &count);
-  if (st) return st;
-  char g[GOT_MAX + 8];
-  for (int c = 0; c < NLCOLS; c++) L->col_of[c] = -1;
-  /* A header of more than NLCOLS fields repeats or misnames one of the
-   * first NLCOLS + 1: checking those finds the error. */
-  int check = count < NLCOLS + 1 ? count : NLCOLS + 1;
-  for (int k = 0; k < check; k++) {
-    int c = 0;
-    while (c < NLCOLS && strcmp(lcol_names[c], f[k].text) != 0) c++;
-    if (c == NLCOLS)
-      return FAIL_AT(f[k].start, "unknown column %s (expected one of: " LCOL_LIST ")", quoted(f[k].text, g, sizeof g));
-    if (L->col_of[c] >= 0)
-      return FAIL_AT(f[k].start, "duplicate column '%s' (first seen at column %ld)", lcol_names[c],
-                     char_col(L->orig, f[L->col_of[c]].start));
-    L->col_of[c] = k;
-    L->kind_of[k] = c;
-  }
-  for (int c = 0; c < NLCOLS; c++)
-    if (lcol_required[c] && L->col_of[c] < 0)
-      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, 0,
-                          "missing required column '%s' (expected columns from, to, type, weight and "
-                          "optionally amount)",
-                          lcol_names[c]);
-  L->ncols = count;
-  return CAS_OK;
-}
-
-static int parse_number(const char *s, double *out) {
-  if (*s == '\0') return 0;
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || *end != '\0') return 0;
-  *out = v;
-  return 1;
-}
+#define FAIL_AT(off, ...) cas_csv_fail(&L->csv, (off), __VA_ARGS__)
 
 static cas_status parse_row(link_loader *L, char *s, size_t n) {
-  csv_field f[NLCOLS + 1];
-  int count;
-  cas_status st = split_fields(L->path, L->lineno, L->orig, L->err, s, n, f, NLCOLS + 1, &count);
+  cas_csv_field f[NLCOLS + 1];
+  cas_status st = cas_csv_split_row(&L->csv, s, n, f, L->ncols);
   if (st) return st;
-  if (count != L->ncols)
-    return FAIL_AT(count > L->ncols ? f[L->ncols].start : n,
-                   "wrong number of fields (got %d, expected %d as in the header)", count, L->ncols);
+  int count = L->ncols;
   linklist *links = &L->links;
   if (links->n >= UINT32_MAX)
     return FAIL_AT(0, "too many links (got more than %lu, expected fewer)", (unsigned long)UINT32_MAX);
   if (links->n == links->cap && linklist_reserve(links, links->cap ? 2 * links->cap : 4096))
-    return loader_nomem(L);
-  char g[GOT_MAX + 8];
+    return cas_csv_nomem(&L->csv);
+  char g[CAS_CSV_QUOTE_SIZE];
   int64_t from = -1, to = -1;
   int type = -1, have_amount = 0;
   double weight = 0.0, amount = 0.0;
@@ -931,7 +749,7 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
       int64_t i = idmap_find(&L->ids, t);
       if (i < 0)
         return FAIL_AT(f[k].start, "unknown loan id in %s (got %s, expected an id of the portfolio)",
-                       lcol_names[L->kind_of[k]], quoted(t, g, sizeof g));
+                       lcol_names[L->kind_of[k]], cas_csv_quote(t, g, sizeof g));
       if (L->kind_of[k] == LCOL_FROM)
         from = i;
       else
@@ -943,28 +761,28 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
         if (strcmp(t, cas_link_type_names[y]) == 0) type = y;
       if (type < 0)
         return FAIL_AT(f[k].start, "unknown link type %s (expected one of: supply_chain, guarantee)",
-                       quoted(t, g, sizeof g));
+                       cas_csv_quote(t, g, sizeof g));
       break;
     case LCOL_WEIGHT:
-      if (!parse_number(t, &weight))
-        return FAIL_AT(f[k].start, "weight is not a number (got %s, expected a number)", quoted(t, g, sizeof g));
+      if (!cas_csv_number(t, &weight))
+        return FAIL_AT(f[k].start, "weight is not a number (got %s, expected a number)", cas_csv_quote(t, g, sizeof g));
       if (!(weight >= 0.0 && weight <= CAS_LINK_WEIGHT_MAX))
         return FAIL_AT(f[k].start, "weight out of range (got %s, expected a latent shift in [0, %g] [SD])",
-                       quoted(t, g, sizeof g), CAS_LINK_WEIGHT_MAX);
+                       cas_csv_quote(t, g, sizeof g), CAS_LINK_WEIGHT_MAX);
       break;
     case LCOL_AMOUNT:
       if (*t) {
-        if (!parse_number(t, &amount))
-          return FAIL_AT(f[k].start, "amount is not a number (got %s, expected a number)", quoted(t, g, sizeof g));
+        if (!cas_csv_number(t, &amount))
+          return FAIL_AT(f[k].start, "amount is not a number (got %s, expected a number)", cas_csv_quote(t, g, sizeof g));
         have_amount = 1;
       }
       break;
     }
   }
   if (from == to) {
-    const csv_field *ft = &f[L->col_of[LCOL_TO]];
+    const cas_csv_field *ft = &f[L->col_of[LCOL_TO]];
     return FAIL_AT(ft->start, "self-link (got %s as both from and to, expected two different loans)",
-                   quoted(ft->text, g, sizeof g));
+                   cas_csv_quote(ft->text, g, sizeof g));
   }
   int acol = L->col_of[LCOL_AMOUNT];
   if (type == CAS_LINK_GUARANTEE) {
@@ -975,103 +793,44 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
       return FAIL_AT(f[acol].start, "guarantee without an amount (got '', expected an amount > 0 [CNY])");
     if (!(isfinite(amount) && amount > 0.0))
       return FAIL_AT(f[acol].start, "amount out of range (got %s, expected a finite amount > 0 [CNY] for a guarantee)",
-                     quoted(f[acol].text, g, sizeof g));
+                     cas_csv_quote(f[acol].text, g, sizeof g));
   } else {
     if (have_amount && amount != 0.0)
       return FAIL_AT(f[acol].start, "amount on a supply_chain link (got %s, expected empty or 0)",
-                     quoted(f[acol].text, g, sizeof g));
+                     cas_csv_quote(f[acol].text, g, sizeof g));
     amount = 0.0;
   }
   put_link(links, links->n++, (uint32_t)from, (uint32_t)to, type, weight, amount);
   return CAS_OK;
 }
 
-/* Physical line of data row j, undoing the skipped blank lines. */
-static long row_line(const link_loader *L, uint64_t j) {
-  long line = L->header_line + 1 + (long)j;
-  for (size_t k = 0; k < L->nblank && L->blank[k] <= j; k++) line++;
-  return line;
-}
-
 /* Character column of the from field on a given line of the file (read
  * again: only needed for the message about a duplicate); 0 if the file
  * cannot be read again. */
 static long from_col_on_line(const link_loader *L, long target) {
-  FILE *f = fopen(L->path, "rb");
-  if (!f) return 0;
-  char *line = NULL, *orig = NULL;
-  size_t cap = 0;
-  long lineno = 0, col = 0, n;
+  cas_csv_reader r;
+  if (cas_csv_open(&r, L->csv.path, "links", NULL)) return 0;
+  long col = 0, n;
+  char *s;
   cas_status st = CAS_OK;
-  while ((n = next_line(f, &line, &cap, &lineno, L->path, NULL, &st)) >= 0) {
-    if (lineno < target) continue;
-    orig = malloc((size_t)n + 1);
-    if (!orig) break;
-    memcpy(orig, line, (size_t)n + 1);
-    csv_field fl[NLCOLS + 1];
+  while ((n = cas_csv_next(&r, &s, &st)) >= 0) {
+    if (r.lineno < target) continue;
+    cas_csv_field f[NLCOLS + 1];
     int count;
-    if (split_fields(L->path, lineno, orig, NULL, line, (size_t)n, fl, NLCOLS + 1, &count) == CAS_OK &&
-        count > L->col_of[LCOL_FROM])
-      col = char_col(orig, fl[L->col_of[LCOL_FROM]].start);
+    if (cas_csv_split(&r, s, (size_t)n, f, NLCOLS + 1, &count) == CAS_OK && count > L->col_of[LCOL_FROM])
+      col = cas_csv_column(&r, f[L->col_of[LCOL_FROM]].start);
     break;
   }
-  free(line);
-  free(orig);
-  fclose(f);
+  cas_csv_close(&r);
   return col;
 }
 
 /* Reads the header and every row (until the first bad one). */
 static cas_status read_links(link_loader *L) {
-  cas_status st = CAS_OK;
-  long n;
-  for (;;) {
-    n = next_line(L->f, &L->line, &L->line_cap, &L->lineno, L->path, L->err, &st);
-    if (n < 0) {
-      if (st) return st;
-      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, 0, 0,
-                          "empty file (expected a header row such as from,to,type,weight,amount)");
-    }
-    char *s = L->line;
-    size_t len = (size_t)n;
-    if (L->lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-      s += 3;
-      len -= 3;
-    }
-    if (blank_line(s, len)) continue;
-    if (len + 1 > L->orig_cap) {
-      if (grow(&L->orig, len + 1, 1)) return loader_nomem(L);
-      L->orig_cap = len + 1;
-    }
-    memcpy(L->orig, s, len + 1);
-    L->header_line = L->lineno;
-    st = parse_header(L, s, len);
-    if (st) return st;
-    break;
-  }
-  for (;;) {
-    n = next_line(L->f, &L->line, &L->line_cap, &L->lineno, L->path, L->err, &st);
-    if (n < 0) return st;
-    size_t len = (size_t)n;
-    if (blank_line(L->line, len)) {
-      if (L->nblank == L->blank_cap) {
-        size_t cap = L->blank_cap ? 2 * L->blank_cap : 64;
-        if (grow(&L->blank, cap, sizeof *L->blank)) return loader_nomem(L);
-        L->blank_cap = cap;
-      }
-      L->blank[L->nblank++] = L->links.n;
-      continue;
-    }
-    if (len + 1 > L->orig_cap) {
-      size_t cap = L->orig_cap ? L->orig_cap : 256;
-      while (cap < len + 1) cap *= 2;
-      if (grow(&L->orig, cap, 1)) return loader_nomem(L);
-      L->orig_cap = cap;
-    }
-    memcpy(L->orig, L->line, len + 1);
-    st = parse_row(L, L->line, len);
-    if (st) return st;
-  }
+  cas_status st = cas_csv_header(&L->csv, &lcolumns, L->col_of, L->kind_of, &L->ncols);
+  char *s;
+  for (long n; !st && (n = cas_csv_next(&L->csv, &s, &st)) >= 0;) st = parse_row(L, s, (size_t)n);
+  return st;
 }
 
 cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_network **out, cas_error *err) {
@@ -1079,27 +838,18 @@ cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_n
   if (pf->n > UINT32_MAX)
     return cas_error_set(err, CAS_ERR_INPUT, "%s: portfolio too large for a network (got %zu loans, expected at most %lu)",
                          path, pf->n, (unsigned long)UINT32_MAX);
-  link_loader L = {.path = path, .err = err, .pf = pf};
-  L.f = fopen(path, "rb");
-  if (!L.f) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
-  struct stat sb;
-  if (fstat(fileno(L.f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    fclose(L.f);
-    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
-  }
-  cas_status st = idmap_build(&L.ids, pf) ? loader_nomem(&L) : read_links(&L);
-  fclose(L.f);
-  free(L.line);
-  free(L.orig);
+  link_loader L = {.pf = pf};
+  cas_status st = cas_csv_open(&L.csv, path, "links", err);
+  if (st) return st;
+  st = idmap_build(&L.ids, pf) ? cas_csv_nomem(&L.csv) : read_links(&L);
   free(L.ids.slot);
-  L.line = L.orig = NULL;
   L.ids.slot = NULL;
 
   /* Rows read so far (all of them, or those before the first bad row):
    * into rows by source, then duplicates, which win over a later error. */
   cas_network *net = NULL;
   uint32_t *row = NULL;
-  if (st == CAS_OK || (st == CAS_ERR_INPUT && L.header_line > 0)) {
+  if (st == CAS_OK || (st == CAS_ERR_INPUT && L.csv.header_line > 0)) {
     cas_status bad = st;
     row = malloc((L.links.n ? L.links.n : 1) * sizeof *row);
     net = row ? network_from_list(&L.links, pf->n, row) : NULL;
@@ -1108,7 +858,7 @@ cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_n
     uint64_t rep = 0, orig = 0;
     cas_status sst = net ? scan_repeats(net, row, 0, &found, &rep, &orig) : CAS_ERR_NOMEM;
     if (sst && !bad) {
-      st = sst == CAS_ERR_NOMEM ? loader_nomem(&L)
+      st = sst == CAS_ERR_NOMEM ? cas_csv_nomem(&L.csv)
                                 : cas_error_set(err, CAS_ERR_INPUT,
                                                 "%s: too many links from one loan (got more than %llu, expected fewer)",
                                                 path, 1ULL << POS_BITS);
@@ -1118,17 +868,17 @@ cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_n
       while (row[p] != rep) p++;
       size_t from = 0;
       while (net->offset[from + 1] <= p) from++;
-      char b1[32], b2[32], g1[GOT_MAX + 8], g2[GOT_MAX + 8];
-      long line = row_line(&L, rep);
+      char b1[32], b2[32], g1[CAS_CSV_QUOTE_SIZE], g2[CAS_CSV_QUOTE_SIZE];
+      long line = cas_csv_row_line(&L.csv, rep);
       st = cas_error_at(err, CAS_ERR_INPUT, path, line, from_col_on_line(&L, line),
                         "duplicate link from %s to %s of type %s (first seen on line %ld)",
-                        quoted(cas_portfolio_id(pf, from, b1, sizeof b1), g1, sizeof g1),
-                        quoted(cas_portfolio_id(pf, net->target[p], b2, sizeof b2), g2, sizeof g2),
-                        cas_link_type_names[net->type[p]], row_line(&L, orig));
+                        cas_csv_quote(cas_portfolio_id(pf, from, b1, sizeof b1), g1, sizeof g1),
+                        cas_csv_quote(cas_portfolio_id(pf, net->target[p], b2, sizeof b2), g2, sizeof g2),
+                        cas_link_type_names[net->type[p]], cas_csv_row_line(&L.csv, orig));
     }
   }
   free(row);
-  free(L.blank);
+  cas_csv_close(&L.csv);
   linklist_free(&L.links);
   if (st) {
     cas_network_destroy(net);

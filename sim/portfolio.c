@@ -49,9 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "csv.h"
 #include "normal.h"
 #include "rng.h"
 
@@ -269,36 +269,11 @@ static const sector_tilt sector_tilts[] = {
 
 enum {
   CAS_PORTFOLIO_BLOCK = 4096, /* loans per random stream */
-  DRAWS_PER_LOAN = 9,         /* uniforms consumed per generated loan */
-  GOT_MAX = 96                /* longest quoted input in a message [bytes] */
+  DRAWS_PER_LOAN = 9          /* uniforms consumed per generated loan */
 };
 
 #define MAX_LOANS_BUILTIN 1000000000ULL  /* ids "YRD" + 9 digits */
 #define MAX_LOANS_CSV 2147483647ULL      /* hash slots hold index + 1 in 32 bits */
-
-/* 'text' for messages: at most GOT_MAX bytes, cut at a UTF-8 boundary. */
-static const char *got(const char *text, char *buf, size_t size) {
-  size_t n = strlen(text);
-  size_t cut = n;
-  if (cut > GOT_MAX) {
-    cut = GOT_MAX;
-    while (cut > 0 && ((unsigned char)text[cut] & 0xC0u) == 0x80u) cut--;
-  }
-  snprintf(buf, size, "'%.*s%s'", (int)cut, text, cut < n ? "..." : "");
-  return buf;
-}
-
-/* 64-bit FNV-1a with a final avalanche (SplitMix64 finaliser). */
-static uint64_t hash_bytes(const char *s, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 0x100000001b3ULL;
-  }
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
 
 /* ---- A pool of NUL-terminated strings, each with its offset. ---- */
 typedef struct strpool {
@@ -366,7 +341,7 @@ static int strset_grow(strset *t) {
   return 0;
 }
 
-static uint32_t strset_hash(const char *s, size_t len) { return (uint32_t)(hash_bytes(s, len) >> 32); }
+static uint32_t strset_hash(const char *s, size_t len) { return (uint32_t)(cas_csv_hash(s, len) >> 32); }
 
 /* Makes room for one more string; -1 when out of memory. */
 static int strset_reserve(strset *t) {
@@ -486,25 +461,10 @@ enum { COL_ID, COL_REGION, COL_SECTOR, COL_EAD, COL_PD, COL_LGD, COL_CITY, COL_P
 
 static const char *const col_names[NCOLS] = {"id", "region", "sector", "ead", "pd", "lgd", "city", "park"};
 static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 0, 0};
-#define COL_LIST "id, region, sector, ead, pd, lgd, city, park"
-
-typedef struct field {
-  char *text;    /* unquoted, trimmed, NUL-terminated (inside the line buffer) */
-  size_t start;  /* byte offset of the field in the line (after leading spaces) */
-} field;
+static const cas_csv_columns columns = {col_names, col_required, NCOLS};
 
 typedef struct loader {
-  const char *path;
-  cas_error *err;
-  FILE *f;
-  char *line;       /* getline buffer */
-  size_t line_cap;
-  char *orig;       /* pristine copy of the current line, for columns */
-  size_t orig_cap;
-  long lineno;      /* current physical line, 1-based */
-  long header_line;
-  uint64_t *blank;  /* rows read before each skipped blank line after the header */
-  size_t nblank, blank_cap;
+  cas_csv_reader csv;
   int col_of[NCOLS];  /* field index of each column, or -1 */
   int kind_of[NCOLS]; /* column of each field index */
   int ncols;          /* fields per row */
@@ -514,186 +474,28 @@ typedef struct loader {
   strset id_set, park_set;
 } loader;
 
-/* Character column (1-based) of byte offset off in the current line. */
-static long char_col(const loader *L, size_t off) {
-  long col = 1;
-  for (size_t i = 0; i < off; i++)
-    if (((unsigned char)L->orig[i] & 0xC0u) != 0x80u) col++;
-  return col;
-}
-
-/* Line of data row j, undoing the skipped blank lines. */
-static long row_line(const loader *L, size_t j) {
-  long line = L->header_line + 1 + (long)j;
-  for (size_t k = 0; k < L->nblank && L->blank[k] <= j; k++) line++;
-  return line;
-}
-
-#define FAIL_AT(off, ...) \
-  cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, char_col(L, (off)), __VA_ARGS__)
-
-static cas_status nomem(loader *L) {
-  return cas_error_set(L->err, CAS_ERR_NOMEM, "%s: out of memory while reading the portfolio", L->path);
-}
-
-/* Reads the next line into L->line (terminator and CR removed); returns its
- * length, or -1 at end of file (or on a read error, which sets *st). */
-static long read_line(loader *L, cas_status *st) {
-  errno = 0;
-  ssize_t n = getline(&L->line, &L->line_cap, L->f);
-  if (n < 0) {
-    if (ferror(L->f))
-      *st = cas_error_set(L->err, CAS_ERR_IO, "%s: read error (%s)", L->path, strerror(errno ? errno : EIO));
-    return -1;
-  }
-  L->lineno++;
-  if (n > 0 && L->line[n - 1] == '\n') L->line[--n] = '\0';
-  if (n > 0 && L->line[n - 1] == '\r') L->line[--n] = '\0';
-  return (long)n;
-}
-
-static int is_blank(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t') return 0;
-  return 1;
-}
-
-/* Splits the line (length n, modified in place) into fields. Stores at most
- * max fields but counts all in *count. */
-static cas_status split(loader *L, char *s, size_t n, field *fields, int max, int *count) {
-  size_t r = 0;
-  int k = 0;
-  if (memchr(s, '\0', n))
-    return FAIL_AT((size_t)((char *)memchr(s, '\0', n) - s),
-                   "unexpected NUL byte (got byte 0x00, expected text)");
-  for (;;) {
-    while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
-    size_t start = r;
-    char *text;
-    if (r < n && s[r] == '"') {
-      size_t w = ++r;
-      text = s + w;
-      for (;;) {
-        if (r >= n)
-          return FAIL_AT(start, "unterminated quoted field (got end of line, expected a closing '\"')");
-        if (s[r] == '"') {
-          if (r + 1 < n && s[r + 1] == '"') {
-            s[w++] = '"';
-            r += 2;
-            continue;
-          }
-          r++;
-          break;
-        }
-        s[w++] = s[r++];
-      }
-      while (r < n && (s[r] == ' ' || s[r] == '\t')) r++;
-      if (r < n && s[r] != ',') {
-        char g[GOT_MAX + 8];
-        char c[8];
-        size_t m = 1;
-        while (r + m < n && ((unsigned char)s[r + m] & 0xC0u) == 0x80u && m < 4) m++;
-        memcpy(c, s + r, m);
-        c[m] = '\0';
-        return FAIL_AT(r, "unexpected text after a closing quote (got %s, expected ',' or end of line)",
-                       got(c, g, sizeof g));
-      }
-      s[w] = '\0';
-    } else {
-      while (r < n && s[r] != ',') r++;
-      size_t end = r;
-      while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
-      s[end] = '\0';
-      text = s + start;
-    }
-    if (k < max) {
-      fields[k].text = text;
-      fields[k].start = start;
-    }
-    k++;
-    if (r >= n) break;
-    r++; /* the comma */
-  }
-  *count = k;
-  return CAS_OK;
-}
-
-static cas_status parse_header(loader *L, char *s, size_t n) {
-  field f[NCOLS + 1];
-  int count;
-  cas_status st = split(L, s, n, f, NCOLS + 1, &count);
-  if (st) return st;
-  char g[GOT_MAX + 8];
-  for (int c = 0; c < NCOLS; c++) L->col_of[c] = -1;
-  for (int k = 0; k < count; k++) {
-    if (k >= NCOLS) {
-      /* More fields than columns: one must repeat or be unknown; find it. */
-      break;
-    }
-    int c = 0;
-    while (c < NCOLS && strcmp(col_names[c], f[k].text) != 0) c++;
-    if (c == NCOLS)
-      return FAIL_AT(f[k].start, "unknown column %s (expected one of: " COL_LIST ")",
-                     got(f[k].text, g, sizeof g));
-    if (L->col_of[c] >= 0)
-      return FAIL_AT(f[k].start, "duplicate column '%s' (first seen at column %ld)", col_names[c],
-                     char_col(L, f[L->col_of[c]].start));
-    L->col_of[c] = k;
-    L->kind_of[k] = c;
-  }
-  if (count > NCOLS) {
-    /* All NCOLS names were valid and distinct, so field NCOLS+1 repeats one. */
-    int c = 0;
-    while (c < NCOLS && strcmp(col_names[c], f[NCOLS].text) != 0) c++;
-    if (c == NCOLS)
-      return FAIL_AT(f[NCOLS].start, "unknown column %s (expected one of: " COL_LIST ")",
-                     got(f[NCOLS].text, g, sizeof g));
-    return FAIL_AT(f[NCOLS].start, "duplicate column '%s' (first seen at column %ld)", col_names[c],
-                   char_col(L, f[L->col_of[c]].start));
-  }
-  for (int c = 0; c < NCOLS; c++)
-    if (col_required[c] && L->col_of[c] < 0)
-      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->lineno, 0,
-                          "missing required column '%s' (expected columns id, region, sector, ead, "
-                          "pd, lgd and optionally city, park)",
-                          col_names[c]);
-  L->ncols = count;
-  return CAS_OK;
-}
-
-static int parse_number(const char *s, double *out) {
-  if (*s == '\0') return 0;
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || *end != '\0') return 0;
-  *out = v;
-  return 1;
-}
+#define FAIL_AT(off, ...) cas_csv_fail(&L->csv, (off), __VA_ARGS__)
 
 static cas_status parse_row(loader *L, char *s, size_t n) {
-  field f[NCOLS + 1];
-  int count;
-  cas_status st = split(L, s, n, f, NCOLS + 1, &count);
+  cas_csv_field f[NCOLS + 1];
+  cas_status st = cas_csv_split_row(&L->csv, s, n, f, L->ncols);
   if (st) return st;
-  if (count != L->ncols) {
-    size_t off = count > L->ncols ? f[L->ncols].start : n;
-    return FAIL_AT(off, "wrong number of fields (got %d, expected %d as in the header)", count, L->ncols);
-  }
+  int count = L->ncols;
   cas_portfolio *p = L->p;
   size_t i = p->n;
   if (i >= MAX_LOANS_CSV)
     return FAIL_AT(0, "too many loans (got more than %llu, expected fewer)", (unsigned long long)MAX_LOANS_CSV);
   if (i == L->row_cap) {
     size_t cap = 2 * L->row_cap;
-    if (portfolio_resize(p, cap)) return nomem(L);
+    if (portfolio_resize(p, cap)) return cas_csv_nomem(&L->csv);
     L->row_cap = cap;
   }
-  const field *id = &f[L->col_of[COL_ID]];
+  const cas_csv_field *id = &f[L->col_of[COL_ID]];
   size_t id_len = strlen(id->text);
-  if (strset_reserve(&L->id_set)) return nomem(L);
+  if (strset_reserve(&L->id_set)) return cas_csv_nomem(&L->csv);
   uint32_t id_hash = strset_hash(id->text, id_len);
   strset_prefetch(&L->id_set, id_hash);
-  char g[GOT_MAX + 8];
+  char g[CAS_CSV_QUOTE_SIZE];
   char list[512];
   int region = -1, city = CAS_CITY_NONE;
   size_t city_start = 0;
@@ -710,7 +512,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
       region = cas_region_index(t);
       if (region < 0) {
         cas_region_list(list, sizeof list);
-        return FAIL_AT(f[k].start, "unknown region %s (expected one of: %s)", got(t, g, sizeof g), list);
+        return FAIL_AT(f[k].start, "unknown region %s (expected one of: %s)", cas_csv_quote(t, g, sizeof g), list);
       }
       p->region[i] = (uint8_t)region;
       break;
@@ -718,7 +520,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
       int sector = cas_sector_index(t);
       if (sector < 0) {
         cas_sector_list(list, sizeof list);
-        return FAIL_AT(f[k].start, "unknown sector %s (expected one of: %s)", got(t, g, sizeof g), list);
+        return FAIL_AT(f[k].start, "unknown sector %s (expected one of: %s)", cas_csv_quote(t, g, sizeof g), list);
       }
       p->sector[i] = (uint8_t)sector;
       break;
@@ -726,23 +528,23 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     case COL_EAD:
     case COL_PD:
     case COL_LGD:
-      if (!parse_number(t, &v))
+      if (!cas_csv_number(t, &v))
         return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
-                       got(t, g, sizeof g));
+                       cas_csv_quote(t, g, sizeof g));
       if (c == COL_EAD) {
         if (!(isfinite(v) && v > 0))
           return FAIL_AT(f[k].start, "ead out of range (got %s, expected a finite amount > 0 [CNY])",
-                         got(t, g, sizeof g));
+                         cas_csv_quote(t, g, sizeof g));
         p->ead[i] = v;
       } else if (c == COL_PD) {
         if (!(v > 0 && v < 1))
           return FAIL_AT(f[k].start, "pd out of range (got %s, expected a probability in (0, 1))",
-                         got(t, g, sizeof g));
+                         cas_csv_quote(t, g, sizeof g));
         p->pd[i] = v;
       } else {
         if (!(v >= 0 && v <= 1))
           return FAIL_AT(f[k].start, "lgd out of range (got %s, expected a fraction of EAD in [0, 1])",
-                         got(t, g, sizeof g));
+                         cas_csv_quote(t, g, sizeof g));
         p->lgd[i] = v;
       }
       break;
@@ -751,7 +553,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
         city = cas_city_index(t);
         if (city < 0) {
           cas_city_list(list, sizeof list);
-          return FAIL_AT(f[k].start, "unknown city %s (expected one of: %s)", got(t, g, sizeof g), list);
+          return FAIL_AT(f[k].start, "unknown city %s (expected one of: %s)", cas_csv_quote(t, g, sizeof g), list);
         }
         city_start = f[k].start;
       }
@@ -759,9 +561,9 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     case COL_PARK:
       if (*t) {
         size_t index, len = strlen(t);
-        if (strset_reserve(&L->park_set)) return nomem(L);
+        if (strset_reserve(&L->park_set)) return cas_csv_nomem(&L->csv);
         int r = strset_intern(&L->park_set, &L->parks, t, len, strset_hash(t, len), &index);
-        if (r < 0) return nomem(L);
+        if (r < 0) return cas_csv_nomem(&L->csv);
         if (index >= (size_t)INT32_MAX)
           return FAIL_AT(f[k].start, "too many parks (got more than %d, expected fewer)", INT32_MAX);
         park = (int32_t)index;
@@ -771,10 +573,10 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
   }
   size_t first;
   int dup = strset_intern(&L->id_set, &L->ids, id->text, id_len, id_hash, &first);
-  if (dup < 0) return nomem(L);
+  if (dup < 0) return cas_csv_nomem(&L->csv);
   if (dup > 0)
-    return FAIL_AT(id->start, "duplicate id %s (first seen on line %ld)", got(id->text, g, sizeof g),
-                   row_line(L, first));
+    return FAIL_AT(id->start, "duplicate id %s (first seen on line %ld)", cas_csv_quote(id->text, g, sizeof g),
+                   cas_csv_row_line(&L->csv, first));
   if (city != CAS_CITY_NONE && cas_cities[city].region != region) {
     size_t used = 0;
     list[0] = '\0';
@@ -811,72 +613,16 @@ static int finish_parks(loader *L) {
 }
 
 static cas_status load(loader *L) {
-  cas_status st = CAS_OK;
-  long n;
-  /* Header: the first non-blank line. */
-  for (;;) {
-    n = read_line(L, &st);
-    if (n < 0) {
-      if (st) return st;
-      return cas_error_at(L->err, CAS_ERR_INPUT, L->path, 0, 0,
-                          "empty file (expected a header row such as id,region,sector,ead,pd,lgd,city,park)");
-    }
-    char *s = L->line;
-    size_t len = (size_t)n;
-    if (L->lineno == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-      s += 3;
-      len -= 3;
-    }
-    if (is_blank(s, len)) continue;
-    if (len + 1 > L->orig_cap) {
-      char *o = realloc(L->orig, len + 1);
-      if (!o) return nomem(L);
-      L->orig = o;
-      L->orig_cap = len + 1;
-    }
-    memcpy(L->orig, s, len + 1);
-    L->header_line = L->lineno;
-    st = parse_header(L, s, len);
-    if (st) return st;
-    break;
-  }
-  /* Rows. */
-  for (;;) {
-    n = read_line(L, &st);
-    if (n < 0) {
-      if (st) return st;
-      break;
-    }
-    size_t len = (size_t)n;
-    if (is_blank(L->line, len)) {
-      if (L->nblank == L->blank_cap) {
-        size_t cap = L->blank_cap ? 2 * L->blank_cap : 64;
-        uint64_t *b = realloc(L->blank, cap * sizeof *b);
-        if (!b) return nomem(L);
-        L->blank = b;
-        L->blank_cap = cap;
-      }
-      L->blank[L->nblank++] = L->p->n;
-      continue;
-    }
-    if (len + 1 > L->orig_cap) {
-      size_t cap = L->orig_cap ? L->orig_cap : 256;
-      while (cap < len + 1) cap *= 2;
-      char *o = realloc(L->orig, cap);
-      if (!o) return nomem(L);
-      L->orig = o;
-      L->orig_cap = cap;
-    }
-    memcpy(L->orig, L->line, len + 1);
-    st = parse_row(L, L->line, len);
-    if (st) return st;
-  }
+  cas_status st = cas_csv_header(&L->csv, &columns, L->col_of, L->kind_of, &L->ncols);
+  char *s;
+  for (long n; !st && (n = cas_csv_next(&L->csv, &s, &st)) >= 0;) st = parse_row(L, s, (size_t)n);
+  if (st) return st;
   if (L->p->n == 0)
-    return cas_error_at(L->err, CAS_ERR_INPUT, L->path, L->header_line + 1, 0,
+    return cas_error_at(L->csv.err, CAS_ERR_INPUT, L->csv.path, L->csv.header_line + 1, 0,
                         "no loans (got only a header, expected at least one data row)");
   /* Hand over ids and parks, trim the row arrays. */
   cas_portfolio *p = L->p;
-  if (finish_parks(L)) return nomem(L);
+  if (finish_parks(L)) return cas_csv_nomem(&L->csv);
   char *pool = realloc(L->ids.buf, L->ids.size);
   uint64_t *off = realloc(L->ids.off, L->ids.n * sizeof *off);
   if (pool) L->ids.buf = pool;
@@ -886,27 +632,19 @@ static cas_status load(loader *L) {
   p->id_pool_size = L->ids.size;
   memset(&L->ids, 0, sizeof L->ids);
   if (portfolio_resize(p, p->n) == 0) L->row_cap = p->n;
-  snprintf(p->source, sizeof p->source, "file:%s", L->path);
+  snprintf(p->source, sizeof p->source, "file:%s", L->csv.path);
   return CAS_OK;
 }
 
 cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err) {
   *out = NULL;
-  loader L = {.path = path, .err = err};
-  L.f = fopen(path, "rb");
-  if (!L.f) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
-  struct stat sb;
-  if (fstat(fileno(L.f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    fclose(L.f);
-    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
-  }
+  loader L = {0};
+  cas_status st = cas_csv_open(&L.csv, path, "portfolio", err);
+  if (st) return st;
   L.row_cap = 1024;
   L.p = portfolio_alloc(L.row_cap);
-  cas_status st = L.p ? load(&L) : nomem(&L);
-  fclose(L.f);
-  free(L.line);
-  free(L.orig);
-  free(L.blank);
+  st = L.p ? load(&L) : cas_csv_nomem(&L.csv);
+  cas_csv_close(&L.csv);
   strpool_free(&L.ids);
   strpool_free(&L.parks);
   free(L.id_set.slot);

@@ -1,0 +1,290 @@
+/* csv.c: records, fields, positions, numbers and messages of CSV files
+ * (csv.h). Records are read with getline, so memory is one line (twice:
+ * the record and its pristine copy) plus one entry per blank line. */
+#include "csv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+cas_status cas_csv_open(cas_csv_reader *r, const char *path, const char *what, cas_error *err) {
+  memset(r, 0, sizeof *r);
+  FILE *f = fopen(path, "rb");
+  if (!f) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
+  }
+  r->path = path;
+  r->what = what;
+  r->err = err;
+  r->f = f;
+  return CAS_OK;
+}
+
+void cas_csv_close(cas_csv_reader *r) {
+  if (r->f) fclose(r->f);
+  free(r->line);
+  free(r->orig);
+  free(r->blank);
+  memset(r, 0, sizeof *r);
+}
+
+cas_status cas_csv_nomem(const cas_csv_reader *r) {
+  return cas_error_set(r->err, CAS_ERR_NOMEM, "%s: out of memory while reading the %s", r->path, r->what);
+}
+
+/* Reads the next physical line into r->line without its terminator (LF or
+ * CRLF); returns its length, or -1 at end of file or on a read error
+ * (which sets *st). */
+static long read_line(cas_csv_reader *r, cas_status *st) {
+  errno = 0;
+  ssize_t n = getline(&r->line, &r->line_cap, r->f);
+  if (n < 0) {
+    if (ferror(r->f))
+      *st = cas_error_set(r->err, CAS_ERR_IO, "%s: read error (%s)", r->path, strerror(errno ? errno : EIO));
+    return -1;
+  }
+  r->lineno++;
+  if (n > 0 && r->line[n - 1] == '\n') r->line[--n] = '\0';
+  if (n > 0 && r->line[n - 1] == '\r') r->line[--n] = '\0';
+  return (long)n;
+}
+
+static int is_blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t') return 0;
+  return 1;
+}
+
+long cas_csv_next(cas_csv_reader *r, char **text, cas_status *st) {
+  for (;;) {
+    long got = read_line(r, st);
+    if (got < 0) return -1;
+    char *s = r->line;
+    size_t n = (size_t)got;
+    if (r->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+      s += 3;
+      n -= 3;
+    }
+    if (is_blank(s, n)) {
+      if (!r->header_line) continue;
+      if (r->nblank == r->blank_cap) {
+        size_t cap = r->blank_cap ? 2 * r->blank_cap : 64;
+        uint64_t *b = realloc(r->blank, cap * sizeof *b);
+        if (!b) break;
+        r->blank = b;
+        r->blank_cap = cap;
+      }
+      r->blank[r->nblank++] = r->rows;
+      continue;
+    }
+    if (n + 1 > r->orig_cap) {
+      size_t cap = r->orig_cap ? r->orig_cap : 256;
+      while (cap < n + 1) cap *= 2;
+      char *o = realloc(r->orig, cap);
+      if (!o) break;
+      r->orig = o;
+      r->orig_cap = cap;
+    }
+    memcpy(r->orig, s, n + 1);
+    if (r->header_line)
+      r->rows++;
+    else
+      r->header_line = r->lineno;
+    *text = s;
+    return (long)n;
+  }
+  *st = cas_csv_nomem(r);
+  return -1;
+}
+
+long cas_csv_row_line(const cas_csv_reader *r, uint64_t j) {
+  long line = r->header_line + 1 + (long)j;
+  for (size_t k = 0; k < r->nblank && r->blank[k] <= j; k++) line++;
+  return line;
+}
+
+long cas_csv_column(const cas_csv_reader *r, size_t off) {
+  long col = 1;
+  for (size_t i = 0; i < off; i++)
+    if (((unsigned char)r->orig[i] & 0xC0u) != 0x80u) col++;
+  return col;
+}
+
+cas_status cas_csv_fail(const cas_csv_reader *r, size_t off, const char *fmt, ...) {
+  char msg[CAS_ERROR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return cas_error_at(r->err, CAS_ERR_INPUT, r->path, r->lineno, cas_csv_column(r, off), "%s", msg);
+}
+
+#define FAIL_AT(off, ...) cas_csv_fail(r, (off), __VA_ARGS__)
+
+cas_status cas_csv_split(const cas_csv_reader *r, char *s, size_t n, cas_csv_field *f, int max, int *count) {
+  const char *nul = memchr(s, '\0', n);
+  if (nul) return FAIL_AT((size_t)(nul - s), "unexpected NUL byte (got byte 0x00, expected text)");
+  size_t i = 0;
+  int k = 0;
+  for (;;) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    size_t start = i;
+    char *text;
+    if (i < n && s[i] == '"') {
+      size_t w = ++i;
+      text = s + w;
+      for (;;) {
+        if (i >= n) return FAIL_AT(start, "unterminated quoted field (got end of line, expected a closing '\"')");
+        if (s[i] != '"') {
+          s[w++] = s[i++];
+        } else if (i + 1 < n && s[i + 1] == '"') {
+          s[w++] = '"';
+          i += 2;
+        } else {
+          i++;
+          break;
+        }
+      }
+      while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+      if (i < n && s[i] != ',') {
+        /* Quote the offending character whole (up to 4 bytes of UTF-8). */
+        char c[8], g[CAS_CSV_QUOTE_SIZE];
+        size_t m = 1;
+        while (i + m < n && m < 4 && ((unsigned char)s[i + m] & 0xC0u) == 0x80u) m++;
+        memcpy(c, s + i, m);
+        c[m] = '\0';
+        return FAIL_AT(i, "unexpected text after a closing quote (got %s, expected ',' or end of line)",
+                       cas_csv_quote(c, g, sizeof g));
+      }
+      s[w] = '\0';
+    } else {
+      while (i < n && s[i] != ',') i++;
+      size_t end = i;
+      while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t')) end--;
+      s[end] = '\0';
+      text = s + start;
+    }
+    if (k < max) f[k] = (cas_csv_field){text, start};
+    k++;
+    if (i >= n) break;
+    i++; /* the comma */
+  }
+  *count = k;
+  return CAS_OK;
+}
+
+/* Appends to buf (size bytes, used already written) the names of the
+ * columns that are required (want 1), optional (want 0) or all (want -1),
+ * joined by with; returns the new length (at most size - 1). */
+static size_t join(char *buf, size_t size, const cas_csv_columns *cols, int want, const char *with, size_t used) {
+  const char *sep = "";
+  if (used < size) buf[used] = '\0';
+  for (int c = 0; c < cols->n && used + 1 < size; c++) {
+    if (want >= 0 && !cols->required[c] != !want) continue;
+    int w = snprintf(buf + used, size - used, "%s%s", sep, cols->names[c]);
+    if (w < 0) break;
+    used += (size_t)w < size - used ? (size_t)w : size - used - 1;
+    sep = with;
+  }
+  return used;
+}
+
+cas_status cas_csv_header(cas_csv_reader *r, const cas_csv_columns *cols, int *col_of, int *kind_of, int *count) {
+  enum { MAX_COLS = 16 };
+  cas_csv_field f[MAX_COLS + 1];
+  char g[CAS_CSV_QUOTE_SIZE], list[512];
+  if (cols->n > MAX_COLS) return cas_error_set(r->err, CAS_ERR_INTERNAL, "csv: more than %d columns", MAX_COLS);
+  cas_status st = CAS_OK;
+  char *s;
+  long n = cas_csv_next(r, &s, &st);
+  if (n < 0) {
+    if (st) return st;
+    join(list, sizeof list, cols, -1, ",", 0);
+    return cas_error_at(r->err, CAS_ERR_INPUT, r->path, 0, 0, "empty file (expected a header row such as %s)", list);
+  }
+  st = cas_csv_split(r, s, (size_t)n, f, cols->n + 1, count);
+  if (st) return st;
+  for (int c = 0; c < cols->n; c++) col_of[c] = -1;
+  /* A header of more than n fields repeats or misnames one of the first
+   * n + 1: checking those finds the error. */
+  int check = *count < cols->n + 1 ? *count : cols->n + 1;
+  for (int k = 0; k < check; k++) {
+    int c = 0;
+    while (c < cols->n && strcmp(cols->names[c], f[k].text) != 0) c++;
+    if (c == cols->n) {
+      join(list, sizeof list, cols, -1, ", ", 0);
+      return FAIL_AT(f[k].start, "unknown column %s (expected one of: %s)", cas_csv_quote(f[k].text, g, sizeof g),
+                     list);
+    }
+    if (col_of[c] >= 0)
+      return FAIL_AT(f[k].start, "duplicate column '%s' (first seen at column %ld)", cols->names[c],
+                     cas_csv_column(r, f[col_of[c]].start));
+    col_of[c] = k;
+    kind_of[k] = c;
+  }
+  for (int c = 0; c < cols->n; c++)
+    if (cols->required[c] && col_of[c] < 0) {
+      size_t used = join(list, sizeof list, cols, 1, ", ", 0);
+      int w = snprintf(list + used, sizeof list - used, " and optionally ");
+      if (w > 0 && used + (size_t)w < sizeof list) join(list, sizeof list, cols, 0, ", ", used + (size_t)w);
+      return cas_error_at(r->err, CAS_ERR_INPUT, r->path, r->lineno, 0,
+                          "missing required column '%s' (expected columns %s)", cols->names[c], list);
+    }
+  return CAS_OK;
+}
+
+cas_status cas_csv_split_row(const cas_csv_reader *r, char *s, size_t n, cas_csv_field *f, int ncols) {
+  int count;
+  cas_status st = cas_csv_split(r, s, n, f, ncols + 1, &count);
+  if (st) return st;
+  if (count != ncols)
+    return FAIL_AT(count > ncols ? f[ncols].start : n, "wrong number of fields (got %d, expected %d as in the header)",
+                   count, ncols);
+  return CAS_OK;
+}
+
+int cas_csv_number(const char *s, double *out) {
+  if (*s == '\0') return 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || *end != '\0') return 0;
+  *out = v;
+  return 1;
+}
+
+const char *cas_csv_quote(const char *text, char *buf, size_t size) {
+  size_t n = strlen(text), cut = n;
+  if (cut > CAS_CSV_QUOTE_MAX) {
+    cut = CAS_CSV_QUOTE_MAX;
+    while (cut > 0 && ((unsigned char)text[cut] & 0xC0u) == 0x80u) cut--;
+  }
+  snprintf(buf, size, "'%.*s%s'", (int)cut, text, cut < n ? "..." : "");
+  return buf;
+}
+
+/* 8-byte words folded by multiply-xorshift, then the SplitMix64 finaliser
+ * (Steele, Lea, Flood, OOPSLA 2014). */
+uint64_t cas_csv_hash(const char *s, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    s += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, s, n);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
