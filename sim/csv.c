@@ -3,6 +3,8 @@
  * the record and its pristine copy) plus one entry per blank line. */
 #include "csv.h"
 
+#include <unistd.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -287,4 +289,54 @@ uint64_t cas_csv_hash(const char *s, size_t n) {
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
   return h ^ (h >> 31);
+}
+
+enum { WRITE_BUFFER = 1 << 20 };
+
+cas_status cas_csv_create(cas_csv_writer *w, const char *path, cas_error *err) {
+  *w = (cas_csv_writer){.path = path};
+  size_t tlen = strlen(path) + 32;
+  w->tmp = malloc(tlen);
+  if (!w->tmp) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
+  snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+  w->f = fopen(w->tmp, "wb");
+  if (!w->f) {
+    cas_status st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(errno));
+    free(w->tmp);
+    w->tmp = NULL;
+    return st;
+  }
+  w->iobuf = malloc(WRITE_BUFFER);
+  if (w->iobuf) setvbuf(w->f, w->iobuf, _IOFBF, WRITE_BUFFER);
+  return CAS_OK;
+}
+
+cas_status cas_csv_commit(cas_csv_writer *w, cas_error *err) {
+  int bad = ferror(w->f);
+  int e = errno;
+  if (fclose(w->f) != 0 && !bad) {
+    bad = 1;
+    e = errno;
+  }
+  free(w->iobuf);
+  if (!bad && rename(w->tmp, w->path) != 0) {
+    bad = 1;
+    e = errno;
+  }
+  cas_status st = CAS_OK;
+  if (bad) {
+    remove(w->tmp);
+    st = cas_error_at(err, CAS_ERR_IO, w->path, 0, 0, "cannot write (%s)", strerror(e ? e : EIO));
+  }
+  free(w->tmp);
+  *w = (cas_csv_writer){0};
+  return st;
+}
+
+void cas_csv_abandon(cas_csv_writer *w) {
+  fclose(w->f);
+  remove(w->tmp);
+  free(w->iobuf);
+  free(w->tmp);
+  *w = (cas_csv_writer){0};
 }

@@ -134,4 +134,22 @@ const char *cas_csv_quote(const char *text, char *buf, size_t size);
  * low bits for the slot and high bits as a tag). Not for security. */
 uint64_t cas_csv_hash(const char *s, size_t n);
 
+/* Writing: a CSV file is written under "PATH.tmp.<pid>" (1 MiB buffered)
+ * and renamed to PATH by cas_csv_commit only when complete; on any failure
+ * the temporary file is removed, so PATH is complete or untouched. */
+typedef struct cas_csv_writer {
+  FILE *f;
+  char *tmp;
+  char *iobuf;
+  const char *path;
+} cas_csv_writer;
+
+/* Opens the temporary file; CAS_ERR_IO "PATH: cannot write (...)" or NOMEM. */
+cas_status cas_csv_create(cas_csv_writer *w, const char *path, cas_error *err);
+/* Closes and renames; on a write, close or rename error removes the
+ * temporary file and returns CAS_ERR_IO. Frees w's resources either way. */
+cas_status cas_csv_commit(cas_csv_writer *w, cas_error *err);
+/* Closes and removes the temporary file (an error path). */
+void cas_csv_abandon(cas_csv_writer *w);
+
 #endif

@@ -1661,18 +1661,10 @@ cas_status cas_network_export_csv(const cas_network *net, const cas_portfolio *p
   if (net->nloans != pf->n)
     return cas_error_set(err, CAS_ERR_INTERNAL, "%s: network of %zu loans for a portfolio of %zu", path,
                          net->nloans, pf->n);
-  size_t tlen = strlen(path) + 32;
-  char *tmp = malloc(tlen);
-  if (!tmp) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    cas_status st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(errno));
-    free(tmp);
-    return st;
-  }
-  char *iobuf = malloc(1 << 20);
-  if (iobuf) setvbuf(f, iobuf, _IOFBF, 1 << 20);
+  cas_csv_writer w;
+  cas_status st = cas_csv_create(&w, path, err);
+  if (st != CAS_OK) return st;
+  FILE *f = w.f;
   fputs("from,to,type,weight,amount\n", f);
   /* One line: two ids (quoted, at most 2 x their length + 3 each), the
    * type, two numbers of at most 24 characters, separators. */
@@ -1685,10 +1677,7 @@ cas_status cas_network_export_csv(const cas_network *net, const cas_portfolio *p
   size_t linecap = 4 * idmax + 128;
   char *line = malloc(linecap);
   if (!line) {
-    fclose(f);
-    remove(tmp);
-    free(iobuf);
-    free(tmp);
+    cas_csv_abandon(&w);
     return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
   }
   char b1[16], b2[16];
@@ -1723,22 +1712,5 @@ cas_status cas_network_export_csv(const cas_network *net, const cas_portfolio *p
     }
   }
   free(line);
-  int bad = ferror(f);
-  int e = errno;
-  if (fclose(f) != 0 && !bad) {
-    bad = 1;
-    e = errno;
-  }
-  free(iobuf);
-  if (!bad && rename(tmp, path) != 0) {
-    bad = 1;
-    e = errno;
-  }
-  cas_status st = CAS_OK;
-  if (bad) {
-    remove(tmp);
-    st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(e ? e : EIO));
-  }
-  free(tmp);
-  return st;
+  return cas_csv_commit(&w, err);
 }

@@ -870,19 +870,10 @@ static void put_field(FILE *f, const char *t) {
 }
 
 cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, cas_error *err) {
-  size_t tlen = strlen(path) + 32;
-  char *tmp = malloc(tlen);
-  if (!tmp) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    cas_status st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(errno));
-    free(tmp);
-    return st;
-  }
-  static const size_t bufsize = 1 << 20;
-  char *iobuf = malloc(bufsize);
-  if (iobuf) setvbuf(f, iobuf, _IOFBF, bufsize);
+  cas_csv_writer w;
+  cas_status st = cas_csv_create(&w, path, err);
+  if (st != CAS_OK) return st;
+  FILE *f = w.f;
   fputs("id,region,sector,ead,pd,lgd,city,park\n", f);
   char idbuf[32], parkbuf[32];
   for (size_t i = 0; i < p->n && !ferror(f); i++) {
@@ -894,22 +885,5 @@ cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, ca
     if (p->park[i] >= 0) put_field(f, cas_portfolio_park_name(p, p->park[i], parkbuf, sizeof parkbuf));
     fputc('\n', f);
   }
-  int bad = ferror(f);
-  int e = errno;
-  if (fclose(f) != 0 && !bad) {
-    bad = 1;
-    e = errno;
-  }
-  free(iobuf);
-  if (!bad && rename(tmp, path) != 0) {
-    bad = 1;
-    e = errno;
-  }
-  cas_status st = CAS_OK;
-  if (bad) {
-    remove(tmp);
-    st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(e ? e : EIO));
-  }
-  free(tmp);
-  return st;
+  return cas_csv_commit(&w, err);
 }
