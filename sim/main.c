@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "kernel.h"
 #include "network.h"
 #include "output.h"
@@ -92,73 +93,6 @@ static const char *const usage_compare =
     "Prints EL, VaR and ES of each result file, in CNY million, with their Monte\n"
     "Carlo standard errors and the ratio to the first file (put the baseline first).\n";
 
-static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *cmd, const char *fmt, ...) {
-  fprintf(stderr, "cascade %s: ", cmd);
-  va_list ap;
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\n(see 'cascade %s --help')\n", cmd);
-  return cas_status_exit_code(CAS_ERR_USAGE);
-}
-
-static int report_error(const cas_error *err) {
-  fprintf(stderr, "cascade: %s: %s\n", cas_status_name(err->status), err->msg);
-  return cas_status_exit_code(err->status);
-}
-
-/* Strict unsigned parse: digits only, no sign, no overflow, >= min. */
-static int parse_count(const char *s, uint64_t min, uint64_t *out) {
-  if (!s || !*s) return -1;
-  for (const char *c = s; *c; c++)
-    if (*c < '0' || *c > '9') return -1;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v < min) return -1;
-  *out = v;
-  return 0;
-}
-
-typedef struct progress_state {
-  const char *name;
-  double start;
-  int shown;
-} progress_state;
-
-static double wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void show_progress(void *ctx, uint64_t done, uint64_t total) {
-  progress_state *ps = ctx;
-  double elapsed = wall() - ps->start;
-  double frac = total ? (double)done / (double)total : 1.0;
-  int width = 30, fill = (int)(frac * width);
-  char bar[32];
-  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-  bar[width] = '\0';
-  char eta[32] = "--";
-  if (done > 0 && done < total) snprintf(eta, sizeof eta, "%.0fs", elapsed * (1.0 / frac - 1.0));
-  else if (done >= total) snprintf(eta, sizeof eta, "done");
-  fprintf(stderr, "\r%-24.24s [%s] %5.1f%% %llu/%llu paths  ETA %-8s", ps->name, bar,
-          100.0 * frac, (unsigned long long)done, (unsigned long long)total, eta);
-  ps->shown = 1;
-}
-
-static void join_argv(int argc, char **argv, char *buf, size_t size) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (int i = 0; i < argc && used < size; i++) {
-    int k = snprintf(buf + used, size - used, "%s%s", i ? " " : "", argv[i]);
-    if (k < 0) break;
-    used += (size_t)k;
-  }
-}
-
 #define MN(x) ((x) / 1e6)
 
 static void print_run_summary(const cas_run_report *rep) {
@@ -204,51 +138,51 @@ static int cmd_run(int argc, char **argv) {
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       quiet = 1;
     } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-      if (!v) return usage_error("run", "%s needs a file name", a);
+      if (!v) return cas_cli_usage_error("run", "%s needs a file name", a);
       opt.output_path = v;
       i++;
     } else if (!strcmp(a, "--paths")) {
-      if (parse_count(v, 100, &opt.paths)) return usage_error("run", "--paths: got '%s', expected an integer >= 100", v ? v : "");
+      if (cas_cli_parse_count(v, 100, &opt.paths)) return cas_cli_usage_error("run", "--paths: got '%s', expected an integer >= 100", v ? v : "");
       i++;
     } else if (!strcmp(a, "--seed")) {
-      if (parse_count(v, 0, &opt.seed)) return usage_error("run", "--seed: got '%s', expected a non-negative integer", v ? v : "");
+      if (cas_cli_parse_count(v, 0, &opt.seed)) return cas_cli_usage_error("run", "--seed: got '%s', expected a non-negative integer", v ? v : "");
       opt.seed_given = 1;
       i++;
     } else if (!strcmp(a, "--loans")) {
-      if (parse_count(v, 1, &opt.loans) || opt.loans > 100000000ULL) return usage_error("run", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &opt.loans) || opt.loans > 100000000ULL) return cas_cli_usage_error("run", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
       i++;
     } else if (!strcmp(a, "--threads")) {
       uint64_t t;
-      if (parse_count(v, 1, &t) || t > 1024) return usage_error("run", "--threads: got '%s', expected an integer from 1 to 1024", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &t) || t > 1024) return cas_cli_usage_error("run", "--threads: got '%s', expected an integer from 1 to 1024", v ? v : "");
       opt.threads = (int)t;
       i++;
     } else if (!strcmp(a, "--kernel")) {
-      if (!v) return usage_error("run", "%s needs a kernel name", a);
+      if (!v) return cas_cli_usage_error("run", "%s needs a kernel name", a);
       opt.kernel = v;
       i++;
     } else if (a[0] == '-' && a[1] != '\0') {
-      return usage_error("run", "unknown option '%s'", a);
+      return cas_cli_usage_error("run", "unknown option '%s'", a);
     } else if (!opt.scenario_path) {
       opt.scenario_path = a;
     } else {
-      return usage_error("run", "unexpected argument '%s' (one scenario per run)", a);
+      return cas_cli_usage_error("run", "unexpected argument '%s' (one scenario per run)", a);
     }
   }
-  if (!opt.scenario_path) return usage_error("run", "%s", "missing SCENARIO file");
+  if (!opt.scenario_path) return cas_cli_usage_error("run", "%s", "missing SCENARIO file");
   char cmdline[4096];
-  join_argv(argc + 1, argv - 1, cmdline, sizeof cmdline);
+  cas_cli_join_argv(argc + 1, argv - 1, cmdline, sizeof cmdline);
   opt.command_line = cmdline;
 
-  progress_state ps = {opt.scenario_path, wall(), 0};
+  cas_cli_progress ps = {opt.scenario_path, cas_cli_wall(), 0};
   if (!quiet && isatty(STDERR_FILENO)) {
-    opt.progress = show_progress;
+    opt.progress = cas_cli_show_progress;
     opt.progress_ctx = &ps;
   }
   cas_run_report rep;
   cas_error err = {0};
   cas_status st = cas_run(&opt, &rep, &err);
   if (ps.shown) fputs("\r\033[K", stderr);
-  if (st != CAS_OK) return report_error(&err);
+  if (st != CAS_OK) return cas_cli_report_error(&err);
   if (!quiet) print_run_summary(&rep);
   return 0;
 }
@@ -262,21 +196,21 @@ static int cmd_validate(int argc, char **argv) {
       fputs(usage_validate, stdout);
       return 0;
     } else if (!strcmp(a, "--loans")) {
-      if (parse_count(v, 1, &opt.loans) || opt.loans > 100000000ULL) return usage_error("validate", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &opt.loans) || opt.loans > 100000000ULL) return cas_cli_usage_error("validate", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
       i++;
     } else if (a[0] == '-' && a[1] != '\0') {
-      return usage_error("validate", "unknown option '%s'", a);
+      return cas_cli_usage_error("validate", "unknown option '%s'", a);
     } else if (!opt.scenario_path) {
       opt.scenario_path = a;
     } else {
-      return usage_error("validate", "unexpected argument '%s'", a);
+      return cas_cli_usage_error("validate", "unexpected argument '%s'", a);
     }
   }
-  if (!opt.scenario_path) return usage_error("validate", "%s", "missing SCENARIO file");
+  if (!opt.scenario_path) return cas_cli_usage_error("validate", "%s", "missing SCENARIO file");
   cas_run_report rep;
   cas_error err = {0};
   cas_status st = cas_run_validate(&opt, &rep, &err);
-  if (st != CAS_OK) return report_error(&err);
+  if (st != CAS_OK) return cas_cli_report_error(&err);
   printf("%s: ok: scenario %s, %llu loans, %llu paths, seed %llu, exposure %.1f CNY mn, analytic EL %.1f CNY mn\n",
          opt.scenario_path, rep.scenario_name, (unsigned long long)rep.loans,
          (unsigned long long)rep.paths, (unsigned long long)rep.seed, MN(rep.exposure),
@@ -339,21 +273,21 @@ static int cmd_portfolio(int argc, char **argv) {
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       quiet = 1;
     } else if (!strcmp(a, "--loans")) {
-      if (parse_count(v, 1, &loans) || loans > 100000000ULL) return usage_error("portfolio", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &loans) || loans > 100000000ULL) return cas_cli_usage_error("portfolio", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
       i++;
     } else if (!strcmp(a, "--seed")) {
-      if (parse_count(v, 0, &seed)) return usage_error("portfolio", "--seed: got '%s', expected a non-negative integer", v ? v : "");
+      if (cas_cli_parse_count(v, 0, &seed)) return cas_cli_usage_error("portfolio", "--seed: got '%s', expected a non-negative integer", v ? v : "");
       i++;
     } else if (!strcmp(a, "--from")) {
-      if (!v) return usage_error("portfolio", "%s needs a CSV file", a);
+      if (!v) return cas_cli_usage_error("portfolio", "%s needs a CSV file", a);
       from = v;
       i++;
     } else if (!strcmp(a, "--export")) {
-      if (!v) return usage_error("portfolio", "%s needs a CSV file name", a);
+      if (!v) return cas_cli_usage_error("portfolio", "%s needs a CSV file name", a);
       export_path = v;
       i++;
     } else {
-      return usage_error("portfolio", "unexpected argument '%s'", a);
+      return cas_cli_usage_error("portfolio", "unexpected argument '%s'", a);
     }
   }
   cas_portfolio *pf = NULL;
@@ -363,7 +297,7 @@ static int cmd_portfolio(int argc, char **argv) {
   if (st == CAS_OK && export_path) st = cas_portfolio_export_csv(pf, export_path, &err);
   if (st != CAS_OK) {
     cas_portfolio_destroy(pf);
-    return report_error(&err);
+    return cas_cli_report_error(&err);
   }
   if (!quiet) print_portfolio(pf);
   if (export_path && !quiet) printf("wrote %s\n", export_path);
@@ -396,19 +330,19 @@ static int cmd_network(int argc, char **argv) {
       fputs(usage_network, stdout);
       return 0;
     } else if (!strcmp(a, "--loans")) {
-      if (parse_count(v, 1, &loans) || loans > 100000000ULL) return usage_error("network", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &loans) || loans > 100000000ULL) return cas_cli_usage_error("network", "--loans: got '%s', expected an integer from 1 to 100000000", v ? v : "");
       i++;
     } else if (!strcmp(a, "--seed") || !strcmp(a, "--network-seed")) {
-      if (parse_count(v, 0, a[2] == 's' ? &seed : &net_seed)) return usage_error("network", "%s: got '%s', expected a non-negative integer", a, v ? v : "");
+      if (cas_cli_parse_count(v, 0, a[2] == 's' ? &seed : &net_seed)) return cas_cli_usage_error("network", "%s: got '%s', expected a non-negative integer", a, v ? v : "");
       i++;
     } else if (!strcmp(a, "--from") || !strcmp(a, "--links") || !strcmp(a, "--export")) {
-      if (!v) return usage_error("network", "%s needs a CSV file", a);
+      if (!v) return cas_cli_usage_error("network", "%s needs a CSV file", a);
       if (a[2] == 'f') from = v;
       else if (a[2] == 'l') links = v;
       else export_path = v;
       i++;
     } else {
-      return usage_error("network", "unexpected argument '%s'", a);
+      return cas_cli_usage_error("network", "unexpected argument '%s'", a);
     }
   }
   cas_portfolio *pf = NULL;
@@ -432,11 +366,11 @@ static int cmd_network(int argc, char **argv) {
   }
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);
-  return st == CAS_OK ? 0 : report_error(&err);
+  return st == CAS_OK ? 0 : cas_cli_report_error(&err);
 }
 
 static int cmd_compare(int argc, char **argv) {
-  if (argc < 2) return usage_error("compare", "%s", "no result files given");
+  if (argc < 2) return cas_cli_usage_error("compare", "%s", "no result files given");
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       fputs(usage_compare, stdout);
@@ -449,7 +383,7 @@ static int cmd_compare(int argc, char **argv) {
   for (int i = 0; i < n; i++) {
     if (cas_output_read_headline(argv[i + 1], &h[i], &err) != CAS_OK) {
       free(h);
-      return report_error(&err);
+      return cas_cli_report_error(&err);
     }
   }
   printf("%-26s %12s %18s %18s %18s %18s %8s\n", "scenario (CNY mn)", "exposure", "EL (s.e.)",
@@ -487,7 +421,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "portfolio")) return cmd_portfolio(argc - 1, argv + 1);
   if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
   if (!strcmp(cmd, "network")) return cmd_network(argc - 1, argv + 1);
-  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, network, compare)\n", cmd);
+  if (!strcmp(cmd, "batch")) return cas_cmd_batch(argc - 1, argv + 1);
+  if (!strcmp(cmd, "verify")) return cas_cmd_verify(argc - 1, argv + 1);
+  if (!strcmp(cmd, "report")) return cas_cmd_report(argc - 1, argv + 1);
+  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, network, compare, batch, verify, report)\n", cmd);
   fputs("(see 'cascade --help')\n", stderr);
   return cas_status_exit_code(CAS_ERR_USAGE);
 }
