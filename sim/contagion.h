@@ -25,13 +25,18 @@
  * is factor loss. With every scale 0 and no spill-over the cascade changes
  * nothing, bit for bit.
  *
- * Work per path: O(links leaving defaulted loans + loans they touch), plus
- * one pass over the buckets of segments hit by spill-over. Everything is
- * indexed by plan position, the kernels' own order. The per-thread
- * workspace holds 40 bytes per loan (a 32-byte record and two lists),
- * allocated before the parallel region; records are valid only when stamped
- * with the current path, so nothing is cleared per path. The model takes
- * 9 bytes per loan and 32 per link.
+ * Work per path: O(links leaving defaulted loans x log), plus one pass
+ * over the buckets of segments hit by spill-over, and no random access into
+ * anything the size of the book. A round collects the links of its
+ * frontier as (target, weight) items in the order of the frontier, groups
+ * them by block of positions (one stable counting-sort pass), adds up each
+ * block's hits by target in a block-sized array that stays in cache, and
+ * walks the targets in increasing order together with the sorted list of
+ * survivors touched in earlier rounds (their accumulated shifts): every
+ * read that depends on the target then runs forward through memory. A bitmap (one bit per loan, in cache at 10^6 loans) says which
+ * loans have defaulted. The per-thread workspace grows with what the paths
+ * touch (at most 16 bytes per link and 8 per loan, plus 8 bytes per loan for
+ * the dense kernel's eps); the model takes 9 bytes per loan and 24 per link.
  */
 #ifndef CASCADE_CONTAGION_H
 #define CASCADE_CONTAGION_H
@@ -51,17 +56,13 @@ typedef struct cas_spill_term {
   double beta;       /* [SD per unit default rate] */
 } cas_spill_term;
 
-/* A link as the cascade reads it: 32 bytes, the target by plan position,
- * with everything that hitting and evaluating the target needs, so that the
- * links of a defaulted loan are read in sequence and the target's own
- * record is the only random access. */
+/* A link as the cascade reads it: 16 bytes, the target by plan position.
+ * The links of a defaulted loan are read in sequence; what the target needs
+ * (threshold, segment) is read after sorting, in target order. */
 typedef struct cas_cascade_edge {
   uint32_t target;     /* plan position of the loan hit */
-  uint16_t segment;    /* its segment */
-  uint16_t guarantee;  /* 1: a guarantee */
+  uint32_t guarantee;  /* 1: a guarantee (its amount is in amount_loss[edge]) */
   double weight;       /* scaled weight [SD] */
-  double threshold;    /* the target's default threshold (plan->loans[target].threshold) */
-  double amount_loss;  /* guarantees: scaled amount x the guarantor's LGD [CNY]; else 0 */
 } cas_cascade_edge;
 
 /* The cascade model of a run: built before the parallel region. Links
@@ -73,53 +74,65 @@ typedef struct cas_contagion {
   size_t nspill;
   uint64_t *offset;              /* [n + 1] links of plan position k: offset[k] .. offset[k+1]-1 */
   cas_cascade_edge *edge;        /* [nedges] */
+  double *amount_loss;           /* [nedges] guarantees: scaled amount x the guarantor's LGD [CNY]; else 0 */
   uint8_t *segment;              /* [n] segment of plan position k */
   size_t nedges;
 } cas_contagion;
-
 cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 const cas_portfolio *pf, const cas_network *net,
                                 cas_contagion **out, cas_error *err);
 void cas_contagion_destroy(cas_contagion *c);
 
-enum { CAS_CASCADE_DEFAULTED = 1, CAS_CASCADE_CALLED = 2 };
+/* A loan and a number: a link's hit on its target (weight), a survivor's
+ * accumulated shift, a guarantee called (amount x LGD). */
+typedef struct cas_cascade_item {
+  uint32_t pos;          /* plan position */
+  uint32_t pad;
+  double value;
+} cas_cascade_item;
 
-/* One loan's cascade state on the current path: one cache line holds two. */
-typedef struct cas_cascade_loan {
-  uint32_t stamp;        /* valid iff == ws->now */
-  uint16_t state;        /* CAS_CASCADE_* bits */
-  uint16_t segment;      /* set when first touched */
-  double shift;          /* accumulated network shift [latent SD] */
-  double called;         /* guarantee amounts called x LGD [CNY] */
-  double eps;            /* idiosyncratic value (dense kernel only) */
-} cas_cascade_loan;
+/* A growable array of items. */
+typedef struct cas_cascade_list {
+  cas_cascade_item *v;
+  size_t n, cap;
+} cas_cascade_list;
 
-/* Per-thread workspace, indexed by plan position. */
+/* Per-thread workspace. Only the bitmap and eps are the size of the book;
+ * the lists grow to what the paths need (a failed allocation sets oom, the
+ * path stops, and the run reports it). */
 typedef struct cas_cascade_ws {
   size_t n;
-  uint32_t now;          /* stamp of the current path */
-  cas_cascade_loan *loan;
+  uint64_t *dbits;       /* [ceil(n / 64)] bit k: plan position k has defaulted on this path */
   uint32_t *defaulted;   /* defaulted positions, round by round; [0, n0) is round 0 */
-  uint32_t *callees;     /* positions with a called guarantee */
-  size_t ndefaulted, ncallees;
+  size_t ndefaulted;
+  double *eps;           /* [n] idiosyncratic values (dense kernel only, else NULL) */
   int eps_all_known;     /* the dense kernel writes eps of every loan */
+  int oom;               /* a list could not grow */
+  cas_cascade_list items, sorted; /* a round's hits, before and after grouping by block */
+  unsigned block_shift;  /* positions are grouped in blocks of 2^block_shift */
+  size_t nblocks;
+  size_t *block_start;   /* [nblocks + 1] */
+  double *sum;           /* [2^block_shift] a block's hits added up by target */
+  uint64_t *hit;         /* [2^block_shift / 64] which targets of the block were hit */
+  cas_cascade_list touched;       /* survivors touched in earlier rounds, sorted, with their shifts */
+  cas_cascade_list recent, fresh, merged; /* touched in recent rounds (sorted); scratch */
+  cas_cascade_list calls;         /* guarantees called on this path */
 } cas_cascade_ws;
 
 cas_status cas_cascade_ws_create(size_t n, int eps_all_known, cas_cascade_ws **out, cas_error *err);
 void cas_cascade_ws_destroy(cas_cascade_ws *ws);
 
-/* Starts a path: invalidates every entry in O(1). */
+/* Starts a path: clears the previous path's defaults, O(their number). */
 void cas_cascade_begin(cas_cascade_ws *ws);
 
-/* Records a round-0 default at plan position k of segment s (kernels call
- * this). */
-static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k, int segment) {
-  cas_cascade_loan *l = &ws->loan[k];
-  l->stamp = ws->now;
-  l->state = CAS_CASCADE_DEFAULTED;
-  l->segment = (uint16_t)segment;
-  l->shift = 0.0;
-  l->called = 0.0;
+static inline int cas_cascade_is_defaulted(const cas_cascade_ws *ws, uint32_t k) {
+  return (int)((ws->dbits[k >> 6] >> (k & 63)) & 1u);
+}
+
+/* Records a round-0 default at plan position k (kernels call this; each
+ * position once per path). */
+static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
+  ws->dbits[k >> 6] |= (uint64_t)1 << (k & 63);
   ws->defaulted[ws->ndefaulted++] = k;
 }
 

@@ -155,6 +155,9 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     }
     if (opt && opt->progress) opt->progress(opt->progress_ctx, plan->paths, plan->paths);
   }
+  for (int t = 0; contagion && st == CAS_OK && t < threads; t++)
+    if (ws[t] && ws[t]->oom)
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory in the cascade of a path");
   for (int t = 0; t < threads; t++) cas_cascade_ws_destroy(ws[t]);
   free(ws);
   return st;

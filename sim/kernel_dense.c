@@ -35,14 +35,14 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
       }
     } else {
       /* With contagion, every loan's eps is kept for the cascade. */
-      cas_cascade_loan *rec = &ws->loan[bk->first];
+      double *rec = &ws->eps[bk->first];
       for (uint32_t k = 0; k < bk->count; k++) {
         double eps = cas_rng_normal(&idio);
-        rec[k].eps = eps;
+        rec[k] = eps;
         if (scale * (a + w * eps) < ln[k].threshold) {
           defaults++;
           loss += ln[k].loss;
-          cas_cascade_default0(ws, bk->first + k, s);
+          cas_cascade_default0(ws, bk->first + k);
         }
       }
     }

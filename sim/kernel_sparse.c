@@ -83,7 +83,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
           defaults++;
           loss += c->loss;
-          if (ws) cas_cascade_default0(ws, bk->first + pos[j], s);
+          if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }
     }

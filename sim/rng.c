@@ -118,11 +118,17 @@ double cas_rng_normal(cas_rng *rng) { return cas_norm_quantile(cas_rng_uniform_o
  * as the round function). Each input passes through a full-avalanche
  * bijection before the next is folded in, so neighbouring counters give
  * unrelated outputs. */
-double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64_t b) {
-  uint64_t h = mix64(mix64(seed) ^ ((uint64_t)purpose << 32));
-  h = mix64(h ^ a);
-  h = mix64(h ^ b);
+uint64_t cas_rng_keyed_prefix(uint64_t seed, uint32_t purpose, uint64_t a) {
+  return mix64(mix64(mix64(seed) ^ ((uint64_t)purpose << 32)) ^ a);
+}
+
+double cas_rng_keyed_next(uint64_t prefix, uint64_t b) {
+  uint64_t h = mix64(prefix ^ b);
   return ((double)(h >> 12) + 0.5) * 0x1.0p-52; /* in [2^-53, 1 - 2^-53], as cas_rng_uniform_open */
+}
+
+double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64_t b) {
+  return cas_rng_keyed_next(cas_rng_keyed_prefix(seed, purpose, a), b);
 }
 
 uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {

@@ -77,6 +77,12 @@ double cas_rng_normal(cas_rng *rng);
  * would make the value depend on the order of touching. See rng.c. */
 double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64_t b);
 
+/* The same values in two steps, for many b under one (seed, purpose, a):
+ * cas_rng_keyed_next(cas_rng_keyed_prefix(seed, purpose, a), b) ==
+ * cas_rng_keyed_uniform(seed, purpose, a, b), bit for bit. */
+uint64_t cas_rng_keyed_prefix(uint64_t seed, uint32_t purpose, uint64_t a);
+double cas_rng_keyed_next(uint64_t prefix, uint64_t b);
+
 /* Uniform integer in [0, n), unbiased (Lemire's method), n > 0. */
 uint64_t cas_rng_below(cas_rng *rng, uint64_t n);
 
