@@ -245,6 +245,14 @@ def open_results(sources, per_path=True, baseline=None):
                 d = _positional(d, dim)
         sets[i] = d
 
+    # Coordinates that are not indexes (segment_region, ...) are shared by
+    # the scenarios only if every file has the same; otherwise they become
+    # variables along scenario like any other.
+    for name in {n for d in sets for n in d.coords if n not in d.dims}:
+        having = [d for d in sets if name in d.coords]
+        if len(having) < len(sets) or not all(d[name].equals(having[0][name]) for d in having):
+            sets = [d.reset_coords(name) if name in d.coords else d for d in sets]
+
     # Every file gets every variable (NaN where it lacks one), so that
     # concat keeps order and dtypes.
     first = {}
@@ -293,7 +301,6 @@ def _positional(ds, dim):
         labels = ds[dim].variable.to_base_variable()
         ds = ds.drop_vars(dim)
         ds[f"{dim}_label"] = labels
-        ds = ds.set_coords(f"{dim}_label")
     return ds.assign_coords({dim: np.arange(ds.sizes[dim])})
 
 
