@@ -37,6 +37,7 @@ written (figures, CSV) is written under a temporary name and renamed.
 import argparse
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -439,8 +440,11 @@ def _select(da, sel):
         if dim not in da.dims:
             continue
         try:
-            da = da.sel({dim: value}, method="nearest" if da[dim].dtype.kind == "f" else None)
-        except KeyError:
+            if da[dim].dtype.kind == "f":  # 0.999 as typed may differ from the file's in the last bit
+                da = da.sel({dim: value}, method="nearest", tolerance=1e-9)
+            else:
+                da = da.sel({dim: value})
+        except (KeyError, TypeError, ValueError):
             raise UsageError(f"{da.name}: no {dim} {value!r} (have: "
                              f"{', '.join(map(str, da[dim].values))})") from None
     return da
@@ -693,6 +697,9 @@ def plot_all(ds, out, fmt="png", level=0.999):
     what they show: the per-path ones need per-path variables, the contagion
     one a result with contagion; those that cannot be drawn are skipped."""
     ds = as_scenarios(ds)
+    if "level" in ds.dims and not np.isclose(ds["level"].values, level, rtol=0, atol=1e-9).any():
+        raise UsageError(f"no level {level} in the results (have: "
+                         f"{', '.join(map(str, ds['level'].values))})")
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -752,16 +759,18 @@ def _cmd_compare(args):
     names = None if args.all else HEADLINE
     table = estimates(ds, names=[n for n in (names or estimator_names(ds)) if n in ds.data_vars],
                       baseline=args.baseline)
-    print(f"baseline: {baseline_of(ds, args.baseline)}")
-    print(format_estimates(table))
+    groups = []  # all made before anything is printed: a bad --by or --level prints nothing
     for group in args.by:
         for var in ("el_by_segment", "es_contribution"):
             if var in ds.data_vars:
                 sel = {"level": args.level} if "level" in ds[var].dims else {}
-                t = by_group(ds, var, group, **sel)
                 label = measure_label(var, [("level", args.level)] if sel else [])
-                print()
-                print(format_groups(t, f"{label} by {group}"))
+                groups.append(format_groups(by_group(ds, var, group, **sel), f"{label} by {group}"))
+    print(f"baseline: {baseline_of(ds, args.baseline)}")
+    print(format_estimates(table))
+    for text in groups:
+        print()
+        print(text)
     if args.csv:
         write_atomically(args.csv, lambda tmp: table.to_csv(tmp, index=False))
     return EXIT_OK
@@ -841,4 +850,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if hasattr(signal, "SIGPIPE"):  # `... | head` ends quietly, as other tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())

@@ -296,6 +296,11 @@ def test_bad_input_is_refused_with_the_file_named(batch, tmp_path):
     assert proc.returncode == 2 and "no scenario 'nope'" in proc.stderr
     proc = script("compare", batch, "--level", "1.5")
     assert proc.returncode == 2
+    # a level the files do not have is an error, not the nearest one; nothing printed
+    proc = script("compare", batch, "--by", "region", "--level", "0.98")
+    assert proc.returncode == 2 and "no level 0.98" in proc.stderr and proc.stdout == ""
+    proc = script("plot", batch, "--out", tmp_path / "g", "--level", "0.98")
+    assert proc.returncode == 2 and not (tmp_path / "g").exists()
     proc = script("frobnicate")
     assert proc.returncode == 2
 
