@@ -95,11 +95,11 @@ def test_compare_prints_each_scenario(result, tmp_path):
     assert "baseline" in out and "tech_funding_winter" in out
 
 
-def test_analysis_summary_script(result):
-    script = SRC / "analysis" / "summary.py"
-    out = subprocess.run([sys.executable, str(script), str(result)], check=True,
+def test_analysis_compare_script(result):
+    script = SRC / "analysis" / "cascade_results.py"
+    out = subprocess.run([sys.executable, str(script), "compare", str(result)], check=True,
                          capture_output=True, text=True).stdout
-    assert "tech_funding_winter" in out and "ES" in out
+    assert "tech_funding_winter" in out and "ES 99.9%" in out
 
 
 def test_compare_rejects_foreign_hdf5_without_crashing(tmp_path):
