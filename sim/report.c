@@ -132,6 +132,14 @@ static void put_num(rep *r, double v) {
   cas_buf_put(&r->h, t);
 }
 
+static int any_finite(const double *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(v[i])) return 1;
+  return 0;
+}
+
+static void no_plot(rep *r) { cas_buf_put(&r->h, "<p class=\"shape\">(no finite values to plot)</p>"); }
+
 static int fail(rep *r, cas_status st) {
   if (r->st == CAS_OK) r->st = st;
   return -1;
@@ -369,13 +377,14 @@ static void section_summary(rep *r) {
   cas_buf_put(&r->h, "<section id=\"summary\"><h2>Headline figures</h2>"
                      "<p>Monte Carlo estimates &plusmn; their standard errors; &times; is the ratio "
                      "to the baseline. Money in CNY million.</p>"
-                     "<table class=\"num\"><thead><tr><th>measure</th><th>units</th>");
+                     "<div class=\"wide\"><table class=\"num\"><thead><tr><th>measure</th><th>units</th>");
   scenario_header_cells(r);
   cas_buf_put(&r->h, "</tr></thead><tbody>");
-  for (int pass = 0; pass < 2; pass++) {
+  /* scalars before quantiles; what the baseline has before the rest */
+  for (int pass = 0; pass < 4; pass++) {
     for (size_t i = 0; i < r->nitems && r->st == CAS_OK; i++) {
       const item *it = &r->items[i];
-      if (it->k != (pass == 0 ? K_LEVEL : K_SCALAR)) continue;
+      if (it->k != (pass % 2 == 0 ? K_SCALAR : K_LEVEL) || (it->first == 0) != (pass < 2)) continue;
       double *val[256] = {0}, *se[256] = {0};
       for (size_t k = 0; k < r->ns; k++) {
         const cas_h5_var *v;
@@ -413,7 +422,7 @@ static void section_summary(rep *r) {
       for (size_t k = 0; k < r->ns; k++) free(val[k]), free(se[k]);
     }
   }
-  cas_buf_put(&r->h, "</tbody></table></section>");
+  cas_buf_put(&r->h, "</tbody></table></div></section>");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -430,10 +439,9 @@ static void section_distributions(rep *r) {
                      "exceedance curve P(X &gt; x) on a logarithmic axis, which shows the tail "
                      "where VaR and ES are read.</p>");
   /* money first: the loss distribution is what the reader looks for */
-  for (int pass = 0; pass < 2; pass++)
-  for (size_t i = 0; i < r->nitems && r->st == CAS_OK; i++) {
-    const item *it = &r->items[i];
-    if (it->k != K_DIST || is_money(it->v->units) != (pass == 0)) continue;
+  for (size_t pass_i = 0; pass_i < 2 * r->nitems && r->st == CAS_OK; pass_i++) {
+    const item *it = &r->items[pass_i % r->nitems];
+    if (it->k != K_DIST || is_money(it->v->units) != (pass_i < r->nitems)) continue;
     double *d[256] = {0};
     size_t m[256] = {0};
     double lo = INFINITY, hi = -INFINITY;
@@ -518,13 +526,18 @@ static void section_distributions(rep *r) {
       snprintf(xl, sizeof xl, "%.200s%s%.40s%s", it->name, u[0] ? " [" : "", u, u[0] ? "]" : "");
       cas_buf_put(&r->h, "<figure>");
       caption(r, it->v, NULL);
-      cas_buf_put(&r->h, "<div class=\"pair\">");
-      cas_svg_axes ah = {xl, "share of paths", 0, 1, 1};
-      cas_svg_lines(&r->h, &ah, hs, nh);
-      cas_svg_axes ae = {xl, "P(X > x)", 1, 0, 0};
-      cas_svg_lines(&r->h, &ae, es, nh);
-      r->nplots += 2;
-      cas_buf_put(&r->h, "</div></figure>");
+      if (nh) {
+        cas_buf_put(&r->h, "<div class=\"pair\">");
+        cas_svg_axes ah = {xl, "share of paths", 0, 1, 1};
+        cas_svg_lines(&r->h, &ah, hs, nh);
+        cas_svg_axes ae = {xl, "P(X > x)", 1, 0, 0};
+        cas_svg_lines(&r->h, &ae, es, nh);
+        r->nplots += 2;
+        cas_buf_put(&r->h, "</div>");
+      } else {
+        no_plot(r);
+      }
+      cas_buf_put(&r->h, "</figure>");
     }
     free(edges);
     free(hist);
@@ -554,9 +567,14 @@ static void grouped_figure(rep *r, const cas_h5_var *v, double *const *seg, int 
     }
     const char *xl = unit_label(v->units);
     cas_buf_put(&r->h, "<div class=\"grp\">");
-    cas_svg_bars(&r->h, percent ? "share" : xl[0] ? xl : v->name, (const char *const *)(by_region ? r->regions : r->sectors), ng,
-                 r->series, r->colours, r->ns, g, percent);
-    r->nplots++;
+    if (any_finite(g, ng * r->ns)) {
+      cas_svg_bars(&r->h, percent ? "share" : xl[0] ? xl : v->name,
+                   (const char *const *)(by_region ? r->regions : r->sectors), ng, r->series, r->colours, r->ns, g,
+                   percent);
+      r->nplots++;
+    } else {
+      no_plot(r);
+    }
     cas_buf_printf(&r->h, "<table class=\"num\"><thead><tr><th>%s</th>", by_region ? "region" : "sector");
     scenario_header_cells(r);
     cas_buf_put(&r->h, "</tr></thead><tbody>");
@@ -675,8 +693,12 @@ static void section_contagion(rep *r) {
   }
   cas_buf_put(&r->h, "<figure>");
   caption(r, v0, NULL);
-  cas_svg_bars(&r->h, "share of ES", (const char *const *)levels, nl, r->series, r->colours, r->ns, vals, 1);
-  r->nplots++;
+  if (any_finite(vals, nl * r->ns)) {
+    cas_svg_bars(&r->h, "share of ES", (const char *const *)levels, nl, r->series, r->colours, r->ns, vals, 1);
+    r->nplots++;
+  } else {
+    no_plot(r);
+  }
   cas_buf_put(&r->h, "</figure>");
   /* by region and sector at the highest level */
   double *segshare[256] = {0};
@@ -720,9 +742,13 @@ static void section_contagion(rep *r) {
                        by_region ? "region" : "sector");
         put_esc(r, levels[nl - 1]);
         cas_buf_put(&r->h, " <code>es_contribution_contagion / es_contribution</code></figcaption>");
-        cas_svg_bars(&r->h, "share", (const char *const *)(by_region ? r->regions : r->sectors), ng, r->series,
-                     r->colours, r->ns, g, 1);
-        r->nplots++;
+        if (any_finite(g, ng * r->ns)) {
+          cas_svg_bars(&r->h, "share", (const char *const *)(by_region ? r->regions : r->sectors), ng, r->series,
+                       r->colours, r->ns, g, 1);
+          r->nplots++;
+        } else {
+          no_plot(r);
+        }
         cas_buf_put(&r->h, "</figure>");
       }
       free(g);
@@ -742,7 +768,10 @@ static void axis_figure(rep *r, const item *it, double *const *vals, unsigned lo
   double *x = NULL;
   char **labels = axis_labels(r, &r->s[it->first], it->v, axis, &numeric, &x);
   if (!labels) return;
-  if (n <= 200) {
+  int finite = 0;
+  for (size_t k = 0; k < r->ns; k++) finite |= vals[k] && any_finite(vals[k], n);
+  if (!finite) no_plot(r);
+  if (n <= 200 && finite) {
     cas_svg_series ser[256];
     size_t nser = 0;
     for (size_t k = 0; k < r->ns; k++)
@@ -907,7 +936,7 @@ static void section_reproduce(rep *r) {
                      "it was made. The commands rebuild the file from itself; "
                      "<code>h5diff</code> prints nothing when the losses are identical. A "
                      "portfolio or network read from a CSV file must be kept with the result.</p>");
-  static const char *const key_attrs[] = {"scenario_name", "scenario_description", "seed", "paths", "loans",
+  static const char *const key_attrs[] = {"scenario_name", "seed", "paths", "loans",
                                           "portfolio_source", "kernel", "copula", "lgd_model", "contagion",
                                           "cascade_version", "cascade_commit", "command_line", "created_utc"};
   const size_t nkey = sizeof key_attrs / sizeof key_attrs[0];
@@ -918,7 +947,14 @@ static void section_reproduce(rep *r) {
     put_esc(r, s->name);
     cas_buf_put(&r->h, " <small>");
     put_esc(r, s->f->path);
-    cas_buf_put(&r->h, "</small></h3><table class=\"kv\">");
+    cas_buf_put(&r->h, "</small></h3>");
+    const cas_h5_attr *desc = cas_h5_attr_find(s->f, "scenario_description");
+    if (desc) {
+      cas_buf_put(&r->h, "<p>");
+      put_esc(r, desc->text);
+      cas_buf_put(&r->h, "</p>");
+    }
+    cas_buf_put(&r->h, "<table class=\"kv\">");
     for (size_t a = 0; a < nkey; a++) {
       const cas_h5_attr *at = cas_h5_attr_find(s->f, key_attrs[a]);
       cas_buf_put(&r->h, "<tr><th>");
@@ -998,7 +1034,8 @@ static const char *const css =
     "pre{background:#f6f8fa;border:1px solid #d0d7de;padding:8px;overflow-x:auto;white-space:pre-wrap}"
     "table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d7de;padding:3px 8px;vertical-align:top}"
     "thead th{background:#f0f3f6}table.num td{text-align:right;white-space:nowrap}tbody th{text-align:left;font-weight:normal}"
-    "table.small td,table.small th{font-size:11px;padding:1px 4px}tr.total th,tr.total td{font-weight:bold}"
+    "table.small td,table.small th{font-size:11px;padding:1px 4px}.wide{overflow-x:auto}"
+    "table.num tbody th:first-child{min-width:15em}tr.total th,tr.total td{font-weight:bold}"
     ".se{color:#57606a}.ratio{color:#0a5a9c;font-size:12px}.sw{display:inline-block;width:12px;height:12px;"
     "margin-right:5px;vertical-align:-1px;border-radius:2px}"
     "figure{margin:14px 0 22px}figcaption{font-weight:600;margin-bottom:6px}figcaption code{font-weight:normal;color:#57606a}"
@@ -1016,7 +1053,7 @@ static const char *const css =
 static const char *const check_script =
     "<script>window.addEventListener('load',function(){"
     "var p=document.querySelectorAll('svg.plot'),ok=0,bad=[];"
-    "p.forEach(function(s,i){var b=s.getBoundingClientRect(),m=s.querySelectorAll('polyline.series,rect[fill]'),d=0;"
+    "p.forEach(function(s,i){var b=s.getBoundingClientRect(),m=s.querySelectorAll('polyline.series,circle.mark,rect.bar'),d=0;"
     "m.forEach(function(e){var x=e.getBBox();if(x.width>0||x.height>0)d++;});"
     "if(b.width>0&&b.height>0&&d>0)ok++;else bad.push(i);});"
     "var c=document.getElementById('plot-check');c.setAttribute('data-ok',ok);c.setAttribute('data-total',p.length);"
@@ -1103,7 +1140,7 @@ static void page(rep *r, const cas_report_options *opt) {
   cas_buf_put(h, "</b>. Every figure is read from the result files listed below; "
                  "money in CNY million unless marked.</p>"
                  "<table><thead><tr><th>scenario</th><th>file</th><th>paths</th><th>seed</th>"
-                 "<th>loans</th><th>description</th></tr></thead><tbody>");
+                 "<th>loans</th><th>contagion</th></tr></thead><tbody>");
   for (size_t k = 0; k < r->ns; k++) {
     const scen *s = &r->s[k];
     cas_buf_printf(h, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>", cas_svg_colour(k));
@@ -1112,10 +1149,10 @@ static void page(rep *r, const cas_report_options *opt) {
     cas_buf_put(h, "</td><td><code>");
     put_esc(r, s->f->path);
     cas_buf_put(h, "</code></td>");
-    static const char *const a[] = {"paths", "seed", "loans", "scenario_description"};
+    static const char *const a[] = {"paths", "seed", "loans", "contagion"};
     for (int i = 0; i < 4; i++) {
       const cas_h5_attr *at = cas_h5_attr_find(s->f, a[i]);
-      cas_buf_put(h, i < 3 ? "<td class=\"n\">" : "<td>");
+      cas_buf_put(h, "<td>");
       put_esc(r, at ? at->text : "");
       cas_buf_put(h, "</td>");
     }

@@ -13,10 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const palette[8] = {"#000000", "#0072B2", "#D55E00", "#009E73",
-                                       "#CC79A7", "#E69F00", "#56B4E9", "#8C6D1F"};
+static const char *const palette[10] = {"#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                        "#E69F00", "#56B4E9", "#8C6D1F", "#999999", "#332288"};
 
-const char *cas_svg_colour(size_t k) { return palette[k % 8]; }
+/* black is the baseline's alone: later series cycle through the rest */
+const char *cas_svg_colour(size_t k) { return palette[k == 0 ? 0 : 1 + (k - 1) % 9]; }
 
 enum { W = 600, ML = 78, MR = 16, MT = 14 };
 
@@ -208,6 +209,14 @@ void cas_svg_lines(cas_buf *b, const cas_svg_axes *ax, const cas_svg_series *s, 
         cas_buf_printf(b, "%.1f,%.1f ", PX(se->x[i]), PY(y));
     }
     if (open) cas_buf_put(b, "\"/>");
+    /* markers where points are few: a lone finite point stays visible */
+    if (!ax->step && se->n <= 40)
+      for (size_t i = 0; i < se->n; i++) {
+        double y = se->y[i];
+        if (!isfinite(y) || !isfinite(se->x[i]) || (ax->log_y && y <= 0)) continue;
+        cas_buf_printf(b, "<circle class=\"mark\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", PX(se->x[i]),
+                       PY(y), cas_svg_colour(se->colour));
+      }
   }
 #undef PX
 #undef PY
@@ -260,7 +269,7 @@ void cas_svg_bars(cas_buf *b, const char *xlabel, const char *const *cats, size_
       if (!isfinite(v)) continue;
       double x = PX(v), xa = x < x0 ? x : x0, w = fabs(x - x0);
       tick_label(v, percent, t, sizeof t);
-      cas_buf_printf(b, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>",
+      cas_buf_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>",
                      xa, y0 + (int)k * barh, w < 0.5 ? 0.5 : w, barh - 1, cas_svg_colour(colours[k]));
       cas_buf_put_escaped(b, series[k]);
       cas_buf_put(b, ": ");

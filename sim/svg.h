@@ -16,8 +16,9 @@
 
 #include "textbuf.h"
 
-/* Colour of series k (CSS hex), cycling through an 8-colour palette for
- * colour-blind readers (Okabe & Ito 2008, "Color universal design"). */
+/* Colour of series k (CSS hex): black for series 0 (the baseline), then
+ * a cycle of 9 colours led by the palette for colour-blind readers of
+ * Okabe & Ito (2008, "Color universal design"). */
 const char *cas_svg_colour(size_t k);
 
 typedef struct cas_svg_series {
