@@ -41,6 +41,7 @@ static const char *const usage_main =
     "  portfolio           summarise or export the built-in portfolio (or a CSV one)\n"
     "  network             summarise or export the links defaults spread along\n"
     "  compare RESULT...   print the headline figures of result files side by side\n"
+    "  report RESULT...    one self-contained HTML page for reviewers (-o FILE)\n"
     "\n"
     "  cascade COMMAND --help   options of a command\n"
     "  cascade --version\n"
