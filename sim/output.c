@@ -232,7 +232,10 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   unsigned long long loans = plan->n;
   attr_scalar(w, root, "loans", H5T_NATIVE_ULLONG, &loans);
   attr_string(w, root, "portfolio_source", rec->portfolio_source);
-  if (rec->portfolio_sha256) attr_string(w, root, "portfolio_sha256", rec->portfolio_sha256);
+  if (rec->portfolio_file) {
+    attr_string(w, root, "portfolio_file", rec->portfolio_file);
+    attr_string(w, root, "portfolio_sha256", rec->portfolio_sha256 ? rec->portfolio_sha256 : "");
+  }
   if (rec->links_file) {
     attr_string(w, root, "links_file", rec->links_file);
     attr_string(w, root, "links_sha256", rec->links_sha256 ? rec->links_sha256 : "");

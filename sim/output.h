@@ -29,7 +29,8 @@ typedef struct cas_run_record {
   double elapsed_seconds;       /* simulation wall time */
   const cas_network *network;   /* NULL without contagion */
   const cas_contagion_summary *contagion; /* NULL without contagion */
-  const char *portfolio_sha256; /* SHA-256 of the portfolio CSV; NULL: built-in */
+  const char *portfolio_file;   /* portfolio CSV read; NULL: built-in */
+  const char *portfolio_sha256; /* its SHA-256 */
   const char *links_file;       /* links CSV the contagion read; NULL: none or built-in */
   const char *links_sha256;     /* its SHA-256 */
   size_t record_nfiles;         /* > 0: record these scenario files instead of */

@@ -185,6 +185,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .threads = threads,
         .command_line = opt->command_line,
         .elapsed_seconds = report->simulate_seconds,
+        .portfolio_file = in.portfolio_sha256[0] ? sc->portfolio.file : NULL,
         .portfolio_sha256 = in.portfolio_sha256[0] ? in.portfolio_sha256 : NULL,
         .links_file = in.links_sha256[0] ? sc->contagion.file : NULL,
         .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
