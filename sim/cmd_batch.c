@@ -767,7 +767,7 @@ int cas_cmd_batch(int argc, char **argv) {
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     if (lock_fd >= 0 && (e == EWOULDBLOCK || e == EAGAIN))
-      cas_error_set(&err, CAS_ERR_IO, "another cascade batch is writing %s (it holds %s); "
+      cas_error_set(&err, CAS_ERR_USAGE, "another cascade batch is writing %s (it holds %s); "
                     "wait for it to end, or use another --out or --shard", mp, kp);
     else
       cas_error_set(&err, CAS_ERR_IO, "cannot lock %s: %s", kp, strerror(e));

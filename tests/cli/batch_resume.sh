@@ -156,6 +156,34 @@ set -e
 [ "$rc" -eq 2 ] || fail "name clash: exit code $rc, expected 2"
 grep -q "x.h5" "$tmp/err" && [ ! -e "$tmp/d4" ] || fail "name clash not refused before running"
 
+for bad in "--shard 0/2" "--shard 3/2" "--shard 1/0" "--shard 1" "--kernel bogus" "--paths 10" "--frobnicate"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$bin" batch "$src/scenarios" --out "$tmp/d6" $bad -q 2> "$tmp/err"
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "batch $bad: exit code $rc, expected 2"
+done
+set +e
+"$bin" batch "$src/scenarios" -q 2> "$tmp/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q -- "--out DIR is required" "$tmp/err" || fail "missing --out: exit code $rc"
+[ ! -e "$tmp/d6" ] || fail "a usage error created the output folder"
+
+# A second batch on the same manifest while the first runs is refused.
+"$bin" batch "$src/scenarios" --paths 2000 --loans 20000 --out "$tmp/d7" -q &
+p1=$!
+for _ in $(seq 100); do grep -qs "batch started" "$tmp/d7/batch.log" && break; sleep 0.1; done
+set +e
+"$bin" batch "$src/scenarios" --paths 2000 --loans 20000 --out "$tmp/d7" -q 2> "$tmp/err"
+rc=$?
+set -e
+kill -9 $p1 2>/dev/null || true
+wait $p1 2>/dev/null || true
+[ "$rc" -eq 2 ] && grep -q "another cascade batch is writing" "$tmp/err" ||
+  fail "a concurrent batch on the same manifest: exit code $rc, $(cat "$tmp/err")"
+echo "bad options, a missing --out and a concurrent batch on one manifest: exit code 2"
+
 "$bin" batch "$src/scenarios" --paths 100 --loans 2000 --shard 1/2 --out "$tmp/d5" -q &
 p1=$!
 "$bin" batch "$src/scenarios" --paths 100 --loans 2000 --shard 2/2 --out "$tmp/d5" -q &
