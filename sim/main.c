@@ -41,13 +41,16 @@ static const char *const usage_main =
     "  portfolio           summarise or export the built-in portfolio (or a CSV one)\n"
     "  network             summarise or export the links defaults spread along\n"
     "  compare RESULT...   print the headline figures of result files side by side\n"
+    "  batch SCENARIO...   run many scenarios into a folder, with manifest, log, resume\n"
+    "  verify RESULT       re-run a result's scenario and compare every dataset\n"
     "  report RESULT...    one self-contained HTML page for reviewers (-o FILE)\n"
     "\n"
     "  cascade COMMAND --help   options of a command\n"
     "  cascade --version\n"
     "\n"
     "exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input, 4 I/O error,\n"
-    "5 out of memory. Scenario keys: scenarios/reference.yaml.\n";
+    "5 out of memory, 6 not reproduced (verify), 7 some scenarios failed (batch).\n"
+    "Scenario keys: scenarios/reference.yaml.\n";
 
 static const char *const usage_run =
     "usage: cascade run SCENARIO [OPTIONS]\n"

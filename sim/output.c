@@ -232,6 +232,14 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   unsigned long long loans = plan->n;
   attr_scalar(w, root, "loans", H5T_NATIVE_ULLONG, &loans);
   attr_string(w, root, "portfolio_source", rec->portfolio_source);
+  if (rec->portfolio_file) {
+    attr_string(w, root, "portfolio_file", rec->portfolio_file);
+    attr_string(w, root, "portfolio_sha256", rec->portfolio_sha256 ? rec->portfolio_sha256 : "");
+  }
+  if (rec->links_file) {
+    attr_string(w, root, "links_file", rec->links_file);
+    attr_string(w, root, "links_sha256", rec->links_sha256 ? rec->links_sha256 : "");
+  }
   attr_string(w, root, "copula", sc->copula);
   attr_string(w, root, "lgd_model", sc->lgd_model);
   attr_string(w, root, "kernel", rec->kernel);
@@ -273,8 +281,11 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   hid_t d_fac2 = dim_labels(w, "factor2", fac_names, nf, "systematic factor (second axis)");
   hid_t d_level = dim_values(w, "level", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, cas_levels, nl,
                              "1", "confidence level of VaR and ES");
-  hsize_t nfiles = sc->nfiles;
-  hid_t d_file = dim_labels(w, "scenario_file", (const char *const *)sc->file_paths, nfiles,
+  int recorded = rec->record_nfiles > 0;
+  hsize_t nfiles = recorded ? rec->record_nfiles : sc->nfiles;
+  const char *const *file_paths = (const char *const *)(recorded ? rec->record_paths : sc->file_paths);
+  const char *const *file_texts = (const char *const *)(recorded ? rec->record_texts : sc->file_texts);
+  hid_t d_file = dim_labels(w, "scenario_file", file_paths, nfiles,
                             "scenario file read (0: the scenario, then its bases via extends)");
 
   /* Per-path results. */
@@ -346,7 +357,7 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
 
   /* Reproducibility: the texts read and the resolved scenario. */
   variable(w, "scenario_text", w->str_type, w->str_type, 1, &d_file, &nfiles,
-           (const char *const *)sc->file_texts, NULL, "text of each scenario file read, byte for byte", 0);
+           file_texts, NULL, "text of each scenario file read, byte for byte", 0);
   write_string_scalar(w, "scenario_resolved", rec->resolved_yaml,
                       "the scenario as run: self-contained YAML, every key explicit");
 

@@ -29,6 +29,13 @@ typedef struct cas_run_record {
   double elapsed_seconds;       /* simulation wall time */
   const cas_network *network;   /* NULL without contagion */
   const cas_contagion_summary *contagion; /* NULL without contagion */
+  const char *portfolio_file;   /* portfolio CSV read; NULL: built-in */
+  const char *portfolio_sha256; /* its SHA-256 */
+  const char *links_file;       /* links CSV the contagion read; NULL: none or built-in */
+  const char *links_sha256;     /* its SHA-256 */
+  size_t record_nfiles;         /* > 0: record these scenario files instead of */
+  char *const *record_paths;    /* the scenario's own (cas_run_options) */
+  char *const *record_texts;
 } cas_run_record;
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,

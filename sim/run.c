@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "output.h"
+#include "sha256.h"
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -19,7 +20,9 @@ static double now_seconds(void) {
 
 cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out, cas_error *err) {
   cas_scenario *sc = NULL;
-  cas_status st = cas_scenario_load(opt->scenario_path, &sc, err);
+  cas_status st = opt->scenario_text
+                      ? cas_scenario_load_text(opt->scenario_text, opt->scenario_path, &sc, err)
+                      : cas_scenario_load(opt->scenario_path, &sc, err);
   if (st != CAS_OK) return st;
   if (opt->paths) sc->paths = opt->paths;
   if (opt->seed_given) sc->seed = opt->seed;
@@ -69,6 +72,8 @@ typedef struct inputs {
   cas_plan *plan;
   cas_network *net;           /* with contagion only */
   cas_contagion *contagion;   /* with contagion only */
+  char portfolio_sha256[CAS_SHA256_HEX]; /* "" for the built-in book */
+  char links_sha256[CAS_SHA256_HEX];     /* "" unless contagion reads a links CSV */
 } inputs;
 
 static void release(inputs *in) {
@@ -85,10 +90,16 @@ static void release(inputs *in) {
 static cas_status prepare(const cas_run_options *opt, inputs *in, cas_error *err) {
   *in = (inputs){0};
   cas_status st = cas_run_load_scenario(opt, &in->sc, err);
+  /* The CSV inputs are hashed just before they are read, for the result's
+   * record (portfolio_sha256, links_sha256; checked by `cascade verify`). */
+  if (st == CAS_OK && in->sc->portfolio.source == CAS_PORTFOLIO_FILE)
+    st = cas_sha256_file(in->sc->portfolio.file, in->portfolio_sha256, NULL, err);
   if (st == CAS_OK) st = cas_run_load_portfolio(in->sc, &in->pf, err);
   if (st == CAS_OK) st = cas_plan_build(in->sc, in->pf, NULL, &in->plan, err);
   if (st == CAS_OK && in->sc->contagion.enabled) {
-    st = cas_run_load_network(in->sc, in->pf, &in->net, err);
+    if (in->sc->contagion.source == CAS_PORTFOLIO_FILE)
+      st = cas_sha256_file(in->sc->contagion.file, in->links_sha256, NULL, err);
+    if (st == CAS_OK) st = cas_run_load_network(in->sc, in->pf, &in->net, err);
     if (st == CAS_OK) st = cas_contagion_create(in->sc, in->plan, in->pf, in->net, &in->contagion, err);
   }
   if (st != CAS_OK) release(in);
@@ -174,6 +185,13 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .threads = threads,
         .command_line = opt->command_line,
         .elapsed_seconds = report->simulate_seconds,
+        .portfolio_file = in.portfolio_sha256[0] ? sc->portfolio.file : NULL,
+        .portfolio_sha256 = in.portfolio_sha256[0] ? in.portfolio_sha256 : NULL,
+        .links_file = in.links_sha256[0] ? sc->contagion.file : NULL,
+        .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
+        .record_nfiles = opt->record_nfiles,
+        .record_paths = opt->record_paths,
+        .record_texts = opt->record_texts,
       };
       st = cas_output_write(report->output_path, &rec, plan, res, &report->summary, err);
     }

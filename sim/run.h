@@ -31,6 +31,16 @@ typedef struct cas_run_options {
   cas_progress_fn progress;  /* may be NULL */
   void *progress_ctx;
   const char *command_line;  /* recorded in the result */
+  /* Re-running a recorded scenario (`cascade verify`): scenario_text, if
+   * not NULL, is the scenario's YAML, read instead of the file
+   * scenario_path (which then only names it in messages); record_nfiles > 0
+   * replaces the scenario files recorded in the result (scenario_file,
+   * scenario_text datasets) by record_paths/record_texts, the files the
+   * original run read. */
+  const char *scenario_text;
+  size_t record_nfiles;
+  char *const *record_paths;
+  char *const *record_texts;
 } cas_run_options;
 
 /* What a finished (or validated) run leaves for the caller to print. */
