@@ -15,6 +15,7 @@
  * ignored (a later version may add some).
  */
 #include "manifest.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,41 +27,6 @@
 
 /* ---- writer ------------------------------------------------------------ */
 
-typedef struct buf {
-  char *p;
-  size_t n, cap;
-  int nomem;
-} buf;
-
-static void put(buf *b, const char *s, size_t n) {
-  if (b->nomem) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->nomem = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
-
-static void printf_(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void printf_(buf *b, const char *fmt, ...) {
-  char tmp[128];
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (k > 0) put(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
-}
 
 /* Length of the valid UTF-8 sequence at s (0 if invalid). */
 static size_t utf8_len(const unsigned char *s) {
@@ -72,83 +38,83 @@ static size_t utf8_len(const unsigned char *s) {
   return n;
 }
 
-static void put_string(buf *b, const char *s) {
+static void put_string(cas_buf *b, const char *s) {
   if (!s) {
-    puts_(b, "null");
+    cas_buf_put(b, "null");
     return;
   }
-  puts_(b, "\"");
+  cas_buf_put(b, "\"");
   const unsigned char *p = (const unsigned char *)s;
   while (*p) {
     size_t n = utf8_len(p);
     if (*p == '"' || *p == '\\') {
       char e[3] = {'\\', (char)*p, 0};
-      puts_(b, e);
+      cas_buf_put(b, e);
       p++;
     } else if (*p == '\n') {
-      puts_(b, "\\n");
+      cas_buf_put(b, "\\n");
       p++;
     } else if (*p == '\t') {
-      puts_(b, "\\t");
+      cas_buf_put(b, "\\t");
       p++;
     } else if (*p < 0x20 || n == 0) {
-      printf_(b, "\\u%04x", *p);
+      cas_buf_printf(b, "\\u%04x", *p);
       p++;
     } else {
-      put(b, (const char *)p, n);
+      cas_buf_putn(b, (const char *)p, n);
       p += n;
     }
   }
-  puts_(b, "\"");
+  cas_buf_put(b, "\"");
 }
 
-static void put_overrides(buf *b, const cas_manifest_overrides *o, const char *indent) {
-  printf_(b, "{\n%s  \"paths\": ", indent);
-  if (o->paths_given) printf_(b, "%llu", (unsigned long long)o->paths);
-  else puts_(b, "null");
-  printf_(b, ",\n%s  \"seed\": ", indent);
-  if (o->seed_given) printf_(b, "%llu", (unsigned long long)o->seed);
-  else puts_(b, "null");
-  printf_(b, ",\n%s  \"loans\": ", indent);
-  if (o->loans_given) printf_(b, "%llu", (unsigned long long)o->loans);
-  else puts_(b, "null");
-  printf_(b, ",\n%s  \"kernel\": ", indent);
+static void put_overrides(cas_buf *b, const cas_manifest_overrides *o, const char *indent) {
+  cas_buf_printf(b, "{\n%s  \"paths\": ", indent);
+  if (o->paths_given) cas_buf_printf(b, "%llu", (unsigned long long)o->paths);
+  else cas_buf_put(b, "null");
+  cas_buf_printf(b, ",\n%s  \"seed\": ", indent);
+  if (o->seed_given) cas_buf_printf(b, "%llu", (unsigned long long)o->seed);
+  else cas_buf_put(b, "null");
+  cas_buf_printf(b, ",\n%s  \"loans\": ", indent);
+  if (o->loans_given) cas_buf_printf(b, "%llu", (unsigned long long)o->loans);
+  else cas_buf_put(b, "null");
+  cas_buf_printf(b, ",\n%s  \"kernel\": ", indent);
   put_string(b, o->kernel);
-  printf_(b, "\n%s}", indent);
+  cas_buf_printf(b, "\n%s}", indent);
 }
 
-static void put_entry(buf *b, const cas_manifest_entry *e) {
-  puts_(b, "    {\n      \"name\": ");
+static void put_entry(cas_buf *b, const cas_manifest_entry *e) {
+  cas_buf_put(b, "    {\n      \"name\": ");
   put_string(b, e->name);
-  puts_(b, ",\n      \"scenario\": ");
+  cas_buf_put(b, ",\n      \"scenario\": ");
   put_string(b, e->scenario);
-  puts_(b, ",\n      \"status\": ");
+  cas_buf_put(b, ",\n      \"status\": ");
   put_string(b, e->status);
-  puts_(b, ",\n      \"error\": ");
+  cas_buf_put(b, ",\n      \"error\": ");
   put_string(b, e->error);
-  puts_(b, ",\n      \"output\": ");
+  cas_buf_put(b, ",\n      \"output\": ");
   put_string(b, e->output);
-  puts_(b, ",\n      \"digest\": ");
+  cas_buf_put(b, ",\n      \"digest\": ");
   put_string(b, e->digest[0] ? e->digest : NULL);
-  puts_(b, ",\n      \"inputs\": [");
+  cas_buf_put(b, ",\n      \"inputs\": [");
   for (size_t i = 0; i < e->ninputs; i++) {
-    puts_(b, i ? ",\n        {\"role\": " : "\n        {\"role\": ");
+    cas_buf_put(b, i ? ",\n        {\"role\": " : "\n        {\"role\": ");
     put_string(b, e->inputs[i].role);
-    puts_(b, ", \"path\": ");
+    cas_buf_put(b, ", \"path\": ");
     put_string(b, e->inputs[i].path);
-    puts_(b, ", \"sha256\": ");
+    cas_buf_put(b, ", \"sha256\": ");
     put_string(b, e->inputs[i].sha256);
-    puts_(b, "}");
+    cas_buf_put(b, "}");
   }
-  puts_(b, e->ninputs ? "\n      ],\n      \"overrides\": " : "],\n      \"overrides\": ");
+  cas_buf_put(b, e->ninputs ? "\n      ],\n      \"overrides\": " : "],\n      \"overrides\": ");
   put_overrides(b, &e->overrides, "      ");
-  puts_(b, ",\n      \"cascade_commit\": ");
+  cas_buf_put(b, ",\n      \"cascade_commit\": ");
   put_string(b, e->cascade_commit);
-  puts_(b, ",\n      \"start_utc\": ");
+  cas_buf_put(b, ",\n      \"start_utc\": ");
   put_string(b, e->start_utc);
-  puts_(b, ",\n      \"end_utc\": ");
+  cas_buf_put(b, ",\n      \"end_utc\": ");
   put_string(b, e->end_utc);
-  printf_(b, ",\n      \"elapsed_seconds\": %.3f\n    }", e->elapsed_seconds);
+  cas_buf_printf(b, ",\n      \"elapsed_seconds\": %.3f\n    }", e->elapsed_seconds);
 }
 
 static int count_status(const cas_manifest *m, const char *status) {
@@ -158,50 +124,50 @@ static int count_status(const cas_manifest *m, const char *status) {
 }
 
 cas_status cas_manifest_write(const char *path, const cas_manifest *m, cas_error *err) {
-  buf b = {0};
-  puts_(&b, "{\n  \"format\": \"cascade batch manifest 1\",\n  \"cascade_version\": ");
+  cas_buf b = {0};
+  cas_buf_put(&b, "{\n  \"format\": \"cascade batch manifest 1\",\n  \"cascade_version\": ");
   put_string(&b, m->cascade_version);
-  puts_(&b, ",\n  \"cascade_commit\": ");
+  cas_buf_put(&b, ",\n  \"cascade_commit\": ");
   put_string(&b, m->cascade_commit);
-  puts_(&b, ",\n  \"command_line\": ");
+  cas_buf_put(&b, ",\n  \"command_line\": ");
   put_string(&b, m->command_line);
-  if (m->shard_count > 0) printf_(&b, ",\n  \"shard\": {\"index\": %d, \"count\": %d}", m->shard_index, m->shard_count);
-  else puts_(&b, ",\n  \"shard\": null");
-  puts_(&b, ",\n  \"overrides\": ");
+  if (m->shard_count > 0) cas_buf_printf(&b, ",\n  \"shard\": {\"index\": %d, \"count\": %d}", m->shard_index, m->shard_count);
+  else cas_buf_put(&b, ",\n  \"shard\": null");
+  cas_buf_put(&b, ",\n  \"overrides\": ");
   put_overrides(&b, &m->overrides, "  ");
-  puts_(&b, ",\n  \"started_utc\": ");
+  cas_buf_put(&b, ",\n  \"started_utc\": ");
   put_string(&b, m->started_utc);
-  puts_(&b, ",\n  \"updated_utc\": ");
+  cas_buf_put(&b, ",\n  \"updated_utc\": ");
   put_string(&b, m->updated_utc);
-  printf_(&b, ",\n  \"counts\": {\"ok\": %d, \"reused\": %d, \"failed\": %d, \"pending\": %d}",
+  cas_buf_printf(&b, ",\n  \"counts\": {\"ok\": %d, \"reused\": %d, \"failed\": %d, \"pending\": %d}",
           count_status(m, "ok"), count_status(m, "reused"), count_status(m, "failed"),
           count_status(m, "pending"));
-  puts_(&b, ",\n  \"scenarios\": [\n");
+  cas_buf_put(&b, ",\n  \"scenarios\": [\n");
   for (size_t i = 0; i < m->nentries; i++) {
-    if (i) puts_(&b, ",\n");
+    if (i) cas_buf_put(&b, ",\n");
     put_entry(&b, &m->entries[i]);
   }
-  puts_(&b, "\n  ]\n}\n");
-  if (b.nomem) {
-    free(b.p);
+  cas_buf_put(&b, "\n  ]\n}\n");
+  if (b.failed) {
+    cas_buf_free(&b);
     return cas_error_set(err, CAS_ERR_NOMEM, "no memory to write the manifest %s", path);
   }
 
   char tmp[4096];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-    free(b.p);
+    cas_buf_free(&b);
     return cas_error_set(err, CAS_ERR_USAGE, "manifest path too long: %s", path);
   }
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
   if (fd < 0) {
     int e = errno;
-    free(b.p);
+    cas_buf_free(&b);
     return cas_error_set(err, CAS_ERR_IO, "cannot create %s: %s", tmp, strerror(e));
   }
   size_t done = 0;
   int e = 0;
-  while (done < b.n) {
-    ssize_t k = write(fd, b.p + done, b.n - done);
+  while (done < b.len) {
+    ssize_t k = write(fd, b.data + done, b.len - done);
     if (k < 0) {
       if (errno == EINTR) continue;
       e = errno;
@@ -209,7 +175,7 @@ cas_status cas_manifest_write(const char *path, const cas_manifest *m, cas_error
     }
     done += (size_t)k;
   }
-  free(b.p);
+  cas_buf_free(&b);
   if (!e && fsync(fd) != 0) e = errno;
   if (close(fd) != 0 && !e) e = errno;
   if (!e && rename(tmp, path) != 0) e = errno;

@@ -44,6 +44,7 @@
 #include "lgd/lgd.h"
 #include "linalg.h"
 #include "portfolio.h"
+#include "textbuf.h"
 
 /* ------------------------------------------------------------------------ */
 /* Defaults                                                                  */
@@ -137,59 +138,6 @@ static void arena_free(arena *a) {
   free(a->ptr);
   a->ptr = NULL;
   a->n = a->cap = 0;
-}
-
-typedef struct strbuf {
-  char *p;
-  size_t n, cap;
-  int oom;
-} strbuf;
-
-static void sb_append(strbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
-static void sb_puts(strbuf *b, const char *s) { sb_append(b, s, strlen(s)); }
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-  char small[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (k < 0) {
-    b->oom = 1;
-    return;
-  }
-  if ((size_t)k < sizeof small) {
-    sb_append(b, small, (size_t)k);
-    return;
-  }
-  char *big = malloc((size_t)k + 1);
-  if (big == NULL) {
-    b->oom = 1;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)k + 1, fmt, ap);
-  va_end(ap);
-  sb_append(b, big, (size_t)k);
-  free(big);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1381,14 +1329,14 @@ void cas_scenario_destroy(cas_scenario *sc) {
 
 /* The shortest of %.15g, %.16g, %.17g that reads back to the same double
  * (%.17g always does): exact and as readable as the value allows. */
-static void put_number(strbuf *b, double v) {
+static void put_number(cas_buf *b, double v) {
   char buf[40];
   for (int digits = 15; digits <= 17; digits++) {
     snprintf(buf, sizeof buf, "%.*g", digits, v);
     double back = strtod(buf, NULL);
     if (memcmp(&back, &v, sizeof v) == 0) break;
   }
-  sb_puts(b, buf);
+  cas_buf_put(b, buf);
 }
 
 /* A code point the YAML reader takes as is inside double quotes. */
@@ -1417,25 +1365,25 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp) {
 }
 
 /* A double-quoted YAML string; 0 if s is not valid UTF-8. */
-static int put_string(strbuf *b, const char *s) {
+static int put_string(cas_buf *b, const char *s) {
   const unsigned char *p = (const unsigned char *)s;
-  sb_puts(b, "\"");
+  cas_buf_put(b, "\"");
   while (*p) {
     uint32_t c;
     size_t n = utf8_next(p, &c);
     if (n == 0) return 0;
-    if (c == '"') sb_puts(b, "\\\"");
-    else if (c == '\\') sb_puts(b, "\\\\");
-    else if (c == '\n') sb_puts(b, "\\n");
-    else if (c == '\t') sb_puts(b, "\\t");
-    else if (c == '\r') sb_puts(b, "\\r");
-    else if (printable(c)) sb_append(b, (const char *)p, n);
-    else if (c < 0x100) sb_printf(b, "\\x%02X", (unsigned)c);
-    else if (c < 0x10000) sb_printf(b, "\\u%04X", (unsigned)c);
-    else sb_printf(b, "\\U%08X", (unsigned)c);
+    if (c == '"') cas_buf_put(b, "\\\"");
+    else if (c == '\\') cas_buf_put(b, "\\\\");
+    else if (c == '\n') cas_buf_put(b, "\\n");
+    else if (c == '\t') cas_buf_put(b, "\\t");
+    else if (c == '\r') cas_buf_put(b, "\\r");
+    else if (printable(c)) cas_buf_putn(b, (const char *)p, n);
+    else if (c < 0x100) cas_buf_printf(b, "\\x%02X", (unsigned)c);
+    else if (c < 0x10000) cas_buf_printf(b, "\\u%04X", (unsigned)c);
+    else cas_buf_printf(b, "\\U%08X", (unsigned)c);
     p += n;
   }
-  sb_puts(b, "\"");
+  cas_buf_put(b, "\"");
   return 1;
 }
 
@@ -1462,50 +1410,50 @@ static double common_pair_value(const cas_scenario *sc, int first, int n) {
 }
 
 cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_error *err) {
-  strbuf b = {0};
+  cas_buf b = {0};
   int utf8_ok = 1;
   *text = NULL;
 
-  sb_puts(&b, "# Resolved scenario written by cascade: self-contained (no extends), every\n"
+  cas_buf_put(&b, "# Resolved scenario written by cascade: self-contained (no extends), every\n"
               "# key explicit. Loading it gives the same scenario as the file(s) it was\n"
               "# resolved from; keys are documented in scenarios/reference.yaml.\n");
-  sb_puts(&b, "name: ");
+  cas_buf_put(&b, "name: ");
   utf8_ok &= put_string(&b, sc->name);
-  sb_puts(&b, "\ndescription: ");
+  cas_buf_put(&b, "\ndescription: ");
   utf8_ok &= put_string(&b, sc->description);
-  sb_printf(&b, "\nseed: %" PRIu64 "\npaths: %" PRIu64 "\n", sc->seed, sc->paths);
+  cas_buf_printf(&b, "\nseed: %" PRIu64 "\npaths: %" PRIu64 "\n", sc->seed, sc->paths);
 
-  sb_puts(&b, "portfolio:\n");
+  cas_buf_put(&b, "portfolio:\n");
   if (sc->portfolio.source == CAS_PORTFOLIO_FILE) {
-    sb_puts(&b, "  file: ");
+    cas_buf_put(&b, "  file: ");
     utf8_ok &= put_string(&b, sc->portfolio.file);
-    sb_puts(&b, "\n");
+    cas_buf_put(&b, "\n");
   } else {
-    sb_puts(&b, "  builtin: \"yrd\"\n");
+    cas_buf_put(&b, "  builtin: \"yrd\"\n");
   }
-  sb_printf(&b, "  loans: %" PRIu64 "\n  seed: %" PRIu64 "\n", sc->portfolio.loans,
+  cas_buf_printf(&b, "  loans: %" PRIu64 "\n  seed: %" PRIu64 "\n", sc->portfolio.loans,
             sc->portfolio.seed);
 
-  sb_puts(&b, "model:\n  copula: ");
+  cas_buf_put(&b, "model:\n  copula: ");
   utf8_ok &= put_string(&b, sc->copula);
-  sb_puts(&b, "\n  lgd: ");
+  cas_buf_put(&b, "\n  lgd: ");
   utf8_ok &= put_string(&b, sc->lgd_model);
-  sb_puts(&b, "\n  loadings:\n");
+  cas_buf_put(&b, "\n  loadings:\n");
   for (int s = 0; s < CAS_NSECTORS; s++) {
-    sb_printf(&b, "    %s: {", cas_sector_names[s]);
+    cas_buf_printf(&b, "    %s: {", cas_sector_names[s]);
     for (int k = 0; k < CAS_NLOADINGS; k++) {
-      sb_printf(&b, "%s%s: ", k ? ", " : "", loading_keys[k]);
+      cas_buf_printf(&b, "%s%s: ", k ? ", " : "", loading_keys[k]);
       put_number(&b, sc->loading[s][k]);
     }
-    sb_puts(&b, "}\n");
+    cas_buf_put(&b, "}\n");
   }
   double rho_region = common_pair_value(sc, CAS_FACTOR_REGION0, CAS_NREGIONS);
   double rho_sector = common_pair_value(sc, CAS_FACTOR_SECTOR0, CAS_NSECTORS);
-  sb_puts(&b, "  region_correlation: ");
+  cas_buf_put(&b, "  region_correlation: ");
   put_number(&b, rho_region);
-  sb_puts(&b, "\n  sector_correlation: ");
+  cas_buf_put(&b, "\n  sector_correlation: ");
   put_number(&b, rho_sector);
-  sb_puts(&b, "\n  correlations:");
+  cas_buf_put(&b, "\n  correlations:");
   int npairs = 0;
   for (int i = 0; i < CAS_NFACTORS; i++)
     for (int j = i + 1; j < CAS_NFACTORS; j++) {
@@ -1516,75 +1464,75 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
       char fi[CAS_FACTOR_NAME_MAX], fj[CAS_FACTOR_NAME_MAX];
       cas_factor_name(i, fi, sizeof fi);
       cas_factor_name(j, fj, sizeof fj);
-      sb_printf(&b, "\n    - {factors: [\"%s\", \"%s\"], value: ", fi, fj);
+      cas_buf_printf(&b, "\n    - {factors: [\"%s\", \"%s\"], value: ", fi, fj);
       put_number(&b, sc->factor_corr[i][j]);
-      sb_puts(&b, "}");
+      cas_buf_put(&b, "}");
       npairs++;
     }
-  sb_puts(&b, npairs ? "\n" : " []\n");
+  cas_buf_put(&b, npairs ? "\n" : " []\n");
 
-  sb_puts(&b, sc->nshocks ? "shocks:\n" : "shocks: []\n");
+  cas_buf_put(&b, sc->nshocks ? "shocks:\n" : "shocks: []\n");
   for (size_t i = 0; i < sc->nshocks; i++) {
     const cas_shock *sh = &sc->shocks[i];
-    sb_printf(&b, "  # shocks[%zu]\n", i);
+    cas_buf_printf(&b, "  # shocks[%zu]\n", i);
     if (sh->region >= 0)
-      sb_printf(&b, "  - region: \"%s\"\n", cas_region_names[sh->region]);
+      cas_buf_printf(&b, "  - region: \"%s\"\n", cas_region_names[sh->region]);
     else
-      sb_puts(&b, "  - # region: all regions\n");
+      cas_buf_put(&b, "  - # region: all regions\n");
     if (sh->sector >= 0)
-      sb_printf(&b, "    sector: \"%s\"\n", cas_sector_names[sh->sector]);
+      cas_buf_printf(&b, "    sector: \"%s\"\n", cas_sector_names[sh->sector]);
     else
-      sb_puts(&b, "    # sector: all sectors\n");
-    sb_puts(&b, "    pd_multiplier: ");
+      cas_buf_put(&b, "    # sector: all sectors\n");
+    cas_buf_put(&b, "    pd_multiplier: ");
     put_number(&b, sh->pd_multiplier);
-    sb_puts(&b, "\n    lgd_add: ");
+    cas_buf_put(&b, "\n    lgd_add: ");
     put_number(&b, sh->lgd_add);
-    sb_puts(&b, "\n    ead_multiplier: ");
+    cas_buf_put(&b, "\n    ead_multiplier: ");
     put_number(&b, sh->ead_multiplier);
-    sb_puts(&b, "\n");
+    cas_buf_put(&b, "\n");
     if (sh->region < 0 || sh->sector < 0) {
-      sb_puts(&b, "    factor_shift: ");
+      cas_buf_put(&b, "    factor_shift: ");
       put_number(&b, sh->factor_shift);
-      sb_puts(&b, "\n");
+      cas_buf_put(&b, "\n");
     }
   }
 
-  sb_printf(&b, "contagion:\n  enabled: %s\n  network:\n", sc->contagion.enabled ? "true" : "false");
+  cas_buf_printf(&b, "contagion:\n  enabled: %s\n  network:\n", sc->contagion.enabled ? "true" : "false");
   if (sc->contagion.source == CAS_PORTFOLIO_FILE) {
-    sb_puts(&b, "    file: ");
+    cas_buf_put(&b, "    file: ");
     utf8_ok &= put_string(&b, sc->contagion.file);
-    sb_puts(&b, "\n");
+    cas_buf_put(&b, "\n");
   } else {
-    sb_puts(&b, "    builtin: \"yrd\"\n");
+    cas_buf_put(&b, "    builtin: \"yrd\"\n");
   }
-  sb_printf(&b, "    seed: %" PRIu64 "\n  supply_chain_scale: ", sc->contagion.seed);
+  cas_buf_printf(&b, "    seed: %" PRIu64 "\n  supply_chain_scale: ", sc->contagion.seed);
   put_number(&b, sc->contagion.supply_chain_scale);
-  sb_puts(&b, "\n  guarantee_scale: ");
+  cas_buf_put(&b, "\n  guarantee_scale: ");
   put_number(&b, sc->contagion.guarantee_scale);
-  sb_printf(&b, "\n  max_rounds: %" PRIu32 "\n", sc->contagion.max_rounds);
-  sb_puts(&b, sc->contagion.nspillover ? "  spillover:\n" : "  spillover: []\n");
+  cas_buf_printf(&b, "\n  max_rounds: %" PRIu32 "\n", sc->contagion.max_rounds);
+  cas_buf_put(&b, sc->contagion.nspillover ? "  spillover:\n" : "  spillover: []\n");
   for (size_t i = 0; i < sc->contagion.nspillover; i++) {
     const cas_spillover *sp = &sc->contagion.spillover[i];
     char f[CAS_FACTOR_NAME_MAX];
     cas_factor_name(sp->factor, f, sizeof f);
-    sb_printf(&b, "    - {region: \"%s\", sector: \"%s\", factor: \"%s\", beta: ",
+    cas_buf_printf(&b, "    - {region: \"%s\", sector: \"%s\", factor: \"%s\", beta: ",
               cas_region_names[cas_segment_region(sp->segment)],
               cas_sector_names[cas_segment_sector(sp->segment)], f);
     put_number(&b, sp->beta);
-    sb_puts(&b, "}\n");
+    cas_buf_put(&b, "}\n");
   }
 
-  if (b.oom) {
-    free(b.p);
+  if (b.failed) {
+    cas_buf_free(&b);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory writing scenario '%s'", sc->name);
   }
   if (!utf8_ok) {
-    free(b.p);
+    cas_buf_free(&b);
     return cas_error_set(err, CAS_ERR_INPUT,
                          "scenario '%s': a text or path is not valid UTF-8 and cannot be "
                          "written as YAML",
                          sc->name);
   }
-  *text = b.p;
+  *text = b.data;
   return CAS_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * textbuf.h: a growable text buffer for documents built in memory (the
- * report's HTML and SVG).
+ * report's HTML and SVG, the batch manifest, the resolved scenario).
  *
  * Appending never fails loudly: the first failed allocation sets `failed`,
  * later appends are ignored, and the owner checks `failed` once at the end
