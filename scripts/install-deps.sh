@@ -7,7 +7,7 @@ packages=(
   libhdf5-dev hdf5-tools libyaml-dev libcriterion-dev
   python3 python3-h5py python3-numpy python3-xarray python3-h5netcdf python3-netcdf4
   python3-pandas python3-matplotlib python3-pytest
-  chromium
+  chromium fonts-liberation
 )
 missing=()
 for p in "${packages[@]}"; do
