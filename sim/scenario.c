@@ -30,6 +30,7 @@
  */
 #include "scenario.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -580,6 +581,14 @@ static cas_status load_chain(loader *ld, size_t index, size_t len, node **out) {
     free(base_path);
     return st;
   }
+  /* A base is read whole: a device or a pipe (/dev/zero, a FIFO) would
+   * never end, so only regular files qualify, as for input files. */
+  if (!S_ISREG(sb.st_mode)) {
+    st = fail(ld, ext, "extends: base scenario '%s' is not a regular file (got a %s)", base_path,
+              S_ISDIR(sb.st_mode) ? "directory" : S_ISFIFO(sb.st_mode) ? "pipe" : "device or socket");
+    free(base_path);
+    return st;
+  }
   for (size_t i = 0; i < ld->nfiles; i++) {
     if (!ld->ids[i].known || ld->ids[i].dev != sb.st_dev || ld->ids[i].ino != sb.st_ino)
       continue;
@@ -702,10 +711,12 @@ static cas_status get_number(loader *ld, const node *nd, const char *what, const
   if (st != CAS_OK) return st;
   const char *s = nd->text;
   char *end;
-  errno = 0;
+  /* strtod reports ERANGE both on overflow (then v is infinite, rejected
+   * below) and on underflow, where v is the correctly rounded tiny value:
+   * that one is kept, or an exact subnormal such as 0x1p-1030 would load
+   * but its resolved text (put_number) would not. */
   double v = strtod(s, &end);
-  int ok = s[0] != '\0' && s[0] != ' ' && s[0] != '\t' && *end == '\0' && isfinite(v) &&
-           errno != ERANGE;
+  int ok = s[0] != '\0' && !isspace((unsigned char)s[0]) && *end == '\0' && isfinite(v);
   if (ok) {
     ok = (r->lo_open ? v > r->lo : v >= r->lo) && (r->hi_open ? v < r->hi : v <= r->hi);
   }

@@ -9,7 +9,9 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +615,40 @@ Test(scenario, strings_and_numbers_round_trip_exactly) {
   cr_expect(strstr(written, "global: 0.1,") != NULL, "shortest exact form:\n%s", written);
   free(written);
   cas_scenario_destroy(sc);
+}
+
+/* Found by fuzzing: a value that underflows to a subnormal double (strtod
+ * says ERANGE) was rejected as out of range, so the exact subnormal
+ * 0x1p-1030 loaded but its resolved text 8.69...e-311 did not. */
+Test(scenario, subnormal_numbers_load_and_round_trip) {
+  const char *text =
+      "model:\n"
+      "  loadings:\n"
+      "    green: {global: 0.1, region: 4.9e-324, sector: 0.3}\n"
+      "shocks:\n"
+      "  - {factor_shift: 0x1p-1030, lgd_add: -1e-310}\n";
+  cas_scenario *sc = load_text_ok(text, "/nonexistent/subnormal.yaml");
+  cr_expect_eq(sc->loading[CAS_SECTOR_GREEN][CAS_LOADING_REGION], 4.9e-324);
+  cr_expect_eq(sc->shocks[0].factor_shift, ldexp(1.0, -1030));
+  cr_expect_eq(sc->shocks[0].lgd_add, -1e-310);
+  cr_expect(sc->shocks[0].lgd_add < 0 && sc->shocks[0].lgd_add > -DBL_MIN);
+  free(round_trip(sc, "subnormal probe"));
+  cas_scenario_destroy(sc);
+}
+
+/* Leading white space of any kind is not part of a number (strtod would
+ * skip a newline, form feed or vertical tab given in a quoted scalar). */
+Test(scenario, numbers_reject_leading_white_space) {
+  const char *texts[] = {"shocks: [{lgd_add: \"\\n0.5\"}]\n", "shocks: [{lgd_add: \"\\f0.5\"}]\n",
+                         "shocks: [{lgd_add: \"\\v0.5\"}]\n", "shocks: [{lgd_add: \" 0.5\"}]\n"};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    cas_scenario *sc = NULL;
+    cas_error err = {0};
+    cr_expect_eq(cas_scenario_load_text(texts[i], "/nonexistent/ws.yaml", &sc, &err), CAS_ERR_INPUT,
+                 "%s", texts[i]);
+    cr_expect_null(sc);
+    cr_expect(strstr(err.msg, "/nonexistent/ws.yaml:1:20: shocks[0].lgd_add: got") == err.msg, "%s", err.msg);
+  }
 }
 
 Test(scenario, destroy_null_is_a_no_op) { cas_scenario_destroy(NULL); }
