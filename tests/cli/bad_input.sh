@@ -2,20 +2,7 @@
 # Bad input: a clear message naming the file, the documented exit code, and
 # no output file left behind (not even a temporary one).
 set -uo pipefail
-bin=$1 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-expect() { # expect CODE PATTERN -- command...
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$code" ]; then echo "FAIL: exit $rc, expected $code: $*"; echo "$out"; fail=1; return; fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then echo "FAIL: message does not match '$pattern': $*"; echo "$out"; fail=1; fi
-}
-no_output() {
-  if [ -n "$(ls -A "$tmp/out" 2>/dev/null)" ]; then echo "FAIL: files left in output folder: $(ls "$tmp/out")"; fail=1; fi
-}
+source "$(dirname "$0")/common.bash"
 mkdir -p "$tmp/out"
 
 printf 'name: broken\npaths: lots\n' > "$tmp/bad.yaml"

@@ -3,21 +3,8 @@
 # exit code (docs/CLI.md), and no report (not even a temporary file); an
 # existing report is left untouched by a failed run.
 set -uo pipefail
-bin=$1 src=$2
+source "$(dirname "$0")/common.bash"
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-expect() { # expect CODE PATTERN -- command...
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$code" ]; then echo "FAIL: exit $rc, expected $code: $*"; echo "$out"; fail=1; return; fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then echo "FAIL: message does not match '$pattern': $*"; echo "$out"; fail=1; fi
-}
-no_output() {
-  if [ -n "$(ls -A "$tmp/out" 2>/dev/null)" ]; then echo "FAIL: files left in output folder: $(ls "$tmp/out")"; fail=1; fi
-}
 mkdir -p "$tmp/out"
 "$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 2000 -q -o "$tmp/good.h5" || { echo "FAIL: run"; exit 1; }
 printf 'not hdf5\n' > "$tmp/text.h5"

@@ -4,12 +4,8 @@
 # the check itself notices a broken plot. Chromium missing is a failure,
 # not a skip: CI installs it (scripts/install-deps.sh).
 set -uo pipefail
-bin=$1 src=$2
+source "$(dirname "$0")/common.bash"
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-die() { echo "FAIL: $*"; exit 1; }
 
 command -v chromium >/dev/null || die "chromium not found (apt-get install chromium; scripts/install-deps.sh)"
 chrome() { # chrome OUTPUT-FLAG... FILE

@@ -4,12 +4,8 @@
 # a scalar with its `_se` partner (value +- s.e.); and it escapes every
 # string taken from a file.
 set -uo pipefail
-bin=$1 src=$2
+source "$(dirname "$0")/common.bash"
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-die() { echo "FAIL: $*"; exit 1; }
 
 "$bin" run "$src/scenarios/baseline.yaml" --paths 500 --loans 5000 -q -o "$tmp/base.h5" || die "run"
 cp "$tmp/base.h5" "$tmp/extended.h5"
