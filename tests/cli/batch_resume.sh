@@ -23,7 +23,7 @@ P=2000
 t0=$(date +%s.%N)
 "$bin" batch "$src/scenarios" --paths $P --loans 20000 --threads 2 --out "$tmp/d1" -q
 t1=$(date +%s.%N)
-full=$(echo "$t1 - $t0" | bc)
+full=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 n=$(ls "$src"/scenarios/*.yaml | wc -l)
 [ "$(ls "$tmp"/d1/*.h5 | wc -l)" -eq "$n" ] || fail "uninterrupted batch: expected $n result files"
 echo "uninterrupted batch of $n scenarios: ${full}s"
