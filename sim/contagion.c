@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gaps.h"
 #include "memory.h"
 #include "normal.h"
 
@@ -212,24 +213,12 @@ static void spill_bucket_sparse(const cas_plan *plan, cas_cascade_ws *ws, const 
   double q_max = conditional_pd(t_hi, t_hi + move);
   if (!(q_max > 0.0)) return;
   double q_min = conditional_pd(t_lo, t_lo + move);
-  double inv_log_q = 1.0 / log1p(-q_max);
   const cas_plan_loan *ln = &plan->loans[bk->first];
-  double remaining = (double)bk->count;
-  uint32_t k = 0;
-  int more = 1;
-  while (more) {
-    uint32_t pos[SPILL_BATCH];
-    int m = 0;
-    while (m < SPILL_BATCH) {
-      double gap = floor(log(cas_rng_uniform_open(rng)) * inv_log_q);
-      if (gap >= remaining) {
-        more = 0;
-        break;
-      }
-      k += (uint32_t)gap;
-      remaining -= gap + 1.0;
-      pos[m++] = k++;
-    }
+  cas_gaps gaps;
+  cas_gaps_init(&gaps, q_max, bk->count);
+  uint32_t pos[SPILL_BATCH];
+  int m;
+  while ((m = cas_gaps_next(&gaps, rng, pos, SPILL_BATCH, ln, sizeof *ln)) > 0) {
     for (int j = 0; j < m; j++) {
       double v = cas_rng_uniform(rng) * q_max;
       uint32_t at = bk->first + pos[j];

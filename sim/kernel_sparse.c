@@ -30,6 +30,7 @@
 
 #include <math.h>
 
+#include "gaps.h"
 #include "normal.h"
 #include "rng.h"
 
@@ -54,29 +55,16 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     double p_max = cas_norm_cdf((bk->threshold_max * inv_scale - a) * inv_w);
     if (!(p_max > 0.0)) continue;               /* no loan of the bucket can default */
     double p_min = cas_norm_cdf((bk->threshold_min * inv_scale - a) * inv_w);
-    /* 1 / log(1 - p_max) < 0; -0.0 when p_max == 1, so every gap is 0. */
-    double inv_log_q = 1.0 / log1p(-p_max);
     const cas_plan_loan *ln = &plan->loans[bk->first];
-    double remaining = (double)bk->count, loss = 0.0;
-    uint32_t k = 0;
-    int more = 1;
-    while (more) {
-      /* Positions of the next candidates first, prefetching their records,
-       * then the thinning: the cache misses of a batch overlap instead of
-       * stalling one by one. */
-      uint32_t pos[BATCH];
-      int m = 0;
-      while (m < BATCH) {
-        double gap = floor(log(cas_rng_uniform_open(&rng)) * inv_log_q);
-        if (gap >= remaining) {
-          more = 0;
-          break;
-        }
-        k += (uint32_t)gap;
-        remaining -= gap + 1.0;
-        __builtin_prefetch(&ln[k]);
-        pos[m++] = k++;
-      }
+    double loss = 0.0;
+    cas_gaps gaps;
+    cas_gaps_init(&gaps, p_max, bk->count);
+    uint32_t pos[BATCH];
+    int m;
+    /* Positions of the next candidates first, prefetching their records,
+     * then the thinning: the cache misses of a batch overlap instead of
+     * stalling one by one. */
+    while ((m = cas_gaps_next(&gaps, &rng, pos, BATCH, ln, sizeof *ln)) > 0) {
       for (int j = 0; j < m; j++) {
         const cas_plan_loan *c = &ln[pos[j]];
         double v = cas_rng_uniform(&rng) * p_max;

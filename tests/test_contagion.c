@@ -70,15 +70,6 @@ static cas_network *make_network(size_t nloans, const edge *links, size_t nlinks
   return net;
 }
 
-static void free_network(cas_network *net) {
-  free(net->offset);
-  free(net->target);
-  free(net->weight);
-  free(net->amount);
-  free(net->type);
-  free(net);
-}
-
 static char dir[64];
 
 static void cleanup(void) {
@@ -161,7 +152,7 @@ static void run_hand(hand *h, const double *latent, const uint32_t *first, size_
 static void release_hand(hand *h) {
   cas_cascade_ws_destroy(h->ws);
   cas_contagion_destroy(h->c);
-  free_network(h->net);
+  cas_network_destroy(h->net);
   cas_plan_destroy(h->plan);
   cas_scenario_destroy(h->sc);
   cas_portfolio_destroy(h->pf);
@@ -377,7 +368,7 @@ static void check_monotone(const cas_kernel *k) {
   release(&b);
   cas_scenario_destroy(lo);
   cas_scenario_destroy(hi);
-  free_network(net);
+  cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
 
@@ -403,7 +394,7 @@ static void check_zero_scales(const cas_kernel *k) {
   release(&b);
   cas_scenario_destroy(off);
   cas_scenario_destroy(zero);
-  free_network(net);
+  cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
 
@@ -479,7 +470,7 @@ Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = 300) {
   release(&s);
   cas_scenario_destroy(sd);
   cas_scenario_destroy(ss);
-  free_network(net);
+  cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
 
@@ -628,7 +619,7 @@ static void check_against_direct(int eps_known) {
   cas_contagion_destroy(c);
   cas_plan_destroy(plan);
   cas_scenario_destroy(sc);
-  free_network(net);
+  cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
 
