@@ -388,11 +388,10 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
     uint32_t u = ws->defaulted[d];
     uint64_t e0 = c->offset[u], e1 = c->offset[u + 1];
     if (e1 == e0) continue;
-    if (!reserve(ws, &ws->items, e1 - e0)) return 0;
+    if (!reserve(ws, &ws->items, e1 - e0) || !reserve(ws, &ws->calls, e1 - e0)) return 0;
     for (uint64_t e = e0; e < e1; e++) {
       const cas_cascade_edge *ed = &c->edge[e];
       if (ed->guarantee) {
-        if (!reserve(ws, &ws->calls, 1)) return 0;
         ws->calls.v[ws->calls.n++] = (cas_cascade_item){ed->target, 0, c->amount_loss[e]};
       }
       if (ed->weight != 0.0) ws->items.v[ws->items.n++] = (cas_cascade_item){ed->target, 0, ed->weight};
