@@ -35,6 +35,7 @@
 #include "portfolio.h"
 #include "scenario.h"
 #include "stats.h"
+#include "support.h"
 
 typedef struct run {
   cas_plan *plan;
@@ -106,32 +107,6 @@ static run simulate(cas_scenario *sc, const cas_portfolio *pf, int grades, const
 static void release(run *r) {
   cas_results_destroy(r->res);
   cas_plan_destroy(r->plan);
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Two-sample Kolmogorov-Smirnov statistic. */
-static double ks_statistic(const double *x, size_t n, const double *y, size_t m) {
-  double *a = malloc(n * sizeof *a), *b = malloc(m * sizeof *b);
-  cr_assert(a && b);
-  memcpy(a, x, n * sizeof *a);
-  memcpy(b, y, m * sizeof *b);
-  qsort(a, n, sizeof *a, cmp_double);
-  qsort(b, m, sizeof *b, cmp_double);
-  size_t i = 0, j = 0;
-  double d = 0;
-  while (i < n && j < m) {
-    double v = a[i] < b[j] ? a[i] : b[j];
-    while (i < n && a[i] <= v) i++;
-    while (j < m && b[j] <= v) j++;
-    d = fmax(d, fabs((double)i / n - (double)j / m));
-  }
-  free(a);
-  free(b);
-  return d;
 }
 
 static void expect_same_distribution(const run *d, const run *s, const char *what) {
