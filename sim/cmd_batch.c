@@ -344,8 +344,8 @@ static cas_status hash_inputs(const cas_scenario *sc, cas_manifest_entry *e, cas
     st = add_input(e, k ? "base" : "scenario", sc->file_paths[k], NULL, err);
   if (st == CAS_OK && sc->portfolio.source == CAS_PORTFOLIO_FILE)
     st = add_input(e, "portfolio", sc->portfolio.file, NULL, err);
-  if (st == CAS_OK && sc->contagion.enabled && sc->contagion.source == CAS_PORTFOLIO_FILE)
-    st = add_input(e, "links", sc->contagion.file, NULL, err);
+  if (st == CAS_OK && sc->network.source == CAS_NETWORK_FILE)
+    st = add_input(e, "links", sc->network.file, NULL, err);
   return st;
 }
 

@@ -3,19 +3,23 @@
  *
  * Exactness of the sparse side. After round 0 a survivor k is known only to
  * satisfy eps_k >= t_k = (c_k / scale - a.z) / b. Given that, and nothing
- * else, eps_k is a standard normal truncated to [t_k, inf), drawn by
- * inversion: eps = -Phi^-1(u Phi(-t)), u uniform on (0, 1). The spill-over
- * moves a segment's systematic term by dsys <= 0; a survivor then defaults
- * with probability q = P(eps < t' | eps >= t), t' = t - dsys / b, which grows
- * with the threshold (the normal has an increasing hazard rate), so the
- * bucket's largest and smallest q bound all of its loans and the same
+ * else, eps_k is a standard normal truncated to [t_k, inf). A spill-over
+ * pass moves a segment's systematic term down by some d > 0 (it only ever
+ * falls); a survivor that the network has not touched then defaults with
+ * probability q = P(eps < t + d / b | eps >= t), which grows with the
+ * threshold (the normal has an increasing hazard rate), so the bucket's
+ * largest and smallest q bound all of its loans and the same
  * geometric-gap-and-thinning pass as the sparse kernel's draws exactly the
- * survivors that default, skipping loans already defaulted. A survivor of
- * that pass is known to satisfy eps >= t'. In the network rounds a touched
- * survivor with bound t has eps = -Phi^-1(u Phi(-t)) for its keyed uniform
- * u, so it defaults below t2 iff u Phi(-t) > Phi(-t2); since
- * Phi(-t) - Phi(-t2) <= (t2 - t) / sqrt(2 pi), most survivors are cleared
- * without evaluating Phi at all.
+ * untouched survivors that default; those that survive are known to
+ * satisfy eps >= t + d / b. When the network first touches a survivor, its
+ * eps is drawn from its law given the bound known at that moment (the
+ * spill-over epoch, kept with it in the touched lists): eps =
+ * -Phi^-1(u Phi(-t)), u uniform on (0, 1) keyed by (seed, path, loan). From
+ * then on eps is fixed, and the survivor defaults below t2 iff
+ * u Phi(-t) > Phi(-t2), in network rounds and spill-over passes alike (the
+ * geometric pass skips touched survivors; they are tested directly). Since
+ * Phi(-t) - Phi(-t2) <= (t2 - t) / sqrt(2 pi), most touched survivors are
+ * cleared without evaluating Phi at all.
  */
 #include "contagion.h"
 
@@ -31,6 +35,24 @@ enum { SPILL_BATCH = 64 };
 #define INV_SQRT_2PI 0.39894228040143267794
 enum { BLOCK_BITS = 11 };
 
+void cas_network_guaranteed(const cas_network *net, double *guaranteed) {
+  for (size_t i = 0; i < net->nloans; i++) {
+    double g = 0.0;
+    for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++)
+      if (net->type[e] == CAS_LINK_GUARANTEE) g += net->amount[e];
+    guaranteed[i] = g;
+  }
+}
+
+/* Stressed EAD and LGD of portfolio loan i, as the plan has them. */
+static double stressed_ead(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  return pf->ead[i] * plan->seg_ead_mult[cas_segment(pf->region[i], pf->sector[i])];
+}
+static double stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  double add = plan->seg_lgd_add[cas_segment(pf->region[i], pf->sector[i])];
+  return fmin(fmax(pf->lgd[i] + add, 0.0), 1.0);
+}
+
 cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 const cas_portfolio *pf, const cas_network *net,
                                 cas_contagion **out, cas_error *err) {
@@ -39,68 +61,96 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   if (net->nloans != n || plan->n != n)
     return cas_error_set(err, CAS_ERR_INTERNAL, "network of %zu loans for a portfolio of %zu",
                          net->nloans, n);
+  if (net->links_by_type[CAS_LINK_GUARANTEE] > UINT32_MAX)
+    return cas_error_set(err, CAS_ERR_INPUT, "%llu guarantee links: at most %u are supported",
+                         (unsigned long long)net->links_by_type[CAS_LINK_GUARANTEE],
+                         (unsigned)UINT32_MAX);
   cas_contagion *c = calloc(1, sizeof *c);
   uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
   if (!c || !pos) {
     free(c);
     free(pos);
-    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the contagion model");
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the network model");
   }
+  int on = sc->contagion.enabled;
   double scale[CAS_NLINK_TYPES];
-  scale[CAS_LINK_SUPPLY_CHAIN] = sc->contagion.supply_chain_scale;
-  scale[CAS_LINK_GUARANTEE] = sc->contagion.guarantee_scale;
-  double amount_scale = sc->contagion.guarantee_scale;
-  c->max_rounds = sc->contagion.max_rounds;
+  scale[CAS_LINK_SUPPLY_CHAIN] = on ? sc->contagion.supply_chain_scale : 0.0;
+  scale[CAS_LINK_GUARANTEE] = on ? sc->contagion.guarantee_scale : 0.0;
+  c->max_rounds = on ? sc->contagion.max_rounds : 0;
   for (size_t k = 0; k < n; k++) pos[plan->loan_index[k]] = (uint32_t)k;
 
-  /* Count the links that pass something on, by source position. */
+  /* Count the weighted links and the guarantees, by source position. */
   c->offset = cas_alloc_large((n + 1) * sizeof *c->offset, 1);
+  c->call_start = calloc(n + 1, sizeof *c->call_start);
   c->segment = malloc((n ? n : 1) * sizeof *c->segment);
-  if (sc->contagion.nspillover) c->spill = calloc(sc->contagion.nspillover, sizeof *c->spill);
-  int ok = c->offset && c->segment && (!sc->contagion.nspillover || c->spill);
+  if (on && sc->contagion.nspillover) c->spill = calloc(sc->contagion.nspillover, sizeof *c->spill);
+  int ok = c->offset && c->call_start && c->segment && (!on || !sc->contagion.nspillover || c->spill);
   if (ok) {
     for (size_t i = 0; i < n; i++) {
       c->segment[pos[i]] = (uint8_t)cas_segment(pf->region[i], pf->sector[i]);
       for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++) {
         int t = net->type[e];
-        double amount = t == CAS_LINK_GUARANTEE ? net->amount[e] * amount_scale : 0.0;
-        if (net->weight[e] * scale[t] != 0.0 || amount != 0.0) c->offset[pos[i] + 1]++;
+        if (net->weight[e] * scale[t] != 0.0) c->offset[pos[i] + 1]++;
+        if (t == CAS_LINK_GUARANTEE) c->call_start[pos[i] + 1]++;
       }
     }
-    for (size_t k = 0; k < n; k++) c->offset[k + 1] += c->offset[k];
+    for (size_t k = 0; k < n; k++) {
+      c->offset[k + 1] += c->offset[k];
+      c->call_start[k + 1] += c->call_start[k];
+    }
     c->nedges = c->offset[n];
-    c->edge = cas_alloc_large(c->nedges * sizeof *c->edge, 0);
-    c->amount_loss = cas_alloc_large(c->nedges * sizeof *c->amount_loss, 0);
-    ok = c->edge && c->amount_loss;
+    c->ncalls = c->call_start[n];
+    c->edge = cas_alloc_large((c->nedges ? c->nedges : 1) * sizeof *c->edge, 0);
+    c->call = malloc((c->ncalls ? c->ncalls : 1) * sizeof *c->call);
+    ok = c->edge && c->call;
   }
   if (!ok) {
     free(pos);
     cas_contagion_destroy(c);
-    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the contagion model (%zu links)",
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the network model (%zu links)",
                          net->nlinks);
   }
-  /* Fill, keeping each source's links in network order. */
+  /* Fill, keeping each source's links in network order. A borrower's
+   * guarantees cover at most its stressed EAD: if their amounts add up to
+   * more, each is scaled down in proportion (the plan books the same
+   * min(sum, EAD) as covered). */
+  double guaranteed_ead = 0.0;
   for (size_t i = 0; i < n; i++) {
     uint64_t at = c->offset[pos[i]];
+    uint32_t at_call = c->call_start[pos[i]];
+    double total = 0.0;
+    for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++)
+      if (net->type[e] == CAS_LINK_GUARANTEE) total += net->amount[e];
+    double ead = stressed_ead(plan, pf, i);
+    double cut = total > ead ? ead / total : 1.0;
+    guaranteed_ead += fmin(total, ead);
     for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++) {
       int t = net->type[e];
-      double w = net->weight[e] * scale[t];
-      double amount = t == CAS_LINK_GUARANTEE ? net->amount[e] * amount_scale : 0.0;
-      if (w == 0.0 && amount == 0.0) continue;
       uint32_t v = net->target[e];
-      int s = cas_segment(pf->region[v], pf->sector[v]);
-      double lgd = fmin(fmax(pf->lgd[v] + plan->seg_lgd_add[s], 0.0), 1.0);
-      c->edge[at] = (cas_cascade_edge){pos[v], (uint32_t)(t == CAS_LINK_GUARANTEE), w};
-      c->amount_loss[at] = amount * lgd;
-      at++;
+      double w = net->weight[e] * scale[t];
+      if (w != 0.0) c->edge[at++] = (cas_cascade_edge){pos[v], 0, w};
+      if (t == CAS_LINK_GUARANTEE)
+        c->call[at_call++] =
+            (cas_cascade_item){pos[v], 0, net->amount[e] * cut * stressed_lgd(plan, pf, v)};
     }
   }
+  c->guaranteed_ead = guaranteed_ead;
   free(pos);
-  for (size_t i = 0; i < sc->contagion.nspillover; i++) {
+  for (size_t i = 0; on && i < sc->contagion.nspillover; i++) {
     const cas_spillover *sp = &sc->contagion.spillover[i];
     if (sp->beta == 0.0) continue;
     c->spill[c->nspill++] = (cas_spill_term){sp->segment, sp->factor, sp->beta};
   }
+  /* Buckets are segment-major: each segment is one range of positions
+   * (empty for a segment without loans: it starts where the next one does). */
+  size_t b = 0;
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    while (b < plan->nbuckets && plan->buckets[b].segment < s) b++;
+    c->seg_bucket[s] = (uint32_t)b;
+    c->seg_first[s] = b < plan->nbuckets ? plan->buckets[b].first : (uint32_t)n;
+  }
+  c->seg_bucket[CAS_NSEGMENTS] = (uint32_t)plan->nbuckets;
+  c->seg_first[CAS_NSEGMENTS] = (uint32_t)n;
   *out = c;
   return CAS_OK;
 }
@@ -109,15 +159,26 @@ void cas_contagion_destroy(cas_contagion *c) {
   if (!c) return;
   free(c->offset);
   free(c->edge);
-  free(c->amount_loss);
+  free(c->call_start);
+  free(c->call);
   free(c->segment);
   free(c->spill);
   free(c);
 }
 
-cas_status cas_cascade_ws_create(size_t n, int eps_all_known, cas_cascade_ws **out,
-                                 cas_error *err) {
+/* The normal's two tails at a bucket's largest bound t, from one
+ * evaluation (the smaller one directly, the other as 1 minus it), for the
+ * path, and the spill-over move, they were computed at. */
+typedef struct cas_bucket_tail {
+  uint64_t path_serial;
+  double dsys;
+  double low, surv;   /* Phi(t), Phi(-t) */
+} cas_bucket_tail;
+
+cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32_t max_rounds,
+                                 cas_cascade_ws **out, cas_error *err) {
   *out = NULL;
+  size_t n = plan->n;
   cas_cascade_ws *ws = calloc(1, sizeof *ws);
   if (!ws) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for a cascade workspace");
   size_t m = n ? n : 1;
@@ -135,8 +196,13 @@ cas_status cas_cascade_ws_create(size_t n, int eps_all_known, cas_cascade_ws **o
   ws->block_start = malloc((ws->nblocks + 1) * sizeof *ws->block_start);
   ws->sum = malloc(bsize * sizeof *ws->sum);
   ws->hit = calloc(bsize / 64, sizeof *ws->hit);
+  /* one spill-over pass at most per round, plus the state of round 0 */
+  ws->max_epochs = max_rounds + 1;
+  ws->dsys_hist = malloc((size_t)ws->max_epochs * CAS_NSEGMENTS * sizeof *ws->dsys_hist);
+  ws->nbuckets = plan->nbuckets;
+  ws->tail = calloc(plan->nbuckets ? plan->nbuckets : 1, sizeof *ws->tail);
   if (!ws->dbits || !ws->defaulted || (eps_all_known && !ws->eps) || !ws->block_start ||
-      !ws->sum || !ws->hit) {
+      !ws->sum || !ws->hit || !ws->dsys_hist || !ws->tail) {
     cas_cascade_ws_destroy(ws);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace of %zu loans", n);
   }
@@ -152,9 +218,12 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->block_start);
   free(ws->sum);
   free(ws->hit);
-  cas_cascade_list *lists[] = {&ws->items, &ws->sorted, &ws->touched, &ws->recent,
-                               &ws->fresh, &ws->merged, &ws->calls};
+  free(ws->dsys_hist);
+  free(ws->tail);
+  cas_cascade_list *lists[] = {&ws->items, &ws->sorted, &ws->pending};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
+  cas_touched_list *touched[] = {&ws->touched, &ws->recent, &ws->fresh, &ws->merged};
+  for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++) free(touched[i]->v);
   free(ws);
 }
 
@@ -164,7 +233,9 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
     ws->dbits[k >> 6] = 0;   /* whole words: other bits in it are defaults too, or 0 */
   }
   ws->ndefaulted = 0;
-  ws->items.n = ws->sorted.n = ws->touched.n = ws->recent.n = ws->fresh.n = ws->calls.n = 0;
+  ws->n0 = 0;
+  ws->path_serial++;   /* the cached bucket tails of earlier paths are stale */
+  ws->items.n = ws->sorted.n = ws->touched.n = ws->recent.n = ws->fresh.n = ws->pending.n = 0;
 }
 
 static inline void mark_default(cas_cascade_ws *ws, uint32_t k) {
@@ -172,25 +243,72 @@ static inline void mark_default(cas_cascade_ws *ws, uint32_t k) {
   ws->defaulted[ws->ndefaulted++] = k;
 }
 
-/* Room for `more` items; 0 (and ws->oom) when memory runs out. */
-static int reserve(cas_cascade_ws *ws, cas_cascade_list *l, size_t more) {
-  if (l->n + more <= l->cap) return 1;
-  size_t cap = l->cap ? l->cap : 1024;
-  while (cap < l->n + more) cap *= 2;
-  cas_cascade_item *v = realloc(l->v, cap * sizeof *v);
-  if (!v) {
+/* Room for `more` elements of `size` bytes after the n used of *v (cap
+ * allocated); 0 (and ws->oom) when memory runs out. */
+static int grow(cas_cascade_ws *ws, void **v, size_t *cap, size_t n, size_t more, size_t size) {
+  if (n + more <= *cap) return 1;
+  size_t c = *cap ? *cap : 1024;
+  while (c < n + more) c *= 2;
+  void *p = realloc(*v, c * size);
+  if (!p) {
     ws->oom = 1;
     return 0;
   }
-  l->v = v;
-  l->cap = cap;
+  *v = p;
+  *cap = c;
   return 1;
 }
 
-static void swap_lists(cas_cascade_list *a, cas_cascade_list *b) {
-  cas_cascade_list t = *a;
+static int reserve(cas_cascade_ws *ws, cas_cascade_list *l, size_t more) {
+  return grow(ws, (void **)&l->v, &l->cap, l->n, more, sizeof *l->v);
+}
+
+static int reserve_touched(cas_cascade_ws *ws, cas_touched_list *l, size_t more) {
+  return grow(ws, (void **)&l->v, &l->cap, l->n, more, sizeof *l->v);
+}
+
+static void swap_lists(cas_touched_list *a, cas_touched_list *b) {
+  cas_touched_list t = *a;
   *a = *b;
   *b = t;
+}
+
+/* First index >= from of the sorted list l with pos >= k (galloping: cheap
+ * when the answer is near, as it is for a walk in sorted order). */
+static size_t gallop(const cas_touched_list *l, size_t from, uint32_t k) {
+  size_t n = l->n;
+  if (from >= n || l->v[from].pos >= k) return from;
+  size_t lo = from, step = 1, hi = from + 1;   /* v[lo].pos < k */
+  while (hi < n && l->v[hi].pos < k) {
+    lo = hi;
+    step *= 2;
+    hi = lo + step;
+  }
+  if (hi > n) hi = n;
+  while (hi - lo > 1) {                        /* v[lo] < k <= v[hi] (or hi == n) */
+    size_t mid = lo + (hi - lo) / 2;
+    if (l->v[mid].pos < k) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/* The entry of position k in the sorted list l, or NULL; *at walks forward. */
+static cas_touched *find_touched(cas_touched_list *l, size_t *at, uint32_t k) {
+  *at = gallop(l, *at, k);
+  return *at < l->n && l->v[*at].pos == k ? &l->v[*at] : NULL;
+}
+
+/* out = a merged with b, both sorted, no position in both. */
+static int merge_lists(cas_cascade_ws *ws, const cas_touched_list *a, const cas_touched_list *b,
+                       cas_touched_list *out) {
+  if (!reserve_touched(ws, out, a->n + b->n)) return 0;
+  size_t i = 0, j = 0, o = 0;
+  while (i < a->n && j < b->n) out->v[o++] = a->v[i].pos < b->v[j].pos ? a->v[i++] : b->v[j++];
+  while (i < a->n) out->v[o++] = a->v[i++];
+  while (j < b->n) out->v[o++] = b->v[j++];
+  out->n = o;
+  return 1;
 }
 
 /* P(eps < t2 | eps >= t1) for t2 >= t1, without cancellation on either side. */
@@ -202,41 +320,184 @@ static double conditional_pd(double t1, double t2) {
   return p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
 }
 
-/* Spill-over pass of one bucket for the sparse kernel: survivors default
- * with probability conditional_pd(t, t - dsys / b). */
-static void spill_bucket_sparse(const cas_plan *plan, cas_cascade_ws *ws, const cas_bucket *bk,
-                                double a, double dsys, double inv_scale, cas_rng *rng) {
+/* What a cascade knows of the path while it runs. */
+typedef struct path_state {
+  const cas_contagion *c;
+  const cas_plan *plan;
+  cas_cascade_ws *ws;
+  const double *sys;         /* [CAS_NSEGMENTS] a.z of the path */
+  double scale, inv_scale;
+  double inv_w[CAS_NSEGMENTS];
+  double dsys[CAS_NSEGMENTS];   /* spill-over move of each segment's systematic term so far (<= 0) */
+  uint32_t epoch;            /* spill-over passes so far; ws->dsys_hist[e] is dsys after pass e */
+  uint64_t key;              /* prefix of the keyed draws of this path */
+  cas_rng *rng;              /* the path's sparse stream, for spill-over passes */
+} path_state;
+
+static const double *dsys_at(const path_state *ps, uint32_t epoch) {
+  return &ps->ws->dsys_hist[(size_t)epoch * CAS_NSEGMENTS];
+}
+
+/* The dense kernel's test: does survivor k of segment s with network
+ * shift `shift` default now? */
+static inline int dense_defaults(const path_state *ps, uint32_t k, int s, double shift) {
+  return ps->scale * (ps->sys[s] + ps->dsys[s] + ps->plan->idio[s] * ps->ws->eps[k]) - shift <
+         ps->plan->loans[k].threshold;
+}
+
+/* The sparse kernel's exact test, as a slack. Survivor k (segment s,
+ * network shift `shift`) had its eps drawn in spill-over epoch `epoch`,
+ * knowing eps >= t: eps = -Phi^-1(u Phi(-t)) for its keyed uniform u. It
+ * defaults below t2, i.e. iff u Phi(-t) > Phi(-t2): the slack
+ * Phi(-t2) - u Phi(-t) is negative exactly when it defaults. */
+static inline double sparse_slack(const path_state *ps, uint32_t k, int s, double shift,
+                                  uint32_t epoch, double u) {
+  double th = ps->plan->loans[k].threshold;
+  double t = (th * ps->inv_scale - ps->sys[s] - dsys_at(ps, epoch)[s]) * ps->inv_w[s];
+  double t2 = ((th + shift) * ps->inv_scale - ps->sys[s] - ps->dsys[s]) * ps->inv_w[s];
+  return cas_norm_cdf(-t2) - u * cas_norm_cdf(-t);
+}
+
+/* Lower bounds on the slack, so that most survivors are cleared without
+ * evaluating Phi. When t2 grows by d (a hit of weight h: d = h / (scale w);
+ * a spill-over move m: d = m / w), Phi(-t2) falls by at most d / sqrt(2 pi):
+ * the slack by at most that much (slack_after). A survivor first touched,
+ * whose bucket's largest bound t_hi is <= 0, has Phi(-t) >= 1/2, so its
+ * slack is at least (1 - u) / 2 - (t2 - t) / sqrt(2 pi) (first_slack, -1
+ * when t_hi > 0: unknown). The factor and the margin cover rounding, so a
+ * survivor is cleared only when the exact test would clear it too. */
+#define SLACK_MARGIN 1e-14
+static inline double slack_after(double slack, double d) {
+  return slack - INV_SQRT_2PI * d * (1.0 + 1e-9);
+}
+
+static inline double first_slack(const path_state *ps, const cas_bucket *bk, int s, double shift,
+                                 double u) {
+  double t_hi = (bk->threshold_max * ps->inv_scale - ps->sys[s] - ps->dsys[s]) * ps->inv_w[s];
+  if (!(t_hi <= 0.0)) return -1.0;
+  return slack_after(0.5 * (1.0 - u), shift * ps->inv_scale * ps->inv_w[s]) - SLACK_MARGIN;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Regional spill-over                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* Phi(t) and Phi(-t) from one evaluation, each accurate where it is small. */
+static cas_bucket_tail tails(double t) {
+  cas_bucket_tail x = {0};
+  if (t < 0.0) {
+    x.low = cas_norm_cdf(t);
+    x.surv = 1.0 - x.low;
+  } else {
+    x.surv = cas_norm_cdf(-t);
+    x.low = 1.0 - x.surv;
+  }
+  return x;
+}
+
+/* P(eps < t2 | eps >= t1) from the tails at t1 <= t2. */
+static double conditional_from(const cas_bucket_tail *a, const cas_bucket_tail *b, double t2) {
+  if (!(a->surv > 0.0)) return 1.0;
+  double p = t2 < 0.0 ? (b->low - a->low) / a->surv : (a->surv - b->surv) / a->surv;
+  return p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
+}
+
+/* Sparse kernel, one bucket of a segment whose systematic term moved from
+ * old to ps->dsys: every survivor that has not been touched by the network
+ * is only known to satisfy eps >= t(old), and defaults now with probability
+ * P(eps < t(new) | eps >= t(old)), which grows with the threshold (the
+ * normal has an increasing hazard rate), so the bucket's extremes bound it
+ * and the geometric-gap-and-thinning pass of the sparse kernel draws
+ * exactly those that default. Candidates already defaulted, or touched
+ * (their eps is fixed; spill_touched tests them), are passed over. The
+ * tails at the bucket's largest bound are kept from one pass to the next,
+ * so a pass costs one evaluation of Phi per bucket, plus the candidates. */
+static void spill_bucket_sparse(path_state *ps, size_t b, double old, size_t *at_t,
+                                size_t *at_r) {
+  cas_cascade_ws *ws = ps->ws;
+  const cas_bucket *bk = &ps->plan->buckets[b];
   int s = bk->segment;
-  double inv_w = 1.0 / plan->idio[s], move = -dsys * inv_w;
-  double t_hi = (bk->threshold_max * inv_scale - a) * inv_w;
-  double t_lo = (bk->threshold_min * inv_scale - a) * inv_w;
-  double q_max = conditional_pd(t_hi, t_hi + move);
+  double a = ps->sys[s], inv_w = ps->inv_w[s], move = (old - ps->dsys[s]) * inv_w;
+  double t_hi = (bk->threshold_max * ps->inv_scale - a - old) * inv_w;
+  cas_bucket_tail *cache = &ws->tail[b], before;
+  if (cache->path_serial == ws->path_serial && cache->dsys == old) before = *cache;
+  else before = tails(t_hi);
+  cas_bucket_tail after = tails(t_hi + move);
+  after.path_serial = ws->path_serial;
+  after.dsys = ps->dsys[s];
+  *cache = after;
+  double q_max = conditional_from(&before, &after, t_hi + move);
   if (!(q_max > 0.0)) return;
-  double q_min = conditional_pd(t_lo, t_lo + move);
-  const cas_plan_loan *ln = &plan->loans[bk->first];
+  double q_min = -1.0;   /* the squeeze, computed when a candidate needs it */
+  const cas_plan_loan *ln = &ps->plan->loans[bk->first];
   cas_gaps gaps;
   cas_gaps_init(&gaps, q_max, bk->count);
   uint32_t pos[SPILL_BATCH];
   int m;
-  while ((m = cas_gaps_next(&gaps, rng, pos, SPILL_BATCH, ln, sizeof *ln)) > 0) {
+  while ((m = cas_gaps_next(&gaps, ps->rng, pos, SPILL_BATCH, ln, sizeof *ln)) > 0) {
     for (int j = 0; j < m; j++) {
-      double v = cas_rng_uniform(rng) * q_max;
-      uint32_t at = bk->first + pos[j];
-      if (cas_cascade_is_defaulted(ws, at)) continue;
-      double t = (ln[pos[j]].threshold * inv_scale - a) * inv_w;
-      if (v < q_min || v < conditional_pd(t, t + move)) mark_default(ws, at);
+      double v = cas_rng_uniform(ps->rng) * q_max;
+      uint32_t k = bk->first + pos[j];
+      if (cas_cascade_is_defaulted(ws, k) || find_touched(&ws->touched, at_t, k) ||
+          find_touched(&ws->recent, at_r, k))
+        continue;
+      if (q_min < 0.0) {
+        double t_lo = (bk->threshold_min * ps->inv_scale - a - old) * inv_w;
+        q_min = conditional_pd(t_lo, t_lo + move);
+      }
+      double t = (ln[pos[j]].threshold * ps->inv_scale - a - old) * inv_w;
+      if (v < q_min || v < conditional_pd(t, t + move)) mark_default(ws, k);
     }
   }
 }
 
-/* Spill-over after round 0; writes each segment's move of the systematic
- * term into dsys. Returns the number of loans it made default. */
-static size_t spill_over(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
-                         const double *sys, double scale, cas_rng *rng, double *dsys) {
-  for (int s = 0; s < CAS_NSEGMENTS; s++) dsys[s] = 0.0;
-  if (c->nspill == 0) return 0;
-  double count[CAS_NSEGMENTS] = {0}, dz[CAS_NFACTORS] = {0};
-  for (size_t d = 0; d < ws->ndefaulted; d++) count[c->segment[ws->defaulted[d]]] += 1.0;
+/* The touched survivors of segment s in the sorted list l (sparse kernel),
+ * after its systematic term fell by `moved`: their eps are fixed, so the
+ * new term decides directly, most of them by their slack. */
+static void spill_touched(path_state *ps, cas_touched_list *l, int s, double moved) {
+  cas_cascade_ws *ws = ps->ws;
+  const cas_contagion *c = ps->c;
+  double d = moved * ps->inv_w[s];
+  size_t i = gallop(l, 0, c->seg_first[s]);
+  for (; i < l->n && l->v[i].pos < c->seg_first[s + 1]; i++) {
+    cas_touched *x = &l->v[i];
+    if (cas_cascade_is_defaulted(ws, x->pos)) continue;
+    double slack = slack_after(x->slack, d);
+    if (x->slack >= 0.0 && slack >= 0.0) {
+      x->slack = slack;
+      continue;
+    }
+    double exact = sparse_slack(ps, x->pos, s, x->shift, x->epoch,
+                                cas_rng_keyed_next(ps->key, x->pos));
+    if (exact < 0.0) mark_default(ws, x->pos);
+    else x->slack = exact - SLACK_MARGIN;
+  }
+}
+
+/* Dense kernel: every survivor of segment s, with its network shift. */
+static void spill_segment_dense(path_state *ps, int s) {
+  cas_cascade_ws *ws = ps->ws;
+  const cas_contagion *c = ps->c;
+  size_t at_t = 0, at_r = 0;
+  for (uint32_t k = c->seg_first[s]; k < c->seg_first[s + 1]; k++) {
+    if (cas_cascade_is_defaulted(ws, k)) continue;
+    const cas_touched *it = find_touched(&ws->touched, &at_t, k);
+    const cas_touched *ir = find_touched(&ws->recent, &at_r, k);
+    double shift = ir ? ir->shift : it ? it->shift : 0.0;
+    if (dense_defaults(ps, k, s, shift)) mark_default(ws, k);
+  }
+}
+
+/* Spill-over at the start of a round: factors move by -beta x the default
+ * rate of each term's segment so far; each segment's systematic term by
+ * its loadings on them, only ever down (a move up, through a negative
+ * loading, is ignored: spill-over is adverse). The survivors of the
+ * segments that moved are then tested again. */
+static void spill_over(path_state *ps, const double *count) {
+  const cas_contagion *c = ps->c;
+  const cas_plan *plan = ps->plan;
+  if (c->nspill == 0) return;
+  double dz[CAS_NFACTORS] = {0}, old[CAS_NSEGMENTS];
   for (size_t t = 0; t < c->nspill; t++) {
     const cas_spill_term *term = &c->spill[t];
     double loans = (double)plan->unstressed.loans[term->segment];
@@ -246,46 +507,32 @@ static size_t spill_over(const cas_contagion *c, const cas_plan *plan, cas_casca
   for (int s = 0; s < CAS_NSEGMENTS; s++) {
     double v = 0.0;
     for (int f = 0; f < CAS_NFACTORS; f++) v += plan->loading[s][f] * dz[f];
-    dsys[s] = v;
-    any |= v < 0.0;
-  }
-  if (!any) return 0;
-  size_t before = ws->ndefaulted;
-  double inv_scale = 1.0 / scale;
-  for (size_t b = 0; b < plan->nbuckets; b++) {
-    const cas_bucket *bk = &plan->buckets[b];
-    int s = bk->segment;
-    if (!(dsys[s] < 0.0)) continue;
-    if (ws->eps_all_known) {
-      double a = sys[s] + dsys[s], w = plan->idio[s];
-      for (uint32_t k = bk->first; k < bk->first + bk->count; k++)
-        if (!cas_cascade_is_defaulted(ws, k) && scale * (a + w * ws->eps[k]) < plan->loans[k].threshold)
-          mark_default(ws, k);
-    } else {
-      spill_bucket_sparse(plan, ws, bk, sys[s], dsys[s], inv_scale, rng);
+    old[s] = ps->dsys[s];
+    if (v < ps->dsys[s]) {
+      ps->dsys[s] = v;
+      any = 1;
     }
   }
-  return ws->ndefaulted - before;
+  if (!any) return;
+  ps->epoch++;
+  memcpy(&ps->ws->dsys_hist[(size_t)ps->epoch * CAS_NSEGMENTS], ps->dsys, sizeof ps->dsys);
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    if (!(ps->dsys[s] < old[s])) continue;
+    if (ps->ws->eps_all_known) {
+      spill_segment_dense(ps, s);
+      continue;
+    }
+    size_t at_t = 0, at_r = 0;
+    for (uint32_t b = c->seg_bucket[s]; b < c->seg_bucket[s + 1]; b++)
+      spill_bucket_sparse(ps, b, old[s], &at_t, &at_r);
+    spill_touched(ps, &ps->ws->touched, s, old[s] - ps->dsys[s]);
+    spill_touched(ps, &ps->ws->recent, s, old[s] - ps->dsys[s]);
+  }
 }
 
-
-
-/* The exact test: does survivor k (segment s, threshold th, accumulated
- * shift) default? */
-static inline int survivor_defaults(const cas_plan *plan, const cas_cascade_ws *ws, uint32_t k,
-                                    int s, double th, double shift, double scale,
-                                    double inv_scale, double sys_eval, double sys_bound,
-                                    double u) {
-  double w = plan->idio[s];
-  if (ws->eps_all_known) return scale * (sys_eval + w * ws->eps[k]) - shift < th;
-  double t = (th * inv_scale - sys_bound) / w;               /* known: eps >= t */
-  double t2 = ((th + shift) * inv_scale - sys_eval) / w;     /* defaults iff eps < t2 */
-  if (!(t2 > t)) return 0;
-  /* defaults iff u Phi(-t) > Phi(-t2); Phi(-t) - Phi(-t2) <= (t2 - t) / sqrt(2 pi)
-   * and, for t <= 0, Phi(-t) >= 1/2: a cheap sufficient test for survival */
-  if (t <= 0.0 && 0.5 * (1.0 - u) >= INV_SQRT_2PI * (t2 - t)) return 0;
-  return u * cas_norm_cdf(-t) > cas_norm_cdf(-t2);
-}
+/* ------------------------------------------------------------------------ */
+/* Network rounds                                                            */
+/* ------------------------------------------------------------------------ */
 
 /* The round's hits (ws->items, in frontier order) added up by target: one
  * stable counting-sort pass by block into ws->sorted, then, block by block,
@@ -342,42 +589,10 @@ static int group_hits(cas_cascade_ws *ws) {
   return 1;
 }
 
-/* First index >= from of the sorted list l with pos >= k (galloping: cheap
- * when the answer is near, as it is for a walk in sorted order). */
-static size_t gallop(const cas_cascade_list *l, size_t from, uint32_t k) {
-  size_t n = l->n;
-  if (from >= n || l->v[from].pos >= k) return from;
-  size_t lo = from, step = 1, hi = from + 1;   /* v[lo].pos < k */
-  while (hi < n && l->v[hi].pos < k) {
-    lo = hi;
-    step *= 2;
-    hi = lo + step;
-  }
-  if (hi > n) hi = n;
-  while (hi - lo > 1) {                        /* v[lo] < k <= v[hi] (or hi == n) */
-    size_t mid = lo + (hi - lo) / 2;
-    if (l->v[mid].pos < k) lo = mid;
-    else hi = mid;
-  }
-  return hi;
-}
-
-/* out = a merged with b, both sorted, no position in both. */
-static int merge_lists(cas_cascade_ws *ws, const cas_cascade_list *a, const cas_cascade_list *b,
-                       cas_cascade_list *out) {
-  if (!reserve(ws, out, a->n + b->n)) return 0;
-  size_t i = 0, j = 0, o = 0;
-  while (i < a->n && j < b->n) out->v[o++] = a->v[i].pos < b->v[j].pos ? a->v[i++] : b->v[j++];
-  while (i < a->n) out->v[o++] = a->v[i++];
-  while (j < b->n) out->v[o++] = b->v[j++];
-  out->n = o;
-  return 1;
-}
-
-/* A round's hits: the links of defaulted[d0, d1), in that order. Weights go
- * to items, called guarantees to calls. The offsets and link lists of
- * sources further on are prefetched: a defaulted loan has two links at the
- * median, so prefetching within one would hide nothing. */
+/* A round's hits: the weighted links of defaulted[d0, d1), in that order.
+ * The offsets and link lists of sources further on are prefetched: a
+ * defaulted loan has two links at the median, so prefetching within one
+ * would hide nothing. */
 enum { OFFSET_AHEAD = 32, EDGES_AHEAD = 16 };
 
 static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1) {
@@ -388,153 +603,208 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
     uint32_t u = ws->defaulted[d];
     uint64_t e0 = c->offset[u], e1 = c->offset[u + 1];
     if (e1 == e0) continue;
-    if (!reserve(ws, &ws->items, e1 - e0) || !reserve(ws, &ws->calls, e1 - e0)) return 0;
-    for (uint64_t e = e0; e < e1; e++) {
-      const cas_cascade_edge *ed = &c->edge[e];
-      if (ed->guarantee) {
-        ws->calls.v[ws->calls.n++] = (cas_cascade_item){ed->target, 0, c->amount_loss[e]};
+    if (!reserve(ws, &ws->items, e1 - e0)) return 0;
+    for (uint64_t e = e0; e < e1; e++)
+      ws->items.v[ws->items.n++] = (cas_cascade_item){c->edge[e].target, 0, c->edge[e].weight};
+  }
+  return 1;
+}
+
+/* Flags in the pad of a round's targets: the segment, whether it was
+ * touched before, whether its slack clears it; the epoch above. */
+enum { T_SEGMENT = 0xff, T_PRIOR = 0x100, T_SURVIVES = 0x200, T_EPOCH_SHIFT = 16,
+       DECIDE_AHEAD = 16 };
+
+/* One round of network hits from defaulted[d0, d1). */
+static int network_round(path_state *ps, size_t d0, size_t d1) {
+  cas_cascade_ws *ws = ps->ws;
+  const cas_plan *plan = ps->plan;
+  int sparse = !ws->eps_all_known;
+  if (!gather(ps->c, ws, d0, d1) || !group_hits(ws)) return 0;
+  cas_cascade_item *tg = ws->items.v;   /* the round's targets, increasing, with their sums */
+  size_t m = ws->items.n;
+
+  /* Pass 1, in order: the total shift, with the earlier rounds' from the
+   * touched lists (updated in place, with the slack: if the loan defaults
+   * now, the stale entry is never read again), its segment from the bucket
+   * it lies in, the epoch of its eps, and whether its slack (or, when first
+   * touched, the bound from its bucket's largest threshold) clears it
+   * without reading its own threshold. */
+  size_t at_t = 0, at_r = 0, b = 0;
+  const cas_bucket *bk = plan->buckets;
+  for (size_t i = 0; i < m; i++) {
+    uint32_t v = tg[i].pos;
+    while (v >= bk[b].first + bk[b].count) b++;
+    int s = bk[b].segment;
+    uint32_t flags = (uint32_t)s, epoch = ps->epoch;
+    double hit = tg[i].value, shift = hit;
+    cas_touched *prior = find_touched(&ws->touched, &at_t, v);
+    cas_touched *recent = find_touched(&ws->recent, &at_r, v);
+    if (recent) prior = recent;
+    if (prior) {
+      shift = prior->shift + hit;
+      prior->shift = shift;
+      epoch = prior->epoch;
+      flags |= T_PRIOR;
+      if (sparse) {
+        double slack = slack_after(prior->slack, hit * ps->inv_scale * ps->inv_w[s]);
+        if (prior->slack >= 0.0 && slack >= 0.0) flags |= T_SURVIVES;
+        prior->slack = slack;   /* a lower bound, or negative: unknown */
       }
-      if (ed->weight != 0.0) ws->items.v[ws->items.n++] = (cas_cascade_item){ed->target, 0, ed->weight};
+    } else if (sparse) {
+      if (first_slack(ps, &bk[b], s, shift, cas_rng_keyed_next(ps->key, v)) >= 0.0)
+        flags |= T_SURVIVES;
+    }
+    tg[i].value = shift;
+    tg[i].pad = flags | epoch << T_EPOCH_SHIFT;
+  }
+
+  /* Pass 2, in order: the exact test for the rest, reading the loan's
+   * threshold (prefetched ahead); defaults join the frontier in increasing
+   * position, new survivors the fresh list, with their slack. */
+  ws->fresh.n = 0;
+  if (!reserve_touched(ws, &ws->fresh, m)) return 0;
+  at_t = at_r = b = 0;
+  for (size_t i = 0; i < m; i++) {
+    if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].pad & T_SURVIVES)) {
+      __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
+      if (!sparse) __builtin_prefetch(&ws->eps[tg[i + DECIDE_AHEAD].pos]);
+    }
+    uint32_t v = tg[i].pos, flags = tg[i].pad, epoch = flags >> T_EPOCH_SHIFT;
+    int s = (int)(flags & T_SEGMENT);
+    double shift = tg[i].value, slack = -1.0;
+    if (!sparse) {
+      if (dense_defaults(ps, v, s, shift)) {
+        mark_default(ws, v);
+        continue;
+      }
+    } else if (flags & T_SURVIVES) {
+      if (flags & T_PRIOR) continue;   /* its slack is already updated */
+      while (v >= plan->buckets[b].first + plan->buckets[b].count) b++;
+      slack = first_slack(ps, &plan->buckets[b], s, shift, cas_rng_keyed_next(ps->key, v));
+    } else {
+      double exact = sparse_slack(ps, v, s, shift, epoch, cas_rng_keyed_next(ps->key, v));
+      if (exact < 0.0) {
+        mark_default(ws, v);
+        continue;
+      }
+      slack = exact - SLACK_MARGIN;
+      if (flags & T_PRIOR) {
+        cas_touched *prior = find_touched(&ws->touched, &at_t, v);
+        cas_touched *recent = find_touched(&ws->recent, &at_r, v);
+        (recent ? recent : prior)->slack = slack;
+        continue;
+      }
+    }
+    if (!(flags & T_PRIOR)) ws->fresh.v[ws->fresh.n++] = (cas_touched){v, epoch, shift, slack};
+  }
+
+  /* Survivors first touched now join recent; recent joins touched once it
+   * is a quarter of its size, so that both walks stay short. */
+  if (ws->fresh.n) {
+    if (!merge_lists(ws, &ws->recent, &ws->fresh, &ws->merged)) return 0;
+    swap_lists(&ws->recent, &ws->merged);
+    if (ws->recent.n * 4 > ws->touched.n) {
+      if (!merge_lists(ws, &ws->touched, &ws->recent, &ws->merged)) return 0;
+      swap_lists(&ws->touched, &ws->merged);
+      ws->recent.n = 0;
     }
   }
   return 1;
 }
 
-/* Flags in the pad of a round's targets. */
-enum { T_SEGMENT = 0xff, T_PRIOR = 0x100, T_SURVIVES = 0x200, DECIDE_AHEAD = 16 };
+/* ------------------------------------------------------------------------ */
+/* The path                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Guarantees of the borrowers defaulted[d0, d1): a covered part is lost if
+ * the guarantor has defaulted, to seg (NULL: kept for later in pending). */
+static void book_calls(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1,
+                       double *seg, cas_cascade_list *pending, double *dd) {
+  for (size_t d = d0; d < d1; d++) {
+    uint32_t b = ws->defaulted[d];
+    for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
+      const cas_cascade_item *call = &c->call[k];
+      if (cas_cascade_is_defaulted(ws, call->pos)) {
+        seg[c->segment[call->pos]] += call->value;
+        *dd += call->value;
+      } else if (pending && reserve(ws, pending, 1)) {
+        pending->v[pending->n++] = *call;
+      }
+    }
+  }
+}
 
 void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
                      uint64_t path, const double *sys, double scale, cas_rng *rng,
                      cas_cascade_out *out) {
-  for (int s = 0; s < CAS_NSEGMENTS; s++) out->seg_loss[s] = 0.0;
-  for (uint32_t r = 0; r <= c->max_rounds; r++) out->by_round[r] = 0;
+  size_t n0 = ws->ndefaulted;
+  ws->n0 = n0;
   out->rounds = 0;
   out->truncated = 0;
+  out->double_default = 0.0;
 
-  size_t n0 = ws->ndefaulted;
+  /* Round 0's guarantees: double defaults between round-0 defaults are
+   * factor loss; the rest wait for the cascade (which may break the
+   * guarantor). Without a cascade a surviving guarantor pays. */
+  book_calls(c, ws, 0, n0, out->factor_seg_loss, c->max_rounds ? &ws->pending : NULL,
+             &out->double_default);
+  if (c->max_rounds == 0) return;
+  for (int s = 0; s < CAS_NSEGMENTS; s++) out->seg_loss[s] = 0.0;
+  for (uint32_t r = 0; r <= c->max_rounds; r++) out->by_round[r] = 0;
   out->by_round[0] = (int32_t)n0;
-  double dsys[CAS_NSEGMENTS], sys_eval[CAS_NSEGMENTS], sys_bound[CAS_NSEGMENTS];
-  double inv_w[CAS_NSEGMENTS];
-  size_t nspill = spill_over(c, plan, ws, sys, scale, rng, dsys);
+
+  path_state ps = {.c = c, .plan = plan, .ws = ws, .sys = sys, .scale = scale,
+                   .inv_scale = 1.0 / scale, .epoch = 0, .rng = rng,
+                   .key = cas_rng_keyed_prefix(plan->seed, CAS_RNG_CONTAGION,
+                                                     plan->first_stream + path)};
+  double count[CAS_NSEGMENTS] = {0};   /* defaults so far by segment */
   for (int s = 0; s < CAS_NSEGMENTS; s++) {
-    sys_eval[s] = sys[s] + dsys[s];
-    /* what a survivor is known to satisfy: round 0 and, if its segment was
-     * pushed down, the spill-over pass */
-    sys_bound[s] = sys[s] + fmin(dsys[s], 0.0);
-    inv_w[s] = 1.0 / plan->idio[s];
+    ps.inv_w[s] = 1.0 / plan->idio[s];
+    ps.dsys[s] = 0.0;
   }
-  double inv_scale = 1.0 / scale;
-  uint64_t key = cas_rng_keyed_prefix(plan->seed, CAS_RNG_CONTAGION, path);
+  memcpy(ws->dsys_hist, ps.dsys, sizeof ps.dsys);
+  for (size_t d = 0; d < n0; d++) count[c->segment[ws->defaulted[d]]] += 1.0;
 
-  /* Each round spreads the defaults of the previous one (the frontier is
-   * fixed when the round starts). A survivor's shift is the sum of its hits:
-   * each round's hits added in frontier order, then added to the total of
-   * the earlier rounds. It defaults in the round in which that total first
-   * takes its latent variable below its threshold (shifts only grow, so
-   * deciding once per round, after all of the round's hits, decides as
-   * deciding after each hit would). */
-  size_t frontier = 0, frontier_end = n0;   /* defaulted[frontier, frontier_end) spread next */
+  /* Each round: spill-over from the default rates so far, then the hits of
+   * the previous round's defaults (the frontier, fixed when the round
+   * starts). A survivor's shift is the sum of its hits: each round's hits
+   * added in frontier order, then added to the total of the earlier
+   * rounds. It defaults in the round in which its latent variable first
+   * falls below its threshold (shifts only grow and systematic terms only
+   * fall, so deciding once per round decides as deciding after each hit
+   * would). */
+  size_t frontier = 0, frontier_end = n0;
   for (uint32_t round = 1; round <= c->max_rounds; round++) {
-    size_t new_start = ws->ndefaulted;   /* spill-over defaults (round 1) are already there */
-    if (!gather(c, ws, frontier, frontier_end) || !group_hits(ws)) return;
-    cas_cascade_item *tg = ws->items.v;   /* the round's targets, increasing, with their sums */
-    size_t m = ws->items.n;
-
-    /* Pass 1, in order: the total shift, with the earlier rounds' from the
-     * touched lists (updated in place: if the loan defaults now, the stale
-     * value is never read again), its segment from the bucket it lies in,
-     * and the sparse kernel's cheap survival test, which needs the bucket's
-     * largest threshold but not the loan's own. */
-    size_t at_t = 0, at_r = 0, b = 0;
-    const cas_bucket *bk = plan->buckets;
-    double bound_c = 0.0;   /* INV_SQRT_2PI / (scale w) when the bucket's t <= 0, else 0 */
-    int have_bucket = 0;
-    for (size_t i = 0; i < m; i++) {
-      uint32_t v = tg[i].pos;
-      while (v >= bk[b].first + bk[b].count) {
-        b++;
-        have_bucket = 0;
-      }
-      int s = bk[b].segment;
-      if (!have_bucket) {
-        double t_hi = (bk[b].threshold_max * inv_scale - sys_bound[s]) / plan->idio[s];
-        bound_c = t_hi <= 0.0 ? INV_SQRT_2PI * inv_scale * inv_w[s] : 0.0;
-        have_bucket = 1;
-      }
-      uint32_t flags = (uint32_t)s;
-      double shift = tg[i].value;
-      cas_cascade_item *prior = NULL;
-      at_t = gallop(&ws->touched, at_t, v);
-      if (at_t < ws->touched.n && ws->touched.v[at_t].pos == v) prior = &ws->touched.v[at_t];
-      at_r = gallop(&ws->recent, at_r, v);
-      if (at_r < ws->recent.n && ws->recent.v[at_r].pos == v) prior = &ws->recent.v[at_r];
-      if (prior) {
-        shift = prior->value + shift;
-        prior->value = shift;
-        flags |= T_PRIOR;
-      }
-      tg[i].value = shift;
-      /* t2 - t <= shift / (scale w) (less when a spill-over raised the
-       * segment); a margin covers rounding: the test only ever clears
-       * survivors that the exact test would also clear */
-      if (bound_c > 0.0 && !ws->eps_all_known) {
-        double u = cas_rng_keyed_next(key, v);
-        if (0.5 * (1.0 - u) >= bound_c * shift * (1.0 + 1e-9)) flags |= T_SURVIVES;
-      }
-      tg[i].pad = flags;
-    }
-
-    /* Pass 2, in order: the exact test for the rest, reading the loan's
-     * threshold (prefetched ahead); defaults join the frontier in
-     * increasing position, new survivors the fresh list. */
-    ws->fresh.n = 0;
-    if (!reserve(ws, &ws->fresh, m)) return;
-    for (size_t i = 0; i < m; i++) {
-      if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].pad & T_SURVIVES)) {
-        __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
-        if (ws->eps_all_known) __builtin_prefetch(&ws->eps[tg[i + DECIDE_AHEAD].pos]);
-      }
-      uint32_t v = tg[i].pos, flags = tg[i].pad;
-      int s = (int)(flags & T_SEGMENT);
-      int dies = 0;
-      if (!(flags & T_SURVIVES)) {
-        double u = ws->eps_all_known ? 0.0 : cas_rng_keyed_next(key, v);
-        dies = survivor_defaults(plan, ws, v, s, plan->loans[v].threshold, tg[i].value, scale,
-                                 inv_scale, sys_eval[s], sys_bound[s], u);
-      }
-      if (dies) mark_default(ws, v);
-      else if (!(flags & T_PRIOR)) ws->fresh.v[ws->fresh.n++] = (cas_cascade_item){v, 0, tg[i].value};
-    }
-
-    /* Survivors first touched now join recent; recent joins touched once it
-     * is a quarter of its size, so that both walks stay short. */
-    if (ws->fresh.n) {
-      if (!merge_lists(ws, &ws->recent, &ws->fresh, &ws->merged)) return;
-      swap_lists(&ws->recent, &ws->merged);
-      if (ws->recent.n * 4 > ws->touched.n) {
-        if (!merge_lists(ws, &ws->touched, &ws->recent, &ws->merged)) return;
-        swap_lists(&ws->touched, &ws->merged);
-        ws->recent.n = 0;
-      }
-    }
-    size_t fresh = ws->ndefaulted - new_start + (round == 1 ? nspill : 0);
+    size_t new_start = ws->ndefaulted;
+    spill_over(&ps, count);
+    if (frontier_end > frontier && !network_round(&ps, frontier, frontier_end)) return;
+    if (ws->oom) return;
+    size_t fresh = ws->ndefaulted - new_start;
     out->by_round[round] = (int32_t)fresh;
     if (fresh == 0) break;
     out->rounds = (int32_t)round;
-    frontier = round == 1 ? n0 : frontier_end;
+    for (size_t d = new_start; d < ws->ndefaulted; d++) count[c->segment[ws->defaulted[d]]] += 1.0;
+    frontier = new_start;
     frontier_end = ws->ndefaulted;
     if (round == c->max_rounds) out->truncated = 1;
   }
 
-  /* Losses: every loan that defaulted after round 0, then the guarantees
-   * called on guarantors that defaulted in any round (amounts already times
-   * their LGD), in the order they were called. */
+  /* Contagion loss: the uncovered part of every loan that defaulted after
+   * round 0, then the covered parts lost in the cascade: guarantees of
+   * round-0 defaults on guarantors the cascade broke, in the order they
+   * were called, and the guarantees of the cascade's defaults. */
   for (size_t d = n0; d < ws->ndefaulted; d++) {
     uint32_t v = ws->defaulted[d];
     out->seg_loss[c->segment[v]] += plan->loans[v].loss;
+    out->seg_defaults[c->segment[v]]++;
   }
-  for (size_t k = 0; k < ws->calls.n; k++) {
-    uint32_t v = ws->calls.v[k].pos;
-    if (cas_cascade_is_defaulted(ws, v)) out->seg_loss[c->segment[v]] += ws->calls.v[k].value;
+  for (size_t k = 0; k < ws->pending.n; k++) {
+    const cas_cascade_item *call = &ws->pending.v[k];
+    if (cas_cascade_is_defaulted(ws, call->pos)) {
+      out->seg_loss[c->segment[call->pos]] += call->value;
+      out->double_default += call->value;
+    }
   }
+  book_calls(c, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default);
 }

@@ -1,42 +1,56 @@
 /*
- * contagion.h: defaults spreading along the network, path by path.
+ * contagion.h: guarantees booked as a bank books them, and defaults that
+ * spread along the network, path by path.
  *
- * After a kernel has drawn a path's factor-driven defaults (round 0), the
- * cascade runs in rounds until no new default (or max_rounds):
- *   - regional spill-over, once, after round 0: factor f moves by
- *     -sum beta x (round-0 default rate of the term's segment) [SD], which
- *     lowers the latent variable of every loan loading on f;
- *   - every loan that defaulted in the previous round hits its out-links:
- *     a supply-chain link shifts the target's latent variable down by
- *     weight x supply_chain_scale; a guarantee link calls the guarantee (the
- *     guarantor owes amount x guarantee_scale more) and shifts the guarantor
- *     down by weight x guarantee_scale;
- *   - a surviving loan defaults in the round in which its shifted latent
- *     variable scale (a.z + dsys + b eps) - shift falls below its threshold.
- * Each loan keeps one idiosyncratic value eps for the whole path: the dense
- * kernel knows every eps; with the sparse kernel a survivor's eps is drawn
- * only when the cascade first needs it, from its law given that it has
- * survived so far (exact), with a counter-based draw keyed by (seed, path,
- * loan) so that the value does not depend on the order of the cascade.
+ * After a kernel has drawn a path's factor-driven defaults (round 0):
  *
- * Losses: a loan that defaults in round >= 1 loses its EAD x LGD; a
- * defaulted guarantor also loses LGD x the amounts called on it, whichever
- * round it defaulted in. Both are contagion loss; the rest of the path's loss
- * is factor loss. With every scale 0 and no spill-over the cascade changes
- * nothing, bit for bit.
+ * Guarantees (whenever the scenario has a network, contagion on or off).
+ * A guarantee link b -> g covers part of borrower b's loan: the covered
+ * amount is the link's amount, scaled down if b's guarantees together
+ * exceed its (stressed) EAD. The bank loses the uncovered part of a
+ * defaulted loan at the borrower's LGD (the plan's loss of the loan), and a
+ * covered part only if the guarantor defaults too (double default), at the
+ * guarantor's LGD: the call is a claim on the guarantor, booked in the
+ * guarantor's segment. So a guaranteed loan never costs more than its EAD
+ * times the larger of its LGD and its guarantors' LGDs.
  *
- * Work per path: O(links leaving defaulted loans x log), plus one pass
- * over the buckets of segments hit by spill-over, and no random access into
+ * The cascade (contagion on): rounds until a round adds no default (or
+ * max_rounds). Each round starts with the regional spill-over: factor f
+ * moves by -sum beta x (default rate of the term's segment so far) [SD],
+ * which lowers the latent variable of every loan loading on f (a segment's
+ * systematic term only ever moves down); then every loan that defaulted in
+ * the previous round hits its out-links: a supply-chain link shifts the
+ * target's latent variable down by weight x supply_chain_scale, a guarantee
+ * link shifts the guarantor down by weight x guarantee_scale (the stress of
+ * the call). A surviving loan defaults in the round in which
+ * scale (a.z + dsys + b eps) - shift falls below its threshold. Each loan
+ * keeps one idiosyncratic value eps for the whole path: the dense kernel
+ * knows every eps; with the sparse kernel a survivor's eps is drawn only
+ * when the cascade first needs it, from its law given what is known of it
+ * so far (exact), with a counter-based draw keyed by (seed, path, loan), so
+ * that the value does not depend on the order of the cascade.
+ *
+ * Factor and contagion loss: the factor loss of a path is what its round-0
+ * defaults cost by themselves, double defaults between two round-0
+ * defaults included; everything else is contagion loss: loans that default
+ * in round >= 1, and covered parts lost because a guarantor or a borrower
+ * defaulted in the cascade. With every weight 0 and no spill-over the
+ * cascade changes nothing, bit for bit.
+ *
+ * Work per path: O(links leaving defaulted loans x log), plus the buckets
+ * of segments moved by spill-over in each round, and no random access into
  * anything the size of the book. A round collects the links of its
  * frontier as (target, weight) items in the order of the frontier, groups
  * them by block of positions (one stable counting-sort pass), adds up each
  * block's hits by target in a block-sized array that stays in cache, and
- * walks the targets in increasing order together with the sorted list of
+ * walks the targets in increasing order together with the sorted lists of
  * survivors touched in earlier rounds (their accumulated shifts): every
- * read that depends on the target then runs forward through memory. A bitmap (one bit per loan, in cache at 10^6 loans) says which
- * loans have defaulted. The per-thread workspace grows with what the paths
- * touch (at most 16 bytes per link and 8 per loan, plus 8 bytes per loan for
- * the dense kernel's eps); the model takes 9 bytes per loan and 24 per link.
+ * read that depends on the target then runs forward through memory. A
+ * bitmap (one bit per loan) says which loans have defaulted. The
+ * per-thread workspace grows with what the paths touch (at most 16 bytes
+ * per link and 8 per loan, plus 8 bytes per loan for the dense kernel's
+ * eps); the model takes 13 bytes per loan, 16 per weighted link and 16 per
+ * guarantee.
  */
 #ifndef CASCADE_CONTAGION_H
 #define CASCADE_CONTAGION_H
@@ -61,41 +75,72 @@ typedef struct cas_spill_term {
  * (threshold, segment) is read after sorting, in target order. */
 typedef struct cas_cascade_edge {
   uint32_t target;     /* plan position of the loan hit */
-  uint32_t guarantee;  /* 1: a guarantee (its amount is in amount_loss[edge]) */
+  uint32_t pad;
   double weight;       /* scaled weight [SD] */
 } cas_cascade_edge;
 
-/* The cascade model of a run: built before the parallel region. Links
- * with nothing to pass on (weight and amount 0 after scaling) are dropped,
- * so a scale of 0 removes its channel entirely. */
-typedef struct cas_contagion {
-  uint32_t max_rounds;
-  cas_spill_term *spill;
-  size_t nspill;
-  uint64_t *offset;              /* [n + 1] links of plan position k: offset[k] .. offset[k+1]-1 */
-  cas_cascade_edge *edge;        /* [nedges] */
-  double *amount_loss;           /* [nedges] guarantees: scaled amount x the guarantor's LGD [CNY]; else 0 */
-  uint8_t *segment;              /* [n] segment of plan position k */
-  size_t nedges;
-} cas_contagion;
-cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
-                                const cas_portfolio *pf, const cas_network *net,
-                                cas_contagion **out, cas_error *err);
-void cas_contagion_destroy(cas_contagion *c);
-
-/* A loan and a number: a link's hit on its target (weight), a survivor's
- * accumulated shift, a guarantee called (amount x LGD). */
+/* A loan and a number: a link's hit on its target (weight), a guarantee
+ * (the guarantor and the covered amount x the guarantor's LGD). */
 typedef struct cas_cascade_item {
   uint32_t pos;          /* plan position */
   uint32_t pad;
   double value;
 } cas_cascade_item;
 
+/* The network model of a run: built before the parallel region, whenever
+ * the scenario has a network. Links with no weight after scaling carry no
+ * stress and are left out of the cascade, so a scale of 0 removes its
+ * channel; guarantees are kept for the accounting whatever their weight. */
+typedef struct cas_contagion {
+  uint32_t max_rounds;           /* 0: contagion off (guarantees are still booked) */
+  cas_spill_term *spill;
+  size_t nspill;
+  uint64_t *offset;              /* [n + 1] weighted links of plan position k: offset[k] .. offset[k+1]-1 */
+  cas_cascade_edge *edge;        /* [nedges] */
+  size_t nedges;
+  uint32_t *call_start;          /* [n + 1] guarantees on the loan at plan position k */
+  cas_cascade_item *call;        /* [ncalls] (guarantor position, covered amount x its LGD [CNY]) */
+  size_t ncalls;
+  uint8_t *segment;              /* [n] segment of plan position k */
+  uint32_t seg_first[CAS_NSEGMENTS + 1]; /* loans of segment s: plan positions seg_first[s] .. seg_first[s+1]-1 */
+  uint32_t seg_bucket[CAS_NSEGMENTS + 1]; /* its buckets: seg_bucket[s] .. seg_bucket[s+1]-1 */
+  double guaranteed_ead;         /* covered amounts of every loan [CNY] */
+} cas_contagion;
+
+/* The sum of the guarantee amounts on each loan [CNY] (portfolio order,
+ * amounts as in the network, not yet capped at the EAD): the plan books
+ * min(this, stressed EAD) as covered. */
+void cas_network_guaranteed(const cas_network *net, double *guaranteed);
+
+/* The model of the scenario's network for a plan built with the
+ * guaranteed amounts of cas_network_guaranteed. Contagion off
+ * (sc->contagion.enabled == 0) gives max_rounds 0 and no spill-over. */
+cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
+                                const cas_portfolio *pf, const cas_network *net,
+                                cas_contagion **out, cas_error *err);
+void cas_contagion_destroy(cas_contagion *c);
+
 /* A growable array of items. */
 typedef struct cas_cascade_list {
   cas_cascade_item *v;
   size_t n, cap;
 } cas_cascade_list;
+
+/* A survivor the network has touched: its accumulated shift, the
+ * spill-over epoch in which its eps was drawn (sparse kernel), and a lower
+ * bound on its slack: how far, as a probability, Phi(-eps) lies below the
+ * level at which it defaults (contagion.c); negative: unknown. */
+typedef struct cas_touched {
+  uint32_t pos;          /* plan position */
+  uint32_t epoch;
+  double shift;          /* [SD of the latent variable] */
+  double slack;
+} cas_touched;
+
+typedef struct cas_touched_list {
+  cas_touched *v;
+  size_t n, cap;
+} cas_touched_list;
 
 /* Per-thread workspace. Only the bitmap and eps are the size of the book;
  * the lists grow to what the paths need (a failed allocation sets oom, the
@@ -114,12 +159,21 @@ typedef struct cas_cascade_ws {
   size_t *block_start;   /* [nblocks + 1] */
   double *sum;           /* [2^block_shift] a block's hits added up by target */
   uint64_t *hit;         /* [2^block_shift / 64] which targets of the block were hit */
-  cas_cascade_list touched;       /* survivors touched in earlier rounds, sorted, with their shifts */
-  cas_cascade_list recent, fresh, merged; /* touched in recent rounds (sorted); scratch */
-  cas_cascade_list calls;         /* guarantees called on this path */
+  cas_touched_list touched;       /* survivors touched in earlier rounds, sorted by position */
+  cas_touched_list recent, fresh, merged; /* touched in recent rounds (sorted); scratch */
+  cas_cascade_list pending;       /* guarantees of round-0 defaults whose guarantor survived round 0 */
+  size_t n0;                      /* round-0 defaults of the path: defaulted[0, n0) */
+  uint32_t max_epochs;            /* rows of dsys_hist */
+  double *dsys_hist;              /* [max_epochs][CAS_NSEGMENTS] spill-over moves after each pass */
+  uint64_t path_serial;           /* paths begun on this workspace */
+  size_t nbuckets;
+  struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
 } cas_cascade_ws;
 
-cas_status cas_cascade_ws_create(size_t n, int eps_all_known, cas_cascade_ws **out, cas_error *err);
+/* For the loans and buckets of plan; eps_all_known: keep every eps (dense
+ * kernel with a cascade); max_rounds: the model's. */
+cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32_t max_rounds,
+                                 cas_cascade_ws **out, cas_error *err);
 void cas_cascade_ws_destroy(cas_cascade_ws *ws);
 
 /* Starts a path: clears the previous path's defaults, O(their number). */
@@ -136,17 +190,23 @@ static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
   ws->defaulted[ws->ndefaulted++] = k;
 }
 
-/* What one path's cascade adds. */
+/* What the guarantees and the cascade of one path add. */
 typedef struct cas_cascade_out {
-  double *seg_loss;        /* [CAS_NSEGMENTS] contagion loss by segment [CNY] (written) */
-  int32_t *by_round;       /* [max_rounds + 1] defaults by round (written) */
+  double *factor_seg_loss; /* [CAS_NSEGMENTS] factor loss by segment: covered parts lost between
+                              two round-0 defaults are added [CNY] */
+  double *seg_loss;        /* [CAS_NSEGMENTS] contagion loss by segment [CNY] (written; NULL
+                              when max_rounds is 0) */
+  int32_t *seg_defaults;   /* [CAS_NSEGMENTS] the cascade's defaults are added by segment */
+  int32_t *by_round;       /* [max_rounds + 1] defaults by round (written; NULL when max_rounds is 0) */
+  double double_default;   /* covered parts lost because the guarantor defaulted too [CNY] */
   int32_t rounds;          /* last round with new defaults (0: none) */
   int truncated;           /* stopped at max_rounds with defaults still spreading */
 } cas_cascade_out;
 
-/* Runs the cascade of one path after round 0. sys are the segments'
- * systematic terms a.z, scale the copula's mixing scale; rng is the path's
- * sparse stream (used by the spill-over pass when eps are not all known). */
+/* Books the guarantees of a path's defaults and runs its cascade, after
+ * round 0. sys are the segments' systematic terms a.z, scale the copula's
+ * mixing scale; rng is the path's sparse stream (used by the spill-over
+ * passes when eps are not all known). */
 void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
                      uint64_t path, const double *sys, double scale, cas_rng *rng,
                      cas_cascade_out *out);

@@ -23,8 +23,8 @@ const cas_kernel *cas_kernel_lookup(const char *name) {
 
 void cas_kernel_list(char *buf, size_t size) { cas_registry_list(registry, NKERNELS, buf, size); }
 
-cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, cas_results **out,
-                              cas_error *err) {
+cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantees,
+                              cas_results **out, cas_error *err) {
   *out = NULL;
   cas_results *res = calloc(1, sizeof *res);
   if (!res) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for results");
@@ -34,7 +34,13 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, cas_results *
   res->loss_by_segment = calloc(paths * CAS_NSEGMENTS, sizeof *res->loss_by_segment);
   res->defaults = calloc(paths, sizeof *res->defaults);
   res->factors = calloc(paths * CAS_NFACTORS, sizeof *res->factors);
-  int ok = res->loss && res->loss_by_segment && res->defaults && res->factors;
+  res->defaults_by_segment = calloc(paths * CAS_NSEGMENTS, sizeof *res->defaults_by_segment);
+  int ok = res->loss && res->loss_by_segment && res->defaults && res->factors &&
+           res->defaults_by_segment;
+  if (ok && guarantees) {
+    res->loss_double_default = calloc(paths, sizeof *res->loss_double_default);
+    ok = res->loss_double_default != NULL;
+  }
   if (ok && rounds_cap) {
     res->loss_contagion = calloc(paths, sizeof *res->loss_contagion);
     res->contagion_by_segment = calloc(paths * CAS_NSEGMENTS, sizeof *res->contagion_by_segment);
@@ -59,6 +65,8 @@ void cas_results_destroy(cas_results *res) {
   free(res->loss_by_segment);
   free(res->defaults);
   free(res->factors);
+  free(res->defaults_by_segment);
+  free(res->loss_double_default);
   free(res->loss_contagion);
   free(res->contagion_by_segment);
   free(res->defaults_by_round);
@@ -69,7 +77,7 @@ void cas_results_destroy(cas_results *res) {
 
 double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys) {
   cas_rng rng;
-  cas_rng_init(&rng, plan->seed, CAS_RNG_FACTORS, path);
+  cas_rng_init(&rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + path);
   double u[CAS_NFACTORS];
   double *z = &res->factors[path * CAS_NFACTORS];
   for (int f = 0; f < CAS_NFACTORS; f++) u[f] = cas_rng_normal(&rng);
@@ -79,11 +87,13 @@ double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *r
     z[f] = s;
   }
   double *seg_loss = &res->loss_by_segment[path * CAS_NSEGMENTS];
+  int32_t *seg_defaults = &res->defaults_by_segment[path * CAS_NSEGMENTS];
   for (int s = 0; s < CAS_NSEGMENTS; s++) {
     double v = 0.0;
     for (int f = 0; f < CAS_NFACTORS; f++) v += plan->loading[s][f] * z[f];
     sys[s] = v;
     seg_loss[s] = 0.0;
+    seg_defaults[s] = 0;
   }
   return plan->copula->path_scale(&rng);
 }
@@ -93,18 +103,26 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, u
                          cas_rng *rng, int64_t defaults) {
   double *seg_loss = &res->loss_by_segment[path * CAS_NSEGMENTS];
   if (contagion) {
-    double *cseg = &res->contagion_by_segment[path * CAS_NSEGMENTS];
-    cas_cascade_out out = {.seg_loss = cseg,
-                           .by_round = &res->defaults_by_round[path * res->rounds_cap]};
+    int cascade = contagion->max_rounds > 0;
+    double *cseg = cascade ? &res->contagion_by_segment[path * CAS_NSEGMENTS] : NULL;
+    cas_cascade_out out = {
+      .factor_seg_loss = seg_loss,
+      .seg_loss = cseg,
+      .seg_defaults = &res->defaults_by_segment[path * CAS_NSEGMENTS],
+      .by_round = cascade ? &res->defaults_by_round[path * res->rounds_cap] : NULL,
+    };
     cas_cascade_run(contagion, plan, ws, path, sys, scale, rng, &out);
-    double c = 0.0;
-    for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      seg_loss[s] += cseg[s];
-      c += cseg[s];
+    if (res->loss_double_default) res->loss_double_default[path] = out.double_default;
+    if (cascade) {
+      double c = 0.0;
+      for (int s = 0; s < CAS_NSEGMENTS; s++) {
+        seg_loss[s] += cseg[s];
+        c += cseg[s];
+      }
+      res->loss_contagion[path] = c;
+      res->rounds[path] = out.rounds;
+      res->truncated[path] = (uint8_t)out.truncated;
     }
-    res->loss_contagion[path] = c;
-    res->rounds[path] = out.rounds;
-    res->truncated[path] = (uint8_t)out.truncated;
     defaults = (int64_t)ws->ndefaulted;
   }
   double total = 0.0;
@@ -133,15 +151,20 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   if (!ws) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for thread workspaces");
   cas_status st = CAS_OK;
   for (int t = 0; contagion && t < threads && st == CAS_OK; t++)
-    st = cas_cascade_ws_create(plan->n, kernel->eps_all_known, &ws[t], err);
+    st = cas_cascade_ws_create(plan, kernel->eps_all_known && contagion->max_rounds > 0,
+                               contagion->max_rounds, &ws[t], err);
 
   if (st == CAS_OK) {
     #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (uint64_t b = 0; b < nblocks; b++) {
-      cas_cascade_ws *mine = ws[omp_get_thread_num()];
+      int thread = omp_get_thread_num();
+      cas_cascade_ws *mine = ws[thread];
       uint64_t first = b * PATH_BLOCK;
       uint64_t last = first + PATH_BLOCK < plan->paths ? first + PATH_BLOCK : plan->paths;
-      for (uint64_t p = first; p < last; p++) kernel->path(plan, contagion, p, res, mine);
+      for (uint64_t p = first; p < last; p++) {
+        kernel->path(plan, contagion, p, res, mine);
+        if (opt && opt->path_hook && mine) opt->path_hook(opt->path_hook_ctx, thread, p, mine);
+      }
       uint64_t finished;
       #pragma omp atomic capture
       finished = done += last - first;

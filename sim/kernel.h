@@ -27,6 +27,10 @@ typedef struct cas_results {
   double *loss_by_segment;  /* [paths][CAS_NSEGMENTS] [CNY] */
   int64_t *defaults;        /* [paths] number of defaulted loans */
   double *factors;          /* [paths][CAS_NFACTORS] systematic factors z after shifts [SD] */
+  int32_t *defaults_by_segment; /* [paths][CAS_NSEGMENTS] defaulted loans, cascade included */
+
+  /* With a network that holds guarantees, else NULL: */
+  double *loss_double_default;   /* [paths] covered parts lost because the guarantor defaulted too [CNY] */
 
   /* With contagion (rounds_cap > 0), else NULL: */
   uint32_t rounds_cap;           /* max_rounds + 1 */
@@ -37,25 +41,35 @@ typedef struct cas_results {
   uint8_t *truncated;            /* [paths] 1 if max_rounds stopped the cascade */
 } cas_results;
 
-/* rounds_cap: 0 without contagion, else max_rounds + 1. */
-cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, cas_results **out,
-                              cas_error *err);
+/* rounds_cap: 0 without contagion, else max_rounds + 1; guarantees: the
+ * network holds guarantees (loss_double_default is kept). */
+cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantees,
+                              cas_results **out, cas_error *err);
 void cas_results_destroy(cas_results *res);
 
 /* Progress report, called from one thread only, at most a few times a
  * second; done counts finished paths. */
 typedef void (*cas_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
+/* Called after each path by the thread that ran it (thread: its index in
+ * [0, threads)), with the path's workspace; for measurements across paths
+ * such as the calibration of contagion (calibrate.c). */
+typedef void (*cas_path_hook_fn)(void *ctx, int thread, uint64_t path,
+                                 const cas_cascade_ws *ws);
+
 typedef struct cas_kernel_options {
   int threads;              /* 0: OpenMP default */
   cas_progress_fn progress; /* may be NULL */
   void *progress_ctx;
+  cas_path_hook_fn path_hook; /* may be NULL; needs a network model */
+  void *path_hook_ctx;
 } cas_kernel_options;
 
 typedef struct cas_kernel cas_kernel;
 
 /* Simulates one path: fills the path's rows of res. ws is the thread's
- * cascade workspace when contagion is on, else NULL. */
+ * cascade workspace when the run has a network model (contagion or
+ * guarantees), else NULL. */
 typedef void (*cas_path_fn)(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
                             cas_results *res, cas_cascade_ws *ws);
 
@@ -86,14 +100,15 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
 
 /* Starts a path, the same way for every kernel so they see the same
  * factors: draws the systematic factors from (seed, FACTORS, path) and
- * stores them in res, zeroes the path's segment losses, writes each
- * segment's systematic term a_s . z into sys[CAS_NSEGMENTS], and returns the
- * copula's mixing scale. */
+ * stores them in res, zeroes the path's segment losses and defaults, writes
+ * each segment's systematic term a_s . z into sys[CAS_NSEGMENTS], and
+ * returns the copula's mixing scale. */
 double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys);
 
-/* Ends a path: runs the cascade if contagion is on (rng: the kernel's
- * stream, for the spill-over pass), then writes the path's total loss
- * (segment losses summed in segment order) and its number of defaults. */
+/* Ends a path: books the guarantees and runs the cascade if the run has a
+ * network model (rng: the kernel's stream, for the spill-over passes), then
+ * writes the path's total loss (segment losses summed in segment order) and
+ * its number of defaults. */
 void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
                          cas_results *res, cas_cascade_ws *ws, const double *sys, double scale,
                          cas_rng *rng, int64_t defaults);

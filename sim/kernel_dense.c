@@ -17,36 +17,41 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   double sys[CAS_NSEGMENTS];
   double scale = cas_kernel_path_begin(plan, p, res, sys);
   double *seg_loss = &res->loss_by_segment[p * CAS_NSEGMENTS];
+  int32_t *seg_defaults = &res->defaults_by_segment[p * CAS_NSEGMENTS];
   cas_rng idio;
-  cas_rng_init(&idio, plan->seed, CAS_RNG_IDIOSYNCRATIC, p);
+  cas_rng_init(&idio, plan->seed, CAS_RNG_IDIOSYNCRATIC, plan->first_stream + p);
   if (ws) cas_cascade_begin(ws);
   int64_t defaults = 0;
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
     int s = bk->segment;
     double a = sys[s], w = plan->idio[s], loss = 0.0;
+    int32_t hits = 0;
     const cas_plan_loan *ln = &plan->loans[bk->first];
     if (!ws) {
       for (uint32_t k = 0; k < bk->count; k++) {
         if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
-          defaults++;
+          hits++;
           loss += ln[k].loss;
         }
       }
     } else {
-      /* With contagion, every loan's eps is kept for the cascade. */
-      double *rec = &ws->eps[bk->first];
+      /* With a network, defaults are recorded for the guarantees and the
+       * cascade; with a cascade, every loan's eps is kept too. */
+      double *rec = ws->eps ? &ws->eps[bk->first] : NULL;
       for (uint32_t k = 0; k < bk->count; k++) {
         double eps = cas_rng_normal(&idio);
-        rec[k] = eps;
+        if (rec) rec[k] = eps;
         if (scale * (a + w * eps) < ln[k].threshold) {
-          defaults++;
+          hits++;
           loss += ln[k].loss;
           cas_cascade_default0(ws, bk->first + k);
         }
       }
     }
     seg_loss[s] += loss;
+    seg_defaults[s] += hits;
+    defaults += hits;
   }
   cas_kernel_path_end(plan, contagion, p, res, ws, sys, scale, NULL, defaults);
 }

@@ -43,8 +43,9 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   double scale = cas_kernel_path_begin(plan, p, res, sys);
   double inv_scale = 1.0 / scale;
   double *seg_loss = &res->loss_by_segment[p * CAS_NSEGMENTS];
+  int32_t *seg_defaults = &res->defaults_by_segment[p * CAS_NSEGMENTS];
   cas_rng rng;
-  cas_rng_init(&rng, plan->seed, CAS_RNG_SPARSE, p);
+  cas_rng_init(&rng, plan->seed, CAS_RNG_SPARSE, plan->first_stream + p);
   if (ws) cas_cascade_begin(ws);
   int64_t defaults = 0;
 
@@ -57,6 +58,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     double p_min = cas_norm_cdf((bk->threshold_min * inv_scale - a) * inv_w);
     const cas_plan_loan *ln = &plan->loans[bk->first];
     double loss = 0.0;
+    int32_t hits = 0;
     cas_gaps gaps;
     cas_gaps_init(&gaps, p_max, bk->count);
     uint32_t pos[BATCH];
@@ -69,13 +71,15 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         const cas_plan_loan *c = &ln[pos[j]];
         double v = cas_rng_uniform(&rng) * p_max;
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
-          defaults++;
+          hits++;
           loss += c->loss;
           if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }
     }
     seg_loss[s] += loss;
+    seg_defaults[s] += hits;
+    defaults += hits;
   }
   cas_kernel_path_end(plan, contagion, p, res, ws, sys, scale, &rng, defaults);
 }

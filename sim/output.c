@@ -132,17 +132,12 @@ static void utc_now(char *buf, size_t size) {
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Contagion: what the cascade added, path by path and in the summary. */
-static void write_contagion(writer *w, const cas_run_record *rec, const cas_results *res,
-                            hid_t d_path, hid_t d_seg, hid_t d_level) {
-  const cas_contagion_summary *cs = rec->contagion;
+/* The network: what it is, and what its guarantees did on each path. */
+static void write_network(writer *w, const cas_run_record *rec, const cas_results *res,
+                          hid_t d_path) {
   const cas_network *net = rec->network;
-  const cas_scenario *sc = rec->scenario;
   hid_t root = w->file;
-  hsize_t np = res->paths, nseg = CAS_NSEGMENTS, nl = CAS_NLEVELS, nr = res->rounds_cap;
-  hsize_t nrank = (hsize_t)cs->nlongest;
-
-  attr_string(w, root, "contagion", "on");
+  hsize_t np = res->paths;
   attr_string(w, root, "network_source", net->source);
   unsigned long long links = net->nlinks, sc_links = net->links_by_type[CAS_LINK_SUPPLY_CHAIN],
                      g_links = net->links_by_type[CAS_LINK_GUARANTEE], cross = net->cross_region_links;
@@ -150,8 +145,65 @@ static void write_contagion(writer *w, const cas_run_record *rec, const cas_resu
   attr_scalar(w, root, "network_supply_chain_links", H5T_NATIVE_ULLONG, &sc_links);
   attr_scalar(w, root, "network_guarantee_links", H5T_NATIVE_ULLONG, &g_links);
   attr_scalar(w, root, "network_cross_region_links", H5T_NATIVE_ULLONG, &cross);
+  if (rec->network_model) {
+    double covered = rec->network_model->guaranteed_ead;
+    variable(w, "guaranteed_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &covered,
+             "CNY", "exposure covered by guarantees (each loan's at most its stressed EAD)", 0);
+  }
+  if (res->loss_double_default) {
+    double mean = 0.0;
+    for (hsize_t p = 0; p < np; p++) mean += res->loss_double_default[p];
+    mean /= (double)np;
+    variable(w, "loss_double_default", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np,
+             res->loss_double_default, "CNY",
+             "covered parts of defaulted loans lost because the guarantor defaulted too", 1);
+    variable(w, "el_double_default", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &mean,
+             "CNY", "mean of loss_double_default (part of el)", 0);
+  }
+}
+
+/* The PD-preserving calibration of contagion, by segment. */
+static void write_calibration(writer *w, const cas_calibration *cal, hid_t d_seg) {
+  hid_t root = w->file;
+  hsize_t nseg = CAS_NSEGMENTS;
+  unsigned long long paths = cal->paths, groups = cal->ngroups;
+  unsigned iterations = cal->iterations;
+  attr_scalar(w, root, "calibration_paths", H5T_NATIVE_ULLONG, &paths);
+  attr_scalar(w, root, "calibration_iterations", H5T_NATIVE_UINT, &iterations);
+  attr_scalar(w, root, "calibration_groups", H5T_NATIVE_ULLONG, &groups);
+  variable(w, "calibration_max_residual", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
+           &cal->max_residual, "1",
+           "largest |pilot default rate - input PD| / input PD over the calibration groups", 0);
+  variable(w, "calibration_mean_residual", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
+           &cal->mean_residual, "1",
+           "sum over the calibration groups of |pilot defaults - input PDs| / sum of input PDs", 0);
+  variable(w, "calibration_target_pd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           cal->target_pd, "1", "mean input PD of the segment, before shocks (the target)", 0);
+  variable(w, "calibration_default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           cal->rate, "1",
+           "default rate on the pilot paths at the calibrated thresholds, cascade included", 0);
+  variable(w, "calibration_default_rate_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           cal->rate_se, "1", "Monte Carlo standard error of calibration_default_rate", 0);
+  variable(w, "calibration_cascade_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           cal->cascade_rate, "1", "part of calibration_default_rate from the cascade", 0);
+  variable(w, "calibration_threshold_offset", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           cal->mean_offset, "standard deviations",
+           "mean lowering of the segment's default thresholds by the calibration", 0);
+}
+
+/* Contagion: what the cascade added, path by path and in the summary. */
+static void write_contagion(writer *w, const cas_run_record *rec, const cas_results *res,
+                            hid_t d_path, hid_t d_seg, hid_t d_level) {
+  const cas_contagion_summary *cs = rec->contagion;
+  const cas_scenario *sc = rec->scenario;
+  hid_t root = w->file;
+  hsize_t np = res->paths, nseg = CAS_NSEGMENTS, nl = CAS_NLEVELS, nr = res->rounds_cap;
+  hsize_t nrank = (hsize_t)cs->nlongest;
+
+  attr_string(w, root, "contagion", "on");
   attr_scalar(w, root, "supply_chain_scale", H5T_NATIVE_DOUBLE, &sc->contagion.supply_chain_scale);
   attr_scalar(w, root, "guarantee_scale", H5T_NATIVE_DOUBLE, &sc->contagion.guarantee_scale);
+  attr_string(w, root, "calibration", cas_calibration_mode_names[sc->contagion.calibration]);
 
   int32_t *round_index = malloc(nr * sizeof *round_index);
   int64_t *rank_index = malloc((nrank ? nrank : 1) * sizeof *rank_index);
@@ -299,6 +351,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            res->loss_by_segment, "CNY", "loss by segment on the path", 1);
   variable(w, "factor_value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_pf, shp_fac,
            res->factors, "standard deviations", "systematic factor values on the path (after shifts)", 1);
+  variable(w, "defaults_by_segment", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_ps, shp_seg,
+           res->defaults_by_segment, "1", "defaulted loans by segment on the path", 1);
 
   /* Segment table. */
   variable(w, "segment_region", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_region, NULL,
@@ -318,6 +372,22 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   variable(w, "stressed_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
            plan->stressed.expected_loss, "CNY",
            "sum of stressed PD x LGD x EAD (analytic expected loss without factor shifts)", 0);
+  double input_pd[CAS_NSEGMENTS], expected_rate[CAS_NSEGMENTS], rate[CAS_NSEGMENTS],
+      rate_se[CAS_NSEGMENTS];
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    double l = plan->unstressed.loans[s] ? (double)plan->unstressed.loans[s] : 1.0;
+    input_pd[s] = plan->unstressed.expected_defaults[s] / l;
+    expected_rate[s] = plan->stressed.expected_defaults[s] / l;
+  }
+  cas_default_rates(res->paths, res->defaults_by_segment, plan->unstressed.loans, rate, rate_se);
+  variable(w, "portfolio_pd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, input_pd, "1",
+           "mean input PD of the segment's loans", 0);
+  variable(w, "stressed_default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
+           expected_rate, "1", "mean stressed PD: the analytic default rate without contagion", 0);
+  variable(w, "default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, rate, "1",
+           "simulated default rate of the segment (mean of defaults_by_segment / loans)", 0);
+  variable(w, "default_rate_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, rate_se, "1",
+           "Monte Carlo standard error of default_rate", 0);
 
   /* Summary. */
   variable(w, "el", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el, "CNY",
@@ -361,6 +431,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   write_string_scalar(w, "scenario_resolved", rec->resolved_yaml,
                       "the scenario as run: self-contained YAML, every key explicit");
 
+  if (rec->network) write_network(w, rec, res, d_path);
+  if (rec->calibration) write_calibration(w, rec->calibration, d_seg);
   if (rec->contagion && res->rounds_cap) write_contagion(w, rec, res, d_path, d_seg, d_level);
 
   hid_t dims[] = {d_path, d_seg, d_fac, d_fac2, d_level, d_file};

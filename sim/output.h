@@ -12,6 +12,8 @@
 #ifndef CASCADE_OUTPUT_H
 #define CASCADE_OUTPUT_H
 
+#include "calibrate.h"
+#include "contagion.h"
 #include "error.h"
 #include "kernel.h"
 #include "network.h"
@@ -27,11 +29,13 @@ typedef struct cas_run_record {
   int threads;                  /* threads used (does not change results) */
   const char *command_line;
   double elapsed_seconds;       /* simulation wall time */
-  const cas_network *network;   /* NULL without contagion */
+  const cas_network *network;   /* NULL without a network */
+  const cas_contagion *network_model; /* NULL without a network */
+  const cas_calibration *calibration; /* NULL unless contagion is PD-preserving */
   const cas_contagion_summary *contagion; /* NULL without contagion */
   const char *portfolio_file;   /* portfolio CSV read; NULL: built-in */
   const char *portfolio_sha256; /* its SHA-256 */
-  const char *links_file;       /* links CSV the contagion read; NULL: none or built-in */
+  const char *links_file;       /* links CSV read; NULL: none or built-in */
   const char *links_sha256;     /* its SHA-256 */
   size_t record_nfiles;         /* > 0: record these scenario files instead of */
   char *const *record_paths;    /* the scenario's own (cas_run_options) */

@@ -79,8 +79,16 @@ static double stressed_pd(const cas_portfolio *pf, const segment_shock *seg, siz
  * spread is the same either way, and the plan order then depends on the
  * portfolio alone. Two scenarios on one portfolio therefore give the dense
  * kernel the same draw for the same loan (common random numbers). */
+/* The part of loan i's stressed EAD that no guarantee covers [CNY]. */
+static double uncovered_ead(const cas_portfolio *pf, const segment_shock *seg,
+                            const cas_plan_options *opt, size_t i, int s) {
+  double ead = pf->ead[i] * seg[s].ead_mult;
+  if (opt && opt->guaranteed) ead -= fmin(opt->guaranteed[i], ead);
+  return ead;
+}
+
 static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const segment_shock *seg,
-                                cas_error *err) {
+                                const cas_plan_options *opt, cas_error *err) {
   size_t n = pf->n;
   int grades = plan->grades_per_decade;
   size_t per_segment = (size_t)grades * CAS_PLAN_MIN_PD_DECADE + 1;
@@ -133,7 +141,8 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
       size_t i = plan->loan_index[k];
       double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
       double t = copula->threshold(stressed_pd(pf, seg, i, s));
-      plan->loans[k] = (cas_plan_loan){t, pf->ead[i] * seg[s].ead_mult * lgd};
+      if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
+      plan->loans[k] = (cas_plan_loan){t, uncovered_ead(pf, seg, opt, i, s) * lgd};
       tmin = fmin(tmin, t);
       tmax = fmax(tmax, t);
     }
@@ -186,7 +195,7 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
     plan->seg_lgd_add[s] = seg[s].lgd_add;
     plan->seg_ead_mult[s] = seg[s].ead_mult;
   }
-  if (st == CAS_OK) st = build_buckets(plan, pf, seg, err);
+  if (st == CAS_OK) st = build_buckets(plan, pf, seg, opt, err);
   if (st != CAS_OK) {
     cas_plan_destroy(plan);
     return st;
@@ -201,7 +210,9 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
     double ead = pf->ead[i] * seg[s].ead_mult;
     plan->stressed.loans[s]++;
     plan->stressed.ead[s] += ead;
-    plan->stressed.expected_loss[s] += stressed_pd(pf, seg, i, s) * lgd * ead;
+    double pd = stressed_pd(pf, seg, i, s);
+    plan->stressed.expected_loss[s] += pd * lgd * uncovered_ead(pf, seg, opt, i, s);
+    plan->stressed.expected_defaults[s] += pd;
   }
   *out = plan;
   return CAS_OK;

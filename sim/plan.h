@@ -49,6 +49,17 @@ typedef struct cas_bucket {
 
 typedef struct cas_plan_options {
   int grades_per_decade;   /* PD grades per factor of 10; 0: one bucket per segment */
+  /* Guarantees (may be NULL: none): guaranteed[i] is the amount guaranteed
+   * on portfolio loan i [CNY] (cas_network_guaranteed). The loan's record
+   * then holds the loss of its uncovered part, (EAD - min(guaranteed, EAD))
+   * x LGD; the covered part is booked by the guarantee accounting
+   * (contagion.h). */
+  const double *guaranteed;
+  /* Threshold offsets (both NULL: none): loan i's threshold is lowered by
+   * threshold_offset[threshold_group[i]] [SD of the latent variable], e.g.
+   * the PD-preserving calibration of contagion (calibrate.h). */
+  const uint32_t *threshold_group;
+  const double *threshold_offset;
 } cas_plan_options;
 
 enum { CAS_PLAN_DEFAULT_GRADES = 16, CAS_PLAN_MAX_GRADES = 100, CAS_PLAN_MIN_PD_DECADE = 12 };
@@ -57,6 +68,8 @@ typedef struct cas_plan {
   size_t n;                  /* loans */
   uint64_t seed;             /* simulation seed */
   uint64_t paths;
+  uint64_t first_stream;     /* path p draws from the streams of index first_stream + p: 0 for a
+                                run, CAS_PLAN_PILOT_STREAMS for the calibration's pilot paths */
 
   cas_plan_loan *loans;      /* [n], bucket order */
   uint32_t *loan_index;      /* [n]: portfolio index of loans[k] */
@@ -82,6 +95,10 @@ typedef struct cas_plan {
   cas_segment_totals unstressed;
   cas_segment_totals stressed;   /* expected_loss = sum stressed PD x LGD x EAD */
 } cas_plan;
+
+/* First stream index of pilot paths (calibrate.h): disjoint from the paths
+ * of any run (fewer than 2^63). */
+#define CAS_PLAN_PILOT_STREAMS ((uint64_t)1 << 63)
 
 /* Largest PD after shocks: a multiplied PD is capped here so that a
  * threshold stays finite [fraction]. */

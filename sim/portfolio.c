@@ -450,6 +450,7 @@ void cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out) {
     out->loans[s]++;
     out->ead[s] += p->ead[i];
     out->expected_loss[s] += p->pd[i] * p->lgd[i] * p->ead[i];
+    out->expected_defaults[s] += p->pd[i];
   }
 }
 

@@ -62,6 +62,7 @@ typedef struct cas_segment_totals {
   uint64_t loans[CAS_NSEGMENTS];
   double ead[CAS_NSEGMENTS];          /* [CNY] */
   double expected_loss[CAS_NSEGMENTS]; /* sum of PD x LGD x EAD [CNY] */
+  double expected_defaults[CAS_NSEGMENTS]; /* sum of PD: expected defaults per path */
 } cas_segment_totals;
 
 /* Loads a CSV portfolio. Header row required; columns in any order:

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "calibrate.h"
 #include "output.h"
 #include "sha256.h"
 
@@ -47,9 +48,9 @@ cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, c
 
 cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
                                 cas_network **out, cas_error *err) {
-  if (sc->contagion.source == CAS_PORTFOLIO_FILE)
-    return cas_network_load_csv(sc->contagion.file, pf, out, err);
-  return cas_network_generate(pf, sc->contagion.seed, out, err);
+  if (sc->network.source == CAS_NETWORK_FILE)
+    return cas_network_load_csv(sc->network.file, pf, out, err);
+  return cas_network_generate(pf, sc->network.seed, out, err);
 }
 
 static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_report *rep) {
@@ -70,14 +71,18 @@ typedef struct inputs {
   cas_scenario *sc;
   cas_portfolio *pf;
   cas_plan *plan;
-  cas_network *net;           /* with contagion only */
-  cas_contagion *contagion;   /* with contagion only */
+  cas_network *net;           /* with a network only */
+  double *guaranteed;         /* [loans] guaranteed amounts [CNY], with a network only */
+  cas_contagion *contagion;   /* the network model (guarantees, cascade), with a network only */
+  cas_calibration *calibration; /* PD-preserving contagion only */
   char portfolio_sha256[CAS_SHA256_HEX]; /* "" for the built-in book */
-  char links_sha256[CAS_SHA256_HEX];     /* "" unless contagion reads a links CSV */
+  char links_sha256[CAS_SHA256_HEX];     /* "" unless the network is a links CSV */
 } inputs;
 
 static void release(inputs *in) {
+  cas_calibration_destroy(in->calibration);
   cas_contagion_destroy(in->contagion);
+  free(in->guaranteed);
   cas_network_destroy(in->net);
   cas_plan_destroy(in->plan);
   cas_portfolio_destroy(in->pf);
@@ -86,8 +91,8 @@ static void release(inputs *in) {
 }
 
 /* Loads the scenario, the portfolio and the network, builds the plan and
- * the contagion model: every check of a run. On failure nothing is kept. */
-static cas_status prepare(const cas_run_options *opt, inputs *in, cas_error *err) {
+ * the network model: every check of a run. On failure nothing is kept. */
+static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in, cas_error *err) {
   *in = (inputs){0};
   cas_status st = cas_run_load_scenario(opt, &in->sc, err);
   /* The CSV inputs are hashed just before they are read, for the result's
@@ -95,12 +100,38 @@ static cas_status prepare(const cas_run_options *opt, inputs *in, cas_error *err
   if (st == CAS_OK && in->sc->portfolio.source == CAS_PORTFOLIO_FILE)
     st = cas_sha256_file(in->sc->portfolio.file, in->portfolio_sha256, NULL, err);
   if (st == CAS_OK) st = cas_run_load_portfolio(in->sc, &in->pf, err);
-  if (st == CAS_OK) st = cas_plan_build(in->sc, in->pf, NULL, &in->plan, err);
-  if (st == CAS_OK && in->sc->contagion.enabled) {
-    if (in->sc->contagion.source == CAS_PORTFOLIO_FILE)
-      st = cas_sha256_file(in->sc->contagion.file, in->links_sha256, NULL, err);
+  if (st == CAS_OK && in->sc->network.source != CAS_NETWORK_NONE) {
+    if (in->sc->network.source == CAS_NETWORK_FILE)
+      st = cas_sha256_file(in->sc->network.file, in->links_sha256, NULL, err);
     if (st == CAS_OK) st = cas_run_load_network(in->sc, in->pf, &in->net, err);
-    if (st == CAS_OK) st = cas_contagion_create(in->sc, in->plan, in->pf, in->net, &in->contagion, err);
+    if (st == CAS_OK) {
+      in->guaranteed = malloc((in->pf->n ? in->pf->n : 1) * sizeof *in->guaranteed);
+      if (!in->guaranteed)
+        st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the guarantees of %zu loans",
+                           in->pf->n);
+      else
+        cas_network_guaranteed(in->net, in->guaranteed);
+    }
+  }
+  cas_plan_options popt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES,
+                           .guaranteed = in->guaranteed};
+  if (st == CAS_OK) st = cas_plan_build(in->sc, in->pf, &popt, &in->plan, err);
+  if (st == CAS_OK && in->net)
+    st = cas_contagion_create(in->sc, in->plan, in->pf, in->net, &in->contagion, err);
+  /* PD-preserving contagion: thresholds lowered so that the cascade keeps
+   * the input PDs (calibrate.h), then the plan again with them. */
+  if (st == CAS_OK && in->contagion && in->contagion->max_rounds > 0 &&
+      in->sc->contagion.calibration == CAS_CALIBRATION_PD_PRESERVING && calibrate) {
+    cas_calibration_options copt = {.kernel = opt->kernel, .threads = opt->threads,
+                                    .guaranteed = in->guaranteed};
+    st = cas_calibration_run(in->sc, in->pf, in->net, &copt, &in->calibration, err);
+    if (st == CAS_OK && in->calibration->ngroups > 0) {
+      popt.threshold_group = in->calibration->group;
+      popt.threshold_offset = in->calibration->offset;
+      cas_plan_destroy(in->plan);
+      in->plan = NULL;
+      st = cas_plan_build(in->sc, in->pf, &popt, &in->plan, err);
+    }
   }
   if (st != CAS_OK) release(in);
   return st;
@@ -109,7 +140,7 @@ static cas_status prepare(const cas_run_options *opt, inputs *in, cas_error *err
 cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
   memset(report, 0, sizeof *report);
   inputs in;
-  cas_status st = prepare(opt, &in, err);
+  cas_status st = prepare(opt, 0, &in, err);
   if (st != CAS_OK) return st;
   fill_report(in.sc, in.plan, report);
   release(&in);
@@ -143,7 +174,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   }
   double t0 = now_seconds();
   inputs in;
-  cas_status st = prepare(opt, &in, err);
+  cas_status st = prepare(opt, 1, &in, err);
   if (st != CAS_OK) return st;
   cas_scenario *sc = in.sc;
   cas_plan *plan = in.plan;
@@ -154,12 +185,15 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   char *yaml = NULL;
   st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
+  int cascade = contagion && contagion->max_rounds > 0;
   if (st == CAS_OK)
-    st = cas_results_create(sc->paths, contagion ? sc->contagion.max_rounds + 1 : 0, &res, err);
+    st = cas_results_create(sc->paths, cascade ? contagion->max_rounds + 1 : 0,
+                            contagion && contagion->ncalls > 0, &res, err);
   if (st == CAS_OK) {
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     report->threads = threads;
-    cas_kernel_options kopt = {threads, opt->progress, opt->progress_ctx};
+    cas_kernel_options kopt = {.threads = threads, .progress = opt->progress,
+                               .progress_ctx = opt->progress_ctx};
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
@@ -168,7 +202,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, res->loss_by_segment, res->defaults,
                                &report->summary, err);
-    if (st == CAS_OK && contagion) {
+    if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
       st = cas_contagion_summary_compute(res->paths, res->loss, res->loss_contagion,
                                          res->contagion_by_segment, res->rounds, res->truncated,
@@ -180,6 +214,8 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .resolved_yaml = yaml,
         .portfolio_source = in.pf->source,
         .network = in.net,
+        .network_model = contagion,
+        .calibration = in.calibration,
         .contagion = report->has_contagion ? &report->contagion : NULL,
         .kernel = kernel->info.name,
         .threads = threads,
@@ -187,7 +223,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .elapsed_seconds = report->simulate_seconds,
         .portfolio_file = in.portfolio_sha256[0] ? sc->portfolio.file : NULL,
         .portfolio_sha256 = in.portfolio_sha256[0] ? in.portfolio_sha256 : NULL,
-        .links_file = in.links_sha256[0] ? sc->contagion.file : NULL,
+        .links_file = in.links_sha256[0] ? sc->network.file : NULL,
         .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
         .record_nfiles = opt->record_nfiles,
         .record_paths = opt->record_paths,

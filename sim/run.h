@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "calibrate.h"
 #include "error.h"
 #include "contagion.h"
 #include "kernel.h"

@@ -84,6 +84,8 @@ enum {
   DEFAULT_NETWORK_SEED = 1,
   DEFAULT_MAX_ROUNDS = 50,
   MAX_MAX_ROUNDS = 1000,
+  DEFAULT_CALIBRATION_ITERATIONS = 8,
+  MAX_CALIBRATION_ITERATIONS = 50,
 };
 /* Limits on what one load may build: aliases can nest (or recurse) and
  * expand a short text into a huge tree. */
@@ -91,10 +93,11 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
-  "name", "description", "extends", "seed", "paths", "portfolio", "model", "shocks",
+  "name", "description", "extends", "seed", "paths", "portfolio", "network", "model", "shocks",
   "contagion", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
 static const char *const builtin_names[] = {"yrd", NULL};
+static const char *const network_builtin_names[] = {"yrd", "none", NULL};
 static const char *const model_keys[] = {
   "copula", "lgd", "loadings", "region_correlation", "sector_correlation", "correlations", NULL};
 static const char *const loading_keys[] = {"global", "region", "sector", NULL};
@@ -102,7 +105,9 @@ static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
   "region", "sector", "pd_multiplier", "lgd_add", "ead_multiplier", "factor_shift", NULL};
 static const char *const contagion_keys[] = {
-  "enabled", "network", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", NULL};
+  "enabled", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", "calibration",
+  NULL};
+static const char *const calibration_keys[] = {"mode", "paths", "iterations", NULL};
 static const char *const network_keys[] = {"builtin", "file", "seed", NULL};
 static const char *const spillover_keys[] = {"region", "sector", "factor", "beta", NULL};
 
@@ -499,9 +504,9 @@ static node *new_map(loader *ld, const node *like, size_t cap) {
   return m->key && m->val ? m : NULL;
 }
 
-/* MERGE_SOURCE: a mapping naming a source (portfolio, contagion.network)
- * whose builtin/file given in the child replaces the base's. */
-enum merge_level { MERGE_TOP, MERGE_SOURCE, MERGE_CONTAGION, MERGE_OTHER };
+/* MERGE_SOURCE: a mapping naming a source (portfolio, network) whose
+ * builtin/file given in the child replaces the base's. */
+enum merge_level { MERGE_TOP, MERGE_SOURCE, MERGE_OTHER };
 
 /* child over base (both mappings): a new mapping in the child's place. */
 static node *merge(loader *ld, const node *base, const node *child, enum merge_level level) {
@@ -530,9 +535,8 @@ static node *merge(loader *ld, const node *base, const node *child, enum merge_l
     if (old->kind == NODE_MAP && v->kind == NODE_MAP) {
       const char *k = child->key[i]->text;
       enum merge_level sub = MERGE_OTHER;
-      if (level == MERGE_TOP && strcmp(k, "portfolio") == 0) sub = MERGE_SOURCE;
-      else if (level == MERGE_TOP && strcmp(k, "contagion") == 0) sub = MERGE_CONTAGION;
-      else if (level == MERGE_CONTAGION && strcmp(k, "network") == 0) sub = MERGE_SOURCE;
+      if (level == MERGE_TOP && (strcmp(k, "portfolio") == 0 || strcmp(k, "network") == 0))
+        sub = MERGE_SOURCE;
       v = merge(ld, old, v, sub);
       if (v == NULL) return NULL;
     }
@@ -821,10 +825,12 @@ static cas_status input_file(loader *ld, const node *nd, const char *what, const
   return CAS_OK;
 }
 
-/* Exactly one of builtin (a known name) or file in a source mapping. */
+/* At most one of builtin (one of names) or file in a source mapping.
+ * *builtin_index is the index of the builtin name given (-1: none given);
+ * *file_out the resolved file (NULL: none given). */
 static cas_status decode_source(loader *ld, const node *p, const char *where, const char *noun,
-                                const char *file_expected, cas_portfolio_source *source,
-                                char **file_out) {
+                                const char *const *names, const char *file_expected,
+                                int *builtin_index, char **file_out) {
   const node *builtin = map_find(p, "builtin", NULL), *file = map_find(p, "file", NULL);
   char what[64];
   cas_status st;
@@ -834,21 +840,23 @@ static cas_status decode_source(loader *ld, const node *p, const char *where, co
                             ? kf : kb;
     return fail(ld, later, "%s: give either builtin or file, not both", where);
   }
+  *builtin_index = -1;
   if (builtin) {
     char list[64];
-    join_names(builtin_names, list, sizeof list);
+    join_names(names, list, sizeof list);
     snprintf(what, sizeof what, "%s.builtin", where);
     char expected[64];
     snprintf(expected, sizeof expected, "the name of a built-in %s", noun);
     if ((st = want_text(ld, builtin, what, expected)) != CAS_OK) return st;
-    if (!in_list(builtin_names, builtin->text))
+    for (int i = 0; names[i] != NULL; i++)
+      if (strcmp(names[i], builtin->text) == 0) *builtin_index = i;
+    if (*builtin_index < 0)
       return fail(ld, builtin, "%s: unknown built-in %s '%s' (expected one of: %s)", what, noun,
                   builtin->text, list);
   }
   if (file) {
     snprintf(what, sizeof what, "%s.file", where);
     if ((st = input_file(ld, file, what, file_expected, file_out)) != CAS_OK) return st;
-    *source = CAS_PORTFOLIO_FILE;
   }
   return CAS_OK;
 }
@@ -863,15 +871,42 @@ static cas_status decode_portfolio(loader *ld, const node *top, cas_scenario *sc
   if (st != CAS_OK) return st;
   if ((st = check_keys(ld, p, "portfolio", portfolio_keys)) != CAS_OK) return st;
 
-  if ((st = decode_source(ld, p, "portfolio", "portfolio", "the path of a portfolio CSV file",
-                          &sc->portfolio.source, &sc->portfolio.file)) != CAS_OK)
+  int builtin;
+  if ((st = decode_source(ld, p, "portfolio", "portfolio", builtin_names,
+                          "the path of a portfolio CSV file", &builtin, &sc->portfolio.file)) !=
+      CAS_OK)
     return st;
+  if (sc->portfolio.file != NULL) sc->portfolio.source = CAS_PORTFOLIO_FILE;
   const node *v;
   if ((v = map_find(p, "loans", NULL)) != NULL &&
       (st = get_uint(ld, v, "portfolio.loans", 1, MAX_LOANS, &sc->portfolio.loans)) != CAS_OK)
     return st;
   if ((v = map_find(p, "seed", NULL)) != NULL &&
       (st = get_uint(ld, v, "portfolio.seed", 0, UINT64_MAX, &sc->portfolio.seed)) != CAS_OK)
+    return st;
+  return CAS_OK;
+}
+
+static cas_status decode_network(loader *ld, const node *top, cas_scenario *sc) {
+  sc->network.source = CAS_NETWORK_NONE;
+  sc->network.seed = DEFAULT_NETWORK_SEED;
+  const node *v = map_find(top, "network", NULL);
+  if (v == NULL) return CAS_OK;
+  cas_status st;
+  int builtin;
+  if ((st = want_map(ld, v, "network", "a mapping (builtin or file, seed)")) != CAS_OK ||
+      (st = check_keys(ld, v, "network", network_keys)) != CAS_OK ||
+      (st = decode_source(ld, v, "network", "network", network_builtin_names,
+                          "the path of a links CSV file", &builtin, &sc->network.file)) != CAS_OK)
+    return st;
+  if (sc->network.file != NULL) sc->network.source = CAS_NETWORK_FILE;
+  else if (builtin >= 0 && strcmp(network_builtin_names[builtin], "yrd") == 0)
+    sc->network.source = CAS_NETWORK_BUILTIN;
+  else if (builtin < 0)
+    return fail(ld, v, "network: got a mapping without builtin or file, expected builtin: yrd, "
+                       "builtin: none or file: LINKS.csv");
+  const node *seed = map_find(v, "seed", NULL);
+  if (seed && (st = get_uint(ld, seed, "network.seed", 0, UINT64_MAX, &sc->network.seed)) != CAS_OK)
     return st;
   return CAS_OK;
 }
@@ -1191,35 +1226,84 @@ static cas_status decode_spillover(loader *ld, const node *list, cas_scenario *s
   return CAS_OK;
 }
 
+const char *const cas_calibration_mode_names[CAS_NCALIBRATION_MODES] = {"pd_preserving",
+                                                                         "on_top"};
+
+static cas_status decode_calibration(loader *ld, const node *v, cas_scenario *sc) {
+  cas_status st = want_map(ld, v, "contagion.calibration", "a mapping (mode, paths, iterations)");
+  if (st != CAS_OK || (st = check_keys(ld, v, "contagion.calibration", calibration_keys)) != CAS_OK)
+    return st;
+  const node *m = map_find(v, "mode", NULL);
+  if (m != NULL) {
+    char list[96];
+    snprintf(list, sizeof list, "%s, %s", cas_calibration_mode_names[0],
+             cas_calibration_mode_names[1]);
+    if ((st = want_text(ld, m, "contagion.calibration.mode", list)) != CAS_OK) return st;
+    int mode = -1;
+    for (int i = 0; i < CAS_NCALIBRATION_MODES; i++)
+      if (strcmp(m->text, cas_calibration_mode_names[i]) == 0) mode = i;
+    if (mode < 0)
+      return fail(ld, m, "contagion.calibration.mode: unknown mode '%s' (expected one of: %s)",
+                  m->text, list);
+    sc->contagion.calibration = (cas_calibration_mode)mode;
+  }
+  const node *n;
+  if ((n = map_find(v, "paths", NULL)) != NULL) {
+    if (n->kind == NODE_SCALAR && !n->null && strcmp(n->text, "auto") == 0) {
+      sc->contagion.calibration_paths = 0;
+    } else {
+      char expected[96], got[96];
+      snprintf(expected, sizeof expected, "auto or an integer in [%d, %d]", MIN_PATHS, MAX_PATHS);
+      int ok = n->kind == NODE_SCALAR && !n->null && n->text[0] != '\0';
+      for (const char *p = n->text; ok && *p; p++) ok = *p >= '0' && *p <= '9';
+      errno = 0;
+      unsigned long long paths = ok ? strtoull(n->text, NULL, 10) : 0;
+      if (!ok || errno == ERANGE || paths < MIN_PATHS || paths > MAX_PATHS)
+        return fail(ld, n, "contagion.calibration.paths: got %s, expected %s",
+                    describe(n, got, sizeof got), expected);
+      sc->contagion.calibration_paths = (uint64_t)paths;
+    }
+  }
+  if ((n = map_find(v, "iterations", NULL)) != NULL) {
+    uint64_t it;
+    if ((st = get_uint(ld, n, "contagion.calibration.iterations", 1, MAX_CALIBRATION_ITERATIONS,
+                       &it)) != CAS_OK)
+      return st;
+    sc->contagion.calibration_iterations = (uint32_t)it;
+  }
+  return CAS_OK;
+}
+
 static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc) {
   sc->contagion.enabled = 0;
-  sc->contagion.source = CAS_PORTFOLIO_BUILTIN;
-  sc->contagion.seed = DEFAULT_NETWORK_SEED;
   sc->contagion.supply_chain_scale = 1.0;
   sc->contagion.guarantee_scale = 1.0;
   sc->contagion.max_rounds = DEFAULT_MAX_ROUNDS;
+  sc->contagion.calibration = CAS_CALIBRATION_PD_PRESERVING;
+  sc->contagion.calibration_paths = 0;   /* auto */
+  sc->contagion.calibration_iterations = DEFAULT_CALIBRATION_ITERATIONS;
   const node *c = map_find(top, "contagion", NULL), *v;
   if (c == NULL) return CAS_OK;
-  cas_status st = want_map(ld, c, "contagion", "a mapping (enabled, network, scales, ...)");
+  cas_status st = want_map(ld, c, "contagion", "a mapping (enabled, scales, spillover, ...)");
   if (st != CAS_OK) return st;
+  /* The network used to live here; say where it went. */
+  if (map_find(c, "network", NULL) != NULL)
+    return fail(ld, map_key(c, "network"),
+                "unknown key 'network' in contagion (the network is a top-level key of the "
+                "scenario, next to portfolio: move it there, e.g. network: {builtin: yrd, seed: 1})");
   if ((st = check_keys(ld, c, "contagion", contagion_keys)) != CAS_OK) return st;
-  if ((v = map_find(c, "enabled", NULL)) != NULL) {
-    if ((st = want_text(ld, v, "contagion.enabled", "true or false")) != CAS_OK) return st;
-    if (strcmp(v->text, "true") == 0) sc->contagion.enabled = 1;
-    else if (strcmp(v->text, "false") != 0)
-      return fail(ld, v, "contagion.enabled: got '%s', expected true or false", v->text);
+  const node *enabled = map_find(c, "enabled", NULL);
+  if (enabled != NULL) {
+    if ((st = want_text(ld, enabled, "contagion.enabled", "true or false")) != CAS_OK) return st;
+    if (strcmp(enabled->text, "true") == 0) sc->contagion.enabled = 1;
+    else if (strcmp(enabled->text, "false") != 0)
+      return fail(ld, enabled, "contagion.enabled: got '%s', expected true or false",
+                  enabled->text);
   }
-  if ((v = map_find(c, "network", NULL)) != NULL) {
-    if ((st = want_map(ld, v, "contagion.network", "a mapping (builtin or file, seed)")) != CAS_OK ||
-        (st = check_keys(ld, v, "contagion.network", network_keys)) != CAS_OK ||
-        (st = decode_source(ld, v, "contagion.network", "network", "the path of a links CSV file",
-                            &sc->contagion.source, &sc->contagion.file)) != CAS_OK)
-      return st;
-    const node *seed = map_find(v, "seed", NULL);
-    if (seed && (st = get_uint(ld, seed, "contagion.network.seed", 0, UINT64_MAX,
-                               &sc->contagion.seed)) != CAS_OK)
-      return st;
-  }
+  if (sc->contagion.enabled && sc->network.source == CAS_NETWORK_NONE)
+    return fail(ld, enabled,
+                "contagion.enabled: contagion needs a network to spread along (got no network, "
+                "expected a top-level network: {builtin: yrd} or network: {file: LINKS.csv})");
   if ((v = map_find(c, "supply_chain_scale", NULL)) != NULL &&
       (st = get_number(ld, v, "contagion.supply_chain_scale", &R_SCALE,
                        &sc->contagion.supply_chain_scale)) != CAS_OK)
@@ -1235,6 +1319,9 @@ static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc
   }
   if ((v = map_find(c, "spillover", NULL)) != NULL && (st = decode_spillover(ld, v, sc)) != CAS_OK)
     return st;
+  if ((v = map_find(c, "calibration", NULL)) != NULL &&
+      (st = decode_calibration(ld, v, sc)) != CAS_OK)
+    return st;
   return CAS_OK;
 }
 
@@ -1242,6 +1329,7 @@ static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   cas_status st = check_keys(ld, top, "scenario", top_keys);
   if (st == CAS_OK) st = decode_header(ld, top, sc);
   if (st == CAS_OK) st = decode_portfolio(ld, top, sc);
+  if (st == CAS_OK) st = decode_network(ld, top, sc);
   if (st == CAS_OK) st = decode_model(ld, top, sc);
   if (st == CAS_OK) st = decode_shocks(ld, top, sc);
   if (st == CAS_OK) st = decode_contagion(ld, top, sc);
@@ -1323,7 +1411,7 @@ void cas_scenario_destroy(cas_scenario *sc) {
   free(sc->description);
   free(sc->portfolio.file);
   free(sc->shocks);
-  free(sc->contagion.file);
+  free(sc->network.file);
   free(sc->contagion.spillover);
   for (size_t i = 0; i < sc->nfiles; i++) {
     free(sc->file_paths[i]);
@@ -1445,6 +1533,17 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
   cas_buf_printf(&b, "  loans: %" PRIu64 "\n  seed: %" PRIu64 "\n", sc->portfolio.loans,
             sc->portfolio.seed);
 
+  cas_buf_put(&b, "network:\n");
+  if (sc->network.source == CAS_NETWORK_FILE) {
+    cas_buf_put(&b, "  file: ");
+    utf8_ok &= put_string(&b, sc->network.file);
+    cas_buf_put(&b, "\n");
+  } else {
+    cas_buf_printf(&b, "  builtin: \"%s\"\n",
+                   sc->network.source == CAS_NETWORK_BUILTIN ? "yrd" : "none");
+  }
+  cas_buf_printf(&b, "  seed: %" PRIu64 "\n", sc->network.seed);
+
   cas_buf_put(&b, "model:\n  copula: ");
   utf8_ok &= put_string(&b, sc->copula);
   cas_buf_put(&b, "\n  lgd: ");
@@ -1508,15 +1607,8 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   }
 
-  cas_buf_printf(&b, "contagion:\n  enabled: %s\n  network:\n", sc->contagion.enabled ? "true" : "false");
-  if (sc->contagion.source == CAS_PORTFOLIO_FILE) {
-    cas_buf_put(&b, "    file: ");
-    utf8_ok &= put_string(&b, sc->contagion.file);
-    cas_buf_put(&b, "\n");
-  } else {
-    cas_buf_put(&b, "    builtin: \"yrd\"\n");
-  }
-  cas_buf_printf(&b, "    seed: %" PRIu64 "\n  supply_chain_scale: ", sc->contagion.seed);
+  cas_buf_printf(&b, "contagion:\n  enabled: %s\n  supply_chain_scale: ",
+                 sc->contagion.enabled ? "true" : "false");
   put_number(&b, sc->contagion.supply_chain_scale);
   cas_buf_put(&b, "\n  guarantee_scale: ");
   put_number(&b, sc->contagion.guarantee_scale);
@@ -1532,6 +1624,13 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     put_number(&b, sp->beta);
     cas_buf_put(&b, "}\n");
   }
+  cas_buf_printf(&b, "  calibration: {mode: \"%s\", paths: ",
+                 cas_calibration_mode_names[sc->contagion.calibration]);
+  if (sc->contagion.calibration_paths)
+    cas_buf_printf(&b, "%" PRIu64, sc->contagion.calibration_paths);
+  else
+    cas_buf_put(&b, "auto");
+  cas_buf_printf(&b, ", iterations: %" PRIu32 "}\n", sc->contagion.calibration_iterations);
 
   if (b.failed) {
     cas_buf_free(&b);

@@ -39,8 +39,9 @@ typedef struct cas_shock {
   const char *file;       /* which file (points into cas_scenario.file_paths) */
 } cas_shock;
 
-/* Regional spill-over: after the first round, factor `factor` moves by
- * -beta x (default rate of segment `segment` in the first round) [SD]. */
+/* Regional spill-over: at the start of every cascade round, factor
+ * `factor` moves by -beta x (default rate of segment `segment` so far, all
+ * earlier rounds included) [SD]. */
 typedef struct cas_spillover {
   int segment;            /* source segment: region * CAS_NSECTORS + sector */
   int factor;             /* factor moved (taxonomy.h order) */
@@ -53,6 +54,22 @@ typedef enum cas_portfolio_source {
   CAS_PORTFOLIO_BUILTIN = 0,
   CAS_PORTFOLIO_FILE = 1
 } cas_portfolio_source;
+
+typedef enum cas_network_source {
+  CAS_NETWORK_NONE = 0,      /* no links: no guarantees, nothing to spread along */
+  CAS_NETWORK_BUILTIN = 1,   /* the built-in network of the book (yrd) */
+  CAS_NETWORK_FILE = 2       /* a links CSV */
+} cas_network_source;
+
+/* How contagion meets the input PDs (docs/CONTAGION.md). */
+typedef enum cas_calibration_mode {
+  CAS_CALIBRATION_PD_PRESERVING = 0, /* thresholds lowered so that each loan's default
+                                        probability, cascade included, is its PD */
+  CAS_CALIBRATION_ON_TOP = 1,        /* the cascade adds defaults to the input PDs */
+  CAS_NCALIBRATION_MODES
+} cas_calibration_mode;
+
+extern const char *const cas_calibration_mode_names[CAS_NCALIBRATION_MODES];
 
 enum { CAS_LOADING_GLOBAL = 0, CAS_LOADING_REGION = 1, CAS_LOADING_SECTOR = 2, CAS_NLOADINGS = 3 };
 enum { CAS_MODEL_NAME_MAX = 32 };
@@ -87,17 +104,28 @@ typedef struct cas_scenario {
   cas_shock *shocks;
   size_t nshocks;
 
+  /* The links between borrowers (docs/NETWORK.md): supply chains and
+   * guarantees. Part of the book, like the portfolio: guarantees are booked
+   * (double default, docs/CONTAGION.md) whenever the scenario has a
+   * network, with contagion on or off. */
+  struct {
+    cas_network_source source;   /* default CAS_NETWORK_NONE */
+    char *file;                  /* links CSV, resolved like portfolio.file */
+    uint64_t seed;               /* built-in network seed, default 1 */
+  } network;
+
   /* Default propagation along the network (docs/CONTAGION.md). */
   struct {
     int enabled;                 /* default 0 */
-    cas_portfolio_source source; /* network: built-in (default) or CSV file */
-    char *file;                  /* links CSV, resolved like portfolio.file */
-    uint64_t seed;               /* built-in network seed, default 1 */
     double supply_chain_scale;   /* multiplies supply-chain weights, >= 0, default 1 */
-    double guarantee_scale;      /* multiplies guarantee weights and amounts, >= 0, default 1 */
+    double guarantee_scale;      /* multiplies guarantee weights (not amounts), >= 0, default 1 */
     uint32_t max_rounds;         /* cap on cascade rounds, default 50 */
     cas_spillover *spillover;
     size_t nspillover;
+    cas_calibration_mode calibration;  /* default CAS_CALIBRATION_PD_PRESERVING */
+    uint64_t calibration_paths;  /* pilot paths of the PD-preserving calibration; 0 (auto, the
+                                    default): cas_calibration_paths() */
+    uint32_t calibration_iterations; /* most pilot runs, default 8 */
   } contagion;
 
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,

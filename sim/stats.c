@@ -200,3 +200,20 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   free(c);
   return CAS_OK;
 }
+
+void cas_default_rates(uint64_t paths, const int32_t *defaults_by_segment, const uint64_t *loans,
+                       double *rate, double *rate_se) {
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    rate[s] = rate_se[s] = 0.0;
+    if (loans[s] == 0 || paths == 0) continue;
+    double mean = 0.0, m2 = 0.0;   /* Welford, in path order */
+    for (uint64_t p = 0; p < paths; p++) {
+      double x = (double)defaults_by_segment[p * CAS_NSEGMENTS + (uint64_t)s] / (double)loans[s];
+      double d = x - mean;
+      mean += d / (double)(p + 1);
+      m2 += d * (x - mean);
+    }
+    rate[s] = mean;
+    rate_se[s] = paths > 1 ? sqrt(m2 / (double)(paths - 1) / (double)paths) : 0.0;
+  }
+}

@@ -73,6 +73,13 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
                                          const cas_summary *sum, cas_contagion_summary *out,
                                          cas_error *err);
 
+/* The default rate of each segment, the mean over paths of
+ * defaults_by_segment[path][s] / loans[s], and its Monte Carlo standard
+ * error (sample standard deviation / sqrt(paths)); 0 for an empty segment.
+ * Sums run in path order. */
+void cas_default_rates(uint64_t paths, const int32_t *defaults_by_segment, const uint64_t *loans,
+                       double *rate, double *rate_se);
+
 /* The empirical quantile and ES of sorted[n] at level a, with standard
  * errors (formulas above). */
 void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,

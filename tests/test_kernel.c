@@ -47,7 +47,7 @@ static run simulate(const char *yaml_body, int threads) {
   cr_assert_eq(cas_portfolio_generate(sc->portfolio.loans, sc->portfolio.seed, &pf, &err), CAS_OK,
                "%s", err.msg);
   cr_assert_eq(cas_plan_build(sc, pf, NULL, &r.plan, &err), CAS_OK, "%s", err.msg);
-  cr_assert_eq(cas_results_create(sc->paths, 0, &r.res, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_results_create(sc->paths, 0, 0, &r.res, &err), CAS_OK, "%s", err.msg);
   cas_kernel_options opt = {.threads = threads};
   cr_assert_eq(cas_kernel_run(&cas_kernel_dense, r.plan, NULL, r.res, &opt, &err), CAS_OK);
   cas_portfolio_destroy(pf);

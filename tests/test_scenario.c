@@ -126,11 +126,16 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
                   same_double(x->factor_shift, y->factor_shift),
               "%s: shock %zu", what, i);
   }
+  cr_expect_eq(a->network.source, b->network.source, "%s: network source", what);
+  if (a->network.source == CAS_NETWORK_FILE && b->network.source == CAS_NETWORK_FILE)
+    cr_expect_str_eq(a->network.file, b->network.file, "%s: network file", what);
+  cr_expect_eq(a->network.seed, b->network.seed, "%s: network seed", what);
   cr_expect_eq(a->contagion.enabled, b->contagion.enabled, "%s: contagion.enabled", what);
-  cr_expect_eq(a->contagion.source, b->contagion.source, "%s: network source", what);
-  if (a->contagion.source == CAS_PORTFOLIO_FILE && b->contagion.source == CAS_PORTFOLIO_FILE)
-    cr_expect_str_eq(a->contagion.file, b->contagion.file, "%s: network file", what);
-  cr_expect_eq(a->contagion.seed, b->contagion.seed, "%s: network seed", what);
+  cr_expect_eq(a->contagion.calibration, b->contagion.calibration, "%s: calibration", what);
+  cr_expect_eq(a->contagion.calibration_paths, b->contagion.calibration_paths,
+               "%s: calibration paths", what);
+  cr_expect_eq(a->contagion.calibration_iterations, b->contagion.calibration_iterations,
+               "%s: calibration iterations", what);
   cr_expect(same_double(a->contagion.supply_chain_scale, b->contagion.supply_chain_scale) &&
                 same_double(a->contagion.guarantee_scale, b->contagion.guarantee_scale),
             "%s: contagion scales", what);

@@ -94,9 +94,9 @@ static run simulate(cas_scenario *sc, const cas_portfolio *pf, int grades, const
   run r = {0};
   cas_error err = {0};
   sc->seed = seed;
-  cas_plan_options opt = {grades};
+  cas_plan_options opt = {.grades_per_decade = grades};
   cr_assert_eq(cas_plan_build(sc, pf, &opt, &r.plan, &err), CAS_OK, "%s", err.msg);
-  cr_assert_eq(cas_results_create(sc->paths, 0, &r.res, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_results_create(sc->paths, 0, 0, &r.res, &err), CAS_OK, "%s", err.msg);
   cas_kernel_options kopt = {.threads = threads};
   cr_assert_eq(cas_kernel_run(k, r.plan, NULL, r.res, &kopt, &err), CAS_OK);
   cr_assert_eq(cas_summary_compute(r.res->paths, r.res->loss, r.res->loss_by_segment,

@@ -114,7 +114,7 @@ Test(vasicek, homogeneous_portfolio_matches_large_portfolio_quantiles, .timeout 
   cr_assert_eq(cas_scenario_load(path, &sc, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_portfolio_load_csv(sc->portfolio.file, &pf, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_plan_build(sc, pf, NULL, &plan, &err), CAS_OK, "%s", err.msg);
-  cr_assert_eq(cas_results_create(sc->paths, 0, &res, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_results_create(sc->paths, 0, 0, &res, &err), CAS_OK, "%s", err.msg);
   cas_kernel_options opt = {0};
   cr_assert_eq(cas_kernel_run(&cas_kernel_dense, plan, NULL, res, &opt, &err), CAS_OK);
   cas_summary sum;

@@ -16,7 +16,7 @@ expect 3 "missing.yaml" -- "$bin" run "$tmp/missing.yaml" -o "$tmp/out/r.h5"; no
 # A bad links file is caught by validate as well as by run.
 printf 'id,region,sector,ead,pd,lgd\nA,jiangsu,green,100,0.01,0.4\nB,anhui,green,100,0.01,0.4\n' > "$tmp/two.csv"
 printf 'from,to,type,weight\nA,B,supply_chain,0.5\nA,C,supply_chain,0.5\n' > "$tmp/links.csv"
-printf 'name: badlinks\nportfolio: {file: two.csv}\ncontagion: {enabled: true, network: {file: links.csv}}\n' > "$tmp/badlinks.yaml"
+printf 'name: badlinks\nportfolio: {file: two.csv}\nnetwork: {file: links.csv}\ncontagion: {enabled: true}\n' > "$tmp/badlinks.yaml"
 expect 3 "links.csv:3:.*C" -- "$bin" validate "$tmp/badlinks.yaml"
 expect 3 "links.csv:3:.*C" -- "$bin" run "$tmp/badlinks.yaml" -o "$tmp/out/r.h5"; no_output
 expect 3 "typo.yaml:2:1" -- "$bin" validate "$tmp/typo.yaml"

@@ -50,7 +50,8 @@ cat > "$tmp/csv.yaml" <<YAML
 name: csv_inputs
 paths: 200
 portfolio: {file: book.csv}
-contagion: {enabled: true, network: {file: links.csv}}
+network: {file: links.csv}
+contagion: {enabled: true}
 YAML
 "$bin" run "$tmp/csv.yaml" -q -o "$tmp/c.h5"
 want=$(sha256sum "$tmp/book.csv" | cut -c1-64)

@@ -126,10 +126,14 @@ def test_baseline_can_be_chosen_and_must_exist(ds):
 
 def test_every_estimate_with_a_standard_error_is_listed(batch, ds):
     est = cr.estimates(ds)
-    assert set(est["variable"]) == {"el", "sd", "var", "es", "el_contagion"}
-    # el_contagion only where the file has it
+    assert set(est["variable"]) == {"el", "sd", "var", "es", "el_contagion", "default_rate",
+                                    "calibration_default_rate"}
+    # el_contagion and the calibration only where the file has them
     assert list(est[est["variable"] == "el_contagion"]["scenario"]) == ["baseline_contagion"]
-    assert set(est["units"]) == {"CNY"}
+    assert set(est[est["variable"] == "calibration_default_rate"]["scenario"]) == {
+        "baseline_contagion"}
+    assert set(est["units"]) == {"CNY", "1"}
+    assert set(est[est["units"] == "1"]["variable"]) == {"default_rate", "calibration_default_rate"}
     with h5(batch, "baseline_contagion") as f:
         row = est[(est["variable"] == "el_contagion")].iloc[0]
         assert (row["value"], row["se"]) == (f["el_contagion"][()], f["el_contagion_se"][()])

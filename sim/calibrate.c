@@ -1,0 +1,358 @@
+/* calibrate.c: the PD-preserving calibration of contagion (calibrate.h). */
+#include "calibrate.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contagion.h"
+#include "kernel.h"
+#include "normal.h"
+#include "plan.h"
+
+/* Stop once the groups' expected defaults are within this fraction of
+ * their targets on the full pilot: sum |rate - target| / sum target. The
+ * pilot's own noise keeps a few groups off by a few tenths of a percent
+ * whatever the iteration (a changed threshold moves the sparse kernel's
+ * draws), so the test is on the sum, which the iteration drives down. */
+#define TOLERANCE 1e-3
+
+/* The first pilot runs use fewer paths: P / 2^(STEPS) doubling up to P. */
+enum { STEPS = 3, MIN_PILOT = 500, NEWTON_STEPS = 60 };
+
+/* Relaxation of the fixed-point step after the first: the map from offsets
+ * to new offsets has a slope of about -0.3 (more offset, fewer round-0
+ * defaults, fewer cascades, less offset needed), so the plain step
+ * overshoots and oscillates; a step of RELAX = 1 / (1 + 0.3) of the way
+ * cancels that slope to first order. */
+#define RELAX 0.77
+
+/* Defaults of the copula's marginal: P(latent < c - delta). */
+static double marginal_pd(double c, double delta) { return cas_norm_cdf(c - delta); }
+static double marginal_density(double c, double delta) { return cas_norm_pdf(c - delta); }
+
+typedef struct pilot_counts {
+  size_t ngroups;
+  int threads;
+  const uint32_t *group_of;   /* [n] group of plan position k */
+  const uint8_t *segment;     /* [n] segment of plan position k */
+  uint64_t *cascade;          /* [threads][ngroups] cascade defaults */
+  uint64_t *seg_sum;          /* [threads][CAS_NSEGMENTS] */
+  cas_u128 *seg_sumsq;        /* [threads][CAS_NSEGMENTS] per-path counts squared */
+} pilot_counts;
+
+/* After each pilot path: its cascade's defaults, by group and by segment.
+ * Integer sums, so the totals do not depend on which thread ran what. */
+static void count_path(void *ctx, int thread, uint64_t path, const cas_cascade_ws *ws) {
+  (void)path;
+  pilot_counts *pc = ctx;
+  uint64_t *cascade = &pc->cascade[(size_t)thread * pc->ngroups];
+  uint32_t seg[CAS_NSEGMENTS] = {0};
+  for (size_t d = ws->n0; d < ws->ndefaulted; d++) {
+    uint32_t k = ws->defaulted[d];
+    cascade[pc->group_of[k]]++;
+    seg[pc->segment[k]]++;
+  }
+  uint64_t *sum = &pc->seg_sum[(size_t)thread * CAS_NSEGMENTS];
+  cas_u128 *sumsq = &pc->seg_sumsq[(size_t)thread * CAS_NSEGMENTS];
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    sum[s] += seg[s];
+    sumsq[s] += (cas_u128)seg[s] * seg[s];
+  }
+}
+
+/* Class of a loan by the total weight w of the links into it: 0 for w = 0,
+ * else 1 + floor(log2(w / 0.05)), from 1 to CAS_CALIBRATION_CLASSES - 1. */
+static int weight_class(double w) {
+  if (!(w > 0.0)) return 0;
+  int c = 1 + (int)floor(log2(w / 0.05));
+  return c < 1 ? 1 : c > CAS_CALIBRATION_CLASSES - 1 ? CAS_CALIBRATION_CLASSES - 1 : c;
+}
+
+/* Groups: by segment, then by weight class. Within a segment, classes are
+ * taken from the most exposed down and merged until a group holds at least
+ * CAS_CALIBRATION_MIN_GROUP loans; a remainder too small joins the last
+ * group. Writes group_of[k] for every plan position (in_weight: scratch of
+ * n doubles); returns the number of groups. */
+static size_t make_groups(const cas_plan *plan, const cas_contagion *model, uint32_t *group_of,
+                          double *in_weight) {
+  enum { NC = CAS_CALIBRATION_CLASSES };
+  size_t n = plan->n;
+  for (size_t k = 0; k < n; k++) in_weight[k] = 0.0;
+  for (size_t e = 0; e < model->nedges; e++) in_weight[model->edge[e].target] += model->edge[e].weight;
+  size_t size[CAS_NSEGMENTS][NC] = {{0}};
+  for (size_t k = 0; k < n; k++) size[model->segment[k]][weight_class(in_weight[k])]++;
+  uint32_t id[CAS_NSEGMENTS][NC];
+  size_t ngroups = 0;
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    size_t open = 0;
+    int any_closed = 0;
+    for (int c = NC - 1; c >= 0; c--) {
+      id[s][c] = (uint32_t)ngroups;
+      open += size[s][c];
+      if (open >= CAS_CALIBRATION_MIN_GROUP) {
+        ngroups++;
+        open = 0;
+        any_closed = 1;
+      }
+    }
+    if (open > 0) {
+      if (any_closed) {
+        /* the remainder (the least exposed classes) joins the last group */
+        for (int c = NC - 1; c >= 0; c--)
+          if (id[s][c] == ngroups) id[s][c] = (uint32_t)ngroups - 1;
+      } else {
+        ngroups++;
+      }
+    }
+  }
+  for (size_t k = 0; k < n; k++)
+    group_of[k] = id[model->segment[k]][weight_class(in_weight[k])];
+  return ngroups;
+}
+
+/* Thresholds c0 - offset of the group, and each bucket's extremes. */
+static void apply_offsets(cas_plan *plan, const double *c0, const uint32_t *group_of,
+                          const double *offset) {
+  for (size_t b = 0; b < plan->nbuckets; b++) {
+    cas_bucket *bk = &plan->buckets[b];
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
+      double t = c0[k] - offset[group_of[k]];
+      plan->loans[k].threshold = t;
+      lo = fmin(lo, t);
+      hi = fmax(hi, t);
+    }
+    bk->threshold_min = lo;
+    bk->threshold_max = hi;
+  }
+}
+
+/* sum_k marginal_pd(c0_k, offset of k's group), by group. */
+static void expected_round0(size_t n, const double *c0, const uint32_t *group_of,
+                            const double *offset, size_t ngroups, double *out) {
+  for (size_t g = 0; g < ngroups; g++) out[g] = 0.0;
+  for (size_t k = 0; k < n; k++) out[group_of[k]] += marginal_pd(c0[k], offset[group_of[k]]);
+}
+
+/* Solves sum_{k in g} marginal_pd(c0_k, delta) = want[g] for every group
+ * marked in solve[] (the sum falls as delta grows): Newton steps kept
+ * inside a bisection bracket [0, CAS_CALIBRATION_MAX_OFFSET]. */
+static void solve_offsets(size_t n, const double *c0, const uint32_t *group_of, size_t ngroups,
+                          const double *want, const unsigned char *solve, double *offset,
+                          double *f, double *df, double *lo, double *hi) {
+  for (size_t g = 0; g < ngroups; g++) {
+    lo[g] = 0.0;
+    hi[g] = CAS_CALIBRATION_MAX_OFFSET;
+  }
+  for (int step = 0; step < NEWTON_STEPS; step++) {
+    for (size_t g = 0; g < ngroups; g++) f[g] = df[g] = 0.0;
+    for (size_t k = 0; k < n; k++) {
+      size_t g = group_of[k];
+      if (!solve[g]) continue;
+      f[g] += marginal_pd(c0[k], offset[g]);
+      df[g] -= marginal_density(c0[k], offset[g]);
+    }
+    int moving = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+      if (!solve[g]) continue;
+      double r = f[g] - want[g];
+      if (r > 0.0) lo[g] = offset[g];   /* too many defaults: the offset must grow */
+      else hi[g] = offset[g];
+      double next = df[g] < 0.0 ? offset[g] - r / df[g] : 0.5 * (lo[g] + hi[g]);
+      if (!(next > lo[g] && next < hi[g])) next = 0.5 * (lo[g] + hi[g]);
+      if (fabs(next - offset[g]) > 1e-13 * (1.0 + offset[g])) moving = 1;
+      offset[g] = next;
+    }
+    if (!moving) break;
+  }
+}
+
+cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
+                               const cas_network *net, const cas_calibration_options *opt,
+                               cas_calibration **out, cas_error *err) {
+  *out = NULL;
+  const cas_kernel *kernel = cas_kernel_lookup(opt && opt->kernel ? opt->kernel : CAS_KERNEL_DEFAULT);
+  if (!kernel) return cas_error_set(err, CAS_ERR_USAGE, "unknown kernel for the calibration");
+  int threads = opt && opt->threads > 0 ? opt->threads : omp_get_max_threads();
+  size_t n = pf->n;
+  uint64_t full = cas_calibration_paths(sc);
+
+  /* The book without the scenario's shocks. */
+  cas_scenario calm = *sc;
+  calm.shocks = NULL;
+  calm.nshocks = 0;
+  cas_plan_options popt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES,
+                           .guaranteed = opt ? opt->guaranteed : NULL};
+  cas_plan *plan = NULL;
+  cas_contagion *model = NULL;
+  cas_results *res = NULL;
+  cas_calibration *cal = calloc(1, sizeof *cal);
+  cas_status st = cal ? CAS_OK : cas_error_set(err, CAS_ERR_NOMEM, "out of memory calibrating");
+  if (st == CAS_OK) st = cas_plan_build(&calm, pf, &popt, &plan, err);
+  if (st == CAS_OK) st = cas_contagion_create(&calm, plan, pf, net, &model, err);
+  if (st == CAS_OK)
+    st = cas_results_create(full, model->max_rounds + 1, model->ncalls > 0, &res, err);
+  if (st != CAS_OK) {
+    cas_results_destroy(res);
+    cas_contagion_destroy(model);
+    cas_plan_destroy(plan);
+    free(cal);
+    return st;
+  }
+  plan->seed = sc->seed;
+  plan->first_stream = CAS_PLAN_PILOT_STREAMS;
+
+  /* Work arrays: by plan position, then by group. */
+  size_t m = n ? n : 1;
+  uint32_t *group_of = malloc(m * sizeof *group_of);
+  double *c0 = malloc(m * sizeof *c0);
+  double *scratch = malloc(m * sizeof *scratch);
+  cal->group = malloc(m * sizeof *cal->group);
+  pilot_counts pc = {.threads = threads, .group_of = group_of, .segment = model->segment};
+  pc.seg_sum = calloc((size_t)threads * CAS_NSEGMENTS, sizeof *pc.seg_sum);
+  pc.seg_sumsq = calloc((size_t)threads * CAS_NSEGMENTS, sizeof *pc.seg_sumsq);
+  int ok = group_of && c0 && scratch && cal->group && pc.seg_sum && pc.seg_sumsq;
+  size_t ng = 0;
+  double *target = NULL, *cascade = NULL, *round0 = NULL, *want = NULL, *wk = NULL, *prev = NULL;
+  unsigned char *solve = NULL;
+  if (ok) {
+    ng = make_groups(plan, model, group_of, scratch);
+    size_t gm = ng ? ng : 1;
+    cal->ngroups = ng;
+    cal->offset = calloc(gm, sizeof *cal->offset);
+    pc.ngroups = ng;
+    pc.cascade = calloc((size_t)threads * gm, sizeof *pc.cascade);
+    target = calloc(gm, sizeof *target);
+    cascade = calloc(gm, sizeof *cascade);
+    round0 = calloc(gm, sizeof *round0);
+    want = calloc(gm, sizeof *want);
+    wk = calloc(4 * gm, sizeof *wk);
+    prev = calloc(gm, sizeof *prev);
+    solve = calloc(gm, 1);
+    ok = cal->offset && pc.cascade && target && cascade && round0 && want && wk && prev && solve;
+  }
+  if (!ok) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory calibrating %zu loans", n);
+
+  if (st == CAS_OK) {
+    for (size_t k = 0; k < n; k++) {
+      c0[k] = plan->loans[k].threshold;
+      target[group_of[k]] += pf->pd[plan->loan_index[k]];
+    }
+    uint64_t paths = full >> STEPS;
+    if (paths < MIN_PILOT) paths = full < MIN_PILOT ? full : MIN_PILOT;
+    uint32_t it = 0;
+    double residual = INFINITY, mean_residual = INFINITY;
+    for (;;) {
+      apply_offsets(plan, c0, group_of, cal->offset);
+      plan->paths = paths;
+      memset(pc.cascade, 0, (size_t)threads * ng * sizeof *pc.cascade);
+      memset(pc.seg_sum, 0, (size_t)threads * CAS_NSEGMENTS * sizeof *pc.seg_sum);
+      memset(pc.seg_sumsq, 0, (size_t)threads * CAS_NSEGMENTS * sizeof *pc.seg_sumsq);
+      cas_kernel_options kopt = {.threads = threads, .path_hook = count_path, .path_hook_ctx = &pc};
+      st = cas_kernel_run(kernel, plan, model, res, &kopt, err);
+      if (st != CAS_OK) break;
+      it++;
+      /* The groups' expected defaults per path at these thresholds. */
+      expected_round0(n, c0, group_of, cal->offset, ng, round0);
+      residual = 0.0;
+      double off_sum = 0.0, target_sum = 0.0;
+      for (size_t g = 0; g < ng; g++) {
+        uint64_t c = 0;
+        for (int t = 0; t < threads; t++) c += pc.cascade[(size_t)t * ng + g];
+        cascade[g] = (double)c / (double)paths;
+        double miss = fabs(round0[g] + cascade[g] - target[g]);
+        if (target[g] > 0.0) residual = fmax(residual, miss / target[g]);
+        off_sum += miss;
+        target_sum += target[g];
+      }
+      mean_residual = target_sum > 0.0 ? off_sum / target_sum : 0.0;
+      if ((paths == full && mean_residual < TOLERANCE) ||
+          it >= sc->contagion.calibration_iterations)
+        break;
+      /* New offsets for these cascade rates; a group the cascade never
+       * reached keeps its thresholds exactly. */
+      for (size_t g = 0; g < ng; g++) {
+        solve[g] = cascade[g] > 0.0;
+        if (!solve[g]) cal->offset[g] = 0.0;
+        want[g] = target[g] - cascade[g];
+        prev[g] = cal->offset[g];
+      }
+      solve_offsets(n, c0, group_of, ng, want, solve, cal->offset, wk, wk + ng, wk + 2 * ng,
+                    wk + 3 * ng);
+      for (size_t g = 0; g < ng; g++)
+        if (solve[g]) cal->offset[g] = prev[g] + RELAX * (cal->offset[g] - prev[g]);
+      if (paths < full) paths = paths * 2 < full ? paths * 2 : full;
+    }
+    if (st == CAS_OK) {
+      /* The record, by segment, at the final (last simulated) thresholds. */
+      cal->paths = paths;
+      cal->iterations = it;
+      cal->max_residual = residual;
+      cal->mean_residual = mean_residual;
+      double loans[CAS_NSEGMENTS] = {0}, pd[CAS_NSEGMENTS] = {0}, r0[CAS_NSEGMENTS] = {0},
+             off[CAS_NSEGMENTS] = {0};
+      for (size_t k = 0; k < n; k++) {
+        int s = model->segment[k];
+        double d = cal->offset[group_of[k]];
+        loans[s] += 1.0;
+        pd[s] += pf->pd[plan->loan_index[k]];
+        r0[s] += marginal_pd(c0[k], d);
+        off[s] += d;
+        cal->group[plan->loan_index[k]] = group_of[k];
+      }
+      for (int s = 0; s < CAS_NSEGMENTS; s++) {
+        uint64_t sum = 0;
+        cas_u128 sumsq = 0;
+        for (int t = 0; t < threads; t++) {
+          sum += pc.seg_sum[(size_t)t * CAS_NSEGMENTS + s];
+          sumsq += pc.seg_sumsq[(size_t)t * CAS_NSEGMENTS + s];
+        }
+        double p = (double)paths, mean = (double)sum / p;
+        double var = paths > 1 ? ((double)sumsq - p * mean * mean) / (p - 1.0) : 0.0;
+        double l = loans[s] > 0.0 ? loans[s] : 1.0;
+        cal->target_pd[s] = pd[s] / l;
+        cal->cascade_rate[s] = mean / l;
+        cal->rate[s] = (r0[s] + mean) / l;
+        cal->rate_se[s] = sqrt(fmax(var, 0.0) / p) / l;
+        cal->mean_offset[s] = off[s] / l;
+      }
+    }
+  }
+  free(group_of);
+  free(c0);
+  free(scratch);
+  free(pc.cascade);
+  free(pc.seg_sum);
+  free(pc.seg_sumsq);
+  free(target);
+  free(cascade);
+  free(round0);
+  free(want);
+  free(wk);
+  free(prev);
+  free(solve);
+  cas_results_destroy(res);
+  cas_contagion_destroy(model);
+  cas_plan_destroy(plan);
+  if (st != CAS_OK) {
+    cas_calibration_destroy(cal);
+    return st;
+  }
+  *out = cal;
+  return CAS_OK;
+}
+
+uint64_t cas_calibration_paths(const cas_scenario *sc) {
+  if (sc->contagion.calibration_paths) return sc->contagion.calibration_paths;
+  uint64_t p = sc->paths / 4;
+  return p < CAS_CALIBRATION_MIN_AUTO_PATHS ? CAS_CALIBRATION_MIN_AUTO_PATHS : p;
+}
+
+void cas_calibration_destroy(cas_calibration *cal) {
+  if (!cal) return;
+  free(cal->group);
+  free(cal->offset);
+  free(cal);
+}
