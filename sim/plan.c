@@ -2,10 +2,12 @@
  * plan.c: applies a scenario's shocks to a portfolio (see plan.h).
  *
  * For loan i of segment s every shock whose region and sector match is
- * applied: PD_i *= pd_multiplier (capped at CAS_PD_CAP), LGD_i += lgd_add
- * (clamped to [0, 1]), EAD_i *= ead_multiplier. Shocks are folded into one
- * table per segment first, so applying them is O(loans + shocks). Loans are
- * then counting-sorted into buckets (plan.h): O(loans + buckets), stable.
+ * applied: the odds PD_i / (1 - PD_i) are multiplied by pd_multiplier
+ * (cas_plan_stressed_pd: a PD approaches 1 but never reaches it, so no cap
+ * is needed), LGD_i += lgd_add (clamped to [0, 1]), EAD_i *=
+ * ead_multiplier. Shocks are folded into one table per segment first, so
+ * applying them is O(loans + shocks). Loans are then counting-sorted into
+ * buckets (plan.h): O(loans + buckets), stable.
  */
 #include "plan.h"
 
@@ -25,8 +27,8 @@ static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *shif
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
     for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      if (sh->region >= 0 && sh->region != cas_segment_region(s)) continue;
-      if (sh->sector >= 0 && sh->sector != cas_segment_sector(s)) continue;
+      if (!cas_shock_applies(sh, s)) continue;
+      /* In shock order, as the scenario reader checked the product. */
       seg[s].pd_mult *= sh->pd_multiplier;
       seg[s].lgd_add += sh->lgd_add;
       seg[s].ead_mult *= sh->ead_multiplier;
@@ -68,8 +70,17 @@ static int grade_of(double pd, int grades_per_decade) {
   return (int)(g < 0.0 ? 0.0 : g > top ? top : g);
 }
 
-static double stressed_pd(const cas_portfolio *pf, const segment_shock *seg, size_t i, int s) {
-  return fmin(pf->pd[i] * seg[s].pd_mult, CAS_PD_CAP);
+cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier) {
+  /* Both terms of the denominator are positive: no cancellation, and
+   * 1 - pd is exact for pd >= 1/2 (Sterbenz), where it matters. With
+   * m = 1 the denominator (1 - pd) + pd rounds to exactly 1. */
+  double hit = odds_multiplier * pd, survive = 1.0 - pd;
+  double total = survive + hit;
+  return (cas_stressed_pd){hit / total, survive / total};
+}
+
+double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p) {
+  return p.pd <= 0.5 ? copula->threshold(p.pd) : copula->threshold_upper(p.survival);
 }
 
 /* Counting sort of the loans into buckets: keys first (parallel), then the
@@ -132,7 +143,7 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
-      double t = copula->threshold(stressed_pd(pf, seg, i, s));
+      double t = cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i], seg[s].pd_mult));
       plan->loans[k] = (cas_plan_loan){t, pf->ead[i] * seg[s].ead_mult * lgd};
       tmin = fmin(tmin, t);
       tmax = fmax(tmax, t);
@@ -201,7 +212,7 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
     double ead = pf->ead[i] * seg[s].ead_mult;
     plan->stressed.loans[s]++;
     plan->stressed.ead[s] += ead;
-    plan->stressed.expected_loss[s] += stressed_pd(pf, seg, i, s) * lgd * ead;
+    plan->stressed.expected_loss[s] += cas_plan_stressed_pd(pf->pd[i], seg[s].pd_mult).pd * lgd * ead;
   }
   *out = plan;
   return CAS_OK;
