@@ -21,9 +21,9 @@ typedef struct segment_shock {
   double pd_mult, lgd_add, ead_mult;
 } segment_shock;
 
-static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *shift) {
+static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *given_shift) {
   for (int s = 0; s < CAS_NSEGMENTS; s++) seg[s] = (segment_shock){1.0, 0.0, 1.0};
-  for (int f = 0; f < CAS_NFACTORS; f++) shift[f] = 0.0;
+  for (int f = 0; f < CAS_NFACTORS; f++) given_shift[f] = 0.0;
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
     for (int s = 0; s < CAS_NSEGMENTS; s++) {
@@ -37,9 +37,42 @@ static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *shif
       int f = CAS_FACTOR_GLOBAL;
       if (sh->sector >= 0) f = CAS_FACTOR_SECTOR0 + sh->sector;
       else if (sh->region >= 0) f = CAS_FACTOR_REGION0 + sh->region;
-      shift[f] += sh->factor_shift;
+      given_shift[f] += sh->factor_shift;
     }
   }
+}
+
+/* The mean of the factors under the scenario's shifts (docs/MODEL.md).
+ * Isolated: the shifts as given. Conditional: with S the factors given a
+ * non-zero shift and delta_S their shifts, mu = C[:,S] C[S,S]^-1 delta_S,
+ * the conditional mean of every factor given Z_S = delta_S (Kupiec 1998);
+ * factors in S get exactly their delta (the formula gives it up to
+ * rounding). C[S,S] is a principal submatrix of a positive definite
+ * matrix, so its Cholesky factor exists; a failure is a programming error. */
+static cas_status factor_means(const cas_scenario *sc, const double *given, double *mean,
+                               cas_error *err) {
+  for (int f = 0; f < CAS_NFACTORS; f++) mean[f] = given[f];
+  if (sc->factor_shift_mode == CAS_SHIFT_ISOLATED) return CAS_OK;
+  int idx[CAS_NFACTORS], k = 0;
+  for (int f = 0; f < CAS_NFACTORS; f++)
+    if (given[f] != 0.0) idx[k++] = f;
+  if (k == 0) return CAS_OK;
+  double css[CAS_NFACTORS * CAS_NFACTORS], l[CAS_NFACTORS * CAS_NFACTORS], w[CAS_NFACTORS];
+  for (int i = 0; i < k; i++) {
+    w[i] = given[idx[i]];
+    for (int j = 0; j < k; j++) css[i * k + j] = sc->factor_corr[idx[i]][idx[j]];
+  }
+  if (cas_cholesky((size_t)k, css, l) != 0)
+    return cas_error_set(err, CAS_ERR_INTERNAL,
+                         "the correlation of the shifted factors is not positive definite");
+  cas_cholesky_solve((size_t)k, l, w, w);   /* w = C[S,S]^-1 delta_S */
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    if (given[f] != 0.0) continue;
+    double m = 0.0;
+    for (int j = 0; j < k; j++) m += sc->factor_corr[f][idx[j]] * w[j];
+    mean[f] = m;
+  }
+  return CAS_OK;
 }
 
 static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_error *err) {
@@ -191,7 +224,8 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   }
   cas_status st = build_factors(sc, plan, err);
   segment_shock seg[CAS_NSEGMENTS];
-  fold_shocks(sc, seg, plan->shift);
+  fold_shocks(sc, seg, plan->shift_given);
+  if (st == CAS_OK) st = factor_means(sc, plan->shift_given, plan->shift, err);
   for (int s = 0; s < CAS_NSEGMENTS; s++) {
     plan->seg_pd_mult[s] = seg[s].pd_mult;
     plan->seg_lgd_add[s] = seg[s].lgd_add;

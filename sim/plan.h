@@ -72,9 +72,13 @@ typedef struct cas_plan {
 
   /* Factor model: z = chol u + shift with u ~ N(0, I); the systematic part
    * of a loan of segment s is sum_f loading[s][f] z[f], its idiosyncratic
-   * weight idio[s] = sqrt(1 - a_s' C a_s). */
+   * weight idio[s] = sqrt(1 - a_s' C a_s). shift is the factors' mean
+   * under the scenario: the shifts as given (shift_given, summed by factor)
+   * and, in the conditional mode, their propagation to correlated factors
+   * (plan.c, factor_means). */
   double chol[CAS_NFACTORS * CAS_NFACTORS];
-  double shift[CAS_NFACTORS];                 /* [SD] */
+  double shift[CAS_NFACTORS];                 /* [SD] mean applied */
+  double shift_given[CAS_NFACTORS];           /* [SD] as the shocks give them; 0: not shifted */
   double loading[CAS_NSEGMENTS][CAS_NFACTORS];
   double idio[CAS_NSEGMENTS];
 

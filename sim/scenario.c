@@ -91,8 +91,8 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
-  "name", "description", "extends", "seed", "paths", "portfolio", "model", "shocks",
-  "contagion", NULL};
+  "name", "description", "extends", "seed", "paths", "portfolio", "model",
+  "factor_shift_mode", "shocks", "contagion", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
 static const char *const builtin_names[] = {"yrd", NULL};
 static const char *const model_keys[] = {
@@ -1103,10 +1103,35 @@ static cas_status check_pd_products(loader *ld, const node *list, const cas_scen
   return CAS_OK;
 }
 
+const char *const cas_shift_mode_names[] = {
+  [CAS_SHIFT_CONDITIONAL] = "conditional",
+  [CAS_SHIFT_ISOLATED] = "isolated",
+  NULL};
+
+static cas_status decode_shift_mode(loader *ld, const node *top, cas_scenario *sc) {
+  sc->factor_shift_mode = CAS_SHIFT_CONDITIONAL;
+  const node *v = map_find(top, "factor_shift_mode", NULL);
+  if (v == NULL) return CAS_OK;
+  char list[64];
+  join_names(cas_shift_mode_names, list, sizeof list);
+  char expected[96];
+  snprintf(expected, sizeof expected, "one of: %s", list);
+  cas_status st = want_text(ld, v, "factor_shift_mode", expected);
+  if (st != CAS_OK) return st;
+  for (int m = 0; cas_shift_mode_names[m] != NULL; m++)
+    if (strcmp(v->text, cas_shift_mode_names[m]) == 0) {
+      sc->factor_shift_mode = (cas_shift_mode)m;
+      return CAS_OK;
+    }
+  return fail(ld, v, "factor_shift_mode: unknown mode '%s' (expected one of: %s)", v->text, list);
+}
+
 static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
+  cas_status st = decode_shift_mode(ld, top, sc);
+  if (st != CAS_OK) return st;
   const node *list = map_find(top, "shocks", NULL);
   if (list == NULL) return CAS_OK;
-  cas_status st = want_seq(ld, list, "shocks", "a sequence of shocks ([] for none)");
+  st = want_seq(ld, list, "shocks", "a sequence of shocks ([] for none)");
   if (st != CAS_OK) return st;
   if (list->n == 0) return CAS_OK;
   sc->shocks = calloc(list->n, sizeof *sc->shocks);
@@ -1515,6 +1540,7 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   cas_buf_put(&b, npairs ? "\n" : " []\n");
 
+  cas_buf_printf(&b, "factor_shift_mode: \"%s\"\n", cas_shift_mode_names[sc->factor_shift_mode]);
   cas_buf_put(&b, sc->nshocks ? "shocks:\n" : "shocks: []\n");
   for (size_t i = 0; i < sc->nshocks; i++) {
     const cas_shock *sh = &sc->shocks[i];

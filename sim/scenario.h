@@ -68,6 +68,17 @@ typedef enum cas_portfolio_source {
  * match, a missing one matching all). */
 int cas_shock_applies(const cas_shock *sh, int segment);
 
+/* How a factor shift moves the factors correlated with the shifted ones
+ * (docs/MODEL.md, Shocks). */
+typedef enum cas_shift_mode {
+  CAS_SHIFT_CONDITIONAL = 0,  /* default: the mean of every factor moves to its
+                                 conditional mean given the shifted factors' shifts */
+  CAS_SHIFT_ISOLATED = 1      /* only the shifted factors move */
+} cas_shift_mode;
+
+/* Scenario names of the modes, indexed by cas_shift_mode, NULL-terminated. */
+extern const char *const cas_shift_mode_names[];
+
 enum { CAS_LOADING_GLOBAL = 0, CAS_LOADING_REGION = 1, CAS_LOADING_SECTOR = 2, CAS_NLOADINGS = 3 };
 enum { CAS_MODEL_NAME_MAX = 32 };
 
@@ -100,6 +111,7 @@ typedef struct cas_scenario {
 
   cas_shock *shocks;
   size_t nshocks;
+  cas_shift_mode factor_shift_mode;  /* default CAS_SHIFT_CONDITIONAL */
 
   /* Default propagation along the network (docs/CONTAGION.md). */
   struct {

@@ -6,6 +6,9 @@
  *   (reference values from mpmath at 50 digits, as in test_normal.c) for
  *   every multiplier the scenario reader accepts and PDs up to the last
  *   double below 1.
+ * - Factor shifts: the mean vector against hand-computed conditional means
+ *   (two factors; three factors with two shifted), the isolated mode, and
+ *   what counts as shifted.
  */
 #include <criterion/criterion.h>
 
@@ -206,5 +209,97 @@ Test(plan, plan_thresholds_are_finite_at_the_range_limit) {
   /* The last loan: 1 - PD = 2^-53, odds x 1000: survival 1.1e-19, threshold 9.0. */
   double t = plan->loans[plan_position(plan, 3)].threshold;
   cr_expect(t > 8.9 && t < 9.1, "%.17g", t);
+  cas_plan_destroy(plan);
+}
+
+/* ---- factor shifts -------------------------------------------------------- */
+
+static const char *const one_loan = "id,region,sector,ead,pd,lgd\n"
+                                    "a,anhui,green,1000,0.02,0.5\n";
+
+static int factor(const char *name) {
+  int f = cas_factor_index(name);
+  cr_assert_geq(f, 0, "%s", name);
+  return f;
+}
+
+Test(plan, conditional_shift_two_factors) {
+  /* rho(shanghai, jiangsu) = 0.5: shifting Shanghai by -2 moves Jiangsu by
+   * its conditional mean 0.5 x -2 = -1; uncorrelated factors stay. */
+  cas_plan *plan = plan_of(one_loan,
+                           "paths: 100\n"
+                           "model:\n"
+                           "  correlations:\n"
+                           "    - {factors: [region.shanghai, region.jiangsu], value: 0.5}\n"
+                           "shocks:\n"
+                           "  - {region: shanghai, factor_shift: -2}\n");
+  int sh = factor("region.shanghai"), js = factor("region.jiangsu");
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    double want = f == sh ? -2.0 : f == js ? -1.0 : 0.0;
+    cr_expect_eq(plan->shift[f], want, "factor %d: %.17g, expected %g", f, plan->shift[f], want);
+    cr_expect_eq(plan->shift_given[f], f == sh ? -2.0 : 0.0, "factor %d given", f);
+  }
+  cas_plan_destroy(plan);
+}
+
+/* Three correlated factors, two of them shifted: X = tech, Y = green,
+ * W = real estate, rho(X,Y) = 0.5, rho(X,W) = 0.4, rho(Y,W) = 0.3;
+ * delta = (-2, 0.5) on (X, Y). By hand: C[S,S]^-1 = [[4/3, -2/3], [-2/3,
+ * 4/3]], C[S,S]^-1 delta = (-3, 2), mu_W = 0.4 (-3) + 0.3 (2) = -0.6. */
+static const char *const three_factors =
+    "paths: 100\n"
+    "model:\n"
+    "  correlations:\n"
+    "    - {factors: [sector.tech_startup, sector.green], value: 0.5}\n"
+    "    - {factors: [sector.tech_startup, sector.real_estate], value: 0.4}\n"
+    "    - {factors: [sector.green, sector.real_estate], value: 0.3}\n"
+    "shocks:\n"
+    "  - {sector: tech_startup, factor_shift: -2}\n"
+    "  - {sector: green, factor_shift: 0.5}\n";
+
+Test(plan, conditional_shift_three_factors_two_shifted) {
+  cas_plan *plan = plan_of(one_loan, three_factors);
+  int x = factor("sector.tech_startup"), y = factor("sector.green");
+  int w = factor("sector.real_estate");
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    if (f == w) continue;
+    double want = f == x ? -2.0 : f == y ? 0.5 : 0.0;
+    cr_expect_eq(plan->shift[f], want, "factor %d: %.17g, expected %g", f, plan->shift[f], want);
+  }
+  cr_expect_float_eq(plan->shift[w], -0.6, 4 * DBL_EPSILON, "%.17g", plan->shift[w]);
+  cas_plan_destroy(plan);
+}
+
+Test(plan, isolated_shift_moves_only_the_shifted_factors) {
+  char text[1024];
+  snprintf(text, sizeof text, "factor_shift_mode: isolated\n%s", three_factors);
+  cas_plan *plan = plan_of(one_loan, text);
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    cr_expect_eq(plan->shift[f], plan->shift_given[f], "factor %d", f);
+    double want = f == factor("sector.tech_startup") ? -2.0 : f == factor("sector.green") ? 0.5 : 0.0;
+    cr_expect_eq(plan->shift[f], want, "factor %d", f);
+  }
+  cas_plan_destroy(plan);
+}
+
+Test(plan, shifts_of_one_factor_add_and_zero_is_not_shifted) {
+  /* Green's shifts add to 0: green is not shifted, so it follows tech's
+   * shift like every other sector (rho 0.2: -0.4), instead of being held
+   * at 0; a zero shift is the same as no shift. Two shifts of tech add. */
+  cas_plan *plan = plan_of(one_loan,
+                           "paths: 100\n"
+                           "model: {sector_correlation: 0.2, region_correlation: 0.5}\n"
+                           "shocks:\n"
+                           "  - {sector: green, factor_shift: -1}\n"
+                           "  - {sector: green, factor_shift: 1}\n"
+                           "  - {sector: tech_startup, factor_shift: -1.5}\n"
+                           "  - {sector: tech_startup, factor_shift: -0.5}\n");
+  int tech = factor("sector.tech_startup");
+  cr_expect_eq(plan->shift_given[tech], -2.0);
+  cr_expect_eq(plan->shift_given[factor("sector.green")], 0.0);
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    double want = f == tech ? -2.0 : f >= CAS_FACTOR_SECTOR0 ? -0.4 : 0.0;
+    cr_expect_float_eq(plan->shift[f], want, 4 * DBL_EPSILON, "factor %d: %.17g", f, plan->shift[f]);
+  }
   cas_plan_destroy(plan);
 }

@@ -116,6 +116,7 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
   cr_expect(memcmp(a->loading, b->loading, sizeof a->loading) == 0, "%s: loadings", what);
   cr_expect(memcmp(a->factor_corr, b->factor_corr, sizeof a->factor_corr) == 0,
             "%s: factor correlations", what);
+  cr_expect_eq(a->factor_shift_mode, b->factor_shift_mode, "%s: factor_shift_mode", what);
   cr_expect_eq(a->nshocks, b->nshocks, "%s: number of shocks", what);
   for (size_t i = 0; i < a->nshocks && i < b->nshocks; i++) {
     const cas_shock *x = &a->shocks[i], *y = &b->shocks[i];
@@ -383,6 +384,7 @@ Test(scenario, defaults) {
       for (int j = 0; j < CAS_NFACTORS; j++)
         cr_expect_eq(sc->factor_corr[i][j], i == j ? 1.0 : 0.0, "C[%d][%d]", i, j);
     cr_expect_eq(sc->nshocks, 0);
+    cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
     cr_expect_eq(sc->nfiles, 1);
     cr_expect_str_eq(sc->file_paths[0], "/nonexistent/folder/defaults_probe.yaml");
     cr_expect_str_eq(sc->file_texts[0], texts[t]);
@@ -649,6 +651,40 @@ Test(scenario, numbers_reject_leading_white_space) {
     cr_expect_null(sc);
     cr_expect(strstr(err.msg, "/nonexistent/ws.yaml:1:20: shocks[0].lgd_add: got") == err.msg, "%s", err.msg);
   }
+}
+
+Test(scenario, factor_shift_mode_is_read_inherited_and_written) {
+  cas_scenario *sc = load_text_ok("factor_shift_mode: isolated\n"
+                                  "shocks:\n  - {sector: green, factor_shift: -1}\n",
+                                  "/nonexistent/mode_probe.yaml");
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_ISOLATED);
+  char *text = round_trip(sc, "isolated mode");
+  cr_expect(strstr(text, "\nfactor_shift_mode: \"isolated\"\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+  sc = load_text_ok("factor_shift_mode: conditional\n", "/nonexistent/mode_probe.yaml");
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
+  text = round_trip(sc, "conditional mode");
+  cr_expect(strstr(text, "\nfactor_shift_mode: \"conditional\"\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+  /* A child inherits the base's mode, and can replace it. */
+  make_scratch();
+  char base[PATH_MAX], child[PATH_MAX], over[PATH_MAX];
+  snprintf(base, sizeof base, "%s/base.yaml", scratch);
+  snprintf(child, sizeof child, "%s/child.yaml", scratch);
+  snprintf(over, sizeof over, "%s/over.yaml", scratch);
+  write_text(base, "factor_shift_mode: isolated\n");
+  write_text(child, "extends: base.yaml\npaths: 500\n");
+  write_text(over, "extends: base.yaml\nfactor_shift_mode: conditional\n");
+  sc = load_ok(child);
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_ISOLATED);
+  cas_scenario_destroy(sc);
+  sc = load_ok(over);
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
+  cas_scenario_destroy(sc);
+  static const char *const files[] = {"base.yaml", "child.yaml", "over.yaml", NULL};
+  remove_scratch(files);
 }
 
 Test(scenario, destroy_null_is_a_no_op) { cas_scenario_destroy(NULL); }
