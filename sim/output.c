@@ -318,7 +318,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            plan->stressed.ead, "CNY", "exposure at default after shocks", 0);
   variable(w, "stressed_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
            plan->stressed.expected_loss, "CNY",
-           "sum of stressed PD x LGD x EAD (analytic expected loss without factor shifts)", 0);
+           "analytic expected loss after shocks: sum over loans of the PD under the shifted "
+           "factor means x stressed LGD x stressed EAD", 0);
 
   /* Summary. */
   variable(w, "el", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el, "CNY",

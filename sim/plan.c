@@ -187,6 +187,44 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
   return CAS_OK;
 }
 
+/* Analytic expected loss of the loan at plan position k, whose segment's
+ * systematic term has mean mean_shift = a_s . mu under the scenario's
+ * factor means: the copula's PD of its threshold under that shift times
+ * its loss [CNY]. A per-loan term (e.g. a guarantee's double default)
+ * belongs here. */
+static double loan_expected_loss(const cas_plan *plan, size_t k, double mean_shift) {
+  const cas_plan_loan *ln = &plan->loans[k];
+  return plan->copula->shifted_pd(ln->threshold, mean_shift) * ln->loss;
+}
+
+/* The analytic expected loss by segment [CNY] (plan->stressed), the one
+ * place it is computed: for each segment, the sum of loan_expected_loss
+ * over its loans in plan order (its buckets in grade order, portfolio
+ * order within a bucket). A segment is summed by one thread in that fixed
+ * order, so the result does not depend on the thread count. Thresholds
+ * come from cas_plan_stressed_pd, so the PD stress is in; the factor means
+ * come in through mean_shift. */
+static void expected_loss_by_segment(const cas_plan *plan, double *el) {
+  size_t from[CAS_NSEGMENTS + 1];   /* buckets are segment-major */
+  size_t b = 0;
+  for (int s = 0; s <= CAS_NSEGMENTS; s++) {
+    while (b < plan->nbuckets && plan->buckets[b].segment < s) b++;
+    from[s] = b;
+  }
+  #pragma omp parallel for schedule(dynamic, 1)
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    double mean_shift = 0.0;
+    for (int f = 0; f < CAS_NFACTORS; f++) mean_shift += plan->loading[s][f] * plan->shift[f];
+    double sum = 0.0;
+    for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
+      const cas_bucket *bk = &plan->buckets[bb];
+      for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++)
+        sum += loan_expected_loss(plan, k, mean_shift);
+    }
+    el[s] = sum;
+  }
+}
+
 cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
                           const cas_plan_options *opt, cas_plan **out, cas_error *err) {
   *out = NULL;
@@ -242,12 +280,10 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   memset(&plan->stressed, 0, sizeof plan->stressed);
   for (size_t i = 0; i < pf->n; i++) {
     int s = cas_segment(pf->region[i], pf->sector[i]);
-    double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
-    double ead = pf->ead[i] * seg[s].ead_mult;
     plan->stressed.loans[s]++;
-    plan->stressed.ead[s] += ead;
-    plan->stressed.expected_loss[s] += cas_plan_stressed_pd(pf->pd[i], seg[s].pd_mult).pd * lgd * ead;
+    plan->stressed.ead[s] += pf->ead[i] * seg[s].ead_mult;
   }
+  expected_loss_by_segment(plan, plan->stressed.expected_loss);
   *out = plan;
   return CAS_OK;
 }
