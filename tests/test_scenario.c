@@ -345,6 +345,37 @@ Test(scenario, stress_scenarios_extend_the_baseline) {
   cas_scenario_destroy(base);
 }
 
+/* A shipped scenario never lays a PD multiplier on a segment whose sector
+ * or region factor (or the global factor) it also shifts: the two
+ * instruments would stress that segment twice for one cause (docs/MODEL.md,
+ * Shocks: which instrument for which story). A future scenario that needs
+ * both for two different causes must say so here. */
+Test(scenario, shipped_scenarios_do_not_stress_a_segment_twice) {
+  size_t n;
+  char **names = yaml_files(SCENARIO_DIR, &n);
+  for (size_t i = 0; i < n; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", SCENARIO_DIR, names[i]);
+    cas_scenario *sc = load_ok(path);
+    for (size_t a = 0; a < sc->nshocks; a++) {
+      const cas_shock *mult = &sc->shocks[a];
+      if (mult->pd_multiplier == 1.0) continue;
+      for (size_t b = 0; b < sc->nshocks; b++) {
+        const cas_shock *shift = &sc->shocks[b];
+        if (shift->factor_shift == 0.0) continue;
+        int global = shift->region < 0 && shift->sector < 0;
+        int same_sector = shift->sector >= 0 && (mult->sector < 0 || mult->sector == shift->sector);
+        int same_region = shift->region >= 0 && (mult->region < 0 || mult->region == shift->region);
+        cr_expect(!(global || same_sector || same_region),
+                  "%s: shocks[%zu] multiplies PDs that shocks[%zu] already stresses through a "
+                  "factor shift", names[i], a, b);
+      }
+    }
+    cas_scenario_destroy(sc);
+  }
+  free_names(names);
+}
+
 Test(scenario, sensitivity_tests_multiply_every_pd) {
   static const int factor[] = {2, 3, 5};
   for (int k = 0; k < 3; k++) {
