@@ -4,9 +4,10 @@
  * Building a plan is where all checking and all per-loan preparation
  * happens, before any parallel region: shocks are applied (stressed PD, LGD
  * and EAD per loan), thresholds are computed once per loan through the
- * copula, and the factor model is reduced to dense per-segment loadings and a
- * Cholesky factor. A kernel then only reads the plan, so it cannot fail on
- * input.
+ * copula, the factor model is reduced to dense per-segment loadings, a
+ * Cholesky factor and the factors' mean under the scenario's shifts, and
+ * the analytic expected loss under that mean is summed. A kernel then only
+ * reads the plan, so it cannot fail on input.
  *
  * Buckets: loans are stored grouped by bucket, a (segment, PD grade) cell,
  * grades being slices of log10(portfolio PD) of width 1/grades_per_decade
