@@ -684,6 +684,35 @@ Test(scenario, numbers_reject_leading_white_space) {
   }
 }
 
+/* The range of a PD multiplier and of the product of those that apply to
+ * one segment is [0.001, 1000], both ends included (the corpus has the
+ * messages for values and products outside it). */
+Test(scenario, pd_multipliers_at_the_range_limits_load) {
+  cas_scenario *sc = load_text_ok("shocks:\n"
+                                  "  - {region: shanghai, sector: green, pd_multiplier: 1000}\n"
+                                  "  - {sector: household, pd_multiplier: 0.001}\n"
+                                  "  - {region: anhui, pd_multiplier: 10}\n"
+                                  "  - {region: anhui, sector: tech_startup, pd_multiplier: 100}\n"
+                                  "  - {region: jiangsu, sector: green, pd_multiplier: 0.001}\n",
+                                  "/nonexistent/limits.yaml");
+  cr_expect_eq(sc->shocks[0].pd_multiplier, 1000.0);
+  cr_expect_eq(sc->shocks[1].pd_multiplier, 0.001);
+  free(round_trip(sc, "multipliers at the limits"));
+  cas_scenario_destroy(sc);
+  /* Anhui green: 1000 x 10 is out, at the shock that takes it out. */
+  cas_scenario *bad = NULL;
+  cas_error err = {0};
+  cr_expect_eq(cas_scenario_load_text("shocks:\n"
+                                      "  - {sector: green, pd_multiplier: 1000}\n"
+                                      "  - {region: anhui, pd_multiplier: 10}\n",
+                                      "/nonexistent/limits.yaml", &bad, &err),
+               CAS_ERR_INPUT);
+  cr_expect_null(bad);
+  cr_expect(strstr(err.msg, "/nonexistent/limits.yaml:3:36: shocks[1].pd_multiplier: with the "
+                            "shocks before it, the PD multipliers that apply to anhui/green "
+                            "multiply to 10000") == err.msg, "%s", err.msg);
+}
+
 Test(scenario, factor_shift_mode_is_read_inherited_and_written) {
   cas_scenario *sc = load_text_ok("factor_shift_mode: isolated\n"
                                   "shocks:\n  - {sector: green, factor_shift: -1}\n",
