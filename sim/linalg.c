@@ -1,4 +1,4 @@
-/* linalg.c: Cholesky-Banachiewicz factorisation and a quadratic form. */
+/* linalg.c: Cholesky-Banachiewicz factorisation, its solve, and a quadratic form. */
 #include "linalg.h"
 
 #include <math.h>
@@ -18,6 +18,20 @@ int cas_cholesky(size_t n, const double *a, double *l) {
     }
   }
   return 0;
+}
+
+void cas_cholesky_solve(size_t n, const double *l, const double *b, double *x) {
+  /* l y = b forward, then l' x = y backward, in place. */
+  for (size_t i = 0; i < n; i++) {
+    double s = b[i];
+    for (size_t k = 0; k < i; k++) s -= l[i * n + k] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  for (size_t i = n; i-- > 0;) {
+    double s = x[i];
+    for (size_t k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
 }
 
 double cas_quadratic_form(size_t n, const double *a, const double *x, const double *y) {

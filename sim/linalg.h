@@ -10,6 +10,10 @@
  * definite). a and l may not alias. */
 int cas_cholesky(size_t n, const double *a, double *l);
 
+/* Solves l l' x = b for x, l the lower-triangular Cholesky factor of
+ * cas_cholesky (n x n, row-major). b and x may alias. */
+void cas_cholesky_solve(size_t n, const double *l, const double *b, double *x);
+
 /* x' a y for the n x n matrix a. */
 double cas_quadratic_form(size_t n, const double *a, const double *x, const double *y);
 

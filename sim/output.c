@@ -295,6 +295,7 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   attr_string(w, root, "copula", sc->copula);
   attr_string(w, root, "lgd_model", sc->lgd_model);
   attr_string(w, root, "kernel", rec->kernel);
+  attr_string(w, root, "factor_shift_mode", cas_shift_mode_names[sc->factor_shift_mode]);
   attr_scalar(w, root, "threads", H5T_NATIVE_INT, &rec->threads);
   attr_scalar(w, root, "elapsed_seconds", H5T_NATIVE_DOUBLE, &rec->elapsed_seconds);
   attr_string(w, root, "command_line", rec->command_line ? rec->command_line : "");
@@ -371,7 +372,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            plan->stressed.ead, "CNY", "exposure at default after shocks", 0);
   variable(w, "stressed_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
            plan->stressed.expected_loss, "CNY",
-           "sum of stressed PD x LGD x EAD (analytic expected loss without factor shifts)", 0);
+           "analytic expected loss after shocks: sum over loans of the PD under the shifted "
+           "factor means x stressed LGD x stressed EAD", 0);
   double input_pd[CAS_NSEGMENTS], expected_rate[CAS_NSEGMENTS], rate[CAS_NSEGMENTS],
       rate_se[CAS_NSEGMENTS];
   for (int s = 0; s < CAS_NSEGMENTS; s++) {
@@ -423,7 +425,12 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   variable(w, "factor_correlation", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ff, shp_ff,
            sc->factor_corr, "1", "correlation of the systematic factors", 0);
   variable(w, "factor_shift", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_fac, &nf, plan->shift,
-           "standard deviations", "shift of each factor's mean from the scenario's shocks", 0);
+           "standard deviations",
+           "mean of each factor as simulated: the scenario's shifts and, in the conditional "
+           "factor_shift_mode, their propagation to correlated factors", 0);
+  variable(w, "factor_shift_given", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_fac, &nf,
+           plan->shift_given, "standard deviations",
+           "factor shifts as the scenario's shocks give them, summed by factor (0: not shifted)", 0);
 
   /* Reproducibility: the texts read and the resolved scenario. */
   variable(w, "scenario_text", w->str_type, w->str_type, 1, &d_file, &nfiles,

@@ -2,10 +2,12 @@
  * plan.c: applies a scenario's shocks to a portfolio (see plan.h).
  *
  * For loan i of segment s every shock whose region and sector match is
- * applied: PD_i *= pd_multiplier (capped at CAS_PD_CAP), LGD_i += lgd_add
- * (clamped to [0, 1]), EAD_i *= ead_multiplier. Shocks are folded into one
- * table per segment first, so applying them is O(loans + shocks). Loans are
- * then counting-sorted into buckets (plan.h): O(loans + buckets), stable.
+ * applied: the odds PD_i / (1 - PD_i) are multiplied by pd_multiplier
+ * (cas_plan_stressed_pd: a PD approaches 1 but never reaches it, so no cap
+ * is needed), LGD_i += lgd_add (clamped to [0, 1]), EAD_i *=
+ * ead_multiplier. Shocks are folded into one table per segment first, so
+ * applying them is O(loans + shocks). Loans are then counting-sorted into
+ * buckets (plan.h): O(loans + buckets), stable.
  */
 #include "plan.h"
 
@@ -19,14 +21,14 @@ typedef struct segment_shock {
   double pd_mult, lgd_add, ead_mult;
 } segment_shock;
 
-static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *shift) {
+static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *given_shift) {
   for (int s = 0; s < CAS_NSEGMENTS; s++) seg[s] = (segment_shock){1.0, 0.0, 1.0};
-  for (int f = 0; f < CAS_NFACTORS; f++) shift[f] = 0.0;
+  for (int f = 0; f < CAS_NFACTORS; f++) given_shift[f] = 0.0;
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
     for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      if (sh->region >= 0 && sh->region != cas_segment_region(s)) continue;
-      if (sh->sector >= 0 && sh->sector != cas_segment_sector(s)) continue;
+      if (!cas_shock_applies(sh, s)) continue;
+      /* In shock order, as the scenario reader checked the product. */
       seg[s].pd_mult *= sh->pd_multiplier;
       seg[s].lgd_add += sh->lgd_add;
       seg[s].ead_mult *= sh->ead_multiplier;
@@ -35,9 +37,42 @@ static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *shif
       int f = CAS_FACTOR_GLOBAL;
       if (sh->sector >= 0) f = CAS_FACTOR_SECTOR0 + sh->sector;
       else if (sh->region >= 0) f = CAS_FACTOR_REGION0 + sh->region;
-      shift[f] += sh->factor_shift;
+      given_shift[f] += sh->factor_shift;
     }
   }
+}
+
+/* The mean of the factors under the scenario's shifts (docs/MODEL.md).
+ * Isolated: the shifts as given. Conditional: with S the factors given a
+ * non-zero shift and delta_S their shifts, mu = C[:,S] C[S,S]^-1 delta_S,
+ * the conditional mean of every factor given Z_S = delta_S (Kupiec 1998);
+ * factors in S get exactly their delta (the formula gives it up to
+ * rounding). C[S,S] is a principal submatrix of a positive definite
+ * matrix, so its Cholesky factor exists; a failure is a programming error. */
+static cas_status factor_means(const cas_scenario *sc, const double *given, double *mean,
+                               cas_error *err) {
+  for (int f = 0; f < CAS_NFACTORS; f++) mean[f] = given[f];
+  if (sc->factor_shift_mode == CAS_SHIFT_ISOLATED) return CAS_OK;
+  int idx[CAS_NFACTORS], k = 0;
+  for (int f = 0; f < CAS_NFACTORS; f++)
+    if (given[f] != 0.0) idx[k++] = f;
+  if (k == 0) return CAS_OK;
+  double css[CAS_NFACTORS * CAS_NFACTORS], l[CAS_NFACTORS * CAS_NFACTORS], w[CAS_NFACTORS];
+  for (int i = 0; i < k; i++) {
+    w[i] = given[idx[i]];
+    for (int j = 0; j < k; j++) css[i * k + j] = sc->factor_corr[idx[i]][idx[j]];
+  }
+  if (cas_cholesky((size_t)k, css, l) != 0)
+    return cas_error_set(err, CAS_ERR_INTERNAL,
+                         "the correlation of the shifted factors is not positive definite");
+  cas_cholesky_solve((size_t)k, l, w, w);   /* w = C[S,S]^-1 delta_S */
+  for (int f = 0; f < CAS_NFACTORS; f++) {
+    if (given[f] != 0.0) continue;
+    double m = 0.0;
+    for (int j = 0; j < k; j++) m += sc->factor_corr[f][idx[j]] * w[j];
+    mean[f] = m;
+  }
+  return CAS_OK;
 }
 
 static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_error *err) {
@@ -68,8 +103,17 @@ static int grade_of(double pd, int grades_per_decade) {
   return (int)(g < 0.0 ? 0.0 : g > top ? top : g);
 }
 
-static double stressed_pd(const cas_portfolio *pf, const segment_shock *seg, size_t i, int s) {
-  return fmin(pf->pd[i] * seg[s].pd_mult, CAS_PD_CAP);
+cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier) {
+  /* Both terms of the denominator are positive: no cancellation, and
+   * 1 - pd is exact for pd >= 1/2 (Sterbenz), where it matters. With
+   * m = 1 the denominator (1 - pd) + pd rounds to exactly 1. */
+  double hit = odds_multiplier * pd, survive = 1.0 - pd;
+  double total = survive + hit;
+  return (cas_stressed_pd){hit / total, survive / total};
+}
+
+double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p) {
+  return p.pd <= 0.5 ? copula->threshold(p.pd) : copula->threshold_upper(p.survival);
 }
 
 /* Counting sort of the loans into buckets: keys first (parallel), then the
@@ -140,7 +184,7 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
-      double t = copula->threshold(stressed_pd(pf, seg, i, s));
+      double t = cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i], seg[s].pd_mult));
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
       plan->loans[k] = (cas_plan_loan){t, uncovered_ead(pf, seg, opt, i, s) * lgd};
       tmin = fmin(tmin, t);
@@ -150,6 +194,56 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
     bk->threshold_max = tmax;
   }
   return CAS_OK;
+}
+
+/* Analytic expected loss of the loan at plan position k, whose segment's
+ * systematic term has mean mean_shift = a_s . mu under the scenario's
+ * factor means: the copula's PD of its threshold under that shift times
+ * its loss [CNY]. A per-loan term (e.g. a guarantee's double default)
+ * belongs here. */
+/* The threshold of the loan at plan position k without the offsets of
+ * opt (the copula's threshold of its stressed PD). */
+static double unshifted_threshold(const cas_plan *plan, const cas_plan_options *opt, size_t k) {
+  double t = plan->loans[k].threshold;
+  if (opt && opt->threshold_group) t += opt->threshold_offset[opt->threshold_group[plan->loan_index[k]]];
+  return t;
+}
+
+/* The analytic expected loss [CNY] and expected number of defaults by
+ * segment (plan->stressed), the one place they are computed, without
+ * contagion: for each segment, the sums over its loans in plan order (its
+ * buckets in grade order, portfolio order within a bucket) of the PD under
+ * the shifted factor means times the loan's loss (its uncovered part x
+ * LGD; the covered parts are added by the guarantee accounting,
+ * cas_contagion_expected_double_default). A segment is summed by one thread
+ * in that fixed order, so the result does not depend on the thread count.
+ * Thresholds come from cas_plan_stressed_pd, so the PD stress is in, and
+ * without the offsets of a calibration (which make contagion keep the
+ * PDs); the factor means come in through mean_shift. */
+static void analytic_by_segment(const cas_plan *plan, const cas_plan_options *opt, double *el,
+                                double *defaults) {
+  size_t from[CAS_NSEGMENTS + 1];   /* buckets are segment-major */
+  size_t b = 0;
+  for (int s = 0; s <= CAS_NSEGMENTS; s++) {
+    while (b < plan->nbuckets && plan->buckets[b].segment < s) b++;
+    from[s] = b;
+  }
+  #pragma omp parallel for schedule(dynamic, 1)
+  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+    double mean_shift = 0.0;
+    for (int f = 0; f < CAS_NFACTORS; f++) mean_shift += plan->loading[s][f] * plan->shift[f];
+    double sum = 0.0, count = 0.0;
+    for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
+      const cas_bucket *bk = &plan->buckets[bb];
+      for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
+        double pd = plan->copula->shifted_pd(unshifted_threshold(plan, opt, k), mean_shift);
+        sum += pd * plan->loans[k].loss;
+        count += pd;
+      }
+    }
+    el[s] = sum;
+    defaults[s] = count;
+  }
 }
 
 cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
@@ -189,7 +283,8 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   }
   cas_status st = build_factors(sc, plan, err);
   segment_shock seg[CAS_NSEGMENTS];
-  fold_shocks(sc, seg, plan->shift);
+  fold_shocks(sc, seg, plan->shift_given);
+  if (st == CAS_OK) st = factor_means(sc, plan->shift_given, plan->shift, err);
   for (int s = 0; s < CAS_NSEGMENTS; s++) {
     plan->seg_pd_mult[s] = seg[s].pd_mult;
     plan->seg_lgd_add[s] = seg[s].lgd_add;
@@ -206,14 +301,10 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   memset(&plan->stressed, 0, sizeof plan->stressed);
   for (size_t i = 0; i < pf->n; i++) {
     int s = cas_segment(pf->region[i], pf->sector[i]);
-    double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
-    double ead = pf->ead[i] * seg[s].ead_mult;
     plan->stressed.loans[s]++;
-    plan->stressed.ead[s] += ead;
-    double pd = stressed_pd(pf, seg, i, s);
-    plan->stressed.expected_loss[s] += pd * lgd * uncovered_ead(pf, seg, opt, i, s);
-    plan->stressed.expected_defaults[s] += pd;
+    plan->stressed.ead[s] += pf->ead[i] * seg[s].ead_mult;
   }
+  analytic_by_segment(plan, opt, plan->stressed.expected_loss, plan->stressed.expected_defaults);
   *out = plan;
   return CAS_OK;
 }

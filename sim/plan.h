@@ -4,16 +4,20 @@
  * Building a plan is where all checking and all per-loan preparation
  * happens, before any parallel region: shocks are applied (stressed PD, LGD
  * and EAD per loan), thresholds are computed once per loan through the
- * copula, and the factor model is reduced to dense per-segment loadings and a
- * Cholesky factor. A kernel then only reads the plan, so it cannot fail on
- * input.
+ * copula, the factor model is reduced to dense per-segment loadings, a
+ * Cholesky factor and the factors' mean under the scenario's shifts, and
+ * the analytic expected loss under that mean is summed. A kernel then only
+ * reads the plan, so it cannot fail on input.
  *
  * Buckets: loans are stored grouped by bucket, a (segment, PD grade) cell,
  * grades being slices of log10(portfolio PD) of width 1/grades_per_decade
- * (PD at most 10^(1/g) apart within a bucket, before and after shocks, which
- * multiply a segment's PDs alike; grade 12g collects every PD below 1e-12).
- * Within a bucket loans keep their portfolio order, so the plan order is a
- * function of the portfolio only. Given the
+ * (PD at most 10^(1/g) apart within a bucket; grade 12g collects every PD
+ * below 1e-12). A PD stress multiplies a segment's odds alike, which keeps
+ * that bound for multipliers >= 1 (it narrows the ratio of two PDs) and can
+ * widen it for multipliers < 1 near PD 1; the sparse kernel is exact
+ * whatever the spread, only slower. Within a bucket loans keep their
+ * portfolio order, so the plan order is a function of the portfolio only.
+ * Given the
  * systematic factors, the loans of a bucket are independent with nearly the
  * same conditional PD: the sparse kernel samples a bucket's defaulters with
  * its largest conditional PD and thins (plan.c, kernel_sparse.c).
@@ -82,27 +86,50 @@ typedef struct cas_plan {
 
   /* Factor model: z = chol u + shift with u ~ N(0, I); the systematic part
    * of a loan of segment s is sum_f loading[s][f] z[f], its idiosyncratic
-   * weight idio[s] = sqrt(1 - a_s' C a_s). */
+   * weight idio[s] = sqrt(1 - a_s' C a_s). shift is the factors' mean
+   * under the scenario: the shifts as given (shift_given, summed by factor)
+   * and, in the conditional mode, their propagation to correlated factors
+   * (plan.c, factor_means). */
   double chol[CAS_NFACTORS * CAS_NFACTORS];
-  double shift[CAS_NFACTORS];                 /* [SD] */
+  double shift[CAS_NFACTORS];                 /* [SD] mean applied */
+  double shift_given[CAS_NFACTORS];           /* [SD] as the shocks give them; 0: not shifted */
   double loading[CAS_NSEGMENTS][CAS_NFACTORS];
   double idio[CAS_NSEGMENTS];
 
-  /* The scenario's shocks folded by segment. */
+  /* The scenario's shocks folded by segment: the product of the PD (odds)
+   * multipliers, the sum of the LGD additions, the product of the EAD
+   * multipliers. */
   double seg_pd_mult[CAS_NSEGMENTS], seg_lgd_add[CAS_NSEGMENTS], seg_ead_mult[CAS_NSEGMENTS];
 
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
-  cas_segment_totals stressed;   /* expected_loss = sum stressed PD x LGD x EAD */
+  cas_segment_totals stressed;   /* expected_loss: analytic, under the shifted factor means */
 } cas_plan;
 
 /* First stream index of pilot paths (calibrate.h): disjoint from the paths
  * of any run (fewer than 2^63). */
 #define CAS_PLAN_PILOT_STREAMS ((uint64_t)1 << 63)
 
-/* Largest PD after shocks: a multiplied PD is capped here so that a
- * threshold stays finite [fraction]. */
-#define CAS_PD_CAP 0.9999
+
+/* A PD after the scenario's PD stress, with its complement computed
+ * without cancellation, so that a PD close to 1 keeps its digits in the
+ * threshold (cas_plan_threshold). */
+typedef struct cas_stressed_pd {
+  double pd;         /* [fraction], < 1 for any input PD < 1 */
+  double survival;   /* 1 - pd [fraction], > 0 for any input PD < 1 */
+} cas_stressed_pd;
+
+/* The one place where a loan's input PD becomes the PD that its threshold
+ * (and through it the analytic expected loss) uses: the odds PD / (1 - PD)
+ * times the segment's folded multiplier m (docs/MODEL.md, Shocks),
+ *   PD' = m PD / (1 - PD + m PD),  1 - PD' = (1 - PD) / (1 - PD + m PD).
+ * pd in (0, 1), m > 0 finite; m = 1 returns pd exactly. */
+cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier);
+
+/* The latent threshold of a stressed PD: copula->threshold(pd) when
+ * pd <= 1/2, else copula->threshold_upper(survival), which keeps full
+ * precision however close pd is to 1. */
+double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p);
 
 /* opt may be NULL (defaults). The portfolio is only read. */
 cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,

@@ -93,8 +93,8 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
-  "name", "description", "extends", "seed", "paths", "portfolio", "network", "model", "shocks",
-  "contagion", NULL};
+  "name", "description", "extends", "seed", "paths", "portfolio", "network", "model",
+  "factor_shift_mode", "shocks", "contagion", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
 static const char *const builtin_names[] = {"yrd", NULL};
 static const char *const network_builtin_names[] = {"yrd", "none", NULL};
@@ -705,6 +705,8 @@ typedef struct range {
 static const range R_LOADING = {-1, 1, 0, 0, "a number in [-1, 1]"};
 static const range R_CORRELATION = {-1, 1, 1, 1, "a number in (-1, 1)"};
 static const range R_POSITIVE = {0, INFINITY, 1, 1, "a number > 0"};
+static const range R_PD_MULTIPLIER = {CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX, 0, 0,
+                                      "a number in [0.001, 1000] (multiplies the odds PD/(1-PD))"};
 static const range R_LGD_ADD = {-1, 1, 0, 0, "a number in [-1, 1] (fraction of EAD)"};
 static const range R_SHIFT = {-10, 10, 0, 0,
                               "a number in [-10, 10] (standard deviations)"};
@@ -1105,10 +1107,66 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   return CAS_OK;
 }
 
+int cas_shock_applies(const cas_shock *sh, int segment) {
+  return (sh->region < 0 || sh->region == cas_segment_region(segment)) &&
+         (sh->sector < 0 || sh->sector == cas_segment_sector(segment));
+}
+
+/* The PD multipliers that apply to a segment multiply (the odds). Their
+ * running product, in shock order as the plan folds them, must stay in the
+ * range of one multiplier: the folded odds multiplier is then a sane finite
+ * number for every segment, whatever the number of shocks. */
+static cas_status check_pd_products(loader *ld, const node *list, const cas_scenario *sc) {
+  double product[CAS_NSEGMENTS];
+  for (int s = 0; s < CAS_NSEGMENTS; s++) product[s] = 1.0;
+  for (size_t i = 0; i < sc->nshocks; i++) {
+    const cas_shock *sh = &sc->shocks[i];
+    for (int s = 0; s < CAS_NSEGMENTS; s++) {
+      if (!cas_shock_applies(sh, s)) continue;
+      product[s] *= sh->pd_multiplier;
+      if (product[s] >= CAS_PD_MULTIPLIER_MIN && product[s] <= CAS_PD_MULTIPLIER_MAX) continue;
+      const node *v = map_find(list->val[i], "pd_multiplier", NULL);
+      char seg[CAS_SEGMENT_NAME_MAX];
+      cas_segment_name(s, seg, sizeof seg);
+      return fail(ld, v,
+                  "shocks[%zu].pd_multiplier: with the shocks before it, the PD multipliers "
+                  "that apply to %s multiply to %.6g (got '%s', expected a product in "
+                  "[0.001, 1000])",
+                  i, seg, product[s], v->text);
+    }
+  }
+  return CAS_OK;
+}
+
+const char *const cas_shift_mode_names[] = {
+  [CAS_SHIFT_CONDITIONAL] = "conditional",
+  [CAS_SHIFT_ISOLATED] = "isolated",
+  NULL};
+
+static cas_status decode_shift_mode(loader *ld, const node *top, cas_scenario *sc) {
+  sc->factor_shift_mode = CAS_SHIFT_CONDITIONAL;
+  const node *v = map_find(top, "factor_shift_mode", NULL);
+  if (v == NULL) return CAS_OK;
+  char list[64];
+  join_names(cas_shift_mode_names, list, sizeof list);
+  char expected[96];
+  snprintf(expected, sizeof expected, "one of: %s", list);
+  cas_status st = want_text(ld, v, "factor_shift_mode", expected);
+  if (st != CAS_OK) return st;
+  for (int m = 0; cas_shift_mode_names[m] != NULL; m++)
+    if (strcmp(v->text, cas_shift_mode_names[m]) == 0) {
+      sc->factor_shift_mode = (cas_shift_mode)m;
+      return CAS_OK;
+    }
+  return fail(ld, v, "factor_shift_mode: unknown mode '%s' (expected one of: %s)", v->text, list);
+}
+
 static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
+  cas_status st = decode_shift_mode(ld, top, sc);
+  if (st != CAS_OK) return st;
   const node *list = map_find(top, "shocks", NULL);
   if (list == NULL) return CAS_OK;
-  cas_status st = want_seq(ld, list, "shocks", "a sequence of shocks ([] for none)");
+  st = want_seq(ld, list, "shocks", "a sequence of shocks ([] for none)");
   if (st != CAS_OK) return st;
   if (list->n == 0) return CAS_OK;
   sc->shocks = calloc(list->n, sizeof *sc->shocks);
@@ -1145,7 +1203,7 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
       }
     }
     static const struct { const char *key; const range *r; size_t offset; } effects[] = {
-      {"pd_multiplier", &R_POSITIVE, offsetof(cas_shock, pd_multiplier)},
+      {"pd_multiplier", &R_PD_MULTIPLIER, offsetof(cas_shock, pd_multiplier)},
       {"lgd_add", &R_LGD_ADD, offsetof(cas_shock, lgd_add)},
       {"ead_multiplier", &R_POSITIVE, offsetof(cas_shock, ead_multiplier)},
       {"factor_shift", &R_SHIFT, offsetof(cas_shock, factor_shift)},
@@ -1170,7 +1228,7 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
                   "region's if only region is given, the global factor if neither)",
                   where);
   }
-  return CAS_OK;
+  return check_pd_products(ld, list, sc);
 }
 
 static const range R_SCALE = {0, 10, 0, 0, "a number in [0, 10]"};
@@ -1581,6 +1639,7 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   cas_buf_put(&b, npairs ? "\n" : " []\n");
 
+  cas_buf_printf(&b, "factor_shift_mode: \"%s\"\n", cas_shift_mode_names[sc->factor_shift_mode]);
   cas_buf_put(&b, sc->nshocks ? "shocks:\n" : "shocks: []\n");
   for (size_t i = 0; i < sc->nshocks; i++) {
     const cas_shock *sh = &sc->shocks[i];

@@ -25,13 +25,17 @@
 
 /* One shock. A shock applies to the loans of its region and sector (-1:
  * all). Shocks that apply to the same loan compose: multipliers multiply,
- * additions add. factor_shift moves one systematic factor: the sector's
- * factor if only sector is given, the region's if only region is given, the
- * global factor if neither (both given with factor_shift is an error). */
+ * additions add. pd_multiplier multiplies the odds PD / (1 - PD), so a PD
+ * never reaches 1 (docs/MODEL.md); the product of the multipliers that
+ * apply to one segment, taken in shock order, stays in
+ * [CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX] (checked on load).
+ * factor_shift moves one systematic factor: the sector's factor if only
+ * sector is given, the region's if only region is given, the global factor
+ * if neither (both given with factor_shift is an error). */
 typedef struct cas_shock {
   int region;             /* CAS_REGION_* or -1 */
   int sector;             /* CAS_SECTOR_* or -1 */
-  double pd_multiplier;   /* > 0, default 1 */
+  double pd_multiplier;   /* multiplies the odds of default, in [0.001, 1000], default 1 */
   double lgd_add;         /* [fraction of EAD] in [-1, 1], default 0; LGD is clamped to [0, 1] */
   double ead_multiplier;  /* > 0, default 1 (credit-line drawdown) */
   double factor_shift;    /* [standard deviations of the factor], default 0; negative is adverse */
@@ -71,6 +75,27 @@ typedef enum cas_calibration_mode {
 
 extern const char *const cas_calibration_mode_names[CAS_NCALIBRATION_MODES];
 
+/* Range of one pd_multiplier and of the product of those that apply to
+ * one segment: the odds of default move by at most a factor of 1000 either
+ * way (a 1e-5 PD becomes 1%, a 1% PD 91%). */
+#define CAS_PD_MULTIPLIER_MIN 0.001
+#define CAS_PD_MULTIPLIER_MAX 1000.0
+
+/* 1 if the shock applies to the loans of segment s (its region and sector
+ * match, a missing one matching all). */
+int cas_shock_applies(const cas_shock *sh, int segment);
+
+/* How a factor shift moves the factors correlated with the shifted ones
+ * (docs/MODEL.md, Shocks). */
+typedef enum cas_shift_mode {
+  CAS_SHIFT_CONDITIONAL = 0,  /* default: the mean of every factor moves to its
+                                 conditional mean given the shifted factors' shifts */
+  CAS_SHIFT_ISOLATED = 1      /* only the shifted factors move */
+} cas_shift_mode;
+
+/* Scenario names of the modes, indexed by cas_shift_mode, NULL-terminated. */
+extern const char *const cas_shift_mode_names[];
+
 enum { CAS_LOADING_GLOBAL = 0, CAS_LOADING_REGION = 1, CAS_LOADING_SECTOR = 2, CAS_NLOADINGS = 3 };
 enum { CAS_MODEL_NAME_MAX = 32 };
 
@@ -103,6 +128,7 @@ typedef struct cas_scenario {
 
   cas_shock *shocks;
   size_t nshocks;
+  cas_shift_mode factor_shift_mode;  /* default CAS_SHIFT_CONDITIONAL */
 
   /* The links between borrowers (docs/NETWORK.md): supply chains and
    * guarantees. Part of the book, like the portfolio: guarantees are booked

@@ -5,8 +5,9 @@
  * runs of the same seed see the same factors and the same idiosyncratic
  * draws; shocks then act path by path, which gives exact (not statistical)
  * properties: a PD multiplier never lowers a path's loss, a factor shift moves
- * exactly that factor by exactly that amount, an EAD multiplier scales exactly
- * its segments' losses. The one statistical test (MC mean against the
+ * exactly that factor by exactly that amount (isolated) or every factor by its
+ * conditional mean (conditional), an EAD multiplier scales exactly its
+ * segments' losses. The one statistical test (MC mean against the
  * analytic expected loss) uses a fixed seed and 4 Monte Carlo standard errors.
  */
 #include <criterion/criterion.h>
@@ -108,6 +109,43 @@ Test(kernel, factor_shift_moves_exactly_its_factor) {
     }
   release(&base);
   release(&hit);
+}
+
+/* With correlated factors: conditional (the default) moves every factor by
+ * its conditional mean given the shifted one, here rho x shift = 0.2 x -1.5
+ * for the other sectors and 0 for the uncorrelated global and region
+ * factors; isolated moves only the shifted factor (the behaviour before
+ * the conditional mode existed), so only tech start-up segments change. */
+Test(kernel, conditional_shift_moves_correlated_factors_on_every_path) {
+  const char *model = "model: {region_correlation: 0.5, sector_correlation: 0.2}\n";
+  const char *shock = "shocks:\n  - {sector: tech_startup, factor_shift: -1.5}\n";
+  char hit_text[512], iso_text[512];
+  snprintf(hit_text, sizeof hit_text, "%s%s", model, shock);
+  snprintf(iso_text, sizeof iso_text, "%sfactor_shift_mode: isolated\n%s", model, shock);
+  run base = simulate(model, 2), hit = simulate(hit_text, 2), iso = simulate(iso_text, 2);
+  int f_tech = CAS_FACTOR_SECTOR0 + CAS_SECTOR_TECH_STARTUP;
+  for (int p = 0; p < PATHS; p++)
+    for (int f = 0; f < CAS_NFACTORS; f++) {
+      double b = base.res->factors[p * CAS_NFACTORS + f];
+      double d = hit.res->factors[p * CAS_NFACTORS + f] - b;
+      double want = f == f_tech ? -1.5 : f >= CAS_FACTOR_SECTOR0 ? -0.3 : 0.0;
+      cr_assert_float_eq(d, want, 1e-12, "conditional: path %d factor %d: %g", p, f, d);
+      d = iso.res->factors[p * CAS_NFACTORS + f] - b;
+      cr_assert_float_eq(d, f == f_tech ? -1.5 : 0.0, 1e-12, "isolated: path %d factor %d: %g", p,
+                         f, d);
+    }
+  int other_changed = 0;
+  for (int p = 0; p < PATHS; p++)
+    for (int s = 0; s < CAS_NSEGMENTS; s++) {
+      double b = base.res->loss_by_segment[p * CAS_NSEGMENTS + s];
+      if (cas_segment_sector(s) == CAS_SECTOR_TECH_STARTUP) continue;
+      cr_assert_eq(iso.res->loss_by_segment[p * CAS_NSEGMENTS + s], b, "isolated: segment %d path %d", s, p);
+      other_changed += hit.res->loss_by_segment[p * CAS_NSEGMENTS + s] != b;
+    }
+  cr_expect_gt(other_changed, 0, "conditional: the other sectors' losses never moved");
+  release(&base);
+  release(&hit);
+  release(&iso);
 }
 
 Test(kernel, ead_multiplier_scales_exactly_its_segments) {

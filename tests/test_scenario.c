@@ -116,6 +116,7 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
   cr_expect(memcmp(a->loading, b->loading, sizeof a->loading) == 0, "%s: loadings", what);
   cr_expect(memcmp(a->factor_corr, b->factor_corr, sizeof a->factor_corr) == 0,
             "%s: factor correlations", what);
+  cr_expect_eq(a->factor_shift_mode, b->factor_shift_mode, "%s: factor_shift_mode", what);
   cr_expect_eq(a->nshocks, b->nshocks, "%s: number of shocks", what);
   for (size_t i = 0; i < a->nshocks && i < b->nshocks; i++) {
     const cas_shock *x = &a->shocks[i], *y = &b->shocks[i];
@@ -349,6 +350,37 @@ Test(scenario, stress_scenarios_extend_the_baseline) {
   cas_scenario_destroy(base);
 }
 
+/* A shipped scenario never lays a PD multiplier on a segment whose sector
+ * or region factor (or the global factor) it also shifts: the two
+ * instruments would stress that segment twice for one cause (docs/MODEL.md,
+ * Shocks: which instrument for which story). A future scenario that needs
+ * both for two different causes must say so here. */
+Test(scenario, shipped_scenarios_do_not_stress_a_segment_twice) {
+  size_t n;
+  char **names = yaml_files(SCENARIO_DIR, &n);
+  for (size_t i = 0; i < n; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", SCENARIO_DIR, names[i]);
+    cas_scenario *sc = load_ok(path);
+    for (size_t a = 0; a < sc->nshocks; a++) {
+      const cas_shock *mult = &sc->shocks[a];
+      if (mult->pd_multiplier == 1.0) continue;
+      for (size_t b = 0; b < sc->nshocks; b++) {
+        const cas_shock *shift = &sc->shocks[b];
+        if (shift->factor_shift == 0.0) continue;
+        int global = shift->region < 0 && shift->sector < 0;
+        int same_sector = shift->sector >= 0 && (mult->sector < 0 || mult->sector == shift->sector);
+        int same_region = shift->region >= 0 && (mult->region < 0 || mult->region == shift->region);
+        cr_expect(!(global || same_sector || same_region),
+                  "%s: shocks[%zu] multiplies PDs that shocks[%zu] already stresses through a "
+                  "factor shift", names[i], a, b);
+      }
+    }
+    cas_scenario_destroy(sc);
+  }
+  free_names(names);
+}
+
 Test(scenario, sensitivity_tests_multiply_every_pd) {
   static const int factor[] = {2, 3, 5};
   for (int k = 0; k < 3; k++) {
@@ -388,6 +420,7 @@ Test(scenario, defaults) {
       for (int j = 0; j < CAS_NFACTORS; j++)
         cr_expect_eq(sc->factor_corr[i][j], i == j ? 1.0 : 0.0, "C[%d][%d]", i, j);
     cr_expect_eq(sc->nshocks, 0);
+    cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
     cr_expect_eq(sc->nfiles, 1);
     cr_expect_str_eq(sc->file_paths[0], "/nonexistent/folder/defaults_probe.yaml");
     cr_expect_str_eq(sc->file_texts[0], texts[t]);
@@ -654,6 +687,69 @@ Test(scenario, numbers_reject_leading_white_space) {
     cr_expect_null(sc);
     cr_expect(strstr(err.msg, "/nonexistent/ws.yaml:1:20: shocks[0].lgd_add: got") == err.msg, "%s", err.msg);
   }
+}
+
+/* The range of a PD multiplier and of the product of those that apply to
+ * one segment is [0.001, 1000], both ends included (the corpus has the
+ * messages for values and products outside it). */
+Test(scenario, pd_multipliers_at_the_range_limits_load) {
+  cas_scenario *sc = load_text_ok("shocks:\n"
+                                  "  - {region: shanghai, sector: green, pd_multiplier: 1000}\n"
+                                  "  - {sector: household, pd_multiplier: 0.001}\n"
+                                  "  - {region: anhui, pd_multiplier: 10}\n"
+                                  "  - {region: anhui, sector: tech_startup, pd_multiplier: 100}\n"
+                                  "  - {region: jiangsu, sector: green, pd_multiplier: 0.001}\n",
+                                  "/nonexistent/limits.yaml");
+  cr_expect_eq(sc->shocks[0].pd_multiplier, 1000.0);
+  cr_expect_eq(sc->shocks[1].pd_multiplier, 0.001);
+  free(round_trip(sc, "multipliers at the limits"));
+  cas_scenario_destroy(sc);
+  /* Anhui green: 1000 x 10 is out, at the shock that takes it out. */
+  cas_scenario *bad = NULL;
+  cas_error err = {0};
+  cr_expect_eq(cas_scenario_load_text("shocks:\n"
+                                      "  - {sector: green, pd_multiplier: 1000}\n"
+                                      "  - {region: anhui, pd_multiplier: 10}\n",
+                                      "/nonexistent/limits.yaml", &bad, &err),
+               CAS_ERR_INPUT);
+  cr_expect_null(bad);
+  cr_expect(strstr(err.msg, "/nonexistent/limits.yaml:3:36: shocks[1].pd_multiplier: with the "
+                            "shocks before it, the PD multipliers that apply to anhui/green "
+                            "multiply to 10000") == err.msg, "%s", err.msg);
+}
+
+Test(scenario, factor_shift_mode_is_read_inherited_and_written) {
+  cas_scenario *sc = load_text_ok("factor_shift_mode: isolated\n"
+                                  "shocks:\n  - {sector: green, factor_shift: -1}\n",
+                                  "/nonexistent/mode_probe.yaml");
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_ISOLATED);
+  char *text = round_trip(sc, "isolated mode");
+  cr_expect(strstr(text, "\nfactor_shift_mode: \"isolated\"\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+  sc = load_text_ok("factor_shift_mode: conditional\n", "/nonexistent/mode_probe.yaml");
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
+  text = round_trip(sc, "conditional mode");
+  cr_expect(strstr(text, "\nfactor_shift_mode: \"conditional\"\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+  /* A child inherits the base's mode, and can replace it. */
+  make_scratch();
+  char base[PATH_MAX], child[PATH_MAX], over[PATH_MAX];
+  snprintf(base, sizeof base, "%s/base.yaml", scratch);
+  snprintf(child, sizeof child, "%s/child.yaml", scratch);
+  snprintf(over, sizeof over, "%s/over.yaml", scratch);
+  write_text(base, "factor_shift_mode: isolated\n");
+  write_text(child, "extends: base.yaml\npaths: 500\n");
+  write_text(over, "extends: base.yaml\nfactor_shift_mode: conditional\n");
+  sc = load_ok(child);
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_ISOLATED);
+  cas_scenario_destroy(sc);
+  sc = load_ok(over);
+  cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
+  cas_scenario_destroy(sc);
+  static const char *const files[] = {"base.yaml", "child.yaml", "over.yaml", NULL};
+  remove_scratch(files);
 }
 
 Test(scenario, destroy_null_is_a_no_op) { cas_scenario_destroy(NULL); }

@@ -9,6 +9,13 @@
  * threshold = Phi^-1; a Student-t copula draws scale = sqrt(nu / W), W ~
  * chi2(nu), and uses the t quantile. One file per model, each exporting one
  * descriptor; the registry is a constant table (copula.c).
+ *
+ * Factor shifts move the mean of Z to mu (covariance unchanged), so the
+ * systematic term a_s . Z has mean a_s . mu instead of 0; shifted_pd gives
+ * the resulting unconditional PD, which the analytic expected loss uses
+ * (plan.c). Every model must satisfy, and tests/test_copula.c checks for
+ * every registered one: threshold_upper(1 - p) = threshold(p);
+ * shifted_pd(threshold(p), 0) = p; shifted_pd decreasing in mean_shift.
  */
 #ifndef CASCADE_COPULA_H
 #define CASCADE_COPULA_H
@@ -22,6 +29,15 @@ typedef struct cas_copula_model {
   cas_model_info info;  /* name and one-line description */
   /* Latent threshold for a default probability pd in (0, 1). */
   double (*threshold)(double pd);
+  /* The same threshold given the survival probability survival = 1 - pd
+   * in (0, 1) instead: accurate when pd is close to 1, where 1 - pd
+   * carries the digits that pd has lost. */
+  double (*threshold_upper)(double survival);
+  /* Unconditional default probability of a loan with latent threshold
+   * `threshold` when its systematic term a . Z has mean mean_shift = a . mu
+   * [SD of the latent variable] instead of 0 (the factors' covariance
+   * unchanged, a'Ca + b^2 = 1). Negative shifts are adverse. */
+  double (*shifted_pd)(double threshold, double mean_shift);
   /* The path's mixing scale, drawn from the path's factor stream. */
   double (*path_scale)(cas_rng *rng);
 } cas_copula_model;
