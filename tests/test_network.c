@@ -492,12 +492,12 @@ static int is_partner_sector(int s) {
 
 /* Weights of the built-in network (sim/network.c, docs/NETWORK.md). */
 #define W_PARK 0.4
-#define W_PARK_BACK 0.05
+#define W_PARK_BACK 0.004
 #define W_OUTSIDE 0.2
-#define W_OUTSIDE_BACK 0.02
-#define W_G60 0.15
+#define W_OUTSIDE_BACK 0.002
+#define W_G60 0.1
 #define W_GUARANTEE 0.3
-#define W_TRADE 0.1
+#define W_TRADE 0.12
 
 /* Larger EAD first, ties lower index (the order of chain masters). */
 static const cas_portfolio *sort_pf;
