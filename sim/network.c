@@ -222,16 +222,18 @@ static const network_params net_params = {
    *   互保/联保); in Zhejiang's guarantee-chain crises (Shaoxing 2008, then
    *   Wenzhou, Jiaxing, Huzhou, Jinhua, Hangzhou) local firms said that
    *   more than 90% of firms in Xiaoshan were in a guarantee chain
-   *   [ZJ-CHAIN]. ASSUMPTION for the shares: 80% of inclusive micro-loans,
-   *   60% of wholesale and retail loans (small traders), 20% of household
-   *   loans (the household sector also holds personal business and farm
-   *   production loans, 3.78% of all loans per 004_*, which use joint
-   *   guarantee groups; mortgages do not). No other sector: large firms
-   *   borrow on collateral. */
+   *   [ZJ-CHAIN]. ASSUMPTION for the shares: 80% of inclusive micro-loans
+   *   (which also hold the operating loans of sole proprietors and
+   *   small-firm owners), 60% of wholesale and retail loans (small
+   *   traders). Households: only farm-household production loans use
+   *   joint-guarantee groups, 3.78% of all loans in the delta (004_*)
+   *   against the household sector's 29% of the book (docs/CALIBRATION.md):
+   *   13%; mortgages and consumer loans do not. No other sector: large
+   *   firms borrow on collateral. */
   .circle_share = {
     [CAS_SECTOR_INCLUSIVE_MICRO] = 0.80,
     [CAS_SECTOR_WHOLESALE_RETAIL] = 0.60,
-    [CAS_SECTOR_HOUSEHOLD] = 0.20,
+    [CAS_SECTOR_HOUSEHOLD] = 0.13,
   },
   /* ASSUMPTION: circle sizes follow a discrete power law with exponent 2.5
    *   on 2..60 firms (most circles are pairs and triples, a few span dozens
