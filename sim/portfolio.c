@@ -76,7 +76,7 @@ typedef struct sector_calibration {
   double park_share;      /* share of loans to firms in an industrial park */
 } sector_calibration;
 
-/* Calibration targets (docs/CALIBRATION.md, "The new table with sources",
+/* Calibration targets (docs/CALIBRATION.md, "Sectors: the table with sources",
  * gives each number with its source; the tags below name the sources listed
  * there):
  * - exposure (EAD) shares by sector from the PBoC credit-structure
@@ -190,8 +190,8 @@ static const sector_calibration sector_cal[CAS_NSECTORS] = {
      *   RMB loans, at end-June 2022 [PBOC-22Q2]; the concentration rules cap
      *   real-estate loans at 27.5% of loans and mortgages at 20% for the
      *   delta's large city banks (22.5% / 17.5% for the others) [RE-CAP], so
-     *   with mortgages at about 19% (household, below) developer loans stay
-     *   under 7.5%.
+     *   with mortgages at about 19% (household, below) developer loans must
+     *   stay under 8.5%.
      * EAD: ASSUMPTION median 50 million, sigma 1.3 (project loans); cap 2
      *   billion (concentration limit).
      * PD 3.5%: corporate real-estate NPL ratios of 4.79% (ICBC, end-2021),
