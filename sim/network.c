@@ -42,8 +42,8 @@
  *
  * Built-in network (cas_network_generate)
  *   Four mechanisms, every number in the table `net_params` below, each
- *   cited to a source document (NNN_*, see docs/CALIBRATION.md) or marked
- *   ASSUMPTION:
+ *   cited to a seed document (NNN_*, see docs/CALIBRATION.md) or a
+ *   published study ([TAG], see docs/NETWORK.md) or marked ASSUMPTION:
  *   (a) supply chains ("1+N", 003_*): an industrial park of s loans has
  *       ceil(s / (chain_firms_max + 1)) chain masters (at most its loans
  *       of the master sectors), its largest loans of those sectors by EAD
@@ -141,14 +141,23 @@ typedef struct network_params {
 #define CO CAS_SECTOR_CONSTRUCTION
 #define RE CAS_SECTOR_REAL_ESTATE
 
-/* Weights [SD] and what they do to a borrower of 2% PD when one neighbour
- * defaults: Phi(Phi^-1(0.02) + w) is 2.1% (0.02), 2.25% (0.05), 2.5%
- * (0.1), 3.2% (0.2), 4.0% (0.3), 4.9% (0.4). All ASSUMPTIONS, set so that
- * contagion is a material but second-order part of the baseline's loss:
- * with about 3 links per loan, each default must add well under one
- * further default on average, and a hub must not be toppled by the loss
- * of a few of its many partners. docs/NETWORK.md ("Weights") gives the
- * baseline figures behind the choice. */
+/* Weights [SD]: what one defaulted neighbour does to a firm's latent
+ * variable. They come from what studies of firm networks measure, not from
+ * any output of the simulator (docs/NETWORK.md, "Weights", gives the
+ * sources and the arithmetic). One rule sets them:
+ * - a firm that loses half of its customers has its bankruptcy probability
+ *   doubled to tripled (Arata 2019, about a million Japanese firms [ARATA]):
+ *   for a PD of 1-2% that is a shift of 0.27-0.50 SD, taken as 0.4 SD;
+ * - distress travels up the chain, to suppliers, and hardly down it, to
+ *   customers [VERT]: losing half of one's suppliers is taken as 0.1 SD
+ *   (ASSUMPTION), so half of one's partners of both kinds is 0.25 SD;
+ * - chains of bankruptcy run from large firms to small partners, rarely
+ *   the other way [GOTO]: a partner's weight is its part of the firm's
+ *   business, so a hub with many partners barely feels one of them.
+ * A link's weight is that shift times the part of the firm's business the
+ * partner stands for, divided by one half. Phi(Phi^-1(0.02) + w) for a
+ * firm of 2% PD: 2.02% (0.004), 2.5% (0.1), 2.7% (0.12), 3.2% (0.2), 4.0%
+ * (0.3), 4.9% (0.4). */
 static const network_params net_params = {
   /* (a) 003_*: parks gather "chain master" firms (链主) with their
    *   upstream and downstream firms; supply-chain finance extends the core
@@ -165,11 +174,16 @@ static const network_params net_params = {
    *   ceil(s / 61) masters (fewer if it has fewer loans of the master
    *   sectors), its largest loans of those sectors. */
   .chain_firms_max = 60,
-  /* ASSUMPTION: a firm that loses its chain master loses its main buyer
-   *   (0.4 SD: 2% PD to 4.9%); a master that loses one of up to 60 chain
-   *   firms is hurt far less (0.05 SD; losing all of them: 3 SD). */
+  /* A chain firm's master is its core buyer or supplier: ASSUMPTION half
+   *   of its business, so its default is "half of the customers" [ARATA]:
+   *   0.4 SD (2% PD to 4.9%). The master, a large firm, has up to 60
+   *   chain firms and 120 outside partners, customers and suppliers alike:
+   *   losing half of them all is 0.25 SD (rule above). ASSUMPTION: a chain
+   *   firm weighs twice an outside partner in the master's business, so
+   *   0.004 SD per chain firm and 0.002 per outside partner (losing the
+   *   whole chain: 0.24 SD; losing everyone: 0.48 SD) [GOTO]. */
   .park_weight = 0.4,
-  .park_reverse_weight = 0.05,
+  .park_reverse_weight = 0.004,
   /* 003_*: "「链主」这类核心企业的上下游仍以中小企业为主" (the upstream and
    *   downstream of chain masters are still mainly small and medium firms):
    *   outside partners are manufacturers, traders and inclusive small firms. */
@@ -184,52 +198,65 @@ static const network_params net_params = {
    *   place, production in another: "园区跨区域协同", "飞地经济"), and the
    *   domain brief asks for chains across provinces; the seeds give no share. */
   .outside_cross_province = 0.30,
-  /* ASSUMPTION: an outside partner is one of the master's many customers
-   *   or suppliers, less dependent than a park firm (0.2 SD: 2% to 3.2%);
-   *   a master losing one of up to 120 outside partners barely notices
-   *   (0.02 SD; losing all of them: 2.4 SD). */
+  /* ASSUMPTION: for an outside partner the master is a quarter of its
+   *   business (one of its few main counterparties, as a trade firm has
+   *   about four): half the shift of a chain firm, 0.2 SD (2% to 3.2%).
+   *   Back to the master: 0.002 SD (above). */
   .outside_weight = 0.2,
-  .outside_reverse_weight = 0.02,
+  .outside_reverse_weight = 0.002,
   /* (b) 002_*: "发展 G60 走廊科创金融特色带" (develop the G60 corridor's
    *   sci-tech finance belt) ties technology firms across the corridor's
    *   cities and provinces. ASSUMPTION: 1 to 5 partners each (mean 3), half
-   *   of the pairs linked both ways, a weak shift (0.15 SD, 2% to 2.8%:
-   *   shared funding cycle and customers, not a single buyer). */
+   *   of the pairs linked both ways, so about 4.5 corridor partners per
+   *   start-up, customers and suppliers alike: losing half of them is
+   *   0.25 SD (rule above), 0.25 / 2.25 = 0.11 per partner, taken as 0.1
+   *   (2% to 2.5%). */
   .g60_links_min = 1,
   .g60_links_max = 5,
   .g60_reciprocal = 0.5,
-  .g60_weight = 0.15,
+  .g60_weight = 0.1,
   /* (c) Who guarantees whom. 004_*: only 11.35% of small-firm loans and
    *   16.41% of farm-household loans in the delta are credit (unsecured)
    *   loans; the rest need collateral or a guarantor, and small firms
    *   without collateral guarantee each other (mutual and joint guarantee,
-   *   互保/联保). ASSUMPTION for the shares: 80% of inclusive micro-loans,
-   *   60% of wholesale and retail loans (small traders), 20% of household
-   *   loans (the household sector also holds personal business and farm
-   *   production loans, 3.78% of all loans per 004_*, which use joint
-   *   guarantee groups; mortgages do not). No other sector: large firms
-   *   borrow on collateral. */
+   *   互保/联保); in Zhejiang's guarantee-chain crises (Shaoxing 2008, then
+   *   Wenzhou, Jiaxing, Huzhou, Jinhua, Hangzhou) local firms said that
+   *   more than 90% of firms in Xiaoshan were in a guarantee chain
+   *   [ZJ-CHAIN]. ASSUMPTION for the shares: 80% of inclusive micro-loans
+   *   (which also hold the operating loans of sole proprietors and
+   *   small-firm owners), 60% of wholesale and retail loans (small
+   *   traders). Households: only farm-household production loans use
+   *   joint-guarantee groups, 3.78% of all loans in the delta (004_*)
+   *   against the household sector's 29% of the book (docs/CALIBRATION.md):
+   *   13%; mortgages and consumer loans do not. No other sector: large
+   *   firms borrow on collateral. */
   .circle_share = {
     [CAS_SECTOR_INCLUSIVE_MICRO] = 0.80,
     [CAS_SECTOR_WHOLESALE_RETAIL] = 0.60,
-    [CAS_SECTOR_HOUSEHOLD] = 0.20,
+    [CAS_SECTOR_HOUSEHOLD] = 0.13,
   },
   /* ASSUMPTION: circle sizes follow a discrete power law with exponent 2.5
    *   on 2..60 firms (most circles are pairs and triples, a few span dozens
-   *   of firms); the seeds give no distribution. */
+   *   of firms). Studies of Chinese guarantee networks find scale-free,
+   *   heavy-tailed degrees ([GUAR-ZJ] on Zhejiang field data, [GUAR-CN] on
+   *   a national loan data set); the exponent itself is not from them. */
   .circle_exponent = 2.5,
   .circle_min = 2,
   .circle_max = 60,
   /* ASSUMPTION: 1, 2 or 3 guarantors per loan (mean 1.85 before the cap at
    *   size - 1), larger members more often chosen: the k-th largest firm of
-   *   a circle with weight 1/k, which gives a few hub guarantors. */
+   *   a circle with weight 1/k, which gives a few hub guarantors, as in the
+   *   scale-free guarantee networks of [GUAR-ZJ] [GUAR-CN]. */
   .guarantors_p = {0.40, 0.35, 0.25},
   .guarantor_zipf = 1.0,
   /* ASSUMPTION: the guarantors of a loan together cover 50% to 100% of
-   *   it, in equal parts (so the contagion model, which books LGD x amount
-   *   for each defaulted guarantor, never counts more than the loan);
-   *   calling a guarantee shifts the guarantor by 0.3 SD (2% to 4.0%) on
-   *   top of the added exposure, which already carries most of the hit. */
+   *   it, in equal parts (so the guarantors together never owe more than
+   *   the loan). Calling a guarantee shifts the guarantor by 0.3 SD (2% to
+   *   4.0%, a doubling) on top of the amount it owes: ASSUMPTION at the low
+   *   end of the 0.27-0.50 SD that losing half of one's customers costs
+   *   [ARATA], because paying a peer's loan is a one-off loss rather than
+   *   lost sales, and because banks cutting credit to the rest of the
+   *   circle is what spreads guarantee crises [GUAR-ZJ]. */
   .amount_min = 0.5,
   .amount_max = 1.0,
   .guarantee_weight = 0.3,
@@ -259,17 +286,17 @@ static const network_params net_params = {
     [RE] = {[CO] = 0.80, [RE] = 0.20},
   },
   /* ASSUMPTION: "a few" partners among the bank's borrowers, Poisson
-   *   with mean 4.3 (truncated at TRADE_MAX): the value that brings the
-   *   built-in book to 3.0 links per loan (docs/NETWORK.md). */
+   *   with mean 4.3 (truncated at TRADE_MAX); the seeds give no number. */
   .trade_partners_mean = 4.3,
   /* ASSUMPTION: trade is mostly local: half of the partners in the firm's
    *   city, 30% anywhere in its province, 20% in the other provinces of
    *   the delta (regional integration, DOMAIN.md; the seeds give no share). */
   .trade_same_city = 0.50,
   .trade_cross_province = 0.20,
-  /* ASSUMPTION 0.1 SD (2% PD to 2.5%): one trade partner among several is
-   *   a small part of a firm's sales or supplies. */
-  .trade_weight = 0.1,
+  /* A trade partner is a customer or a supplier (ASSUMPTION: half each)
+   *   among the firm's 4.3: losing half of them is 0.25 SD (rule above),
+   *   0.25 / 2.15 = 0.116 per partner, taken as 0.12 (2% PD to 2.7%). */
+  .trade_weight = 0.12,
 };
 
 #undef MF

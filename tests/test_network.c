@@ -425,9 +425,9 @@ Test(network_builtin, no_self_links_or_duplicates) {
 
 Test(network_builtin, statistics_in_documented_ranges) {
   /* docs/NETWORK.md, "Achieved statistics": ranges for the default book of
-   * 10^5 loans (portfolio seeds 1-4 and network seeds 1-2 give 3.004-3.017
-   * links per loan, supply-chain share 78.9-79.2%, guarantee share
-   * 20.9-21.1%, cross-region share 19.35-19.6%). */
+   * 10^5 loans (portfolio seeds 1-4 and network seeds 1-2 give 1.546-1.580
+   * links per loan, supply-chain share 73.3-73.6%, guarantee share
+   * 26.4-26.7%, cross-region share 16.5-16.7%). */
   cas_portfolio *pf = builtin(CAS_PORTFOLIO_DEFAULT_LOANS, 1);
   cas_network *net = generate(pf, 1);
   double n = (double)net->nloans, m = (double)net->nlinks;
@@ -438,10 +438,10 @@ Test(network_builtin, statistics_in_documented_ranges) {
   cr_assert_eq(cross, net->cross_region_links);
   double per_loan = m / n, supply = (double)net->links_by_type[CAS_LINK_SUPPLY_CHAIN] / m;
   double guarantee = (double)net->links_by_type[CAS_LINK_GUARANTEE] / m, cross_share = (double)cross / m;
-  cr_expect(per_loan >= 2.95 && per_loan <= 3.08, "links per loan %.4f", per_loan);
-  cr_expect(supply >= 0.78 && supply <= 0.80, "supply-chain share %.4f", supply);
-  cr_expect(guarantee >= 0.20 && guarantee <= 0.22, "guarantee share %.4f", guarantee);
-  cr_expect(cross_share >= 0.185 && cross_share <= 0.205, "cross-region share %.4f", cross_share);
+  cr_expect(per_loan >= 1.50 && per_loan <= 1.62, "links per loan %.4f", per_loan);
+  cr_expect(supply >= 0.725 && supply <= 0.745, "supply-chain share %.4f", supply);
+  cr_expect(guarantee >= 0.255 && guarantee <= 0.275, "guarantee share %.4f", guarantee);
+  cr_expect(cross_share >= 0.157 && cross_share <= 0.175, "cross-region share %.4f", cross_share);
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }
@@ -473,9 +473,11 @@ Test(network_builtin, degrees_bounded_and_spread) {
   uint64_t top = 0;
   for (size_t i = 0; i < n / 100; i++) top += out[i];
   double top_share = (double)top / (double)net->nlinks;
-  cr_expect_leq(top_share, 0.16, "the top 1%% of loans hold %.3f of the out-links", top_share);
+  cr_expect_leq(top_share, 0.18, "the top 1%% of loans hold %.3f of the out-links", top_share);
   cr_expect_geq(out[n / 100], 10, "99th percentile of the out-degree %u", out[n / 100]);
-  cr_expect_geq((double)linked / (double)n, 0.58, "only %.3f of the loans have a link", (double)linked / (double)n);
+  /* Most household loans (mortgages, consumer loans: three quarters of
+   * the book's loans) have no link at all (documented: 34.6-35.2%). */
+  cr_expect_geq((double)linked / (double)n, 0.33, "only %.3f of the loans have a link", (double)linked / (double)n);
   free(in);
   free(out);
   cas_network_destroy(net);
@@ -492,12 +494,12 @@ static int is_partner_sector(int s) {
 
 /* Weights of the built-in network (sim/network.c, docs/NETWORK.md). */
 #define W_PARK 0.4
-#define W_PARK_BACK 0.05
+#define W_PARK_BACK 0.004
 #define W_OUTSIDE 0.2
-#define W_OUTSIDE_BACK 0.02
-#define W_G60 0.15
+#define W_OUTSIDE_BACK 0.002
+#define W_G60 0.1
 #define W_GUARANTEE 0.3
-#define W_TRADE 0.1
+#define W_TRADE 0.12
 
 /* Larger EAD first, ties lower index (the order of chain masters). */
 static const cas_portfolio *sort_pf;
@@ -583,7 +585,7 @@ Test(network_builtin, chain_masters) {
     if (m == (size + 60) / 61) cr_expect_leq(largest, 60, "park %d: a chain of %zu firms", k, largest);
   }
   cr_expect_geq(checked, 140, "only %d parks with a chain", checked);
-  cr_expect_geq(several, 10, "only %d parks with several chains", several);
+  cr_expect_geq(several, 5, "only %d parks with several chains", several);
   /* Two outside partners per chain firm (rounded per master, capped at
    * half of what is available: never binding here), 30% of them in other
    * provinces. */
@@ -723,7 +725,7 @@ Test(network_builtin, guarantee_circles) {
    * at the documented shares: each eligible loan joins with probability
    * share (independently), less at most one leftover firm per city. */
   static const struct { int sector; double share; } circle[] = {
-    {CAS_SECTOR_INCLUSIVE_MICRO, 0.80}, {CAS_SECTOR_WHOLESALE_RETAIL, 0.60}, {CAS_SECTOR_HOUSEHOLD, 0.20}};
+    {CAS_SECTOR_INCLUSIVE_MICRO, 0.80}, {CAS_SECTOR_WHOLESALE_RETAIL, 0.60}, {CAS_SECTOR_HOUSEHOLD, 0.13}};
   size_t loans[3] = {0}, borrowers[3] = {0};
   uint32_t *in = calloc(n, sizeof *in);
   for (size_t i = 0; i < n; i++) {

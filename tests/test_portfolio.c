@@ -224,13 +224,15 @@ Test(portfolio_builtin, known_answer) {
     double ead, pd, lgd;
     int park;
   } want[] = {
-    {0, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "hangzhou", 747652, 0.021595764305718676, 0.30654250528494909, -1},
-    {1, CAS_REGION_ANHUI, CAS_SECTOR_HOUSEHOLD, "hefei", 378527, 0.0095362553872130346, 0.80422496802469601, -1},
-    {2, CAS_REGION_JIANGSU, CAS_SECTOR_HOUSEHOLD, "nantong", 1811584, 0.0022006830023741301, 0.15967119801440582, -1},
-    {38, -1, CAS_SECTOR_MANUFACTURING, NULL, -1, -1, -1, 39},
-    {4095, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "ningbo", 621752, 0.004739317225749007, 0.052465167904390569, -1},
-    {4096, CAS_REGION_ZHEJIANG, CAS_SECTOR_WHOLESALE_RETAIL, "jinhua", 983747, 0.0022265057480319889, 0.35274057269405201, -1},
-    {4999, CAS_REGION_SHANGHAI, CAS_SECTOR_HOUSEHOLD, "shanghai", 1046040, 0.0088658401542476752, 0.1959196419130198, -1},
+    {0, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "hangzhou", 756319, 0.018529074459543785, 0.30654250528494909, -1},
+    {1, CAS_REGION_ANHUI, CAS_SECTOR_HOUSEHOLD, "hefei", 312703, 0.0072803131955390208, 0.80422496802469601, -1},
+    {2, CAS_REGION_JIANGSU, CAS_SECTOR_HOUSEHOLD, "nantong", 2372733, 0.0013625590670916956, 0.15967119801440582, -1},
+    {3, CAS_REGION_JIANGSU, CAS_SECTOR_MANUFACTURING, "changzhou", 7366029, 0.011585164367133308, 0.74345226236406681, -1},
+    {131, -1, CAS_SECTOR_MANUFACTURING, NULL, -1, -1, -1, 15},
+    {4095, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "ningbo", 595465, 0.0032742185871185684, 0.052465167904390569, -1},
+    {4096, CAS_REGION_ZHEJIANG, CAS_SECTOR_HOUSEHOLD, "jinhua", 147323, 0.00097016896316029684, 0.10274057269405204, -1},
+    {4108, CAS_REGION_ZHEJIANG, CAS_SECTOR_INCLUSIVE_MICRO, "jiaxing", 2012001, 0.022871000563516614, 0.38394136612154667, -1},
+    {4999, CAS_REGION_SHANGHAI, CAS_SECTOR_HOUSEHOLD, "shanghai", 1168460, 0.0066983759443248227, 0.1959196419130198, -1},
   };
   for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
     size_t i = want[k].i;
@@ -315,8 +317,8 @@ Test(portfolio_builtin, shares_match_calibration) {
   cr_expect_float_eq(want_region[CAS_REGION_JIANGSU], 0.33, 1e-12);
   cr_expect_float_eq(want_region[CAS_REGION_ZHEJIANG], 0.34, 1e-12);
   cr_expect_float_eq(want_region[CAS_REGION_ANHUI], 0.13, 1e-12);
-  static const double doc_sector[CAS_NSECTORS] = {0.0378, 0.0178, 0.3238, 0.0576, 0.0765,
-                                                  0.0056, 0.0112, 0.0054, 0.4643};
+  static const double doc_sector[CAS_NSECTORS] = {0.01028, 0.00477, 0.18053, 0.02213, 0.03448,
+                                                  0.00127, 0.00492, 0.00275, 0.73886};
   for (int s = 0; s < CAS_NSECTORS; s++)
     cr_expect_float_eq(want_sector[s], doc_sector[s], 5e-5, "sector %s: %.5f", cas_sector_names[s], want_sector[s]);
   cas_portfolio_destroy(p);
@@ -340,6 +342,50 @@ Test(portfolio_builtin, totals) {
   cr_assert_eq(loans, p->n);
   cr_assert_float_eq(ead, ead_direct, 1e-9 * ead_direct);
   cr_assert_float_eq(el, el_direct, 1e-9 * el_direct);
+  cas_portfolio_destroy(p);
+}
+
+/* docs/CALIBRATION.md, "Checks against public statistics": the default
+ * book of 10^5 loans must respect the single-borrower limit (10% of net
+ * capital, net capital taken as 10% of loans: no loan above 1% of the
+ * book), and a large book must keep the household share, the developer
+ * share and the EAD-weighted PD inside the bands the document cites. */
+Test(portfolio_builtin, single_borrower_limit) {
+  for (uint64_t seed = 1; seed <= 4; seed++) {
+    cas_portfolio *p = gen(CAS_PORTFOLIO_DEFAULT_LOANS, seed);
+    double total = 0, largest = 0;
+    for (size_t i = 0; i < p->n; i++) {
+      total += p->ead[i];
+      if (p->ead[i] > largest) largest = p->ead[i];
+    }
+    /* Every cap is at most 2 billion CNY and the book about 250 billion. */
+    cr_expect_leq(largest, 2e9, "seed %llu: largest loan %.0f CNY", (unsigned long long)seed, largest);
+    cr_expect_leq(largest / total, 0.01, "seed %llu: largest loan %.4f of the book", (unsigned long long)seed,
+                  largest / total);
+    cas_portfolio_destroy(p);
+  }
+}
+
+Test(portfolio_builtin, checks_against_public_statistics) {
+  cas_portfolio *p = gen(1000000, 1);
+  double ead[CAS_NSECTORS] = {0}, total = 0, pd_ead = 0;
+  for (size_t i = 0; i < p->n; i++) {
+    ead[p->sector[i]] += p->ead[i];
+    total += p->ead[i];
+    pd_ead += p->pd[i] * p->ead[i];
+  }
+  /* Household loans: 35.5% of RMB loans with personal business loans, which
+   * the book holds in inclusive_micro; 29% without them. */
+  double household = ead[CAS_SECTOR_HOUSEHOLD] / total;
+  cr_expect(household >= 0.27 && household <= 0.31, "household share of EAD %.4f", household);
+  /* Developer loans: 6.1% of RMB loans nationally; under 7.5% by the
+   * concentration rules with mortgages near their cap. */
+  double developers = ead[CAS_SECTOR_REAL_ESTATE] / total;
+  cr_expect(developers >= 0.045 && developers <= 0.065, "real-estate share of EAD %.4f", developers);
+  /* EAD-weighted PD inside the band of observed NPL ratios and formation
+   * (about 1% at the delta's listed banks, 1.59% for all commercial banks). */
+  double pd = pd_ead / total;
+  cr_expect(pd >= 0.010 && pd <= 0.0159, "EAD-weighted PD %.5f", pd);
   cas_portfolio_destroy(p);
 }
 
