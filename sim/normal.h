@@ -1,5 +1,5 @@
 /*
- * normal.h: the standard normal distribution.
+ * normal.h: the standard normal distribution, and the bivariate one.
  *
  * cas_norm_cdf uses libm erfc so that it keeps full relative accuracy deep
  * in the lower tail (Phi(-38) is ~2.9e-316, not 0). cas_norm_quantile is
@@ -18,5 +18,15 @@ double cas_norm_sf(double x);
 double cas_norm_quantile(double p);
 /* Phi^-1(1 - q) computed from q, accurate for tiny q. */
 double cas_norm_quantile_upper(double q);
+/* P(X <= h, Y <= k) for standard normals X, Y with correlation rho in
+ * [-1, 1] (Genz 2004, see normal.c). Symmetric in h and k bit for bit.
+ * Closed forms at the edges: Phi(h) Phi(k) at rho = 0, Phi(min(h, k)) at
+ * rho = 1, max(0, Phi(h) + Phi(k) - 1) at rho = -1 (formed so that it does
+ * not cancel), Phi of the other argument when one is +inf, 0 when one is
+ * -inf. NaN for a NaN argument and for rho outside [-1, 1], so a computed
+ * correlation that rounds past 1 must be clamped by the caller. Relative
+ * error within a few eps (1 + |ln P|) down to P = 1e-300, absolute error
+ * below 3e-16. */
+double cas_bvn_cdf(double h, double k, double rho);
 
 #endif
