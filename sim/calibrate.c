@@ -12,10 +12,10 @@
 #include "plan.h"
 
 /* Stop once the groups' expected defaults are within this fraction of
- * their targets on the full pilot: sum |rate - target| / sum target. The
- * pilot's own noise keeps a few groups off by a few tenths of a percent
- * whatever the iteration (a changed threshold moves the sparse kernel's
- * draws), so the test is on the sum, which the iteration drives down. */
+ * their targets on the full pilot, sum |rate - target| / sum target, or
+ * within the pilot's noise: a changed threshold moves the sparse kernel's
+ * draws, so the pilot's own noise keeps each group off by about its
+ * standard error whatever the iteration. */
 #define TOLERANCE 1e-3
 
 /* The first pilot runs use fewer paths: P / 2^(STEPS) doubling up to P. */
@@ -38,21 +38,32 @@ typedef struct pilot_counts {
   const uint32_t *group_of;   /* [n] group of plan position k */
   const uint8_t *segment;     /* [n] segment of plan position k */
   uint64_t *cascade;          /* [threads][ngroups] cascade defaults */
+  cas_u128 *cascade_sq;       /* [threads][ngroups] per-path counts squared */
+  uint32_t *path_count;       /* [threads][ngroups] this path's counts (scratch, zero between paths) */
+  uint32_t *touched;          /* [threads][ngroups] groups this path touched (scratch) */
   uint64_t *seg_sum;          /* [threads][CAS_NSEGMENTS] */
   cas_u128 *seg_sumsq;        /* [threads][CAS_NSEGMENTS] per-path counts squared */
 } pilot_counts;
 
-/* After each pilot path: its cascade's defaults, by group and by segment.
+/* After each pilot path: its cascade's defaults, by group and by segment,
+ * with the sums of squares of the per-path counts for the standard errors.
  * Integer sums, so the totals do not depend on which thread ran what. */
 static void count_path(void *ctx, int thread, uint64_t path, const cas_cascade_ws *ws) {
   (void)path;
   pilot_counts *pc = ctx;
-  uint64_t *cascade = &pc->cascade[(size_t)thread * pc->ngroups];
+  size_t at = (size_t)thread * pc->ngroups, ntouched = 0;
+  uint32_t *count = &pc->path_count[at], *touched = &pc->touched[at];
   uint32_t seg[CAS_NSEGMENTS] = {0};
   for (size_t d = ws->n0; d < ws->ndefaulted; d++) {
-    uint32_t k = ws->defaulted[d];
-    cascade[pc->group_of[k]]++;
+    uint32_t k = ws->defaulted[d], g = pc->group_of[k];
+    if (count[g]++ == 0) touched[ntouched++] = g;
     seg[pc->segment[k]]++;
+  }
+  for (size_t i = 0; i < ntouched; i++) {
+    uint32_t g = touched[i];
+    pc->cascade[at + g] += count[g];
+    pc->cascade_sq[at + g] += (cas_u128)count[g] * count[g];
+    count[g] = 0;
   }
   uint64_t *sum = &pc->seg_sum[(size_t)thread * CAS_NSEGMENTS];
   cas_u128 *sumsq = &pc->seg_sumsq[(size_t)thread * CAS_NSEGMENTS];
@@ -60,6 +71,22 @@ static void count_path(void *ctx, int thread, uint64_t path, const cas_cascade_w
     sum[s] += seg[s];
     sumsq[s] += (cas_u128)seg[s] * seg[s];
   }
+}
+
+/* Mean per path and its standard error of the counts summed over the
+ * threads' rows (each row `stride` long) at index i. */
+static void count_moments(const uint64_t *sum, const cas_u128 *sumsq, int threads, size_t stride,
+                          size_t i, uint64_t paths, double *mean, double *se) {
+  uint64_t c = 0;
+  cas_u128 c2 = 0;
+  for (int t = 0; t < threads; t++) {
+    c += sum[(size_t)t * stride + i];
+    c2 += sumsq[(size_t)t * stride + i];
+  }
+  double p = (double)paths;
+  *mean = (double)c / p;
+  double var = paths > 1 ? ((double)c2 - p * *mean * *mean) / (p - 1.0) : 0.0;
+  *se = sqrt(fmax(var, 0.0) / p);
 }
 
 /* Class of a loan by the total weight w of the links into it: 0 for w = 0,
@@ -224,6 +251,9 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
     cal->offset = calloc(gm, sizeof *cal->offset);
     pc.ngroups = ng;
     pc.cascade = calloc((size_t)threads * gm, sizeof *pc.cascade);
+    pc.cascade_sq = calloc((size_t)threads * gm, sizeof *pc.cascade_sq);
+    pc.path_count = calloc((size_t)threads * gm, sizeof *pc.path_count);
+    pc.touched = calloc((size_t)threads * gm, sizeof *pc.touched);
     target = calloc(gm, sizeof *target);
     cascade = calloc(gm, sizeof *cascade);
     round0 = calloc(gm, sizeof *round0);
@@ -231,7 +261,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
     wk = calloc(4 * gm, sizeof *wk);
     prev = calloc(gm, sizeof *prev);
     solve = calloc(gm, 1);
-    ok = cal->offset && pc.cascade && target && cascade && round0 && want && wk && prev && solve;
+    ok = cal->offset && pc.cascade && pc.cascade_sq && pc.path_count && pc.touched && target &&
+         cascade && round0 && want && wk && prev && solve;
   }
   if (!ok) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory calibrating %zu loans", n);
 
@@ -248,6 +279,7 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       apply_offsets(plan, c0, group_of, cal->offset);
       plan->paths = paths;
       memset(pc.cascade, 0, (size_t)threads * ng * sizeof *pc.cascade);
+      memset(pc.cascade_sq, 0, (size_t)threads * ng * sizeof *pc.cascade_sq);
       memset(pc.seg_sum, 0, (size_t)threads * CAS_NSEGMENTS * sizeof *pc.seg_sum);
       memset(pc.seg_sumsq, 0, (size_t)threads * CAS_NSEGMENTS * sizeof *pc.seg_sumsq);
       cas_kernel_options kopt = {.threads = threads, .path_hook = count_path, .path_hook_ctx = &pc};
@@ -257,20 +289,23 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       /* The groups' expected defaults per path at these thresholds. */
       expected_round0(n, c0, group_of, cal->offset, ng, round0);
       residual = 0.0;
-      double off_sum = 0.0, target_sum = 0.0;
+      double off_sum = 0.0, target_sum = 0.0, noise = 0.0;
       for (size_t g = 0; g < ng; g++) {
-        uint64_t c = 0;
-        for (int t = 0; t < threads; t++) c += pc.cascade[(size_t)t * ng + g];
-        cascade[g] = (double)c / (double)paths;
+        double se;
+        count_moments(pc.cascade, pc.cascade_sq, threads, ng, g, paths, &cascade[g], &se);
+        noise += se;
         double miss = fabs(round0[g] + cascade[g] - target[g]);
         if (target[g] > 0.0) residual = fmax(residual, miss / target[g]);
         off_sum += miss;
         target_sum += target[g];
       }
       mean_residual = target_sum > 0.0 ? off_sum / target_sum : 0.0;
-      if ((paths == full && mean_residual < TOLERANCE) ||
-          it >= sc->contagion.calibration_iterations)
-        break;
+      /* done when the groups' misses are within TOLERANCE of their targets
+       * or within the pilot's own noise (the sum of the groups' standard
+       * errors: a miss of one standard error each is as close as the
+       * pilot can tell) */
+      cal->converged = paths == full && off_sum <= fmax(TOLERANCE * target_sum, noise);
+      if (cal->converged || it >= sc->contagion.calibration_iterations) break;
       /* New offsets for these cascade rates; a group the cascade never
        * reached keeps its thresholds exactly. */
       for (size_t g = 0; g < ng; g++) {
@@ -291,6 +326,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       cal->iterations = it;
       cal->max_residual = residual;
       cal->mean_residual = mean_residual;
+      for (size_t g = 0; g < ng; g++)
+        cal->capped += cal->offset[g] >= CAS_CALIBRATION_MAX_OFFSET * (1.0 - 1e-9);
       double loans[CAS_NSEGMENTS] = {0}, pd[CAS_NSEGMENTS] = {0}, r0[CAS_NSEGMENTS] = {0},
              off[CAS_NSEGMENTS] = {0};
       for (size_t k = 0; k < n; k++) {
@@ -303,19 +340,14 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
         cal->group[plan->loan_index[k]] = group_of[k];
       }
       for (int s = 0; s < CAS_NSEGMENTS; s++) {
-        uint64_t sum = 0;
-        cas_u128 sumsq = 0;
-        for (int t = 0; t < threads; t++) {
-          sum += pc.seg_sum[(size_t)t * CAS_NSEGMENTS + s];
-          sumsq += pc.seg_sumsq[(size_t)t * CAS_NSEGMENTS + s];
-        }
-        double p = (double)paths, mean = (double)sum / p;
-        double var = paths > 1 ? ((double)sumsq - p * mean * mean) / (p - 1.0) : 0.0;
+        double mean, se;
+        count_moments(pc.seg_sum, pc.seg_sumsq, threads, CAS_NSEGMENTS, (size_t)s, paths, &mean,
+                      &se);
         double l = loans[s] > 0.0 ? loans[s] : 1.0;
         cal->target_pd[s] = pd[s] / l;
         cal->cascade_rate[s] = mean / l;
         cal->rate[s] = (r0[s] + mean) / l;
-        cal->rate_se[s] = sqrt(fmax(var, 0.0) / p) / l;
+        cal->rate_se[s] = se / l;
         cal->mean_offset[s] = off[s] / l;
       }
     }
@@ -324,6 +356,9 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   free(c0);
   free(scratch);
   free(pc.cascade);
+  free(pc.cascade_sq);
+  free(pc.path_count);
+  free(pc.touched);
   free(pc.seg_sum);
   free(pc.seg_sumsq);
   free(target);

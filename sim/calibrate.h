@@ -68,6 +68,9 @@ typedef struct cas_calibration {
   uint32_t iterations;         /* pilot runs made */
   double max_residual;         /* max over groups of |rate - target| / target at the end */
   double mean_residual;        /* sum over groups of |rate - target| / sum of targets */
+  int converged;               /* 0: stopped at calibration.iterations before the tolerance */
+  size_t capped;               /* groups whose cascade alone reaches their PDs: offset at the
+                                  largest, CAS_CALIBRATION_MAX_OFFSET */
   double target_pd[CAS_NSEGMENTS];     /* mean input PD of the segment */
   double rate[CAS_NSEGMENTS];          /* pilot default rate, cascade included */
   double rate_se[CAS_NSEGMENTS];       /* its Monte Carlo standard error */

@@ -118,12 +118,12 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   for (size_t i = 0; i < n; i++) {
     uint64_t at = c->offset[pos[i]];
     uint32_t at_call = c->call_start[pos[i]];
-    double total = 0.0;
+    long double total = 0.0L;   /* amounts near DBL_MAX must not add up to infinity */
     for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++)
       if (net->type[e] == CAS_LINK_GUARANTEE) total += net->amount[e];
     double ead = stressed_ead(plan, pf, i);
-    double cut = total > ead ? ead / total : 1.0;
-    guaranteed_ead += fmin(total, ead);
+    double cut = total > ead ? (double)(ead / total) : 1.0;
+    guaranteed_ead += total > ead ? ead : (double)total;
     for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++) {
       int t = net->type[e];
       uint32_t v = net->target[e];
@@ -153,6 +153,60 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   c->seg_first[CAS_NSEGMENTS] = (uint32_t)n;
   *out = c;
   return CAS_OK;
+}
+
+void cas_contagion_expected_double_default(const cas_contagion *c, const cas_plan *plan,
+                                           double *el) {
+  /* latent correlations and mean shifts by segment: C = L L' */
+  enum { NF = CAS_NFACTORS, NS = CAS_NSEGMENTS };
+  double ca[NS][NF], rho[NS][NS], mean[NS];
+  for (int s = 0; s < NS; s++) {
+    double la[NF];   /* L' a_s */
+    for (int g = 0; g < NF; g++) {
+      la[g] = 0.0;
+      for (int f = g; f < NF; f++) la[g] += plan->chol[f * NF + g] * plan->loading[s][f];
+    }
+    for (int f = 0; f < NF; f++) {
+      ca[s][f] = 0.0;
+      for (int g = 0; g <= f; g++) ca[s][f] += plan->chol[f * NF + g] * la[g];
+    }
+    mean[s] = 0.0;
+    for (int f = 0; f < NF; f++) mean[s] += plan->loading[s][f] * plan->shift[f];
+  }
+  for (int s = 0; s < NS; s++)
+    for (int t = 0; t < NS; t++) {
+      double v = 0.0;
+      for (int f = 0; f < NF; f++) v += plan->loading[s][f] * ca[t][f];
+      rho[s][t] = v;
+    }
+  /* by borrower position, in blocks of BLOCK positions summed into their
+   * own rows (in parallel), then the rows in order: the total does not
+   * depend on the thread count. Out of memory for the rows: one row. */
+  enum { BLOCK = 4096 };
+  size_t n = plan->n, nblocks = (n + BLOCK - 1) / BLOCK, block = BLOCK;
+  double *part = calloc((nblocks ? nblocks : 1) * NS, sizeof *part);
+  double one[NS] = {0};
+  if (!part) {
+    nblocks = 1;
+    block = n;
+  }
+  double *rows = part ? part : one;
+  #pragma omp parallel for schedule(dynamic, 1) if (part)
+  for (size_t blk = 0; blk < nblocks; blk++) {
+    double *mine = &rows[blk * NS];
+    size_t end = (blk + 1) * block < n ? (blk + 1) * block : n;
+    for (size_t b = blk * block; b < end; b++)
+      for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
+        uint32_t g = c->call[k].pos;
+        int sb = c->segment[b], sg = c->segment[g];
+        mine[sg] += c->call[k].value *
+                    plan->copula->shifted_joint_pd(plan->loans[b].threshold, mean[sb],
+                                                   plan->loans[g].threshold, mean[sg], rho[sb][sg]);
+      }
+  }
+  for (size_t blk = 0; blk < nblocks; blk++)
+    for (int s = 0; s < NS; s++) el[s] += rows[blk * NS + s];
+  free(part);
 }
 
 void cas_contagion_destroy(cas_contagion *c) {

@@ -120,6 +120,17 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 cas_contagion **out, cas_error *err);
 void cas_contagion_destroy(cas_contagion *c);
 
+/* Adds to el[segment] the analytic expected loss of the covered parts
+ * without contagion [CNY]: for each guarantee, the covered amount x the
+ * guarantor's LGD x the probability that borrower and guarantor both
+ * default (the copula's shifted_joint_pd, thresholds and factor means of
+ * plan, latent correlation a_b' C a_g), in the guarantor's segment. With
+ * the plan's uncovered losses this is the whole analytic EL. plan must be
+ * the one c was built on, without calibration offsets. Sums in a fixed
+ * order. */
+void cas_contagion_expected_double_default(const cas_contagion *c, const cas_plan *plan,
+                                           double *el);
+
 /* A growable array of items. */
 typedef struct cas_cascade_list {
   cas_cascade_item *v;

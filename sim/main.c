@@ -127,6 +127,11 @@ static void print_run_summary(const cas_run_report *rep) {
            c->nlongest ? (unsigned long long)c->longest_paths[0] : 0ULL,
            c->truncated_paths ? "; some paths reached max_rounds" : "");
   }
+  if (rep->has_calibration)
+    printf("calibration: PD-preserving, %u pilot runs of up to %llu paths; default rates within "
+           "%.2f%% of the input PDs on the pilot\n",
+           rep->calibration_iterations, (unsigned long long)rep->calibration_paths,
+           100 * rep->calibration_residual);
   printf("result: %s\n", rep->output_path);
 }
 
@@ -188,6 +193,17 @@ static int cmd_run(int argc, char **argv) {
   if (ps.shown) fputs("\r\033[K", stderr);
   if (st != CAS_OK) return cas_cli_report_error(&err);
   if (!quiet) print_run_summary(&rep);
+  /* Not errors, but a reader of the result must know: printed even when quiet. */
+  if (rep.has_calibration && !rep.calibration_converged)
+    fprintf(stderr, "cascade: warning: the contagion calibration stopped after %u pilot runs with "
+                    "default rates %.2f%% from the input PDs (raise contagion.calibration."
+                    "iterations or paths)\n",
+            rep.calibration_iterations, 100 * rep.calibration_residual);
+  if (rep.has_calibration && rep.calibration_capped)
+    fprintf(stderr, "cascade: warning: in %zu loan group(s) the cascade alone exceeds the input "
+                    "PDs; their thresholds are lowered by the most the calibration allows and "
+                    "their default rates stay above the PDs (see calibration_default_rate)\n",
+            rep.calibration_capped);
   return 0;
 }
 

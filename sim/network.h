@@ -3,9 +3,11 @@
  *
  * A link from -> to says: when `from` defaults, `to` is hit.
  *   supply_chain: `to`'s latent variable is shifted down by weight [SD];
- *   guarantee:    `from` is the borrower, `to` its guarantor: the guarantee
- *                 is called, `to`'s exposure grows by amount [CNY] and its
- *                 latent variable is shifted down by weight [SD].
+ *   guarantee:    `from` is the borrower, `to` its guarantor, who covers
+ *                 amount [CNY] of its loan: the guarantee is called, the
+ *                 covered part is lost only if `to` defaults too
+ *                 (contagion.h), and `to`'s latent variable is shifted down
+ *                 by weight [SD].
  * Each loan of the portfolio is one borrower. Links are stored by source
  * (compressed sparse rows), sources and targets being portfolio indices;
  * within a source, links keep file or generation order.

@@ -118,9 +118,16 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
   if (st == CAS_OK) st = cas_plan_build(in->sc, in->pf, &popt, &in->plan, err);
   if (st == CAS_OK && in->net)
     st = cas_contagion_create(in->sc, in->plan, in->pf, in->net, &in->contagion, err);
+  /* The analytic EL (without contagion) of the covered parts: double
+   * defaults, from the plan without calibration offsets. */
+  double double_default[CAS_NSEGMENTS] = {0};
+  if (st == CAS_OK && in->contagion)
+    cas_contagion_expected_double_default(in->contagion, in->plan, double_default);
   /* PD-preserving contagion: thresholds lowered so that the cascade keeps
-   * the input PDs (calibrate.h), then the plan again with them. */
+   * the input PDs (calibrate.h), then the plan again with them. A cascade
+   * with no weighted link and no spill-over has nothing to calibrate. */
   if (st == CAS_OK && in->contagion && in->contagion->max_rounds > 0 &&
+      (in->contagion->nedges > 0 || in->contagion->nspill > 0) &&
       in->sc->contagion.calibration == CAS_CALIBRATION_PD_PRESERVING && calibrate) {
     cas_calibration_options copt = {.kernel = opt->kernel, .threads = opt->threads,
                                     .guaranteed = in->guaranteed};
@@ -133,6 +140,8 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
       st = cas_plan_build(in->sc, in->pf, &popt, &in->plan, err);
     }
   }
+  if (st == CAS_OK)
+    for (int s = 0; s < CAS_NSEGMENTS; s++) in->plan->stressed.expected_loss[s] += double_default[s];
   if (st != CAS_OK) release(in);
   return st;
 }
@@ -180,6 +189,14 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   cas_plan *plan = in.plan;
   cas_contagion *contagion = in.contagion;
   fill_report(sc, plan, report);
+  if (in.calibration) {
+    report->has_calibration = 1;
+    report->calibration_paths = in.calibration->paths;
+    report->calibration_iterations = in.calibration->iterations;
+    report->calibration_residual = in.calibration->mean_residual;
+    report->calibration_converged = in.calibration->converged;
+    report->calibration_capped = in.calibration->capped;
+  }
 
   cas_results *res = NULL;
   char *yaml = NULL;

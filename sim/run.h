@@ -56,6 +56,12 @@ typedef struct cas_run_report {
   cas_summary summary;
   int has_contagion;
   cas_contagion_summary contagion;
+  int has_calibration;       /* PD-preserving contagion: the calibration's record */
+  uint64_t calibration_paths;
+  uint32_t calibration_iterations;
+  double calibration_residual; /* mean residual */
+  int calibration_converged;
+  size_t calibration_capped;
 } cas_run_report;
 
 /* Loads a scenario and applies the overrides of opt (paths, seed, loans). */

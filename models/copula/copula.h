@@ -15,7 +15,9 @@
  * the resulting unconditional PD, which the analytic expected loss uses
  * (plan.c). Every model must satisfy, and tests/test_copula.c checks for
  * every registered one: threshold_upper(1 - p) = threshold(p);
- * shifted_pd(threshold(p), 0) = p; shifted_pd decreasing in mean_shift.
+ * shifted_pd(threshold(p), 0) = p; shifted_pd decreasing in mean_shift;
+ * shifted_joint_pd(t1, m1, t2, m2, 0) = shifted_pd(t1, m1) shifted_pd(t2, m2)
+ * for a model without a mixing scale, and never above either marginal.
  */
 #ifndef CASCADE_COPULA_H
 #define CASCADE_COPULA_H
@@ -38,6 +40,11 @@ typedef struct cas_copula_model {
    * [SD of the latent variable] instead of 0 (the factors' covariance
    * unchanged, a'Ca + b^2 = 1). Negative shifts are adverse. */
   double (*shifted_pd)(double threshold, double mean_shift);
+  /* The probability that two loans both default, with thresholds t1, t2,
+   * systematic-term means m1, m2 (as for shifted_pd) and latent
+   * correlation rho = a_1' C a_2: the double defaults of guarantees in the
+   * analytic expected loss (contagion.c). */
+  double (*shifted_joint_pd)(double t1, double m1, double t2, double m2, double rho);
   /* The path's mixing scale, drawn from the path's factor stream. */
   double (*path_scale)(cas_rng *rng);
 } cas_copula_model;

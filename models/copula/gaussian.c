@@ -3,7 +3,9 @@
  * Defaults when a_s . Z + b_s eps_i < Phi^-1(PD_i); no mixing variable.
  *
  * With Z ~ N(mu, C) and a'Ca + b^2 = 1 the latent variable is N(a . mu, 1),
- * so the unconditional PD under a factor shift is Phi(c - a . mu).
+ * so the unconditional PD under a factor shift is Phi(c - a . mu), and two
+ * loans default together with the bivariate normal probability
+ * Phi2(c1 - a1 . mu, c2 - a2 . mu; a1' C a2).
  */
 #include "copula/copula.h"
 #include "normal.h"
@@ -13,6 +15,9 @@ static double threshold_upper(double survival) { return cas_norm_quantile_upper(
 static double shifted_pd(double threshold_c, double mean_shift) {
   return cas_norm_cdf(threshold_c - mean_shift);
 }
+static double shifted_joint_pd(double t1, double m1, double t2, double m2, double rho) {
+  return cas_bvn_cdf(t1 - m1, t2 - m2, rho);
+}
 static double path_scale(cas_rng *rng) { (void)rng; return 1.0; }
 
 const cas_copula_model cas_copula_gaussian = {
@@ -21,5 +26,6 @@ const cas_copula_model cas_copula_gaussian = {
   .threshold = threshold,
   .threshold_upper = threshold_upper,
   .shifted_pd = shifted_pd,
+  .shifted_joint_pd = shifted_joint_pd,
   .path_scale = path_scale,
 };
