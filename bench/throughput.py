@@ -46,8 +46,10 @@ def cpu_model():
 
 def one_run(binary, loans, paths, threads, kernel, out, scenario="baseline", keep=False):
     """One run in a fresh process: (kernel seconds, total defaults, peak RSS
-    bytes, process seconds[, root attributes if keep])."""
-    cmd = [str(binary), "run", str(ROOT / "scenarios" / f"{scenario}.yaml"), "--loans", str(loans),
+    bytes, process seconds[, root attributes if keep]). scenario: a name in
+    scenarios/ or the path of a scenario file."""
+    path = scenario if str(scenario).endswith(".yaml") else ROOT / "scenarios" / f"{scenario}.yaml"
+    cmd = [str(binary), "run", str(path), "--loans", str(loans),
            "--paths", str(paths), "--threads", str(threads), "--kernel", kernel, "-q", "-o", str(out)]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
