@@ -177,7 +177,7 @@ void cas_contagion_expected_double_default(const cas_contagion *c, const cas_pla
     for (int t = 0; t < NS; t++) {
       double v = 0.0;
       for (int f = 0; f < NF; f++) v += plan->loading[s][f] * ca[t][f];
-      rho[s][t] = v;
+      rho[s][t] = fmax(-1.0, fmin(1.0, v));   /* |v| < 1 (a'Ca < 1 for both), whatever rounding does */
     }
   /* by borrower position, in blocks of BLOCK positions summed into their
    * own rows (in parallel), then the rows in order: the total does not
