@@ -22,12 +22,19 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize
 # The library, instrumented for coverage (fuzzer-no-link) and sanitized.
 cmake -S "$src" -B "$out/lib" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASCADE_TESTS=OFF \
   -DCMAKE_C_FLAGS="$flags -fsanitize=fuzzer-no-link" -DCMAKE_C_FLAGS_RELWITHDEBINFO="" >/dev/null
-cmake --build "$out/lib" --target cascade_core -j2 >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
+cmake --build "$out/lib" --target cascade_tools -j2 >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 
-libs="$out/lib/libcascade_core.a -fopenmp $(pkg-config --libs yaml-0.1 hdf5-serial) -lhdf5_hl -lm"
+libs="$out/lib/libcascade_tools.a $out/lib/libcascade_core.a -fopenmp"
+libs="$libs $(pkg-config --libs yaml-0.1 hdf5-serial) -lhdf5_hl -lm"
+# every folder of the two libraries is on the include path, as in CMakeLists.txt
+includes=()
+for d in "$src"/sim/core "$src"/sim/input "$src"/sim/engine "$src"/sim/output "$src"/sim/tools \
+         "$src"/models "$src"/models/*/; do
+  includes+=(-I"$d")
+done
 for t in "${targets[@]}"; do
   clang $flags -D_GNU_SOURCE -fsanitize=fuzzer -Wall -Wextra \
-    -I"$src/sim" -I"$src/models" -I"$out/lib/generated" $(pkg-config --cflags hdf5-serial) \
+    "${includes[@]}" -I"$out/lib/generated" $(pkg-config --cflags hdf5-serial) \
     -DCASCADE_TEST_DATA="\"$src/tests/data\"" \
     "$src/tests/fuzz/fuzz_$t.c" $libs -o "$out/fuzz_$t"
 done
