@@ -1,6 +1,6 @@
 /*
  * test_calibrate.c: the PD-preserving calibration of contagion
- * (sim/calibrate.c).
+ * (sim/engine/calibrate.c).
  *
  * On the built-in book (20,000 loans) with a network whose weighted links
  * all lie inside Shanghai: the groups the cascade reaches get a positive

@@ -1,5 +1,5 @@
 /*
- * test_contagion.c: the cascade (sim/contagion.c).
+ * test_contagion.c: the cascade (models/contagion/contagion.c).
  *
  * Hand-worked graphs: a portfolio of a few loans, every loan with PD 1%
  * (threshold c = Phi^-1(0.01) = -2.3263), loadings {global 0.6} so the

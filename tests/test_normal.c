@@ -1,15 +1,15 @@
 /*
- * test_normal.c: accuracy and contract of sim/normal.c.
+ * test_normal.c: accuracy and contract of sim/core/normal.c.
  *
  * Reference values were computed with mpmath at 50 significant digits (40
  * for the bivariate table) by tests/tools/normal_reference.py (run it with
- * /usr/bin/python3 sim/normal.c as its argument, about four minutes, and
+ * /usr/bin/python3 sim/core/normal.c as its argument, about four minutes, and
  * paste its output over the tables below). Each entry is the correctly
  * rounded answer for the exact doubles its argument literals denote, so
  * the tables measure this code, not the rounding of the inputs. The
  * bivariate values come from a formula the C code does not use, and the
  * script checks each against a second one. The script also re-checks the
- * AS 241 coefficients in sim/normal.c against Wichura's published check
+ * AS 241 coefficients in sim/core/normal.c against Wichura's published check
  * sums, and the Gauss-Legendre rules against their definition.
  *
  * Bounds (relative error unless stated), and why:
@@ -647,7 +647,7 @@ Test(bvn_identity, no_seam_at_0_925) {
   }
 }
 
-/* Across the switches between the forms of the integral (sim/normal.c,
+/* Across the switches between the forms of the integral (sim/core/normal.c,
  * the limits NEAR_ONE_MAX_SHK = 4, NEAR_ONE_MAX_B = 2 and
  * FROM_MINUS_ONE_RISE = 1): each walk crosses one at its midpoint. */
 Test(bvn_identity, no_seam_between_forms) {

@@ -1,5 +1,5 @@
 /*
- * test_plan.c: how a plan applies a scenario's shocks (sim/plan.c).
+ * test_plan.c: how a plan applies a scenario's shocks (sim/engine/plan.c).
  *
  * - PD stress on the odds: exact values, composition, monotonicity, PDs
  *   that approach 1 without reaching it, thresholds finite and accurate

@@ -425,7 +425,7 @@ Test(scenario, defaults) {
     cr_expect_str_eq(sc->file_paths[0], "/nonexistent/folder/defaults_probe.yaml");
     cr_expect_str_eq(sc->file_texts[0], texts[t]);
     /* Asset correlations of the defaults: the Basel IRB targets of
-     * docs/CALIBRATION.md (sim/scenario.c), to the rounding of the loadings. */
+     * docs/CALIBRATION.md (sim/input/scenario.c), to the rounding of the loadings. */
     static const double target[CAS_NSECTORS] = {0.14, 0.19, 0.10, 0.18, 0.16, 0.15, 0.17, 0.21, 0.13};
     for (int s = 0; s < CAS_NSECTORS; s++) {
       double r2 = cas_scenario_systematic_variance(sc, CAS_REGION_ANHUI, s);

@@ -1,5 +1,5 @@
 /*
- * test_stats.c: VaR, ES and their standard errors (sim/stats.c).
+ * test_stats.c: VaR, ES and their standard errors (sim/engine/stats.c).
  *
  * Exact cases on known samples; then the estimators and their standard
  * errors on exponential losses, where VaR and ES are known in closed form:

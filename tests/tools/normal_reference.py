@@ -3,7 +3,7 @@
 
 Run with Debian's interpreter (/usr/bin/python3, package python3-mpmath):
 
-    /usr/bin/python3 tests/tools/normal_reference.py sim/normal.c > /tmp/normal_ref.c
+    /usr/bin/python3 tests/tools/normal_reference.py sim/core/normal.c > /tmp/normal_ref.c
 
 It prints C tables to paste into tests/test_normal.c (about four minutes,
 most of it the bivariate table). Every argument is first rounded to a
@@ -20,7 +20,7 @@ code does not use: it integrates Plackett's dP/drho instead. Each value is
 checked against that second formula, integrated here too, and the script
 stops if the two disagree beyond 1e-25 relative.
 
-Given the path of sim/normal.c, it also recomputes the check sums that
+Given the path of sim/core/normal.c, it also recomputes the check sums that
 Wichura printed with the AS 241 coefficients (sums of the coefficient
 mantissas) and the Gauss-Legendre nodes and weights of the bivariate
 normal, to guard the transcriptions, and reports them on stderr.
