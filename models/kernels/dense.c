@@ -1,5 +1,5 @@
 /*
- * kernel_dense.c: the reference kernel, one idiosyncratic draw per loan per
+ * dense.c (models/kernels): the reference kernel, one idiosyncratic draw per loan per
  * path.
  *
  * Path p: z = factors(p); for each loan in plan order (bucket by bucket),

@@ -1,5 +1,5 @@
 /*
- * kernel_sparse.c: a kernel whose cost follows the defaults, not the loans.
+ * sparse.c (models/kernels): a kernel whose cost follows the defaults, not the loans.
  *
  * Given the systematic factors z of a path, loans are independent, and loan
  * k of bucket B defaults with probability

@@ -20,7 +20,7 @@
  * Given the
  * systematic factors, the loans of a bucket are independent with nearly the
  * same conditional PD: the sparse kernel samples a bucket's defaulters with
- * its largest conditional PD and thins (plan.c, kernel_sparse.c).
+ * its largest conditional PD and thins (plan.c, models/kernels/sparse.c).
  *
  * Memory: 16 (loan record) + 4 (portfolio index) = 20 bytes per loan, plus
  * 2 bytes per loan while building; with the portfolio's 32, 54 at the peak.
