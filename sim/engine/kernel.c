@@ -1,6 +1,7 @@
 /*
- * kernel.c: the kernel registry, per-path results, and what every kernel
- * shares: the driver over paths and the start and end of a path.
+ * kernel.c: per-path results, and what every kernel shares: the driver over
+ * paths and the start and end of a path. The kernels themselves and their
+ * registry are in models/kernels.
  */
 #include "kernel.h"
 
@@ -10,18 +11,6 @@
 #include <time.h>
 
 #include "rng.h"
-
-static const void *const registry[] = {
-  &cas_kernel_sparse,
-  &cas_kernel_dense,
-};
-enum { NKERNELS = sizeof registry / sizeof registry[0] };
-
-const cas_kernel *cas_kernel_lookup(const char *name) {
-  return cas_registry_find(registry, NKERNELS, name);
-}
-
-void cas_kernel_list(char *buf, size_t size) { cas_registry_list(registry, NKERNELS, buf, size); }
 
 cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantees,
                               cas_results **out, cas_error *err) {

@@ -85,8 +85,12 @@ extern const cas_kernel cas_kernel_sparse;
 /* The kernel `cascade run` uses unless told otherwise. */
 #define CAS_KERNEL_DEFAULT "sparse"
 
+/* The registry (models/kernels/kernels.c): by name (NULL if none), the
+ * names for messages, and the i-th kernel (NULL past the end) for tests
+ * that walk them all. */
 const cas_kernel *cas_kernel_lookup(const char *name);
 void cas_kernel_list(char *buf, size_t size);
+const cas_kernel *cas_kernel_at(size_t i);
 
 /* Runs every path of the plan (contagion may be NULL): OpenMP over blocks
  * of paths handed out dynamically, per-thread workspaces allocated before
