@@ -44,15 +44,6 @@ void cas_network_guaranteed(const cas_network *net, double *guaranteed) {
   }
 }
 
-/* Stressed EAD and LGD of portfolio loan i, as the plan has them. */
-static double stressed_ead(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  return pf->ead[i] * plan->seg_ead_mult[cas_segment(pf->region[i], pf->sector[i])];
-}
-static double stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  double add = plan->seg_lgd_add[cas_segment(pf->region[i], pf->sector[i])];
-  return fmin(fmax(pf->lgd[i] + add, 0.0), 1.0);
-}
-
 cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 const cas_portfolio *pf, const cas_network *net,
                                 cas_contagion **out, cas_error *err) {
@@ -121,7 +112,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
     long double total = 0.0L;   /* amounts near DBL_MAX must not add up to infinity */
     for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++)
       if (net->type[e] == CAS_LINK_GUARANTEE) total += net->amount[e];
-    double ead = stressed_ead(plan, pf, i);
+    double ead = cas_plan_stressed_ead(plan, pf, i);
     double cut = total > ead ? (double)(ead / total) : 1.0;
     guaranteed_ead += total > ead ? ead : (double)total;
     for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++) {
@@ -131,7 +122,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
       if (w != 0.0) c->edge[at++] = (cas_cascade_edge){pos[v], 0, w};
       if (t == CAS_LINK_GUARANTEE)
         c->call[at_call++] =
-            (cas_cascade_item){pos[v], 0, net->amount[e] * cut * stressed_lgd(plan, pf, v)};
+            (cas_cascade_item){pos[v], 0, net->amount[e] * cut * cas_plan_stressed_lgd(plan, pf, v)};
     }
   }
   c->guaranteed_ead = guaranteed_ead;

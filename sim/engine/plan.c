@@ -124,9 +124,9 @@ double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p) {
  * portfolio alone. Two scenarios on one portfolio therefore give the dense
  * kernel the same draw for the same loan (common random numbers). */
 /* The part of loan i's stressed EAD that no guarantee covers [CNY]. */
-static double uncovered_ead(const cas_portfolio *pf, const segment_shock *seg,
-                            const cas_plan_options *opt, size_t i, int s) {
-  double ead = pf->ead[i] * seg[s].ead_mult;
+static double uncovered_ead(const cas_plan *plan, const cas_portfolio *pf,
+                            const cas_plan_options *opt, size_t i) {
+  double ead = cas_plan_stressed_ead(plan, pf, i);
   if (opt && opt->guaranteed) ead -= fmin(opt->guaranteed[i], ead);
   return ead;
 }
@@ -183,10 +183,10 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
     double tmin = INFINITY, tmax = -INFINITY;
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
-      double lgd = fmin(fmax(pf->lgd[i] + seg[s].lgd_add, 0.0), 1.0);
+      double lgd = cas_plan_stressed_lgd(plan, pf, i);
       double t = cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i], seg[s].pd_mult));
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
-      plan->loans[k] = (cas_plan_loan){t, uncovered_ead(pf, seg, opt, i, s) * lgd};
+      plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
       tmin = fmin(tmin, t);
       tmax = fmax(tmax, t);
     }
@@ -302,7 +302,7 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   for (size_t i = 0; i < pf->n; i++) {
     int s = cas_segment(pf->region[i], pf->sector[i]);
     plan->stressed.loans[s]++;
-    plan->stressed.ead[s] += pf->ead[i] * seg[s].ead_mult;
+    plan->stressed.ead[s] += cas_plan_stressed_ead(plan, pf, i);
   }
   analytic_by_segment(plan, opt, plan->stressed.expected_loss, plan->stressed.expected_defaults);
   *out = plan;

@@ -131,6 +131,18 @@ cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier);
  * precision however close pd is to 1. */
 double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p);
 
+/* Stressed EAD [CNY] and LGD [fraction] of portfolio loan i: its segment's
+ * folded EAD multiplier and LGD add-on (clamped to [0, 1]). The one
+ * definition, used by the plan and by the models that price what the plan
+ * does not hold (the guarantees' covered parts, contagion.c). */
+static inline double cas_plan_stressed_ead(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  return pf->ead[i] * plan->seg_ead_mult[cas_segment(pf->region[i], pf->sector[i])];
+}
+static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  double lgd = pf->lgd[i] + plan->seg_lgd_add[cas_segment(pf->region[i], pf->sector[i])];
+  return lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
+}
+
 /* opt may be NULL (defaults). The portfolio is only read. */
 cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
                           const cas_plan_options *opt, cas_plan **out, cas_error *err);
