@@ -74,11 +74,15 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   c->offset = cas_alloc_large((n + 1) * sizeof *c->offset, 1);
   c->call_start = calloc(n + 1, sizeof *c->call_start);
   c->segment = malloc((n ? n : 1) * sizeof *c->segment);
+  c->nsegments = plan->nsegments;
+  c->seg_first = malloc(((size_t)plan->nsegments + 1) * sizeof *c->seg_first);
+  c->seg_bucket = malloc(((size_t)plan->nsegments + 1) * sizeof *c->seg_bucket);
   if (on && sc->contagion.nspillover) c->spill = calloc(sc->contagion.nspillover, sizeof *c->spill);
-  int ok = c->offset && c->call_start && c->segment && (!on || !sc->contagion.nspillover || c->spill);
+  int ok = c->offset && c->call_start && c->segment && c->seg_first && c->seg_bucket &&
+           (!on || !sc->contagion.nspillover || c->spill);
   if (ok) {
     for (size_t i = 0; i < n; i++) {
-      c->segment[pos[i]] = (uint8_t)cas_segment(pf->region[i], pf->sector[i]);
+      c->segment[pos[i]] = (uint16_t)cas_plan_segment_of(plan, pf, i);
       for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++) {
         int t = net->type[e];
         if (net->weight[e] * scale[t] != 0.0) c->offset[pos[i] + 1]++;
@@ -135,48 +139,62 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   /* Buckets are segment-major: each segment is one range of positions
    * (empty for a segment without loans: it starts where the next one does). */
   size_t b = 0;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  int nseg = plan->nsegments;
+  for (int s = 0; s < nseg; s++) {
     while (b < plan->nbuckets && plan->buckets[b].segment < s) b++;
     c->seg_bucket[s] = (uint32_t)b;
     c->seg_first[s] = b < plan->nbuckets ? plan->buckets[b].first : (uint32_t)n;
   }
-  c->seg_bucket[CAS_NSEGMENTS] = (uint32_t)plan->nbuckets;
-  c->seg_first[CAS_NSEGMENTS] = (uint32_t)n;
+  c->seg_bucket[nseg] = (uint32_t)plan->nbuckets;
+  c->seg_first[nseg] = (uint32_t)n;
   *out = c;
   return CAS_OK;
 }
 
 void cas_contagion_expected_double_default(const cas_contagion *c, const cas_plan *plan,
                                            double *el) {
-  /* latent correlations and mean shifts by segment: C = L L' */
-  enum { NF = CAS_NFACTORS, NS = CAS_NSEGMENTS };
-  double ca[NS][NF], rho[NS][NS], mean[NS];
+  /* latent covariances and mean shifts by segment: C = L L'; ca[s] = C a_s.
+   * The correlation of two segments' latent variables, a_s' C a_t, is
+   * formed for the pairs that guarantees join (rho below). */
+  int NF = plan->nfactors, NS = plan->nsegments;
+  double *ca = malloc((size_t)NS * (size_t)NF * sizeof *ca);
+  double *mean = malloc((size_t)NS * sizeof *mean), *la = malloc((size_t)NF * sizeof *la);
+  if (!ca || !mean || !la) {
+    /* No memory for the analytic term: leave it out (the simulated loss
+     * holds it all the same). */
+    free(ca);
+    free(mean);
+    free(la);
+    return;
+  }
   for (int s = 0; s < NS; s++) {
-    double la[NF];   /* L' a_s */
-    for (int g = 0; g < NF; g++) {
+    const double *a = cas_plan_loading(plan, s);
+    for (int g = 0; g < NF; g++) {   /* la = L' a_s */
       la[g] = 0.0;
-      for (int f = g; f < NF; f++) la[g] += plan->chol[f * NF + g] * plan->loading[s][f];
+      for (int f = g; f < NF; f++) la[g] += plan->chol[f * NF + g] * a[f];
     }
+    double *cs = &ca[(size_t)s * NF];
     for (int f = 0; f < NF; f++) {
-      ca[s][f] = 0.0;
-      for (int g = 0; g <= f; g++) ca[s][f] += plan->chol[f * NF + g] * la[g];
+      cs[f] = 0.0;
+      for (int g = 0; g <= f; g++) cs[f] += plan->chol[f * NF + g] * la[g];
     }
     mean[s] = 0.0;
-    for (int f = 0; f < NF; f++) mean[s] += plan->loading[s][f] * plan->shift[f];
+    for (int f = 0; f < NF; f++) mean[s] += a[f] * plan->shift[f];
   }
-  for (int s = 0; s < NS; s++)
-    for (int t = 0; t < NS; t++) {
-      double v = 0.0;
-      for (int f = 0; f < NF; f++) v += plan->loading[s][f] * ca[t][f];
-      rho[s][t] = fmax(-1.0, fmin(1.0, v));   /* |v| < 1 (a'Ca < 1 for both), whatever rounding does */
-    }
+  free(la);
   /* by borrower position, in blocks of BLOCK positions summed into their
    * own rows (in parallel), then the rows in order: the total does not
    * depend on the thread count. Out of memory for the rows: one row. */
   enum { BLOCK = 4096 };
   size_t n = plan->n, nblocks = (n + BLOCK - 1) / BLOCK, block = BLOCK;
-  double *part = calloc((nblocks ? nblocks : 1) * NS, sizeof *part);
-  double one[NS] = {0};
+  double *part = calloc((nblocks ? nblocks : 1) * (size_t)NS, sizeof *part);
+  double *one = calloc((size_t)NS, sizeof *one);
+  if (!one) {
+    free(part);
+    free(ca);
+    free(mean);
+    return;
+  }
   if (!part) {
     nblocks = 1;
     block = n;
@@ -184,20 +202,27 @@ void cas_contagion_expected_double_default(const cas_contagion *c, const cas_pla
   double *rows = part ? part : one;
   #pragma omp parallel for schedule(dynamic, 1) if (part)
   for (size_t blk = 0; blk < nblocks; blk++) {
-    double *mine = &rows[blk * NS];
+    double *mine = &rows[blk * (size_t)NS];
     size_t end = (blk + 1) * block < n ? (blk + 1) * block : n;
     for (size_t b = blk * block; b < end; b++)
       for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
         uint32_t g = c->call[k].pos;
         int sb = c->segment[b], sg = c->segment[g];
+        const double *ab = cas_plan_loading(plan, sb), *cg = &ca[(size_t)sg * NF];
+        double v = 0.0;
+        for (int f = 0; f < NF; f++) v += ab[f] * cg[f];
+        double rho = fmax(-1.0, fmin(1.0, v));   /* |v| < 1 (a'Ca < 1 for both), whatever rounding does */
         mine[sg] += c->call[k].value *
                     plan->copula->shifted_joint_pd(plan->loans[b].threshold, mean[sb],
-                                                   plan->loans[g].threshold, mean[sg], rho[sb][sg]);
+                                                   plan->loans[g].threshold, mean[sg], rho);
       }
   }
   for (size_t blk = 0; blk < nblocks; blk++)
-    for (int s = 0; s < NS; s++) el[s] += rows[blk * NS + s];
+    for (int s = 0; s < NS; s++) el[s] += rows[blk * (size_t)NS + s];
   free(part);
+  free(one);
+  free(ca);
+  free(mean);
 }
 
 void cas_contagion_destroy(cas_contagion *c) {
@@ -207,6 +232,8 @@ void cas_contagion_destroy(cas_contagion *c) {
   free(c->call_start);
   free(c->call);
   free(c->segment);
+  free(c->seg_first);
+  free(c->seg_bucket);
   free(c->spill);
   free(c);
 }
@@ -243,11 +270,14 @@ cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32
   ws->hit = calloc(bsize / 64, sizeof *ws->hit);
   /* one spill-over pass at most per round, plus the state of round 0 */
   ws->max_epochs = max_rounds + 1;
-  ws->dsys_hist = malloc((size_t)ws->max_epochs * CAS_NSEGMENTS * sizeof *ws->dsys_hist);
+  ws->nsegments = plan->nsegments;
+  ws->nfactors = plan->nfactors;
+  ws->dsys_hist = malloc((size_t)ws->max_epochs * (size_t)ws->nsegments * sizeof *ws->dsys_hist);
+  ws->seg_scratch = malloc((4 * (size_t)ws->nsegments + (size_t)ws->nfactors) * sizeof(double));
   ws->nbuckets = plan->nbuckets;
   ws->tail = calloc(plan->nbuckets ? plan->nbuckets : 1, sizeof *ws->tail);
   if (!ws->dbits || !ws->defaulted || (eps_all_known && !ws->eps) || !ws->block_start ||
-      !ws->sum || !ws->hit || !ws->dsys_hist || !ws->tail) {
+      !ws->sum || !ws->hit || !ws->dsys_hist || !ws->tail || !ws->seg_scratch) {
     cas_cascade_ws_destroy(ws);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace of %zu loans", n);
   }
@@ -264,6 +294,7 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->sum);
   free(ws->hit);
   free(ws->dsys_hist);
+  free(ws->seg_scratch);
   free(ws->tail);
   cas_cascade_list *lists[] = {&ws->items, &ws->sorted, &ws->pending};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
@@ -370,17 +401,17 @@ typedef struct path_state {
   const cas_contagion *c;
   const cas_plan *plan;
   cas_cascade_ws *ws;
-  const double *sys;         /* [CAS_NSEGMENTS] a.z of the path */
+  const double *sys;         /* [nsegments] a.z of the path */
   double scale, inv_scale;
-  double inv_w[CAS_NSEGMENTS];
-  double dsys[CAS_NSEGMENTS];   /* spill-over move of each segment's systematic term so far (<= 0) */
+  double *inv_w;             /* [nsegments] */
+  double *dsys;              /* [nsegments] spill-over move of each segment's systematic term so far (<= 0) */
   uint32_t epoch;            /* spill-over passes so far; ws->dsys_hist[e] is dsys after pass e */
   uint64_t key;              /* prefix of the keyed draws of this path */
   cas_rng *rng;              /* the path's sparse stream, for spill-over passes */
 } path_state;
 
 static const double *dsys_at(const path_state *ps, uint32_t epoch) {
-  return &ps->ws->dsys_hist[(size_t)epoch * CAS_NSEGMENTS];
+  return &ps->ws->dsys_hist[(size_t)epoch * (size_t)ps->ws->nsegments];
 }
 
 /* The dense kernel's test: does survivor k of segment s with network
@@ -542,16 +573,19 @@ static void spill_over(path_state *ps, const double *count) {
   const cas_contagion *c = ps->c;
   const cas_plan *plan = ps->plan;
   if (c->nspill == 0) return;
-  double dz[CAS_NFACTORS] = {0}, old[CAS_NSEGMENTS];
+  int nseg = plan->nsegments, nf = plan->nfactors;
+  double *old = ps->ws->seg_scratch + 3 * (size_t)nseg, *dz = old + nseg;
+  for (int f = 0; f < nf; f++) dz[f] = 0.0;
   for (size_t t = 0; t < c->nspill; t++) {
     const cas_spill_term *term = &c->spill[t];
     double loans = (double)plan->unstressed.loans[term->segment];
     if (loans > 0) dz[term->factor] -= term->beta * count[term->segment] / loans;
   }
   int any = 0;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  for (int s = 0; s < nseg; s++) {
     double v = 0.0;
-    for (int f = 0; f < CAS_NFACTORS; f++) v += plan->loading[s][f] * dz[f];
+    const double *a = cas_plan_loading(plan, s);
+    for (int f = 0; f < nf; f++) v += a[f] * dz[f];
     old[s] = ps->dsys[s];
     if (v < ps->dsys[s]) {
       ps->dsys[s] = v;
@@ -560,8 +594,9 @@ static void spill_over(path_state *ps, const double *count) {
   }
   if (!any) return;
   ps->epoch++;
-  memcpy(&ps->ws->dsys_hist[(size_t)ps->epoch * CAS_NSEGMENTS], ps->dsys, sizeof ps->dsys);
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  memcpy(&ps->ws->dsys_hist[(size_t)ps->epoch * (size_t)nseg], ps->dsys,
+         (size_t)nseg * sizeof *ps->dsys);
+  for (int s = 0; s < nseg; s++) {
     if (!(ps->dsys[s] < old[s])) continue;
     if (ps->ws->eps_all_known) {
       spill_segment_dense(ps, s);
@@ -795,7 +830,8 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
   book_calls(c, ws, 0, n0, out->factor_seg_loss, c->max_rounds ? &ws->pending : NULL,
              &out->double_default);
   if (c->max_rounds == 0) return;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) out->seg_loss[s] = 0.0;
+  int nseg = plan->nsegments;
+  for (int s = 0; s < nseg; s++) out->seg_loss[s] = 0.0;
   for (uint32_t r = 0; r <= c->max_rounds; r++) out->by_round[r] = 0;
   out->by_round[0] = (int32_t)n0;
 
@@ -803,12 +839,15 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
                    .inv_scale = 1.0 / scale, .epoch = 0, .rng = rng,
                    .key = cas_rng_keyed_prefix(plan->seed, CAS_RNG_CONTAGION,
                                                      plan->first_stream + path)};
-  double count[CAS_NSEGMENTS] = {0};   /* defaults so far by segment */
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  ps.inv_w = ws->seg_scratch;
+  ps.dsys = ps.inv_w + nseg;
+  double *count = ps.dsys + nseg;   /* defaults so far by segment */
+  for (int s = 0; s < nseg; s++) {
     ps.inv_w[s] = 1.0 / plan->idio[s];
     ps.dsys[s] = 0.0;
+    count[s] = 0.0;
   }
-  memcpy(ws->dsys_hist, ps.dsys, sizeof ps.dsys);
+  memcpy(ws->dsys_hist, ps.dsys, (size_t)nseg * sizeof *ps.dsys);
   for (size_t d = 0; d < n0; d++) count[c->segment[ws->defaulted[d]]] += 1.0;
 
   /* Each round: spill-over from the default rates so far, then the hits of

@@ -101,9 +101,10 @@ typedef struct cas_contagion {
   uint32_t *call_start;          /* [n + 1] guarantees on the loan at plan position k */
   cas_cascade_item *call;        /* [ncalls] (guarantor position, covered amount x its LGD [CNY]) */
   size_t ncalls;
-  uint8_t *segment;              /* [n] segment of plan position k */
-  uint32_t seg_first[CAS_NSEGMENTS + 1]; /* loans of segment s: plan positions seg_first[s] .. seg_first[s+1]-1 */
-  uint32_t seg_bucket[CAS_NSEGMENTS + 1]; /* its buckets: seg_bucket[s] .. seg_bucket[s+1]-1 */
+  uint16_t *segment;             /* [n] segment of plan position k */
+  int nsegments;
+  uint32_t *seg_first;           /* [nsegments + 1] loans of segment s: plan positions seg_first[s] .. seg_first[s+1]-1 */
+  uint32_t *seg_bucket;          /* [nsegments + 1] its buckets: seg_bucket[s] .. seg_bucket[s+1]-1 */
   double guaranteed_ead;         /* covered amounts of every loan [CNY] */
 } cas_contagion;
 
@@ -175,14 +176,18 @@ typedef struct cas_cascade_ws {
   cas_cascade_list pending;       /* guarantees of round-0 defaults whose guarantor survived round 0 */
   size_t n0;                      /* round-0 defaults of the path: defaulted[0, n0) */
   uint32_t max_epochs;            /* rows of dsys_hist */
-  double *dsys_hist;              /* [max_epochs][CAS_NSEGMENTS] spill-over moves after each pass */
+  double *dsys_hist;              /* [max_epochs][nsegments] spill-over moves after each pass
+                                     (one row when the model has no spill-over) */
+  int nsegments, nfactors;
+  double *seg_scratch;            /* [4 nsegments + nfactors]: a path's per-segment state */
   uint64_t path_serial;           /* paths begun on this workspace */
   size_t nbuckets;
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
 } cas_cascade_ws;
 
 /* For the loans and buckets of plan; eps_all_known: keep every eps (dense
- * kernel with a cascade); max_rounds: the model's. */
+ * kernel with a cascade); max_rounds: the model's (0 when it has no
+ * spill-over: the spill-over history then needs no rows beyond the first). */
 cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32_t max_rounds,
                                  cas_cascade_ws **out, cas_error *err);
 void cas_cascade_ws_destroy(cas_cascade_ws *ws);
@@ -203,11 +208,11 @@ static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
 
 /* What the guarantees and the cascade of one path add. */
 typedef struct cas_cascade_out {
-  double *factor_seg_loss; /* [CAS_NSEGMENTS] factor loss by segment: covered parts lost between
+  double *factor_seg_loss; /* [nsegments] factor loss by segment: covered parts lost between
                               two round-0 defaults are added [CNY] */
-  double *seg_loss;        /* [CAS_NSEGMENTS] contagion loss by segment [CNY] (written; NULL
+  double *seg_loss;        /* [nsegments] contagion loss by segment [CNY] (written; NULL
                               when max_rounds is 0) */
-  int32_t *seg_defaults;   /* [CAS_NSEGMENTS] the cascade's defaults are added by segment */
+  int32_t *seg_defaults;   /* [nsegments] the cascade's defaults are added by segment */
   int32_t *by_round;       /* [max_rounds + 1] defaults by round (written; NULL when max_rounds is 0) */
   double double_default;   /* covered parts lost because the guarantor defaulted too [CNY] */
   int32_t rounds;          /* last round with new defaults (0: none) */

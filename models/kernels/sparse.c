@@ -38,12 +38,11 @@
 enum { BATCH = 64 };
 
 static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, uint64_t p,
-                          cas_results *res, cas_cascade_ws *ws) {
-  double sys[CAS_NSEGMENTS];
+                          cas_results *res, cas_cascade_ws *ws, double *sys) {
   double scale = cas_kernel_path_begin(plan, p, res, sys);
   double inv_scale = 1.0 / scale;
-  double *seg_loss = &res->loss_by_segment[p * CAS_NSEGMENTS];
-  int32_t *seg_defaults = &res->defaults_by_segment[p * CAS_NSEGMENTS];
+  double *seg_loss = &res->loss_by_segment[p * (uint64_t)plan->nsegments];
+  int32_t *seg_defaults = &res->defaults_by_segment[p * (uint64_t)plan->nsegments];
   cas_rng rng;
   cas_rng_init(&rng, plan->seed, CAS_RNG_SPARSE, plan->first_stream + p);
   if (ws) cas_cascade_begin(ws);

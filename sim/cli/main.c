@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,30 +100,60 @@ static const char *const usage_compare =
 
 #define MN(x) ((x) / 1e6)
 
+/* Money in a unit that suits the book: CNY mn down to CNY as the exposure
+ * needs, with enough decimals that a tiny book (an EAD of 1) still shows
+ * its digits. */
+typedef struct money_unit {
+  double scale;
+  const char *name;
+  int decimals;
+} money_unit;
+
+static money_unit unit_for(double exposure) {
+  money_unit u = {1e6, "CNY mn", 2};
+  if (exposure < 1e9) u = (money_unit){1e3, "CNY thousand", 2};
+  if (exposure < 1e6) u = (money_unit){1.0, "CNY", 2};
+  double x = exposure / u.scale;
+  if (x > 0.0) {
+    int d = 5 - (int)floor(log10(x));
+    u.decimals = d < 2 ? 2 : d > 9 ? 9 : d;
+  }
+  return u;
+}
+
 static void print_run_summary(const cas_run_report *rep) {
   const cas_summary *s = &rep->summary;
+  money_unit u = unit_for(rep->exposure);
+  int d = u.decimals;
   printf("scenario %s: %llu loans, %llu paths, seed %llu, %d threads, %.1f s\n",
          rep->scenario_name, (unsigned long long)rep->loans, (unsigned long long)rep->paths,
          (unsigned long long)rep->seed, rep->threads, rep->simulate_seconds);
-  printf("exposure after shocks %.1f CNY mn; analytic EL %.1f CNY mn; mean defaults per path %.1f\n",
-         MN(rep->exposure), MN(rep->expected_loss_analytic), s->mean_defaults);
-  printf("  %-10s %16s %12s %10s\n", "measure", "CNY mn", "MC s.e.", "% of EAD");
+  printf("exposure after shocks %.*f %s; analytic EL %.*f %s; mean defaults per path %.1f\n",
+         d > 2 ? d : 1, rep->exposure / u.scale, u.name, d > 2 ? d : 1,
+         rep->expected_loss_analytic / u.scale, u.name, s->mean_defaults);
+  printf("  %-10s %16s %12s %10s\n", "measure", u.name, "MC s.e.", "% of EAD");
   double ead = rep->exposure > 0 ? rep->exposure : 1.0;
-  printf("  %-10s %16.2f %12.2f %10.3f\n", "EL", MN(s->el), MN(s->el_se), 100 * s->el / ead);
-  printf("  %-10s %16.2f %12.2f %10.3f\n", "SD", MN(s->sd), MN(s->sd_se), 100 * s->sd / ead);
-  for (int l = 0; l < CAS_NLEVELS; l++) {
+  printf("  %-10s %16.*f %12.*f %10.3f\n", "EL", d, s->el / u.scale, d, s->el_se / u.scale,
+         100 * s->el / ead);
+  printf("  %-10s %16.*f %12.*f %10.3f\n", "SD", d, s->sd / u.scale, d, s->sd_se / u.scale,
+         100 * s->sd / ead);
+  for (int l = 0; l < s->nlevels; l++) {
     char name[32];
-    snprintf(name, sizeof name, "VaR %g%%", 100 * cas_levels[l]);
-    printf("  %-10s %16.2f %12.2f %10.3f\n", name, MN(s->var[l]), MN(s->var_se[l]), 100 * s->var[l] / ead);
-    snprintf(name, sizeof name, "ES %g%%", 100 * cas_levels[l]);
-    printf("  %-10s %16.2f %12.2f %10.3f\n", name, MN(s->es[l]), MN(s->es_se[l]), 100 * s->es[l] / ead);
+    snprintf(name, sizeof name, "VaR %g%%", 100 * s->levels[l]);
+    printf("  %-10s %16.*f %12.*f %10.3f\n", name, d, s->var[l] / u.scale, d,
+           s->var_se[l] / u.scale, 100 * s->var[l] / ead);
+    snprintf(name, sizeof name, "ES %g%%", 100 * s->levels[l]);
+    printf("  %-10s %16.*f %12.*f %10.3f\n", name, d, s->es[l] / u.scale, d,
+           s->es_se[l] / u.scale, 100 * s->es[l] / ead);
   }
   if (rep->has_contagion) {
     const cas_contagion_summary *c = &rep->contagion;
-    printf("contagion: EL %.2f CNY mn (s.e. %.2f); share of ES 99.9%%: %.1f%% "
-           "(ES 99.9%% without contagion %.2f CNY mn)\n",
-           MN(c->el_contagion), MN(c->el_contagion_se), 100 * c->es_contagion_share[2],
-           MN(c->es_factor[2]));
+    int top = s->nlevels - 1;
+    printf("contagion: EL %.*f %s (s.e. %.*f); share of ES %g%%: %.1f%% "
+           "(ES %g%% without contagion %.*f %s)\n",
+           d, c->el_contagion / u.scale, u.name, d, c->el_contagion_se / u.scale,
+           100 * s->levels[top], 100 * c->es_contagion_share[top], 100 * s->levels[top], d,
+           c->es_factor[top] / u.scale, u.name);
     printf("cascades: mean %.2f rounds, longest %d (path %llu)%s\n", c->mean_rounds, c->max_rounds,
            c->nlongest ? (unsigned long long)c->longest_paths[0] : 0ULL,
            c->truncated_paths ? "; some paths reached max_rounds" : "");
@@ -240,44 +271,59 @@ static int cmd_validate(int argc, char **argv) {
 
 static void print_portfolio(const cas_portfolio *pf) {
   cas_segment_totals t;
-  cas_portfolio_totals(pf, &t);
+  cas_error err = {0};
+  if (cas_portfolio_totals(pf, &t, &err) != CAS_OK) {
+    cas_segment_totals_free(&t);
+    cas_cli_report_error(&err);
+    return;
+  }
+  const cas_taxonomy *tax = pf->tax;
   double all_ead = 0, all_el = 0;
   uint64_t all_n = 0;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  for (int s = 0; s < tax->nsegments; s++) {
     all_ead += t.ead[s];
     all_el += t.expected_loss[s];
     all_n += t.loans[s];
   }
-  printf("portfolio %s\n%llu loans, exposure %.1f CNY mn, expected loss %.1f CNY mn (%.3f%% of EAD)\n\n",
-         pf->source, (unsigned long long)all_n, MN(all_ead), MN(all_el),
-         all_ead > 0 ? 100 * all_el / all_ead : 0.0);
-  printf("%-18s %10s %14s %8s %10s %10s\n", "sector", "loans", "EAD CNY mn", "EAD %", "PD %", "EL CNY mn");
-  for (int k = 0; k < CAS_NSECTORS; k++) {
-    double ead = 0, el = 0, pd_w = 0;
+  money_unit u = unit_for(all_ead);
+  int d = u.decimals > 2 ? u.decimals : 1;
+  printf("portfolio %s\n%llu loans, exposure %.*f %s, expected loss %.*f %s (%.3f%% of EAD)\n\n",
+         pf->source, (unsigned long long)all_n, d, all_ead / u.scale, u.name, d,
+         all_el / u.scale, u.name, all_ead > 0 ? 100 * all_el / all_ead : 0.0);
+  char ead_head[32], el_head[32];
+  snprintf(ead_head, sizeof ead_head, "EAD %s", u.name);
+  snprintf(el_head, sizeof el_head, "EL %s", u.name);
+  printf("%-18s %10s %16s %8s %10s %16s\n", "sector", "loans", ead_head, "EAD %", "PD %", el_head);
+  double *pd_w = calloc((size_t)tax->sectors.n, sizeof *pd_w);
+  for (size_t i = 0; pd_w && i < pf->n; i++) pd_w[pf->sector[i]] += pf->pd[i] * pf->ead[i];
+  for (int k = 0; k < tax->sectors.n; k++) {
+    double ead = 0, el = 0;
     uint64_t n = 0;
-    for (int r = 0; r < CAS_NREGIONS; r++) {
-      int s = cas_segment(r, k);
+    for (int r = 0; r < tax->regions.n; r++) {
+      int s = cas_taxonomy_segment(tax, r, k);
       ead += t.ead[s];
       el += t.expected_loss[s];
       n += t.loans[s];
     }
-    for (size_t i = 0; i < pf->n; i++)
-      if (pf->sector[i] == k) pd_w += pf->pd[i] * pf->ead[i];
-    printf("%-18s %10llu %14.1f %8.2f %10.3f %10.1f\n", cas_sector_names[k], (unsigned long long)n,
-           MN(ead), all_ead > 0 ? 100 * ead / all_ead : 0.0, ead > 0 ? 100 * pd_w / ead : 0.0, MN(el));
+    double pw = pd_w ? pd_w[k] : 0.0;
+    printf("%-18s %10llu %16.*f %8.2f %10.3f %16.*f\n", tax->sectors.name[k], (unsigned long long)n,
+           d, ead / u.scale, all_ead > 0 ? 100 * ead / all_ead : 0.0, ead > 0 ? 100 * pw / ead : 0.0,
+           d, el / u.scale);
   }
-  printf("\n%-18s %10s %14s %8s\n", "region", "loans", "EAD CNY mn", "EAD %");
-  for (int r = 0; r < CAS_NREGIONS; r++) {
+  free(pd_w);
+  printf("\n%-18s %10s %16s %8s\n", "region", "loans", ead_head, "EAD %");
+  for (int r = 0; r < tax->regions.n; r++) {
     double ead = 0;
     uint64_t n = 0;
-    for (int k = 0; k < CAS_NSECTORS; k++) {
-      ead += t.ead[cas_segment(r, k)];
-      n += t.loans[cas_segment(r, k)];
+    for (int k = 0; k < tax->sectors.n; k++) {
+      ead += t.ead[cas_taxonomy_segment(tax, r, k)];
+      n += t.loans[cas_taxonomy_segment(tax, r, k)];
     }
-    printf("%-18s %10llu %14.1f %8.2f\n", cas_region_names[r], (unsigned long long)n, MN(ead),
-           all_ead > 0 ? 100 * ead / all_ead : 0.0);
+    printf("%-18s %10llu %16.*f %8.2f\n", tax->regions.name[r], (unsigned long long)n, d,
+           ead / u.scale, all_ead > 0 ? 100 * ead / all_ead : 0.0);
   }
   printf("(PD is EAD-weighted; EL = sum of PD x LGD x EAD; no shocks applied)\n");
+  cas_segment_totals_free(&t);
 }
 
 static int cmd_portfolio(int argc, char **argv) {
@@ -406,16 +452,28 @@ static int cmd_compare(int argc, char **argv) {
       return cas_cli_report_error(&err);
     }
   }
-  printf("%-26s %12s %18s %18s %18s %18s %8s\n", "scenario (CNY mn)", "exposure", "EL (s.e.)",
+  money_unit u = unit_for(h[0].exposure);
+  int d = u.decimals > 2 ? u.decimals : 1;
+  char head[48];
+  snprintf(head, sizeof head, "scenario (%s)", u.name);
+  printf("%-26s %12s %18s %18s %18s %18s %8s\n", head, "exposure", "EL (s.e.)",
          "VaR 99% (s.e.)", "VaR 99.9% (s.e.)", "ES 99.9% (s.e.)", "ES/base");
+  int b999 = cas_output_headline_level(&h[0], 0.999);
   for (int i = 0; i < n; i++) {
-    char el[40], v99[40], v999[40], es999[40];
-    snprintf(el, sizeof el, "%.1f (%.1f)", MN(h[i].el), MN(h[i].el_se));
-    snprintf(v99, sizeof v99, "%.1f (%.1f)", MN(h[i].var[1]), MN(h[i].var_se[1]));
-    snprintf(v999, sizeof v999, "%.1f (%.1f)", MN(h[i].var[2]), MN(h[i].var_se[2]));
-    snprintf(es999, sizeof es999, "%.1f (%.1f)", MN(h[i].es[2]), MN(h[i].es_se[2]));
-    printf("%-26.26s %12.1f %18s %18s %18s %18s %8.2f\n", h[i].scenario, MN(h[i].exposure), el,
-           v99, v999, es999, h[0].es[2] > 0 ? h[i].es[2] / h[0].es[2] : 0.0);
+    char el[40], v99[40] = "-", v999[40] = "-", es999[40] = "-";
+    int l99 = cas_output_headline_level(&h[i], 0.99), l999 = cas_output_headline_level(&h[i], 0.999);
+    snprintf(el, sizeof el, "%.*f (%.*f)", d, h[i].el / u.scale, d, h[i].el_se / u.scale);
+    if (l99 >= 0)
+      snprintf(v99, sizeof v99, "%.*f (%.*f)", d, h[i].var[l99] / u.scale, d, h[i].var_se[l99] / u.scale);
+    if (l999 >= 0) {
+      snprintf(v999, sizeof v999, "%.*f (%.*f)", d, h[i].var[l999] / u.scale, d,
+               h[i].var_se[l999] / u.scale);
+      snprintf(es999, sizeof es999, "%.*f (%.*f)", d, h[i].es[l999] / u.scale, d,
+               h[i].es_se[l999] / u.scale);
+    }
+    double ratio = l999 >= 0 && b999 >= 0 && h[0].es[b999] > 0 ? h[i].es[l999] / h[0].es[b999] : 0.0;
+    printf("%-26.26s %12.*f %18s %18s %18s %18s %8.2f\n", h[i].scenario, d, h[i].exposure / u.scale,
+           el, v99, v999, es999, ratio);
   }
   printf("(ES/base: ES 99.9%% relative to the first file)\n");
   free(h);

@@ -36,13 +36,15 @@ typedef struct pilot_counts {
   size_t ngroups;
   int threads;
   const uint32_t *group_of;   /* [n] group of plan position k */
-  const uint8_t *segment;     /* [n] segment of plan position k */
+  const uint16_t *segment;    /* [n] segment of plan position k */
+  int nsegments;
+  uint32_t *seg_count;        /* [threads][nsegments] this path's counts (scratch, zero between paths) */
   uint64_t *cascade;          /* [threads][ngroups] cascade defaults */
   cas_u128 *cascade_sq;       /* [threads][ngroups] per-path counts squared */
   uint32_t *path_count;       /* [threads][ngroups] this path's counts (scratch, zero between paths) */
   uint32_t *touched;          /* [threads][ngroups] groups this path touched (scratch) */
-  uint64_t *seg_sum;          /* [threads][CAS_NSEGMENTS] */
-  cas_u128 *seg_sumsq;        /* [threads][CAS_NSEGMENTS] per-path counts squared */
+  uint64_t *seg_sum;          /* [threads][nsegments] */
+  cas_u128 *seg_sumsq;        /* [threads][nsegments] per-path counts squared */
 } pilot_counts;
 
 /* After each pilot path: its cascade's defaults, by group and by segment,
@@ -53,7 +55,8 @@ static void count_path(void *ctx, int thread, uint64_t path, const cas_cascade_w
   pilot_counts *pc = ctx;
   size_t at = (size_t)thread * pc->ngroups, ntouched = 0;
   uint32_t *count = &pc->path_count[at], *touched = &pc->touched[at];
-  uint32_t seg[CAS_NSEGMENTS] = {0};
+  size_t srow = (size_t)thread * (size_t)pc->nsegments;
+  uint32_t *seg = &pc->seg_count[srow];
   for (size_t d = ws->n0; d < ws->ndefaulted; d++) {
     uint32_t k = ws->defaulted[d], g = pc->group_of[k];
     if (count[g]++ == 0) touched[ntouched++] = g;
@@ -65,11 +68,15 @@ static void count_path(void *ctx, int thread, uint64_t path, const cas_cascade_w
     pc->cascade_sq[at + g] += (cas_u128)count[g] * count[g];
     count[g] = 0;
   }
-  uint64_t *sum = &pc->seg_sum[(size_t)thread * CAS_NSEGMENTS];
-  cas_u128 *sumsq = &pc->seg_sumsq[(size_t)thread * CAS_NSEGMENTS];
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  /* Flush the segments this path touched (the others hold zero). */
+  uint64_t *sum = &pc->seg_sum[srow];
+  cas_u128 *sumsq = &pc->seg_sumsq[srow];
+  for (size_t d = ws->n0; d < ws->ndefaulted; d++) {
+    uint16_t s = pc->segment[ws->defaulted[d]];
+    if (seg[s] == 0) continue;
     sum[s] += seg[s];
     sumsq[s] += (cas_u128)seg[s] * seg[s];
+    seg[s] = 0;
   }
 }
 
@@ -101,18 +108,24 @@ static int weight_class(double w) {
  * taken from the most exposed down and merged until a group holds at least
  * CAS_CALIBRATION_MIN_GROUP loans; a remainder too small joins the last
  * group. Writes group_of[k] for every plan position (in_weight: scratch of
- * n doubles); returns the number of groups. */
+ * n doubles); returns the number of groups (SIZE_MAX out of memory). */
 static size_t make_groups(const cas_plan *plan, const cas_contagion *model, uint32_t *group_of,
                           double *in_weight) {
   enum { NC = CAS_CALIBRATION_CLASSES };
   size_t n = plan->n;
   for (size_t k = 0; k < n; k++) in_weight[k] = 0.0;
   for (size_t e = 0; e < model->nedges; e++) in_weight[model->edge[e].target] += model->edge[e].weight;
-  size_t size[CAS_NSEGMENTS][NC] = {{0}};
+  int nseg = plan->nsegments;
+  size_t (*size)[NC] = calloc((size_t)nseg, sizeof *size);
+  uint32_t (*id)[NC] = calloc((size_t)nseg, sizeof *id);
+  if (size == NULL || id == NULL) {
+    free(size);
+    free(id);
+    return SIZE_MAX;
+  }
   for (size_t k = 0; k < n; k++) size[model->segment[k]][weight_class(in_weight[k])]++;
-  uint32_t id[CAS_NSEGMENTS][NC];
   size_t ngroups = 0;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  for (int s = 0; s < nseg; s++) {
     size_t open = 0;
     int any_closed = 0;
     for (int c = NC - 1; c >= 0; c--) {
@@ -136,6 +149,8 @@ static size_t make_groups(const cas_plan *plan, const cas_contagion *model, uint
   }
   for (size_t k = 0; k < n; k++)
     group_of[k] = id[model->segment[k]][weight_class(in_weight[k])];
+  free(size);
+  free(id);
   return ngroups;
 }
 
@@ -205,6 +220,10 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_max_threads();
   size_t n = pf->n;
   uint64_t full = cas_calibration_paths(sc);
+  if (sc->tax == NULL || !cas_taxonomy_equal(sc->tax, pf->tax))
+    return cas_error_set(err, CAS_ERR_INTERNAL,
+                         "calibration: the scenario is not bound to the book's classification");
+  int nseg = sc->tax->nsegments;
 
   /* The book without the scenario's shocks. */
   cas_scenario calm = *sc;
@@ -238,14 +257,29 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   double *scratch = malloc(m * sizeof *scratch);
   cal->group = malloc(m * sizeof *cal->group);
   pilot_counts pc = {.threads = threads, .group_of = group_of, .segment = model->segment};
-  pc.seg_sum = calloc((size_t)threads * CAS_NSEGMENTS, sizeof *pc.seg_sum);
-  pc.seg_sumsq = calloc((size_t)threads * CAS_NSEGMENTS, sizeof *pc.seg_sumsq);
-  int ok = group_of && c0 && scratch && cal->group && pc.seg_sum && pc.seg_sumsq;
+  pc.nsegments = nseg;
+  pc.seg_sum = calloc((size_t)threads * (size_t)nseg, sizeof *pc.seg_sum);
+  pc.seg_sumsq = calloc((size_t)threads * (size_t)nseg, sizeof *pc.seg_sumsq);
+  pc.seg_count = calloc((size_t)threads * (size_t)nseg, sizeof *pc.seg_count);
+  cal->nsegments = nseg;
+  cal->target_pd = calloc((size_t)nseg * 5, sizeof *cal->target_pd);
+  double *seg_loans = calloc((size_t)nseg * 4, sizeof *seg_loans);
+  int ok = group_of && c0 && scratch && cal->group && pc.seg_sum && pc.seg_sumsq && pc.seg_count &&
+           cal->target_pd && seg_loans;
+  if (ok) {
+    cal->rate = cal->target_pd + nseg;
+    cal->rate_se = cal->rate + nseg;
+    cal->cascade_rate = cal->rate_se + nseg;
+    cal->mean_offset = cal->cascade_rate + nseg;
+  }
   size_t ng = 0;
   double *target = NULL, *cascade = NULL, *round0 = NULL, *want = NULL, *wk = NULL, *prev = NULL;
   unsigned char *solve = NULL;
   if (ok) {
     ng = make_groups(plan, model, group_of, scratch);
+    if (ng == SIZE_MAX) ng = 0, ok = 0;
+  }
+  if (ok) {
     size_t gm = ng ? ng : 1;
     cal->ngroups = ng;
     cal->offset = calloc(gm, sizeof *cal->offset);
@@ -280,8 +314,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       plan->paths = paths;
       memset(pc.cascade, 0, (size_t)threads * ng * sizeof *pc.cascade);
       memset(pc.cascade_sq, 0, (size_t)threads * ng * sizeof *pc.cascade_sq);
-      memset(pc.seg_sum, 0, (size_t)threads * CAS_NSEGMENTS * sizeof *pc.seg_sum);
-      memset(pc.seg_sumsq, 0, (size_t)threads * CAS_NSEGMENTS * sizeof *pc.seg_sumsq);
+      memset(pc.seg_sum, 0, (size_t)threads * (size_t)nseg * sizeof *pc.seg_sum);
+      memset(pc.seg_sumsq, 0, (size_t)threads * (size_t)nseg * sizeof *pc.seg_sumsq);
       cas_kernel_options kopt = {.threads = threads, .path_hook = count_path, .path_hook_ctx = &pc};
       st = cas_kernel_run(kernel, plan, model, res, &kopt, err);
       if (st != CAS_OK) break;
@@ -328,8 +362,7 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       cal->mean_residual = mean_residual;
       for (size_t g = 0; g < ng; g++)
         cal->capped += cal->offset[g] >= CAS_CALIBRATION_MAX_OFFSET * (1.0 - 1e-9);
-      double loans[CAS_NSEGMENTS] = {0}, pd[CAS_NSEGMENTS] = {0}, r0[CAS_NSEGMENTS] = {0},
-             off[CAS_NSEGMENTS] = {0};
+      double *loans = seg_loans, *pd = loans + nseg, *r0 = pd + nseg, *off = r0 + nseg;
       for (size_t k = 0; k < n; k++) {
         int s = model->segment[k];
         double d = cal->offset[group_of[k]];
@@ -339,9 +372,9 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
         off[s] += d;
         cal->group[plan->loan_index[k]] = group_of[k];
       }
-      for (int s = 0; s < CAS_NSEGMENTS; s++) {
+      for (int s = 0; s < nseg; s++) {
         double mean, se;
-        count_moments(pc.seg_sum, pc.seg_sumsq, threads, CAS_NSEGMENTS, (size_t)s, paths, &mean,
+        count_moments(pc.seg_sum, pc.seg_sumsq, threads, (size_t)nseg, (size_t)s, paths, &mean,
                       &se);
         double l = loans[s] > 0.0 ? loans[s] : 1.0;
         cal->target_pd[s] = pd[s] / l;
@@ -361,6 +394,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   free(pc.touched);
   free(pc.seg_sum);
   free(pc.seg_sumsq);
+  free(pc.seg_count);
+  free(seg_loans);
   free(target);
   free(cascade);
   free(round0);
@@ -389,5 +424,6 @@ void cas_calibration_destroy(cas_calibration *cal) {
   if (!cal) return;
   free(cal->group);
   free(cal->offset);
+  free(cal->target_pd);
   free(cal);
 }

@@ -71,11 +71,12 @@ typedef struct cas_calibration {
   int converged;               /* 0: stopped at calibration.iterations before the tolerance */
   size_t capped;               /* groups whose cascade alone reaches their PDs: offset at the
                                   largest, CAS_CALIBRATION_MAX_OFFSET */
-  double target_pd[CAS_NSEGMENTS];     /* mean input PD of the segment */
-  double rate[CAS_NSEGMENTS];          /* pilot default rate, cascade included */
-  double rate_se[CAS_NSEGMENTS];       /* its Monte Carlo standard error */
-  double cascade_rate[CAS_NSEGMENTS];  /* the part of rate from the cascade */
-  double mean_offset[CAS_NSEGMENTS];   /* mean threshold offset of its loans [SD] */
+  int nsegments;               /* the arrays below: one entry per segment */
+  double *target_pd;           /* mean input PD of the segment */
+  double *rate;                /* pilot default rate, cascade included */
+  double *rate_se;             /* its Monte Carlo standard error */
+  double *cascade_rate;        /* the part of rate from the cascade */
+  double *mean_offset;         /* mean threshold offset of its loans [SD] */
 } cas_calibration;
 
 typedef struct cas_calibration_options {
@@ -93,7 +94,8 @@ enum { CAS_CALIBRATION_MIN_AUTO_PATHS = 1000 };
 uint64_t cas_calibration_paths(const cas_scenario *sc);
 
 /* Calibrates the scenario's contagion on its book (shocks left out); the
- * scenario must have contagion on. */
+ * scenario must have contagion on and be bound to the book's
+ * classification. */
 cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
                                const cas_network *net, const cas_calibration_options *opt,
                                cas_calibration **out, cas_error *err);

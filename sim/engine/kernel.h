@@ -23,11 +23,14 @@
 /* Per-path results, owned by the caller (cas_results_create). */
 typedef struct cas_results {
   uint64_t paths;
+  /* The shape of the rows below, set (and the rows allocated) by the first
+   * cas_kernel_run from its plan; a later run must have the same. */
+  int nsegments, nfactors;
   double *loss;             /* [paths] portfolio loss [CNY] */
-  double *loss_by_segment;  /* [paths][CAS_NSEGMENTS] [CNY] */
+  double *loss_by_segment;  /* [paths][nsegments] [CNY] */
   int64_t *defaults;        /* [paths] number of defaulted loans */
-  double *factors;          /* [paths][CAS_NFACTORS] systematic factors z after shifts [SD] */
-  int32_t *defaults_by_segment; /* [paths][CAS_NSEGMENTS] defaulted loans, cascade included */
+  double *factors;          /* [paths][nfactors] systematic factors z after shifts [SD] */
+  int32_t *defaults_by_segment; /* [paths][nsegments] defaulted loans, cascade included */
 
   /* With a network that holds guarantees, else NULL: */
   double *loss_double_default;   /* [paths] covered parts lost because the guarantor defaulted too [CNY] */
@@ -35,7 +38,7 @@ typedef struct cas_results {
   /* With contagion (rounds_cap > 0), else NULL: */
   uint32_t rounds_cap;           /* max_rounds + 1 */
   double *loss_contagion;        /* [paths] part of loss from contagion [CNY] */
-  double *contagion_by_segment;  /* [paths][CAS_NSEGMENTS] [CNY] */
+  double *contagion_by_segment;  /* [paths][nsegments] [CNY] */
   int32_t *defaults_by_round;    /* [paths][rounds_cap]; round 0 is factor-driven */
   int32_t *rounds;               /* [paths] last round with new defaults */
   uint8_t *truncated;            /* [paths] 1 if max_rounds stopped the cascade */
@@ -70,8 +73,9 @@ typedef struct cas_kernel cas_kernel;
 /* Simulates one path: fills the path's rows of res. ws is the thread's
  * cascade workspace when the run has a network model (contagion or
  * guarantees), else NULL. */
+/* scratch: the thread's nsegments + nfactors doubles. */
 typedef void (*cas_path_fn)(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
-                            cas_results *res, cas_cascade_ws *ws);
+                            cas_results *res, cas_cascade_ws *ws, double *scratch);
 
 struct cas_kernel {
   cas_model_info info;
@@ -105,8 +109,9 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
 /* Starts a path, the same way for every kernel so they see the same
  * factors: draws the systematic factors from (seed, FACTORS, path) and
  * stores them in res, zeroes the path's segment losses and defaults, writes
- * each segment's systematic term a_s . z into sys[CAS_NSEGMENTS], and
- * returns the copula's mixing scale. */
+ * each segment's systematic term a_s . z into sys[nsegments] (sys holds
+ * nsegments + nfactors doubles: the rest is scratch), and returns the
+ * copula's mixing scale. */
 double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys);
 
 /* Ends a path: books the guarantees and runs the cascade if the run has a

@@ -21,76 +21,89 @@ typedef struct segment_shock {
   double pd_mult, lgd_add, ead_mult;
 } segment_shock;
 
-static void fold_shocks(const cas_scenario *sc, segment_shock *seg, double *given_shift) {
-  for (int s = 0; s < CAS_NSEGMENTS; s++) seg[s] = (segment_shock){1.0, 0.0, 1.0};
-  for (int f = 0; f < CAS_NFACTORS; f++) given_shift[f] = 0.0;
+static void fold_shocks(const cas_scenario *sc, const cas_plan *plan, segment_shock *seg,
+                        double *given_shift) {
+  const cas_taxonomy *tax = plan->tax;
+  for (int s = 0; s < plan->nsegments; s++) seg[s] = (segment_shock){1.0, 0.0, 1.0};
+  for (int f = 0; f < plan->nfactors; f++) given_shift[f] = 0.0;
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
-    for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      if (!cas_shock_applies(sh, s)) continue;
+    for (int s = 0; s < plan->nsegments; s++) {
+      if (!cas_shock_applies(sh, cas_taxonomy_segment_region(tax, s),
+                             cas_taxonomy_segment_sector(tax, s)))
+        continue;
       /* In shock order, as the scenario reader checked the product. */
       seg[s].pd_mult *= sh->pd_multiplier;
       seg[s].lgd_add += sh->lgd_add;
       seg[s].ead_mult *= sh->ead_multiplier;
     }
-    if (sh->factor_shift != 0.0) {
-      int f = CAS_FACTOR_GLOBAL;
-      if (sh->sector >= 0) f = CAS_FACTOR_SECTOR0 + sh->sector;
-      else if (sh->region >= 0) f = CAS_FACTOR_REGION0 + sh->region;
-      given_shift[f] += sh->factor_shift;
-    }
+    if (sh->factor_shift != 0.0 && sh->factor >= 0) given_shift[sh->factor] += sh->factor_shift;
   }
 }
 
 /* The mean of the factors under the scenario's shifts (docs/MODEL.md).
- * Isolated: the shifts as given. Conditional: with S the factors given a
- * non-zero shift and delta_S their shifts, mu = C[:,S] C[S,S]^-1 delta_S,
- * the conditional mean of every factor given Z_S = delta_S (Kupiec 1998);
- * factors in S get exactly their delta (the formula gives it up to
- * rounding). C[S,S] is a principal submatrix of a positive definite
- * matrix, so its Cholesky factor exists; a failure is a programming error. */
-static cas_status factor_means(const cas_scenario *sc, const double *given, double *mean,
-                               cas_error *err) {
-  for (int f = 0; f < CAS_NFACTORS; f++) mean[f] = given[f];
+ * Isolated: the given shifts only. Conditional: every factor not shifted
+ * moves to its conditional mean given the shifted ones, E[z_f | z_S =
+ * delta_S] = C[f,S] C[S,S]^-1 delta_S. */
+static cas_status factor_means(const cas_scenario *sc, const cas_plan *plan, const double *given,
+                               double *mean, cas_error *err) {
+  int nf = plan->nfactors;
+  const double *corr = sc->factors->corr;
+  for (int f = 0; f < nf; f++) mean[f] = given[f];
   if (sc->factor_shift_mode == CAS_SHIFT_ISOLATED) return CAS_OK;
-  int idx[CAS_NFACTORS], k = 0;
-  for (int f = 0; f < CAS_NFACTORS; f++)
-    if (given[f] != 0.0) idx[k++] = f;
+  int k = 0;
+  for (int f = 0; f < nf; f++) k += given[f] != 0.0;
   if (k == 0) return CAS_OK;
-  double css[CAS_NFACTORS * CAS_NFACTORS], l[CAS_NFACTORS * CAS_NFACTORS], w[CAS_NFACTORS];
+  int *idx = malloc((size_t)k * sizeof *idx);
+  double *css = malloc((size_t)k * (size_t)k * sizeof *css);
+  double *l = malloc((size_t)k * (size_t)k * sizeof *l), *w = malloc((size_t)k * sizeof *w);
+  cas_status st = CAS_OK;
+  if (!idx || !css || !l || !w) {
+    st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (factor means)");
+    goto done;
+  }
+  k = 0;
+  for (int f = 0; f < nf; f++)
+    if (given[f] != 0.0) idx[k++] = f;
   for (int i = 0; i < k; i++) {
     w[i] = given[idx[i]];
-    for (int j = 0; j < k; j++) css[i * k + j] = sc->factor_corr[idx[i]][idx[j]];
+    for (int j = 0; j < k; j++) css[i * k + j] = corr[idx[i] * nf + idx[j]];
   }
-  if (cas_cholesky((size_t)k, css, l) != 0)
-    return cas_error_set(err, CAS_ERR_INTERNAL,
-                         "the correlation of the shifted factors is not positive definite");
+  if (cas_cholesky((size_t)k, css, l) != 0) {
+    st = cas_error_set(err, CAS_ERR_INTERNAL,
+                       "the correlation of the shifted factors is not positive definite");
+    goto done;
+  }
   cas_cholesky_solve((size_t)k, l, w, w);   /* w = C[S,S]^-1 delta_S */
-  for (int f = 0; f < CAS_NFACTORS; f++) {
+  for (int f = 0; f < nf; f++) {
     if (given[f] != 0.0) continue;
     double m = 0.0;
-    for (int j = 0; j < k; j++) m += sc->factor_corr[f][idx[j]] * w[j];
+    for (int j = 0; j < k; j++) m += corr[f * nf + idx[j]] * w[j];
     mean[f] = m;
   }
-  return CAS_OK;
+done:
+  free(idx);
+  free(css);
+  free(l);
+  free(w);
+  return st;
 }
 
 static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_error *err) {
-  if (cas_cholesky(CAS_NFACTORS, &sc->factor_corr[0][0], plan->chol) != 0)
+  const cas_factor_model *m = sc->factors;
+  size_t nf = (size_t)plan->nfactors;
+  if (cas_cholesky(nf, m->corr, plan->chol) != 0)
     return cas_error_set(err, CAS_ERR_INPUT, "%s: the factor correlation matrix is not positive definite",
                          sc->file_paths ? sc->file_paths[0] : "scenario");
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
-    int r = cas_segment_region(s), k = cas_segment_sector(s);
-    double *a = plan->loading[s];
-    for (int f = 0; f < CAS_NFACTORS; f++) a[f] = 0.0;
-    a[CAS_FACTOR_GLOBAL] = sc->loading[k][CAS_LOADING_GLOBAL];
-    a[CAS_FACTOR_REGION0 + r] = sc->loading[k][CAS_LOADING_REGION];
-    a[CAS_FACTOR_SECTOR0 + k] = sc->loading[k][CAS_LOADING_SECTOR];
-    double v = cas_quadratic_form(CAS_NFACTORS, &sc->factor_corr[0][0], a, a);
-    if (!(v < 1.0) || !(v >= 0.0))
-      return cas_error_set(err, CAS_ERR_INPUT,
-                           "segment %s/%s: systematic variance %.6g must be in [0, 1)",
-                           cas_region_names[r], cas_sector_names[k], v);
+  memcpy(plan->loading, m->loading, (size_t)plan->nsegments * nf * sizeof *plan->loading);
+  for (int s = 0; s < plan->nsegments; s++) {
+    double v = cas_factor_model_systematic_variance(m, s);
+    if (!(v < 1.0) || !(v >= 0.0)) {
+      char name[2 * CAS_NAME_MAX + 2];
+      cas_taxonomy_segment_name(plan->tax, s, name, sizeof name);
+      return cas_error_set(err, CAS_ERR_INPUT, "segment %s: systematic variance %.6g must be in [0, 1)",
+                           name, v);
+    }
     plan->idio[s] = sqrt(1.0 - v);
   }
   return CAS_OK;
@@ -136,8 +149,8 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
   size_t n = pf->n;
   int grades = plan->grades_per_decade;
   size_t per_segment = (size_t)grades * CAS_PLAN_MIN_PD_DECADE + 1;
-  size_t nkeys = per_segment * CAS_NSEGMENTS;
-  uint16_t *key = malloc((n ? n : 1) * sizeof *key);
+  size_t nkeys = per_segment * (size_t)plan->nsegments;
+  uint32_t *key = malloc((n ? n : 1) * sizeof *key);
   size_t *start = calloc(nkeys + 1, sizeof *start);
   if (!key || !start) {
     free(key);
@@ -146,8 +159,8 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
   }
   #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++) {
-    int s = cas_segment(pf->region[i], pf->sector[i]);
-    key[i] = (uint16_t)((size_t)s * per_segment + (size_t)grade_of(pf->pd[i], grades));
+    int s = cas_plan_segment_of(plan, pf, i);
+    key[i] = (uint32_t)((size_t)s * per_segment + (size_t)grade_of(pf->pd[i], grades));
   }
   for (size_t i = 0; i < n; i++) start[key[i] + 1]++;
   size_t nonempty = 0;
@@ -220,18 +233,21 @@ static double unshifted_threshold(const cas_plan *plan, const cas_plan_options *
  * Thresholds come from cas_plan_stressed_pd, so the PD stress is in, and
  * without the offsets of a calibration (which make contagion keep the
  * PDs); the factor means come in through mean_shift. */
-static void analytic_by_segment(const cas_plan *plan, const cas_plan_options *opt, double *el,
-                                double *defaults) {
-  size_t from[CAS_NSEGMENTS + 1];   /* buckets are segment-major */
+static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_options *opt, double *el,
+                                      double *defaults, cas_error *err) {
+  int nseg = plan->nsegments, nf = plan->nfactors;
+  size_t *from = malloc(((size_t)nseg + 1) * sizeof *from);   /* buckets are segment-major */
+  if (from == NULL) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (analytic loss)");
   size_t b = 0;
-  for (int s = 0; s <= CAS_NSEGMENTS; s++) {
+  for (int s = 0; s <= nseg; s++) {
     while (b < plan->nbuckets && plan->buckets[b].segment < s) b++;
     from[s] = b;
   }
   #pragma omp parallel for schedule(dynamic, 1)
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  for (int s = 0; s < nseg; s++) {
     double mean_shift = 0.0;
-    for (int f = 0; f < CAS_NFACTORS; f++) mean_shift += plan->loading[s][f] * plan->shift[f];
+    const double *a = cas_plan_loading(plan, s);
+    for (int f = 0; f < nf; f++) mean_shift += a[f] * plan->shift[f];
     double sum = 0.0, count = 0.0;
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
@@ -244,9 +260,11 @@ static void analytic_by_segment(const cas_plan *plan, const cas_plan_options *op
     el[s] = sum;
     defaults[s] = count;
   }
+  free(from);
+  return CAS_OK;
 }
 
-cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
+cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
                           const cas_plan_options *opt, cas_plan **out, cas_error *err) {
   *out = NULL;
   int grades = opt ? opt->grades_per_decade : CAS_PLAN_DEFAULT_GRADES;
@@ -265,6 +283,8 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
     return cas_error_set(err, CAS_ERR_INTERNAL,
                          "LGD model '%s' is stochastic; the kernels only support fixed LGD so far",
                          lgd_model->info.name);
+  cas_status st = cas_scenario_bind(sc, pf->tax, err);
+  if (st != CAS_OK) return st;
   cas_plan *plan = calloc(1, sizeof *plan);
   if (!plan) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory building the plan");
   plan->n = pf->n;
@@ -273,38 +293,57 @@ cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
   plan->copula = copula;
   plan->lgd_model = lgd_model;
   plan->grades_per_decade = grades;
+  plan->tax = sc->tax;
+  plan->nsegments = sc->tax->nsegments;
+  plan->nsectors = sc->tax->sectors.n;
+  plan->nfactors = sc->factors->nfactors;
+  size_t nf = (size_t)plan->nfactors, nseg = (size_t)plan->nsegments;
+  plan->factor_mem = malloc((nf * nf + 2 * nf + nseg * nf + 4 * nseg) * sizeof(double));
+  segment_shock *seg = malloc((nseg ? nseg : 1) * sizeof *seg);
   size_t n = pf->n ? pf->n : 1;
   plan->loans = malloc(n * sizeof *plan->loans);
   plan->loan_index = malloc(n * sizeof *plan->loan_index);
-  if (!plan->loans || !plan->loan_index) {
+  if (!plan->loans || !plan->loan_index || !plan->factor_mem || !seg) {
+    free(seg);
     cas_plan_destroy(plan);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: %zu loans need %zu bytes for the plan",
                          pf->n, pf->n * (sizeof(cas_plan_loan) + sizeof(uint32_t)));
   }
-  cas_status st = build_factors(sc, plan, err);
-  segment_shock seg[CAS_NSEGMENTS];
-  fold_shocks(sc, seg, plan->shift_given);
-  if (st == CAS_OK) st = factor_means(sc, plan->shift_given, plan->shift, err);
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  plan->chol = plan->factor_mem;
+  plan->shift = plan->chol + nf * nf;
+  plan->shift_given = plan->shift + nf;
+  plan->loading = plan->shift_given + nf;
+  plan->idio = plan->loading + nseg * nf;
+  plan->seg_pd_mult = plan->idio + nseg;
+  plan->seg_lgd_add = plan->seg_pd_mult + nseg;
+  plan->seg_ead_mult = plan->seg_lgd_add + nseg;
+  st = build_factors(sc, plan, err);
+  fold_shocks(sc, plan, seg, plan->shift_given);
+  if (st == CAS_OK) st = factor_means(sc, plan, plan->shift_given, plan->shift, err);
+  for (size_t s = 0; s < nseg; s++) {
     plan->seg_pd_mult[s] = seg[s].pd_mult;
     plan->seg_lgd_add[s] = seg[s].lgd_add;
     plan->seg_ead_mult[s] = seg[s].ead_mult;
   }
   if (st == CAS_OK) st = build_buckets(plan, pf, seg, opt, err);
+  free(seg);
+
+  /* Totals in loan order, so they do not depend on the thread count. */
+  if (st == CAS_OK) st = cas_portfolio_totals(pf, &plan->unstressed, err);
+  if (st == CAS_OK) st = cas_segment_totals_init(&plan->stressed, plan->nsegments, err);
+  if (st == CAS_OK) {
+    for (size_t i = 0; i < pf->n; i++) {
+      int s = cas_plan_segment_of(plan, pf, i);
+      plan->stressed.loans[s]++;
+      plan->stressed.ead[s] += cas_plan_stressed_ead(plan, pf, i);
+    }
+    st = analytic_by_segment(plan, opt, plan->stressed.expected_loss,
+                             plan->stressed.expected_defaults, err);
+  }
   if (st != CAS_OK) {
     cas_plan_destroy(plan);
     return st;
   }
-
-  /* Totals in loan order, so they do not depend on the thread count. */
-  cas_portfolio_totals(pf, &plan->unstressed);
-  memset(&plan->stressed, 0, sizeof plan->stressed);
-  for (size_t i = 0; i < pf->n; i++) {
-    int s = cas_segment(pf->region[i], pf->sector[i]);
-    plan->stressed.loans[s]++;
-    plan->stressed.ead[s] += cas_plan_stressed_ead(plan, pf, i);
-  }
-  analytic_by_segment(plan, opt, plan->stressed.expected_loss, plan->stressed.expected_defaults);
   *out = plan;
   return CAS_OK;
 }
@@ -314,6 +353,9 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->loans);
   free(plan->loan_index);
   free(plan->buckets);
+  free(plan->factor_mem);
+  cas_segment_totals_free(&plan->unstressed);
+  cas_segment_totals_free(&plan->stressed);
   free(plan);
 }
 

@@ -23,7 +23,7 @@
  * its largest conditional PD and thins (plan.c, models/kernels/sparse.c).
  *
  * Memory: 16 (loan record) + 4 (portfolio index) = 20 bytes per loan, plus
- * 2 bytes per loan while building; with the portfolio's 32, 54 at the peak.
+ * 4 bytes per loan while building; with the portfolio's 34, 58 at the peak.
  */
 #ifndef CASCADE_PLAN_H
 #define CASCADE_PLAN_H
@@ -46,7 +46,7 @@ typedef struct cas_plan_loan {
 
 typedef struct cas_bucket {
   uint32_t first, count;   /* loans[first .. first + count - 1] */
-  uint16_t segment;        /* region * CAS_NSECTORS + sector */
+  uint16_t segment;        /* region * nsectors + sector */
   uint16_t grade;          /* 0: PD >= 10^(-1/g); larger is safer */
   double threshold_min, threshold_max;
 } cas_bucket;
@@ -84,22 +84,29 @@ typedef struct cas_plan {
   const cas_copula_model *copula;
   const cas_lgd_model *lgd_model;
 
+  /* The classification (the scenario's, borrowed: the scenario outlives
+   * the plan) and the sizes of the arrays below. */
+  const cas_taxonomy *tax;
+  int nsegments, nfactors, nsectors;
+
   /* Factor model: z = chol u + shift with u ~ N(0, I); the systematic part
-   * of a loan of segment s is sum_f loading[s][f] z[f], its idiosyncratic
-   * weight idio[s] = sqrt(1 - a_s' C a_s). shift is the factors' mean
-   * under the scenario: the shifts as given (shift_given, summed by factor)
-   * and, in the conditional mode, their propagation to correlated factors
-   * (plan.c, factor_means). */
-  double chol[CAS_NFACTORS * CAS_NFACTORS];
-  double shift[CAS_NFACTORS];                 /* [SD] mean applied */
-  double shift_given[CAS_NFACTORS];           /* [SD] as the shocks give them; 0: not shifted */
-  double loading[CAS_NSEGMENTS][CAS_NFACTORS];
-  double idio[CAS_NSEGMENTS];
+   * of a loan of segment s is sum_f loading[s * nfactors + f] z[f], its
+   * idiosyncratic weight idio[s] = sqrt(1 - a_s' C a_s). shift is the
+   * factors' mean under the scenario: the shifts as given (shift_given,
+   * summed by factor) and, in the conditional mode, their propagation to
+   * correlated factors (plan.c, factor_means). One allocation holds them
+   * all (factor_mem). */
+  double *chol;          /* [nfactors * nfactors] */
+  double *shift;         /* [nfactors] [SD] mean applied */
+  double *shift_given;   /* [nfactors] [SD] as the shocks give them; 0: not shifted */
+  double *loading;       /* [nsegments * nfactors] */
+  double *idio;          /* [nsegments] */
 
   /* The scenario's shocks folded by segment: the product of the PD (odds)
    * multipliers, the sum of the LGD additions, the product of the EAD
-   * multipliers. */
-  double seg_pd_mult[CAS_NSEGMENTS], seg_lgd_add[CAS_NSEGMENTS], seg_ead_mult[CAS_NSEGMENTS];
+   * multipliers. [nsegments] each. */
+  double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult;
+  double *factor_mem;
 
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
@@ -135,16 +142,24 @@ double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p);
  * folded EAD multiplier and LGD add-on (clamped to [0, 1]). The one
  * definition, used by the plan and by the models that price what the plan
  * does not hold (the guarantees' covered parts, contagion.c). */
+static inline int cas_plan_segment_of(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  return pf->region[i] * plan->nsectors + pf->sector[i];
+}
+static inline const double *cas_plan_loading(const cas_plan *plan, int segment) {
+  return plan->loading + (size_t)segment * (size_t)plan->nfactors;
+}
 static inline double cas_plan_stressed_ead(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  return pf->ead[i] * plan->seg_ead_mult[cas_segment(pf->region[i], pf->sector[i])];
+  return pf->ead[i] * plan->seg_ead_mult[cas_plan_segment_of(plan, pf, i)];
 }
 static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  double lgd = pf->lgd[i] + plan->seg_lgd_add[cas_segment(pf->region[i], pf->sector[i])];
+  double lgd = pf->lgd[i] + plan->seg_lgd_add[cas_plan_segment_of(plan, pf, i)];
   return lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
 }
 
-/* opt may be NULL (defaults). The portfolio is only read. */
-cas_status cas_plan_build(const cas_scenario *sc, const cas_portfolio *pf,
+/* opt may be NULL (defaults). The portfolio is only read; the scenario is
+ * bound to its classification first (cas_scenario_bind: a no-op when it
+ * already is), which may fail on names the book does not have. */
+cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
                           const cas_plan_options *opt, cas_plan **out, cas_error *err);
 void cas_plan_destroy(cas_plan *plan);
 

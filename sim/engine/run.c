@@ -42,7 +42,7 @@ cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out,
 
 cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, cas_error *err) {
   if (sc->portfolio.source == CAS_PORTFOLIO_FILE)
-    return cas_portfolio_load_csv(sc->portfolio.file, out, err);
+    return cas_portfolio_load_csv_as(sc->portfolio.file, sc->declared, out, err);
   return cas_portfolio_generate(sc->portfolio.loans, sc->portfolio.seed, out, err);
 }
 
@@ -60,7 +60,7 @@ static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_re
   rep->seed = sc->seed;
   rep->exposure = 0.0;
   rep->expected_loss_analytic = 0.0;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  for (int s = 0; s < plan->nsegments; s++) {
     rep->exposure += plan->stressed.ead[s];
     rep->expected_loss_analytic += plan->stressed.expected_loss[s];
   }
@@ -120,9 +120,14 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
     st = cas_contagion_create(in->sc, in->plan, in->pf, in->net, &in->contagion, err);
   /* The analytic EL (without contagion) of the covered parts: double
    * defaults, from the plan without calibration offsets. */
-  double double_default[CAS_NSEGMENTS] = {0};
-  if (st == CAS_OK && in->contagion)
-    cas_contagion_expected_double_default(in->contagion, in->plan, double_default);
+  double *double_default = NULL;
+  if (st == CAS_OK && in->contagion) {
+    double_default = calloc((size_t)in->plan->nsegments, sizeof *double_default);
+    if (double_default == NULL)
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (expected double default)");
+    else
+      cas_contagion_expected_double_default(in->contagion, in->plan, double_default);
+  }
   /* PD-preserving contagion: thresholds lowered so that the cascade keeps
    * the input PDs (calibrate.h), then the plan again with them. A cascade
    * with no weighted link and no spill-over has nothing to calibrate. */
@@ -140,8 +145,10 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
       st = cas_plan_build(in->sc, in->pf, &popt, &in->plan, err);
     }
   }
-  if (st == CAS_OK)
-    for (int s = 0; s < CAS_NSEGMENTS; s++) in->plan->stressed.expected_loss[s] += double_default[s];
+  if (st == CAS_OK && double_default)
+    for (int s = 0; s < in->plan->nsegments; s++)
+      in->plan->stressed.expected_loss[s] += double_default[s];
+  free(double_default);
   if (st != CAS_OK) release(in);
   return st;
 }
@@ -216,14 +223,17 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
     double t2 = now_seconds();
     report->simulate_seconds = t2 - t1;
+    cas_summary_options sopt = {.levels = sc->levels, .nlevels = sc->nlevels,
+                                .loss_by_segment = res->loss_by_segment,
+                                .nsegments = plan->nsegments};
     if (st == CAS_OK)
-      st = cas_summary_compute(res->paths, res->loss, res->loss_by_segment, res->defaults,
-                               &report->summary, err);
+      st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
       st = cas_contagion_summary_compute(res->paths, res->loss, res->loss_contagion,
-                                         res->contagion_by_segment, res->rounds, res->truncated,
-                                         &report->summary, &report->contagion, err);
+                                         res->contagion_by_segment, plan->nsegments, res->rounds,
+                                         res->truncated, &report->summary, &report->contagion,
+                                         err);
     }
     if (st == CAS_OK) {
       cas_run_record rec = {
@@ -250,6 +260,9 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     }
     report->write_seconds = now_seconds() - t2;
   }
+  /* The report keeps the totals; the by-segment rows went to the file. */
+  cas_summary_free(&report->summary);
+  cas_contagion_summary_free(&report->contagion);
   free(yaml);
   cas_results_destroy(res);
   release(&in);

@@ -59,17 +59,17 @@ void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
   *es_se = sqrt((tail_var + a * mean_excess * mean_excess) / ((1.0 - a) * (double)n));
 }
 
-/* The mean of rows[path][CAS_NSEGMENTS] over the paths that make up ES_a,
- * with ES's weights (L_(k) counted k - a n times): r ranks the paths. */
-static void tail_mean_rows(const ranked *r, uint64_t paths, double a, const double *rows,
+/* The mean of rows[path][n] over the paths that make up ES_a, with ES's
+ * weights (L_(k) counted k - a n times): r ranks the paths. */
+static void tail_mean_rows(const ranked *r, uint64_t paths, double a, const double *rows, int n,
                            double *out) {
   uint64_t k = rank_of(a, paths);
   double m = (double)paths, mass = m * (1.0 - a);
-  for (int s = 0; s < CAS_NSEGMENTS; s++) out[s] = 0.0;
+  for (int s = 0; s < n; s++) out[s] = 0.0;
   for (uint64_t i = k - 1; i < paths; i++) {
     double w = (i == k - 1) ? ((double)k - a * m) : 1.0;
-    const double *row = &rows[r[i].path * CAS_NSEGMENTS];
-    for (int s = 0; s < CAS_NSEGMENTS; s++) out[s] += w * row[s] / mass;
+    const double *row = &rows[r[i].path * (uint64_t)n];
+    for (int s = 0; s < n; s++) out[s] += w * row[s] / mass;
   }
 }
 
@@ -81,16 +81,37 @@ static ranked *rank_paths(uint64_t paths, const double *loss) {
   return r;
 }
 
-cas_status cas_summary_compute(uint64_t paths, const double *loss,
-                               const double *loss_by_segment, const int64_t *defaults,
-                               cas_summary *out, cas_error *err) {
+void cas_summary_free(cas_summary *s) {
+  free(s->el_by_segment);
+  free(s->es_contribution);
+  s->el_by_segment = s->es_contribution = NULL;
+  s->nsegments = 0;
+}
+
+cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_summary_options *opt,
+                               const int64_t *defaults, cas_summary *out, cas_error *err) {
   memset(out, 0, sizeof *out);
   if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
+  const double *levels = opt && opt->levels ? opt->levels : cas_levels;
+  int nlevels = opt && opt->levels ? opt->nlevels : CAS_NLEVELS;
+  if (nlevels < 1 || nlevels > CAS_MAX_LEVELS)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "%d confidence levels (1 to %d supported)",
+                         nlevels, CAS_MAX_LEVELS);
+  out->nlevels = nlevels;
+  memcpy(out->levels, levels, (size_t)nlevels * sizeof *levels);
+  const double *loss_by_segment = opt ? opt->loss_by_segment : NULL;
+  int nseg = loss_by_segment ? opt->nsegments : 0;
   ranked *r = rank_paths(paths, loss);
   double *sorted = malloc(paths * sizeof *sorted);
-  if (!r || !sorted) {
+  if (nseg > 0) {
+    out->nsegments = nseg;
+    out->el_by_segment = calloc((size_t)nseg, sizeof *out->el_by_segment);
+    out->es_contribution = calloc((size_t)nseg * (size_t)nlevels, sizeof *out->es_contribution);
+  }
+  if (!r || !sorted || (nseg > 0 && (!out->el_by_segment || !out->es_contribution))) {
     free(r);
     free(sorted);
+    cas_summary_free(out);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory sorting %llu losses",
                          (unsigned long long)paths);
   }
@@ -118,16 +139,17 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss,
   out->min_loss = sorted[0];
   out->max_loss = sorted[paths - 1];
 
-  for (int l = 0; l < CAS_NLEVELS; l++) {
-    double a = cas_levels[l];
+  for (int l = 0; l < nlevels; l++) {
+    double a = levels[l];
     cas_quantile_es(sorted, paths, a, &out->var[l], &out->var_se[l], &out->es[l], &out->es_se[l]);
-    if (loss_by_segment) tail_mean_rows(r, paths, a, loss_by_segment, out->es_contribution[l]);
+    if (nseg > 0)
+      tail_mean_rows(r, paths, a, loss_by_segment, nseg, &out->es_contribution[(size_t)l * nseg]);
   }
-  if (loss_by_segment) {
+  if (nseg > 0) {
     for (uint64_t p = 0; p < paths; p++)
-      for (int s = 0; s < CAS_NSEGMENTS; s++)
-        out->el_by_segment[s] += loss_by_segment[p * CAS_NSEGMENTS + s];
-    for (int s = 0; s < CAS_NSEGMENTS; s++) out->el_by_segment[s] /= m;
+      for (int s = 0; s < nseg; s++)
+        out->el_by_segment[s] += loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
+    for (int s = 0; s < nseg; s++) out->el_by_segment[s] /= m;
   }
   free(r);
   free(sorted);
@@ -151,7 +173,7 @@ static int by_cascade(const void *x, const void *y) {
 
 cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
                                          const double *contagion,
-                                         const double *contagion_by_segment,
+                                         const double *contagion_by_segment, int nsegments,
                                          const int32_t *rounds, const uint8_t *truncated,
                                          const cas_summary *sum, cas_contagion_summary *out,
                                          cas_error *err) {
@@ -160,7 +182,12 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   double *factor = malloc(paths * sizeof *factor);
   ranked *r = rank_paths(paths, loss);
   cascade_rank *c = malloc(paths * sizeof *c);
-  if (!factor || !r || !c) {
+  int nlevels = sum->nlevels;
+  out->nsegments = nsegments;
+  out->es_contribution_contagion =
+      calloc((size_t)(nsegments > 0 ? nsegments : 1) * (size_t)nlevels, sizeof(double));
+  if (!factor || !r || !c || !out->es_contribution_contagion) {
+    cas_contagion_summary_free(out);
     free(factor);
     free(r);
     free(c);
@@ -180,12 +207,13 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   out->el_contagion_se = sqrt(fmax(s2 / m - out->el_contagion * out->el_contagion, 0.0) / (m - 1.0));
   out->mean_rounds = sr / m;
   qsort(factor, paths, sizeof *factor, cmp_double);
-  for (int l = 0; l < CAS_NLEVELS; l++) {
-    double a = cas_levels[l], vse, ese;
+  for (int l = 0; l < nlevels; l++) {
+    double a = sum->levels[l], vse, ese;
+    double *row = &out->es_contribution_contagion[(size_t)l * (size_t)nsegments];
     cas_quantile_es(factor, paths, a, &out->var_factor[l], &vse, &out->es_factor[l], &ese);
-    tail_mean_rows(r, paths, a, contagion_by_segment, out->es_contribution_contagion[l]);
+    tail_mean_rows(r, paths, a, contagion_by_segment, nsegments, row);
     double part = 0.0;
-    for (int s = 0; s < CAS_NSEGMENTS; s++) part += out->es_contribution_contagion[l][s];
+    for (int s = 0; s < nsegments; s++) part += row[s];
     out->es_contagion[l] = part;
     out->es_contagion_share[l] = sum->es[l] > 0.0 ? part / sum->es[l] : 0.0;
   }
@@ -201,14 +229,19 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   return CAS_OK;
 }
 
-void cas_default_rates(uint64_t paths, const int32_t *defaults_by_segment, const uint64_t *loans,
-                       double *rate, double *rate_se) {
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+void cas_contagion_summary_free(cas_contagion_summary *s) {
+  free(s->es_contribution_contagion);
+  s->es_contribution_contagion = NULL;
+}
+
+void cas_default_rates(uint64_t paths, int nsegments, const int32_t *defaults_by_segment,
+                       const uint64_t *loans, double *rate, double *rate_se) {
+  for (int s = 0; s < nsegments; s++) {
     rate[s] = rate_se[s] = 0.0;
     if (loans[s] == 0 || paths == 0) continue;
     double mean = 0.0, m2 = 0.0;   /* Welford, in path order */
     for (uint64_t p = 0; p < paths; p++) {
-      double x = (double)defaults_by_segment[p * CAS_NSEGMENTS + (uint64_t)s] / (double)loans[s];
+      double x = (double)defaults_by_segment[p * (uint64_t)nsegments + (uint64_t)s] / (double)loans[s];
       double d = x - mean;
       mean += d / (double)(p + 1);
       m2 += d * (x - mean);

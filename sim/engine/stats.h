@@ -23,39 +23,53 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "taxonomy.h"
 
-enum { CAS_NLEVELS = 3 };
+/* Confidence levels: the default ones (a scenario may give others, up to
+ * CAS_MAX_LEVELS, each in (0, 1)). */
+enum { CAS_NLEVELS = 3, CAS_MAX_LEVELS = 16 };
 extern const double cas_levels[CAS_NLEVELS]; /* 0.95, 0.99, 0.999 */
+
+/* What to summarise beyond the total loss (cas_summary_compute's opt; NULL:
+ * the default levels, no segments). */
+typedef struct cas_summary_options {
+  const double *levels;           /* [nlevels], increasing; NULL: cas_levels */
+  int nlevels;
+  const double *loss_by_segment;  /* [paths][nsegments], may be NULL */
+  int nsegments;
+} cas_summary_options;
 
 typedef struct cas_summary {
   uint64_t paths;
+  int nlevels;
+  double levels[CAS_MAX_LEVELS];
   double el, el_se;       /* expected loss [CNY] */
   double sd, sd_se;       /* standard deviation of loss [CNY] */
   double min_loss, max_loss;
-  double var[CAS_NLEVELS], var_se[CAS_NLEVELS];
-  double es[CAS_NLEVELS], es_se[CAS_NLEVELS];
-  double el_by_segment[CAS_NSEGMENTS];                   /* [CNY] */
-  double es_contribution[CAS_NLEVELS][CAS_NSEGMENTS];    /* [CNY], sums to es */
+  double var[CAS_MAX_LEVELS], var_se[CAS_MAX_LEVELS];
+  double es[CAS_MAX_LEVELS], es_se[CAS_MAX_LEVELS];
+  int nsegments;             /* 0 when no segment losses were given */
+  double *el_by_segment;     /* [nsegments] [CNY] */
+  double *es_contribution;   /* [nlevels][nsegments] [CNY], each row sums to es */
   double mean_defaults;
 } cas_summary;
 
-/* loss[paths], loss_by_segment[paths][CAS_NSEGMENTS] (may be NULL),
- * defaults[paths] (may be NULL). Needs paths >= 2. Deterministic: ties are
- * ordered by path index. */
-cas_status cas_summary_compute(uint64_t paths, const double *loss,
-                               const double *loss_by_segment, const int64_t *defaults,
-                               cas_summary *out, cas_error *err);
+/* loss[paths], defaults[paths] (may be NULL). Needs paths >= 2.
+ * Deterministic: ties are ordered by path index. Free with
+ * cas_summary_free (a no-op without segments). */
+cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_summary_options *opt,
+                               const int64_t *defaults, cas_summary *out, cas_error *err);
+void cas_summary_free(cas_summary *s);
 
 /* What contagion adds to a loss distribution (when it is on). */
 enum { CAS_LONGEST_CASCADES = 10 };
 typedef struct cas_contagion_summary {
   double el_contagion, el_contagion_se;      /* mean contagion loss [CNY] */
-  double var_factor[CAS_NLEVELS];            /* VaR of the factor-only loss (loss - contagion) */
-  double es_factor[CAS_NLEVELS];             /* ES of the factor-only loss [CNY] */
-  double es_contagion[CAS_NLEVELS];          /* contagion loss on the paths that make up ES [CNY] */
-  double es_contagion_share[CAS_NLEVELS];    /* es_contagion / es: contagion's share of ES */
-  double es_contribution_contagion[CAS_NLEVELS][CAS_NSEGMENTS]; /* by segment, sums to es_contagion */
+  double var_factor[CAS_MAX_LEVELS];         /* VaR of the factor-only loss (loss - contagion) */
+  double es_factor[CAS_MAX_LEVELS];          /* ES of the factor-only loss [CNY] */
+  double es_contagion[CAS_MAX_LEVELS];       /* contagion loss on the paths that make up ES [CNY] */
+  double es_contagion_share[CAS_MAX_LEVELS]; /* es_contagion / es: contagion's share of ES */
+  int nsegments;
+  double *es_contribution_contagion;         /* [nlevels][nsegments], rows sum to es_contagion */
   double mean_rounds;
   int32_t max_rounds;                        /* longest cascade seen */
   uint64_t truncated_paths;                  /* paths stopped by max_rounds */
@@ -64,21 +78,23 @@ typedef struct cas_contagion_summary {
   int nlongest;
 } cas_contagion_summary;
 
-/* loss[paths] (total), contagion[paths], contagion_by_segment[paths][seg],
- * rounds[paths], truncated[paths]; sum is the summary of loss. */
+/* loss[paths] (total), contagion[paths], contagion_by_segment[paths][nsegments],
+ * rounds[paths], truncated[paths]; sum is the summary of loss (its levels
+ * are used). Free with cas_contagion_summary_free. */
 cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
                                          const double *contagion,
-                                         const double *contagion_by_segment,
+                                         const double *contagion_by_segment, int nsegments,
                                          const int32_t *rounds, const uint8_t *truncated,
                                          const cas_summary *sum, cas_contagion_summary *out,
                                          cas_error *err);
+void cas_contagion_summary_free(cas_contagion_summary *s);
 
 /* The default rate of each segment, the mean over paths of
  * defaults_by_segment[path][s] / loans[s], and its Monte Carlo standard
  * error (sample standard deviation / sqrt(paths)); 0 for an empty segment.
  * Sums run in path order. */
-void cas_default_rates(uint64_t paths, const int32_t *defaults_by_segment, const uint64_t *loans,
-                       double *rate, double *rate_se);
+void cas_default_rates(uint64_t paths, int nsegments, const int32_t *defaults_by_segment,
+                       const uint64_t *loans, double *rate, double *rate_se);
 
 /* The empirical quantile and ES of sorted[n] at level a, with standard
  * errors (formulas above). */

@@ -116,7 +116,7 @@ typedef struct network_params {
   double g60_reciprocal;            /* probability that a drawn pair also links back */
   double g60_weight;                /* [SD], both directions */
   /* (c) mutual-guarantee circles */
-  double circle_share[CAS_NSECTORS]; /* share of a sector's loans in circles */
+  double circle_share[CAS_YRD_NSECTORS]; /* share of a sector's loans in circles */
   double circle_exponent;            /* P(size = s) proportional to s^-exponent */
   int circle_min, circle_max;        /* circle sizes [firms] */
   double guarantors_p[3];            /* P(1, 2, 3 guarantors per borrower), at most size - 1 */
@@ -127,7 +127,7 @@ typedef struct network_params {
    *   of a firm of sector s (shares, summing to 1; a zero row: sector s has
    *   no trade links). The trade sectors are the rows that are not zero;
    *   partners come from the same sectors. */
-  double trade_partner_share[CAS_NSECTORS][CAS_NSECTORS];
+  double trade_partner_share[CAS_YRD_NSECTORS][CAS_YRD_NSECTORS];
   double trade_partners_mean;        /* partners per trade firm, Poisson mean */
   double trade_same_city;            /* share of the partners drawn in the firm's city */
   double trade_cross_province;       /* share drawn in the other provinces (the rest: own province) */
@@ -940,7 +940,7 @@ typedef struct generator {
   uint8_t *is_master;   /* [n] */
   uint64_t largest_park;
   /* partner pool: loans of the partner sectors, by region, loan order */
-  uint64_t pool_off[CAS_NREGIONS + 1];
+  uint64_t pool_off[CAS_YRD_NREGIONS + 1];
   uint32_t *pool;
   /* G60: tech start-ups of G60 cities, by city */
   uint64_t *g60_off;    /* [ncities + 1] */
@@ -955,7 +955,7 @@ typedef struct generator {
   /* trade: firms of the trade sectors outside the parks, by (sector, city)
    * and by (sector, region), loan order; partners drawn per firm */
   unsigned trade_sectors;                       /* bit mask */
-  double trade_cum[CAS_NSECTORS][CAS_NSECTORS]; /* cumulative partner-sector shares by row */
+  double trade_cum[CAS_YRD_NSECTORS][CAS_YRD_NSECTORS]; /* cumulative partner-sector shares by row */
   uint64_t *tcity_off;  /* [NSECTORS * ncities + 1] */
   uint32_t *tcity;
   uint64_t *treg_off;   /* [NSECTORS * NREGIONS + 1] */
@@ -1036,7 +1036,7 @@ static int key_pool(const generator *G, size_t i) {
 
 static int key_g60(const generator *G, size_t i) {
   uint16_t c = G->pf->city[i];
-  return G->pf->sector[i] == CAS_SECTOR_TECH_STARTUP && c != CAS_CITY_NONE && cas_cities[c].g60 ? c : -1;
+  return G->pf->sector[i] == CAS_SECTOR_TECH_STARTUP && c != CAS_NONE && cas_yrd_cities[c].g60 ? c : -1;
 }
 
 static int is_trade_firm(const generator *G, size_t i) {
@@ -1045,11 +1045,11 @@ static int is_trade_firm(const generator *G, size_t i) {
 
 static int key_trade_city(const generator *G, size_t i) {
   uint16_t c = G->pf->city[i];
-  return is_trade_firm(G, i) && c != CAS_CITY_NONE ? G->pf->sector[i] * cas_ncities + c : -1;
+  return is_trade_firm(G, i) && c != CAS_NONE ? G->pf->sector[i] * cas_yrd_ncities + c : -1;
 }
 
 static int key_trade_region(const generator *G, size_t i) {
-  return is_trade_firm(G, i) ? G->pf->sector[i] * CAS_NREGIONS + G->pf->region[i] : -1;
+  return is_trade_firm(G, i) ? G->pf->sector[i] * CAS_YRD_NREGIONS + G->pf->region[i] : -1;
 }
 
 static size_t block_end(const generator *G, size_t b) {
@@ -1103,7 +1103,7 @@ static void park_task(generator *G, size_t t, uint32_t *seen, size_t seen_cap, u
       unsigned shift = 64;
       for (size_t c = cap; c > 1; c >>= 1) shift--;
       int r = pf->region[mst];
-      uint64_t lo = G->pool_off[r], cnt = G->pool_off[r + 1] - lo, total = G->pool_off[CAS_NREGIONS];
+      uint64_t lo = G->pool_off[r], cnt = G->pool_off[r + 1] - lo, total = G->pool_off[CAS_YRD_NREGIONS];
       for (int side = 0; side < 2; side++) {
         uint64_t want = side == 0 ? G->chain_same[c0 + ch] : G->chain_cross[c0 + ch];
         for (uint64_t got_n = 0; got_n < want;) {
@@ -1141,7 +1141,7 @@ static void g60_task(generator *G, size_t b) {
   linklist *L = &G->links;
   size_t t = (size_t)G->npark + b;
   uint64_t w = G->task_off[t];
-  uint64_t total = G->g60_off[cas_ncities];
+  uint64_t total = G->g60_off[cas_yrd_ncities];
   cas_rng rng;
   cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_G60, b));
   int span = P->g60_links_max - P->g60_links_min + 1;
@@ -1277,20 +1277,20 @@ static int64_t trade_draw(const generator *G, cas_rng *rng, size_t i, int ps, in
     uint64_t lo, cnt;
     switch (order[lev][a]) {
     case TRADE_CITY:
-      if (c == CAS_CITY_NONE) break;
-      lo = G->tcity_off[(size_t)ps * (size_t)cas_ncities + c];
-      cnt = G->tcity_off[(size_t)ps * (size_t)cas_ncities + c + 1] - lo;
+      if (c == CAS_NONE) break;
+      lo = G->tcity_off[(size_t)ps * (size_t)cas_yrd_ncities + c];
+      cnt = G->tcity_off[(size_t)ps * (size_t)cas_yrd_ncities + c + 1] - lo;
       if (cnt > self) return G->tcity[lo + cas_rng_below(rng, cnt)];
       break;
     case TRADE_PROVINCE:
-      lo = G->treg_off[ps * CAS_NREGIONS + r];
-      cnt = G->treg_off[ps * CAS_NREGIONS + r + 1] - lo;
+      lo = G->treg_off[ps * CAS_YRD_NREGIONS + r];
+      cnt = G->treg_off[ps * CAS_YRD_NREGIONS + r + 1] - lo;
       if (cnt > self) return G->treg[lo + cas_rng_below(rng, cnt)];
       break;
     default: {
-      uint64_t base = G->treg_off[ps * CAS_NREGIONS], all = G->treg_off[(ps + 1) * CAS_NREGIONS] - base;
-      lo = G->treg_off[ps * CAS_NREGIONS + r];
-      cnt = G->treg_off[ps * CAS_NREGIONS + r + 1] - lo;
+      uint64_t base = G->treg_off[ps * CAS_YRD_NREGIONS], all = G->treg_off[(ps + 1) * CAS_YRD_NREGIONS] - base;
+      lo = G->treg_off[ps * CAS_YRD_NREGIONS + r];
+      cnt = G->treg_off[ps * CAS_YRD_NREGIONS + r + 1] - lo;
       if (all == cnt) break;
       uint64_t j = base + cas_rng_below(rng, all - cnt);
       if (j >= lo) j += cnt;
@@ -1323,7 +1323,7 @@ static void trade_task(generator *G, size_t b) {
       int lev = u < P->trade_cross_province ? TRADE_OTHER : u < city_or_cross ? TRADE_CITY : TRADE_PROVINCE;
       double v = cas_rng_uniform(&rng);
       int ps = 0;
-      while (ps < CAS_NSECTORS - 1 && !(v < cum[ps])) ps++;
+      while (ps < CAS_YRD_NSECTORS - 1 && !(v < cum[ps])) ps++;
       int64_t p = trade_draw(G, &rng, i, ps, lev);
       if (p < 0 || (size_t)p == i) continue;
       uint64_t q = first;
@@ -1375,7 +1375,7 @@ static cas_status setup_parks(generator *G, uint64_t *max_need) {
       if (G->park_off[k + 1] == G->park_off[k]) G->park_order[np_seen++] = k;
   }
   uint64_t *pool_off = NULL;
-  if (bucket(n, CAS_NREGIONS, key_pool, G, &pool_off, &G->pool)) {
+  if (bucket(n, CAS_YRD_NREGIONS, key_pool, G, &pool_off, &G->pool)) {
     free(pool_off);
     return CAS_ERR_NOMEM;
   }
@@ -1406,14 +1406,14 @@ static cas_status setup_parks(generator *G, uint64_t *max_need) {
     free(cand);
     return CAS_ERR_NOMEM;
   }
-  uint64_t pool_total = G->pool_off[CAS_NREGIONS];
+  uint64_t pool_total = G->pool_off[CAS_YRD_NREGIONS];
   *max_need = 0;
   for (int32_t k = 0; k < G->npark; k++) {
     uint64_t c0 = G->chain_off[k], m = G->chain_off[k + 1] - c0;
     if (m == 0) continue;
     const uint32_t *mem = G->park_members + G->park_off[k];
     uint64_t size = G->park_off[k + 1] - G->park_off[k], e = 0;
-    uint64_t own[CAS_NREGIONS] = {0}, own_total = 0;
+    uint64_t own[CAS_YRD_NREGIONS] = {0}, own_total = 0;
     for (uint64_t j = 0; j < size; j++) {
       uint32_t i = mem[j];
       if (in_mask(P->master_sectors, pf->sector[i])) cand[e++] = (master_key){pf->ead[i], i};
@@ -1455,21 +1455,21 @@ static cas_status setup_trade(generator *G) {
   const network_params *P = G->P;
   size_t n = G->n;
   G->trade_sectors = 0;
-  for (int s = 0; s < CAS_NSECTORS; s++) {
+  for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
     double row = 0.0, acc = 0.0;
     int last = -1;
-    for (int q = 0; q < CAS_NSECTORS; q++) {
+    for (int q = 0; q < CAS_YRD_NSECTORS; q++) {
       row += P->trade_partner_share[s][q];
       if (P->trade_partner_share[s][q] > 0.0) last = q;
     }
     if (row > 0.0) G->trade_sectors |= SECTOR_BIT(s);
-    for (int q = 0; q < CAS_NSECTORS; q++) {
+    for (int q = 0; q < CAS_YRD_NSECTORS; q++) {
       acc += row > 0.0 ? P->trade_partner_share[s][q] / row : 0.0;
       G->trade_cum[s][q] = last >= 0 && q >= last ? 1.0 : acc;
     }
   }
-  if (bucket(n, CAS_NSECTORS * cas_ncities, key_trade_city, G, &G->tcity_off, &G->tcity) ||
-      bucket(n, CAS_NSECTORS * CAS_NREGIONS, key_trade_region, G, &G->treg_off, &G->treg))
+  if (bucket(n, CAS_YRD_NSECTORS * cas_yrd_ncities, key_trade_city, G, &G->tcity_off, &G->tcity) ||
+      bucket(n, CAS_YRD_NSECTORS * CAS_YRD_NREGIONS, key_trade_region, G, &G->treg_off, &G->treg))
     return CAS_ERR_NOMEM;
   G->trade_k = malloc(n);
   if (!G->trade_k) return CAS_ERR_NOMEM;
@@ -1492,11 +1492,11 @@ static cas_status generator_setup(generator *G) {
   uint64_t max_need = 0;
   cas_status st = setup_parks(G, &max_need);
   if (st) return st;
-  if (bucket(n, cas_ncities, key_g60, G, &G->g60_off, &G->g60)) return CAS_ERR_NOMEM;
+  if (bucket(n, cas_yrd_ncities, key_g60, G, &G->g60_off, &G->g60)) return CAS_ERR_NOMEM;
 
   /* Circle membership: one uniform per loan from its block's stream. */
   G->nblocks = (n + LOAN_BLOCK - 1) / LOAN_BLOCK;
-  G->ngroups = cas_ncities + CAS_NREGIONS;
+  G->ngroups = cas_yrd_ncities + CAS_YRD_NREGIONS;
   int16_t *flag = G->group_of = malloc(n * sizeof *G->group_of);
   if (!flag) return CAS_ERR_NOMEM;
   long nb = (long)G->nblocks;
@@ -1508,7 +1508,7 @@ static cas_status generator_setup(generator *G) {
       double u = cas_rng_uniform(&rng);
       int16_t grp = -1;
       if (u < P->circle_share[pf->sector[i]])
-        grp = (int16_t)(pf->city[i] != CAS_CITY_NONE ? pf->city[i] : cas_ncities + pf->region[i]);
+        grp = (int16_t)(pf->city[i] != CAS_NONE ? pf->city[i] : cas_yrd_ncities + pf->region[i]);
       flag[i] = grp;
     }
   }
@@ -1576,6 +1576,17 @@ cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_netw
   if (pf->n < 1 || pf->n > UINT32_MAX)
     return cas_error_set(err, CAS_ERR_INPUT, "built-in network: portfolio size out of range (got %zu loans, expected 1 to %lu)",
                          pf->n, (unsigned long)UINT32_MAX);
+  cas_taxonomy *yrd = cas_taxonomy_yrd();
+  if (yrd == NULL) return cas_error_set(err, CAS_ERR_NOMEM, "built-in network: out of memory");
+  int delta = cas_taxonomy_equal(pf->tax, yrd);
+  cas_taxonomy_destroy(yrd);
+  if (!delta)
+    return cas_error_set(err, CAS_ERR_INPUT,
+                         "built-in network: it is drawn for the delta's classification (regions, "
+                         "sectors and cities of the built-in book; got a book classified by its "
+                         "own %d regions and %d sectors): give the book's links as network: "
+                         "{file: LINKS.csv} or declare classification: yrd",
+                         pf->tax->regions.n, pf->tax->sectors.n);
   generator G = {.pf = pf, .P = &net_params, .seed = seed, .n = pf->n};
   cas_status st = generator_setup(&G);
   if (st) {

@@ -8,8 +8,10 @@
  *   around that: a UTF-8 byte-order mark, CRLF or LF line ends, spaces and
  *   tabs around fields, blank lines (skipped), and fields in double quotes
  *   ("a, b" with "" for a quote inside; a quoted field cannot span lines).
- *   region, sector and city take the names of taxonomy.h; an empty city or
- *   park means none. Park values are any text, numbered 0, 1, ... in order
+ *   region, sector and city are names (cas_name_check) that make the
+ *   book's classification in order of first appearance, or must be among
+ *   the names a scenario declares (portfolio.h); an empty city or park
+ *   means none. Park values are any text, numbered 0, 1, ... in order
  *   of first appearance (park_names keeps the text).
  *
  * Error positions: every message about the file is "path:line:col: reason
@@ -91,7 +93,7 @@ typedef struct sector_calibration {
  *   10^5 loans (about 250 billion CNY) exceeds the single-borrower limit of
  *   10% of net capital [CBL-39] with net capital 10% of loans (ASSUMPTION):
  *   2.0 / 253 = 0.8% of the book against a limit of 1%. */
-static const sector_calibration sector_cal[CAS_NSECTORS] = {
+static const sector_calibration sector_cal[CAS_YRD_NSECTORS] = {
   [CAS_SECTOR_TECH_STARTUP] = {
     /* share: 2.5% of EAD: PBoC loans to technology SMEs were 2.4 trillion
      *   CNY, 1.0% of RMB loans, at end-June 2023 [PBOC-23Q2]; ASSUMPTION
@@ -253,7 +255,7 @@ static const sector_calibration sector_cal[CAS_NSECTORS] = {
 /* Share of loans by region. ASSUMPTION: roughly in proportion to the
  * provinces' loan books (Jiangsu and Zhejiang largest, Anhui smallest);
  * the seeds give no split by province. */
-static const double region_share[CAS_NREGIONS] = {
+static const double region_share[CAS_YRD_NREGIONS] = {
   [CAS_REGION_SHANGHAI] = 0.20,
   [CAS_REGION_JIANGSU] = 0.33,
   [CAS_REGION_ZHEJIANG] = 0.34,
@@ -504,6 +506,7 @@ void cas_portfolio_destroy(cas_portfolio *p) {
   free(p->id_pool);
   free(p->id_offset);
   free(p->park_names);
+  cas_taxonomy_destroy(p->tax);
   free(p);
 }
 
@@ -520,15 +523,37 @@ const char *cas_portfolio_park_name(const cas_portfolio *p, int32_t park, char *
   return buf;
 }
 
-void cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out) {
-  memset(out, 0, sizeof *out);
+cas_status cas_segment_totals_init(cas_segment_totals *t, int n, cas_error *err) {
+  size_t m = n > 0 ? (size_t)n : 1;
+  *t = (cas_segment_totals){.n = n};
+  t->loans = calloc(m, sizeof *t->loans);
+  t->ead = calloc(m, sizeof *t->ead);
+  t->expected_loss = calloc(m, sizeof *t->expected_loss);
+  t->expected_defaults = calloc(m, sizeof *t->expected_defaults);
+  if (!t->loans || !t->ead || !t->expected_loss || !t->expected_defaults)
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (totals of %d segments)", n);
+  return CAS_OK;
+}
+
+void cas_segment_totals_free(cas_segment_totals *t) {
+  free(t->loans);
+  free(t->ead);
+  free(t->expected_loss);
+  free(t->expected_defaults);
+  *t = (cas_segment_totals){0};
+}
+
+cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out, cas_error *err) {
+  cas_status st = cas_segment_totals_init(out, p->tax->nsegments, err);
+  if (st != CAS_OK) return st;
   for (size_t i = 0; i < p->n; i++) {
-    int s = cas_segment(p->region[i], p->sector[i]);
+    int s = cas_taxonomy_segment(p->tax, p->region[i], p->sector[i]);
     out->loans[s]++;
     out->ead[s] += p->ead[i];
     out->expected_loss[s] += p->pd[i] * p->lgd[i] * p->ead[i];
     out->expected_defaults[s] += p->pd[i];
   }
+  return CAS_OK;
 }
 
 /* ======================================================================
@@ -550,9 +575,40 @@ typedef struct loader {
   size_t row_cap;
   strpool ids, parks;
   strset id_set, park_set;
+  int declared;       /* the classification is declared: values must be in it */
 } loader;
 
 #define FAIL_AT(off, ...) cas_csv_fail(&L->csv, (off), __VA_ARGS__)
+
+/* A region, sector or city value: its index in names, added (in order of
+ * first appearance) unless the classification is declared. */
+static cas_status class_value(loader *L, const cas_csv_field *f, cas_names *names, const char *what,
+                              int *out) {
+  const char *t = f->text;
+  size_t len = strlen(t);
+  int k = cas_names_find(names, t, len);
+  char g[CAS_CSV_QUOTE_SIZE];
+  if (k < 0 && L->declared && !(names == &L->p->tax->cities && L->p->tax->cities_open)) {
+    char list[512];
+    cas_names_list(names, 12, list, sizeof list);
+    return FAIL_AT(f->start, "unknown %s %s (expected one of the %d declared: %s)", what,
+                   cas_csv_quote(t, g, sizeof g), names->n, names->n ? list : "none");
+  }
+  if (k < 0) {
+    const char *bad = cas_name_check(t, len);
+    if (bad != NULL)
+      return FAIL_AT(f->start, "%s %s %s (expected a name of letters, digits, '_' or '-')", what,
+                     cas_csv_quote(t, g, sizeof g), bad);
+    k = names == &L->p->tax->cities ? cas_taxonomy_add_city(L->p->tax, t, len, -1)
+                                     : cas_names_add(names, t, len);
+    if (k == -1) return cas_csv_nomem(&L->csv);
+    if (k < 0)
+      return FAIL_AT(f->start, "too many distinct %s values (got more than %d, expected fewer)", what,
+                     CAS_NAMES_MAX);
+  }
+  *out = k;
+  return CAS_OK;
+}
 
 static cas_status parse_row(loader *L, char *s, size_t n) {
   cas_csv_field f[NCOLS + 1];
@@ -574,8 +630,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
   uint32_t id_hash = strset_hash(id->text, id_len);
   strset_prefetch(&L->id_set, id_hash);
   char g[CAS_CSV_QUOTE_SIZE];
-  char list[512];
-  int region = -1, city = CAS_CITY_NONE;
+  int region = -1, city = CAS_NONE;
   size_t city_start = 0;
   int32_t park = -1;
   for (int k = 0; k < count; k++) {
@@ -587,20 +642,13 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
       if (*t == '\0') return FAIL_AT(f[k].start, "empty id (got '', expected a non-empty loan id)");
       break; /* duplicates: below, once the prefetched slot has arrived */
     case COL_REGION:
-      region = cas_region_index(t);
-      if (region < 0) {
-        cas_region_list(list, sizeof list);
-        return FAIL_AT(f[k].start, "unknown region %s (expected one of: %s)", cas_csv_quote(t, g, sizeof g), list);
-      }
-      p->region[i] = (uint8_t)region;
+      if ((st = class_value(L, &f[k], &p->tax->regions, "region", &region)) != CAS_OK) return st;
+      p->region[i] = (uint16_t)region;
       break;
     case COL_SECTOR: {
-      int sector = cas_sector_index(t);
-      if (sector < 0) {
-        cas_sector_list(list, sizeof list);
-        return FAIL_AT(f[k].start, "unknown sector %s (expected one of: %s)", cas_csv_quote(t, g, sizeof g), list);
-      }
-      p->sector[i] = (uint8_t)sector;
+      int sector;
+      if ((st = class_value(L, &f[k], &p->tax->sectors, "sector", &sector)) != CAS_OK) return st;
+      p->sector[i] = (uint16_t)sector;
       break;
     }
     case COL_EAD:
@@ -628,11 +676,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
       break;
     case COL_CITY:
       if (*t) {
-        city = cas_city_index(t);
-        if (city < 0) {
-          cas_city_list(list, sizeof list);
-          return FAIL_AT(f[k].start, "unknown city %s (expected one of: %s)", cas_csv_quote(t, g, sizeof g), list);
-        }
+        if ((st = class_value(L, &f[k], &p->tax->cities, "city", &city)) != CAS_OK) return st;
         city_start = f[k].start;
       }
       break;
@@ -655,17 +699,20 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
   if (dup > 0)
     return FAIL_AT(id->start, "duplicate id %s (first seen on line %ld)", cas_csv_quote(id->text, g, sizeof g),
                    cas_csv_row_line(&L->csv, first));
-  if (city != CAS_CITY_NONE && cas_cities[city].region != region) {
+  const cas_taxonomy *tax = p->tax;
+  if (city != CAS_NONE && tax->city_region[city] >= 0 && tax->city_region[city] != region) {
+    char list[512];
     size_t used = 0;
     list[0] = '\0';
-    for (int c = 0; c < cas_ncities && used < sizeof list; c++)
-      if (cas_cities[c].region == region) {
-        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", cas_cities[c].name);
+    for (int c = 0; c < tax->cities.n && used < sizeof list; c++)
+      if (tax->city_region[c] == region) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", tax->cities.name[c]);
         if (w < 0) break;
         used += (size_t)w;
       }
+    const char *rn = tax->regions.name[region];
     return FAIL_AT(city_start, "city '%s' is not in region '%s' (expected a city of %s: %s)",
-                   cas_cities[city].name, cas_region_names[region], cas_region_names[region], list);
+                   tax->cities.name[city], rn, rn, used ? list : "none declared");
   }
   p->city[i] = (uint16_t)city;
   p->park[i] = park;
@@ -711,17 +758,23 @@ static cas_status load(loader *L) {
   memset(&L->ids, 0, sizeof L->ids);
   if (portfolio_resize(p, p->n) == 0) L->row_cap = p->n;
   snprintf(p->source, sizeof p->source, "file:%s", L->csv.path);
-  return CAS_OK;
+  return cas_taxonomy_finish(p->tax, L->csv.err);
 }
 
 cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err) {
+  return cas_portfolio_load_csv_as(path, NULL, out, err);
+}
+
+cas_status cas_portfolio_load_csv_as(const char *path, const cas_taxonomy *declared,
+                                     cas_portfolio **out, cas_error *err) {
   *out = NULL;
-  loader L = {0};
+  loader L = {.declared = declared != NULL};
   cas_status st = cas_csv_open(&L.csv, path, "portfolio", err);
   if (st) return st;
   L.row_cap = 1024;
   L.p = portfolio_alloc(L.row_cap);
-  st = L.p ? load(&L) : cas_csv_nomem(&L.csv);
+  if (L.p) L.p->tax = declared ? cas_taxonomy_copy(declared) : cas_taxonomy_create();
+  st = L.p && L.p->tax ? load(&L) : cas_csv_nomem(&L.csv);
   cas_csv_close(&L.csv);
   strpool_free(&L.ids);
   strpool_free(&L.parks);
@@ -742,16 +795,16 @@ cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_err
 /* Tables derived from the calibration before the parallel loop (read only
  * inside it). */
 typedef struct builtin_tables {
-  double region_cum[CAS_NREGIONS];
-  int ncity[CAS_NREGIONS];
-  int city_of[CAS_NREGIONS][32];          /* taxonomy city index */
-  double city_cum[CAS_NREGIONS][32];
+  double region_cum[CAS_YRD_NREGIONS];
+  int ncity[CAS_YRD_NREGIONS];
+  int city_of[CAS_YRD_NREGIONS][32];          /* taxonomy city index */
+  double city_cum[CAS_YRD_NREGIONS][32];
   double city_share[32];                  /* share of all loans, by taxonomy index */
-  double sector_cum[32][CAS_NSECTORS];    /* by taxonomy city index */
-  double sector_p[32][CAS_NSECTORS];
+  double sector_cum[32][CAS_YRD_NSECTORS];    /* by taxonomy city index */
+  double sector_p[32][CAS_YRD_NSECTORS];
   int park_base[32], parks[32];
   int npark;
-  double ead_mu[CAS_NSECTORS], ead_pcap[CAS_NSECTORS];
+  double ead_mu[CAS_YRD_NSECTORS], ead_pcap[CAS_YRD_NSECTORS];
 } builtin_tables;
 
 static void cumulate(double *p, int n) {
@@ -773,27 +826,27 @@ static int pick(const double *cum, int n, double u) {
 
 static cas_status build_tables(builtin_tables *T, cas_error *err) {
   memset(T, 0, sizeof *T);
-  if (cas_ncities > 32)
+  if (cas_yrd_ncities > 32)
     return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: more than 32 cities in taxonomy.c");
   /* Cities: every taxonomy city needs a calibration row and vice versa. */
   int cal_of[32];
-  for (int c = 0; c < cas_ncities; c++) cal_of[c] = -1;
+  for (int c = 0; c < cas_yrd_ncities; c++) cal_of[c] = -1;
   for (int k = 0; k < NCITY_CAL; k++) {
-    int c = cas_city_index(city_cal[k].name);
+    int c = cas_yrd_city_index(city_cal[k].name);
     if (c < 0)
       return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: calibrated city '%s' is not in taxonomy.c",
                            city_cal[k].name);
     cal_of[c] = k;
   }
-  for (int c = 0; c < cas_ncities; c++)
+  for (int c = 0; c < cas_yrd_ncities; c++)
     if (cal_of[c] < 0)
       return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: city '%s' has no calibration",
-                           cas_cities[c].name);
-  for (int r = 0; r < CAS_NREGIONS; r++) T->region_cum[r] = region_share[r];
-  double region_weight[CAS_NREGIONS] = {0};
-  for (int c = 0; c < cas_ncities; c++) region_weight[cas_cities[c].region] += city_cal[cal_of[c]].weight;
-  for (int c = 0; c < cas_ncities; c++) {
-    int r = cas_cities[c].region;
+                           cas_yrd_cities[c].name);
+  for (int r = 0; r < CAS_YRD_NREGIONS; r++) T->region_cum[r] = region_share[r];
+  double region_weight[CAS_YRD_NREGIONS] = {0};
+  for (int c = 0; c < cas_yrd_ncities; c++) region_weight[cas_yrd_cities[c].region] += city_cal[cal_of[c]].weight;
+  for (int c = 0; c < cas_yrd_ncities; c++) {
+    int r = cas_yrd_cities[c].region;
     int k = T->ncity[r]++;
     T->city_of[r][k] = c;
     T->city_cum[r][k] = city_cal[cal_of[c]].weight;
@@ -802,52 +855,52 @@ static cas_status build_tables(builtin_tables *T, cas_error *err) {
     T->park_base[c] = T->npark;
     T->npark += T->parks[c];
   }
-  for (int r = 0; r < CAS_NREGIONS; r++) {
+  for (int r = 0; r < CAS_YRD_NREGIONS; r++) {
     if (T->ncity[r] == 0)
-      return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: region '%s' has no city", cas_region_names[r]);
+      return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: region '%s' has no city", cas_yrd_region_names[r]);
     cumulate(T->city_cum[r], T->ncity[r]);
   }
-  cumulate(T->region_cum, CAS_NREGIONS);
+  cumulate(T->region_cum, CAS_YRD_NREGIONS);
   /* Sector shares by city: base share times tilts, normalised. */
-  for (int c = 0; c < cas_ncities; c++) {
-    for (int s = 0; s < CAS_NSECTORS; s++) T->sector_p[c][s] = sector_cal[s].share;
+  for (int c = 0; c < cas_yrd_ncities; c++) {
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) T->sector_p[c][s] = sector_cal[s].share;
     for (size_t t = 0; t < sizeof sector_tilts / sizeof sector_tilts[0]; t++) {
       const sector_tilt *x = &sector_tilts[t];
-      int hit = x->city ? strcmp(x->city, cas_cities[c].name) == 0
-                        : x->g60 ? cas_cities[c].g60 : x->region == cas_cities[c].region;
-      if (x->city && cas_city_index(x->city) < 0)
+      int hit = x->city ? strcmp(x->city, cas_yrd_cities[c].name) == 0
+                        : x->g60 ? cas_yrd_cities[c].g60 : x->region == cas_yrd_cities[c].region;
+      if (x->city && cas_yrd_city_index(x->city) < 0)
         return cas_error_set(err, CAS_ERR_INTERNAL, "portfolio: tilted city '%s' is not in taxonomy.c", x->city);
       if (hit) T->sector_p[c][x->sector] *= x->factor;
     }
     double sum = 0.0;
-    for (int s = 0; s < CAS_NSECTORS; s++) sum += T->sector_p[c][s];
-    for (int s = 0; s < CAS_NSECTORS; s++) {
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) sum += T->sector_p[c][s];
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
       T->sector_p[c][s] /= sum;
       T->sector_cum[c][s] = T->sector_p[c][s];
     }
-    cumulate(T->sector_cum[c], CAS_NSECTORS);
+    cumulate(T->sector_cum[c], CAS_YRD_NSECTORS);
   }
   /* EAD: log-median and the probability mass below the cap. */
-  for (int s = 0; s < CAS_NSECTORS; s++) {
+  for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
     T->ead_mu[s] = log(sector_cal[s].ead_median);
     T->ead_pcap[s] = cas_norm_cdf((log(sector_cal[s].ead_cap) - T->ead_mu[s]) / sector_cal[s].ead_sigma);
   }
   return CAS_OK;
 }
 
-cas_status cas_portfolio_builtin_shares(double region[CAS_NREGIONS], double sector[CAS_NSECTORS],
+cas_status cas_portfolio_builtin_shares(double region[CAS_YRD_NREGIONS], double sector[CAS_YRD_NSECTORS],
                                         double *city, cas_error *err) {
   builtin_tables T;
   cas_status st = build_tables(&T, err);
   if (st) return st;
   if (region)
-    for (int r = 0; r < CAS_NREGIONS; r++) region[r] = region_share[r];
+    for (int r = 0; r < CAS_YRD_NREGIONS; r++) region[r] = region_share[r];
   if (sector)
-    for (int s = 0; s < CAS_NSECTORS; s++) sector[s] = 0.0;
-  for (int c = 0; c < cas_ncities; c++) {
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) sector[s] = 0.0;
+  for (int c = 0; c < cas_yrd_ncities; c++) {
     if (city) city[c] = T.city_share[c];
     if (sector)
-      for (int s = 0; s < CAS_NSECTORS; s++) sector[s] += T.city_share[c] * T.sector_p[c][s];
+      for (int s = 0; s < CAS_YRD_NSECTORS; s++) sector[s] += T.city_share[c] * T.sector_p[c][s];
   }
   return CAS_OK;
 }
@@ -859,9 +912,9 @@ static void generate_block(const builtin_tables *T, cas_portfolio *p, cas_rng *r
   for (size_t i = first; i < last; i++) {
     double u[DRAWS_PER_LOAN];
     for (int k = 0; k < DRAWS_PER_LOAN; k++) u[k] = cas_rng_uniform_open(rng);
-    int r = pick(T->region_cum, CAS_NREGIONS, u[0]);
+    int r = pick(T->region_cum, CAS_YRD_NREGIONS, u[0]);
     int c = T->city_of[r][pick(T->city_cum[r], T->ncity[r], u[1])];
-    int s = pick(T->sector_cum[c], CAS_NSECTORS, u[2]);
+    int s = pick(T->sector_cum[c], CAS_YRD_NSECTORS, u[2]);
     const sector_calibration *cal = &sector_cal[s];
 
     /* EAD: lognormal truncated to (0, cap) by inversion, whole CNY. */
@@ -889,8 +942,8 @@ static void generate_block(const builtin_tables *T, cas_portfolio *p, cas_rng *r
     p->ead[i] = ead;
     p->pd[i] = clamp(pd, PD_MIN, PD_MAX);
     p->lgd[i] = clamp(lgd, 0.0, 1.0);
-    p->region[i] = (uint8_t)r;
-    p->sector[i] = (uint8_t)s;
+    p->region[i] = (uint16_t)r;
+    p->sector[i] = (uint16_t)s;
     p->city[i] = (uint16_t)c;
     p->park[i] = park;
   }
@@ -906,9 +959,13 @@ cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **o
   cas_status st = build_tables(&T, err);
   if (st) return st;
   cas_portfolio *p = portfolio_alloc(loans);
+  if (p && !(p->tax = cas_taxonomy_yrd())) {
+    cas_portfolio_destroy(p);
+    p = NULL;
+  }
   if (!p)
     return cas_error_set(err, CAS_ERR_NOMEM, "built-in portfolio: out of memory for %zu loans (%zu bytes each)",
-                         loans, (size_t)32);
+                         loans, (size_t)34);
   p->n = loans;
   p->npark = T.npark;
   long nblocks = (long)((loans + CAS_PORTFOLIO_BLOCK - 1) / CAS_PORTFOLIO_BLOCK);
@@ -956,9 +1013,9 @@ cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, ca
   char idbuf[32], parkbuf[32];
   for (size_t i = 0; i < p->n && !ferror(f); i++) {
     put_field(f, cas_portfolio_id(p, i, idbuf, sizeof idbuf));
-    fprintf(f, ",%s,%s,%.17g,%.17g,%.17g,", cas_region_names[p->region[i]], cas_sector_names[p->sector[i]],
-            p->ead[i], p->pd[i], p->lgd[i]);
-    if (p->city[i] != CAS_CITY_NONE) fputs(cas_cities[p->city[i]].name, f);
+    fprintf(f, ",%s,%s,%.17g,%.17g,%.17g,", p->tax->regions.name[p->region[i]],
+            p->tax->sectors.name[p->sector[i]], p->ead[i], p->pd[i], p->lgd[i]);
+    if (p->city[i] != CAS_NONE) fputs(p->tax->cities.name[p->city[i]], f);
     fputc(',', f);
     if (p->park[i] >= 0) put_field(f, cas_portfolio_park_name(p, p->park[i], parkbuf, sizeof parkbuf));
     fputc('\n', f);

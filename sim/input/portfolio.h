@@ -7,8 +7,8 @@
  * indexed by loan, 0..n-1, in file order or generation order; the order is
  * part of the result (a path's random numbers are consumed in loan order).
  *
- * Memory: 8 (ead) + 8 (pd) + 8 (lgd) + 1 + 1 (region, sector) + 2 (city)
- * + 4 (park) = 32 bytes per loan, plus the ids of a CSV portfolio (the id
+ * Memory: 8 (ead) + 8 (pd) + 8 (lgd) + 2 + 2 (region, sector) + 2 (city)
+ * + 4 (park) = 34 bytes per loan, plus the ids of a CSV portfolio (the id
  * text, a NUL and an 8-byte offset per loan; built-in loans have implicit
  * ids "YRD" + 9 digits, loan i being "YRD%09zu").
  *
@@ -30,9 +30,9 @@ typedef struct cas_portfolio {
   double *ead;         /* exposure at default [CNY], > 0 */
   double *pd;          /* one-year probability of default, in (0, 1) */
   double *lgd;         /* loss given default [fraction of EAD], in [0, 1] */
-  uint8_t *region;     /* CAS_REGION_* */
-  uint8_t *sector;     /* CAS_SECTOR_* */
-  uint16_t *city;      /* index into cas_cities, or CAS_CITY_NONE */
+  uint16_t *region;    /* index into tax->regions */
+  uint16_t *sector;    /* index into tax->sectors */
+  uint16_t *city;      /* index into tax->cities, or CAS_NONE */
   int32_t *park;       /* industrial park number, or -1 for none */
 
   /* Ids of a CSV portfolio: id of loan i is id_pool + id_offset[i]
@@ -52,28 +52,46 @@ typedef struct cas_portfolio {
   char **park_names;
   int32_t npark_names;
 
+  /* The classification: the delta's for the built-in book; for a CSV
+   * book the declared one or the values of its columns in order of first
+   * appearance (cas_portfolio_load_csv). Owned. */
+  cas_taxonomy *tax;
+
   /* Where it came from, for the record in result files:
    * "builtin:yrd loans=100000 seed=1" or "file:PATH". */
   char source[512];
 } cas_portfolio;
 
-/* Totals by segment (region x sector). */
+/* Totals by segment (region x sector): arrays of n entries. */
 typedef struct cas_segment_totals {
-  uint64_t loans[CAS_NSEGMENTS];
-  double ead[CAS_NSEGMENTS];          /* [CNY] */
-  double expected_loss[CAS_NSEGMENTS]; /* sum of PD x LGD x EAD [CNY] */
-  double expected_defaults[CAS_NSEGMENTS]; /* sum of PD: expected defaults per path */
+  int n;
+  uint64_t *loans;
+  double *ead;                /* [CNY] */
+  double *expected_loss;      /* sum of PD x LGD x EAD [CNY] */
+  double *expected_defaults;  /* sum of PD: expected defaults per path */
 } cas_segment_totals;
 
+/* Allocates zeroed totals of n segments (CAS_ERR_NOMEM); free with
+ * cas_segment_totals_free (also after a failed init). */
+cas_status cas_segment_totals_init(cas_segment_totals *t, int n, cas_error *err);
+void cas_segment_totals_free(cas_segment_totals *t);
+
 /* Loads a CSV portfolio. Header row required; columns in any order:
- * id (text, unique), region, sector (names of taxonomy.h), ead [CNY, > 0],
- * pd (in (0, 1)), lgd ([0, 1]) required; city (a city of the loan's
- * region, empty for none) and park (any text, empty for none) optional.
+ * id (text, unique), region, sector, ead [CNY, > 0], pd (in (0, 1)),
+ * lgd ([0, 1]) required; city (empty for none) and park (any text, empty
+ * for none) optional. Regions, sectors and cities are identifiers
+ * (cas_name_check). With declared == NULL they make the book's
+ * classification in order of first appearance; otherwise every value must
+ * be one of the declared names (and a city tied to a region must appear
+ * with that region), and the classification is a copy of declared.
  * Accepted: UTF-8 BOM, CRLF, spaces around fields, blank lines, fields in
  * double quotes ("" inside for a quote). The first bad line gives
  * CAS_ERR_INPUT with "file:line:col: reason (got X, expected Y)"; a file
  * that cannot be opened also gives CAS_ERR_INPUT ("file: cannot open
  * (reason)"). On failure *out is NULL. */
+cas_status cas_portfolio_load_csv_as(const char *path, const cas_taxonomy *declared,
+                                     cas_portfolio **out, cas_error *err);
+/* cas_portfolio_load_csv_as with the classification from the data. */
 cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err);
 
 /* The built-in default Yangtze River Delta portfolio of `loans` loans
@@ -85,11 +103,12 @@ cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **o
 
 /* Expected shares of loans (by count) in the built-in book, from its
  * calibration table: by region, by sector (after the city tilts) and, if
- * city is not NULL, by city (cas_ncities entries, taxonomy order). Any
+ * city is not NULL, by city (cas_yrd_ncities entries, taxonomy order). Any
  * output may be NULL. Fails (CAS_ERR_INTERNAL) only if the calibration and
  * taxonomy.c disagree. */
-cas_status cas_portfolio_builtin_shares(double region[CAS_NREGIONS], double sector[CAS_NSECTORS],
-                                        double *city, cas_error *err);
+cas_status cas_portfolio_builtin_shares(double region[CAS_YRD_NREGIONS],
+                                        double sector[CAS_YRD_NSECTORS], double *city,
+                                        cas_error *err);
 
 /* Writes the portfolio as CSV (all columns, with header; numbers as %.17g
  * so that loading the file back gives the same doubles) to "path.tmp.PID"
@@ -105,7 +124,8 @@ const char *cas_portfolio_id(const cas_portfolio *p, size_t i, char *buf, size_t
  * "park-%d" written into buf (at least 24 bytes); "" for -1 (no park). */
 const char *cas_portfolio_park_name(const cas_portfolio *p, int32_t park, char *buf, size_t size);
 
-void cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out);
+/* Totals by segment of the portfolio's classification (allocates out). */
+cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out, cas_error *err);
 
 /* Frees p and everything it owns; NULL is a no-op. */
 void cas_portfolio_destroy(cas_portfolio *p);

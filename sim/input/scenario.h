@@ -21,20 +21,23 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "factors.h"
 #include "taxonomy.h"
 
 /* One shock. A shock applies to the loans of its region and sector (-1:
- * all). Shocks that apply to the same loan compose: multipliers multiply,
+ * all; indices into the bound classification, cas_scenario.tax). Shocks that apply to the same loan compose: multipliers multiply,
  * additions add. pd_multiplier multiplies the odds PD / (1 - PD), so a PD
  * never reaches 1 (docs/MODEL.md); the product of the multipliers that
  * apply to one segment, taken in shock order, stays in
  * [CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX] (checked on load).
- * factor_shift moves one systematic factor: the sector's factor if only
- * sector is given, the region's if only region is given, the global factor
- * if neither (both given with factor_shift is an error). */
+ * factor_shift moves one systematic factor: the one named by the shock's
+ * factor key, else the member of the family by sector if only sector is
+ * given, by region if only region is given, the single factor without a
+ * classification column if neither (docs/MODEL.md, Shocks). */
 typedef struct cas_shock {
-  int region;             /* CAS_REGION_* or -1 */
-  int sector;             /* CAS_SECTOR_* or -1 */
+  int region;             /* index into tax->regions, or -1 */
+  int sector;             /* index into tax->sectors, or -1 */
+  int factor;             /* factor moved by factor_shift, or -1 (no factor_shift given) */
   double pd_multiplier;   /* multiplies the odds of default, in [0.001, 1000], default 1 */
   double lgd_add;         /* [fraction of EAD] in [-1, 1], default 0; LGD is clamped to [0, 1] */
   double ead_multiplier;  /* > 0, default 1 (credit-line drawdown) */
@@ -47,8 +50,8 @@ typedef struct cas_shock {
  * `factor` moves by -beta x (default rate of segment `segment` so far, all
  * earlier rounds included) [SD]. */
 typedef struct cas_spillover {
-  int segment;            /* source segment: region * CAS_NSECTORS + sector */
-  int factor;             /* factor moved (taxonomy.h order) */
+  int segment;            /* source segment: region * nsectors + sector */
+  int factor;             /* factor moved (index into the factor model) */
   double beta;            /* [SD per unit default rate], >= 0; the move is adverse */
   long line, col;
   const char *file;
@@ -81,9 +84,11 @@ extern const char *const cas_calibration_mode_names[CAS_NCALIBRATION_MODES];
 #define CAS_PD_MULTIPLIER_MIN 0.001
 #define CAS_PD_MULTIPLIER_MAX 1000.0
 
-/* 1 if the shock applies to the loans of segment s (its region and sector
- * match, a missing one matching all). */
-int cas_shock_applies(const cas_shock *sh, int segment);
+/* 1 if the shock applies to the loans of (region, sector) (a missing one
+ * matching all). */
+static inline int cas_shock_applies(const cas_shock *sh, int region, int sector) {
+  return (sh->region < 0 || sh->region == region) && (sh->sector < 0 || sh->sector == sector);
+}
 
 /* How a factor shift moves the factors correlated with the shifted ones
  * (docs/MODEL.md, Shocks). */
@@ -96,14 +101,19 @@ typedef enum cas_shift_mode {
 /* Scenario names of the modes, indexed by cas_shift_mode, NULL-terminated. */
 extern const char *const cas_shift_mode_names[];
 
-enum { CAS_LOADING_GLOBAL = 0, CAS_LOADING_REGION = 1, CAS_LOADING_SECTOR = 2, CAS_NLOADINGS = 3 };
-enum { CAS_MODEL_NAME_MAX = 32 };
+enum { CAS_MODEL_NAME_MAX = 32, CAS_SCENARIO_MAX_LEVELS = 16 };
+
+typedef struct cas_scenario_tree cas_scenario_tree;
 
 typedef struct cas_scenario {
   char *name;          /* identifier [A-Za-z0-9_.-]+; default: file name without .yaml */
   char *description;   /* free text, default "" */
   uint64_t seed;       /* simulation seed, default 1 */
   uint64_t paths;      /* Monte Carlo paths, default 10000, >= 100 */
+  /* Confidence levels of VaR, ES and the contributions: increasing, each in
+   * (0, 1) with at least 10 paths beyond it; default 0.95, 0.99, 0.999. */
+  double levels[CAS_SCENARIO_MAX_LEVELS];
+  int nlevels;
 
   struct {
     cas_portfolio_source source;  /* default builtin */
@@ -113,18 +123,20 @@ typedef struct cas_scenario {
     uint64_t seed;      /* built-in generator seed, default 1 */
   } portfolio;
 
+  /* The classification the scenario declares (key classification), or
+   * NULL: the book's own (built-in: the delta's; CSV: its values in order
+   * of first appearance). A CSV book is then read against it. */
+  cas_taxonomy *declared;
+
   char copula[CAS_MODEL_NAME_MAX];     /* models/copula registry, default "gaussian" */
   char lgd_model[CAS_MODEL_NAME_MAX];  /* models/lgd registry, default "fixed" */
 
-  /* Factor loadings a by sector: [sector][CAS_LOADING_*]. A loan of region
-   * r and sector s loads loading[s][GLOBAL] on the global factor,
-   * loading[s][REGION] on region r's factor, loading[s][SECTOR] on sector
-   * s's factor. Defaults in scenario.c (documented in reference.yaml). */
-  double loading[CAS_NSECTORS][CAS_NLOADINGS];
-
-  /* Correlation matrix of the systematic factors (taxonomy.h order),
-   * symmetric, unit diagonal, positive definite. Default identity. */
-  double factor_corr[CAS_NFACTORS][CAS_NFACTORS];
+  /* Bound to a classification (cas_scenario_bind; done on load when the
+   * classification is known without reading the book: the built-in book or
+   * a declared one). Until then tax and factors are NULL and shocks and
+   * spill-overs are not resolved (nshocks, nspillover 0). */
+  cas_taxonomy *tax;            /* the classification the names resolved against */
+  cas_factor_model *factors;    /* the factor model (factors.h) over tax */
 
   cas_shock *shocks;
   size_t nshocks;
@@ -159,11 +171,13 @@ typedef struct cas_scenario {
   size_t nfiles;
   char **file_paths;
   char **file_texts;
+
+  cas_scenario_tree *tree;   /* the parsed files, kept for binding */
 } cas_scenario;
 
 /* Reads, resolves and validates a scenario file. Checks model names against
- * the registries, that the correlation matrix is positive definite and that
- * every sector's systematic variance a' C a is below 1. */
+ * the registries and, once bound, that the correlation matrix is positive
+ * definite and that every segment's systematic variance a' C a is below 1. */
 cas_status cas_scenario_load(const char *path, cas_scenario **out, cas_error *err);
 
 /* As cas_scenario_load for a text held in memory. path is the file name the
@@ -173,13 +187,18 @@ cas_status cas_scenario_load(const char *path, cas_scenario **out, cas_error *er
 cas_status cas_scenario_load_text(const char *text, const char *path, cas_scenario **out,
                                   cas_error *err);
 
-/* Writes the resolved scenario as a self-contained YAML document (no
- * extends, every key explicit) into a malloc'ed string. Loading that text
- * gives the same scenario. */
+/* Binds the scenario to the classification of its book: resolves the
+ * names of shocks, spill-overs, loadings and correlations and builds the
+ * factor model, with "file:line:col" errors (the valid names listed). A
+ * no-op if already bound to an equal classification. */
+cas_status cas_scenario_bind(cas_scenario *sc, const cas_taxonomy *tax, cas_error *err);
+
+/* Writes the resolved (bound) scenario as a self-contained YAML document
+ * (no extends, every key explicit, the classification of a CSV book
+ * declared) into a malloc'ed string. Loading that text gives the same
+ * scenario. */
 cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_error *err);
 
-/* Systematic variance a' C a of a loan of region r, sector s. */
-double cas_scenario_systematic_variance(const cas_scenario *sc, int region, int sector);
 
 void cas_scenario_destroy(cas_scenario *sc);
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,7 @@ static void write_network(writer *w, const cas_run_record *rec, const cas_result
 /* The PD-preserving calibration of contagion, by segment. */
 static void write_calibration(writer *w, const cas_calibration *cal, hid_t d_seg) {
   hid_t root = w->file;
-  hsize_t nseg = CAS_NSEGMENTS;
+  hsize_t nseg = (hsize_t)cal->nsegments;
   unsigned long long paths = cal->paths, groups = cal->ngroups;
   unsigned iterations = cal->iterations;
   attr_scalar(w, root, "calibration_paths", H5T_NATIVE_ULLONG, &paths);
@@ -193,11 +194,11 @@ static void write_calibration(writer *w, const cas_calibration *cal, hid_t d_seg
 
 /* Contagion: what the cascade added, path by path and in the summary. */
 static void write_contagion(writer *w, const cas_run_record *rec, const cas_results *res,
-                            hid_t d_path, hid_t d_seg, hid_t d_level) {
+                            hid_t d_path, hid_t d_seg, hid_t d_level, hsize_t nlevels) {
   const cas_contagion_summary *cs = rec->contagion;
   const cas_scenario *sc = rec->scenario;
   hid_t root = w->file;
-  hsize_t np = res->paths, nseg = CAS_NSEGMENTS, nl = CAS_NLEVELS, nr = res->rounds_cap;
+  hsize_t np = res->paths, nseg = (hsize_t)cs->nsegments, nl = nlevels, nr = res->rounds_cap;
   hsize_t nrank = (hsize_t)cs->nlongest;
 
   attr_string(w, root, "contagion", "on");
@@ -269,8 +270,10 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
                       const cas_results *res, const cas_summary *sum) {
   const cas_scenario *sc = rec->scenario;
   hid_t root = w->file;
-  hsize_t np = res->paths, nseg = CAS_NSEGMENTS, nf = CAS_NFACTORS, nl = CAS_NLEVELS;
-
+  const cas_taxonomy *tax = plan->tax;
+  hsize_t np = res->paths, nseg = (hsize_t)plan->nsegments, nf = (hsize_t)plan->nfactors,
+          nl = (hsize_t)sum->nlevels;
+  hsize_t nreg = (hsize_t)tax->regions.n, nsec = (hsize_t)tax->sectors.n;
   /* Root attributes: what ran, with what, where from. */
   char created[32];
   utc_now(created, sizeof created);
@@ -314,25 +317,34 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
                             "Monte Carlo path index");
   free(path_index);
 
-  char seg_buf[CAS_NSEGMENTS][CAS_SEGMENT_NAME_MAX];
-  const char *seg_names[CAS_NSEGMENTS], *seg_region[CAS_NSEGMENTS], *seg_sector[CAS_NSEGMENTS];
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
-    cas_segment_name(s, seg_buf[s], sizeof seg_buf[s]);
-    seg_names[s] = seg_buf[s];
-    seg_region[s] = cas_region_names[cas_segment_region(s)];
-    seg_sector[s] = cas_sector_names[cas_segment_sector(s)];
+  /* Labels: segments "region/sector", with the classification's own lists. */
+  size_t label_max = 2 * CAS_NAME_MAX + 2;
+  char *seg_buf = malloc(nseg * label_max);
+  const char **seg_names = malloc(nseg * 3 * sizeof *seg_names);
+  if (!seg_buf || !seg_names) {
+    free(seg_buf);
+    free(seg_names);
+    if (d_path >= 0) H5Dclose(d_path);
+    fail(w, "memory for the segment labels");
+    return;
+  }
+  const char **seg_region = seg_names + nseg, **seg_sector = seg_region + nseg;
+  for (int s = 0; s < (int)nseg; s++) {
+    cas_taxonomy_segment_name(tax, s, seg_buf + (size_t)s * label_max, label_max);
+    seg_names[s] = seg_buf + (size_t)s * label_max;
+    seg_region[s] = tax->regions.name[cas_taxonomy_segment_region(tax, s)];
+    seg_sector[s] = tax->sectors.name[cas_taxonomy_segment_sector(tax, s)];
   }
   hid_t d_seg = dim_labels(w, "segment", seg_names, nseg, "portfolio segment (region/sector)");
-
-  char fac_buf[CAS_NFACTORS][CAS_FACTOR_NAME_MAX];
-  const char *fac_names[CAS_NFACTORS];
-  for (int f = 0; f < CAS_NFACTORS; f++) {
-    cas_factor_name(f, fac_buf[f], sizeof fac_buf[f]);
-    fac_names[f] = fac_buf[f];
-  }
+  hid_t d_region = dim_labels(w, "region", (const char *const *)tax->regions.name, nreg,
+                              "region of the book's classification");
+  hid_t d_sector = dim_labels(w, "sector", (const char *const *)tax->sectors.name, nsec,
+                              "sector of the book's classification");
+  attr_string(w, root, "classification", tax->source);
+  const char *const *fac_names = (const char *const *)rec->scenario->factors->names.name;
   hid_t d_fac = dim_labels(w, "factor", fac_names, nf, "systematic factor");
   hid_t d_fac2 = dim_labels(w, "factor2", fac_names, nf, "systematic factor (second axis)");
-  hid_t d_level = dim_values(w, "level", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, cas_levels, nl,
+  hid_t d_level = dim_values(w, "level", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, sum->levels, nl,
                              "1", "confidence level of VaR and ES");
   int recorded = rec->record_nfiles > 0;
   hsize_t nfiles = recorded ? rec->record_nfiles : sc->nfiles;
@@ -360,8 +372,18 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            "region of the segment", 0);
   variable(w, "segment_sector", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_sector, NULL,
            "sector of the segment", 0);
-  int64_t loans_by_seg[CAS_NSEGMENTS];
-  for (int s = 0; s < CAS_NSEGMENTS; s++) loans_by_seg[s] = (int64_t)plan->unstressed.loans[s];
+  int64_t *loans_by_seg = malloc(nseg * sizeof *loans_by_seg);
+  double *input_pd = malloc(4 * nseg * sizeof *input_pd);
+  if (!loans_by_seg || !input_pd) {
+    free(loans_by_seg);
+    free(input_pd);
+    free(seg_buf);
+    free(seg_names);
+    fail(w, "memory for the segment table");
+    return;
+  }
+  double *expected_rate = input_pd + nseg, *rate = expected_rate + nseg, *rate_se = rate + nseg;
+  for (hsize_t s = 0; s < nseg; s++) loans_by_seg[s] = (int64_t)plan->unstressed.loans[s];
   variable(w, "portfolio_loans", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_seg, &nseg, loans_by_seg,
            "1", "number of loans in the segment", 0);
   variable(w, "portfolio_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
@@ -374,14 +396,13 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            plan->stressed.expected_loss, "CNY",
            "analytic expected loss after shocks: sum over loans of the PD under the shifted "
            "factor means x stressed LGD x stressed EAD", 0);
-  double input_pd[CAS_NSEGMENTS], expected_rate[CAS_NSEGMENTS], rate[CAS_NSEGMENTS],
-      rate_se[CAS_NSEGMENTS];
-  for (int s = 0; s < CAS_NSEGMENTS; s++) {
+  for (hsize_t s = 0; s < nseg; s++) {
     double l = plan->unstressed.loans[s] ? (double)plan->unstressed.loans[s] : 1.0;
     input_pd[s] = plan->unstressed.expected_defaults[s] / l;
     expected_rate[s] = plan->stressed.expected_defaults[s] / l;
   }
-  cas_default_rates(res->paths, res->defaults_by_segment, plan->unstressed.loans, rate, rate_se);
+  cas_default_rates(res->paths, plan->nsegments, res->defaults_by_segment, plan->unstressed.loans,
+                    rate, rate_se);
   variable(w, "portfolio_pd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, input_pd, "1",
            "mean input PD of the segment's loans", 0);
   variable(w, "stressed_default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
@@ -390,6 +411,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            "simulated default rate of the segment (mean of defaults_by_segment / loans)", 0);
   variable(w, "default_rate_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, rate_se, "1",
            "Monte Carlo standard error of default_rate", 0);
+  free(loans_by_seg);
+  free(input_pd);
 
   /* Summary. */
   variable(w, "el", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el, "CNY",
@@ -423,7 +446,7 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   variable(w, "factor_loading", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_sf, shp_sf,
            plan->loading, "1", "loading of a segment's latent variable on each factor", 0);
   variable(w, "factor_correlation", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ff, shp_ff,
-           sc->factor_corr, "1", "correlation of the systematic factors", 0);
+           sc->factors->corr, "1", "correlation of the systematic factors", 0);
   variable(w, "factor_shift", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_fac, &nf, plan->shift,
            "standard deviations",
            "mean of each factor as simulated: the scenario's shifts and, in the conditional "
@@ -440,9 +463,11 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
 
   if (rec->network) write_network(w, rec, res, d_path);
   if (rec->calibration) write_calibration(w, rec->calibration, d_seg);
-  if (rec->contagion && res->rounds_cap) write_contagion(w, rec, res, d_path, d_seg, d_level);
+  if (rec->contagion && res->rounds_cap) write_contagion(w, rec, res, d_path, d_seg, d_level, nl);
 
-  hid_t dims[] = {d_path, d_seg, d_fac, d_fac2, d_level, d_file};
+  free(seg_buf);
+  free(seg_names);
+  hid_t dims[] = {d_path, d_seg, d_region, d_sector, d_fac, d_fac2, d_level, d_file};
   for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
     if (dims[k] >= 0) H5Dclose(dims[k]);
 }
@@ -497,6 +522,23 @@ static int read_doubles(hid_t file, const char *name, double *out, hssize_t n) {
   return rc < 0 ? -1 : 0;
 }
 
+/* Number of elements of a dataset, or -1. */
+static hssize_t dataset_size(hid_t file, const char *name) {
+  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+  if (d < 0) return -1;
+  hid_t space = H5Dget_space(d);
+  hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  if (space >= 0) H5Sclose(space);
+  H5Dclose(d);
+  return n;
+}
+
+int cas_output_headline_level(const cas_output_headline *h, double a) {
+  for (int l = 0; l < h->nlevels; l++)
+    if (fabs(h->levels[l] - a) < 1e-12) return l;
+  return -1;
+}
+
 static int read_attr_u64(hid_t file, const char *name, unsigned long long *out) {
   hid_t a = H5Aopen(file, name, H5P_DEFAULT);
   if (a < 0) return -1;
@@ -548,13 +590,22 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   bad |= read_attr_u64(f, "loans", &out->loans);
   bad |= read_doubles(f, "el", &out->el, 1);
   bad |= read_doubles(f, "el_se", &out->el_se, 1);
-  bad |= read_doubles(f, "var", out->var, CAS_NLEVELS);
-  bad |= read_doubles(f, "var_se", out->var_se, CAS_NLEVELS);
-  bad |= read_doubles(f, "es", out->es, CAS_NLEVELS);
-  bad |= read_doubles(f, "es_se", out->es_se, CAS_NLEVELS);
-  double ead[CAS_NSEGMENTS];
-  bad |= read_doubles(f, "stressed_ead", ead, CAS_NSEGMENTS);
-  for (int s = 0; s < CAS_NSEGMENTS && !bad; s++) out->exposure += ead[s];
+  hssize_t nl = dataset_size(f, "level");
+  if (nl < 1 || nl > CAS_MAX_LEVELS) bad = 1;
+  else {
+    out->nlevels = (int)nl;
+    bad |= read_doubles(f, "level", out->levels, nl);
+    bad |= read_doubles(f, "var", out->var, nl);
+    bad |= read_doubles(f, "var_se", out->var_se, nl);
+    bad |= read_doubles(f, "es", out->es, nl);
+    bad |= read_doubles(f, "es_se", out->es_se, nl);
+  }
+  hssize_t nseg = dataset_size(f, "stressed_ead");
+  double *ead = nseg > 0 && nseg <= CAS_SEGMENTS_MAX ? malloc((size_t)nseg * sizeof *ead) : NULL;
+  if (ead == NULL) bad = 1;
+  else bad |= read_doubles(f, "stressed_ead", ead, nseg);
+  for (hssize_t s = 0; s < nseg && !bad; s++) out->exposure += ead[s];
+  free(ead);
   H5Fclose(f);
   if (bad) return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file", path);
   return CAS_OK;

@@ -51,8 +51,13 @@ typedef struct cas_output_headline {
   unsigned long long seed, paths, loans;
   double exposure;    /* stressed EAD [CNY] */
   double el, el_se;
-  double var[CAS_NLEVELS], var_se[CAS_NLEVELS], es[CAS_NLEVELS], es_se[CAS_NLEVELS];
+  int nlevels;
+  double levels[CAS_MAX_LEVELS];
+  double var[CAS_MAX_LEVELS], var_se[CAS_MAX_LEVELS], es[CAS_MAX_LEVELS], es_se[CAS_MAX_LEVELS];
 } cas_output_headline;
+
+/* Index of level a in h's levels, or -1. */
+int cas_output_headline_level(const cas_output_headline *h, double a);
 
 cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err);
 
