@@ -10,6 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "portfolio.h"
+#include "taxonomy.h"
+
+/* The delta's segments and the default factor model's size on it. */
+#define YRD_SEG(r, s) ((r) * CAS_YRD_NSECTORS + (s))
+enum { YRD_NFACTORS = 1 + CAS_YRD_NREGIONS + CAS_YRD_NSECTORS };
+
+/* Loads a CSV of the delta's names with the delta's classification (so
+ * that its codes are the built-in book's). */
+static inline cas_status load_csv_yrd(const char *path, cas_portfolio **pf, cas_error *err) {
+  cas_taxonomy *yrd = cas_taxonomy_yrd();
+  cr_assert_not_null(yrd);
+  cas_status st = cas_portfolio_load_csv_as(path, yrd, pf, err);
+  cas_taxonomy_destroy(yrd);
+  return st;
+}
+
 static inline int cas_test_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);

@@ -115,7 +115,8 @@ Test(calibration, only_the_groups_the_cascade_reaches_move_and_threads_change_no
   cr_assert_eq(a->ngroups, b->ngroups);
   cr_assert_eq(memcmp(a->offset, b->offset, a->ngroups * sizeof *a->offset), 0,
                "offsets differ between 1 and 2 threads");
-  cr_assert_eq(memcmp(a->rate, b->rate, sizeof a->rate), 0);
+  cr_assert_eq(a->nsegments, b->nsegments);
+  cr_assert_eq(memcmp(a->rate, b->rate, (size_t)a->nsegments * sizeof *a->rate), 0);
   size_t moved = 0;
   for (size_t i = 0; i < f.pf->n; i++) {
     double d = a->offset[a->group[i]];
@@ -145,7 +146,7 @@ Test(calibration, calibrated_rates_match_the_input_pds_on_independent_paths, .ti
   cas_calibration *cal = calibrate(&f, 2);
   cas_error err = {0};
   cas_results *res[2] = {NULL, NULL};
-  double rate[2][CAS_NSEGMENTS], se[2][CAS_NSEGMENTS];
+  double rate[2][CAS_YRD_NSEGMENTS], se[2][CAS_YRD_NSEGMENTS];
   for (int calibrated = 0; calibrated <= 1; calibrated++) {
     cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES,
                             .guaranteed = f.guaranteed,
@@ -159,20 +160,21 @@ Test(calibration, calibrated_rates_match_the_input_pds_on_independent_paths, .ti
                  CAS_OK);
     cas_kernel_options kopt = {.threads = 2};
     cr_assert_eq(cas_kernel_run(&cas_kernel_sparse, plan, c, res[calibrated], &kopt, &err), CAS_OK);
-    cas_default_rates(f.sc->paths, res[calibrated]->defaults_by_segment, plan->unstressed.loans,
-                      rate[calibrated], se[calibrated]);
+    cr_assert_eq(plan->nsegments, CAS_YRD_NSEGMENTS);
+    cas_default_rates(f.sc->paths, plan->nsegments, res[calibrated]->defaults_by_segment,
+                      plan->unstressed.loans, rate[calibrated], se[calibrated]);
     cas_contagion_destroy(c);
     cas_plan_destroy(plan);
   }
   int above = 0;
-  for (int sec = 0; sec < CAS_NSECTORS; sec++) {
-    int s = cas_segment(CAS_REGION_SHANGHAI, sec);
+  for (int sec = 0; sec < CAS_YRD_NSECTORS; sec++) {
+    int s = CAS_REGION_SHANGHAI * CAS_YRD_NSECTORS + sec;
     double pd = cal->target_pd[s];
     double z = (rate[1][s] - pd) / hypot(se[1][s], cal->rate_se[s]);
     double z_top = (rate[0][s] - pd) / se[0][s];
     cr_log_info("%-20s PD %.5f calibrated %.5f (z %+.2f), on top %.5f (z %+.2f), offset %.3f",
-                cas_sector_names[sec], pd, rate[1][s], z, rate[0][s], z_top, cal->mean_offset[s]);
-    cr_expect_leq(fabs(z), 3.0, "%s: calibrated default rate %g, PD %g", cas_sector_names[sec],
+                cas_yrd_sector_names[sec], pd, rate[1][s], z, rate[0][s], z_top, cal->mean_offset[s]);
+    cr_expect_leq(fabs(z), 3.0, "%s: calibrated default rate %g, PD %g", cas_yrd_sector_names[sec],
                   rate[1][s], pd);
     above += z_top > 3.0;
   }

@@ -110,7 +110,7 @@ static cas_portfolio *book_of(size_t n, const row *rows, double pd) {
   fclose(f);
   cas_portfolio *pf = NULL;
   cas_error err = {0};
-  cr_assert_eq(cas_portfolio_load_csv(path, &pf, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(load_csv_yrd(path, &pf, &err), CAS_OK, "%s", err.msg);
   return pf;
 }
 
@@ -146,8 +146,8 @@ typedef struct hand {
   double guaranteed[16];
   cas_contagion *c;
   cas_cascade_ws *ws;
-  double seg_loss[CAS_NSEGMENTS], factor_loss[CAS_NSEGMENTS];
-  int32_t seg_defaults[CAS_NSEGMENTS];
+  double seg_loss[CAS_YRD_NSEGMENTS], factor_loss[CAS_YRD_NSEGMENTS];
+  int32_t seg_defaults[CAS_YRD_NSEGMENTS];
   int32_t by_round[51];
   uint32_t pos[16];         /* plan position of portfolio loan i */
   cas_cascade_out out;
@@ -160,7 +160,7 @@ static void run_hand(hand *h, const double *latent, const uint32_t *first, size_
   cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES,
                           .guaranteed = h->guaranteed};
   cr_assert_eq(cas_plan_build(h->sc, h->pf, &opt, &h->plan, &err), CAS_OK, "%s", err.msg);
-  cr_assert_float_eq(h->plan->idio[cas_segment(CAS_REGION_SHANGHAI, CAS_SECTOR_MANUFACTURING)],
+  cr_assert_float_eq(h->plan->idio[YRD_SEG(CAS_REGION_SHANGHAI, CAS_SECTOR_MANUFACTURING)],
                      0.8, 1e-15);
   cr_assert_eq(cas_contagion_create(h->sc, h->plan, h->pf, h->net, &h->c, &err), CAS_OK, "%s",
                err.msg);
@@ -173,7 +173,7 @@ static void run_hand(hand *h, const double *latent, const uint32_t *first, size_
     uint32_t i = first[k];
     cas_cascade_default0(h->ws, h->pos[i]);
   }
-  double sys[CAS_NSEGMENTS] = {0};
+  double sys[CAS_YRD_NSEGMENTS] = {0};
   int cascade = h->c->max_rounds > 0;
   h->out = (cas_cascade_out){.factor_seg_loss = h->factor_loss,
                              .seg_loss = cascade ? h->seg_loss : NULL,
@@ -200,7 +200,7 @@ static double plan_loss(const hand *h, uint32_t i) { return h->plan->loans[h->po
 
 static double total(const double *seg) {
   double t = 0;
-  for (int s = 0; s < CAS_NSEGMENTS; s++) t += seg[s];
+  for (int s = 0; s < CAS_YRD_NSEGMENTS; s++) t += seg[s];
   return t;
 }
 
@@ -242,7 +242,7 @@ Test(contagion, hand_worked_supply_chain_and_guarantees, .fini = cleanup) {
   cr_expect_float_eq(total(h.seg_loss), 4950.0, 1e-9, "contagion loss %g", total(h.seg_loss));
   cr_expect_float_eq(h.out.double_default, 25.0, 1e-9);
   cr_expect_float_eq(total(h.factor_loss), 0.0, 0);
-  cr_expect_eq(h.seg_defaults[cas_segment(CAS_REGION_SHANGHAI, MANUF)], 3);
+  cr_expect_eq(h.seg_defaults[YRD_SEG(CAS_REGION_SHANGHAI, MANUF)], 3);
   cr_expect(is_default_of(&h, 1) && is_default_of(&h, 2) && is_default_of(&h, 4) &&
             !is_default_of(&h, 3));
   release_hand(&h);
@@ -266,10 +266,10 @@ Test(contagion, chain_across_the_four_provinces, .fini = cleanup) {
   cr_expect_eq(h.out.rounds, 3);
   for (int r = 0; r <= 3; r++) cr_expect_eq(h.by_round[r], 1, "round %d", r);
   /* The loss lands in each province's own segment: 2000, 3000, 4000 x 0.5. */
-  cr_expect_float_eq(h.seg_loss[cas_segment(CAS_REGION_SHANGHAI, MANUF)], 0.0, 0);
-  cr_expect_float_eq(h.seg_loss[cas_segment(CAS_REGION_JIANGSU, MANUF)], 1000.0, 1e-9);
-  cr_expect_float_eq(h.seg_loss[cas_segment(CAS_REGION_ZHEJIANG, MANUF)], 1500.0, 1e-9);
-  cr_expect_float_eq(h.seg_loss[cas_segment(CAS_REGION_ANHUI, MANUF)], 2000.0, 1e-9);
+  cr_expect_float_eq(h.seg_loss[YRD_SEG(CAS_REGION_SHANGHAI, MANUF)], 0.0, 0);
+  cr_expect_float_eq(h.seg_loss[YRD_SEG(CAS_REGION_JIANGSU, MANUF)], 1000.0, 1e-9);
+  cr_expect_float_eq(h.seg_loss[YRD_SEG(CAS_REGION_ZHEJIANG, MANUF)], 1500.0, 1e-9);
+  cr_expect_float_eq(h.seg_loss[YRD_SEG(CAS_REGION_ANHUI, MANUF)], 2000.0, 1e-9);
   release_hand(&h);
 }
 
@@ -296,7 +296,7 @@ Test(guarantees, double_default_in_round_0_is_factor_loss_in_the_guarantors_segm
   cr_expect_eq(h.by_round[0], 2);
   cr_expect_eq(h.by_round[1], 0);
   cr_expect_float_eq(total(h.seg_loss), 0.0, 0, "no contagion loss");
-  cr_expect_float_eq(h.factor_loss[cas_segment(CAS_REGION_JIANGSU, MANUF)], 150.0, 1e-9);
+  cr_expect_float_eq(h.factor_loss[YRD_SEG(CAS_REGION_JIANGSU, MANUF)], 150.0, 1e-9);
   cr_expect_float_eq(total(h.factor_loss), 150.0, 1e-9);
   cr_expect_float_eq(h.out.double_default, 150.0, 1e-9);
   release_hand(&h);
@@ -348,7 +348,7 @@ Test(guarantees, amounts_beyond_the_ead_are_cut_and_lost_at_each_guarantors_lgd,
     cr_expect_float_eq(h.c->guaranteed_ead, 1000.0, 1e-9);
     double want = all ? 580.0 : 160.0;
     cr_expect_float_eq(total(h.factor_loss), want, 1e-9, "got %.17g", total(h.factor_loss));
-    cr_expect_float_eq(h.factor_loss[cas_segment(CAS_REGION_JIANGSU, MANUF)], 160.0, 1e-9);
+    cr_expect_float_eq(h.factor_loss[YRD_SEG(CAS_REGION_JIANGSU, MANUF)], 160.0, 1e-9);
     cr_expect_leq(plan_loss(&h, 0) + total(h.factor_loss), 1000.0 * 0.9);
     release_hand(&h);
   }
@@ -372,7 +372,7 @@ Test(guarantees, a_guarantor_broken_by_the_call_loses_the_covered_part_as_contag
   cr_expect_eq(h.out.rounds, 1);
   cr_expect_float_eq(plan_loss(&h, 0), 300.0, 1e-9);
   cr_expect_float_eq(total(h.factor_loss), 0.0, 0);
-  cr_expect_float_eq(h.seg_loss[cas_segment(CAS_REGION_JIANGSU, MANUF)], 1200.0, 1e-9);
+  cr_expect_float_eq(h.seg_loss[YRD_SEG(CAS_REGION_JIANGSU, MANUF)], 1200.0, 1e-9);
   cr_expect_float_eq(total(h.seg_loss), 1200.0, 1e-9);
   cr_expect_float_eq(h.out.double_default, 200.0, 1e-9);
   release_hand(&h);
@@ -591,10 +591,10 @@ static void check_zero_scales(const cas_kernel *k) {
   cr_assert_eq(a.c->max_rounds, 0u);
   cr_assert_eq(memcmp(a.res->loss, b.res->loss, m * sizeof(double)), 0, "%s: loss", k->info.name);
   cr_assert_eq(memcmp(a.res->loss_by_segment, b.res->loss_by_segment,
-                      m * CAS_NSEGMENTS * sizeof(double)), 0);
+                      m * CAS_YRD_NSEGMENTS * sizeof(double)), 0);
   cr_assert_eq(memcmp(a.res->defaults, b.res->defaults, m * sizeof(int64_t)), 0);
   cr_assert_eq(memcmp(a.res->defaults_by_segment, b.res->defaults_by_segment,
-                      m * CAS_NSEGMENTS * sizeof(int32_t)), 0);
+                      m * CAS_YRD_NSEGMENTS * sizeof(int32_t)), 0);
   cr_assert_eq(memcmp(a.res->loss_double_default, b.res->loss_double_default, m * sizeof(double)),
                0);
   double dd = 0.0;
@@ -719,8 +719,8 @@ static void check_against_direct(int eps_known) {
   int *seg = malloc(n * sizeof *seg);
   cr_assert(pos && seg);
   for (size_t k = 0; k < n; k++) pos[plan->loan_index[k]] = (uint32_t)k;
-  for (size_t i = 0; i < n; i++) seg[pos[i]] = cas_segment(pf->region[i], pf->sector[i]);
-  double seg_loans[CAS_NSEGMENTS] = {0};
+  for (size_t i = 0; i < n; i++) seg[pos[i]] = YRD_SEG(pf->region[i], pf->sector[i]);
+  double seg_loans[CAS_YRD_NSEGMENTS] = {0};
   for (size_t k = 0; k < n; k++) seg_loans[seg[k]] += 1.0;
   /* links by source position, in network order; covers cut to the EAD */
   typedef struct direct_link {
@@ -753,10 +753,10 @@ static void check_against_direct(int eps_known) {
   char *dead = malloc(n), *dead0 = malloc(n), *hit = malloc(n);
   uint32_t *order = malloc(n * sizeof *order);
   cr_assert(eps && shift && hits && dead && dead0 && hit && order);
-  double sys[CAS_NSEGMENTS];
+  double sys[CAS_YRD_NSEGMENTS];
   int deep = 0, spilled = 0;
   for (uint64_t path = 0; path < 6; path++) {
-    for (int s2 = 0; s2 < CAS_NSEGMENTS; s2++) sys[s2] = -1.2 - 0.1 * (double)path;
+    for (int s2 = 0; s2 < CAS_YRD_NSEGMENTS; s2++) sys[s2] = -1.2 - 0.1 * (double)path;
     cas_rng rng;
     cas_rng_init(&rng, 77, CAS_RNG_TEST, path);
     cas_cascade_begin(ws);
@@ -772,29 +772,29 @@ static void check_against_direct(int eps_known) {
         cas_cascade_default0(ws, (uint32_t)k);
       }
     }
-    double seg_loss[CAS_NSEGMENTS], factor_loss[CAS_NSEGMENTS] = {0};
-    int32_t by_round[51], seg_defaults[CAS_NSEGMENTS] = {0};
+    double seg_loss[CAS_YRD_NSEGMENTS], factor_loss[CAS_YRD_NSEGMENTS] = {0};
+    int32_t by_round[51], seg_defaults[CAS_YRD_NSEGMENTS] = {0};
     cas_cascade_out out = {.factor_seg_loss = factor_loss, .seg_loss = seg_loss,
                            .seg_defaults = seg_defaults, .by_round = by_round};
     cas_cascade_run(c, plan, ws, path, sys, 1.0, NULL, &out);
 
     /* the direct cascade */
     int32_t want[51] = {(int32_t)nd};
-    double dsys[CAS_NSEGMENTS] = {0};
+    double dsys[CAS_YRD_NSEGMENTS] = {0};
     size_t f0 = 0, f1 = nd, n0 = nd;
     int rounds = 0;
     for (int r = 1; r <= 50; r++) {
       size_t before = nd;
       /* spill-over from the default rates so far, only ever down */
-      double count[CAS_NSEGMENTS] = {0}, dz[CAS_NFACTORS] = {0};
+      double count[CAS_YRD_NSEGMENTS] = {0}, dz[YRD_NFACTORS] = {0};
       for (size_t d = 0; d < nd; d++) count[seg[order[d]]] += 1.0;
       for (size_t t = 0; t < sc->contagion.nspillover; t++) {
         const cas_spillover *sp = &sc->contagion.spillover[t];
         dz[sp->factor] -= sp->beta * count[sp->segment] / seg_loans[sp->segment];
       }
-      for (int s2 = 0; s2 < CAS_NSEGMENTS; s2++) {
+      for (int s2 = 0; s2 < CAS_YRD_NSEGMENTS; s2++) {
         double v = 0.0;
-        for (int f = 0; f < CAS_NFACTORS; f++) v += plan->loading[s2][f] * dz[f];
+        for (int f = 0; f < YRD_NFACTORS; f++) v += cas_plan_loading(plan, s2)[f] * dz[f];
         if (v < dsys[s2]) dsys[s2] = v;
       }
       for (size_t k = 0; k < n && eps_known; k++)
@@ -848,7 +848,7 @@ static void check_against_direct(int eps_known) {
         if (dead0[b] && dead0[l->target]) factor += l->cover_loss;
         else loss += l->cover_loss;
       }
-    for (int s2 = 0; s2 < CAS_NSEGMENTS; s2++) got += seg_loss[s2];
+    for (int s2 = 0; s2 < CAS_YRD_NSEGMENTS; s2++) got += seg_loss[s2];
 
     cr_assert_eq(out.rounds, rounds, "path %llu: %d rounds, direct %d", (unsigned long long)path,
                  out.rounds, rounds);
@@ -944,7 +944,7 @@ Test(guarantees, no_guaranteed_loan_books_more_than_its_ead_times_the_largest_lg
   cr_assert_gt(c->ncalls, 1000u);
   for (size_t k = 0; k < pf->n; k++) {
     size_t i = plan->loan_index[k];
-    int s = cas_segment(pf->region[i], pf->sector[i]);
+    int s = YRD_SEG(pf->region[i], pf->sector[i]);
     ead[k] = pf->ead[i] * plan->seg_ead_mult[s];
     lgd[k] = fmin(fmax(pf->lgd[i] + plan->seg_lgd_add[s], 0.0), 1.0);
   }
@@ -997,9 +997,9 @@ Test(guarantees, analytic_double_default_matches_the_simulation, .timeout = 300)
                                           "shocks:\n  - {factor_shift: -0.7}\n");
   sim s = simulate(sc, pf, net, &cas_kernel_sparse);
   cr_assert_eq(s.c->max_rounds, 0u);
-  double analytic[CAS_NSEGMENTS] = {0}, total = 0.0;
+  double analytic[CAS_YRD_NSEGMENTS] = {0}, total = 0.0;
   cas_contagion_expected_double_default(s.c, s.plan, analytic);
-  for (int k = 0; k < CAS_NSEGMENTS; k++) total += analytic[k];
+  for (int k = 0; k < CAS_YRD_NSEGMENTS; k++) total += analytic[k];
   double mean = 0.0, m2 = 0.0;
   for (uint64_t p = 0; p < sc->paths; p++) {
     double x = s.res->loss_double_default[p], d = x - mean;
@@ -1014,9 +1014,9 @@ Test(guarantees, analytic_double_default_matches_the_simulation, .timeout = 300)
       uint32_t g = s.c->call[k].pos;
       int sb = s.c->segment[b], sg = s.c->segment[g];
       double mb = 0.0, mg = 0.0;
-      for (int f = 0; f < CAS_NFACTORS; f++) {
-        mb += s.plan->loading[sb][f] * s.plan->shift[f];
-        mg += s.plan->loading[sg][f] * s.plan->shift[f];
+      for (int f = 0; f < YRD_NFACTORS; f++) {
+        mb += cas_plan_loading(s.plan, sb)[f] * s.plan->shift[f];
+        mg += cas_plan_loading(s.plan, sg)[f] * s.plan->shift[f];
       }
       independent += s.c->call[k].value * cas_norm_cdf(s.plan->loans[b].threshold - mb) *
                      cas_norm_cdf(s.plan->loans[g].threshold - mg);

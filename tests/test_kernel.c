@@ -22,6 +22,7 @@
 #include "portfolio.h"
 #include "scenario.h"
 #include "stats.h"
+#include "support.h"
 
 enum { LOANS = 3000, PATHS = 2000 };
 
@@ -68,8 +69,8 @@ Test(kernel, results_do_not_depend_on_thread_count) {
   cr_assert_eq(memcmp(a.res->loss, b.res->loss, PATHS * sizeof(double)), 0);
   cr_assert_eq(memcmp(a.res->defaults, b.res->defaults, PATHS * sizeof(int64_t)), 0);
   cr_assert_eq(memcmp(a.res->loss_by_segment, b.res->loss_by_segment,
-                      (size_t)PATHS * CAS_NSEGMENTS * sizeof(double)), 0);
-  cr_assert_eq(memcmp(a.res->factors, b.res->factors, (size_t)PATHS * CAS_NFACTORS * sizeof(double)), 0);
+                      (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof(double)), 0);
+  cr_assert_eq(memcmp(a.res->factors, b.res->factors, (size_t)PATHS * YRD_NFACTORS * sizeof(double)), 0);
   double total = 0;
   for (int p = 0; p < PATHS; p++) total += a.res->loss[p];
   cr_assert_gt(total, 0.0, "no losses at all: the comparison would be vacuous");
@@ -93,18 +94,18 @@ Test(kernel, pd_multiplier_never_lowers_a_path_loss) {
 Test(kernel, factor_shift_moves_exactly_its_factor) {
   run base = simulate("", 2);
   run hit = simulate("shocks:\n  - {sector: tech_startup, factor_shift: -1.5}\n", 2);
-  int f_tech = CAS_FACTOR_SECTOR0 + CAS_SECTOR_TECH_STARTUP;
+  int f_tech = 1 + CAS_YRD_NREGIONS + CAS_SECTOR_TECH_STARTUP;
   for (int p = 0; p < PATHS; p++)
-    for (int f = 0; f < CAS_NFACTORS; f++) {
-      double d = hit.res->factors[p * CAS_NFACTORS + f] - base.res->factors[p * CAS_NFACTORS + f];
+    for (int f = 0; f < YRD_NFACTORS; f++) {
+      double d = hit.res->factors[p * YRD_NFACTORS + f] - base.res->factors[p * YRD_NFACTORS + f];
       cr_assert_float_eq(d, f == f_tech ? -1.5 : 0.0, 1e-12, "path %d factor %d: %g", p, f, d);
     }
   /* Only tech_startup segments can change, and only upwards. */
   for (int p = 0; p < PATHS; p++)
-    for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      double b = base.res->loss_by_segment[p * CAS_NSEGMENTS + s];
-      double h = hit.res->loss_by_segment[p * CAS_NSEGMENTS + s];
-      if (cas_segment_sector(s) == CAS_SECTOR_TECH_STARTUP) cr_assert_geq(h, b);
+    for (int s = 0; s < CAS_YRD_NSEGMENTS; s++) {
+      double b = base.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s];
+      double h = hit.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s];
+      if ((s % CAS_YRD_NSECTORS) == CAS_SECTOR_TECH_STARTUP) cr_assert_geq(h, b);
       else cr_assert_eq(h, b, "segment %d changed on path %d", s, p);
     }
   release(&base);
@@ -123,24 +124,24 @@ Test(kernel, conditional_shift_moves_correlated_factors_on_every_path) {
   snprintf(hit_text, sizeof hit_text, "%s%s", model, shock);
   snprintf(iso_text, sizeof iso_text, "%sfactor_shift_mode: isolated\n%s", model, shock);
   run base = simulate(model, 2), hit = simulate(hit_text, 2), iso = simulate(iso_text, 2);
-  int f_tech = CAS_FACTOR_SECTOR0 + CAS_SECTOR_TECH_STARTUP;
+  int f_tech = 1 + CAS_YRD_NREGIONS + CAS_SECTOR_TECH_STARTUP;
   for (int p = 0; p < PATHS; p++)
-    for (int f = 0; f < CAS_NFACTORS; f++) {
-      double b = base.res->factors[p * CAS_NFACTORS + f];
-      double d = hit.res->factors[p * CAS_NFACTORS + f] - b;
-      double want = f == f_tech ? -1.5 : f >= CAS_FACTOR_SECTOR0 ? -0.3 : 0.0;
+    for (int f = 0; f < YRD_NFACTORS; f++) {
+      double b = base.res->factors[p * YRD_NFACTORS + f];
+      double d = hit.res->factors[p * YRD_NFACTORS + f] - b;
+      double want = f == f_tech ? -1.5 : f >= 1 + CAS_YRD_NREGIONS ? -0.3 : 0.0;
       cr_assert_float_eq(d, want, 1e-12, "conditional: path %d factor %d: %g", p, f, d);
-      d = iso.res->factors[p * CAS_NFACTORS + f] - b;
+      d = iso.res->factors[p * YRD_NFACTORS + f] - b;
       cr_assert_float_eq(d, f == f_tech ? -1.5 : 0.0, 1e-12, "isolated: path %d factor %d: %g", p,
                          f, d);
     }
   int other_changed = 0;
   for (int p = 0; p < PATHS; p++)
-    for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      double b = base.res->loss_by_segment[p * CAS_NSEGMENTS + s];
-      if (cas_segment_sector(s) == CAS_SECTOR_TECH_STARTUP) continue;
-      cr_assert_eq(iso.res->loss_by_segment[p * CAS_NSEGMENTS + s], b, "isolated: segment %d path %d", s, p);
-      other_changed += hit.res->loss_by_segment[p * CAS_NSEGMENTS + s] != b;
+    for (int s = 0; s < CAS_YRD_NSEGMENTS; s++) {
+      double b = base.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s];
+      if ((s % CAS_YRD_NSECTORS) == CAS_SECTOR_TECH_STARTUP) continue;
+      cr_assert_eq(iso.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s], b, "isolated: segment %d path %d", s, p);
+      other_changed += hit.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s] != b;
     }
   cr_expect_gt(other_changed, 0, "conditional: the other sectors' losses never moved");
   release(&base);
@@ -152,10 +153,10 @@ Test(kernel, ead_multiplier_scales_exactly_its_segments) {
   run base = simulate("", 2), hit = simulate("shocks:\n  - {region: anhui, ead_multiplier: 1.5}\n", 2);
   for (int p = 0; p < PATHS; p++) {
     cr_assert_eq(hit.res->defaults[p], base.res->defaults[p]);
-    for (int s = 0; s < CAS_NSEGMENTS; s++) {
-      double b = base.res->loss_by_segment[p * CAS_NSEGMENTS + s];
-      double h = hit.res->loss_by_segment[p * CAS_NSEGMENTS + s];
-      double want = cas_segment_region(s) == CAS_REGION_ANHUI ? 1.5 * b : b;
+    for (int s = 0; s < CAS_YRD_NSEGMENTS; s++) {
+      double b = base.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s];
+      double h = hit.res->loss_by_segment[p * CAS_YRD_NSEGMENTS + s];
+      double want = (s / CAS_YRD_NSECTORS) == CAS_REGION_ANHUI ? 1.5 * b : b;
       cr_assert_float_eq(h, want, 1e-9 * (want + 1.0), "path %d segment %d", p, s);
     }
   }
@@ -167,10 +168,9 @@ Test(kernel, monte_carlo_mean_matches_analytic_expected_loss) {
   run r = simulate("shocks:\n  - {sector: green, pd_multiplier: 3, lgd_add: 0.1}\n", 2);
   cas_summary s;
   cas_error err = {0};
-  cr_assert_eq(cas_summary_compute(PATHS, r.res->loss, r.res->loss_by_segment, r.res->defaults, &s, &err),
-               CAS_OK);
+  cr_assert_eq(cas_summary_compute(PATHS, r.res->loss, NULL, r.res->defaults, &s, &err), CAS_OK);
   double analytic = 0;
-  for (int k = 0; k < CAS_NSEGMENTS; k++) analytic += r.plan->stressed.expected_loss[k];
+  for (int k = 0; k < CAS_YRD_NSEGMENTS; k++) analytic += r.plan->stressed.expected_loss[k];
   cr_log_info("EL MC %.6g (se %.3g) vs analytic %.6g", s.el, s.el_se, analytic);
   cr_expect_leq(fabs(s.el - analytic), 4 * s.el_se, "EL %g vs analytic %g (se %g)", s.el,
                 analytic, s.el_se);

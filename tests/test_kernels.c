@@ -57,9 +57,9 @@ static run simulate(const cas_kernel *k, const char *extra, int threads, const c
   run r = {0};
   cr_assert_eq(cas_plan_build(sc, pf, &opt, &r.plan, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_contagion_create(sc, r.plan, pf, net, &r.c, &err), CAS_OK, "%s", err.msg);
-  double el[CAS_NSEGMENTS] = {0};
+  double el[CAS_YRD_NSEGMENTS] = {0};
   cas_contagion_expected_double_default(r.c, r.plan, el);
-  for (int s = 0; s < CAS_NSEGMENTS; s++) r.analytic += r.plan->stressed.expected_loss[s] + el[s];
+  for (int s = 0; s < CAS_YRD_NSEGMENTS; s++) r.analytic += r.plan->stressed.expected_loss[s] + el[s];
   uint32_t rounds = r.c->max_rounds ? r.c->max_rounds + 1 : 0;
   cr_assert_eq(cas_results_create(PATHS, rounds, r.c->ncalls > 0, &r.res, &err), CAS_OK);
   cas_kernel_options kopt = {.threads = threads};
@@ -104,9 +104,9 @@ Test(kernels, every_kernel_keeps_the_contract, .timeout = 300) {
     const cas_results *x = a.res, *y = b.res;
     cr_assert_eq(memcmp(x->loss, y->loss, PATHS * sizeof *x->loss), 0, "%s: loss", k->info.name);
     cr_assert_eq(memcmp(x->loss_by_segment, y->loss_by_segment,
-                        (size_t)PATHS * CAS_NSEGMENTS * sizeof *x->loss_by_segment), 0);
+                        (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof *x->loss_by_segment), 0);
     cr_assert_eq(memcmp(x->defaults_by_segment, y->defaults_by_segment,
-                        (size_t)PATHS * CAS_NSEGMENTS * sizeof *x->defaults_by_segment), 0);
+                        (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof *x->defaults_by_segment), 0);
     cr_assert_eq(memcmp(x->loss_double_default, y->loss_double_default,
                         PATHS * sizeof *x->loss_double_default), 0);
     cas_summary s;
@@ -115,9 +115,11 @@ Test(kernels, every_kernel_keeps_the_contract, .timeout = 300) {
                 a.analytic, (s.el - a.analytic) / s.el_se);
     cr_expect_leq(fabs(s.el - a.analytic), 4.0 * s.el_se, "%s: EL %g, analytic %g (se %g)",
                   k->info.name, s.el, a.analytic, s.el_se);
-    double rate[CAS_NSEGMENTS], se[CAS_NSEGMENTS];
-    cas_default_rates(PATHS, x->defaults_by_segment, a.plan->unstressed.loans, rate, se);
-    for (int seg = 0; seg < CAS_NSEGMENTS; seg++) {
+    double rate[CAS_YRD_NSEGMENTS], se[CAS_YRD_NSEGMENTS];
+    cr_assert_eq(a.plan->nsegments, CAS_YRD_NSEGMENTS);
+    cas_default_rates(PATHS, a.plan->nsegments, x->defaults_by_segment, a.plan->unstressed.loans,
+                      rate, se);
+    for (int seg = 0; seg < CAS_YRD_NSEGMENTS; seg++) {
       if (!a.plan->unstressed.loans[seg]) continue;
       double want = a.plan->stressed.expected_defaults[seg] / (double)a.plan->unstressed.loans[seg];
       cr_expect_leq(fabs(rate[seg] - want), 4.0 * se[seg] + 1e-12, "%s: segment %d rate %g, %g",

@@ -99,8 +99,10 @@ static run simulate(cas_scenario *sc, const cas_portfolio *pf, int grades, const
   cr_assert_eq(cas_results_create(sc->paths, 0, 0, &r.res, &err), CAS_OK, "%s", err.msg);
   cas_kernel_options kopt = {.threads = threads};
   cr_assert_eq(cas_kernel_run(k, r.plan, NULL, r.res, &kopt, &err), CAS_OK);
-  cr_assert_eq(cas_summary_compute(r.res->paths, r.res->loss, r.res->loss_by_segment,
-                                   r.res->defaults, &r.sum, &err), CAS_OK);
+  cas_summary_options sopt = {.loss_by_segment = r.res->loss_by_segment,
+                              .nsegments = r.plan->nsegments};
+  cr_assert_eq(cas_summary_compute(r.res->paths, r.res->loss, &sopt, r.res->defaults, &r.sum, &err),
+               CAS_OK);
   return r;
 }
 
@@ -157,7 +159,7 @@ static cas_portfolio *adversarial_book(int n) {
   write_adversarial_csv(csv, n);
   cas_portfolio *pf = NULL;
   cas_error err = {0};
-  cr_assert_eq(cas_portfolio_load_csv(csv, &pf, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(load_csv_yrd(csv, &pf, &err), CAS_OK, "%s", err.msg);
   return pf;
 }
 
@@ -184,12 +186,12 @@ static void conditional_z(const run *r, double *z_defaults, double *z_loss) {
   const cas_plan *plan = r->plan;
   double dev_d = 0, var_d = 0, dev_l = 0, var_l = 0;
   for (uint64_t p = 0; p < r->res->paths; p++) {
-    const double *z = &r->res->factors[p * CAS_NFACTORS];
+    const double *z = &r->res->factors[p * YRD_NFACTORS];
     double mean_d = 0, mean_l = 0;
     for (size_t b = 0; b < plan->nbuckets; b++) {
       const cas_bucket *bk = &plan->buckets[b];
       double a = 0;
-      for (int f = 0; f < CAS_NFACTORS; f++) a += plan->loading[bk->segment][f] * z[f];
+      for (int f = 0; f < YRD_NFACTORS; f++) a += cas_plan_loading(plan, bk->segment)[f] * z[f];
       for (uint32_t k = bk->first; k < bk->first + bk->count; k++) {
         double q = cas_norm_cdf((plan->loans[k].threshold - a) / plan->idio[bk->segment]);
         double loss = plan->loans[k].loss;
@@ -233,7 +235,7 @@ Test(sparse, results_do_not_depend_on_thread_count, .fini = cleanup) {
   uint64_t m = sc->paths;
   cr_assert_eq(memcmp(a.res->loss, b.res->loss, m * sizeof(double)), 0);
   cr_assert_eq(memcmp(a.res->defaults, b.res->defaults, m * sizeof(int64_t)), 0);
-  cr_assert_eq(memcmp(a.res->loss_by_segment, b.res->loss_by_segment, m * CAS_NSEGMENTS * sizeof(double)), 0);
+  cr_assert_eq(memcmp(a.res->loss_by_segment, b.res->loss_by_segment, m * CAS_YRD_NSEGMENTS * sizeof(double)), 0);
   cr_assert_gt(a.sum.el, 0.0);
   release(&a);
   release(&b);
@@ -248,7 +250,7 @@ Test(sparse, same_factors_as_dense_on_every_path, .fini = cleanup) {
   cr_assert_eq(cas_portfolio_generate(5000, 1, &pf, &err), CAS_OK, "%s", err.msg);
   run a = simulate(sc, pf, CAS_PLAN_DEFAULT_GRADES, &cas_kernel_sparse, 77, 2);
   run b = simulate(sc, pf, CAS_PLAN_DEFAULT_GRADES, &cas_kernel_dense, 77, 2);
-  cr_assert_eq(memcmp(a.res->factors, b.res->factors, sc->paths * CAS_NFACTORS * sizeof(double)), 0);
+  cr_assert_eq(memcmp(a.res->factors, b.res->factors, sc->paths * YRD_NFACTORS * sizeof(double)), 0);
   release(&a);
   release(&b);
   cas_portfolio_destroy(pf);

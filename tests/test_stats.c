@@ -47,7 +47,8 @@ Test(stats, es_counts_the_quantile_fractionally) {
 Test(stats, contributions_add_up_to_es) {
   enum { M = 5000 };
   double *loss = malloc(M * sizeof *loss);
-  double *seg = calloc((size_t)M * CAS_NSEGMENTS, sizeof *seg);
+  enum { NSEG = 36 };
+  double *seg = calloc((size_t)M * NSEG, sizeof *seg);
   cr_assert(loss && seg);
   cas_rng rng;
   cas_rng_init(&rng, 7, CAS_RNG_TEST, 0);
@@ -55,22 +56,29 @@ Test(stats, contributions_add_up_to_es) {
     double t = 0;
     for (int s = 0; s < 5; s++) {
       double x = -log(cas_rng_uniform_open(&rng)) * (s + 1);
-      seg[(size_t)p * CAS_NSEGMENTS + (size_t)(s * 7)] = x;
+      seg[(size_t)p * NSEG + (size_t)(s * 7)] = x;
       t += x;
     }
     loss[p] = t;
   }
   cas_summary s;
   cas_error err = {0};
-  cr_assert_eq(cas_summary_compute(M, loss, seg, NULL, &s, &err), CAS_OK);
-  for (int l = 0; l < CAS_NLEVELS; l++) {
+  /* Levels of the scenario key too: Basel's 97.5% ES and a 99.97% tail. */
+  static const double levels[] = {0.95, 0.975, 0.99, 0.999, 0.9997};
+  cas_summary_options opt = {.levels = levels, .nlevels = 5, .loss_by_segment = seg,
+                             .nsegments = NSEG};
+  cr_assert_eq(cas_summary_compute(M, loss, &opt, NULL, &s, &err), CAS_OK);
+  cr_assert_eq(s.nlevels, 5);
+  for (int l = 0; l < s.nlevels; l++) {
     double total = 0;
-    for (int k = 0; k < CAS_NSEGMENTS; k++) total += s.es_contribution[l][k];
+    for (int k = 0; k < NSEG; k++) total += s.es_contribution[l * NSEG + k];
     cr_expect_float_eq(total, s.es[l], 1e-9 * s.es[l], "level %d: %g vs %g", l, total, s.es[l]);
+    if (l > 0) cr_expect_geq(s.es[l], s.es[l - 1], "ES grows with the level");
   }
   double el = 0;
-  for (int k = 0; k < CAS_NSEGMENTS; k++) el += s.el_by_segment[k];
+  for (int k = 0; k < NSEG; k++) el += s.el_by_segment[k];
   cr_expect_float_eq(el, s.el, 1e-9 * s.el);
+  cas_summary_free(&s);
   free(loss);
   free(seg);
 }
