@@ -88,6 +88,8 @@ static const char *const usage_portfolio =
     "  --loans N           size of the built-in portfolio (default 100000)\n"
     "  --seed N            seed of the built-in portfolio (default 1)\n"
     "  --from FILE.csv     summarise a CSV portfolio instead\n"
+    "  --classification C  of the CSV: data (default: its own values, in order of\n"
+    "                      first appearance) or yrd (the delta's names and order)\n"
     "  --export FILE.csv   write the portfolio as CSV (id,region,sector,ead,pd,lgd,city,park)\n"
     "  -q, --quiet         no summary table\n"
     "  -h, --help          this text\n";
@@ -326,10 +328,20 @@ static void print_portfolio(const cas_portfolio *pf) {
   cas_segment_totals_free(&t);
 }
 
+/* A CSV book with its own classification, or the delta's (yrd). */
+static cas_status load_book(const char *path, int yrd, cas_portfolio **pf, cas_error *err) {
+  if (!yrd) return cas_portfolio_load_csv(path, pf, err);
+  cas_taxonomy *tax = cas_taxonomy_yrd();
+  if (!tax) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory");
+  cas_status st = cas_portfolio_load_csv_as(path, tax, pf, err);
+  cas_taxonomy_destroy(tax);
+  return st;
+}
+
 static int cmd_portfolio(int argc, char **argv) {
   uint64_t loans = CAS_PORTFOLIO_DEFAULT_LOANS, seed = 1;
   const char *from = NULL, *export_path = NULL;
-  int quiet = 0;
+  int quiet = 0, yrd = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -343,6 +355,12 @@ static int cmd_portfolio(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--seed")) {
       if (cas_cli_parse_count(v, 0, &seed)) return cas_cli_usage_error("portfolio", "--seed: got '%s', expected a non-negative integer", v ? v : "");
+      i++;
+    } else if (!strcmp(a, "--classification")) {
+      if (!v || (strcmp(v, "yrd") && strcmp(v, "data")))
+        return cas_cli_usage_error("portfolio", "--classification: got '%s', expected data or yrd",
+                                   v ? v : "");
+      yrd = !strcmp(v, "yrd");
       i++;
     } else if (!strcmp(a, "--from")) {
       if (!v) return cas_cli_usage_error("portfolio", "%s needs a CSV file", a);
@@ -358,7 +376,7 @@ static int cmd_portfolio(int argc, char **argv) {
   }
   cas_portfolio *pf = NULL;
   cas_error err = {0};
-  cas_status st = from ? cas_portfolio_load_csv(from, &pf, &err)
+  cas_status st = from ? load_book(from, yrd, &pf, &err)
                        : cas_portfolio_generate(loans, seed, &pf, &err);
   if (st == CAS_OK && export_path) st = cas_portfolio_export_csv(pf, export_path, &err);
   if (st != CAS_OK) {
@@ -381,7 +399,8 @@ static const char *const usage_network =
     "  --loans N           size of the built-in portfolio (default 100000)\n"
     "  --seed N            seed of the built-in portfolio (default 1)\n"
     "  --network-seed N    seed of the built-in network (default 1)\n"
-    "  --from FILE.csv     portfolio CSV instead of the built-in book\n"
+    "  --from FILE.csv     portfolio CSV instead of the built-in book (read with the\n"
+    "                      delta's classification unless --links is given)\n"
     "  --links FILE.csv    links CSV instead of the built-in network\n"
     "  --export FILE.csv   write the links as CSV (from,to,type,weight,amount)\n"
     "  -h, --help          this text\n";
@@ -414,7 +433,8 @@ static int cmd_network(int argc, char **argv) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
-  cas_status st = from ? cas_portfolio_load_csv(from, &pf, &err)
+  /* The built-in network is drawn for the delta's classification. */
+  cas_status st = from ? load_book(from, links == NULL, &pf, &err)
                        : cas_portfolio_generate(loans, seed, &pf, &err);
   if (st == CAS_OK)
     st = links ? cas_network_load_csv(links, pf, &net, &err) : cas_network_generate(pf, net_seed, &net, &err);
