@@ -100,6 +100,60 @@ static void free_names(char **names) {
 
 static int same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
+/* The delta's factor model (built-in book, or classification: yrd, default
+ * families): 0 global, 1..4 region.<r>, 5..13 sector.<s>; its families are
+ * 0 global, 1 region, 2 sector. */
+enum {
+  F_GLOBAL = 0,
+  F_REGION0 = 1,
+  F_SECTOR0 = 1 + CAS_YRD_NREGIONS,
+  YRD_NFACTORS = 1 + CAS_YRD_NREGIONS + CAS_YRD_NSECTORS
+};
+enum { FAM_GLOBAL = 0, FAM_REGION = 1, FAM_SECTOR = 2 };
+
+/* Loading of sector s on family k (sc must be bound). */
+static double fam_loading(const cas_scenario *sc, int s, int k) {
+  cr_assert_not_null(sc->factors, "%s: not bound", sc->name);
+  return sc->factors->family_loading[s * sc->factors->nfamilies + k];
+}
+
+/* Entry [i][j] of the factor correlation matrix (sc must be bound). */
+static double corr_at(const cas_scenario *sc, int i, int j) {
+  cr_assert_not_null(sc->factors, "%s: not bound", sc->name);
+  return sc->factors->corr[i * sc->factors->nfactors + j];
+}
+
+/* a'Ca of a loan of the delta's (region, sector). */
+static double yrd_variance(const cas_scenario *sc, int region, int sector) {
+  cr_assert_not_null(sc->factors, "%s: not bound", sc->name);
+  return cas_factor_model_systematic_variance(sc->factors, region * CAS_YRD_NSECTORS + sector);
+}
+
+/* 1 if both factor models are the same, bit for bit: families, names,
+ * loadings and correlations. */
+static int same_factor_model(const cas_factor_model *a, const cas_factor_model *b) {
+  if (a == NULL || b == NULL) return a == b;
+  if (a->nfactors != b->nfactors || a->nsegments != b->nsegments || a->nsectors != b->nsectors ||
+      a->nfamilies != b->nfamilies || !cas_names_equal(&a->names, &b->names))
+    return 0;
+  for (int k = 0; k < a->nfamilies; k++)
+    if (strcmp(a->family[k].name, b->family[k].name) != 0 || a->family[k].by != b->family[k].by ||
+        a->family[k].first != b->family[k].first || a->family[k].count != b->family[k].count)
+      return 0;
+  size_t nf = (size_t)a->nfactors;
+  return memcmp(a->family_loading, b->family_loading,
+                (size_t)a->nsectors * (size_t)a->nfamilies * sizeof *a->family_loading) == 0 &&
+         memcmp(a->corr, b->corr, nf * nf * sizeof *a->corr) == 0 &&
+         memcmp(a->loading, b->loading, (size_t)a->nsegments * nf * sizeof *a->loading) == 0;
+}
+
+/* 1 if both are bound to classifications with the same names (or neither is bound). */
+static int same_classification(const cas_taxonomy *a, const cas_taxonomy *b) {
+  if (a == NULL || b == NULL) return a == b;
+  return cas_names_equal(&a->regions, &b->regions) && cas_names_equal(&a->sectors, &b->sectors) &&
+         a->nsegments == b->nsegments;
+}
+
 /* Every resolved field equal, bit for bit (not the record of files read). */
 static void expect_same(const cas_scenario *a, const cas_scenario *b, const char *what) {
   cr_expect_str_eq(a->name, b->name, "%s: name", what);
@@ -113,14 +167,17 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
   cr_expect_eq(a->portfolio.seed, b->portfolio.seed, "%s: portfolio seed", what);
   cr_expect_str_eq(a->copula, b->copula, "%s: copula", what);
   cr_expect_str_eq(a->lgd_model, b->lgd_model, "%s: lgd", what);
-  cr_expect(memcmp(a->loading, b->loading, sizeof a->loading) == 0, "%s: loadings", what);
-  cr_expect(memcmp(a->factor_corr, b->factor_corr, sizeof a->factor_corr) == 0,
-            "%s: factor correlations", what);
+  cr_expect_eq(a->nlevels, b->nlevels, "%s: number of levels", what);
+  for (int l = 0; l < a->nlevels && l < b->nlevels; l++)
+    cr_expect(same_double(a->levels[l], b->levels[l]), "%s: levels[%d]", what, l);
+  cr_expect(same_classification(a->tax, b->tax), "%s: classification", what);
+  cr_expect(same_factor_model(a->factors, b->factors),
+            "%s: factor model (families, loadings, correlations)", what);
   cr_expect_eq(a->factor_shift_mode, b->factor_shift_mode, "%s: factor_shift_mode", what);
   cr_expect_eq(a->nshocks, b->nshocks, "%s: number of shocks", what);
   for (size_t i = 0; i < a->nshocks && i < b->nshocks; i++) {
     const cas_shock *x = &a->shocks[i], *y = &b->shocks[i];
-    cr_expect(x->region == y->region && x->sector == y->sector &&
+    cr_expect(x->region == y->region && x->sector == y->sector && x->factor == y->factor &&
                   same_double(x->pd_multiplier, y->pd_multiplier) &&
                   same_double(x->lgd_add, y->lgd_add) &&
                   same_double(x->ead_multiplier, y->ead_multiplier) &&
@@ -131,7 +188,7 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
   if (a->network.source == CAS_NETWORK_FILE && b->network.source == CAS_NETWORK_FILE)
     cr_expect_str_eq(a->network.file, b->network.file, "%s: network file", what);
   cr_expect_eq(a->network.seed, b->network.seed, "%s: network seed", what);
-  cr_expect_eq(a->contagion.enabled, b->contagion.enabled, "%s: contagion.enabled", what);
+  cr_expect_str_eq(a->contagion.model, b->contagion.model, "%s: contagion.model", what);
   cr_expect_eq(a->contagion.calibration, b->contagion.calibration, "%s: calibration", what);
   cr_expect_eq(a->contagion.calibration_paths, b->contagion.calibration_paths,
                "%s: calibration paths", what);
@@ -343,8 +400,7 @@ Test(scenario, stress_scenarios_extend_the_baseline) {
     cr_expect_eq(sc->seed, base->seed);
     cr_expect_eq(sc->paths, base->paths);
     cr_expect_eq(sc->portfolio.loans, base->portfolio.loans);
-    cr_expect(memcmp(sc->loading, base->loading, sizeof sc->loading) == 0);
-    cr_expect(memcmp(sc->factor_corr, base->factor_corr, sizeof sc->factor_corr) == 0);
+    cr_expect(same_factor_model(sc->factors, base->factors), "%s: factor model", stress[k]);
     cas_scenario_destroy(sc);
   }
   cas_scenario_destroy(base);
@@ -362,16 +418,27 @@ Test(scenario, shipped_scenarios_do_not_stress_a_segment_twice) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", SCENARIO_DIR, names[i]);
     cas_scenario *sc = load_ok(path);
+    cr_assert_not_null(sc->factors, "%s: a built-in book is bound on load", names[i]);
+    const cas_factor_model *m = sc->factors;
+    /* A segment is stressed twice when a multiplier applies to it and a
+     * shifted factor is one it loads on (the global factor, its region's,
+     * its sector's for the default families). */
     for (size_t a = 0; a < sc->nshocks; a++) {
       const cas_shock *mult = &sc->shocks[a];
       if (mult->pd_multiplier == 1.0) continue;
       for (size_t b = 0; b < sc->nshocks; b++) {
         const cas_shock *shift = &sc->shocks[b];
         if (shift->factor_shift == 0.0) continue;
-        int global = shift->region < 0 && shift->sector < 0;
-        int same_sector = shift->sector >= 0 && (mult->sector < 0 || mult->sector == shift->sector);
-        int same_region = shift->region >= 0 && (mult->region < 0 || mult->region == shift->region);
-        cr_expect(!(global || same_sector || same_region),
+        cr_assert(shift->factor >= 0 && shift->factor < m->nfactors, "%s: shocks[%zu].factor %d",
+                  names[i], b, shift->factor);
+        int twice = 0;
+        for (int r = 0; r < sc->tax->regions.n; r++)
+          for (int s = 0; s < sc->tax->sectors.n; s++)
+            if (cas_shock_applies(mult, r, s) &&
+                m->loading[(size_t)cas_taxonomy_segment(sc->tax, r, s) * m->nfactors +
+                           shift->factor] != 0.0)
+              twice = 1;
+        cr_expect(!twice,
                   "%s: shocks[%zu] multiplies PDs that shocks[%zu] already stresses through a "
                   "factor shift", names[i], a, b);
       }
@@ -412,13 +479,26 @@ Test(scenario, defaults) {
     cr_expect_eq(sc->portfolio.seed, 1);
     cr_expect_str_eq(sc->copula, "gaussian");
     cr_expect_str_eq(sc->lgd_model, "fixed");
-    cr_expect_eq(sc->loading[CAS_SECTOR_TECH_STARTUP][CAS_LOADING_GLOBAL], 0.205);
-    cr_expect_eq(sc->loading[CAS_SECTOR_TECH_STARTUP][CAS_LOADING_SECTOR], 0.277);
-    cr_expect_eq(sc->loading[CAS_SECTOR_HOUSEHOLD][CAS_LOADING_REGION], 0.228);
-    cr_expect_eq(sc->loading[CAS_SECTOR_REAL_ESTATE][CAS_LOADING_SECTOR], 0.274);
-    for (int i = 0; i < CAS_NFACTORS; i++)
-      for (int j = 0; j < CAS_NFACTORS; j++)
-        cr_expect_eq(sc->factor_corr[i][j], i == j ? 1.0 : 0.0, "C[%d][%d]", i, j);
+    /* The built-in book is bound on load, to the delta's classification. */
+    cr_assert_not_null(sc->tax);
+    cr_assert_not_null(sc->factors);
+    cr_expect_str_eq(sc->tax->source, "yrd");
+    cr_expect_null(sc->declared);
+    cr_expect_eq(sc->nlevels, 3);
+    cr_expect(sc->levels[0] == 0.95 && sc->levels[1] == 0.99 && sc->levels[2] == 0.999);
+    cr_assert_eq(sc->factors->nfactors, YRD_NFACTORS);
+    cr_assert_eq(sc->factors->nfamilies, 3);
+    cr_expect_eq(sc->factors->nsegments, CAS_YRD_NSEGMENTS);
+    cr_expect_str_eq(sc->factors->names.name[F_GLOBAL], "global");
+    cr_expect_str_eq(sc->factors->names.name[F_REGION0 + CAS_REGION_ZHEJIANG], "region.zhejiang");
+    cr_expect_str_eq(sc->factors->names.name[F_SECTOR0 + CAS_SECTOR_HOUSEHOLD], "sector.household");
+    cr_expect_eq(fam_loading(sc, CAS_SECTOR_TECH_STARTUP, FAM_GLOBAL), 0.205);
+    cr_expect_eq(fam_loading(sc, CAS_SECTOR_TECH_STARTUP, FAM_SECTOR), 0.277);
+    cr_expect_eq(fam_loading(sc, CAS_SECTOR_HOUSEHOLD, FAM_REGION), 0.228);
+    cr_expect_eq(fam_loading(sc, CAS_SECTOR_REAL_ESTATE, FAM_SECTOR), 0.274);
+    for (int i = 0; i < YRD_NFACTORS; i++)
+      for (int j = 0; j < YRD_NFACTORS; j++)
+        cr_expect_eq(corr_at(sc, i, j), i == j ? 1.0 : 0.0, "C[%d][%d]", i, j);
     cr_expect_eq(sc->nshocks, 0);
     cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
     cr_expect_eq(sc->nfiles, 1);
@@ -426,10 +506,10 @@ Test(scenario, defaults) {
     cr_expect_str_eq(sc->file_texts[0], texts[t]);
     /* Asset correlations of the defaults: the Basel IRB targets of
      * docs/CALIBRATION.md (sim/input/scenario.c), to the rounding of the loadings. */
-    static const double target[CAS_NSECTORS] = {0.14, 0.19, 0.10, 0.18, 0.16, 0.15, 0.17, 0.21, 0.13};
-    for (int s = 0; s < CAS_NSECTORS; s++) {
-      double r2 = cas_scenario_systematic_variance(sc, CAS_REGION_ANHUI, s);
-      cr_expect(fabs(r2 - target[s]) <= 0.001, "%s: a'Ca %g, documented %g", cas_sector_names[s], r2, target[s]);
+    static const double target[CAS_YRD_NSECTORS] = {0.14, 0.19, 0.10, 0.18, 0.16, 0.15, 0.17, 0.21, 0.13};
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
+      double r2 = yrd_variance(sc, CAS_REGION_ANHUI, s);
+      cr_expect(fabs(r2 - target[s]) <= 0.001, "%s: a'Ca %g, documented %g", cas_yrd_sector_names[s], r2, target[s]);
     }
     cas_scenario_destroy(sc);
   }
@@ -444,19 +524,21 @@ Test(scenario, defaults) {
  * sector factors with sector factors only, so a'Ca is the sum of the
  * squared loadings, as without correlations. */
 Test(scenario, baseline_asset_correlations_in_irb_ranges) {
-  static const double lo[CAS_NSECTORS] = {0.08, 0.12, 0.03, 0.12, 0.08, 0.12, 0.12, 0.12, 0.03};
-  static const double hi[CAS_NSECTORS] = {0.24, 0.24, 0.16, 0.24, 0.24, 0.24, 0.24, 0.24, 0.16};
+  static const double lo[CAS_YRD_NSECTORS] = {0.08, 0.12, 0.03, 0.12, 0.08, 0.12, 0.12, 0.12, 0.03};
+  static const double hi[CAS_YRD_NSECTORS] = {0.24, 0.24, 0.16, 0.24, 0.24, 0.24, 0.24, 0.24, 0.16};
   cas_scenario *sc = load_ok(SCENARIO_DIR "/baseline.yaml");
-  for (int s = 0; s < CAS_NSECTORS; s++) {
-    const double *a = sc->loading[s];
-    double squares = a[CAS_LOADING_GLOBAL] * a[CAS_LOADING_GLOBAL] + a[CAS_LOADING_REGION] * a[CAS_LOADING_REGION] +
-                     a[CAS_LOADING_SECTOR] * a[CAS_LOADING_SECTOR];
-    for (int r = 0; r < CAS_NREGIONS; r++) {
-      double r2 = cas_scenario_systematic_variance(sc, r, s);
-      cr_expect(r2 >= lo[s] && r2 <= hi[s], "%s/%s: a'Ca %g outside [%g, %g]", cas_region_names[r],
-                cas_sector_names[s], r2, lo[s], hi[s]);
-      cr_expect(fabs(r2 - squares) <= 1e-12, "%s/%s: a'Ca %g, squared loadings %g", cas_region_names[r],
-                cas_sector_names[s], r2, squares);
+  cr_assert_not_null(sc->factors);
+  cr_assert_eq(sc->factors->nfamilies, 3, "the baseline keeps the default families");
+  for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
+    double g = fam_loading(sc, s, FAM_GLOBAL), rg = fam_loading(sc, s, FAM_REGION),
+           sct = fam_loading(sc, s, FAM_SECTOR);
+    double squares = g * g + rg * rg + sct * sct;
+    for (int r = 0; r < CAS_YRD_NREGIONS; r++) {
+      double r2 = yrd_variance(sc, r, s);
+      cr_expect(r2 >= lo[s] && r2 <= hi[s], "%s/%s: a'Ca %g outside [%g, %g]", cas_yrd_region_names[r],
+                cas_yrd_sector_names[s], r2, lo[s], hi[s]);
+      cr_expect(fabs(r2 - squares) <= 1e-12, "%s/%s: a'Ca %g, squared loadings %g", cas_yrd_region_names[r],
+                cas_yrd_sector_names[s], r2, squares);
     }
   }
   cas_scenario_destroy(sc);
@@ -498,15 +580,20 @@ Test(scenario, extends_merges_mappings_and_replaces_the_rest) {
   cr_expect_str_eq(sc->description, "", "description is not inherited");
   cr_expect_eq(sc->paths, 2000);
   cr_expect_eq(sc->seed, base->seed);
-  cr_expect_eq(sc->loading[CAS_SECTOR_GREEN][CAS_LOADING_SECTOR], 0.3);
-  cr_expect_eq(sc->loading[CAS_SECTOR_GREEN][CAS_LOADING_GLOBAL],
-               base->loading[CAS_SECTOR_GREEN][CAS_LOADING_GLOBAL]);
-  cr_expect_eq(sc->loading[CAS_SECTOR_GREEN][CAS_LOADING_REGION],
-               base->loading[CAS_SECTOR_GREEN][CAS_LOADING_REGION]);
-  for (int s = 0; s < CAS_NSECTORS; s++)
+  cr_assert_not_null(sc->factors);
+  cr_assert_eq(sc->factors->nfamilies, base->factors->nfamilies);
+  cr_assert_eq(sc->factors->nfactors, base->factors->nfactors);
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, FAM_SECTOR), 0.3);
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, FAM_GLOBAL),
+               fam_loading(base, CAS_SECTOR_GREEN, FAM_GLOBAL));
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, FAM_REGION),
+               fam_loading(base, CAS_SECTOR_GREEN, FAM_REGION));
+  for (int s = 0; s < CAS_YRD_NSECTORS; s++)
     if (s != CAS_SECTOR_GREEN)
-      cr_expect(memcmp(sc->loading[s], base->loading[s], sizeof sc->loading[s]) == 0, "%d", s);
-  cr_expect(memcmp(sc->factor_corr, base->factor_corr, sizeof sc->factor_corr) == 0,
+      for (int k = 0; k < 3; k++)
+        cr_expect(same_double(fam_loading(sc, s, k), fam_loading(base, s, k)), "%d %d", s, k);
+  int nf = sc->factors->nfactors;
+  cr_expect(memcmp(sc->factors->corr, base->factors->corr, (size_t)nf * nf * sizeof(double)) == 0,
             "model.correlations and the shortcuts are inherited");
   cr_expect_eq(sc->nfiles, 2);
   cr_expect_str_eq(sc->file_paths[0], SCENARIO_DIR "/merge_probe.yaml");
@@ -576,8 +663,26 @@ Test(scenario, portfolio_file_is_resolved_and_replaces_the_builtin) {
   cr_expect_str_eq(sc->portfolio.file, expected);
   cr_expect_eq(sc->paths, 500);
   cr_expect_eq(sc->seed, 9);
+  /* Without a declared classification a CSV book's scenario is bound only
+   * to the book's own classification, once the book is read. */
+  cr_expect_null(sc->declared);
+  cr_expect_null(sc->tax);
+  cr_expect_null(sc->factors);
+  cas_portfolio *pf = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(sc->portfolio.file, &pf, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_scenario_bind(sc, pf->tax, &err), CAS_OK, "%s", err.msg);
+  cas_portfolio_destroy(pf);
+  cr_assert_not_null(sc->factors);
+  cr_expect_eq(sc->tax->regions.n, 1);
+  cr_expect_str_eq(sc->tax->regions.name[0], "anhui");
+  cr_expect_eq(sc->tax->sectors.n, 1);
+  cr_expect_str_eq(sc->tax->sectors.name[0], "green");
+  cr_expect_eq(sc->factors->nfactors, 3, "global, region.anhui, sector.green");
   char *text = round_trip(sc, "portfolio file");
   cr_expect(strstr(text, expected) != NULL, "the written file path is absolute:\n%s", text);
+  cr_expect(strstr(text, "\nclassification:\n") != NULL,
+            "the book's classification is declared in the written text:\n%s", text);
   free(text);
   cas_scenario_destroy(sc);
 
@@ -604,22 +709,24 @@ Test(scenario, correlation_shortcuts_and_pairs) {
                                   "    - {factors: [region.shanghai, region.jiangsu], value: 0.7}\n"
                                   "    - {factors: [region.anhui, global], value: -0.2}\n",
                                   "/nonexistent/corr_probe.yaml");
-  double expect[CAS_NFACTORS][CAS_NFACTORS];
-  for (int i = 0; i < CAS_NFACTORS; i++)
-    for (int j = 0; j < CAS_NFACTORS; j++) {
-      int ri = i >= CAS_FACTOR_REGION0 && i < CAS_FACTOR_SECTOR0;
-      int rj = j >= CAS_FACTOR_REGION0 && j < CAS_FACTOR_SECTOR0;
-      int si = i >= CAS_FACTOR_SECTOR0, sj = j >= CAS_FACTOR_SECTOR0;
+  cr_assert_not_null(sc->factors);
+  cr_assert_eq(sc->factors->nfactors, YRD_NFACTORS);
+  double expect[YRD_NFACTORS][YRD_NFACTORS];
+  for (int i = 0; i < YRD_NFACTORS; i++)
+    for (int j = 0; j < YRD_NFACTORS; j++) {
+      int ri = i >= F_REGION0 && i < F_SECTOR0;
+      int rj = j >= F_REGION0 && j < F_SECTOR0;
+      int si = i >= F_SECTOR0, sj = j >= F_SECTOR0;
       expect[i][j] = i == j ? 1.0 : (ri && rj) ? 0.4 : (si && sj) ? 0.1 : 0.0;
     }
-  int sh = CAS_FACTOR_REGION0 + CAS_REGION_SHANGHAI, js = CAS_FACTOR_REGION0 + CAS_REGION_JIANGSU;
-  int ah = CAS_FACTOR_REGION0 + CAS_REGION_ANHUI;
+  int sh = F_REGION0 + CAS_REGION_SHANGHAI, js = F_REGION0 + CAS_REGION_JIANGSU;
+  int ah = F_REGION0 + CAS_REGION_ANHUI;
   expect[sh][js] = expect[js][sh] = 0.7;
-  expect[ah][CAS_FACTOR_GLOBAL] = expect[CAS_FACTOR_GLOBAL][ah] = -0.2;
-  for (int i = 0; i < CAS_NFACTORS; i++)
-    for (int j = 0; j < CAS_NFACTORS; j++)
-      cr_expect_eq(sc->factor_corr[i][j], expect[i][j], "C[%d][%d] = %g, expected %g", i, j,
-                   sc->factor_corr[i][j], expect[i][j]);
+  expect[ah][F_GLOBAL] = expect[F_GLOBAL][ah] = -0.2;
+  for (int i = 0; i < YRD_NFACTORS; i++)
+    for (int j = 0; j < YRD_NFACTORS; j++)
+      cr_expect_eq(corr_at(sc, i, j), expect[i][j], "C[%d][%d] = %g, expected %g", i, j,
+                   corr_at(sc, i, j), expect[i][j]);
   char *text = round_trip(sc, "correlation probe");
   /* The shortcuts are written back, and only the two pairs that differ. */
   cr_expect(strstr(text, "region_correlation: 0.4\n") != NULL, "%s", text);
@@ -640,15 +747,397 @@ Test(scenario, systematic_variance) {
                                   "    - {factors: [region.jiangsu, sector.tech_startup], value: 0.25}\n",
                                   "/nonexistent/variance_probe.yaml");
   /* a'Ca = 0.09 + 0.04 + 0.16 + 2 (0.3)(0.4)(0.5) [+ 2 (0.2)(0.4)(0.25) in Jiangsu] */
-  double shanghai = cas_scenario_systematic_variance(sc, CAS_REGION_SHANGHAI,
-                                                     CAS_SECTOR_TECH_STARTUP);
-  double jiangsu = cas_scenario_systematic_variance(sc, CAS_REGION_JIANGSU,
-                                                    CAS_SECTOR_TECH_STARTUP);
+  double shanghai = yrd_variance(sc, CAS_REGION_SHANGHAI, CAS_SECTOR_TECH_STARTUP);
+  double jiangsu = yrd_variance(sc, CAS_REGION_JIANGSU, CAS_SECTOR_TECH_STARTUP);
   cr_expect_float_eq(shanghai, 0.41, 1e-14);
   cr_expect_float_eq(jiangsu, 0.45, 1e-14);
   /* green keeps its defaults: 0.276^2 + 0.195^2 + 0.276^2 */
-  cr_expect_float_eq(cas_scenario_systematic_variance(sc, CAS_REGION_ANHUI, CAS_SECTOR_GREEN),
+  cr_expect_float_eq(yrd_variance(sc, CAS_REGION_ANHUI, CAS_SECTOR_GREEN),
                      0.190377, 1e-14);
+  cas_scenario_destroy(sc);
+}
+
+/* ---- classification and factor families ---------------------------------- */
+
+/* cas_scenario_load_text expecting CAS_ERR_INPUT; returns the message (static). */
+static const char *load_text_fails(const char *text, const char *path) {
+  static cas_error err;
+  err = (cas_error){0};
+  cas_scenario *sc = (cas_scenario *)1;
+  cr_expect_eq(cas_scenario_load_text(text, path, &sc, &err), CAS_ERR_INPUT, "%s: %s", path,
+               err.msg);
+  cr_expect_null(sc, "%s: no scenario on failure", path);
+  cas_scenario_destroy(sc);
+  return err.msg;
+}
+
+/* Without a declared classification, a CSV book's scenario loads unbound:
+ * the names of its shocks are checked when it is bound (to the book's
+ * classification, or any other), with the message and position they had. */
+Test(scenario, csv_scenario_names_are_checked_when_bound) {
+  make_scratch();
+  char book[PATH_MAX], path[PATH_MAX];
+  snprintf(book, sizeof book, "%s/book.csv", scratch);
+  write_text(book, "id,region,sector,ead,pd,lgd\nL1,anhui,green,1000,0.01,0.4\n");
+  snprintf(path, sizeof path, "%s/names.yaml", scratch);
+  const char *text = "portfolio:\n  file: book.csv\nshocks:\n  - {region: ningbo, pd_multiplier: 2}\n";
+  cas_scenario *sc = load_text_ok(text, path);
+  cr_expect_null(sc->tax, "a CSV book without classification is bound when the book is read");
+  cr_expect_null(sc->factors);
+  cr_expect_eq(sc->nshocks, 0);
+  char *unbound = NULL;
+  cas_error err = {0};
+  cr_expect_eq(cas_scenario_write_yaml(sc, &unbound, &err), CAS_ERR_INTERNAL,
+               "an unbound scenario cannot be written");
+  cr_expect_null(unbound);
+
+  /* Against the delta's classification: the delta's regions are listed. */
+  cas_taxonomy *yrd = cas_taxonomy_yrd();
+  err = (cas_error){0};
+  cr_expect_eq(cas_scenario_bind(sc, yrd, &err), CAS_ERR_INPUT);
+  char expected[PATH_MAX + 256];
+  snprintf(expected, sizeof expected,
+           "%s:4:14: shocks[0].region: unknown region 'ningbo' (expected one of: shanghai, "
+           "jiangsu, zhejiang, anhui)", path);
+  cr_expect_str_eq(err.msg, expected);
+  cr_expect_null(sc->tax, "a failed bind leaves the scenario unbound");
+  cr_expect_null(sc->factors);
+
+  /* Against the book's own classification: only its values are names. */
+  cas_portfolio *pf = NULL;
+  cr_assert_eq(cas_portfolio_load_csv(book, &pf, &err), CAS_OK, "%s", err.msg);
+  err = (cas_error){0};
+  cr_expect_eq(cas_scenario_bind(sc, pf->tax, &err), CAS_ERR_INPUT);
+  snprintf(expected, sizeof expected,
+           "%s:4:14: shocks[0].region: unknown region 'ningbo' (expected one of: anhui)", path);
+  cr_expect_str_eq(err.msg, expected);
+  cas_portfolio_destroy(pf);
+  cas_scenario_destroy(sc);
+
+  /* Declared (classification: yrd), the same error comes on load. */
+  const char *declared = "portfolio:\n  file: book.csv\nclassification: yrd\nshocks:\n"
+                         "  - {sector: tech, pd_multiplier: 2}\n";
+  snprintf(expected, sizeof expected,
+           "%s:5:14: shocks[0].sector: unknown sector 'tech' (expected one of: tech_startup, "
+           "green, inclusive_micro, manufacturing, wholesale_retail, real_estate, construction, "
+           "infrastructure, household)", path);
+  cr_expect_str_eq(load_text_fails(declared, path), expected);
+
+  /* A valid shock binds on load with classification: yrd, to delta indices. */
+  sc = load_text_ok("portfolio:\n  file: book.csv\nclassification: yrd\nshocks:\n"
+                    "  - {region: zhejiang, sector: green, pd_multiplier: 2}\n", path);
+  cr_assert_not_null(sc->factors);
+  cr_assert_eq(sc->nshocks, 1);
+  cr_expect_eq(sc->shocks[0].region, CAS_REGION_ZHEJIANG);
+  cr_expect_eq(sc->shocks[0].sector, CAS_SECTOR_GREEN);
+  cr_expect_eq(sc->factors->nfactors, YRD_NFACTORS);
+  /* Bound to an equal classification again: a no-op. */
+  const cas_factor_model *before = sc->factors;
+  cr_expect_eq(cas_scenario_bind(sc, yrd, &err), CAS_OK, "%s", err.msg);
+  cr_expect_eq(sc->factors, before);
+  char *written = round_trip(sc, "classification: yrd");
+  cr_expect(strstr(written, "\nclassification: yrd\n") != NULL, "%s", written);
+  free(written);
+  cas_scenario_destroy(sc);
+  cas_taxonomy_destroy(yrd);
+
+  static const char *const files[] = {"book.csv", NULL};
+  remove_scratch(files);
+}
+
+Test(scenario, declared_classification_binds_on_load) {
+  make_scratch();
+  char book[PATH_MAX], path[PATH_MAX];
+  snprintf(book, sizeof book, "%s/book.csv", scratch);
+  write_text(book, "id,region,sector,ead,pd,lgd\nL1,a,x,1000,0.01,0.4\nL2,b,z,500,0.02,0.45\n");
+  snprintf(path, sizeof path, "%s/declared.yaml", scratch);
+  const char *text = "portfolio:\n  file: book.csv\n"
+                     "classification: {regions: [a, b], sectors: [x, y, z]}\n"
+                     "shocks:\n"
+                     "  - {region: b, sector: z, pd_multiplier: 2}\n"
+                     "  - {sector: y, factor_shift: -1}\n";
+  cas_scenario *sc = load_text_ok(text, path);
+  cr_assert_not_null(sc->declared);
+  cr_expect_str_eq(sc->declared->source, "declared");
+  cr_assert_not_null(sc->tax, "a declared classification is bound on load");
+  cr_assert_not_null(sc->factors);
+  cr_assert_eq(sc->tax->regions.n, 2);
+  cr_assert_eq(sc->tax->sectors.n, 3);
+  cr_expect_str_eq(sc->tax->regions.name[0], "a");
+  cr_expect_str_eq(sc->tax->regions.name[1], "b");
+  cr_expect_str_eq(sc->tax->sectors.name[0], "x");
+  cr_expect_str_eq(sc->tax->sectors.name[2], "z");
+  cr_expect_eq(sc->tax->nsegments, 6);
+  /* The default families over the declared lists: global, region.*, sector.* */
+  const cas_factor_model *m = sc->factors;
+  cr_assert_eq(m->nfactors, 1 + 2 + 3);
+  cr_expect_eq(m->nsegments, 6);
+  static const char *const fnames[] = {"global", "region.a", "region.b", "sector.x", "sector.y",
+                                       "sector.z"};
+  for (int f = 0; f < 6; f++) cr_expect_str_eq(m->names.name[f], fnames[f]);
+  /* Sectors the delta lacks get the generic loadings: a'Ca about 0.16. */
+  for (int g = 0; g < 6; g++) {
+    double r2 = cas_factor_model_systematic_variance(m, g);
+    cr_expect(fabs(r2 - 0.16) <= 0.001, "segment %d: a'Ca %g", g, r2);
+  }
+  cr_assert_eq(sc->nshocks, 2);
+  cr_expect_eq(sc->shocks[0].region, 1);
+  cr_expect_eq(sc->shocks[0].sector, 2);
+  cr_expect_eq(sc->shocks[0].factor, -1, "no factor_shift, no factor");
+  cr_expect_eq(sc->shocks[1].factor, cas_names_find(&m->names, "sector.y", 8),
+               "factor_shift with only sector moves the sector's factor");
+  char *written = round_trip(sc, "declared classification");
+  cr_expect(strstr(written, "\"x\", \"y\", \"z\"") != NULL || strstr(written, "x, y, z") != NULL,
+            "the declared sectors are written:\n%s", written);
+  free(written);
+  cas_scenario_destroy(sc);
+
+  /* A shock naming an undeclared region or sector: file:line:col and the declared names. */
+  char expected[PATH_MAX + 256];
+  snprintf(expected, sizeof expected,
+           "%s:5:14: shocks[0].region: unknown region 'c' (expected one of: a, b)", path);
+  cr_expect_str_eq(load_text_fails("portfolio:\n  file: book.csv\n"
+                                   "classification: {regions: [a, b], sectors: [x, y, z]}\n"
+                                   "shocks:\n"
+                                   "  - {region: c, pd_multiplier: 2}\n", path),
+                   expected);
+  snprintf(expected, sizeof expected,
+           "%s:6:13: shocks[0].sector: unknown sector 'anhui' (expected one of: x, y, z)", path);
+  cr_expect_str_eq(load_text_fails("portfolio:\n  file: book.csv\n"
+                                   "classification: {regions: [a, b], sectors: [x, y, z]}\n"
+                                   "shocks:\n"
+                                   "  - region: a\n"
+                                   "    sector: anhui\n"
+                                   "    lgd_add: 0.1\n", path),
+                   expected);
+  /* Beyond 13 names the list is cut after 12, with the count. */
+  snprintf(expected, sizeof expected,
+           "%s:4:14: shocks[0].region: unknown region 'r14' (expected one of: r0, r1, r2, r3, r4, "
+           "r5, r6, r7, r8, r9, r10, r11, ... (14 in all))", path);
+  cr_expect_str_eq(load_text_fails("portfolio: {file: book.csv}\n"
+                                   "classification: {regions: [r0, r1, r2, r3, r4, r5, r6, r7, "
+                                   "r8, r9, r10, r11, r12, r13], sectors: [x]}\n"
+                                   "shocks:\n"
+                                   "  - {region: r14, pd_multiplier: 2}\n", path),
+                   expected);
+  static const char *const files[] = {"book.csv", NULL};
+  remove_scratch(files);
+}
+
+/* market + industry by sector + geo by region on the built-in book. */
+static const char *const three_families =
+    "model:\n"
+    "  factors:\n"
+    "    - {name: market, loading: 0.8}\n"
+    "    - {name: industry, by: sector, loading: 0.4}\n"
+    "    - {name: geo, by: region, loading: 0.4}\n";
+
+Test(scenario, factor_families_by_sector_and_region) {
+  cas_scenario *sc = load_text_ok(three_families, "/nonexistent/families.yaml");
+  const cas_factor_model *m = sc->factors;
+  cr_assert_not_null(m);
+  cr_assert_eq(m->nfactors, 1 + CAS_YRD_NSECTORS + CAS_YRD_NREGIONS);
+  cr_assert_eq(m->nfamilies, 3);
+  cr_assert_eq(m->nsegments, CAS_YRD_NSEGMENTS);
+  cr_expect_str_eq(m->family[0].name, "market");
+  cr_expect_eq(m->family[0].by, CAS_BY_NONE);
+  cr_expect_eq(m->family[1].by, CAS_BY_SECTOR);
+  cr_expect_eq(m->family[2].by, CAS_BY_REGION);
+  int nf = m->nfactors;
+  int market = cas_names_find(&m->names, "market", 6);
+  cr_assert_geq(market, 0);
+  for (int r = 0; r < CAS_YRD_NREGIONS; r++)
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
+      char ind[96], geo[96];
+      snprintf(ind, sizeof ind, "industry.%s", cas_yrd_sector_names[s]);
+      snprintf(geo, sizeof geo, "geo.%s", cas_yrd_region_names[r]);
+      int fi = cas_names_find(&m->names, ind, strlen(ind));
+      int fg = cas_names_find(&m->names, geo, strlen(geo));
+      cr_assert(fi >= 0 && fg >= 0, "%s, %s", ind, geo);
+      int seg = r * CAS_YRD_NSECTORS + s;
+      const double *a = m->loading + (size_t)seg * nf;
+      for (int f = 0; f < nf; f++) {
+        double want = f == market ? 0.8 : (f == fi || f == fg) ? 0.4 : 0.0;
+        cr_expect_eq(a[f], want, "%s/%s on %s: %g, expected %g", cas_yrd_region_names[r],
+                     cas_yrd_sector_names[s], m->names.name[f], a[f], want);
+      }
+      /* Uncorrelated factors: a'Ca = 0.64 + 0.16 + 0.16. */
+      cr_expect_float_eq(cas_factor_model_systematic_variance(m, seg), 0.96, 1e-12);
+    }
+  for (int i = 0; i < nf; i++)
+    for (int j = 0; j < nf; j++) cr_expect_eq(m->corr[i * nf + j], i == j ? 1.0 : 0.0);
+  cas_scenario_destroy(sc);
+
+  /* Implied factors of factor_shift, and the factor key. */
+  char text[1024];
+  snprintf(text, sizeof text,
+           "%sshocks:\n"
+           "  - {sector: green, factor_shift: -1}\n"
+           "  - {region: anhui, factor_shift: -1}\n"
+           "  - {factor_shift: -1}\n"
+           "  - {region: anhui, sector: green, factor: industry.household, factor_shift: -0.5}\n",
+           three_families);
+  sc = load_text_ok(text, "/nonexistent/families.yaml");
+  m = sc->factors;
+  cr_assert_eq(sc->nshocks, 4);
+  cr_expect_str_eq(m->names.name[sc->shocks[0].factor], "industry.green");
+  cr_expect_str_eq(m->names.name[sc->shocks[1].factor], "geo.anhui");
+  cr_expect_str_eq(m->names.name[sc->shocks[2].factor], "market");
+  cr_expect_str_eq(m->names.name[sc->shocks[3].factor], "industry.household");
+  cr_expect_eq(sc->shocks[3].region, CAS_REGION_ANHUI);
+  cas_scenario_destroy(sc);
+}
+
+/* Writes a correlation_matrix of the delta's default factors: the
+ * identity but for the pairs given ({i, j, value}). */
+static void delta_matrix(char *buf, size_t size, const int (*pairs)[2], const double *values,
+                         int npairs) {
+  size_t n = (size_t)snprintf(buf, size, "model:\n  correlation_matrix:\n");
+  for (int i = 0; i < YRD_NFACTORS; i++) {
+    n += (size_t)snprintf(buf + n, size - n, "    - [");
+    for (int j = 0; j < YRD_NFACTORS; j++) {
+      double v = i == j ? 1.0 : 0.0;
+      for (int k = 0; k < npairs; k++)
+        if ((pairs[k][0] == i && pairs[k][1] == j) || (pairs[k][0] == j && pairs[k][1] == i))
+          v = values[k];
+      n += (size_t)snprintf(buf + n, size - n, "%s%g", j ? ", " : "", v);
+    }
+    n += (size_t)snprintf(buf + n, size - n, "]\n");
+  }
+  cr_assert_lt(n, size);
+}
+
+Test(scenario, correlation_matrix_must_be_positive_definite) {
+  const char *families = "model:\n"
+                         "  factors:\n"
+                         "    - {name: a, loading: 0.3}\n"
+                         "    - {name: b, loading: 0.3}\n"
+                         "    - {name: c, loading: 0.3}\n"
+                         "  correlation_matrix:\n";
+  char text[1024];
+  /* Positive definite: the matrix is taken as given. */
+  snprintf(text, sizeof text, "%s    - [1, 0.5, 0.2]\n    - [0.5, 1, -0.3]\n    - [0.2, -0.3, 1]\n",
+           families);
+  cas_scenario *sc = load_text_ok(text, "/nonexistent/matrix.yaml");
+  cr_assert_eq(sc->factors->nfactors, 3);
+  static const double want[9] = {1, 0.5, 0.2, 0.5, 1, -0.3, 0.2, -0.3, 1};
+  for (int k = 0; k < 9; k++) cr_expect_eq(sc->factors->corr[k], want[k], "C[%d]", k);
+  free(round_trip(sc, "3x3 matrix"));
+  cas_scenario_destroy(sc);
+
+  /* 1 - 3 (0.81) - 2 (0.729) < 0: c is determined by a and b. */
+  snprintf(text, sizeof text, "%s    - [1, 0.9, 0.9]\n    - [0.9, 1, -0.9]\n    - [0.9, -0.9, 1]\n",
+           families);
+  const char *msg = load_text_fails(text, "/nonexistent/matrix.yaml");
+  cr_expect(strstr(msg, "/nonexistent/matrix.yaml:6:3: the factor correlation matrix is not "
+                        "positive definite: factor 'c' is (nearly) determined by the factors "
+                        "before it") == msg, "%s", msg);
+
+  /* The delta's 14 default factors, given as a full matrix. */
+  static char big[8192];
+  const int pairs[3][2] = {{F_GLOBAL, F_REGION0 + CAS_REGION_SHANGHAI},
+                           {F_GLOBAL, F_SECTOR0 + CAS_SECTOR_GREEN},
+                           {F_REGION0 + CAS_REGION_SHANGHAI, F_SECTOR0 + CAS_SECTOR_GREEN}};
+  const double good[3] = {0.3, 0.2, 0.1}, bad[3] = {0.9, 0.9, -0.9};
+  delta_matrix(big, sizeof big, pairs, good, 3);
+  sc = load_text_ok(big, "/nonexistent/matrix.yaml");
+  cr_assert_eq(sc->factors->nfactors, YRD_NFACTORS);
+  cr_expect_eq(corr_at(sc, F_GLOBAL, F_REGION0 + CAS_REGION_SHANGHAI), 0.3);
+  cr_expect_eq(corr_at(sc, F_SECTOR0 + CAS_SECTOR_GREEN, F_GLOBAL), 0.2);
+  cr_expect_eq(corr_at(sc, F_SECTOR0 + CAS_SECTOR_GREEN, F_REGION0 + CAS_REGION_SHANGHAI), 0.1);
+  cr_expect_eq(corr_at(sc, F_REGION0 + CAS_REGION_ANHUI, F_GLOBAL), 0.0);
+  free(round_trip(sc, "14x14 matrix"));
+  cas_scenario_destroy(sc);
+  delta_matrix(big, sizeof big, pairs, bad, 3);
+  msg = load_text_fails(big, "/nonexistent/matrix.yaml");
+  cr_expect(strstr(msg, "/nonexistent/matrix.yaml:2:3: the factor correlation matrix is not "
+                        "positive definite: factor 'sector.green' is (nearly) determined") == msg,
+            "%s", msg);
+}
+
+Test(scenario, confidence_levels) {
+  cas_scenario *sc = load_text_ok("levels: [0.975, 0.9997]\n", "/nonexistent/levels.yaml");
+  cr_assert_eq(sc->nlevels, 2);
+  cr_expect_eq(sc->levels[0], 0.975);
+  cr_expect_eq(sc->levels[1], 0.9997);
+  char *text = round_trip(sc, "levels");
+  cr_expect(strstr(text, "\nlevels: [0.975, 0.9997]\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+
+  const char *msg = load_text_fails("levels: [0.99, 0.95]\n", "/nonexistent/levels.yaml");
+  cr_expect(strstr(msg, "/nonexistent/levels.yaml:1:16: levels[1]: got 0.95 after ") == msg, "%s",
+            msg);
+  cr_expect(strstr(msg, "expected increasing levels") != NULL, "%s", msg);
+  msg = load_text_fails("paths: 1000\nlevels:\n  - 0.9\n  - 0.99\n  - 0.99\n",
+                        "/nonexistent/levels.yaml");
+  cr_expect(strstr(msg, "/nonexistent/levels.yaml:5:5: levels[2]: got 0.99 after ") == msg, "%s",
+            msg);
+}
+
+Test(scenario, custom_factor_families_round_trip) {
+  const char *text =
+      "model:\n"
+      "  factors:\n"
+      "    - {name: market, loading: 0.8}\n"
+      "    - {name: industry, by: sector, loading: 0.4, correlation: 0.25}\n"
+      "    - {name: geo, by: region, loading: 0.4, correlation: 0.3}\n"
+      "  loadings:\n"
+      "    green: {market: 0.7, industry: 0.5}\n"
+      "    household: {geo: 0.1234567890123456}\n"
+      "  correlations:\n"
+      "    - {factors: [industry.green, geo.anhui], value: 0.1}\n"
+      "    - {factors: [geo.shanghai, geo.jiangsu], value: 0.5}\n"
+      "    - {factors: [market, industry.real_estate], value: -0.05}\n"
+      "shocks:\n"
+      "  - {sector: green, factor_shift: -1}\n"
+      "  - {region: anhui, factor: geo.anhui, factor_shift: -0.5}\n";
+  cas_scenario *sc = load_text_ok(text, "/nonexistent/families_rt.yaml");
+  const cas_factor_model *m = sc->factors;
+  cr_assert_not_null(m);
+  int nf = m->nfactors;
+  cr_assert_eq(nf, 14);
+  int green = cas_names_find(&m->names, "industry.green", 14);
+  int anhui = cas_names_find(&m->names, "geo.anhui", 9);
+  int sh = cas_names_find(&m->names, "geo.shanghai", 12);
+  int js = cas_names_find(&m->names, "geo.jiangsu", 11);
+  int zj = cas_names_find(&m->names, "geo.zhejiang", 12);
+  int mfg = cas_names_find(&m->names, "industry.manufacturing", 22);
+  cr_expect_eq(m->corr[green * nf + anhui], 0.1);
+  cr_expect_eq(m->corr[sh * nf + js], 0.5);
+  cr_expect_eq(m->corr[sh * nf + zj], 0.3, "the family's correlation");
+  cr_expect_eq(m->corr[green * nf + mfg], 0.25, "the family's correlation");
+  cr_expect_eq(m->corr[green * nf + sh], 0.0, "no correlation across families unless given");
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, 0), 0.7);
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, 1), 0.5);
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, 2), 0.4, "the family's loading");
+
+  char *written = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_scenario_write_yaml(sc, &written, &err), CAS_OK, "%s", err.msg);
+  cas_scenario *back = load_text_ok(written, "/nonexistent/written.yaml");
+  const cas_factor_model *b = back->factors;
+  cr_assert_not_null(b);
+  cr_assert_eq(b->nfactors, nf, "%s", written);
+  cr_assert_eq(b->nfamilies, m->nfamilies);
+  cr_expect(cas_names_equal(&b->names, &m->names), "factor names and order");
+  for (int k = 0; k < m->nfamilies; k++) {
+    cr_expect_str_eq(b->family[k].name, m->family[k].name);
+    cr_expect_eq(b->family[k].by, m->family[k].by);
+  }
+  cr_expect(memcmp(b->corr, m->corr, (size_t)nf * nf * sizeof *m->corr) == 0,
+            "correlations bit for bit:\n%s", written);
+  cr_expect(memcmp(b->loading, m->loading, (size_t)m->nsegments * nf * sizeof *m->loading) == 0,
+            "loadings bit for bit:\n%s", written);
+  cr_expect(memcmp(b->family_loading, m->family_loading,
+                   (size_t)m->nsectors * m->nfamilies * sizeof *m->family_loading) == 0,
+            "family loadings bit for bit");
+  cr_assert_eq(back->nshocks, 2);
+  cr_expect_eq(back->shocks[0].factor, green);
+  cr_expect_eq(back->shocks[1].factor, anhui);
+  cas_scenario_destroy(back);
+  free(written);
+  free(round_trip(sc, "custom families"));
   cas_scenario_destroy(sc);
 }
 
@@ -680,7 +1169,7 @@ Test(scenario, strings_and_numbers_round_trip_exactly) {
   cr_expect_eq(sc->seed, UINT64_MAX);
   char *written = round_trip(sc, "quoting probe");
   cr_expect(strstr(written, "0.30000000000000004") != NULL, "%s", written);
-  cr_expect(strstr(written, "global: 0.1,") != NULL, "shortest exact form:\n%s", written);
+  cr_expect(strstr(written, "\"global\": 0.1,") != NULL, "shortest exact form:\n%s", written);
   free(written);
   cas_scenario_destroy(sc);
 }
@@ -696,7 +1185,7 @@ Test(scenario, subnormal_numbers_load_and_round_trip) {
       "shocks:\n"
       "  - {factor_shift: 0x1p-1030, lgd_add: -1e-310}\n";
   cas_scenario *sc = load_text_ok(text, "/nonexistent/subnormal.yaml");
-  cr_expect_eq(sc->loading[CAS_SECTOR_GREEN][CAS_LOADING_REGION], 4.9e-324);
+  cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, FAM_REGION), 4.9e-324);
   cr_expect_eq(sc->shocks[0].factor_shift, ldexp(1.0, -1030));
   cr_expect_eq(sc->shocks[0].lgd_add, -1e-310);
   cr_expect(sc->shocks[0].lgd_add < 0 && sc->shocks[0].lgd_add > -DBL_MIN);
