@@ -63,7 +63,14 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
     free(pos);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the network model");
   }
-  int on = sc->contagion.enabled;
+  const cas_contagion_model *model = cas_contagion_model_lookup(sc->contagion.model);
+  if (!model) {
+    free(c);
+    free(pos);
+    return cas_error_set(err, CAS_ERR_INTERNAL, "unknown contagion model '%s'", sc->contagion.model);
+  }
+  c->model = model;
+  int on = model->spreads;
   double scale[CAS_NLINK_TYPES];
   scale[CAS_LINK_SUPPLY_CHAIN] = on ? sc->contagion.supply_chain_scale : 0.0;
   scale[CAS_LINK_GUARANTEE] = on ? sc->contagion.guarantee_scale : 0.0;
@@ -815,9 +822,23 @@ static void book_calls(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, si
   }
 }
 
-void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
-                     uint64_t path, const double *sys, double scale, cas_rng *rng,
-                     cas_cascade_out *out) {
+/* The none model: round 0's guarantees only. A covered part is lost if
+ * the guarantor defaulted in round 0 too; otherwise the guarantor pays. */
+static void path_none(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
+                      uint64_t path, const double *sys, double scale, cas_rng *rng,
+                      cas_cascade_out *out) {
+  (void)plan, (void)path, (void)sys, (void)scale, (void)rng;
+  ws->n0 = ws->ndefaulted;
+  out->rounds = 0;
+  out->truncated = 0;
+  out->double_default = 0.0;
+  book_calls(c, ws, 0, ws->n0, out->factor_seg_loss, NULL, &out->double_default);
+}
+
+/* The network model: round 0's guarantees, then the cascade. */
+static void path_network(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
+                         uint64_t path, const double *sys, double scale, cas_rng *rng,
+                         cas_cascade_out *out) {
   size_t n0 = ws->ndefaulted;
   ws->n0 = n0;
   out->rounds = 0;
@@ -826,10 +847,8 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
 
   /* Round 0's guarantees: double defaults between round-0 defaults are
    * factor loss; the rest wait for the cascade (which may break the
-   * guarantor). Without a cascade a surviving guarantor pays. */
-  book_calls(c, ws, 0, n0, out->factor_seg_loss, c->max_rounds ? &ws->pending : NULL,
-             &out->double_default);
-  if (c->max_rounds == 0) return;
+   * guarantor). */
+  book_calls(c, ws, 0, n0, out->factor_seg_loss, &ws->pending, &out->double_default);
   int nseg = plan->nsegments;
   for (int s = 0; s < nseg; s++) out->seg_loss[s] = 0.0;
   for (uint32_t r = 0; r <= c->max_rounds; r++) out->by_round[r] = 0;
@@ -892,3 +911,16 @@ void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_w
   }
   book_calls(c, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default);
 }
+
+const cas_contagion_model cas_contagion_none = {
+  .info = {"none", "defaults do not spread; guarantees are booked (double default in round 0)"},
+  .spreads = 0,
+  .path = path_none,
+};
+
+const cas_contagion_model cas_contagion_network = {
+  .info = {"network", "defaults spread along supply chains and guarantees, with regional "
+                      "spill-over, round by round"},
+  .spreads = 1,
+  .path = path_network,
+};

@@ -60,6 +60,7 @@
 
 #include "error.h"
 #include "network.h"
+#include "registry.h"
 #include "plan.h"
 #include "portfolio.h"
 #include "rng.h"
@@ -91,8 +92,11 @@ typedef struct cas_cascade_item {
  * the scenario has a network. Links with no weight after scaling carry no
  * stress and are left out of the cascade, so a scale of 0 removes its
  * channel; guarantees are kept for the accounting whatever their weight. */
+typedef struct cas_contagion_model cas_contagion_model;
+
 typedef struct cas_contagion {
-  uint32_t max_rounds;           /* 0: contagion off (guarantees are still booked) */
+  const cas_contagion_model *model; /* what happens after round 0 (the registry below) */
+  uint32_t max_rounds;           /* 0 when the model does not spread defaults */
   cas_spill_term *spill;
   size_t nspill;
   uint64_t *offset;              /* [n + 1] weighted links of plan position k: offset[k] .. offset[k+1]-1 */
@@ -114,8 +118,9 @@ typedef struct cas_contagion {
 void cas_network_guaranteed(const cas_network *net, double *guaranteed);
 
 /* The model of the scenario's network for a plan built with the
- * guaranteed amounts of cas_network_guaranteed. Contagion off
- * (sc->contagion.enabled == 0) gives max_rounds 0 and no spill-over. */
+ * guaranteed amounts of cas_network_guaranteed, run by the scenario's
+ * contagion model (contagion.model): "none" gives max_rounds 0, no
+ * weighted links and no spill-over. */
 cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 const cas_portfolio *pf, const cas_network *net,
                                 cas_contagion **out, cas_error *err);
@@ -219,12 +224,40 @@ typedef struct cas_cascade_out {
   int truncated;           /* stopped at max_rounds with defaults still spreading */
 } cas_cascade_out;
 
-/* Books the guarantees of a path's defaults and runs its cascade, after
- * round 0. sys are the segments' systematic terms a.z, scale the copula's
- * mixing scale; rng is the path's sparse stream (used by the spill-over
- * passes when eps are not all known). */
-void cas_cascade_run(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
-                     uint64_t path, const double *sys, double scale, cas_rng *rng,
-                     cas_cascade_out *out);
+/* What happens to a path after its round-0 defaults: the contagion model.
+ * Every model books the guarantees (a network's guarantees are part of the
+ * book); a model that spreads defaults also fills out's seg_loss, by_round,
+ * rounds and truncated, and the run stores them (loss_contagion and the
+ * datasets of docs/OUTPUT.md, Contagion). sys are the segments' systematic
+ * terms a.z, scale the copula's mixing scale; rng is the path's sparse
+ * stream (used by the spill-over passes when eps are not all known). */
+typedef void (*cas_contagion_path_fn)(const cas_contagion *c, const cas_plan *plan,
+                                      cas_cascade_ws *ws, uint64_t path, const double *sys,
+                                      double scale, cas_rng *rng, cas_cascade_out *out);
+
+struct cas_contagion_model {
+  cas_model_info info;
+  int spreads;                 /* defaults spread (rounds, spill-over, contagion loss) */
+  cas_contagion_path_fn path;
+};
+
+/* none: defaults do not spread; a guarantee is lost only if borrower and
+ * guarantor both default in round 0 (the guarantor pays otherwise).
+ * network: the cascade of the header comment. */
+extern const cas_contagion_model cas_contagion_none;
+extern const cas_contagion_model cas_contagion_network;
+
+#define CAS_CONTAGION_DEFAULT "none"
+
+const cas_contagion_model *cas_contagion_model_lookup(const char *name);
+void cas_contagion_model_list(char *buf, size_t size);
+const cas_contagion_model *cas_contagion_model_at(size_t i);
+
+/* Runs c's model on the path (kernels call this after round 0). */
+static inline void cas_cascade_run(const cas_contagion *c, const cas_plan *plan,
+                                   cas_cascade_ws *ws, uint64_t path, const double *sys,
+                                   double scale, cas_rng *rng, cas_cascade_out *out) {
+  c->model->path(c, plan, ws, path, sys, scale, rng, out);
+}
 
 #endif

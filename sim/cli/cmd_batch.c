@@ -539,7 +539,8 @@ static double job_weight(const batch *b, const job *j) {
   double w = (double)sc->paths * (loans > 1 ? loans : 1);
   /* A cascade costs about four times the factor draws on the built-in book
    * (README timings: baseline 1.1 s, baseline_contagion 4.9 s). */
-  if (sc->contagion.enabled) w *= 4;
+  const cas_contagion_model *cm = cas_contagion_model_lookup(sc->contagion.model);
+  if (cm && cm->spreads) w *= 4;
   cas_scenario_destroy(sc);
   return w;
 }

@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "contagion/contagion.h"
 #include "copula/copula.h"
 #include "lgd/lgd.h"
 #include "linalg.h"
@@ -124,7 +125,7 @@ static const char *const shock_keys[] = {
   "region", "sector", "pd_multiplier", "lgd_add", "ead_multiplier", "factor_shift", "factor",
   NULL};
 static const char *const contagion_keys[] = {
-  "enabled", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", "calibration",
+  "model", "enabled", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", "calibration",
   NULL};
 static const char *const calibration_keys[] = {"mode", "paths", "iterations", NULL};
 static const char *const network_keys[] = {"builtin", "file", "seed", NULL};
@@ -1749,7 +1750,7 @@ static cas_status decode_calibration(loader *ld, const node *v, cas_scenario *sc
 }
 
 static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc) {
-  sc->contagion.enabled = 0;
+  snprintf(sc->contagion.model, sizeof sc->contagion.model, "%s", CAS_CONTAGION_DEFAULT);
   sc->contagion.supply_chain_scale = 1.0;
   sc->contagion.guarantee_scale = 1.0;
   sc->contagion.max_rounds = DEFAULT_MAX_ROUNDS;
@@ -1766,18 +1767,38 @@ static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc
                 "unknown key 'network' in contagion (the network is a top-level key of the "
                 "scenario, next to portfolio: move it there, e.g. network: {builtin: yrd, seed: 1})");
   if ((st = check_keys(ld, c, "contagion", contagion_keys)) != CAS_OK) return st;
-  const node *enabled = map_find(c, "enabled", NULL);
+  const node *enabled = map_find(c, "enabled", NULL), *model = map_find(c, "model", NULL);
+  if (model != NULL) {
+    char list[256];
+    cas_contagion_model_list(list, sizeof list);
+    char expected[300];
+    snprintf(expected, sizeof expected, "a contagion model (one of: %s)", list);
+    if ((st = want_text(ld, model, "contagion.model", expected)) != CAS_OK) return st;
+    if (cas_contagion_model_lookup(model->text) == NULL)
+      return fail(ld, model, "contagion.model: unknown contagion model '%s' (expected one of: %s)",
+                  model->text, list);
+    snprintf(sc->contagion.model, sizeof sc->contagion.model, "%s", model->text);
+  }
   if (enabled != NULL) {
     if ((st = want_text(ld, enabled, "contagion.enabled", "true or false")) != CAS_OK) return st;
-    if (strcmp(enabled->text, "true") == 0) sc->contagion.enabled = 1;
-    else if (strcmp(enabled->text, "false") != 0)
+    int on = strcmp(enabled->text, "true") == 0;
+    if (!on && strcmp(enabled->text, "false") != 0)
       return fail(ld, enabled, "contagion.enabled: got '%s', expected true or false",
                   enabled->text);
+    /* enabled is short for model: network (true) or none (false). */
+    const char *implied = on ? cas_contagion_network.info.name : cas_contagion_none.info.name;
+    if (model != NULL && strcmp(model->text, implied) != 0)
+      return fail(ld, enabled, "contagion.enabled: '%s' contradicts contagion.model '%s' "
+                               "(enabled: true is short for model: network, false for model: "
+                               "none; give one of them)", enabled->text, model->text);
+    snprintf(sc->contagion.model, sizeof sc->contagion.model, "%s", implied);
   }
-  if (sc->contagion.enabled && sc->network.source == CAS_NETWORK_NONE)
-    return fail(ld, enabled,
-                "contagion.enabled: contagion needs a network to spread along (got no network, "
-                "expected a top-level network: {builtin: yrd} or network: {file: LINKS.csv})");
+  const cas_contagion_model *cm = cas_contagion_model_lookup(sc->contagion.model);
+  if (cm && cm->spreads && sc->network.source == CAS_NETWORK_NONE)
+    return fail(ld, model ? model : enabled,
+                "contagion.%s: contagion needs a network to spread along (got no network, "
+                "expected a top-level network: {builtin: yrd} or network: {file: LINKS.csv})",
+                model ? "model" : "enabled");
   if ((v = map_find(c, "supply_chain_scale", NULL)) != NULL &&
       (st = get_number(ld, v, "contagion.supply_chain_scale", &R_SCALE,
                        &sc->contagion.supply_chain_scale)) != CAS_OK)
@@ -2099,7 +2120,7 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
   }
   if (sc->portfolio.source == CAS_PORTFOLIO_FILE) {
     /* The classification is part of the result: declare it. */
-    if (strcmp(tax->source, "yrd") == 0 && sc->declared != NULL) {
+    if (strcmp(tax->source, "yrd") == 0) {
       cas_buf_put(&b, "classification: yrd\n");
     } else {
       cas_buf_put(&b, "classification:\n  regions: ");
@@ -2214,8 +2235,9 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   }
 
-  cas_buf_printf(&b, "contagion:\n  enabled: %s\n  supply_chain_scale: ",
-                 sc->contagion.enabled ? "true" : "false");
+  cas_buf_put(&b, "contagion:\n  model: ");
+  utf8_ok &= put_string(&b, sc->contagion.model);
+  cas_buf_put(&b, "\n  supply_chain_scale: ");
   put_number(&b, sc->contagion.supply_chain_scale);
   cas_buf_put(&b, "\n  guarantee_scale: ");
   put_number(&b, sc->contagion.guarantee_scale);

@@ -111,7 +111,8 @@ typedef struct cas_scenario {
   uint64_t seed;       /* simulation seed, default 1 */
   uint64_t paths;      /* Monte Carlo paths, default 10000, >= 100 */
   /* Confidence levels of VaR, ES and the contributions: increasing, each in
-   * (0, 1) with at least 10 paths beyond it; default 0.95, 0.99, 0.999. */
+   * (0, 1); default 0.95, 0.99, 0.999. A level with few paths beyond it is
+   * allowed: its estimate is noisy and its standard error says so. */
   double levels[CAS_SCENARIO_MAX_LEVELS];
   int nlevels;
 
@@ -154,7 +155,8 @@ typedef struct cas_scenario {
 
   /* Default propagation along the network (docs/CONTAGION.md). */
   struct {
-    int enabled;                 /* default 0 */
+    char model[CAS_MODEL_NAME_MAX]; /* models/contagion registry: "none" (default) or "network";
+                                       `enabled: true` is short for "network" */
     double supply_chain_scale;   /* multiplies supply-chain weights, >= 0, default 1 */
     double guarantee_scale;      /* multiplies guarantee weights (not amounts), >= 0, default 1 */
     uint32_t max_rounds;         /* cap on cascade rounds, default 50 */

@@ -305,6 +305,7 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
   attr_string(w, root, "created_utc", created);
   attr_string(w, root, "units_note", "money in CNY; factors in standard deviations");
   if (!rec->contagion) attr_string(w, root, "contagion", "off");
+  attr_string(w, root, "contagion_model", sc->contagion.model);
 
   /* Dimensions. */
   int64_t *path_index = malloc(np * sizeof *path_index);
