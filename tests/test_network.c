@@ -9,9 +9,11 @@
  *   lines, columns out of order) against tests/data/good_small.csv, read
  *   back value by value; built-in ids; a header without rows.
  * - Generator: export/load round trip, determinism, thread-count
- *   independence, no self-links or duplicates, the structure of each
- *   mechanism (chain masters, outside partners, G60, circles, trade
- *   links), bounded degrees, and the statistics documented in
+ *   independence, a CSV copy of the book read with the delta's
+ *   classification gives the same network, a book of any other
+ *   classification is refused, no self-links or duplicates, the structure
+ *   of each mechanism (chain masters, outside partners, G60, circles,
+ *   trade links), bounded degrees, and the statistics documented in
  *   docs/NETWORK.md.
  */
 #include <criterion/criterion.h>
@@ -382,8 +384,12 @@ Test(network_builtin, csv_copy_of_the_book_gives_the_same_network, .init = make_
   snprintf(path, sizeof path, "%s/book.csv", tmp_dir);
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_export_csv(pf, path, &err), CAS_OK, "%s", err.msg);
+  /* Read with the delta's classification (classification: yrd), which
+   * the built-in network is drawn for. */
+  cas_taxonomy *yrd = cas_taxonomy_yrd();
   cas_portfolio *copy = NULL;
-  cr_assert_eq(cas_portfolio_load_csv(path, &copy, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_portfolio_load_csv_as(path, yrd, &copy, &err), CAS_OK, "%s", err.msg);
+  cas_taxonomy_destroy(yrd);
   cas_network *a = generate(pf, 3), *b = generate(copy, 3);
   cr_assert(same_network(a, b));
   cas_network_destroy(a);
@@ -603,7 +609,7 @@ Test(network_builtin, chain_masters) {
  * columns: partner), as in sim/input/network.c. */
 static const struct {
   int sector;
-  double share[CAS_NSECTORS];
+  double share[CAS_YRD_NSECTORS];
 } trade_rows[] = {
   {CAS_SECTOR_MANUFACTURING,
    {[CAS_SECTOR_MANUFACTURING] = 0.5, [CAS_SECTOR_WHOLESALE_RETAIL] = 0.3, [CAS_SECTOR_INCLUSIVE_MICRO] = 0.2}},
@@ -628,7 +634,7 @@ Test(network_builtin, trade_links) {
   cas_network *net = generate(pf, 5);
   size_t n = pf->n;
   uint64_t links = 0, cross = 0, same_city = 0, bad = 0, firms = 0;
-  uint64_t by[NTRADE_ROWS][CAS_NSECTORS] = {{0}}, row_links[NTRADE_ROWS] = {0};
+  uint64_t by[NTRADE_ROWS][CAS_YRD_NSECTORS] = {{0}}, row_links[NTRADE_ROWS] = {0};
   uint32_t *in = calloc(n, sizeof *in);
   for (size_t i = 0; i < n; i++) {
     int r = trade_row(pf->sector[i]);
@@ -661,12 +667,12 @@ Test(network_builtin, trade_links) {
   cr_expect(city >= 0.5 - 4 * sqrt(0.25 / N) && city <= 0.8, "same-city share of trade links %.4f", city);
   /* Partners by sector, each row within 4 standard errors. */
   for (int r = 0; r < NTRADE_ROWS; r++)
-    for (int s = 0; s < CAS_NSECTORS; s++) {
+    for (int s = 0; s < CAS_YRD_NSECTORS; s++) {
       double want = trade_rows[r].share[s], m = (double)row_links[r];
       if (want == 0.0) continue;
       double share = (double)by[r][s] / m, sd = sqrt(want * (1 - want) / m);
       cr_expect(fabs(share - want) <= 4 * sd, "%s firms: %.4f of partners %s, expected %.2f +- %.4f",
-                cas_sector_names[trade_rows[r].sector], share, cas_sector_names[s], want, 4 * sd);
+                cas_yrd_sector_names[trade_rows[r].sector], share, cas_yrd_sector_names[s], want, 4 * sd);
     }
   /* Poisson mean 4.3 partners per trade firm (4 standard errors), each
    * at most 40. */
@@ -696,7 +702,7 @@ Test(network_builtin, link_attributes) {
         if (w == W_G60) { /* G60: tech start-ups of two different G60 cities */
           g60++;
           cr_expect(pf->sector[i] == CAS_SECTOR_TECH_STARTUP && pf->sector[j] == CAS_SECTOR_TECH_STARTUP);
-          cr_expect(cas_cities[pf->city[i]].g60 && cas_cities[pf->city[j]].g60 && pf->city[i] != pf->city[j]);
+          cr_expect(cas_yrd_cities[pf->city[i]].g60 && cas_yrd_cities[pf->city[j]].g60 && pf->city[i] != pf->city[j]);
         }
       } else {
         /* Guarantee: the guarantors of a loan share 50-100% of its EAD
@@ -745,9 +751,9 @@ Test(network_builtin, guarantee_circles) {
   for (int k = 0; k < 3; k++) {
     double q = circle[k].share, N = (double)loans[k];
     double se = sqrt(q * (1 - q) / N), got = (double)borrowers[k] / N;
-    double slack = (double)cas_ncities / N;
+    double slack = (double)cas_yrd_ncities / N;
     cr_expect(fabs(got - q) <= 4 * se + slack, "sector %s: %.4f in circles, expected %.4f +- %.4f",
-              cas_sector_names[circle[k].sector], got, q, 4 * se + slack);
+              cas_yrd_sector_names[circle[k].sector], got, q, 4 * se + slack);
   }
   /* Heavy-tailed guarantor degree: hubs guarantee many loans. */
   uint32_t max_in = 0;
@@ -802,15 +808,67 @@ Test(network_builtin, small_and_csv_portfolios) {
   cr_expect_eq(net->offset[1], 0);
   cas_network_destroy(net);
   cas_portfolio_destroy(one);
-  /* A CSV book with some loans outside cities and parks. */
+  /* A CSV book with some loans outside cities and parks, read with the
+   * delta's classification. */
+  cas_taxonomy *yrd = cas_taxonomy_yrd();
   cas_portfolio *pf = NULL;
   cas_error err = {0};
-  cr_assert_eq(cas_portfolio_load_csv(CASCADE_TEST_DATA "/good_small.csv", &pf, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_portfolio_load_csv_as(CASCADE_TEST_DATA "/good_small.csv", yrd, &pf, &err), CAS_OK, "%s",
+               err.msg);
+  cas_taxonomy_destroy(yrd);
   net = generate(pf, 1);
   cr_expect_eq(net->nloans, 5);
   for (size_t i = 0; i < net->nloans; i++)
     for (uint64_t p = net->offset[i]; p < net->offset[i + 1]; p++) cr_expect_neq(net->target[p], i);
   cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+}
+
+/* The built-in network is drawn with the delta's tables (its cities, G60,
+ * sectors): a book classified otherwise is refused with a message that
+ * says what to do instead. */
+static void expect_refused(const cas_portfolio *pf, int regions, int sectors) {
+  cas_network *net = (cas_network *)1;
+  cas_error err = {0};
+  cr_assert_eq(cas_network_generate(pf, 1, &net, &err), CAS_ERR_INPUT, "%s", err.msg);
+  cr_expect_null(net);
+  char counts[128];
+  snprintf(counts, sizeof counts, "its own %d regions and %d sectors", regions, sectors);
+  cr_expect(strncmp(err.msg, "built-in network: ", 18) == 0, "%s", err.msg);
+  cr_expect(strstr(err.msg, "delta's classification") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, counts) != NULL, "%s", err.msg);
+  /* What to do: give the links as a file, or declare the delta's classification. */
+  cr_expect(strstr(err.msg, "network: {file: LINKS.csv}") != NULL, "%s", err.msg);
+  cr_expect(strstr(err.msg, "classification: yrd") != NULL, "%s", err.msg);
+}
+
+Test(network_builtin, refuses_a_book_of_another_classification, .init = make_tmp_dir, .fini = cleanup_dir) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/book.csv", tmp_dir);
+  write_text(path, "id,region,sector,ead,pd,lgd,city\n"
+                   "A1,north,farming,1000,0.01,0.4,port\n"
+                   "A2,south,farming,2000,0.02,0.4,hill\n"
+                   "A3,south,mining,3000,0.03,0.4,hill\n");
+  cas_portfolio *pf = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(path, &pf, &err), CAS_OK, "%s", err.msg);
+  expect_refused(pf, 2, 2);
+  /* Links from a file are fine with any classification. */
+  char links[256];
+  snprintf(links, sizeof links, "%s/links.csv", tmp_dir);
+  write_text(links, "from,to,type,weight\nA1,A2,supply_chain,0.5\n");
+  cas_network *net = NULL;
+  cr_assert_eq(cas_network_load_csv(links, pf, &net, &err), CAS_OK, "%s", err.msg);
+  cr_expect_eq(net->nlinks, 1);
+  cr_expect_eq(net->cross_region_links, 1);
+  cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+
+  /* Delta names read without the declaration: the book's own order of
+   * first appearance, not the delta's, so refused too. */
+  pf = NULL;
+  cr_assert_eq(cas_portfolio_load_csv(CASCADE_TEST_DATA "/good_small.csv", &pf, &err), CAS_OK, "%s", err.msg);
+  expect_refused(pf, 4, 5);
   cas_portfolio_destroy(pf);
 }
 
