@@ -189,6 +189,8 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
     cr_expect_str_eq(a->network.file, b->network.file, "%s: network file", what);
   cr_expect_eq(a->network.seed, b->network.seed, "%s: network seed", what);
   cr_expect_str_eq(a->contagion.model, b->contagion.model, "%s: contagion.model", what);
+  cr_expect_eq(a->per_path_auto, b->per_path_auto, "%s: output.per_path auto", what);
+  cr_expect_eq(a->per_path, b->per_path, "%s: output.per_path", what);
   cr_expect_eq(a->contagion.calibration, b->contagion.calibration, "%s: calibration", what);
   cr_expect_eq(a->contagion.calibration_paths, b->contagion.calibration_paths,
                "%s: calibration paths", what);

@@ -12,11 +12,13 @@
 
 #include "rng.h"
 
-static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, uint64_t p,
-                          cas_results *res, cas_cascade_ws *ws, double *sys) {
-  double scale = cas_kernel_path_begin(plan, p, res, sys);
-  double *seg_loss = &res->loss_by_segment[p * (uint64_t)plan->nsegments];
-  int32_t *seg_defaults = &res->defaults_by_segment[p * (uint64_t)plan->nsegments];
+static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, cas_results *res,
+                          cas_cascade_ws *ws, cas_path_rows *rows) {
+  uint64_t p = rows->path;
+  double scale = cas_kernel_path_begin(plan, res, rows);
+  const double *sys = rows->sys;
+  double *seg_loss = rows->seg_loss;
+  int32_t *seg_defaults = rows->seg_defaults;
   cas_rng idio;
   cas_rng_init(&idio, plan->seed, CAS_RNG_IDIOSYNCRATIC, plan->first_stream + p);
   if (ws) cas_cascade_begin(ws);
@@ -52,7 +54,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     seg_defaults[s] += hits;
     defaults += hits;
   }
-  cas_kernel_path_end(plan, contagion, p, res, ws, sys, scale, NULL, defaults);
+  cas_kernel_path_end(plan, contagion, res, ws, rows, scale, NULL, defaults);
 }
 
 const cas_kernel cas_kernel_dense = {

@@ -37,12 +37,14 @@
 /* Candidates drawn ahead, so that their records can be prefetched. */
 enum { BATCH = 64 };
 
-static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, uint64_t p,
-                          cas_results *res, cas_cascade_ws *ws, double *sys) {
-  double scale = cas_kernel_path_begin(plan, p, res, sys);
+static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, cas_results *res,
+                          cas_cascade_ws *ws, cas_path_rows *rows) {
+  uint64_t p = rows->path;
+  double scale = cas_kernel_path_begin(plan, res, rows);
+  const double *sys = rows->sys;
   double inv_scale = 1.0 / scale;
-  double *seg_loss = &res->loss_by_segment[p * (uint64_t)plan->nsegments];
-  int32_t *seg_defaults = &res->defaults_by_segment[p * (uint64_t)plan->nsegments];
+  double *seg_loss = rows->seg_loss;
+  int32_t *seg_defaults = rows->seg_defaults;
   cas_rng rng;
   cas_rng_init(&rng, plan->seed, CAS_RNG_SPARSE, plan->first_stream + p);
   if (ws) cas_cascade_begin(ws);
@@ -80,7 +82,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     seg_defaults[s] += hits;
     defaults += hits;
   }
-  cas_kernel_path_end(plan, contagion, p, res, ws, sys, scale, &rng, defaults);
+  cas_kernel_path_end(plan, contagion, res, ws, rows, scale, &rng, defaults);
 }
 
 const cas_kernel cas_kernel_sparse = {

@@ -240,6 +240,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   if (st == CAS_OK) st = cas_contagion_create(&calm, plan, pf, net, &model, err);
   if (st == CAS_OK)
     st = cas_results_create(full, model->max_rounds + 1, model->ncalls > 0, &res, err);
+  /* The pilot reads its counts through the path hook: no rows by segment. */
+  if (st == CAS_OK) cas_results_store_segments(res, 0);
   if (st != CAS_OK) {
     cas_results_destroy(res);
     cas_contagion_destroy(model);

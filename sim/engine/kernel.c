@@ -6,11 +6,14 @@
 #include "kernel.h"
 
 #include <omp.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rng.h"
+#include "stats.h"
 
 cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantees,
                               cas_results **out, cas_error *err) {
@@ -19,6 +22,7 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
   if (!res) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for results");
   res->paths = paths;
   res->rounds_cap = rounds_cap;
+  res->store_segments = 1;
   res->loss = calloc(paths, sizeof *res->loss);
   res->defaults = calloc(paths, sizeof *res->defaults);
   int ok = res->loss && res->defaults;
@@ -31,8 +35,7 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
     res->defaults_by_round = calloc(paths * rounds_cap, sizeof *res->defaults_by_round);
     res->rounds = calloc(paths, sizeof *res->rounds);
     res->truncated = calloc(paths, sizeof *res->truncated);
-    ok = res->loss_contagion && res->defaults_by_round &&
-         res->rounds && res->truncated;
+    ok = res->loss_contagion && res->defaults_by_round && res->rounds && res->truncated;
   }
   if (!ok) {
     cas_results_destroy(res);
@@ -43,24 +46,64 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
   return CAS_OK;
 }
 
+void cas_results_store_segments(cas_results *res, int store) { res->store_segments = store != 0; }
+
+cas_status cas_results_add_grouping(cas_results *res, const char *name, int ngroups,
+                                    const uint16_t *group_of, int nsegments, cas_error *err) {
+  if (res->ngroupings == CAS_MAX_GROUPINGS || res->factors != NULL)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "grouping '%s': too many, or added after a run",
+                         name);
+  cas_grouping *g = &res->grouping[res->ngroupings];
+  *g = (cas_grouping){.ngroups = ngroups};
+  snprintf(g->name, sizeof g->name, "%s", name);
+  g->group_of = malloc((size_t)(nsegments > 0 ? nsegments : 1) * sizeof *g->group_of);
+  if (!g->group_of) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (grouping %s)", name);
+  memcpy(g->group_of, group_of, (size_t)nsegments * sizeof *g->group_of);
+  res->ngroupings++;
+  return CAS_OK;
+}
+
+/* Sums by segment: at most this many doubles per array, whatever the
+ * numbers of paths and segments (the chunks grow instead). */
+enum { SUMS_BUDGET = 1 << 21, PATH_BLOCK = 8 };
+
 /* The rows whose width the plan gives, allocated on the first run. */
 static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_error *err) {
-  if (res->loss_by_segment != NULL) {
+  if (res->factors != NULL) {
     if (res->nsegments == plan->nsegments && res->nfactors == plan->nfactors) return CAS_OK;
     return cas_error_set(err, CAS_ERR_INTERNAL,
                          "results of %d segments and %d factors reused for a plan of %d and %d",
                          res->nsegments, res->nfactors, plan->nsegments, plan->nfactors);
   }
   size_t paths = res->paths, nseg = (size_t)plan->nsegments, nf = (size_t)plan->nfactors;
+  int contagion = res->rounds_cap > 0;
   res->nsegments = plan->nsegments;
   res->nfactors = plan->nfactors;
-  res->loss_by_segment = calloc(paths * nseg, sizeof *res->loss_by_segment);
   res->factors = calloc(paths * nf, sizeof *res->factors);
-  res->defaults_by_segment = calloc(paths * nseg, sizeof *res->defaults_by_segment);
-  int ok = res->loss_by_segment && res->factors && res->defaults_by_segment;
-  if (ok && res->rounds_cap) {
-    res->contagion_by_segment = calloc(paths * nseg, sizeof *res->contagion_by_segment);
-    ok = res->contagion_by_segment != NULL;
+  int ok = res->factors != NULL;
+  if (ok && res->store_segments) {
+    res->loss_by_segment = calloc(paths * nseg, sizeof *res->loss_by_segment);
+    res->defaults_by_segment = calloc(paths * nseg, sizeof *res->defaults_by_segment);
+    if (contagion) res->contagion_by_segment = calloc(paths * nseg, sizeof *res->contagion_by_segment);
+    ok = res->loss_by_segment && res->defaults_by_segment && (!contagion || res->contagion_by_segment);
+  }
+  if (ok && !res->store_segments) {
+    cas_segment_sums *sm = &res->sums;
+    uint64_t chunk = (paths * nseg + SUMS_BUDGET - 1) / SUMS_BUDGET;
+    sm->chunk_paths = chunk < PATH_BLOCK ? PATH_BLOCK : chunk;
+    sm->nchunks = (paths + sm->chunk_paths - 1) / sm->chunk_paths;
+    size_t cells = (size_t)(sm->nchunks ? sm->nchunks : 1) * nseg;
+    sm->loss_chunk = calloc(cells, sizeof *sm->loss_chunk);
+    if (contagion) sm->contagion_chunk = calloc(cells, sizeof *sm->contagion_chunk);
+    ok = sm->loss_chunk && (!contagion || sm->contagion_chunk);
+  }
+  for (int k = 0; ok && k < res->ngroupings; k++) {
+    cas_grouping *g = &res->grouping[k];
+    size_t cells = paths * (size_t)g->ngroups;
+    g->loss = calloc(cells, sizeof *g->loss);
+    g->defaults = calloc(cells, sizeof *g->defaults);
+    if (contagion) g->contagion = calloc(cells, sizeof *g->contagion);
+    ok = g->loss && g->defaults && (!contagion || g->contagion);
   }
   if (!ok)
     return cas_error_set(err, CAS_ERR_NOMEM,
@@ -81,15 +124,60 @@ void cas_results_destroy(cas_results *res) {
   free(res->defaults_by_round);
   free(res->rounds);
   free(res->truncated);
+  for (int k = 0; k < res->ngroupings; k++) {
+    free(res->grouping[k].group_of);
+    free(res->grouping[k].loss);
+    free(res->grouping[k].defaults);
+    free(res->grouping[k].contagion);
+  }
+  free(res->sums.loss_chunk);
+  free(res->sums.contagion_chunk);
+  free(res->sums.defaults);
+  free(res->sums.defaults_sq);
   free(res);
 }
 
-double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys) {
+void cas_results_segment_means(const cas_results *res, const uint64_t *loans, double *el,
+                               double *rate, double *rate_se) {
+  int nseg = res->nsegments;
+  uint64_t paths = res->rows_run;
+  double m = (double)(paths ? paths : 1);
+  for (int s = 0; s < nseg; s++) el[s] = 0.0;
+  if (res->store_segments) {
+    /* In path order, as the summary always summed them. */
+    for (uint64_t p = 0; p < paths; p++)
+      for (int s = 0; s < nseg; s++) el[s] += res->loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
+    for (int s = 0; s < nseg; s++) el[s] /= m;
+    cas_default_rates(paths, nseg, res->defaults_by_segment, loans, rate, rate_se);
+    return;
+  }
+  const cas_segment_sums *sm = &res->sums;
+  for (uint64_t c = 0; c < sm->nchunks; c++)
+    for (int s = 0; s < nseg; s++) el[s] += sm->loss_chunk[c * (uint64_t)nseg + (uint64_t)s];
+  for (int s = 0; s < nseg; s++) {
+    el[s] /= m;
+    rate[s] = rate_se[s] = 0.0;
+    if (loans[s] == 0 || paths == 0) continue;
+    uint64_t d = 0;
+    unsigned __int128 d2 = 0;
+    for (int t = 0; t < sm->threads; t++) {
+      d += sm->defaults[(size_t)t * nseg + s];
+      d2 += sm->defaults_sq[(size_t)t * nseg + s];
+    }
+    /* exact integer sums: the variance of the counts from their moments */
+    long double n = (long double)loans[s], mean = (long double)d / m;
+    long double var = paths > 1 ? ((long double)d2 - mean * (long double)d) / (m - 1.0L) : 0.0L;
+    rate[s] = (double)(mean / n);
+    rate_se[s] = (double)(sqrtl(var > 0.0L ? var : 0.0L) / sqrtl((long double)m) / n);
+  }
+}
+
+double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_rows *rows) {
   cas_rng rng;
-  cas_rng_init(&rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + path);
+  cas_rng_init(&rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + rows->path);
   int nf = plan->nfactors, nseg = plan->nsegments;
-  double *u = sys + nseg;
-  double *z = &res->factors[path * (uint64_t)nf];
+  double *u = rows->u, *sys = rows->sys;
+  double *z = &res->factors[rows->row * (uint64_t)nf];
   for (int f = 0; f < nf; f++) u[f] = cas_rng_normal(&rng);
   for (int f = 0; f < nf; f++) {
     double s = plan->shift[f];
@@ -97,8 +185,18 @@ double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *r
     for (int g = 0; g <= f; g++) s += l[g] * u[g];
     z[f] = s;
   }
-  double *seg_loss = &res->loss_by_segment[path * (uint64_t)nseg];
-  int32_t *seg_defaults = &res->defaults_by_segment[path * (uint64_t)nseg];
+  if (res->store_segments) {
+    uint64_t at = rows->row * (uint64_t)nseg;
+    rows->seg_loss = &res->loss_by_segment[at];
+    rows->seg_defaults = &res->defaults_by_segment[at];
+    rows->seg_contagion = res->contagion_by_segment ? &res->contagion_by_segment[at] : NULL;
+  } else {
+    rows->seg_loss = rows->own_loss;
+    rows->seg_defaults = rows->own_defaults;
+    rows->seg_contagion = res->rounds_cap ? rows->own_contagion : NULL;
+  }
+  double *seg_loss = rows->seg_loss;
+  int32_t *seg_defaults = rows->seg_defaults;
   for (int s = 0; s < nseg; s++) {
     double v = 0.0;
     const double *a = cas_plan_loading(plan, s);
@@ -110,41 +208,75 @@ double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *r
   return plan->copula->path_scale(&rng);
 }
 
-void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
-                         cas_results *res, cas_cascade_ws *ws, const double *sys, double scale,
-                         cas_rng *rng, int64_t defaults) {
+/* The path's segment values into the groupings and the sums. */
+static void fold(cas_results *res, const cas_path_rows *rows) {
+  int nseg = res->nsegments;
+  for (int k = 0; k < res->ngroupings; k++) {
+    const cas_grouping *g = &res->grouping[k];
+    uint64_t at = rows->row * (uint64_t)g->ngroups;
+    double *loss = &g->loss[at], *cont = g->contagion ? &g->contagion[at] : NULL;
+    int32_t *def = &g->defaults[at];
+    for (int j = 0; j < g->ngroups; j++) {
+      loss[j] = 0.0;
+      def[j] = 0;
+      if (cont) cont[j] = 0.0;
+    }
+    for (int s = 0; s < nseg; s++) {   /* in segment order: deterministic */
+      int j = g->group_of[s];
+      loss[j] += rows->seg_loss[s];
+      def[j] += rows->seg_defaults[s];
+      if (cont) cont[j] += rows->seg_contagion[s];
+    }
+  }
+  if (res->store_segments) return;
+  cas_segment_sums *sm = &res->sums;
+  uint64_t at = rows->row / sm->chunk_paths * (uint64_t)nseg;
+  uint64_t *d = &sm->defaults[(size_t)rows->thread * nseg];
+  unsigned __int128 *d2 = &sm->defaults_sq[(size_t)rows->thread * nseg];
+  for (int s = 0; s < nseg; s++) {
+    sm->loss_chunk[at + s] += rows->seg_loss[s];
+    if (sm->contagion_chunk) sm->contagion_chunk[at + s] += rows->seg_contagion[s];
+    uint64_t x = (uint64_t)rows->seg_defaults[s];
+    d[s] += x;
+    d2[s] += (unsigned __int128)x * x;
+  }
+}
+
+void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, cas_results *res,
+                         cas_cascade_ws *ws, cas_path_rows *rows, double scale, cas_rng *rng,
+                         int64_t defaults) {
   int nseg = plan->nsegments;
-  double *seg_loss = &res->loss_by_segment[path * (uint64_t)nseg];
+  uint64_t row = rows->row;
+  double *seg_loss = rows->seg_loss;
   if (contagion) {
-    int cascade = contagion->max_rounds > 0;
-    double *cseg = cascade ? &res->contagion_by_segment[path * (uint64_t)nseg] : NULL;
+    int cascade = contagion->model->spreads;
+    double *cseg = cascade ? rows->seg_contagion : NULL;
     cas_cascade_out out = {
       .factor_seg_loss = seg_loss,
       .seg_loss = cseg,
-      .seg_defaults = &res->defaults_by_segment[path * (uint64_t)nseg],
-      .by_round = cascade ? &res->defaults_by_round[path * res->rounds_cap] : NULL,
+      .seg_defaults = rows->seg_defaults,
+      .by_round = cascade ? &res->defaults_by_round[row * res->rounds_cap] : NULL,
     };
-    cas_cascade_run(contagion, plan, ws, path, sys, scale, rng, &out);
-    if (res->loss_double_default) res->loss_double_default[path] = out.double_default;
+    cas_cascade_run(contagion, plan, ws, rows->path, rows->sys, scale, rng, &out);
+    if (res->loss_double_default) res->loss_double_default[row] = out.double_default;
     if (cascade) {
       double c = 0.0;
       for (int s = 0; s < nseg; s++) {
         seg_loss[s] += cseg[s];
         c += cseg[s];
       }
-      res->loss_contagion[path] = c;
-      res->rounds[path] = out.rounds;
-      res->truncated[path] = (uint8_t)out.truncated;
+      res->loss_contagion[row] = c;
+      res->rounds[row] = out.rounds;
+      res->truncated[row] = (uint8_t)out.truncated;
     }
     defaults = (int64_t)ws->ndefaulted;
   }
   double total = 0.0;
   for (int s = 0; s < nseg; s++) total += seg_loss[s];
-  res->loss[path] = total;
-  res->defaults[path] = defaults;
+  res->loss[row] = total;
+  res->defaults[row] = defaults;
+  if (res->ngroupings || !res->store_segments) fold(res, rows);
 }
-
-enum { PATH_BLOCK = 8 };
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -155,35 +287,70 @@ static double now_seconds(void) {
 cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                           const cas_contagion *contagion, cas_results *res,
                           const cas_kernel_options *opt, cas_error *err) {
-  uint64_t nblocks = (plan->paths + PATH_BLOCK - 1) / PATH_BLOCK;
+  const uint64_t *path_of = opt ? opt->path_of : NULL;
+  uint64_t nrows = path_of ? res->paths : plan->paths;
+  if (nrows > res->paths)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "results of %llu rows for %llu paths",
+                         (unsigned long long)res->paths, (unsigned long long)nrows);
+  if (contagion && contagion->model->spreads && res->rounds_cap < contagion->max_rounds + 1)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "results without room for the cascade's rounds");
   uint64_t done = 0;
   double last_report = now_seconds();
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_max_threads();
 
   cas_status st = results_shape(res, plan, err);
   if (st != CAS_OK) return st;
+  /* Without stored segments each chunk is one thread's, in path order, so
+   * that the sums by chunk do not depend on the thread count. */
+  uint64_t unit = res->store_segments ? PATH_BLOCK : res->sums.chunk_paths;
+  uint64_t nunits = (nrows + unit - 1) / unit;
+  size_t nseg = (size_t)plan->nsegments, nf = (size_t)plan->nfactors;
+  if (!res->store_segments) {
+    cas_segment_sums *sm = &res->sums;
+    size_t cells = (size_t)(sm->nchunks ? sm->nchunks : 1) * nseg;
+    memset(sm->loss_chunk, 0, cells * sizeof *sm->loss_chunk);
+    if (sm->contagion_chunk) memset(sm->contagion_chunk, 0, cells * sizeof *sm->contagion_chunk);
+    free(sm->defaults);
+    free(sm->defaults_sq);
+    sm->threads = threads;
+    sm->defaults = calloc((size_t)threads * nseg, sizeof *sm->defaults);
+    sm->defaults_sq = calloc((size_t)threads * nseg, sizeof *sm->defaults_sq);
+    if (!sm->defaults || !sm->defaults_sq)
+      return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the sums by segment");
+  }
+  res->rows_run = nrows;
+
   cas_cascade_ws **ws = calloc((size_t)threads, sizeof *ws);
-  size_t nscratch = (size_t)plan->nsegments + (size_t)plan->nfactors;
+  /* per thread: sys, own loss, own contagion (doubles), u; own defaults */
+  size_t nscratch = 3 * nseg + nf;
   double *scratch = malloc((size_t)threads * nscratch * sizeof *scratch);
-  if (!ws || !scratch) {
+  int32_t *own_defaults = malloc((size_t)threads * (nseg ? nseg : 1) * sizeof *own_defaults);
+  if (!ws || !scratch || !own_defaults) {
     free(ws);
     free(scratch);
+    free(own_defaults);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for thread workspaces");
   }
   for (int t = 0; contagion && t < threads && st == CAS_OK; t++)
-    st = cas_cascade_ws_create(plan, kernel->eps_all_known && contagion->max_rounds > 0,
+    st = cas_cascade_ws_create(plan, kernel->eps_all_known && contagion->model->spreads,
                                contagion->nspill ? contagion->max_rounds : 0, &ws[t], err);
 
   if (st == CAS_OK) {
     #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (uint64_t b = 0; b < nblocks; b++) {
+    for (uint64_t b = 0; b < nunits; b++) {
       int thread = omp_get_thread_num();
       cas_cascade_ws *mine = ws[thread];
-      uint64_t first = b * PATH_BLOCK;
-      uint64_t last = first + PATH_BLOCK < plan->paths ? first + PATH_BLOCK : plan->paths;
-      for (uint64_t p = first; p < last; p++) {
-        kernel->path(plan, contagion, p, res, mine, scratch + (size_t)thread * nscratch);
-        if (opt && opt->path_hook && mine) opt->path_hook(opt->path_hook_ctx, thread, p, mine);
+      double *sc = scratch + (size_t)thread * nscratch;
+      cas_path_rows rows = {.sys = sc, .own_loss = sc + nseg, .own_contagion = sc + 2 * nseg,
+                            .u = sc + 3 * nseg, .own_defaults = own_defaults + (size_t)thread * nseg,
+                            .thread = thread};
+      uint64_t first = b * unit;
+      uint64_t last = first + unit < nrows ? first + unit : nrows;
+      for (uint64_t r = first; r < last; r++) {
+        rows.row = r;
+        rows.path = path_of ? path_of[r] : r;
+        kernel->path(plan, contagion, res, mine, &rows);
+        if (opt && opt->path_hook && mine) opt->path_hook(opt->path_hook_ctx, thread, rows.path, mine);
       }
       uint64_t finished;
       #pragma omp atomic capture
@@ -192,11 +359,11 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
         double t = now_seconds();
         if (t - last_report > 0.25) {
           last_report = t;
-          opt->progress(opt->progress_ctx, finished, plan->paths);
+          opt->progress(opt->progress_ctx, finished, nrows);
         }
       }
     }
-    if (opt && opt->progress) opt->progress(opt->progress_ctx, plan->paths, plan->paths);
+    if (opt && opt->progress) opt->progress(opt->progress_ctx, nrows, nrows);
   }
   for (int t = 0; contagion && st == CAS_OK && t < threads; t++)
     if (ws[t] && ws[t]->oom)
@@ -204,5 +371,6 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   for (int t = 0; t < threads; t++) cas_cascade_ws_destroy(ws[t]);
   free(ws);
   free(scratch);
+  free(own_defaults);
   return st;
 }

@@ -20,17 +20,51 @@
 #include "registry.h"
 #include "rng.h"
 
+/* A grouping of segments stored per path (e.g. by region): group_of[s] is
+ * the group of segment s. */
+enum { CAS_MAX_GROUPINGS = 4 };
+typedef struct cas_grouping {
+  char name[16];            /* "region", "sector" */
+  int ngroups;
+  uint16_t *group_of;       /* [nsegments], owned */
+  double *loss;             /* [paths][ngroups] [CNY] */
+  int32_t *defaults;        /* [paths][ngroups] */
+  double *contagion;        /* [paths][ngroups] [CNY], with contagion only */
+} cas_grouping;
+
+/* What a run keeps by segment when it does not store segments per path:
+ * sums over paths, deterministic for any thread count. loss_chunk holds
+ * the loss by segment summed over each chunk of chunk_paths consecutive
+ * paths (the driver then hands out whole chunks, each run by one thread in
+ * path order); the defaults' sums are exact integers. */
+typedef struct cas_segment_sums {
+  uint64_t chunk_paths, nchunks;
+  double *loss_chunk;        /* [nchunks][nsegments] [CNY] */
+  double *contagion_chunk;   /* [nchunks][nsegments] [CNY], with contagion only */
+  int threads;
+  uint64_t *defaults;        /* [threads][nsegments] sum over paths of the defaults */
+  unsigned __int128 *defaults_sq; /* [threads][nsegments] sum of their squares */
+} cas_segment_sums;
+
 /* Per-path results, owned by the caller (cas_results_create). */
 typedef struct cas_results {
-  uint64_t paths;
+  uint64_t paths;            /* rows */
+  uint64_t rows_run;         /* rows the last run filled (its plan's paths, or a replay's rows) */
   /* The shape of the rows below, set (and the rows allocated) by the first
    * cas_kernel_run from its plan; a later run must have the same. */
   int nsegments, nfactors;
   double *loss;             /* [paths] portfolio loss [CNY] */
-  double *loss_by_segment;  /* [paths][nsegments] [CNY] */
   int64_t *defaults;        /* [paths] number of defaulted loans */
   double *factors;          /* [paths][nfactors] systematic factors z after shifts [SD] */
+  /* By segment, per path: unless cas_results_store_segments(res, 0) */
+  int store_segments;           /* default 1 */
+  double *loss_by_segment;      /* [paths][nsegments] [CNY] */
   int32_t *defaults_by_segment; /* [paths][nsegments] defaulted loans, cascade included */
+  /* Groupings stored per path (cas_results_add_grouping), and the sums by
+   * segment kept when segments are not stored. */
+  int ngroupings;
+  cas_grouping grouping[CAS_MAX_GROUPINGS];
+  cas_segment_sums sums;
 
   /* With a network that holds guarantees, else NULL: */
   double *loss_double_default;   /* [paths] covered parts lost because the guarantor defaulted too [CNY] */
@@ -38,7 +72,7 @@ typedef struct cas_results {
   /* With contagion (rounds_cap > 0), else NULL: */
   uint32_t rounds_cap;           /* max_rounds + 1 */
   double *loss_contagion;        /* [paths] part of loss from contagion [CNY] */
-  double *contagion_by_segment;  /* [paths][nsegments] [CNY] */
+  double *contagion_by_segment;  /* [paths][nsegments] [CNY], when segments are stored */
   int32_t *defaults_by_round;    /* [paths][rounds_cap]; round 0 is factor-driven */
   int32_t *rounds;               /* [paths] last round with new defaults */
   uint8_t *truncated;            /* [paths] 1 if max_rounds stopped the cascade */
@@ -49,6 +83,20 @@ typedef struct cas_results {
 cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantees,
                               cas_results **out, cas_error *err);
 void cas_results_destroy(cas_results *res);
+
+/* Before the first run: whether segments are stored per path (default
+ * yes); when not, the run keeps cas_segment_sums instead. */
+void cas_results_store_segments(cas_results *res, int store);
+/* Before the first run: a grouping stored per path; group_of
+ * (nsegments entries, each < ngroups) is copied. */
+cas_status cas_results_add_grouping(cas_results *res, const char *name, int ngroups,
+                                    const uint16_t *group_of, int nsegments, cas_error *err);
+
+/* Mean loss by segment and the default rates with their standard errors,
+ * from the stored rows or the sums, whichever the results hold.
+ * loans[s] the segment's loans; out arrays of nsegments. */
+void cas_results_segment_means(const cas_results *res, const uint64_t *loans, double *el,
+                               double *rate, double *rate_se);
 
 /* Progress report, called from one thread only, at most a few times a
  * second; done counts finished paths. */
@@ -62,6 +110,10 @@ typedef void (*cas_path_hook_fn)(void *ctx, int thread, uint64_t path,
 
 typedef struct cas_kernel_options {
   int threads;              /* 0: OpenMP default */
+  /* Replay (may be NULL): row r of res simulates path path_of[r] (its
+   * random streams), for r < res->paths; e.g. the tail paths again, with
+   * every segment stored (run.c). NULL: row r is path r. */
+  const uint64_t *path_of;
   cas_progress_fn progress; /* may be NULL */
   void *progress_ctx;
   cas_path_hook_fn path_hook; /* may be NULL; needs a network model */
@@ -70,12 +122,27 @@ typedef struct cas_kernel_options {
 
 typedef struct cas_kernel cas_kernel;
 
+/* What a path writes by segment, and the thread's scratch: where
+ * cas_kernel_path_begin points them (the path's rows of res when segments
+ * are stored, else the thread's own arrays, folded by cas_kernel_path_end). */
+typedef struct cas_path_rows {
+  uint64_t path, row;      /* random streams of path, results in row */
+  double *seg_loss;        /* [nsegments] [CNY] */
+  int32_t *seg_defaults;   /* [nsegments] */
+  double *seg_contagion;   /* [nsegments] with contagion, else NULL */
+  double *sys;             /* [nsegments] a_s . z */
+  /* the thread's own (kernel.c) */
+  double *own_loss, *own_contagion, *u;
+  int32_t *own_defaults;
+  int thread;
+} cas_path_rows;
+
 /* Simulates one path: fills the path's rows of res. ws is the thread's
  * cascade workspace when the run has a network model (contagion or
- * guarantees), else NULL. */
-/* scratch: the thread's nsegments + nfactors doubles. */
-typedef void (*cas_path_fn)(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
-                            cas_results *res, cas_cascade_ws *ws, double *scratch);
+ * guarantees), else NULL; rows holds the path and row indices and the
+ * thread's scratch (for cas_kernel_path_begin). */
+typedef void (*cas_path_fn)(const cas_plan *plan, const cas_contagion *contagion,
+                            cas_results *res, cas_cascade_ws *ws, cas_path_rows *rows);
 
 struct cas_kernel {
   cas_model_info info;
@@ -107,19 +174,20 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
 /* --- for kernel implementations ------------------------------------- */
 
 /* Starts a path, the same way for every kernel so they see the same
- * factors: draws the systematic factors from (seed, FACTORS, path) and
- * stores them in res, zeroes the path's segment losses and defaults, writes
- * each segment's systematic term a_s . z into sys[nsegments] (sys holds
- * nsegments + nfactors doubles: the rest is scratch), and returns the
- * copula's mixing scale. */
-double cas_kernel_path_begin(const cas_plan *plan, uint64_t path, cas_results *res, double *sys);
+ * factors: draws the systematic factors from (seed, FACTORS, rows->path)
+ * and stores them in row rows->row of res, points rows->seg_* at where the
+ * path's segment values go and zeroes them, writes each segment's
+ * systematic term a_s . z into rows->sys, and returns the copula's mixing
+ * scale. */
+double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_rows *rows);
 
 /* Ends a path: books the guarantees and runs the cascade if the run has a
  * network model (rng: the kernel's stream, for the spill-over passes), then
- * writes the path's total loss (segment losses summed in segment order) and
- * its number of defaults. */
-void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, uint64_t path,
-                         cas_results *res, cas_cascade_ws *ws, const double *sys, double scale,
-                         cas_rng *rng, int64_t defaults);
+ * writes the path's total loss (segment losses summed in segment order)
+ * and its number of defaults, and folds the segment values into the
+ * groupings and sums. */
+void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, cas_results *res,
+                         cas_cascade_ws *ws, cas_path_rows *rows, double scale, cas_rng *rng,
+                         int64_t defaults);
 
 #endif

@@ -163,6 +163,27 @@ cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, 
   return CAS_OK;
 }
 
+/* What the result stores per path (flags of cas_scenario_per_path). */
+static cas_status store_per_path(cas_results *res, const cas_plan *plan, unsigned per_path,
+                                 cas_error *err) {
+  cas_results_store_segments(res, (per_path & CAS_PER_PATH_SEGMENT) != 0);
+  const cas_taxonomy *tax = plan->tax;
+  int nseg = plan->nsegments;
+  uint16_t *group_of = malloc((size_t)(nseg ? nseg : 1) * sizeof *group_of);
+  if (!group_of) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (groupings)");
+  cas_status st = CAS_OK;
+  if (per_path & CAS_PER_PATH_REGION) {
+    for (int s = 0; s < nseg; s++) group_of[s] = (uint16_t)cas_taxonomy_segment_region(tax, s);
+    st = cas_results_add_grouping(res, "region", tax->regions.n, group_of, nseg, err);
+  }
+  if (st == CAS_OK && (per_path & CAS_PER_PATH_SECTOR)) {
+    for (int s = 0; s < nseg; s++) group_of[s] = (uint16_t)cas_taxonomy_segment_sector(tax, s);
+    st = cas_results_add_grouping(res, "sector", tax->sectors.n, group_of, nseg, err);
+  }
+  free(group_of);
+  return st;
+}
+
 /* Default output: results/<name>.h5, creating results/ if needed. */
 static cas_status output_path(const cas_run_options *opt, const cas_scenario *sc, char *buf,
                               size_t size, cas_error *err) {
@@ -205,14 +226,19 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     report->calibration_capped = in.calibration->capped;
   }
 
-  cas_results *res = NULL;
+  cas_results *res = NULL, *tail = NULL;
   char *yaml = NULL;
+  uint64_t *tail_paths = NULL;
+  int64_t *row_of_path = NULL;
+  double *seg_mean = NULL;
   st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
-  int cascade = contagion && contagion->max_rounds > 0;
-  if (st == CAS_OK)
-    st = cas_results_create(sc->paths, cascade ? contagion->max_rounds + 1 : 0,
-                            contagion && contagion->ncalls > 0, &res, err);
+  int cascade = contagion && contagion->model->spreads;
+  uint32_t rounds_cap = cascade ? contagion->max_rounds + 1 : 0;
+  int guarantees = contagion && contagion->ncalls > 0;
+  if (st == CAS_OK) st = cas_results_create(sc->paths, rounds_cap, guarantees, &res, err);
+  unsigned per_path = cas_scenario_per_path(sc, plan->nsegments);
+  if (st == CAS_OK) st = store_per_path(res, plan, per_path, err);
   if (st == CAS_OK) {
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     report->threads = threads;
@@ -221,19 +247,50 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
+    /* Without segments per path, the paths of the tails are simulated
+     * again (their streams give them bit for bit) with every segment
+     * stored: the ES contributions by segment come from them. */
+    uint64_t ntail = 0;
+    if (st == CAS_OK && !res->store_segments)
+      st = cas_tail_paths(res->paths, res->loss, sc->levels[0], &tail_paths, &ntail, err);
+    if (st == CAS_OK && !res->store_segments)
+      st = cas_results_create(ntail, rounds_cap, guarantees, &tail, err);
+    if (st == CAS_OK && tail) {
+      cas_kernel_options topt = {.threads = threads, .path_of = tail_paths};
+      st = cas_kernel_run(kernel, plan, contagion, tail, &topt, err);
+      row_of_path = malloc(res->paths * sizeof *row_of_path);
+      if (st == CAS_OK && !row_of_path)
+        st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (tail paths)");
+      for (uint64_t p = 0; st == CAS_OK && p < res->paths; p++) row_of_path[p] = -1;
+      for (uint64_t r = 0; st == CAS_OK && r < ntail; r++) {
+        row_of_path[tail_paths[r]] = (int64_t)r;
+        if (memcmp(&tail->loss[r], &res->loss[tail_paths[r]], sizeof(double)) != 0)
+          st = cas_error_set(err, CAS_ERR_INTERNAL,
+                             "path %llu simulated again gave another loss (%.17g, then %.17g)",
+                             (unsigned long long)tail_paths[r], res->loss[tail_paths[r]],
+                             tail->loss[r]);
+      }
+    }
+    seg_mean = malloc(3 * (size_t)(plan->nsegments ? plan->nsegments : 1) * sizeof *seg_mean);
+    if (st == CAS_OK && !seg_mean) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory");
+    if (st == CAS_OK)
+      cas_results_segment_means(res, plan->unstressed.loans, seg_mean, seg_mean + plan->nsegments,
+                                seg_mean + 2 * plan->nsegments);
     double t2 = now_seconds();
     report->simulate_seconds = t2 - t1;
+    const cas_results *rows = tail ? tail : res;
     cas_summary_options sopt = {.levels = sc->levels, .nlevels = sc->nlevels,
-                                .loss_by_segment = res->loss_by_segment,
-                                .nsegments = plan->nsegments};
+                                .loss_by_segment = rows->loss_by_segment,
+                                .nsegments = plan->nsegments, .row_of_path = row_of_path,
+                                .el_by_segment = seg_mean};
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
       st = cas_contagion_summary_compute(res->paths, res->loss, res->loss_contagion,
-                                         res->contagion_by_segment, plan->nsegments, res->rounds,
-                                         res->truncated, &report->summary, &report->contagion,
-                                         err);
+                                         rows->contagion_by_segment, plan->nsegments, row_of_path,
+                                         res->rounds, res->truncated, &report->summary,
+                                         &report->contagion, err);
     }
     if (st == CAS_OK) {
       cas_run_record rec = {
@@ -256,7 +313,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .record_paths = opt->record_paths,
         .record_texts = opt->record_texts,
       };
-      st = cas_output_write(report->output_path, &rec, plan, res, &report->summary, err);
+      st = cas_output_write(report->output_path, &rec, plan, res, &report->summary, seg_mean, err);
     }
     report->write_seconds = now_seconds() - t2;
   }
@@ -264,6 +321,10 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   cas_summary_free(&report->summary);
   cas_contagion_summary_free(&report->contagion);
   free(yaml);
+  free(tail_paths);
+  free(row_of_path);
+  free(seg_mean);
+  cas_results_destroy(tail);
   cas_results_destroy(res);
   release(&in);
   return st;

@@ -17,6 +17,11 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
 static int by_loss_then_path(const void *a, const void *b) {
   const ranked *x = a, *y = b;
   if (x->loss < y->loss) return -1;
@@ -62,13 +67,14 @@ void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
 /* The mean of rows[path][n] over the paths that make up ES_a, with ES's
  * weights (L_(k) counted k - a n times): r ranks the paths. */
 static void tail_mean_rows(const ranked *r, uint64_t paths, double a, const double *rows, int n,
-                           double *out) {
+                           const int64_t *row_of_path, double *out) {
   uint64_t k = rank_of(a, paths);
   double m = (double)paths, mass = m * (1.0 - a);
   for (int s = 0; s < n; s++) out[s] = 0.0;
   for (uint64_t i = k - 1; i < paths; i++) {
     double w = (i == k - 1) ? ((double)k - a * m) : 1.0;
-    const double *row = &rows[r[i].path * (uint64_t)n];
+    uint64_t at = row_of_path ? (uint64_t)row_of_path[r[i].path] : r[i].path;
+    const double *row = &rows[at * (uint64_t)n];
     for (int s = 0; s < n; s++) out[s] += w * row[s] / mass;
   }
 }
@@ -100,6 +106,7 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_sum
   out->nlevels = nlevels;
   memcpy(out->levels, levels, (size_t)nlevels * sizeof *levels);
   const double *loss_by_segment = opt ? opt->loss_by_segment : NULL;
+  const int64_t *row_of_path = opt ? opt->row_of_path : NULL;
   int nseg = loss_by_segment ? opt->nsegments : 0;
   ranked *r = rank_paths(paths, loss);
   double *sorted = malloc(paths * sizeof *sorted);
@@ -143,9 +150,12 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_sum
     double a = levels[l];
     cas_quantile_es(sorted, paths, a, &out->var[l], &out->var_se[l], &out->es[l], &out->es_se[l]);
     if (nseg > 0)
-      tail_mean_rows(r, paths, a, loss_by_segment, nseg, &out->es_contribution[(size_t)l * nseg]);
+      tail_mean_rows(r, paths, a, loss_by_segment, nseg, row_of_path,
+                     &out->es_contribution[(size_t)l * nseg]);
   }
-  if (nseg > 0) {
+  if (nseg > 0 && opt->el_by_segment) {
+    memcpy(out->el_by_segment, opt->el_by_segment, (size_t)nseg * sizeof *out->el_by_segment);
+  } else if (nseg > 0) {
     for (uint64_t p = 0; p < paths; p++)
       for (int s = 0; s < nseg; s++)
         out->el_by_segment[s] += loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
@@ -174,7 +184,7 @@ static int by_cascade(const void *x, const void *y) {
 cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
                                          const double *contagion,
                                          const double *contagion_by_segment, int nsegments,
-                                         const int32_t *rounds, const uint8_t *truncated,
+                                         const int64_t *row_of_path, const int32_t *rounds, const uint8_t *truncated,
                                          const cas_summary *sum, cas_contagion_summary *out,
                                          cas_error *err) {
   memset(out, 0, sizeof *out);
@@ -211,7 +221,7 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
     double a = sum->levels[l], vse, ese;
     double *row = &out->es_contribution_contagion[(size_t)l * (size_t)nsegments];
     cas_quantile_es(factor, paths, a, &out->var_factor[l], &vse, &out->es_factor[l], &ese);
-    tail_mean_rows(r, paths, a, contagion_by_segment, nsegments, row);
+    tail_mean_rows(r, paths, a, contagion_by_segment, nsegments, row_of_path, row);
     double part = 0.0;
     for (int s = 0; s < nsegments; s++) part += row[s];
     out->es_contagion[l] = part;
@@ -226,6 +236,28 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   free(factor);
   free(r);
   free(c);
+  return CAS_OK;
+}
+
+cas_status cas_tail_paths(uint64_t paths, const double *loss, double a, uint64_t **out,
+                          uint64_t *n, cas_error *err) {
+  *out = NULL;
+  *n = 0;
+  if (paths < 1) return CAS_OK;
+  ranked *r = rank_paths(paths, loss);
+  uint64_t k = rank_of(a, paths), count = paths - (k - 1);
+  uint64_t *list = malloc(count * sizeof *list);
+  if (!r || !list) {
+    free(r);
+    free(list);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory ranking %llu losses",
+                         (unsigned long long)paths);
+  }
+  for (uint64_t i = 0; i < count; i++) list[i] = r[k - 1 + i].path;
+  free(r);
+  qsort(list, count, sizeof *list, cmp_u64);
+  *out = list;
+  *n = count;
   return CAS_OK;
 }
 

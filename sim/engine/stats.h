@@ -34,8 +34,14 @@ extern const double cas_levels[CAS_NLEVELS]; /* 0.95, 0.99, 0.999 */
 typedef struct cas_summary_options {
   const double *levels;           /* [nlevels], increasing; NULL: cas_levels */
   int nlevels;
-  const double *loss_by_segment;  /* [paths][nsegments], may be NULL */
+  const double *loss_by_segment;  /* [rows][nsegments], may be NULL */
   int nsegments;
+  /* NULL: the row of path p is p. Else row_of_path[p] (-1: not stored):
+   * rows are needed only for the paths that make up ES at the lowest
+   * level (cas_tail_paths), e.g. those paths simulated again. */
+  const int64_t *row_of_path;
+  /* Given: copied as el_by_segment instead of the mean of the rows. */
+  const double *el_by_segment;
 } cas_summary_options;
 
 typedef struct cas_summary {
@@ -78,16 +84,24 @@ typedef struct cas_contagion_summary {
   int nlongest;
 } cas_contagion_summary;
 
-/* loss[paths] (total), contagion[paths], contagion_by_segment[paths][nsegments],
+/* loss[paths] (total), contagion[paths], contagion_by_segment[rows][nsegments]
+ * (rows as in cas_summary_options: row_of_path NULL or the tail's rows),
  * rounds[paths], truncated[paths]; sum is the summary of loss (its levels
  * are used). Free with cas_contagion_summary_free. */
 cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
                                          const double *contagion,
                                          const double *contagion_by_segment, int nsegments,
+                                         const int64_t *row_of_path,
                                          const int32_t *rounds, const uint8_t *truncated,
                                          const cas_summary *sum, cas_contagion_summary *out,
                                          cas_error *err);
 void cas_contagion_summary_free(cas_contagion_summary *s);
+
+/* The paths whose losses make up ES at level a (the ceil(a paths)-th
+ * smallest loss and every larger one, ties by path index, as the summary
+ * ranks them), in increasing path order: *out (malloc'ed), *n of them. */
+cas_status cas_tail_paths(uint64_t paths, const double *loss, double a, uint64_t **out,
+                          uint64_t *n, cas_error *err);
 
 /* The default rate of each segment, the mean over paths of
  * defaults_by_segment[path][s] / loans[s], and its Monte Carlo standard

@@ -112,7 +112,9 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
-  "model", "factor_shift_mode", "shocks", "contagion", NULL};
+  "model", "factor_shift_mode", "shocks", "contagion", "output", NULL};
+static const char *const output_keys[] = {"per_path", NULL};
+static const char *const per_path_names[] = {"segment", "region", "sector", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
 static const char *const builtin_names[] = {"yrd", NULL};
 static const char *const network_builtin_names[] = {"yrd", "none", NULL};
@@ -1822,6 +1824,45 @@ static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc
   return CAS_OK;
 }
 
+/* output: {per_path: auto | [segment, region, sector]} */
+static cas_status decode_output(loader *ld, const node *top, cas_scenario *sc) {
+  sc->per_path_auto = 1;
+  sc->per_path = 0;
+  const node *o = map_find(top, "output", NULL), *v;
+  if (o == NULL) return CAS_OK;
+  cas_status st;
+  if ((st = want_map(ld, o, "output", "a mapping (per_path)")) != CAS_OK ||
+      (st = check_keys(ld, o, "output", output_keys)) != CAS_OK)
+    return st;
+  if ((v = map_find(o, "per_path", NULL)) == NULL) return CAS_OK;
+  static const char expected[] =
+      "auto or a sequence of groupings stored per path (segment, region, sector; [] for none)";
+  if (v->kind == NODE_SCALAR && !v->null && strcmp(v->text, "auto") == 0) return CAS_OK;
+  if ((st = want_seq(ld, v, "output.per_path", expected)) != CAS_OK) return st;
+  sc->per_path_auto = 0;
+  for (size_t i = 0; i < v->n; i++) {
+    char what[48];
+    snprintf(what, sizeof what, "output.per_path[%zu]", i);
+    if ((st = want_text(ld, v->val[i], what, "segment, region or sector")) != CAS_OK) return st;
+    int k = -1;
+    for (int j = 0; per_path_names[j]; j++)
+      if (strcmp(v->val[i]->text, per_path_names[j]) == 0) k = j;
+    if (k < 0)
+      return fail(ld, v->val[i], "%s: got '%s', expected segment, region or sector", what,
+                  v->val[i]->text);
+    if (sc->per_path & (1u << k))
+      return fail(ld, v->val[i], "%s: '%s' is already listed", what, v->val[i]->text);
+    sc->per_path |= 1u << k;
+  }
+  return CAS_OK;
+}
+
+unsigned cas_scenario_per_path(const cas_scenario *sc, int nsegments) {
+  if (!sc->per_path_auto) return sc->per_path;
+  return nsegments <= CAS_PER_PATH_AUTO_SEGMENTS ? CAS_PER_PATH_SEGMENT
+                                                 : CAS_PER_PATH_REGION | CAS_PER_PATH_SECTOR;
+}
+
 static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   cas_status st = check_keys(ld, top, "scenario", top_keys);
   if (st == CAS_OK) st = decode_header(ld, top, sc);
@@ -1831,6 +1872,7 @@ static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   if (st == CAS_OK) st = decode_model(ld, top, sc);
   if (st == CAS_OK) st = decode_shocks(ld, top, sc);
   if (st == CAS_OK) st = decode_contagion(ld, top, sc);
+  if (st == CAS_OK) st = decode_output(ld, top, sc);
   return st;
 }
 
@@ -2262,6 +2304,17 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
   else
     cas_buf_put(&b, "auto");
   cas_buf_printf(&b, ", iterations: %" PRIu32 "}\n", sc->contagion.calibration_iterations);
+  if (sc->per_path_auto) {
+    cas_buf_put(&b, "output: {per_path: auto}\n");
+  } else {
+    cas_buf_put(&b, "output: {per_path: [");
+    for (int j = 0, first = 1; per_path_names[j]; j++)
+      if (sc->per_path & (1u << j)) {
+        cas_buf_printf(&b, "%s%s", first ? "" : ", ", per_path_names[j]);
+        first = 0;
+      }
+    cas_buf_put(&b, "]}\n");
+  }
 
   if (b.failed) {
     cas_buf_free(&b);

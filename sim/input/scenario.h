@@ -168,6 +168,14 @@ typedef struct cas_scenario {
     uint32_t calibration_iterations; /* most pilot runs, default 8 */
   } contagion;
 
+  /* What the result stores per path besides the totals (key output.per_path,
+   * docs/OUTPUT.md, Memory): CAS_PER_PATH_* flags, or auto (per_path_auto):
+   * by segment when the book has at most CAS_PER_PATH_AUTO_SEGMENTS
+   * segments, else by region and by sector. Summaries by segment are kept
+   * whatever is stored per path. */
+  int per_path_auto;     /* default 1 */
+  unsigned per_path;
+
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,
    * [k] its k-th base through extends. Texts are byte-exact copies. */
   size_t nfiles;
@@ -176,6 +184,16 @@ typedef struct cas_scenario {
 
   cas_scenario_tree *tree;   /* the parsed files, kept for binding */
 } cas_scenario;
+
+enum {
+  CAS_PER_PATH_SEGMENT = 1,
+  CAS_PER_PATH_REGION = 2,
+  CAS_PER_PATH_SECTOR = 4,
+  CAS_PER_PATH_AUTO_SEGMENTS = 64
+};
+
+/* The CAS_PER_PATH_* flags for a book of nsegments segments. */
+unsigned cas_scenario_per_path(const cas_scenario *sc, int nsegments);
 
 /* Reads, resolves and validates a scenario file. Checks model names against
  * the registries and, once bound, that the correlation matrix is positive

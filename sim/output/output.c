@@ -230,8 +230,9 @@ static void write_contagion(writer *w, const cas_run_record *rec, const cas_resu
   hid_t dims_ps[2] = {d_path, d_seg}, dims_pr[2] = {d_path, d_round}, dims_ls[2] = {d_level, d_seg};
   variable(w, "loss_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np,
            res->loss_contagion, "CNY", "part of the path's loss caused by contagion", 1);
-  variable(w, "contagion_loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_ps,
-           res->contagion_by_segment, "CNY", "contagion loss by segment on the path", 1);
+  if (res->contagion_by_segment)
+    variable(w, "contagion_loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_ps,
+             res->contagion_by_segment, "CNY", "contagion loss by segment on the path", 1);
   variable(w, "defaults_by_round", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_pr, shp_pr,
            res->defaults_by_round, "1", "new defaults in each cascade round", 1);
   variable(w, "cascade_rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &d_path, &np, res->rounds,
@@ -267,7 +268,7 @@ static void write_contagion(writer *w, const cas_run_record *rec, const cas_resu
 }
 
 static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan,
-                      const cas_results *res, const cas_summary *sum) {
+                      const cas_results *res, const cas_summary *sum, const double *seg_mean) {
   const cas_scenario *sc = rec->scenario;
   hid_t root = w->file;
   const cas_taxonomy *tax = plan->tax;
@@ -361,12 +362,34 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
            "portfolio loss on the path", 1);
   variable(w, "defaults", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_path, &np, res->defaults, "1",
            "number of defaulted loans on the path", 1);
-  variable(w, "loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_seg,
-           res->loss_by_segment, "CNY", "loss by segment on the path", 1);
+  if (res->loss_by_segment)
+    variable(w, "loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_seg,
+             res->loss_by_segment, "CNY", "loss by segment on the path", 1);
   variable(w, "factor_value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_pf, shp_fac,
            res->factors, "standard deviations", "systematic factor values on the path (after shifts)", 1);
-  variable(w, "defaults_by_segment", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_ps, shp_seg,
-           res->defaults_by_segment, "1", "defaulted loans by segment on the path", 1);
+  if (res->defaults_by_segment)
+    variable(w, "defaults_by_segment", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_ps, shp_seg,
+             res->defaults_by_segment, "1", "defaulted loans by segment on the path", 1);
+  /* Groupings stored per path instead of (or besides) the segments. */
+  for (int k = 0; k < res->ngroupings; k++) {
+    const cas_grouping *g = &res->grouping[k];
+    hid_t d_g = !strcmp(g->name, "region") ? d_region : d_sector;
+    hsize_t shp_g[2] = {np, (hsize_t)g->ngroups};
+    hid_t dims_g[2] = {d_path, d_g};
+    char name[64], text[96];
+    snprintf(name, sizeof name, "loss_by_%s", g->name);
+    snprintf(text, sizeof text, "loss by %s on the path", g->name);
+    variable(w, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_g, shp_g, g->loss, "CNY", text, 1);
+    snprintf(name, sizeof name, "defaults_by_%s", g->name);
+    snprintf(text, sizeof text, "defaulted loans by %s on the path", g->name);
+    variable(w, name, H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_g, shp_g, g->defaults, "1", text, 1);
+    if (g->contagion && rec->contagion) {
+      snprintf(name, sizeof name, "contagion_loss_by_%s", g->name);
+      snprintf(text, sizeof text, "contagion loss by %s on the path", g->name);
+      variable(w, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_g, shp_g, g->contagion, "CNY",
+               text, 1);
+    }
+  }
 
   /* Segment table. */
   variable(w, "segment_region", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_region, NULL,
@@ -383,7 +406,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
     fail(w, "memory for the segment table");
     return;
   }
-  double *expected_rate = input_pd + nseg, *rate = expected_rate + nseg, *rate_se = rate + nseg;
+  double *expected_rate = input_pd + nseg;
+  const double *rate = seg_mean + nseg, *rate_se = seg_mean + 2 * nseg;
   for (hsize_t s = 0; s < nseg; s++) loans_by_seg[s] = (int64_t)plan->unstressed.loans[s];
   variable(w, "portfolio_loans", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_seg, &nseg, loans_by_seg,
            "1", "number of loans in the segment", 0);
@@ -402,8 +426,6 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
     input_pd[s] = plan->unstressed.expected_defaults[s] / l;
     expected_rate[s] = plan->stressed.expected_defaults[s] / l;
   }
-  cas_default_rates(res->paths, plan->nsegments, res->defaults_by_segment, plan->unstressed.loans,
-                    rate, rate_se);
   variable(w, "portfolio_pd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, input_pd, "1",
            "mean input PD of the segment's loans", 0);
   variable(w, "stressed_default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
@@ -474,7 +496,8 @@ static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan
 }
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
-                            const cas_results *res, const cas_summary *sum, cas_error *err) {
+                            const cas_results *res, const cas_summary *sum,
+                            const double *seg_mean, cas_error *err) {
   char tmp[4096];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
     return cas_error_set(err, CAS_ERR_USAGE, "output path too long: %s", path);
@@ -493,7 +516,7 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
   H5Tset_size(w.str_type, H5T_VARIABLE);
   H5Tset_cset(w.str_type, H5T_CSET_UTF8);
 
-  write_all(&w, rec, plan, res, sum);
+  write_all(&w, rec, plan, res, sum, seg_mean);
 
   H5Tclose(w.str_type);
   if (H5Fclose(w.file) < 0) fail(&w, "closing the file");

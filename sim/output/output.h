@@ -42,8 +42,11 @@ typedef struct cas_run_record {
   char *const *record_texts;
 } cas_run_record;
 
+/* seg_mean: by segment, the mean loss, the default rate and its standard
+ * error (3 x nsegments, cas_results_segment_means). */
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
-                            const cas_results *res, const cas_summary *sum, cas_error *err);
+                            const cas_results *res, const cas_summary *sum,
+                            const double *seg_mean, cas_error *err);
 
 /* The headline numbers of a result file, for `cascade compare`. */
 typedef struct cas_output_headline {

@@ -72,18 +72,27 @@ def results(tmp_path_factory):
     run("run", d / "own.yaml", "--threads", 2, "-q", "-o", out)
     out2 = d / "declared.h5"
     run("run", d / "declared.yaml", "--threads", 1, "-q", "-o", out2)
-    return out, out2, d
+    # the same run storing every segment per path as well
+    (d / "full.yaml").write_text(SCENARIO.replace("name: own_book", "name: own_book_full") +
+                                 "output: {per_path: [segment, region, sector]}\n")
+    out3 = d / "full.h5"
+    run("run", d / "full.yaml", "--threads", 2, "-q", "-o", out3)
+    return out, out2, d, out3
 
 
 def test_xarray_shows_the_books_labels(results):
-    out, _, _ = results
+    out = results[0]
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         assert [str(r) for r in ds["region"].values] == CITIES
         assert [str(s) for s in ds["sector"].values] == list(reversed(SECTIONS))
         assert ds.sizes["segment"] == 41 * 20
         segs = [str(s) for s in ds["segment"].values]
         assert "hefei/manufacturing" in segs and "huangshan/agriculture" in segs
-        assert ds["loss_by_segment"].dims == ("path", "segment")
+        # 820 segments: per path by city and by sector (docs/OUTPUT.md, Memory)
+        assert "loss_by_segment" not in ds
+        assert ds["loss_by_region"].dims == ("path", "region")
+        assert ds["loss_by_sector"].dims == ("path", "sector")
+        assert ds["es_contribution"].dims == ("level", "segment")
         assert list(ds["level"].values) == [0.975, 0.99, 0.999]
         by_city = ds["el_by_segment"].groupby(ds["segment_region"]).sum()
         assert set(map(str, by_city["segment_region"].values)) == set(CITIES)
@@ -91,7 +100,7 @@ def test_xarray_shows_the_books_labels(results):
 
 
 def test_shocks_by_city_and_sector_hit_their_segments(results):
-    out, _, _ = results
+    out = results[0]
     with h5py.File(out, "r") as f:
         segs = [s.decode() for s in f["segment"][:]]
         pd = f["portfolio_pd"][:]
@@ -111,15 +120,16 @@ def test_shocks_by_city_and_sector_hit_their_segments(results):
 
 
 def test_declaring_the_classification_gives_the_same_numbers(results):
-    out, out2, _ = results
+    out, out2 = results[0], results[1]
     with h5py.File(out, "r") as a, h5py.File(out2, "r") as b:
-        for name in ("loss", "loss_by_segment", "es", "var", "factor_value", "default_rate"):
+        for name in ("loss", "loss_by_region", "loss_by_sector", "es", "var", "factor_value",
+                     "default_rate", "es_contribution", "el_by_segment"):
             np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
         assert b.attrs["classification"] == "declared"
 
 
 def test_the_resolved_scenario_declares_the_classification(results):
-    out, _, d = results
+    out, d = results[0], results[2]
     with h5py.File(out, "r") as f:
         resolved = f["scenario_resolved"][()].decode()
         loss = f["loss"][:]
@@ -133,7 +143,7 @@ def test_the_resolved_scenario_declares_the_classification(results):
 
 
 def test_analysis_module_and_report_read_any_classification(results, tmp_path):
-    out, _, _ = results
+    out = results[0]
     import sys
     sys.path.insert(0, str(SRC / "analysis"))
     import cascade_results as cr
@@ -144,3 +154,28 @@ def test_analysis_module_and_report_read_any_classification(results, tmp_path):
     run("report", out, "-o", html)
     text = html.read_text()
     assert "huangshan" in text and "public_admin" in text
+
+
+def test_summaries_by_segment_without_segments_per_path(results):
+    """Stored by region and sector only, the file still holds every summary
+    by segment: the ES contributions (from the tail paths simulated again)
+    are those of a run that stores every segment, bit for bit; the means
+    and default rates agree to rounding (sums in another order); the
+    per-path groupings are the segments summed."""
+    out, full = results[0], results[3]
+    with h5py.File(out, "r") as a, h5py.File(full, "r") as b:
+        np.testing.assert_array_equal(a["loss"][:], b["loss"][:])
+        np.testing.assert_array_equal(a["es_contribution"][:], b["es_contribution"][:])
+        np.testing.assert_allclose(a["es_contribution"][:].sum(axis=1), a["es"][:], rtol=1e-9)
+        np.testing.assert_allclose(a["el_by_segment"][:], b["el_by_segment"][:], rtol=1e-12)
+        np.testing.assert_allclose(a["default_rate"][:], b["default_rate"][:], rtol=1e-12)
+        np.testing.assert_allclose(a["default_rate_se"][:], b["default_rate_se"][:], rtol=1e-9,
+                                   atol=1e-15)
+        np.testing.assert_array_equal(a["loss_by_region"][:], b["loss_by_region"][:])
+        seg = b["loss_by_segment"][:]
+        regions = [r.decode() for r in b["segment_region"][:]]
+        names = [r.decode() for r in b["region"][:]]
+        by_region = np.stack([seg[:, [i for i, r in enumerate(regions) if r == n]].sum(axis=1)
+                              for n in names], axis=1)
+        np.testing.assert_allclose(a["loss_by_region"][:], by_region, rtol=1e-12, atol=1e-9)
+        assert a["loss_by_region"].shape == (1000, 41)
