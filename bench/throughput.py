@@ -4,6 +4,13 @@
     /usr/bin/python3 bench/throughput.py [--loans 100000,1000000,10000000]
         [--paths 2000] [--paths-dense 100] [--threads 1,2]
         [--kernels sparse,dense] [--repeat 3] [--bin build/cascade]
+        [--vs OTHER/cascade] [--no-network]
+
+--vs runs every configuration with a second build too, interleaved with the
+first (a b a b ...), and prints the ratio of their kernel times (medians,
+and the median of the pairwise ratios). --no-network runs the baseline
+without its network (the book and the kernel alone: the memory per loan of
+the engine itself).
 
 For every (loans, kernel, threads) it runs `cascade run scenarios/baseline.yaml`
 --repeat times, each in a fresh process, and reads the simulation time the
@@ -79,6 +86,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--kernels", default="sparse,dense")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--vs", default=None, help="a second build to compare with, interleaved")
+    ap.add_argument("--no-network", action="store_true", help="the baseline without its network")
     args = ap.parse_args()
     loans_list = [int(x) for x in args.loans.split(",")]
     threads_list = [int(x) for x in args.threads.split(",")]
@@ -87,11 +96,21 @@ def main():
     configs = [(n, k, t) for n in loans_list for k in kernels for t in threads_list]
     paths = {k: (args.paths_dense if k == "dense" else args.paths) for k in kernels}
     samples = {c: [] for c in configs}
+    other = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as tmp:
+        scenario = "baseline"
+        if args.no_network:
+            scenario = Path(tmp) / "no_network.yaml"
+            scenario.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+                                "name: baseline_no_network\nnetwork: {builtin: none}\n")
         for _ in range(args.repeat):
             for c in configs:
                 n, k, t = c
-                samples[c].append(one_run(args.bin, n, paths[k], t, k, Path(tmp) / "bench.h5"))
+                samples[c].append(one_run(args.bin, n, paths[k], t, k, Path(tmp) / "bench.h5",
+                                          scenario))
+                if args.vs:
+                    other[c].append(one_run(args.vs, n, paths[k], t, k, Path(tmp) / "bench.h5",
+                                            scenario))
 
     version = subprocess.run([args.bin, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"# {datetime.date.today().isoformat()}, {cpu_model()}, {os.cpu_count()} cores, {version}")
@@ -119,6 +138,23 @@ def main():
                       f"{process:.2f} | {rate:.3g} | {defaults / wall:.3g} | {rss / 2**20:.0f} | {per_loan:.1f} |")
 
     print()
+    if args.vs:
+        vs_version = subprocess.run([args.vs, "--version"], capture_output=True, text=True).stdout.strip()
+        print(f"Against {args.vs} ({vs_version}), kernel seconds, medians of {args.repeat} "
+              "interleaved runs:\n")
+        print("| loans | kernel | threads | this build s (min-max) | other build s (min-max) | "
+              "ratio of medians | median of pairwise ratios | peak RSS MiB (this / other) |")
+        print("| ---: | --- | ---: | --- | --- | ---: | ---: | ---: |")
+        for c in configs:
+            n, k, t = c
+            a = [r[0] for r in samples[c]]
+            b = [r[0] for r in other[c]]
+            pair = statistics.median(x / y for x, y in zip(a, b))
+            print(f"| {n:,} | {k} | {t} | {statistics.median(a):.3f} ({min(a):.3f}-{max(a):.3f}) | "
+                  f"{statistics.median(b):.3f} ({min(b):.3f}-{max(b):.3f}) | "
+                  f"{statistics.median(a) / statistics.median(b):.3f} | {pair:.3f} | "
+                  f"{max(r[2] for r in samples[c]) / 2**20:.0f} / {max(r[2] for r in other[c]) / 2**20:.0f} |")
+        print()
     tmax = max(threads_list)
     if "sparse" in kernels and "dense" in kernels:
         for n in loans_list:

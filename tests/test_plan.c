@@ -474,6 +474,59 @@ Test(plan, build_reports_names_the_book_does_not_have) {
   }
 }
 
+/* ---- shocks by city -------------------------------------------------------- */
+
+/* A shock may name a city of the book: it then applies to that city's
+ * loans only, composed with the shocks of their segment; loans of the
+ * same segment in another city (or none) keep the segment's fold. */
+Test(plan, shocks_by_city_apply_to_that_citys_loans_only) {
+  static const char *const book = "id,region,sector,ead,pd,lgd,city\n"
+                                  "a,south,mining,1000,0.02,0.5,port\n"
+                                  "b,south,mining,1000,0.02,0.5,hill\n"
+                                  "c,south,mining,1000,0.02,0.5,\n"
+                                  "d,north,mining,1000,0.02,0.5,port\n";
+  cas_plan *plan = plan_of_as(book,
+                              "paths: 100\nportfolio: {file: book.csv}\n"
+                              "shocks:\n"
+                              "  - {sector: mining, pd_multiplier: 2}\n"
+                              "  - {city: port, pd_multiplier: 3, ead_multiplier: 1.5, lgd_add: 0.1}\n"
+                              "  - {region: north, city: port, pd_multiplier: 5}\n",
+                              NULL);
+  cr_assert_not_null(plan->loan_class, "city shocks fold by (segment, city)");
+  const double pd_mult[4] = {6.0, 2.0, 2.0, 30.0};
+  for (size_t i = 0; i < 4; i++) {
+    double want = cas_plan_threshold(&cas_copula_gaussian, cas_plan_stressed_pd(0.02, pd_mult[i]));
+    cr_expect_eq(plan->loans[plan_position(plan, i)].threshold, want, "loan %zu", i);
+  }
+  /* segment totals of the stressed EAD hold the city's multiplier */
+  int south = segment(plan, "south", "mining"), north = segment(plan, "north", "mining");
+  cr_expect_float_eq(plan->stressed.ead[south], 1500.0 + 1000.0 + 1000.0, 1e-9);
+  cr_expect_float_eq(plan->stressed.ead[north], 1500.0, 1e-9);
+  cr_expect_eq(plan->nclasses, (size_t)plan->nsegments + 2, "south/port and north/port");
+  plan_free(plan);
+
+  /* A factor shift on a city must name its factor; a city of another
+   * region than the shock's is an error when the classification ties it. */
+  scratch s;
+  scratch_make(&s);
+  write_file(s.csv, book);
+  write_file(s.yaml, "paths: 100\nportfolio: {file: book.csv}\n"
+                     "shocks:\n  - {city: port, factor_shift: -1}\n");
+  cas_error err = {0};
+  cas_scenario *sc = NULL;
+  cas_portfolio *pf = NULL;
+  cas_plan *p = (cas_plan *)1;
+  cr_assert_eq(cas_scenario_load(s.yaml, &sc, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_portfolio_load_csv(sc->portfolio.file, &pf, &err), CAS_OK, "%s", err.msg);
+  cr_expect_eq(cas_plan_build(sc, pf, NULL, &p, &err), CAS_ERR_INPUT);
+  cr_expect_null(p);
+  cr_expect(strstr(err.msg, ":4:18: shocks[0].factor_shift: a shock on a city cannot shift a factor") != NULL,
+            "%s", err.msg);
+  cas_portfolio_destroy(pf);
+  cas_scenario_destroy(sc);
+  scratch_remove(&s);
+}
+
 /* ---- analytic expected loss ------------------------------------------------ */
 
 Test(plan, analytic_expected_loss_known_answers) {

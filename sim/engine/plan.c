@@ -21,24 +21,102 @@ typedef struct segment_shock {
   double pd_mult, lgd_add, ead_mult;
 } segment_shock;
 
+/* The shocks that apply to the loans of (region, sector) in city (-1: a
+ * city no shock names), in shock order, as the scenario reader checked
+ * their product. */
+static segment_shock fold_one(const cas_scenario *sc, int region, int sector, int city) {
+  segment_shock f = {1.0, 0.0, 1.0};
+  for (size_t k = 0; k < sc->nshocks; k++) {
+    const cas_shock *sh = &sc->shocks[k];
+    if (!cas_shock_applies_city(sh, region, sector, city)) continue;
+    f.pd_mult *= sh->pd_multiplier;
+    f.lgd_add += sh->lgd_add;
+    f.ead_mult *= sh->ead_multiplier;
+  }
+  return f;
+}
+
 static void fold_shocks(const cas_scenario *sc, const cas_plan *plan, segment_shock *seg,
                         double *given_shift) {
   const cas_taxonomy *tax = plan->tax;
-  for (int s = 0; s < plan->nsegments; s++) seg[s] = (segment_shock){1.0, 0.0, 1.0};
+  for (int s = 0; s < plan->nsegments; s++)
+    seg[s] = fold_one(sc, cas_taxonomy_segment_region(tax, s), cas_taxonomy_segment_sector(tax, s),
+                      -1);
   for (int f = 0; f < plan->nfactors; f++) given_shift[f] = 0.0;
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
-    for (int s = 0; s < plan->nsegments; s++) {
-      if (!cas_shock_applies(sh, cas_taxonomy_segment_region(tax, s),
-                             cas_taxonomy_segment_sector(tax, s)))
-        continue;
-      /* In shock order, as the scenario reader checked the product. */
-      seg[s].pd_mult *= sh->pd_multiplier;
-      seg[s].lgd_add += sh->lgd_add;
-      seg[s].ead_mult *= sh->ead_multiplier;
-    }
     if (sh->factor_shift != 0.0 && sh->factor >= 0) given_shift[sh->factor] += sh->factor_shift;
   }
+}
+
+/* Shocks that name cities: a class per (segment, named city) with loans,
+ * numbered after the segments in portfolio order of their first loan. */
+static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, cas_plan *plan,
+                               const segment_shock *seg, cas_error *err) {
+  int ncity = plan->tax->cities.n;
+  int32_t *rank = malloc((size_t)(ncity ? ncity : 1) * sizeof *rank);
+  if (!rank) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (city shocks)");
+  for (int c = 0; c < ncity; c++) rank[c] = -1;
+  int named = 0;
+  for (size_t k = 0; k < sc->nshocks; k++) {
+    int c = sc->shocks[k].city;
+    if (c >= 0 && rank[c] < 0) rank[c] = named++;
+  }
+  if (named == 0) {
+    free(rank);
+    return CAS_OK;
+  }
+  size_t nseg = (size_t)plan->nsegments, nkeys = nseg * (size_t)named;
+  int64_t *class_of = malloc(nkeys * sizeof *class_of);
+  plan->loan_class = malloc((pf->n ? pf->n : 1) * sizeof *plan->loan_class);
+  if (!class_of || !plan->loan_class) {
+    free(rank);
+    free(class_of);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (city shocks)");
+  }
+  for (size_t k = 0; k < nkeys; k++) class_of[k] = -1;
+  size_t nclasses = nseg;
+  for (size_t i = 0; i < pf->n; i++) {
+    int s = cas_plan_segment_of(plan, pf, i);
+    int c = pf->city[i] == CAS_NONE ? -1 : rank[pf->city[i]];
+    if (c < 0) {
+      plan->loan_class[i] = (uint32_t)s;
+      continue;
+    }
+    size_t key = (size_t)s * (size_t)named + (size_t)c;
+    if (class_of[key] < 0) class_of[key] = (int64_t)nclasses++;
+    plan->loan_class[i] = (uint32_t)class_of[key];
+  }
+  plan->nclasses = nclasses;
+  plan->cls_pd_mult = malloc(3 * nclasses * sizeof *plan->cls_pd_mult);
+  if (!plan->cls_pd_mult) {
+    free(rank);
+    free(class_of);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (city shocks)");
+  }
+  plan->cls_lgd_add = plan->cls_pd_mult + nclasses;
+  plan->cls_ead_mult = plan->cls_lgd_add + nclasses;
+  for (size_t s = 0; s < nseg; s++) {
+    plan->cls_pd_mult[s] = seg[s].pd_mult;
+    plan->cls_lgd_add[s] = seg[s].lgd_add;
+    plan->cls_ead_mult[s] = seg[s].ead_mult;
+  }
+  const cas_taxonomy *tax = plan->tax;
+  for (int city = 0; city < ncity; city++) {
+    if (rank[city] < 0) continue;
+    for (size_t s = 0; s < nseg; s++) {
+      int64_t c = class_of[s * (size_t)named + (size_t)rank[city]];
+      if (c < 0) continue;
+      segment_shock f = fold_one(sc, cas_taxonomy_segment_region(tax, (int)s),
+                                 cas_taxonomy_segment_sector(tax, (int)s), city);
+      plan->cls_pd_mult[c] = f.pd_mult;
+      plan->cls_lgd_add[c] = f.lgd_add;
+      plan->cls_ead_mult[c] = f.ead_mult;
+    }
+  }
+  free(rank);
+  free(class_of);
+  return CAS_OK;
 }
 
 /* The mean of the factors under the scenario's shifts (docs/MODEL.md).
@@ -144,7 +222,7 @@ static double uncovered_ead(const cas_plan *plan, const cas_portfolio *pf,
   return ead;
 }
 
-static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const segment_shock *seg,
+static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
                                 const cas_plan_options *opt, cas_error *err) {
   size_t n = pf->n;
   int grades = plan->grades_per_decade;
@@ -192,12 +270,12 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf, const s
   #pragma omp parallel for schedule(dynamic, 16)
   for (size_t b = 0; b < plan->nbuckets; b++) {
     cas_bucket *bk = &plan->buckets[b];
-    int s = bk->segment;
     double tmin = INFINITY, tmax = -INFINITY;
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
-      double t = cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i], seg[s].pd_mult));
+      double t = cas_plan_threshold(copula,
+                                    cas_plan_stressed_pd(pf->pd[i], cas_plan_pd_mult(plan, pf, i)));
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
       plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
       tmin = fmin(tmin, t);
@@ -325,7 +403,8 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
     plan->seg_lgd_add[s] = seg[s].lgd_add;
     plan->seg_ead_mult[s] = seg[s].ead_mult;
   }
-  if (st == CAS_OK) st = build_buckets(plan, pf, seg, opt, err);
+  if (st == CAS_OK) st = city_classes(sc, pf, plan, seg, err);
+  if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);
   free(seg);
 
   /* Totals in loan order, so they do not depend on the thread count. */
@@ -354,6 +433,8 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->loan_index);
   free(plan->buckets);
   free(plan->factor_mem);
+  free(plan->loan_class);
+  free(plan->cls_pd_mult);
   cas_segment_totals_free(&plan->unstressed);
   cas_segment_totals_free(&plan->stressed);
   free(plan);
@@ -361,5 +442,6 @@ void cas_plan_destroy(cas_plan *plan) {
 
 size_t cas_plan_bytes(const cas_plan *plan) {
   return plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
-         plan->nbuckets * sizeof *plan->buckets;
+         plan->nbuckets * sizeof *plan->buckets +
+         (plan->loan_class ? plan->n * sizeof *plan->loan_class : 0);
 }

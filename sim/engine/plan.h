@@ -24,6 +24,7 @@
  *
  * Memory: 16 (loan record) + 4 (portfolio index) = 20 bytes per loan, plus
  * 4 bytes per loan while building; with the portfolio's 34, 58 at the peak.
+ * Shocks that name a city add 4 bytes per loan (loan_class).
  */
 #ifndef CASCADE_PLAN_H
 #define CASCADE_PLAN_H
@@ -108,6 +109,14 @@ typedef struct cas_plan {
   double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult;
   double *factor_mem;
 
+  /* With shocks that name a city: loan i's shocks are folded in class
+   * loan_class[i] (classes 0 .. nsegments - 1 are the segments' folds
+   * without the city shocks; one more class per (segment, named city) that
+   * has loans), else NULL and a loan's fold is its segment's. */
+  uint32_t *loan_class;     /* [n] in portfolio order, or NULL */
+  size_t nclasses;
+  double *cls_pd_mult, *cls_lgd_add, *cls_ead_mult;   /* [nclasses] */
+
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
   cas_segment_totals stressed;   /* expected_loss: analytic, under the shifted factor means */
@@ -148,11 +157,18 @@ static inline int cas_plan_segment_of(const cas_plan *plan, const cas_portfolio 
 static inline const double *cas_plan_loading(const cas_plan *plan, int segment) {
   return plan->loading + (size_t)segment * (size_t)plan->nfactors;
 }
+/* The folded shocks of portfolio loan i: its class's, or its segment's. */
+static inline double cas_plan_pd_mult(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  return plan->loan_class ? plan->cls_pd_mult[plan->loan_class[i]]
+                          : plan->seg_pd_mult[cas_plan_segment_of(plan, pf, i)];
+}
 static inline double cas_plan_stressed_ead(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  return pf->ead[i] * plan->seg_ead_mult[cas_plan_segment_of(plan, pf, i)];
+  return pf->ead[i] * (plan->loan_class ? plan->cls_ead_mult[plan->loan_class[i]]
+                                        : plan->seg_ead_mult[cas_plan_segment_of(plan, pf, i)]);
 }
 static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  double lgd = pf->lgd[i] + plan->seg_lgd_add[cas_plan_segment_of(plan, pf, i)];
+  double lgd = pf->lgd[i] + (plan->loan_class ? plan->cls_lgd_add[plan->loan_class[i]]
+                                              : plan->seg_lgd_add[cas_plan_segment_of(plan, pf, i)]);
   return lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
 }
 

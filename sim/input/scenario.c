@@ -124,8 +124,8 @@ static const char *const model_keys[] = {
 static const char *const classification_keys[] = {"regions", "sectors", "cities", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
-  "region", "sector", "pd_multiplier", "lgd_add", "ead_multiplier", "factor_shift", "factor",
-  NULL};
+  "region", "sector", "city", "pd_multiplier", "lgd_add", "ead_multiplier", "factor_shift",
+  "factor", NULL};
 static const char *const contagion_keys[] = {
   "model", "enabled", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", "calibration",
   NULL};
@@ -1496,32 +1496,45 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
   return want_seq(ld, list, "shocks", "a sequence of shocks ([] for none)");
 }
 
+/* The product of the PD multipliers that apply to a loan stays in range:
+ * checked for every segment, with each city a shock names and without. */
 static cas_status check_pd_products(loader *ld, const node *list, const cas_scenario *sc) {
   const cas_taxonomy *tax = sc->tax;
-  double *product = malloc((size_t)tax->nsegments * sizeof *product);
-  if (product == NULL) return nomem(ld);
-  for (int s = 0; s < tax->nsegments; s++) product[s] = 1.0;
-  cas_status st = CAS_OK;
-  for (size_t i = 0; st == CAS_OK && i < sc->nshocks; i++) {
-    const cas_shock *sh = &sc->shocks[i];
-    for (int s = 0; s < tax->nsegments; s++) {
-      if (!cas_shock_applies(sh, cas_taxonomy_segment_region(tax, s),
-                             cas_taxonomy_segment_sector(tax, s)))
-        continue;
-      product[s] *= sh->pd_multiplier;
-      if (product[s] >= CAS_PD_MULTIPLIER_MIN && product[s] <= CAS_PD_MULTIPLIER_MAX) continue;
-      const node *v = map_find(list->val[i], "pd_multiplier", NULL);
-      char seg[2 * CAS_NAME_MAX + 2];
-      cas_taxonomy_segment_name(tax, s, seg, sizeof seg);
-      st = fail(ld, v,
-                "shocks[%zu].pd_multiplier: with the shocks before it, the PD multipliers "
-                "that apply to %s multiply to %.6g (got '%s', expected a product in "
-                "[0.001, 1000])",
-                i, seg, product[s], v->text);
-      break;
-    }
+  size_t ncity = 1;
+  int *cities = malloc((sc->nshocks + 1) * sizeof *cities);
+  if (cities == NULL) return nomem(ld);
+  cities[0] = -1;
+  for (size_t i = 0; i < sc->nshocks; i++) {
+    int c = sc->shocks[i].city, seen = c < 0;
+    for (size_t k = 0; k < ncity && !seen; k++) seen = cities[k] == c;
+    if (!seen) cities[ncity++] = c;
   }
-  free(product);
+  cas_status st = CAS_OK;
+  for (size_t k = 0; st == CAS_OK && k < ncity; k++)
+    for (int s = 0; st == CAS_OK && s < tax->nsegments; s++) {
+      int r = cas_taxonomy_segment_region(tax, s), e = cas_taxonomy_segment_sector(tax, s);
+      double product = 1.0;
+      for (size_t i = 0; i < sc->nshocks; i++) {
+        const cas_shock *sh = &sc->shocks[i];
+        if (!cas_shock_applies_city(sh, r, e, cities[k])) continue;
+        product *= sh->pd_multiplier;
+        if (product >= CAS_PD_MULTIPLIER_MIN && product <= CAS_PD_MULTIPLIER_MAX) continue;
+        const node *v = map_find(list->val[i], "pd_multiplier", NULL);
+        char seg[3 * CAS_NAME_MAX + 8];
+        cas_taxonomy_segment_name(tax, s, seg, sizeof seg);
+        if (cities[k] >= 0) {
+          size_t used = strlen(seg);
+          snprintf(seg + used, sizeof seg - used, " in %s", tax->cities.name[cities[k]]);
+        }
+        st = fail(ld, v,
+                  "shocks[%zu].pd_multiplier: with the shocks before it, the PD multipliers "
+                  "that apply to %s multiply to %.6g (got '%s', expected a product in "
+                  "[0.001, 1000])",
+                  i, seg, product, v->text);
+        break;
+      }
+    }
+  free(cities);
   return st;
 }
 
@@ -1589,7 +1602,7 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
     snprintf(where, sizeof where, "shocks[%zu]", i);
     if ((st = want_map(ld, item, where, "a mapping (a shock)")) != CAS_OK) return st;
     if ((st = check_keys(ld, item, where, shock_keys)) != CAS_OK) return st;
-    *sh = (cas_shock){.region = -1, .sector = -1, .factor = -1, .pd_multiplier = 1.0,
+    *sh = (cas_shock){.region = -1, .sector = -1, .city = -1, .factor = -1, .pd_multiplier = 1.0,
                       .lgd_add = 0.0, .ead_multiplier = 1.0, .factor_shift = 0.0,
                       .line = item->line, .col = item->col, .file = item->file};
     sc->nshocks = i + 1;
@@ -1603,6 +1616,14 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
       snprintf(what, sizeof what, "%s.sector", where);
       if ((st = class_name(ld, v, what, "sector", &sc->tax->sectors, &sh->sector)) != CAS_OK)
         return st;
+    }
+    if ((v = map_find(item, "city", NULL)) != NULL) {
+      snprintf(what, sizeof what, "%s.city", where);
+      if ((st = class_name(ld, v, what, "city", &sc->tax->cities, &sh->city)) != CAS_OK) return st;
+      int tied = sc->tax->city_region[sh->city];
+      if (sh->region >= 0 && tied >= 0 && tied != sh->region)
+        return fail(ld, v, "%s: city '%s' is in region '%s', not in the shock's region '%s'", what,
+                    v->text, sc->tax->regions.name[tied], sc->tax->regions.name[sh->region]);
     }
     static const struct { const char *key; const range *r; size_t offset; } effects[] = {
       {"pd_multiplier", &R_PD_MULTIPLIER, offsetof(cas_shock, pd_multiplier)},
@@ -1632,6 +1653,11 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
                     what);
       if ((st = factor_name(ld, sc->factors, factor, what, &sh->factor)) != CAS_OK) return st;
     } else if (shift != NULL) {
+      if (sh->city >= 0)
+        return fail(ld, shift,
+                    "%s.factor_shift: a shock on a city cannot shift a factor without naming it "
+                    "(no factor family is by city; name the factor with factor)",
+                    where);
       if (sh->region >= 0 && sh->sector >= 0)
         return fail(ld, shift,
                     "%s.factor_shift: a shock with both region and sector cannot shift a factor "
@@ -2260,6 +2286,11 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
       cas_buf_put(&b, "\n");
     } else {
       cas_buf_put(&b, "    # sector: all sectors\n");
+    }
+    if (sh->city >= 0) {
+      cas_buf_put(&b, "    city: ");
+      utf8_ok &= put_string(&b, tax->cities.name[sh->city]);
+      cas_buf_put(&b, "\n");
     }
     cas_buf_put(&b, "    pd_multiplier: ");
     put_number(&b, sh->pd_multiplier);

@@ -37,6 +37,7 @@
 typedef struct cas_shock {
   int region;             /* index into tax->regions, or -1 */
   int sector;             /* index into tax->sectors, or -1 */
+  int city;               /* index into tax->cities, or -1: only that city's loans */
   int factor;             /* factor moved by factor_shift, or -1 (no factor_shift given) */
   double pd_multiplier;   /* multiplies the odds of default, in [0.001, 1000], default 1 */
   double lgd_add;         /* [fraction of EAD] in [-1, 1], default 0; LGD is clamped to [0, 1] */
@@ -85,9 +86,14 @@ extern const char *const cas_calibration_mode_names[CAS_NCALIBRATION_MODES];
 #define CAS_PD_MULTIPLIER_MAX 1000.0
 
 /* 1 if the shock applies to the loans of (region, sector) (a missing one
- * matching all). */
+ * matching all); a shock with a city applies only to the loans of that
+ * city among them (cas_shock_applies_city). */
 static inline int cas_shock_applies(const cas_shock *sh, int region, int sector) {
   return (sh->region < 0 || sh->region == region) && (sh->sector < 0 || sh->sector == sector);
+}
+/* The same for loans of city (-1: none or a city no shock names). */
+static inline int cas_shock_applies_city(const cas_shock *sh, int region, int sector, int city) {
+  return cas_shock_applies(sh, region, sector) && (sh->city < 0 || sh->city == city);
 }
 
 /* How a factor shift moves the factors correlated with the shifted ones
