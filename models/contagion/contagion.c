@@ -916,6 +916,7 @@ const cas_contagion_model cas_contagion_none = {
   .info = {"none", "defaults do not spread; guarantees are booked (double default in round 0)"},
   .spreads = 0,
   .path = path_none,
+  .describe = cas_contagion_describe_none,
 };
 
 const cas_contagion_model cas_contagion_network = {
@@ -923,4 +924,5 @@ const cas_contagion_model cas_contagion_network = {
                       "spill-over, round by round"},
   .spreads = 1,
   .path = path_network,
+  .describe = cas_contagion_describe_network,
 };

@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset.h"
 #include "error.h"
 #include "network.h"
 #include "registry.h"
@@ -235,10 +236,28 @@ typedef void (*cas_contagion_path_fn)(const cas_contagion *c, const cas_plan *pl
                                       cas_cascade_ws *ws, uint64_t path, const double *sys,
                                       double scale, cas_rng *rng, cas_cascade_out *out);
 
+/* The datasets the model adds to a result (dataset.h): the network's
+ * guarantees for every model, the cascade's for one that spreads
+ * (summary: NULL when the run has no cascade). */
+typedef struct cas_results cas_results;
+typedef struct cas_contagion_summary cas_contagion_summary;
+typedef void (*cas_contagion_describe_fn)(cas_dataset_list *l, const cas_scenario *sc,
+                                          const cas_contagion *c, const cas_network *net,
+                                          const cas_results *res,
+                                          const cas_contagion_summary *summary);
+/* datasets.c: the guarantees alone (none), guarantees and cascade (network). */
+void cas_contagion_describe_none(cas_dataset_list *l, const cas_scenario *sc,
+                                 const cas_contagion *c, const cas_network *net,
+                                 const cas_results *res, const cas_contagion_summary *summary);
+void cas_contagion_describe_network(cas_dataset_list *l, const cas_scenario *sc,
+                                    const cas_contagion *c, const cas_network *net,
+                                    const cas_results *res, const cas_contagion_summary *summary);
+
 struct cas_contagion_model {
   cas_model_info info;
   int spreads;                 /* defaults spread (rounds, spill-over, contagion loss) */
   cas_contagion_path_fn path;
+  cas_contagion_describe_fn describe;
 };
 
 /* none: defaults do not spread; a guarantee is lost only if borrower and

@@ -429,3 +429,28 @@ void cas_calibration_destroy(cas_calibration *cal) {
   free(cal->target_pd);
   free(cal);
 }
+
+#define DS(...) cas_datasets_add(l, (cas_dataset){__VA_ARGS__})
+
+void cas_calibration_describe(cas_dataset_list *l, const cas_calibration *cal) {
+  uint64_t counts[2] = {cal->paths, cal->ngroups};
+  uint64_t *kept = cas_datasets_keep(l, counts, sizeof counts);
+  if (!kept) return;
+  cas_datasets_attribute(l, "calibration_paths", CAS_DT_U64, &kept[0]);
+  cas_datasets_attribute(l, "calibration_iterations", CAS_DT_U32, &cal->iterations);
+  cas_datasets_attribute(l, "calibration_groups", CAS_DT_U64, &kept[1]);
+  DS("calibration_max_residual", CAS_DT_F64, 0, {NULL}, &cal->max_residual, "1",
+     "largest |pilot default rate - input PD| / input PD over the calibration groups", 0);
+  DS("calibration_mean_residual", CAS_DT_F64, 0, {NULL}, &cal->mean_residual, "1",
+     "sum over the calibration groups of |pilot defaults - input PDs| / sum of input PDs", 0);
+  DS("calibration_target_pd", CAS_DT_F64, 1, {"segment"}, cal->target_pd, "1",
+     "mean input PD of the segment, before shocks (the target)", 0);
+  DS("calibration_default_rate", CAS_DT_F64, 1, {"segment"}, cal->rate, "1",
+     "default rate on the pilot paths at the calibrated thresholds, cascade included", 0);
+  DS("calibration_default_rate_se", CAS_DT_F64, 1, {"segment"}, cal->rate_se, "1",
+     "Monte Carlo standard error of calibration_default_rate", 0);
+  DS("calibration_cascade_rate", CAS_DT_F64, 1, {"segment"}, cal->cascade_rate, "1",
+     "part of calibration_default_rate from the cascade", 0);
+  DS("calibration_threshold_offset", CAS_DT_F64, 1, {"segment"}, cal->mean_offset,
+     "standard deviations", "mean lowering of the segment's default thresholds by the calibration", 0);
+}

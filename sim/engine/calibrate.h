@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset.h"
 #include "error.h"
 #include "network.h"
 #include "portfolio.h"
@@ -100,5 +101,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
                                const cas_network *net, const cas_calibration_options *opt,
                                cas_calibration **out, cas_error *err);
 void cas_calibration_destroy(cas_calibration *cal);
+
+/* The calibration's record in a result file (dataset.h; docs/CONTAGION.md). */
+void cas_calibration_describe(cas_dataset_list *l, const cas_calibration *cal);
 
 #endif

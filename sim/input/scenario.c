@@ -12,10 +12,12 @@
  *     here (libyaml accepts them).
  *  2. `extends: BASE` is followed (relative to the file's folder) before the
  *     child is merged over its base: mappings merge key by key, scalars and
- *     sequences given in the child replace the base's. Three keys are not
- *     inherited: `name` and `description` describe one file, and a child
- *     that names a portfolio source (`builtin` or `file`) replaces the
- *     base's source instead of adding a second one. A chain is identified
+ *     sequences given in the child replace the base's. Not inherited:
+ *     `name` and `description` describe one file; a child that names a
+ *     portfolio or network source (`builtin` or `file`) replaces the
+ *     base's source instead of adding a second one, and one that names the
+ *     contagion model (`model` or its shorthand `enabled`) the base's. A
+ *     chain is identified
  *     by (device, inode), so a cycle is caught whatever the spelling of the
  *     paths.
  *  3. The merged tree is decoded against the schema: one function per
@@ -533,8 +535,10 @@ static node *new_map(loader *ld, const node *like, size_t cap) {
 }
 
 /* MERGE_SOURCE: a mapping naming a source (portfolio, network) whose
- * builtin/file given in the child replaces the base's. */
-enum merge_level { MERGE_TOP, MERGE_SOURCE, MERGE_OTHER };
+ * builtin/file given in the child replaces the base's. MERGE_CONTAGION:
+ * likewise the contagion model, named by model or by its shorthand
+ * enabled. */
+enum merge_level { MERGE_TOP, MERGE_SOURCE, MERGE_CONTAGION, MERGE_OTHER };
 
 /* child over base (both mappings): a new mapping in the child's place. */
 static node *merge(loader *ld, const node *base, const node *child, enum merge_level level) {
@@ -542,12 +546,15 @@ static node *merge(loader *ld, const node *base, const node *child, enum merge_l
   if (m == NULL) return NULL;
   int child_source = level == MERGE_SOURCE &&
                      (map_find(child, "builtin", NULL) || map_find(child, "file", NULL));
+  int child_model = level == MERGE_CONTAGION &&
+                    (map_find(child, "model", NULL) || map_find(child, "enabled", NULL));
   for (size_t i = 0; i < base->n; i++) {
     const char *k = base->key[i]->text;
     if (level == MERGE_TOP && (strcmp(k, "name") == 0 || strcmp(k, "description") == 0 ||
                                strcmp(k, "extends") == 0))
       continue;
     if (child_source && (strcmp(k, "builtin") == 0 || strcmp(k, "file") == 0)) continue;
+    if (child_model && (strcmp(k, "model") == 0 || strcmp(k, "enabled") == 0)) continue;
     m->key[m->n] = base->key[i];
     m->val[m->n++] = base->val[i];
   }
@@ -565,6 +572,8 @@ static node *merge(loader *ld, const node *base, const node *child, enum merge_l
       enum merge_level sub = MERGE_OTHER;
       if (level == MERGE_TOP && (strcmp(k, "portfolio") == 0 || strcmp(k, "network") == 0))
         sub = MERGE_SOURCE;
+      else if (level == MERGE_TOP && strcmp(k, "contagion") == 0)
+        sub = MERGE_CONTAGION;
       v = merge(ld, old, v, sub);
       if (v == NULL) return NULL;
     }

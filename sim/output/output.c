@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "version.h"
 
 typedef struct writer {
   hid_t file;
@@ -122,377 +121,75 @@ static void variable(writer *w, const char *name, hid_t mem_type, hid_t file_typ
   H5Dclose(d);
 }
 
-static void write_string_scalar(writer *w, const char *name, const char *text, const char *long_name) {
-  variable(w, name, w->str_type, w->str_type, 0, NULL, NULL, &text, NULL, long_name, 0);
-}
-
-static void utc_now(char *buf, size_t size) {
-  time_t t = time(NULL);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* The network: what it is, and what its guarantees did on each path. */
-static void write_network(writer *w, const cas_run_record *rec, const cas_results *res,
-                          hid_t d_path) {
-  const cas_network *net = rec->network;
-  hid_t root = w->file;
-  hsize_t np = res->paths;
-  attr_string(w, root, "network_source", net->source);
-  unsigned long long links = net->nlinks, sc_links = net->links_by_type[CAS_LINK_SUPPLY_CHAIN],
-                     g_links = net->links_by_type[CAS_LINK_GUARANTEE], cross = net->cross_region_links;
-  attr_scalar(w, root, "network_links", H5T_NATIVE_ULLONG, &links);
-  attr_scalar(w, root, "network_supply_chain_links", H5T_NATIVE_ULLONG, &sc_links);
-  attr_scalar(w, root, "network_guarantee_links", H5T_NATIVE_ULLONG, &g_links);
-  attr_scalar(w, root, "network_cross_region_links", H5T_NATIVE_ULLONG, &cross);
-  if (rec->network_model) {
-    double covered = rec->network_model->guaranteed_ead;
-    variable(w, "guaranteed_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &covered,
-             "CNY", "exposure covered by guarantees (each loan's at most its stressed EAD)", 0);
+static hid_t mem_type(const writer *w, cas_dtype t) {
+  switch (t) {
+  case CAS_DT_F64: return H5T_NATIVE_DOUBLE;
+  case CAS_DT_I64: return H5T_NATIVE_INT64;
+  case CAS_DT_I32: return H5T_NATIVE_INT32;
+  case CAS_DT_U8: return H5T_NATIVE_UINT8;
+  case CAS_DT_U64: return H5T_NATIVE_UINT64;
+  case CAS_DT_U32: return H5T_NATIVE_UINT32;
+  case CAS_DT_STR: return w->str_type;
   }
-  if (res->loss_double_default) {
-    double mean = 0.0;
-    for (hsize_t p = 0; p < np; p++) mean += res->loss_double_default[p];
-    mean /= (double)np;
-    variable(w, "loss_double_default", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np,
-             res->loss_double_default, "CNY",
-             "covered parts of defaulted loans lost because the guarantor defaulted too", 1);
-    variable(w, "el_double_default", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &mean,
-             "CNY", "mean of loss_double_default (part of el)", 0);
+  return -1;
+}
+
+/* Little-endian IEEE and two's complement in the file, whatever the machine. */
+static hid_t file_type(const writer *w, cas_dtype t) {
+  switch (t) {
+  case CAS_DT_F64: return H5T_IEEE_F64LE;
+  case CAS_DT_I64: return H5T_STD_I64LE;
+  case CAS_DT_I32: return H5T_STD_I32LE;
+  case CAS_DT_U8: return H5T_STD_U8LE;
+  case CAS_DT_U64: return H5T_STD_U64LE;
+  case CAS_DT_U32: return H5T_STD_U32LE;
+  case CAS_DT_STR: return w->str_type;
   }
+  return -1;
 }
 
-/* The PD-preserving calibration of contagion, by segment. */
-static void write_calibration(writer *w, const cas_calibration *cal, hid_t d_seg) {
+/* Writes what the list describes: the root attributes, the dimensions,
+ * then every dataset with its dimension scales attached by name. */
+static void write_list(writer *w, const cas_dataset_list *l) {
   hid_t root = w->file;
-  hsize_t nseg = (hsize_t)cal->nsegments;
-  unsigned long long paths = cal->paths, groups = cal->ngroups;
-  unsigned iterations = cal->iterations;
-  attr_scalar(w, root, "calibration_paths", H5T_NATIVE_ULLONG, &paths);
-  attr_scalar(w, root, "calibration_iterations", H5T_NATIVE_UINT, &iterations);
-  attr_scalar(w, root, "calibration_groups", H5T_NATIVE_ULLONG, &groups);
-  variable(w, "calibration_max_residual", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
-           &cal->max_residual, "1",
-           "largest |pilot default rate - input PD| / input PD over the calibration groups", 0);
-  variable(w, "calibration_mean_residual", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
-           &cal->mean_residual, "1",
-           "sum over the calibration groups of |pilot defaults - input PDs| / sum of input PDs", 0);
-  variable(w, "calibration_target_pd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           cal->target_pd, "1", "mean input PD of the segment, before shocks (the target)", 0);
-  variable(w, "calibration_default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           cal->rate, "1",
-           "default rate on the pilot paths at the calibrated thresholds, cascade included", 0);
-  variable(w, "calibration_default_rate_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           cal->rate_se, "1", "Monte Carlo standard error of calibration_default_rate", 0);
-  variable(w, "calibration_cascade_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           cal->cascade_rate, "1", "part of calibration_default_rate from the cascade", 0);
-  variable(w, "calibration_threshold_offset", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           cal->mean_offset, "standard deviations",
-           "mean lowering of the segment's default thresholds by the calibration", 0);
-}
-
-/* Contagion: what the cascade added, path by path and in the summary. */
-static void write_contagion(writer *w, const cas_run_record *rec, const cas_results *res,
-                            hid_t d_path, hid_t d_seg, hid_t d_level, hsize_t nlevels) {
-  const cas_contagion_summary *cs = rec->contagion;
-  const cas_scenario *sc = rec->scenario;
-  hid_t root = w->file;
-  hsize_t np = res->paths, nseg = (hsize_t)cs->nsegments, nl = nlevels, nr = res->rounds_cap;
-  hsize_t nrank = (hsize_t)cs->nlongest;
-
-  attr_string(w, root, "contagion", "on");
-  attr_scalar(w, root, "supply_chain_scale", H5T_NATIVE_DOUBLE, &sc->contagion.supply_chain_scale);
-  attr_scalar(w, root, "guarantee_scale", H5T_NATIVE_DOUBLE, &sc->contagion.guarantee_scale);
-  attr_string(w, root, "calibration", cas_calibration_mode_names[sc->contagion.calibration]);
-
-  int32_t *round_index = malloc(nr * sizeof *round_index);
-  int64_t *rank_index = malloc((nrank ? nrank : 1) * sizeof *rank_index);
-  int64_t *longest = malloc((nrank ? nrank : 1) * sizeof *longest);
-  if (!round_index || !rank_index || !longest) {
-    fail(w, "memory for the contagion datasets");
-    free(round_index);
-    free(rank_index);
-    free(longest);
+  for (size_t k = 0; k < l->nattrs && !w->failed; k++) {
+    const cas_attribute *a = &l->attr[k];
+    if (a->type == CAS_DT_STR) attr_string(w, root, a->name, a->value);
+    else attr_scalar(w, root, a->name, mem_type(w, a->type), a->value);
+  }
+  hid_t *dims = calloc(l->ndims ? l->ndims : 1, sizeof *dims);
+  if (!dims) {
+    fail(w, "memory for the dimensions");
     return;
   }
-  for (hsize_t r = 0; r < nr; r++) round_index[r] = (int32_t)r;
-  for (hsize_t k = 0; k < nrank; k++) {
-    rank_index[k] = (int64_t)k;
-    longest[k] = (int64_t)cs->longest_paths[k];
+  for (size_t k = 0; k < l->ndims; k++) {
+    const cas_dimension *d = &l->dim[k];
+    hsize_t n = d->n;
+    dims[k] = d->type == CAS_DT_STR
+                  ? dim_labels(w, d->name, d->values, n, d->long_name)
+                  : dim_values(w, d->name, mem_type(w, d->type), file_type(w, d->type), d->values, n,
+                               d->units, d->long_name);
   }
-  hid_t d_round = dim_values(w, "round", H5T_NATIVE_INT32, H5T_STD_I32LE, round_index, nr, "1",
-                             "cascade round (0: factor-driven defaults)");
-  hid_t d_rank = dim_values(w, "cascade_rank", H5T_NATIVE_INT64, H5T_STD_I64LE, rank_index, nrank,
-                            "1", "rank among the longest cascades (0: longest)");
-
-  hsize_t shp_ps[2] = {np, nseg}, shp_pr[2] = {np, nr}, shp_ls[2] = {nl, nseg};
-  hid_t dims_ps[2] = {d_path, d_seg}, dims_pr[2] = {d_path, d_round}, dims_ls[2] = {d_level, d_seg};
-  variable(w, "loss_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np,
-           res->loss_contagion, "CNY", "part of the path's loss caused by contagion", 1);
-  if (res->contagion_by_segment)
-    variable(w, "contagion_loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_ps,
-             res->contagion_by_segment, "CNY", "contagion loss by segment on the path", 1);
-  variable(w, "defaults_by_round", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_pr, shp_pr,
-           res->defaults_by_round, "1", "new defaults in each cascade round", 1);
-  variable(w, "cascade_rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &d_path, &np, res->rounds,
-           "1", "last cascade round with new defaults (0: no contagion default)", 1);
-  variable(w, "cascade_truncated", H5T_NATIVE_UINT8, H5T_STD_U8LE, 1, &d_path, &np,
-           res->truncated, "1", "1 if max_rounds stopped the cascade", 1);
-  variable(w, "el_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &cs->el_contagion,
-           "CNY", "mean contagion loss", 0);
-  variable(w, "el_contagion_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
-           &cs->el_contagion_se, "CNY", "Monte Carlo standard error of el_contagion", 0);
-  variable(w, "mean_cascade_rounds", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
-           &cs->mean_rounds, "1", "mean of cascade_rounds", 0);
-  variable(w, "var_factor_only", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
-           cs->var_factor, "CNY", "VaR of the loss without its contagion part", 0);
-  variable(w, "es_factor_only", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
-           cs->es_factor, "CNY", "ES of the loss without its contagion part", 0);
-  variable(w, "es_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
-           cs->es_contagion, "CNY", "contagion loss on the paths that make up es", 0);
-  variable(w, "es_contagion_share", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl,
-           cs->es_contagion_share, "1", "es_contagion / es: the share of ES that contagion adds", 0);
-  variable(w, "es_contribution_contagion", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ls, shp_ls,
-           cs->es_contribution_contagion, "CNY",
-           "contagion loss by segment on the paths that make up es (sums to es_contagion)", 0);
-  variable(w, "longest_cascade_path", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_rank, &nrank, longest,
-           "1", "paths with the longest cascades (rounds, then contagion loss)", 0);
-  variable(w, "longest_cascade_rounds", H5T_NATIVE_INT32, H5T_STD_I32LE, 1, &d_rank, &nrank,
-           cs->longest_rounds, "1", "cascade rounds of longest_cascade_path", 0);
-  free(round_index);
-  free(rank_index);
-  free(longest);
-  if (d_round >= 0) H5Dclose(d_round);
-  if (d_rank >= 0) H5Dclose(d_rank);
-}
-
-static void write_all(writer *w, const cas_run_record *rec, const cas_plan *plan,
-                      const cas_results *res, const cas_summary *sum, const double *seg_mean) {
-  const cas_scenario *sc = rec->scenario;
-  hid_t root = w->file;
-  const cas_taxonomy *tax = plan->tax;
-  hsize_t np = res->paths, nseg = (hsize_t)plan->nsegments, nf = (hsize_t)plan->nfactors,
-          nl = (hsize_t)sum->nlevels;
-  hsize_t nreg = (hsize_t)tax->regions.n, nsec = (hsize_t)tax->sectors.n;
-  /* Root attributes: what ran, with what, where from. */
-  char created[32];
-  utc_now(created, sizeof created);
-  attr_string(w, root, "title", "cascade stress-test result");
-  attr_string(w, root, "cascade_version", CASCADE_VERSION);
-  attr_string(w, root, "cascade_commit", CASCADE_GIT_COMMIT);
-  attr_string(w, root, "scenario_name", sc->name);
-  attr_string(w, root, "scenario_description", sc->description ? sc->description : "");
-  attr_scalar(w, root, "seed", H5T_NATIVE_UINT64, &sc->seed);
-  attr_scalar(w, root, "paths", H5T_NATIVE_UINT64, &sc->paths);
-  unsigned long long loans = plan->n;
-  attr_scalar(w, root, "loans", H5T_NATIVE_ULLONG, &loans);
-  attr_string(w, root, "portfolio_source", rec->portfolio_source);
-  if (rec->portfolio_file) {
-    attr_string(w, root, "portfolio_file", rec->portfolio_file);
-    attr_string(w, root, "portfolio_sha256", rec->portfolio_sha256 ? rec->portfolio_sha256 : "");
-  }
-  if (rec->links_file) {
-    attr_string(w, root, "links_file", rec->links_file);
-    attr_string(w, root, "links_sha256", rec->links_sha256 ? rec->links_sha256 : "");
-  }
-  attr_string(w, root, "copula", sc->copula);
-  attr_string(w, root, "lgd_model", sc->lgd_model);
-  attr_string(w, root, "kernel", rec->kernel);
-  attr_string(w, root, "factor_shift_mode", cas_shift_mode_names[sc->factor_shift_mode]);
-  attr_scalar(w, root, "threads", H5T_NATIVE_INT, &rec->threads);
-  attr_scalar(w, root, "elapsed_seconds", H5T_NATIVE_DOUBLE, &rec->elapsed_seconds);
-  attr_string(w, root, "command_line", rec->command_line ? rec->command_line : "");
-  attr_string(w, root, "created_utc", created);
-  attr_string(w, root, "units_note", "money in CNY; factors in standard deviations");
-  if (!rec->contagion) attr_string(w, root, "contagion", "off");
-  attr_string(w, root, "contagion_model", sc->contagion.model);
-
-  /* Dimensions. */
-  int64_t *path_index = malloc(np * sizeof *path_index);
-  if (!path_index) {
-    fail(w, "memory for the path index");
-    return;
-  }
-  for (hsize_t p = 0; p < np; p++) path_index[p] = (int64_t)p;
-  hid_t d_path = dim_values(w, "path", H5T_NATIVE_INT64, H5T_STD_I64LE, path_index, np, NULL,
-                            "Monte Carlo path index");
-  free(path_index);
-
-  /* Labels: segments "region/sector", with the classification's own lists. */
-  size_t label_max = 2 * CAS_NAME_MAX + 2;
-  char *seg_buf = malloc(nseg * label_max);
-  const char **seg_names = malloc(nseg * 3 * sizeof *seg_names);
-  if (!seg_buf || !seg_names) {
-    free(seg_buf);
-    free(seg_names);
-    if (d_path >= 0) H5Dclose(d_path);
-    fail(w, "memory for the segment labels");
-    return;
-  }
-  const char **seg_region = seg_names + nseg, **seg_sector = seg_region + nseg;
-  for (int s = 0; s < (int)nseg; s++) {
-    cas_taxonomy_segment_name(tax, s, seg_buf + (size_t)s * label_max, label_max);
-    seg_names[s] = seg_buf + (size_t)s * label_max;
-    seg_region[s] = tax->regions.name[cas_taxonomy_segment_region(tax, s)];
-    seg_sector[s] = tax->sectors.name[cas_taxonomy_segment_sector(tax, s)];
-  }
-  hid_t d_seg = dim_labels(w, "segment", seg_names, nseg, "portfolio segment (region/sector)");
-  hid_t d_region = dim_labels(w, "region", (const char *const *)tax->regions.name, nreg,
-                              "region of the book's classification");
-  hid_t d_sector = dim_labels(w, "sector", (const char *const *)tax->sectors.name, nsec,
-                              "sector of the book's classification");
-  attr_string(w, root, "classification", tax->source);
-  const char *const *fac_names = (const char *const *)rec->scenario->factors->names.name;
-  hid_t d_fac = dim_labels(w, "factor", fac_names, nf, "systematic factor");
-  hid_t d_fac2 = dim_labels(w, "factor2", fac_names, nf, "systematic factor (second axis)");
-  hid_t d_level = dim_values(w, "level", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, sum->levels, nl,
-                             "1", "confidence level of VaR and ES");
-  int recorded = rec->record_nfiles > 0;
-  hsize_t nfiles = recorded ? rec->record_nfiles : sc->nfiles;
-  const char *const *file_paths = (const char *const *)(recorded ? rec->record_paths : sc->file_paths);
-  const char *const *file_texts = (const char *const *)(recorded ? rec->record_texts : sc->file_texts);
-  hid_t d_file = dim_labels(w, "scenario_file", file_paths, nfiles,
-                            "scenario file read (0: the scenario, then its bases via extends)");
-
-  /* Per-path results. */
-  hsize_t shp_seg[2] = {np, nseg}, shp_fac[2] = {np, nf};
-  hid_t dims_ps[2] = {d_path, d_seg}, dims_pf[2] = {d_path, d_fac};
-  variable(w, "loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_path, &np, res->loss, "CNY",
-           "portfolio loss on the path", 1);
-  variable(w, "defaults", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_path, &np, res->defaults, "1",
-           "number of defaulted loans on the path", 1);
-  if (res->loss_by_segment)
-    variable(w, "loss_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ps, shp_seg,
-             res->loss_by_segment, "CNY", "loss by segment on the path", 1);
-  variable(w, "factor_value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_pf, shp_fac,
-           res->factors, "standard deviations", "systematic factor values on the path (after shifts)", 1);
-  if (res->defaults_by_segment)
-    variable(w, "defaults_by_segment", H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_ps, shp_seg,
-             res->defaults_by_segment, "1", "defaulted loans by segment on the path", 1);
-  /* Groupings stored per path instead of (or besides) the segments. */
-  for (int k = 0; k < res->ngroupings; k++) {
-    const cas_grouping *g = &res->grouping[k];
-    hid_t d_g = !strcmp(g->name, "region") ? d_region : d_sector;
-    hsize_t shp_g[2] = {np, (hsize_t)g->ngroups};
-    hid_t dims_g[2] = {d_path, d_g};
-    char name[64], text[96];
-    snprintf(name, sizeof name, "loss_by_%s", g->name);
-    snprintf(text, sizeof text, "loss by %s on the path", g->name);
-    variable(w, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_g, shp_g, g->loss, "CNY", text, 1);
-    snprintf(name, sizeof name, "defaults_by_%s", g->name);
-    snprintf(text, sizeof text, "defaulted loans by %s on the path", g->name);
-    variable(w, name, H5T_NATIVE_INT32, H5T_STD_I32LE, 2, dims_g, shp_g, g->defaults, "1", text, 1);
-    if (g->contagion && rec->contagion) {
-      snprintf(name, sizeof name, "contagion_loss_by_%s", g->name);
-      snprintf(text, sizeof text, "contagion loss by %s on the path", g->name);
-      variable(w, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_g, shp_g, g->contagion, "CNY",
-               text, 1);
+  for (size_t k = 0; k < l->nsets && !w->failed; k++) {
+    const cas_dataset *v = &l->set[k];
+    hid_t ids[CAS_DATASET_MAX_RANK];
+    hsize_t shape[CAS_DATASET_MAX_RANK];
+    for (int r = 0; r < v->rank; r++) {
+      const cas_dimension *d = cas_datasets_find_dimension(l, v->dims[r]);
+      if (!d) {
+        fail(w, v->name);   /* a dataset over an undeclared dimension */
+        break;
+      }
+      ids[r] = dims[d - l->dim];
+      shape[r] = d->n;
     }
+    if (w->failed) break;
+    variable(w, v->name, mem_type(w, v->type), file_type(w, v->type), v->rank, ids, shape, v->data,
+             v->units, v->long_name, v->per_path);
   }
-
-  /* Segment table. */
-  variable(w, "segment_region", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_region, NULL,
-           "region of the segment", 0);
-  variable(w, "segment_sector", w->str_type, w->str_type, 1, &d_seg, &nseg, seg_sector, NULL,
-           "sector of the segment", 0);
-  int64_t *loans_by_seg = malloc(nseg * sizeof *loans_by_seg);
-  double *input_pd = malloc(4 * nseg * sizeof *input_pd);
-  if (!loans_by_seg || !input_pd) {
-    free(loans_by_seg);
-    free(input_pd);
-    free(seg_buf);
-    free(seg_names);
-    fail(w, "memory for the segment table");
-    return;
-  }
-  double *expected_rate = input_pd + nseg;
-  const double *rate = seg_mean + nseg, *rate_se = seg_mean + 2 * nseg;
-  for (hsize_t s = 0; s < nseg; s++) loans_by_seg[s] = (int64_t)plan->unstressed.loans[s];
-  variable(w, "portfolio_loans", H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &d_seg, &nseg, loans_by_seg,
-           "1", "number of loans in the segment", 0);
-  variable(w, "portfolio_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           plan->unstressed.ead, "CNY", "exposure at default before shocks", 0);
-  variable(w, "portfolio_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           plan->unstressed.expected_loss, "CNY", "sum of PD x LGD x EAD before shocks", 0);
-  variable(w, "stressed_ead", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           plan->stressed.ead, "CNY", "exposure at default after shocks", 0);
-  variable(w, "stressed_expected_loss", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           plan->stressed.expected_loss, "CNY",
-           "analytic expected loss after shocks: sum over loans of the PD under the shifted "
-           "factor means x stressed LGD x stressed EAD", 0);
-  for (hsize_t s = 0; s < nseg; s++) {
-    double l = plan->unstressed.loans[s] ? (double)plan->unstressed.loans[s] : 1.0;
-    input_pd[s] = plan->unstressed.expected_defaults[s] / l;
-    expected_rate[s] = plan->stressed.expected_defaults[s] / l;
-  }
-  variable(w, "portfolio_pd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, input_pd, "1",
-           "mean input PD of the segment's loans", 0);
-  variable(w, "stressed_default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           expected_rate, "1", "mean stressed PD: the analytic default rate without contagion", 0);
-  variable(w, "default_rate", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, rate, "1",
-           "simulated default rate of the segment (mean of defaults_by_segment / loans)", 0);
-  variable(w, "default_rate_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg, rate_se, "1",
-           "Monte Carlo standard error of default_rate", 0);
-  free(loans_by_seg);
-  free(input_pd);
-
-  /* Summary. */
-  variable(w, "el", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el, "CNY",
-           "expected loss (Monte Carlo mean)", 0);
-  variable(w, "el_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->el_se, "CNY",
-           "Monte Carlo standard error of el", 0);
-  variable(w, "sd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->sd, "CNY",
-           "standard deviation of loss", 0);
-  variable(w, "sd_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL, &sum->sd_se, "CNY",
-           "Monte Carlo standard error of sd", 0);
-  variable(w, "mean_defaults", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 0, NULL, NULL,
-           &sum->mean_defaults, "1", "mean number of defaults per path", 0);
-  variable(w, "var", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->var, "CNY",
-           "value at risk (empirical loss quantile)", 0);
-  variable(w, "var_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->var_se, "CNY",
-           "Monte Carlo standard error of var (order-statistic band)", 0);
-  variable(w, "es", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->es, "CNY",
-           "expected shortfall (mean loss beyond var)", 0);
-  variable(w, "es_se", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_level, &nl, sum->es_se, "CNY",
-           "Monte Carlo standard error of es", 0);
-  hsize_t shp_ls[2] = {nl, nseg};
-  hid_t dims_ls[2] = {d_level, d_seg};
-  variable(w, "es_contribution", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ls, shp_ls,
-           sum->es_contribution, "CNY", "segment's loss on the paths that make up es (sums to es)", 0);
-  variable(w, "el_by_segment", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_seg, &nseg,
-           sum->el_by_segment, "CNY", "expected loss by segment (Monte Carlo mean)", 0);
-
-  /* The model as run. */
-  hsize_t shp_sf[2] = {nseg, nf}, shp_ff[2] = {nf, nf};
-  hid_t dims_sf[2] = {d_seg, d_fac}, dims_ff[2] = {d_fac, d_fac2};
-  variable(w, "factor_loading", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_sf, shp_sf,
-           plan->loading, "1", "loading of a segment's latent variable on each factor", 0);
-  variable(w, "factor_correlation", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims_ff, shp_ff,
-           sc->factors->corr, "1", "correlation of the systematic factors", 0);
-  variable(w, "factor_shift", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_fac, &nf, plan->shift,
-           "standard deviations",
-           "mean of each factor as simulated: the scenario's shifts and, in the conditional "
-           "factor_shift_mode, their propagation to correlated factors", 0);
-  variable(w, "factor_shift_given", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &d_fac, &nf,
-           plan->shift_given, "standard deviations",
-           "factor shifts as the scenario's shocks give them, summed by factor (0: not shifted)", 0);
-
-  /* Reproducibility: the texts read and the resolved scenario. */
-  variable(w, "scenario_text", w->str_type, w->str_type, 1, &d_file, &nfiles,
-           file_texts, NULL, "text of each scenario file read, byte for byte", 0);
-  write_string_scalar(w, "scenario_resolved", rec->resolved_yaml,
-                      "the scenario as run: self-contained YAML, every key explicit");
-
-  if (rec->network) write_network(w, rec, res, d_path);
-  if (rec->calibration) write_calibration(w, rec->calibration, d_seg);
-  if (rec->contagion && res->rounds_cap) write_contagion(w, rec, res, d_path, d_seg, d_level, nl);
-
-  free(seg_buf);
-  free(seg_names);
-  hid_t dims[] = {d_path, d_seg, d_region, d_sector, d_fac, d_fac2, d_level, d_file};
-  for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
+  for (size_t k = 0; k < l->ndims; k++)
     if (dims[k] >= 0) H5Dclose(dims[k]);
+  free(dims);
 }
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
@@ -516,7 +213,17 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
   H5Tset_size(w.str_type, H5T_VARIABLE);
   H5Tset_cset(w.str_type, H5T_CSET_UTF8);
 
-  write_all(&w, rec, plan, res, sum, seg_mean);
+  cas_dataset_list list = {0};
+  cas_status st = cas_output_describe(&list, rec, plan, res, sum, seg_mean, err);
+  if (st != CAS_OK) {
+    H5Tclose(w.str_type);
+    H5Fclose(w.file);
+    unlink(tmp);
+    cas_datasets_free(&list);
+    return st;
+  }
+  write_list(&w, &list);
+  cas_datasets_free(&list);
 
   H5Tclose(w.str_type);
   if (H5Fclose(w.file) < 0) fail(&w, "closing the file");

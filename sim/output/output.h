@@ -42,8 +42,15 @@ typedef struct cas_run_record {
   char *const *record_texts;
 } cas_run_record;
 
-/* seg_mean: by segment, the mean loss, the default rate and its standard
- * error (3 x nsegments, cas_results_segment_means). */
+/* The datasets of a run, described for the writer (dataset.h): the
+ * engine's (describe.c), then what the run's models add. seg_mean: by
+ * segment, the mean loss, the default rate and its standard error
+ * (3 x nsegments, cas_results_segment_means). */
+cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
+                               const cas_plan *plan, const cas_results *res,
+                               const cas_summary *sum, const double *seg_mean, cas_error *err);
+
+/* Writes the described datasets to path (complete or absent). */
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
                             const cas_results *res, const cas_summary *sum,
                             const double *seg_mean, cas_error *err);

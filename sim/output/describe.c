@@ -1,0 +1,231 @@
+/*
+ * describe.c: the datasets of a run, described for the I/O layer
+ * (dataset.h; layout in docs/OUTPUT.md). The engine's own datasets are
+ * here; the contagion model (models/contagion/datasets.c) and the
+ * calibration (sim/engine/calibrate.c) describe theirs.
+ */
+#include "output.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "version.h"
+
+#define DS(...) cas_datasets_add(l, (cas_dataset){__VA_ARGS__})
+
+static void utc_now(char *buf, size_t size) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void text_attr(cas_dataset_list *l, const char *name, const char *value) {
+  cas_datasets_attribute(l, name, CAS_DT_STR, cas_datasets_keep_text(l, value ? value : ""));
+}
+
+/* Root attributes: what ran, with what, where from. */
+static void describe_run(cas_dataset_list *l, const cas_run_record *rec, const cas_plan *plan) {
+  const cas_scenario *sc = rec->scenario;
+  char created[32];
+  utc_now(created, sizeof created);
+  text_attr(l, "title", "cascade stress-test result");
+  text_attr(l, "cascade_version", CASCADE_VERSION);
+  text_attr(l, "cascade_commit", CASCADE_GIT_COMMIT);
+  text_attr(l, "scenario_name", sc->name);
+  text_attr(l, "scenario_description", sc->description);
+  cas_datasets_attribute(l, "seed", CAS_DT_U64, &sc->seed);
+  cas_datasets_attribute(l, "paths", CAS_DT_U64, &sc->paths);
+  uint64_t loans = plan->n;
+  cas_datasets_attribute(l, "loans", CAS_DT_U64, cas_datasets_keep(l, &loans, sizeof loans));
+  text_attr(l, "portfolio_source", rec->portfolio_source);
+  if (rec->portfolio_file) {
+    text_attr(l, "portfolio_file", rec->portfolio_file);
+    text_attr(l, "portfolio_sha256", rec->portfolio_sha256);
+  }
+  if (rec->links_file) {
+    text_attr(l, "links_file", rec->links_file);
+    text_attr(l, "links_sha256", rec->links_sha256);
+  }
+  text_attr(l, "copula", sc->copula);
+  text_attr(l, "lgd_model", sc->lgd_model);
+  text_attr(l, "kernel", rec->kernel);
+  text_attr(l, "factor_shift_mode", cas_shift_mode_names[sc->factor_shift_mode]);
+  cas_datasets_attribute(l, "threads", CAS_DT_I32, &rec->threads);
+  cas_datasets_attribute(l, "elapsed_seconds", CAS_DT_F64, &rec->elapsed_seconds);
+  text_attr(l, "command_line", rec->command_line);
+  text_attr(l, "created_utc", created);
+  text_attr(l, "units_note", "money in CNY; factors in standard deviations");
+  if (!rec->contagion) text_attr(l, "contagion", "off");
+  text_attr(l, "contagion_model", sc->contagion.model);
+  text_attr(l, "classification", plan->tax->source);
+}
+
+/* The dimensions every run has. */
+static void describe_dimensions(cas_dataset_list *l, const cas_run_record *rec,
+                                const cas_plan *plan, const cas_results *res,
+                                const cas_summary *sum) {
+  const cas_scenario *sc = rec->scenario;
+  const cas_taxonomy *tax = plan->tax;
+  uint64_t np = res->paths, nseg = (uint64_t)plan->nsegments;
+  int64_t *path_index = cas_datasets_own(l, malloc((np ? np : 1) * sizeof *path_index));
+  size_t label_max = 2 * CAS_NAME_MAX + 2;
+  char *seg_buf = cas_datasets_own(l, malloc((nseg ? nseg : 1) * label_max));
+  const char **seg_names = cas_datasets_own(l, malloc((nseg ? nseg : 1) * sizeof *seg_names));
+  if (l->failed) return;
+  for (uint64_t p = 0; p < np; p++) path_index[p] = (int64_t)p;
+  for (uint64_t s = 0; s < nseg; s++) {
+    cas_taxonomy_segment_name(tax, (int)s, seg_buf + s * label_max, label_max);
+    seg_names[s] = seg_buf + s * label_max;
+  }
+  const char *const *fac = (const char *const *)sc->factors->names.name;
+  uint64_t nf = (uint64_t)plan->nfactors;
+  int recorded = rec->record_nfiles > 0;
+  uint64_t nfiles = recorded ? rec->record_nfiles : sc->nfiles;
+  const void *files = recorded ? (const void *)rec->record_paths : (const void *)sc->file_paths;
+  cas_datasets_dimension(l, (cas_dimension){"path", CAS_DT_I64, np, path_index, NULL,
+                                            "Monte Carlo path index"});
+  cas_datasets_dimension(l, (cas_dimension){"segment", CAS_DT_STR, nseg, seg_names, NULL,
+                                            "portfolio segment (region/sector)"});
+  cas_datasets_dimension(l, (cas_dimension){"region", CAS_DT_STR, (uint64_t)tax->regions.n,
+                                            tax->regions.name, NULL,
+                                            "region of the book's classification"});
+  cas_datasets_dimension(l, (cas_dimension){"sector", CAS_DT_STR, (uint64_t)tax->sectors.n,
+                                            tax->sectors.name, NULL,
+                                            "sector of the book's classification"});
+  cas_datasets_dimension(l, (cas_dimension){"factor", CAS_DT_STR, nf, fac, NULL, "systematic factor"});
+  cas_datasets_dimension(l, (cas_dimension){"factor2", CAS_DT_STR, nf, fac, NULL,
+                                            "systematic factor (second axis)"});
+  cas_datasets_dimension(l, (cas_dimension){"level", CAS_DT_F64, (uint64_t)sum->nlevels,
+                                            sum->levels, "1", "confidence level of VaR and ES"});
+  cas_datasets_dimension(l, (cas_dimension){"scenario_file", CAS_DT_STR, nfiles, files, NULL,
+                                            "scenario file read (0: the scenario, then its bases via extends)"});
+}
+
+/* Per-path results: the totals, and what output.per_path stores. */
+static void describe_paths(cas_dataset_list *l, const cas_results *res) {
+  DS("loss", CAS_DT_F64, 1, {"path"}, res->loss, "CNY", "portfolio loss on the path", 1);
+  DS("defaults", CAS_DT_I64, 1, {"path"}, res->defaults, "1",
+     "number of defaulted loans on the path", 1);
+  if (res->loss_by_segment)
+    DS("loss_by_segment", CAS_DT_F64, 2, {"path", "segment"}, res->loss_by_segment, "CNY",
+       "loss by segment on the path", 1);
+  DS("factor_value", CAS_DT_F64, 2, {"path", "factor"}, res->factors, "standard deviations",
+     "systematic factor values on the path (after shifts)", 1);
+  if (res->defaults_by_segment)
+    DS("defaults_by_segment", CAS_DT_I32, 2, {"path", "segment"}, res->defaults_by_segment, "1",
+       "defaulted loans by segment on the path", 1);
+  for (int k = 0; k < res->ngroupings; k++) {
+    const cas_grouping *g = &res->grouping[k];
+    const char *dim = cas_datasets_keep_text(l, g->name);
+    char name[64], text[96];
+    snprintf(name, sizeof name, "loss_by_%s", g->name);
+    snprintf(text, sizeof text, "loss by %s on the path", g->name);
+    DS(cas_datasets_keep_text(l, name), CAS_DT_F64, 2, {"path", dim}, g->loss, "CNY",
+       cas_datasets_keep_text(l, text), 1);
+    snprintf(name, sizeof name, "defaults_by_%s", g->name);
+    snprintf(text, sizeof text, "defaulted loans by %s on the path", g->name);
+    DS(cas_datasets_keep_text(l, name), CAS_DT_I32, 2, {"path", dim}, g->defaults, "1",
+       cas_datasets_keep_text(l, text), 1);
+  }
+}
+
+/* The book by segment, before and after the shocks, and the simulated
+ * rates (seg_mean: mean loss, default rate, its standard error). */
+static void describe_segments(cas_dataset_list *l, const cas_plan *plan, const double *seg_mean) {
+  const cas_taxonomy *tax = plan->tax;
+  size_t nseg = (size_t)plan->nsegments, m = nseg ? nseg : 1;
+  const char **seg_region = cas_datasets_own(l, malloc(2 * m * sizeof *seg_region));
+  int64_t *loans = cas_datasets_own(l, malloc(m * sizeof *loans));
+  double *pd = cas_datasets_own(l, malloc(2 * m * sizeof *pd));
+  if (l->failed) return;
+  const char **seg_sector = seg_region + nseg;
+  double *expected_rate = pd + nseg;
+  for (size_t s = 0; s < nseg; s++) {
+    seg_region[s] = tax->regions.name[cas_taxonomy_segment_region(tax, (int)s)];
+    seg_sector[s] = tax->sectors.name[cas_taxonomy_segment_sector(tax, (int)s)];
+    loans[s] = (int64_t)plan->unstressed.loans[s];
+    double n = plan->unstressed.loans[s] ? (double)plan->unstressed.loans[s] : 1.0;
+    pd[s] = plan->unstressed.expected_defaults[s] / n;
+    expected_rate[s] = plan->stressed.expected_defaults[s] / n;
+  }
+  DS("segment_region", CAS_DT_STR, 1, {"segment"}, seg_region, NULL, "region of the segment", 0);
+  DS("segment_sector", CAS_DT_STR, 1, {"segment"}, seg_sector, NULL, "sector of the segment", 0);
+  DS("portfolio_loans", CAS_DT_I64, 1, {"segment"}, loans, "1", "number of loans in the segment", 0);
+  DS("portfolio_ead", CAS_DT_F64, 1, {"segment"}, plan->unstressed.ead, "CNY",
+     "exposure at default before shocks", 0);
+  DS("portfolio_expected_loss", CAS_DT_F64, 1, {"segment"}, plan->unstressed.expected_loss, "CNY",
+     "sum of PD x LGD x EAD before shocks", 0);
+  DS("stressed_ead", CAS_DT_F64, 1, {"segment"}, plan->stressed.ead, "CNY",
+     "exposure at default after shocks", 0);
+  DS("stressed_expected_loss", CAS_DT_F64, 1, {"segment"}, plan->stressed.expected_loss, "CNY",
+     "analytic expected loss after shocks: sum over loans of the PD under the shifted "
+     "factor means x stressed LGD x stressed EAD", 0);
+  DS("portfolio_pd", CAS_DT_F64, 1, {"segment"}, pd, "1", "mean input PD of the segment's loans", 0);
+  DS("stressed_default_rate", CAS_DT_F64, 1, {"segment"}, expected_rate, "1",
+     "mean stressed PD: the analytic default rate without contagion", 0);
+  DS("default_rate", CAS_DT_F64, 1, {"segment"}, seg_mean + nseg, "1",
+     "simulated default rate of the segment (mean of defaults_by_segment / loans)", 0);
+  DS("default_rate_se", CAS_DT_F64, 1, {"segment"}, seg_mean + 2 * nseg, "1",
+     "Monte Carlo standard error of default_rate", 0);
+}
+
+static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
+  DS("el", CAS_DT_F64, 0, {NULL}, &sum->el, "CNY", "expected loss (Monte Carlo mean)", 0);
+  DS("el_se", CAS_DT_F64, 0, {NULL}, &sum->el_se, "CNY", "Monte Carlo standard error of el", 0);
+  DS("sd", CAS_DT_F64, 0, {NULL}, &sum->sd, "CNY", "standard deviation of loss", 0);
+  DS("sd_se", CAS_DT_F64, 0, {NULL}, &sum->sd_se, "CNY", "Monte Carlo standard error of sd", 0);
+  DS("mean_defaults", CAS_DT_F64, 0, {NULL}, &sum->mean_defaults, "1",
+     "mean number of defaults per path", 0);
+  DS("var", CAS_DT_F64, 1, {"level"}, sum->var, "CNY", "value at risk (empirical loss quantile)", 0);
+  DS("var_se", CAS_DT_F64, 1, {"level"}, sum->var_se, "CNY",
+     "Monte Carlo standard error of var (order-statistic band)", 0);
+  DS("es", CAS_DT_F64, 1, {"level"}, sum->es, "CNY", "expected shortfall (mean loss beyond var)", 0);
+  DS("es_se", CAS_DT_F64, 1, {"level"}, sum->es_se, "CNY", "Monte Carlo standard error of es", 0);
+  DS("es_contribution", CAS_DT_F64, 2, {"level", "segment"}, sum->es_contribution, "CNY",
+     "segment's loss on the paths that make up es (sums to es)", 0);
+  DS("el_by_segment", CAS_DT_F64, 1, {"segment"}, sum->el_by_segment, "CNY",
+     "expected loss by segment (Monte Carlo mean)", 0);
+}
+
+/* The model as run, and the texts that reproduce it. */
+static void describe_model(cas_dataset_list *l, const cas_run_record *rec, const cas_plan *plan) {
+  const cas_scenario *sc = rec->scenario;
+  DS("factor_loading", CAS_DT_F64, 2, {"segment", "factor"}, plan->loading, "1",
+     "loading of a segment's latent variable on each factor", 0);
+  DS("factor_correlation", CAS_DT_F64, 2, {"factor", "factor2"}, sc->factors->corr, "1",
+     "correlation of the systematic factors", 0);
+  DS("factor_shift", CAS_DT_F64, 1, {"factor"}, plan->shift, "standard deviations",
+     "mean of each factor as simulated: the scenario's shifts and, in the conditional "
+     "factor_shift_mode, their propagation to correlated factors", 0);
+  DS("factor_shift_given", CAS_DT_F64, 1, {"factor"}, plan->shift_given, "standard deviations",
+     "factor shifts as the scenario's shocks give them, summed by factor (0: not shifted)", 0);
+  const void *texts = rec->record_nfiles > 0 ? (const void *)rec->record_texts
+                                             : (const void *)sc->file_texts;
+  DS("scenario_text", CAS_DT_STR, 1, {"scenario_file"}, texts, NULL,
+     "text of each scenario file read, byte for byte", 0);
+  const char **resolved = cas_datasets_keep(l, &rec->resolved_yaml, sizeof rec->resolved_yaml);
+  DS("scenario_resolved", CAS_DT_STR, 0, {NULL}, resolved, NULL,
+     "the scenario as run: self-contained YAML, every key explicit", 0);
+}
+
+cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
+                               const cas_plan *plan, const cas_results *res,
+                               const cas_summary *sum, const double *seg_mean, cas_error *err) {
+  describe_run(l, rec, plan);
+  describe_dimensions(l, rec, plan, res, sum);
+  describe_paths(l, res);
+  describe_segments(l, plan, seg_mean);
+  describe_summary(l, sum);
+  describe_model(l, rec, plan);
+  /* What the models add: the network's guarantees and cascade, the
+   * calibration of contagion. */
+  if (rec->network && rec->network_model)
+    rec->network_model->model->describe(l, rec->scenario, rec->network_model, rec->network, res,
+                                        rec->contagion);
+  if (rec->calibration) cas_calibration_describe(l, rec->calibration);
+  if (l->failed) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory describing the result");
+  return CAS_OK;
+}
