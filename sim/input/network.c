@@ -1,6 +1,7 @@
 /*
- * network.c: loading, generating and exporting the links along which
- * defaults spread (network.h). docs/NETWORK.md is the user's description.
+ * network.c: loading and exporting the links along which defaults spread
+ * (network.h). The built-in network is a model of models/networks
+ * (models/networks/yrd.c). docs/NETWORK.md is the user's description.
  *
  * Link CSV format (cas_network_load_csv)
  *   One header row naming the columns, in any order: from, to, type and
@@ -48,13 +49,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "csv.h"
 #include "network_build.h"
-#include "rng.h"
 
 const char *const cas_link_type_names[CAS_NLINK_TYPES] = {"supply_chain", "guarantee"};
 

@@ -1,5 +1,6 @@
 /*
- * portfolio.c: loading, generating and exporting loan books (portfolio.h).
+ * portfolio.c: loading and exporting loan books (portfolio.h). The built-in
+ * book is a model of models/books (models/books/yrd.c).
  *
  * CSV format (cas_portfolio_load_csv)
  *   One header row naming the columns, in any order: id, region, sector,
@@ -40,9 +41,7 @@
 #include <unistd.h>
 
 #include "csv.h"
-#include "normal.h"
 #include "portfolio_build.h"
-#include "rng.h"
 
 /* ======================================================================
  * Small helpers
