@@ -1,5 +1,6 @@
 /*
- * yrd.c: the built-in Yangtze River Delta book (portfolio.h).
+ * yrd.c: the built-in Yangtze River Delta book, model "yrd" of the books
+ * registry (books.h); its generator is cas_portfolio_generate (portfolio.h).
  *
  * Built-in book (cas_portfolio_generate)
  *   Loans are generated in blocks of CAS_PORTFOLIO_BLOCK; block b draws from
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "books/books.h"
 #include "normal.h"
 #include "portfolio_build.h"
 #include "rng.h"
@@ -510,3 +512,10 @@ cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **o
   *out = p;
   return CAS_OK;
 }
+
+const cas_book_model cas_book_yrd = {
+  .info = {"yrd",
+           "the Yangtze River Delta book: loans of the four provinces' cities, nine sectors and "
+           "industrial parks, calibrated to public statistics (docs/CALIBRATION.md)"},
+  .generate = cas_portfolio_generate,
+};

@@ -1,6 +1,8 @@
 /*
- * yrd.c: the built-in network of the Yangtze River Delta book (network.h).
- * docs/NETWORK.md is the user's description.
+ * yrd.c: the built-in network of the Yangtze River Delta book, model "yrd"
+ * of the networks registry (networks.h); its generator is
+ * cas_network_generate (network.h). docs/NETWORK.md is the user's
+ * description.
  *
  * Built-in network (cas_network_generate)
  *   Four mechanisms, every number in the table `net_params` below, each
@@ -44,6 +46,7 @@
 #include <string.h>
 
 #include "network_build.h"
+#include "networks/networks.h"
 #include "rng.h"
 
 /* ======================================================================
@@ -997,3 +1000,10 @@ cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_netw
   *out = net;
   return CAS_OK;
 }
+
+const cas_network_model cas_network_yrd = {
+  .info = {"yrd",
+           "the delta's links: supply chains around park chain masters, the G60 corridor, "
+           "mutual-guarantee circles and trade credit (docs/NETWORK.md)"},
+  .generate = cas_network_generate,
+};
