@@ -11,7 +11,9 @@
  *    -1 or below npark;
  *  - its classification is the delta's, which a scenario binds a built-in
  *    book's names to before the book is drawn (scenario.c);
- *  - another seed gives another book; no loans is CAS_ERR_INPUT.
+ *  - another seed gives another book; no loans is CAS_ERR_INPUT;
+ *  - a scenario that names the book gets it from cas_run_load_portfolio
+ *    (through the registry), the same bytes as the model's own draw.
  * The registry itself: names unique, found by lookup, listed, the default
  * registered, an unknown name NULL, nothing past the end.
  */
@@ -24,6 +26,8 @@
 
 #include "books/books.h"
 #include "portfolio.h"
+#include "run.h"
+#include "scenario.h"
 #include "taxonomy.h"
 
 static const size_t sizes[] = {1, 20011, 5000};
@@ -144,5 +148,29 @@ Test(books, every_book_keeps_the_contract, .timeout = 120) {
                  m->info.name);
     cr_expect_null(none);
     cr_expect(err.msg[0] != '\0', "%s: no message for a book of no loans", m->info.name);
+  }
+}
+
+Test(books, a_scenario_gets_its_book_through_the_registry) {
+  for (size_t i = 0; cas_book_at(i); i++) {
+    const cas_book_model *m = cas_book_at(i);
+    char text[256];
+    snprintf(text, sizeof text, "portfolio: {builtin: %s, loans: 3000, seed: 11}\n", m->info.name);
+    cas_scenario *sc = NULL;
+    cas_error err = {0};
+    cr_assert_eq(cas_scenario_load_text(text, "/nonexistent/book.yaml", &sc, &err), CAS_OK, "%s",
+                 err.msg);
+    cas_portfolio *pf = NULL;
+    cr_assert_eq(cas_run_load_portfolio(sc, &pf, &err), CAS_OK, "%s: %s", m->info.name, err.msg);
+    cas_portfolio *own = draw(m, 3000, 11, 2);
+    expect_same_book(pf, own, m->info.name);
+    cas_portfolio_destroy(own);
+    cas_portfolio_destroy(pf);
+    /* A scenario built by hand with a name the registry does not have. */
+    snprintf(sc->portfolio.builtin, sizeof sc->portfolio.builtin, "no-such-book");
+    pf = NULL;
+    cr_expect_eq(cas_run_load_portfolio(sc, &pf, &err), CAS_ERR_INPUT);
+    cr_expect_null(pf);
+    cas_scenario_destroy(sc);
   }
 }

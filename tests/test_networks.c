@@ -10,7 +10,9 @@
  *    decreasing; every link joins two different loans of the book; types
  *    known; weights in [0, CAS_LINK_WEIGHT_MAX]; a guarantee's amount
  *    finite and > 0, a supply chain's 0; no (from, to, type) twice; the
- *    counts by type and across regions are those of the links.
+ *    counts by type and across regions are those of the links;
+ *  - a scenario that names the network gets it from cas_run_load_network
+ *    (through the registry), the same bytes as the model's own draw.
  * The registry itself: names unique, found by lookup, listed, the default
  * registered, an unknown name NULL, nothing past the end.
  */
@@ -26,6 +28,8 @@
 #include "network.h"
 #include "networks/networks.h"
 #include "portfolio.h"
+#include "run.h"
+#include "scenario.h"
 
 enum { LOANS = 5000 };
 
@@ -160,4 +164,33 @@ Test(networks, every_network_keeps_the_contract, .timeout = 120) {
     }
   }
   cas_portfolio_destroy(pf);
+}
+
+Test(networks, a_scenario_gets_its_network_through_the_registry) {
+  for (size_t i = 0; cas_network_at(i); i++) {
+    const cas_network_model *m = cas_network_at(i);
+    char text[256];
+    snprintf(text, sizeof text,
+             "portfolio: {builtin: %s, loans: %d, seed: 3}\nnetwork: {builtin: %s, seed: 9}\n",
+             CAS_BOOK_DEFAULT, LOANS, m->info.name);
+    cas_scenario *sc = NULL;
+    cas_error err = {0};
+    cr_assert_eq(cas_scenario_load_text(text, "/nonexistent/network.yaml", &sc, &err), CAS_OK, "%s",
+                 err.msg);
+    cas_portfolio *pf = NULL;
+    cas_network *net = NULL;
+    cr_assert_eq(cas_run_load_portfolio(sc, &pf, &err), CAS_OK, "%s", err.msg);
+    cr_assert_eq(cas_run_load_network(sc, pf, &net, &err), CAS_OK, "%s: %s", m->info.name, err.msg);
+    cas_network *own = draw(m, pf, 9, 2);
+    expect_same_network(net, own, m->info.name);
+    cas_network_destroy(own);
+    cas_network_destroy(net);
+    /* A scenario built by hand with a name the registry does not have. */
+    snprintf(sc->network.builtin, sizeof sc->network.builtin, "no-such-network");
+    net = NULL;
+    cr_expect_eq(cas_run_load_network(sc, pf, &net, &err), CAS_ERR_INPUT);
+    cr_expect_null(net);
+    cas_portfolio_destroy(pf);
+    cas_scenario_destroy(sc);
+  }
 }
