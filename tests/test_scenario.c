@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "books/books.h"
+#include "networks/networks.h"
 #include "portfolio.h"
 #include "scenario.h"
 
@@ -165,6 +167,8 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
     cr_expect_str_eq(a->portfolio.file, b->portfolio.file, "%s: portfolio file", what);
   cr_expect_eq(a->portfolio.loans, b->portfolio.loans, "%s: loans", what);
   cr_expect_eq(a->portfolio.seed, b->portfolio.seed, "%s: portfolio seed", what);
+  if (a->portfolio.source == CAS_PORTFOLIO_BUILTIN && b->portfolio.source == CAS_PORTFOLIO_BUILTIN)
+    cr_expect_str_eq(a->portfolio.builtin, b->portfolio.builtin, "%s: built-in book", what);
   cr_expect_str_eq(a->copula, b->copula, "%s: copula", what);
   cr_expect_str_eq(a->lgd_model, b->lgd_model, "%s: lgd", what);
   cr_expect_eq(a->nlevels, b->nlevels, "%s: number of levels", what);
@@ -188,6 +192,8 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
   if (a->network.source == CAS_NETWORK_FILE && b->network.source == CAS_NETWORK_FILE)
     cr_expect_str_eq(a->network.file, b->network.file, "%s: network file", what);
   cr_expect_eq(a->network.seed, b->network.seed, "%s: network seed", what);
+  if (a->network.source == CAS_NETWORK_BUILTIN && b->network.source == CAS_NETWORK_BUILTIN)
+    cr_expect_str_eq(a->network.builtin, b->network.builtin, "%s: built-in network", what);
   cr_expect_str_eq(a->contagion.model, b->contagion.model, "%s: contagion.model", what);
   cr_expect_eq(a->per_path_auto, b->per_path_auto, "%s: output.per_path auto", what);
   cr_expect_eq(a->per_path, b->per_path, "%s: output.per_path", what);
@@ -476,7 +482,10 @@ Test(scenario, defaults) {
     cr_expect_eq(sc->seed, 1);
     cr_expect_eq(sc->paths, 10000);
     cr_expect_eq(sc->portfolio.source, CAS_PORTFOLIO_BUILTIN);
+    cr_expect_str_eq(sc->portfolio.builtin, "yrd");
     cr_expect_null(sc->portfolio.file);
+    cr_expect_eq(sc->network.source, CAS_NETWORK_NONE);
+    cr_expect_str_eq(sc->network.builtin, "yrd");
     cr_expect_eq(sc->portfolio.loans, CAS_PORTFOLIO_DEFAULT_LOANS);
     cr_expect_eq(sc->portfolio.seed, 1);
     cr_expect_str_eq(sc->copula, "gaussian");
@@ -525,6 +534,52 @@ Test(scenario, defaults) {
  * retail). The baseline correlates region factors with region factors and
  * sector factors with sector factors only, so a'Ca is the sum of the
  * squared loadings, as without correlations. */
+/* The built-in books and networks a scenario may name are the registered
+ * ones (models/books, models/networks; a network may also be none): each
+ * is read, kept and written back, and the messages list them all. */
+Test(scenario, builtin_names_come_from_the_registries) {
+  for (size_t i = 0; cas_book_at(i); i++) {
+    const char *name = cas_book_at(i)->info.name;
+    char text[256];
+    snprintf(text, sizeof text, "portfolio: {builtin: %s, loans: 100}\n", name);
+    cas_scenario *sc = load_text_ok(text, "/nonexistent/book.yaml");
+    cr_expect_eq(sc->portfolio.source, CAS_PORTFOLIO_BUILTIN);
+    cr_expect_str_eq(sc->portfolio.builtin, name);
+    free(round_trip(sc, name));
+    cas_scenario_destroy(sc);
+  }
+  for (size_t i = 0; cas_network_at(i); i++) {
+    const char *name = cas_network_at(i)->info.name;
+    char text[256];
+    snprintf(text, sizeof text, "network: {builtin: %s, seed: 4}\n", name);
+    cas_scenario *sc = load_text_ok(text, "/nonexistent/network.yaml");
+    cr_expect_eq(sc->network.source, CAS_NETWORK_BUILTIN);
+    cr_expect_str_eq(sc->network.builtin, name);
+    cr_expect_eq(sc->network.seed, 4);
+    free(round_trip(sc, name));
+    cas_scenario_destroy(sc);
+  }
+  cas_scenario *sc = load_text_ok("network: {builtin: none}\n", "/nonexistent/none.yaml");
+  cr_expect_eq(sc->network.source, CAS_NETWORK_NONE);
+  free(round_trip(sc, "network none"));
+  cas_scenario_destroy(sc);
+
+  char books[256], networks[256], want[512];
+  cas_book_list(books, sizeof books);
+  cas_network_list(networks, sizeof networks);
+  cas_error err = {0};
+  sc = NULL;
+  cr_expect_eq(cas_scenario_load_text("portfolio: {builtin: atlantis}\n", "/nonexistent/b.yaml",
+                                      &sc, &err), CAS_ERR_INPUT);
+  snprintf(want, sizeof want, "(expected one of: %s)", books);
+  cr_expect_not_null(strstr(err.msg, want), "got '%s', expected it to list %s", err.msg, books);
+  err = (cas_error){0};
+  cr_expect_eq(cas_scenario_load_text("network: {builtin: atlantis}\n", "/nonexistent/n.yaml",
+                                      &sc, &err), CAS_ERR_INPUT);
+  snprintf(want, sizeof want, "(expected one of: %s, none)", networks);
+  cr_expect_not_null(strstr(err.msg, want), "got '%s', expected it to list %s", err.msg, want);
+}
+
 Test(scenario, baseline_asset_correlations_in_irb_ranges) {
   static const double lo[CAS_YRD_NSECTORS] = {0.08, 0.12, 0.03, 0.12, 0.08, 0.12, 0.12, 0.12, 0.03};
   static const double hi[CAS_YRD_NSECTORS] = {0.24, 0.24, 0.16, 0.24, 0.24, 0.24, 0.24, 0.24, 0.16};

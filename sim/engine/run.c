@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "books/books.h"
 #include "calibrate.h"
+#include "networks/networks.h"
 #include "output.h"
 #include "sha256.h"
 
@@ -43,14 +45,32 @@ cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out,
 cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, cas_error *err) {
   if (sc->portfolio.source == CAS_PORTFOLIO_FILE)
     return cas_portfolio_load_csv_as(sc->portfolio.file, sc->declared, out, err);
-  return cas_portfolio_generate(sc->portfolio.loans, sc->portfolio.seed, out, err);
+  const cas_book_model *book = cas_book_lookup(sc->portfolio.builtin);
+  if (book == NULL) {
+    /* The scenario reader accepts registered names only: a scenario made
+     * another way. */
+    char names[256];
+    cas_book_list(names, sizeof names);
+    *out = NULL;
+    return cas_error_set(err, CAS_ERR_INPUT, "unknown built-in portfolio '%s' (expected one of: %s)",
+                         sc->portfolio.builtin, names);
+  }
+  return book->generate(sc->portfolio.loans, sc->portfolio.seed, out, err);
 }
 
 cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
                                 cas_network **out, cas_error *err) {
   if (sc->network.source == CAS_NETWORK_FILE)
     return cas_network_load_csv(sc->network.file, pf, out, err);
-  return cas_network_generate(pf, sc->network.seed, out, err);
+  const cas_network_model *model = cas_network_lookup(sc->network.builtin);
+  if (model == NULL) {
+    char names[256];
+    cas_network_list(names, sizeof names);
+    *out = NULL;
+    return cas_error_set(err, CAS_ERR_INPUT, "unknown built-in network '%s' (expected one of: %s)",
+                         sc->network.builtin, names);
+  }
+  return model->generate(pf, sc->network.seed, out, err);
 }
 
 static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_report *rep) {

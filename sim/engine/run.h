@@ -67,10 +67,12 @@ typedef struct cas_run_report {
 /* Loads a scenario and applies the overrides of opt (paths, seed, loans). */
 cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out, cas_error *err);
 
-/* The scenario's portfolio: its CSV file or the built-in book. */
+/* The scenario's portfolio: its CSV file or the built-in book it names
+ * (portfolio.builtin, drawn by that model of models/books). */
 cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, cas_error *err);
 
-/* The scenario's network: its CSV file or the built-in one. */
+/* The scenario's network: its links CSV, or else the built-in network
+ * network.builtin names (drawn by that model of models/networks). */
 cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
                                 cas_network **out, cas_error *err);
 

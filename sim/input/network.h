@@ -65,7 +65,8 @@ cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_n
  * mutual-guarantee circles among small firms with a heavy-tailed size
  * distribution; ordinary trade links among small and mid-sized firms
  * outside the parks. About 3 links per loan. Deterministic from (portfolio,
- * seed), identical for any thread count. */
+ * seed), identical for any thread count. The network model "yrd"
+ * (networks.h), defined in models/networks/yrd.c. */
 cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_network **out,
                                 cas_error *err);
 

@@ -1,11 +1,12 @@
 /*
  * portfolio.h: a loan book as a structure of arrays.
  *
- * A portfolio comes from a CSV file (cas_portfolio_load_csv) or from the
- * built-in generator of the default Yangtze River Delta book
- * (cas_portfolio_generate, calibration in docs/CALIBRATION.md). Arrays are
- * indexed by loan, 0..n-1, in file order or generation order; the order is
- * part of the result (a path's random numbers are consumed in loan order).
+ * A portfolio comes from a CSV file (cas_portfolio_load_csv) or from a
+ * built-in book of models/books (books.h), such as the default Yangtze
+ * River Delta book (cas_portfolio_generate, models/books/yrd.c,
+ * calibration in docs/CALIBRATION.md). Arrays are indexed by loan,
+ * 0..n-1, in file order or generation order; the order is part of the
+ * result (a path's random numbers are consumed in loan order).
  *
  * Memory: 8 (ead) + 8 (pd) + 8 (lgd) + 2 + 2 (region, sector) + 2 (city)
  * + 4 (park) = 34 bytes per loan, plus the ids of a CSV portfolio (the id
@@ -96,13 +97,14 @@ cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_err
 
 /* The built-in default Yangtze River Delta portfolio of `loans` loans
  * (1 to 10^9; otherwise CAS_ERR_INPUT), deterministic from (loans, seed)
- * and identical for any thread count. */
+ * and identical for any thread count: the book model "yrd" (books.h),
+ * defined in models/books/yrd.c. */
 enum { CAS_PORTFOLIO_DEFAULT_LOANS = 100000 };
 cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **out,
                                   cas_error *err);
 
 /* Expected shares of loans (by count) in the built-in book, from its
- * calibration table: by region, by sector (after the city tilts) and, if
+ * calibration table (models/books/yrd.c): by region, by sector (after the city tilts) and, if
  * city is not NULL, by city (cas_yrd_ncities entries, taxonomy order). Any
  * output may be NULL. Fails (CAS_ERR_INTERNAL) only if the calibration and
  * taxonomy.c disagree. */

@@ -43,10 +43,12 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "books/books.h"
 #include "contagion/contagion.h"
 #include "copula/copula.h"
 #include "lgd/lgd.h"
 #include "linalg.h"
+#include "networks/networks.h"
 #include "portfolio.h"
 #include "textbuf.h"
 
@@ -118,8 +120,9 @@ static const char *const top_keys[] = {
 static const char *const output_keys[] = {"per_path", NULL};
 static const char *const per_path_names[] = {"segment", "region", "sector", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
-static const char *const builtin_names[] = {"yrd", NULL};
-static const char *const network_builtin_names[] = {"yrd", "none", NULL};
+/* Built-in books and networks: the names registered in models/books and
+ * models/networks; a network may also be "none". */
+#define NETWORK_NONE "none"
 static const char *const model_keys[] = {
   "copula", "lgd", "factors", "loadings", "region_correlation", "sector_correlation",
   "correlations", "correlation_matrix", NULL};
@@ -885,12 +888,20 @@ static cas_status input_file(loader *ld, const node *nd, const char *what, const
   return CAS_OK;
 }
 
-/* At most one of builtin (one of names) or file in a source mapping.
- * *builtin_index is the index of the builtin name given (-1: none given);
- * *file_out the resolved file (NULL: none given). */
+static int is_book(const char *name) { return cas_book_lookup(name) != NULL; }
+
+static int is_network(const char *name) {
+  return strcmp(name, NETWORK_NONE) == 0 || cas_network_lookup(name) != NULL;
+}
+
+/* At most one of builtin (a name that known accepts; list names them all
+ * for the message) or file in a source mapping. *builtin_out is the
+ * builtin name given (NULL: none given); *file_out the resolved file
+ * (NULL: none given). */
 static cas_status decode_source(loader *ld, const node *p, const char *where, const char *noun,
-                                const char *const *names, const char *file_expected,
-                                int *builtin_index, char **file_out) {
+                                int (*known)(const char *name), const char *list,
+                                const char *file_expected, const char **builtin_out,
+                                char **file_out) {
   const node *builtin = map_find(p, "builtin", NULL), *file = map_find(p, "file", NULL);
   char what[64];
   cas_status st;
@@ -900,19 +911,16 @@ static cas_status decode_source(loader *ld, const node *p, const char *where, co
                             ? kf : kb;
     return fail(ld, later, "%s: give either builtin or file, not both", where);
   }
-  *builtin_index = -1;
+  *builtin_out = NULL;
   if (builtin) {
-    char list[64];
-    join_names(names, list, sizeof list);
     snprintf(what, sizeof what, "%s.builtin", where);
     char expected[64];
     snprintf(expected, sizeof expected, "the name of a built-in %s", noun);
     if ((st = want_text(ld, builtin, what, expected)) != CAS_OK) return st;
-    for (int i = 0; names[i] != NULL; i++)
-      if (strcmp(names[i], builtin->text) == 0) *builtin_index = i;
-    if (*builtin_index < 0)
+    if (!known(builtin->text))
       return fail(ld, builtin, "%s: unknown built-in %s '%s' (expected one of: %s)", what, noun,
                   builtin->text, list);
+    *builtin_out = builtin->text;
   }
   if (file) {
     snprintf(what, sizeof what, "%s.file", where);
@@ -923,6 +931,7 @@ static cas_status decode_source(loader *ld, const node *p, const char *where, co
 
 static cas_status decode_portfolio(loader *ld, const node *top, cas_scenario *sc) {
   sc->portfolio.source = CAS_PORTFOLIO_BUILTIN;
+  snprintf(sc->portfolio.builtin, sizeof sc->portfolio.builtin, "%s", CAS_BOOK_DEFAULT);
   sc->portfolio.loans = CAS_PORTFOLIO_DEFAULT_LOANS;
   sc->portfolio.seed = DEFAULT_PORTFOLIO_SEED;
   const node *p = map_find(top, "portfolio", NULL);
@@ -931,11 +940,15 @@ static cas_status decode_portfolio(loader *ld, const node *top, cas_scenario *sc
   if (st != CAS_OK) return st;
   if ((st = check_keys(ld, p, "portfolio", portfolio_keys)) != CAS_OK) return st;
 
-  int builtin;
-  if ((st = decode_source(ld, p, "portfolio", "portfolio", builtin_names,
+  const char *builtin;
+  char list[256];
+  cas_book_list(list, sizeof list);
+  if ((st = decode_source(ld, p, "portfolio", "portfolio", is_book, list,
                           "the path of a portfolio CSV file", &builtin, &sc->portfolio.file)) !=
       CAS_OK)
     return st;
+  if (builtin != NULL)
+    snprintf(sc->portfolio.builtin, sizeof sc->portfolio.builtin, "%s", builtin);
   if (sc->portfolio.file != NULL) sc->portfolio.source = CAS_PORTFOLIO_FILE;
   const node *v;
   if ((v = map_find(p, "loans", NULL)) != NULL &&
@@ -949,22 +962,30 @@ static cas_status decode_portfolio(loader *ld, const node *top, cas_scenario *sc
 
 static cas_status decode_network(loader *ld, const node *top, cas_scenario *sc) {
   sc->network.source = CAS_NETWORK_NONE;
+  snprintf(sc->network.builtin, sizeof sc->network.builtin, "%s", CAS_NETWORK_DEFAULT);
   sc->network.seed = DEFAULT_NETWORK_SEED;
   const node *v = map_find(top, "network", NULL);
   if (v == NULL) return CAS_OK;
   cas_status st;
-  int builtin;
+  const char *builtin;
+  char list[256];
+  cas_network_list(list, sizeof list);
+  size_t used = strlen(list);
+  snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", NETWORK_NONE);
   if ((st = want_map(ld, v, "network", "a mapping (builtin or file, seed)")) != CAS_OK ||
       (st = check_keys(ld, v, "network", network_keys)) != CAS_OK ||
-      (st = decode_source(ld, v, "network", "network", network_builtin_names,
+      (st = decode_source(ld, v, "network", "network", is_network, list,
                           "the path of a links CSV file", &builtin, &sc->network.file)) != CAS_OK)
     return st;
-  if (sc->network.file != NULL) sc->network.source = CAS_NETWORK_FILE;
-  else if (builtin >= 0 && strcmp(network_builtin_names[builtin], "yrd") == 0)
+  if (sc->network.file != NULL) {
+    sc->network.source = CAS_NETWORK_FILE;
+  } else if (builtin != NULL && strcmp(builtin, NETWORK_NONE) != 0) {
     sc->network.source = CAS_NETWORK_BUILTIN;
-  else if (builtin < 0)
-    return fail(ld, v, "network: got a mapping without builtin or file, expected builtin: yrd, "
-                       "builtin: none or file: LINKS.csv");
+    snprintf(sc->network.builtin, sizeof sc->network.builtin, "%s", builtin);
+  } else if (builtin == NULL) {
+    return fail(ld, v, "network: got a mapping without builtin or file, expected builtin: "
+                       CAS_NETWORK_DEFAULT ", builtin: " NETWORK_NONE " or file: LINKS.csv");
+  }
   const node *seed = map_find(v, "seed", NULL);
   if (seed && (st = get_uint(ld, seed, "network.seed", 0, UINT64_MAX, &sc->network.seed)) != CAS_OK)
     return st;
@@ -2172,7 +2193,9 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     utf8_ok &= put_string(&b, sc->portfolio.file);
     cas_buf_put(&b, "\n");
   } else {
-    cas_buf_put(&b, "  builtin: \"yrd\"\n");
+    cas_buf_put(&b, "  builtin: ");
+    utf8_ok &= put_string(&b, sc->portfolio.builtin);
+    cas_buf_put(&b, "\n");
   }
   cas_buf_printf(&b, "  loans: %" PRIu64 "\n  seed: %" PRIu64 "\n", sc->portfolio.loans,
             sc->portfolio.seed);
@@ -2183,8 +2206,10 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     utf8_ok &= put_string(&b, sc->network.file);
     cas_buf_put(&b, "\n");
   } else {
-    cas_buf_printf(&b, "  builtin: \"%s\"\n",
-                   sc->network.source == CAS_NETWORK_BUILTIN ? "yrd" : "none");
+    cas_buf_put(&b, "  builtin: ");
+    utf8_ok &= put_string(&b, sc->network.source == CAS_NETWORK_BUILTIN ? sc->network.builtin
+                                                                        : NETWORK_NONE);
+    cas_buf_put(&b, "\n");
   }
   cas_buf_printf(&b, "  seed: %" PRIu64 "\n", sc->network.seed);
 

@@ -65,7 +65,7 @@ typedef enum cas_portfolio_source {
 
 typedef enum cas_network_source {
   CAS_NETWORK_NONE = 0,      /* no links: no guarantees, nothing to spread along */
-  CAS_NETWORK_BUILTIN = 1,   /* the built-in network of the book (yrd) */
+  CAS_NETWORK_BUILTIN = 1,   /* a built-in network (network.builtin, models/networks) */
   CAS_NETWORK_FILE = 2       /* a links CSV */
 } cas_network_source;
 
@@ -124,6 +124,8 @@ typedef struct cas_scenario {
 
   struct {
     cas_portfolio_source source;  /* default builtin */
+    char builtin[CAS_MODEL_NAME_MAX]; /* models/books registry, default "yrd" (CAS_BOOK_DEFAULT);
+                                         the book generated when source is builtin */
     char *file;         /* CSV path (source == FILE): absolute, canonical (realpath), resolved
                            against the folder of the file that names it; NULL for builtin */
     uint64_t loans;     /* built-in size, default CAS_PORTFOLIO_DEFAULT_LOANS */
@@ -155,6 +157,9 @@ typedef struct cas_scenario {
    * network, with contagion on or off. */
   struct {
     cas_network_source source;   /* default CAS_NETWORK_NONE */
+    char builtin[CAS_MODEL_NAME_MAX]; /* models/networks registry, default "yrd"
+                                         (CAS_NETWORK_DEFAULT); the network generated when
+                                         source is builtin ("none" is no network: source) */
     char *file;                  /* links CSV, resolved like portfolio.file */
     uint64_t seed;               /* built-in network seed, default 1 */
   } network;
