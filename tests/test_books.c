@@ -9,8 +9,9 @@
  *    finite, PD in (0, 1), LGD in [0, 1], region and sector codes below
  *    the counts of its classification, city CAS_NONE or a city of it, park
  *    -1 or below npark;
- *  - its classification is the delta's, which a scenario binds a built-in
- *    book's names to before the book is drawn (scenario.c);
+ *  - its classification is the one the model declares, which a scenario
+ *    binds a built-in book's names to before the book is drawn
+ *    (scenario.c);
  *  - another seed gives another book; no loans is CAS_ERR_INPUT;
  *  - a scenario that names the book gets it from cas_run_load_portfolio
  *    (through the registry), the same bytes as the model's own draw.
@@ -70,15 +71,17 @@ static void expect_same_book(const cas_portfolio *a, const cas_portfolio *b, con
   cr_expect_str_eq(a->source, b->source, "%s: source", what);
 }
 
-static void expect_in_range(const cas_portfolio *pf, size_t loans, const char *what) {
+static void expect_in_range(const cas_book_model *m, const cas_portfolio *pf, size_t loans,
+                            const char *what) {
   cr_assert_eq(pf->n, loans, "%s: %zu loans, expected %zu", what, pf->n, loans);
   const cas_taxonomy *tax = pf->tax;
   cr_assert_not_null(tax, "%s: no classification", what);
-  cas_taxonomy *yrd = cas_taxonomy_yrd();
-  cr_assert_not_null(yrd);
-  cr_expect(cas_taxonomy_equal(tax, yrd),
-            "%s: not the delta's classification, which scenarios bind built-in books to", what);
-  cas_taxonomy_destroy(yrd);
+  cas_taxonomy *own = m->classification();
+  cr_assert_not_null(own);
+  cr_expect(cas_taxonomy_equal(tax, own),
+            "%s: not the classification the model declares, which scenarios bind its books to",
+            what);
+  cas_taxonomy_destroy(own);
   cr_expect(pf->npark >= 0, "%s: npark %d", what, (int)pf->npark);
   cr_expect(pf->source[0] != '\0', "%s: no source", what);
   size_t bad = 0;
@@ -126,13 +129,13 @@ Test(books, every_book_keeps_the_contract, .timeout = 120) {
       snprintf(what, sizeof what, "%s of %zu loans", m->info.name, loans);
       cas_portfolio *a = draw(m, loans, 7, 1), *b = draw(m, loans, 7, 1);
       cas_portfolio *c = draw(m, loans, 7, 2);
-      expect_in_range(a, loans, what);
+      expect_in_range(m, a, loans, what);
       expect_same_book(a, b, what);
       snprintf(what, sizeof what, "%s of %zu loans, 1 and 2 threads", m->info.name, loans);
       expect_same_book(a, c, what);
       if (loans > 1) {
         cas_portfolio *d = draw(m, loans, 8, 2);
-        expect_in_range(d, loans, what);
+        expect_in_range(m, d, loans, what);
         cr_expect(memcmp(a->ead, d->ead, loans * sizeof *a->ead) != 0 ||
                       memcmp(a->pd, d->pd, loans * sizeof *a->pd) != 0,
                   "%s: seeds 7 and 8 give the same book", m->info.name);

@@ -498,7 +498,7 @@ static int is_partner_sector(int s) {
   return s == CAS_SECTOR_MANUFACTURING || s == CAS_SECTOR_WHOLESALE_RETAIL || s == CAS_SECTOR_INCLUSIVE_MICRO;
 }
 
-/* Weights of the built-in network (sim/input/network.c, docs/NETWORK.md). */
+/* Weights of the built-in network (models/networks/yrd.c, docs/NETWORK.md). */
 #define W_PARK 0.4
 #define W_PARK_BACK 0.004
 #define W_OUTSIDE 0.2
@@ -606,7 +606,7 @@ Test(network_builtin, chain_masters) {
 }
 
 /* Trade links: the share of a firm's partners by sector (rows: firm hit,
- * columns: partner), as in sim/input/network.c. */
+ * columns: partner), as in models/networks/yrd.c. */
 static const struct {
   int sector;
   double share[CAS_YRD_NSECTORS];

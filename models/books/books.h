@@ -15,10 +15,9 @@
  * (0, 1), LGD in [0, 1], region and sector codes of its classification,
  * city CAS_NONE or a city of it, park -1 or below npark); different seeds
  * give different books; a size out of the model's range is CAS_ERR_INPUT.
- * A scenario binds the names of a built-in book to the delta's
- * classification (cas_taxonomy_yrd) before the book is drawn, so a book
- * is classified by it (a book of another classification would first have
- * to tell the scenario reader its classification).
+ * A book declares its classification (`classification`): a scenario on a
+ * built-in book binds its names to it on load, before the book is drawn,
+ * and the book drawn must be classified by an equal one (checked).
  */
 #ifndef CASCADE_BOOKS_H
 #define CASCADE_BOOKS_H
@@ -36,6 +35,9 @@ typedef struct cas_book_model {
    * caller, cas_portfolio_destroy); on failure *out is NULL and err says
    * why. */
   cas_status (*generate)(size_t loans, uint64_t seed, cas_portfolio **out, cas_error *err);
+  /* A new copy of the classification of the books it draws (NULL out of
+   * memory; cas_taxonomy_destroy). */
+  cas_taxonomy *(*classification)(void);
 } cas_book_model;
 
 /* yrd: cas_portfolio_generate (portfolio.h). */

@@ -518,4 +518,5 @@ const cas_book_model cas_book_yrd = {
            "the Yangtze River Delta book: loans of the four provinces' cities, nine sectors and "
            "industrial parks, calibrated to public statistics (docs/CALIBRATION.md)"},
   .generate = cas_portfolio_generate,
+  .classification = cas_taxonomy_yrd,
 };

@@ -1078,10 +1078,19 @@ static cas_status decode_classification(loader *ld, const node *top, cas_scenari
       return fail(ld, c, "classification: %d regions x %d sectors make more than %d segments",
                   sc->declared->regions.n, sc->declared->sectors.n, CAS_SEGMENTS_MAX);
   }
-  if (sc->portfolio.source == CAS_PORTFOLIO_BUILTIN && strcmp(sc->declared->source, "yrd") != 0)
-    return fail(ld, c, "classification: the built-in book has the delta's classification "
-                       "(got a declared one, expected classification: yrd or none with "
-                       "portfolio.builtin; declare a classification for a portfolio.file)");
+  if (sc->portfolio.source == CAS_PORTFOLIO_BUILTIN) {
+    /* A built-in book comes with its classification: a declared one must be it. */
+    const cas_book_model *m = cas_book_lookup(sc->portfolio.builtin);
+    cas_taxonomy *own = m ? m->classification() : NULL;
+    if (own == NULL) return nomem(ld);
+    int same = cas_taxonomy_equal(own, sc->declared);
+    cas_taxonomy_destroy(own);
+    if (!same)
+      return fail(ld, c, "classification: the built-in book '%s' has its own classification "
+                         "(got another one declared, expected classification: %s or none with "
+                         "portfolio.builtin; declare a classification for a portfolio.file)",
+                  sc->portfolio.builtin, sc->portfolio.builtin);
+  }
   return CAS_OK;
 }
 
@@ -1971,12 +1980,15 @@ static cas_status load(const char *path, char *text, size_t len, cas_scenario **
   if (st == CAS_OK) {
     /* Bind now when the classification is known without the book. */
     cas_taxonomy *known = sc->declared;
-    cas_taxonomy *yrd = NULL;
-    if (known == NULL && sc->portfolio.source == CAS_PORTFOLIO_BUILTIN)
-      known = yrd = cas_taxonomy_yrd();
-    if (known == NULL && sc->portfolio.source == CAS_PORTFOLIO_BUILTIN) st = nomem(&ld);
-    else if (known != NULL) st = cas_scenario_bind(sc, known, err);
-    cas_taxonomy_destroy(yrd);
+    cas_taxonomy *book = NULL;
+    if (known == NULL && sc->portfolio.source == CAS_PORTFOLIO_BUILTIN) {
+      /* the built-in book's own classification (its model declares it) */
+      const cas_book_model *m = cas_book_lookup(sc->portfolio.builtin);
+      known = book = m ? m->classification() : NULL;
+      if (known == NULL) st = nomem(&ld);
+    }
+    if (st == CAS_OK && known != NULL) st = cas_scenario_bind(sc, known, err);
+    cas_taxonomy_destroy(book);
   }
   for (size_t i = 0; i < ld.nfiles; i++) {
     free(ld.paths[i]);
