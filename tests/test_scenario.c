@@ -1329,3 +1329,26 @@ Test(scenario, factor_shift_mode_is_read_inherited_and_written) {
 }
 
 Test(scenario, destroy_null_is_a_no_op) { cas_scenario_destroy(NULL); }
+
+/* Naming the default families explicitly is the default model (their
+ * default loadings by sector); a family's correlation given twice, in the
+ * family and by its shortcut, is an error at the shortcut. */
+Test(scenario, explicit_default_families_are_the_default_model) {
+  cas_scenario *a = load_text_ok("name: a\n", "/tmp/a.yaml");
+  cas_scenario *b = load_text_ok("name: b\nmodel:\n  factors: [{name: global}, {name: region, by: region},"
+                                 " {name: sector, by: sector}]\n",
+                                 "/tmp/b.yaml");
+  cr_expect(same_factor_model(a->factors, b->factors), "explicit default families differ");
+  cas_scenario_destroy(a);
+  cas_scenario_destroy(b);
+  cas_scenario *sc = NULL;
+  cas_error err = {0};
+  cr_expect_eq(cas_scenario_load_text("name: c\nmodel:\n  factors: [{name: global}, "
+                                      "{name: region, by: region, correlation: 0.2}, "
+                                      "{name: sector, by: sector}]\n  region_correlation: 0.5\n",
+                                      "/tmp/c.yaml", &sc, &err),
+               CAS_ERR_INPUT);
+  cr_expect_null(sc);
+  cr_expect_str_eq(err.msg, "/tmp/c.yaml:4:23: model.region_correlation: the family 'region' "
+                            "already gives its correlation at line 3, column 56 (give one of them)");
+}

@@ -942,14 +942,33 @@ cas_status cas_network_generate(const cas_portfolio *pf, uint64_t seed, cas_netw
   cas_taxonomy *yrd = cas_taxonomy_yrd();
   if (yrd == NULL) return cas_error_set(err, CAS_ERR_NOMEM, "built-in network: out of memory");
   int delta = cas_taxonomy_equal(pf->tax, yrd);
+  /* Say what differs: other names, or the delta's names in another order. */
+  const char *what = "regions";
+  const cas_names *mine = &pf->tax->regions, *want = &yrd->regions;
+  if (cas_names_equal(mine, want)) {
+    what = "sectors";
+    mine = &pf->tax->sectors;
+    want = &yrd->sectors;
+  }
+  if (cas_names_equal(mine, want)) {
+    what = "cities";
+    mine = &pf->tax->cities;
+    want = &yrd->cities;
+  }
+  int same_names = mine->n == want->n;
+  for (int k = 0; same_names && k < mine->n; k++)
+    same_names = cas_names_find(want, mine->name[k], strlen(mine->name[k])) >= 0;
+  char got[256];
+  cas_names_list(mine, 6, got, sizeof got);
   cas_taxonomy_destroy(yrd);
   if (!delta)
     return cas_error_set(err, CAS_ERR_INPUT,
-                         "built-in network: it is drawn for the delta's classification (regions, "
-                         "sectors and cities of the built-in book; got a book classified by its "
-                         "own %d regions and %d sectors): give the book's links as network: "
-                         "{file: LINKS.csv} or declare classification: yrd",
-                         pf->tax->regions.n, pf->tax->sectors.n);
+                         "built-in network: it is drawn for the delta's classification (the "
+                         "built-in book's regions, sectors and cities, in that order); the book's "
+                         "%s are %s (got %s): give the book's links as network: {file: "
+                         "LINKS.csv}, or declare classification: yrd if the book uses the delta's "
+                         "names",
+                         what, same_names ? "the delta's in another order" : "others", got);
   generator G = {.pf = pf, .P = &net_params, .seed = seed, .n = pf->n};
   cas_status st = generator_setup(&G);
   if (st) {

@@ -1106,6 +1106,15 @@ static const double generic_loading[3] = {0.253, 0.179, 0.253};
 
 static const char *const family_keys[] = {"name", "by", "loading", "correlation", NULL};
 
+/* The default loading of sector s on default family k (0 global, 1
+ * region, 2 sector): the delta's table for a delta sector name, else the
+ * generic row. */
+static double default_family_loading(const cas_taxonomy *tax, int s, int k) {
+  for (int y = 0; y < CAS_YRD_NSECTORS; y++)
+    if (strcmp(tax->sectors.name[s], cas_yrd_sector_names[y]) == 0) return default_loading[y][k];
+  return generic_loading[k];
+}
+
 /* The names of the families, NULL-terminated, for check_keys. */
 static cas_status family_name_list(loader *ld, const cas_factor_model *m, const char ***out) {
   const char **names = calloc((size_t)m->nfamilies + 1, sizeof *names);
@@ -1149,13 +1158,8 @@ static cas_status decode_families(loader *ld, const node *model, const cas_taxon
       m->family[k].by = (cas_factor_by)k;
       (*fam_corr)[k] = 0.0;
     }
-    for (int s = 0; s < tax->sectors.n; s++) {
-      int d = -1;
-      for (int y = 0; y < CAS_YRD_NSECTORS; y++)
-        if (strcmp(tax->sectors.name[s], cas_yrd_sector_names[y]) == 0) d = y;
-      for (int k = 0; k < 3; k++)
-        m->family_loading[s * 3 + k] = d >= 0 ? default_loading[d][k] : generic_loading[k];
-    }
+    for (int s = 0; s < tax->sectors.n; s++)
+      for (int k = 0; k < 3; k++) m->family_loading[s * 3 + k] = default_family_loading(tax, s, k);
   } else {
     for (size_t i = 0; i < n; i++) {
       const node *item = factors->val[i], *v;
@@ -1196,6 +1200,13 @@ static cas_status decode_families(loader *ld, const node *model, const cas_taxon
                       what);
         if ((st = get_number(ld, v, what, &R_CORRELATION, &(*fam_corr)[i])) != CAS_OK) return st;
       }
+      /* The default families (global, region by region, sector by
+       * sector) keep their default loadings unless given. */
+      static const char *const default_names[3] = {"global", "region", "sector"};
+      for (int d = 0; d < 3; d++)
+        if (strcmp(f->name, default_names[d]) == 0 && f->by == (cas_factor_by)d)
+          for (int sec = 0; sec < tax->sectors.n; sec++)
+            m->family_loading[sec * (int)n + (int)i] = default_family_loading(tax, sec, d);
       if ((v = map_find(item, "loading", NULL)) != NULL) {
         double a;
         snprintf(what, sizeof what, "%s.loading", where);
@@ -1356,6 +1367,13 @@ static cas_status decode_correlations(loader *ld, const node *model, cas_factor_
       return fail(ld, v, "%s: the factor model has no family '%s' by %s (give the correlation "
                          "in model.factors[...].correlation)", what, shortcuts[s].family,
                   cas_factor_by_names[shortcuts[s].by]);
+    const node *factors = map_find(model, "factors", NULL);
+    if (factors != NULL && factors->kind == NODE_SEQ && (size_t)k < factors->n &&
+        factors->val[k]->kind == NODE_MAP && map_find(factors->val[k], "correlation", NULL))
+      return fail(ld, v, "%s: the family '%s' already gives its correlation at line %ld, column %ld "
+                         "(give one of them)", what, shortcuts[s].family,
+                  map_key(factors->val[k], "correlation")->line,
+                  map_key(factors->val[k], "correlation")->col);
     double rho;
     if ((st = get_number(ld, v, what, &R_CORRELATION, &rho)) != CAS_OK) return st;
     const cas_factor_family *f = &m->family[k];
