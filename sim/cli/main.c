@@ -23,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "books/books.h"
 #include "cli.h"
 #include "kernel.h"
+#include "networks/networks.h"
 #include "network.h"
 #include "output.h"
 #include "portfolio.h"
@@ -377,7 +379,7 @@ static int cmd_portfolio(int argc, char **argv) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cas_status st = from ? load_book(from, yrd, &pf, &err)
-                       : cas_portfolio_generate(loans, seed, &pf, &err);
+                       : cas_book_lookup(CAS_BOOK_DEFAULT)->generate(loans, seed, &pf, &err);
   if (st == CAS_OK && export_path) st = cas_portfolio_export_csv(pf, export_path, &err);
   if (st != CAS_OK) {
     cas_portfolio_destroy(pf);
@@ -435,9 +437,10 @@ static int cmd_network(int argc, char **argv) {
   cas_error err = {0};
   /* The built-in network is drawn for the delta's classification. */
   cas_status st = from ? load_book(from, links == NULL, &pf, &err)
-                       : cas_portfolio_generate(loans, seed, &pf, &err);
+                       : cas_book_lookup(CAS_BOOK_DEFAULT)->generate(loans, seed, &pf, &err);
   if (st == CAS_OK)
-    st = links ? cas_network_load_csv(links, pf, &net, &err) : cas_network_generate(pf, net_seed, &net, &err);
+    st = links ? cas_network_load_csv(links, pf, &net, &err)
+               : cas_network_lookup(CAS_NETWORK_DEFAULT)->generate(pf, net_seed, &net, &err);
   if (st == CAS_OK && export_path) st = cas_network_export_csv(net, pf, export_path, &err);
   if (st == CAS_OK) {
     printf("network %s on portfolio %s\n", net->source, pf->source);
