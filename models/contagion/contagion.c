@@ -276,6 +276,12 @@ cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32
   ws->sum = malloc(bsize * sizeof *ws->sum);
   ws->hit = calloc(bsize / 64, sizeof *ws->hit);
   /* one spill-over pass at most per round, plus the state of round 0 */
+  /* epochs are packed in 14 bits of a round's target flags (below) */
+  if (max_rounds >= (1u << 14) - 1) {
+    cas_cascade_ws_destroy(ws);
+    return cas_error_set(err, CAS_ERR_INTERNAL, "cascade: %u rounds, at most %u supported",
+                         max_rounds, (1u << 14) - 2);
+  }
   ws->max_epochs = max_rounds + 1;
   ws->nsegments = plan->nsegments;
   ws->nfactors = plan->nfactors;
@@ -697,10 +703,13 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
   return 1;
 }
 
-/* Flags in the pad of a round's targets: the segment, whether it was
- * touched before, whether its slack clears it; the epoch above. */
-enum { T_SEGMENT = 0xff, T_PRIOR = 0x100, T_SURVIVES = 0x200, T_EPOCH_SHIFT = 16,
+/* Flags in the pad of a round's targets: the segment (16 bits: up to
+ * CAS_SEGMENTS_MAX segments), whether it was touched before, whether its
+ * slack clears it; the epoch above (14 bits: at most max_rounds + 1 <=
+ * 1001 epochs). */
+enum { T_SEGMENT = 0xffff, T_PRIOR = 0x10000, T_SURVIVES = 0x20000, T_EPOCH_SHIFT = 18,
        DECIDE_AHEAD = 16 };
+_Static_assert(CAS_SEGMENTS_MAX - 1 <= T_SEGMENT, "a segment must fit the target flags");
 
 /* One round of network hits from defaulted[d0, d1). */
 static int network_round(path_state *ps, size_t d0, size_t d1) {

@@ -179,3 +179,42 @@ def test_summaries_by_segment_without_segments_per_path(results):
                               for n in names], axis=1)
         np.testing.assert_allclose(a["loss_by_region"][:], by_region, rtol=1e-12, atol=1e-9)
         assert a["loss_by_region"].shape == (1000, 41)
+
+
+def test_contagion_without_segments_per_path(tmp_path):
+    """With contagion along the bank's own links (a links CSV), storing by
+    city and sector only still gives the contagion's ES contributions by
+    segment, from the tail paths simulated again, bit for bit those of a
+    run that stores every segment; the contagion datasets come by city and
+    sector per path."""
+    write_book(tmp_path / "book.csv")
+    n = 41 * 20 * 3
+    rng = np.random.default_rng(5)
+    rows = ["from,to,type,weight,amount"]
+    seen = set()
+    while len(rows) < 1 + 3000:
+        a, b = rng.integers(0, n, 2)
+        if a == b or (a, b) in seen:
+            continue
+        seen.add((a, b))
+        if len(rows) % 5 == 0:
+            rows.append(f"L{a},L{b},guarantee,0.5,500")
+        else:
+            rows.append(f"L{a},L{b},supply_chain,0.8,")
+    (tmp_path / "links.csv").write_text("\n".join(rows) + "\n")
+    base = ("seed: 3\npaths: 600\nportfolio: {file: book.csv}\nnetwork: {file: links.csv}\n"
+            "contagion:\n  model: network\n  calibration: {mode: pd_preserving, paths: 300}\n"
+            "  spillover: [{region: hefei, sector: manufacturing, factor: region.hefei, beta: 2}]\n")
+    (tmp_path / "auto.yaml").write_text("name: auto\n" + base)
+    (tmp_path / "full.yaml").write_text("name: full\n" + base + "output: {per_path: [segment, region, sector]}\n")
+    run("run", tmp_path / "auto.yaml", "--threads", 2, "-q", "-o", tmp_path / "auto.h5")
+    run("run", tmp_path / "full.yaml", "--threads", 1, "-q", "-o", tmp_path / "full.h5")
+    with h5py.File(tmp_path / "auto.h5", "r") as a, h5py.File(tmp_path / "full.h5", "r") as b:
+        assert "contagion_loss_by_segment" not in a
+        assert a["contagion_loss_by_region"].shape == (600, 41)
+        assert float(a["loss_contagion"][:].sum()) > 0
+        for name in ("loss", "loss_contagion", "es", "es_contribution", "es_contribution_contagion",
+                     "contagion_loss_by_region", "loss_by_sector", "cascade_rounds"):
+            np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+        np.testing.assert_allclose(a["es_contribution_contagion"][:].sum(axis=1),
+                                   a["es_contagion"][:], rtol=1e-9, atol=1e-9)
