@@ -174,6 +174,24 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
     return cas_error_set(err, CAS_ERR_INPUT, "%s: the factor correlation matrix is not positive definite",
                          sc->file_paths ? sc->file_paths[0] : "scenario");
   memcpy(plan->loading, m->loading, (size_t)plan->nsegments * nf * sizeof *plan->loading);
+  size_t nz = 0;
+  for (size_t k = 0; k < (size_t)plan->nsegments * nf; k++) nz += plan->loading[k] != 0.0;
+  plan->nz_start = malloc(((size_t)plan->nsegments + 1) * sizeof *plan->nz_start);
+  plan->nz_factor = malloc((nz ? nz : 1) * sizeof *plan->nz_factor);
+  plan->nz_loading = malloc((nz ? nz : 1) * sizeof *plan->nz_loading);
+  if (!plan->nz_start || !plan->nz_factor || !plan->nz_loading)
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (loadings)");
+  nz = 0;
+  for (int s = 0; s < plan->nsegments; s++) {
+    plan->nz_start[s] = (uint32_t)nz;
+    const double *a = cas_plan_loading(plan, s);
+    for (size_t f = 0; f < nf; f++)
+      if (a[f] != 0.0) {
+        plan->nz_factor[nz] = (uint32_t)f;
+        plan->nz_loading[nz++] = a[f];
+      }
+  }
+  plan->nz_start[plan->nsegments] = (uint32_t)nz;
   for (int s = 0; s < plan->nsegments; s++) {
     double v = cas_factor_model_systematic_variance(m, s);
     if (!(v < 1.0) || !(v >= 0.0)) {
@@ -433,6 +451,9 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->loan_index);
   free(plan->buckets);
   free(plan->factor_mem);
+  free(plan->nz_start);
+  free(plan->nz_factor);
+  free(plan->nz_loading);
   free(plan->loan_class);
   free(plan->cls_pd_mult);
   cas_segment_totals_free(&plan->unstressed);

@@ -101,6 +101,12 @@ typedef struct cas_plan {
   double *shift;         /* [nfactors] [SD] mean applied */
   double *shift_given;   /* [nfactors] [SD] as the shocks give them; 0: not shifted */
   double *loading;       /* [nsegments * nfactors] */
+  /* The same loadings without their zeros, by segment, in increasing
+   * factor order (each segment loads one factor of each family): segment
+   * s's are nz_factor/nz_loading[nz_start[s] .. nz_start[s + 1] - 1]. */
+  uint32_t *nz_start;    /* [nsegments + 1] */
+  uint32_t *nz_factor;
+  double *nz_loading;
   double *idio;          /* [nsegments] */
 
   /* The scenario's shocks folded by segment: the product of the PD (odds)

@@ -193,8 +193,10 @@ static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
 /* The model as run, and the texts that reproduce it. */
 static void describe_model(cas_dataset_list *l, const cas_run_record *rec, const cas_plan *plan) {
   const cas_scenario *sc = rec->scenario;
+  /* mostly zeros: a large one is chunked and compressed */
+  int large = (uint64_t)plan->nsegments * (uint64_t)plan->nfactors > (1u << 16);
   DS("factor_loading", CAS_DT_F64, 2, {"segment", "factor"}, plan->loading, "1",
-     "loading of a segment's latent variable on each factor", 0);
+     "loading of a segment's latent variable on each factor", large);
   DS("factor_correlation", CAS_DT_F64, 2, {"factor", "factor2"}, sc->factors->corr, "1",
      "correlation of the systematic factors", 0);
   DS("factor_shift", CAS_DT_F64, 1, {"factor"}, plan->shift, "standard deviations",
