@@ -13,6 +13,35 @@
 #include "portfolio.h"
 #include "taxonomy.h"
 
+/* The contract every registry keeps (sim/core/registry.h), for a family
+ * whose descriptors (of type TYPE) start with their cas_model_info: each
+ * has a name and a description, names are unique, LOOKUP finds the entry
+ * itself and LIST names it; DEFAULT (a name, or NULL) is registered; an
+ * unknown name and the index past the end give NULL. Sets COUNT. */
+#define EXPECT_REGISTRY(TYPE, AT, LOOKUP, LIST, DEFAULT, COUNT)                                   \
+  do {                                                                                           \
+    char names_[1024];                                                                           \
+    LIST(names_, sizeof names_);                                                                 \
+    size_t n_ = 0;                                                                               \
+    for (const TYPE *m_; (m_ = AT(n_)) != NULL; n_++) {                                          \
+      cr_assert(m_->info.name && m_->info.name[0] && m_->info.description &&                     \
+                    m_->info.description[0],                                                     \
+                "entry %zu: no name or description", n_);                                        \
+      cr_assert_eq(LOOKUP(m_->info.name), m_, "%s: lookup finds another entry", m_->info.name);  \
+      cr_assert_not_null(strstr(names_, m_->info.name), "%s missing from the list '%s'",          \
+                         m_->info.name, names_);                                                 \
+      for (size_t j_ = 0; j_ < n_; j_++)                                                         \
+        cr_assert_str_neq(AT(j_)->info.name, m_->info.name, "two entries called %s",             \
+                          m_->info.name);                                                        \
+    }                                                                                            \
+    cr_assert_gt(n_, 0, "an empty registry");                                                    \
+    const char *default_ = (DEFAULT);                                                            \
+    if (default_) cr_assert_not_null(LOOKUP(default_), "the default %s is not registered", default_); \
+    cr_assert_null(LOOKUP("no-such-model"));                                                     \
+    cr_assert_null(AT(n_));                                                                      \
+    (COUNT) = n_;                                                                                \
+  } while (0)
+
 /* The delta's segments and the default factor model's size on it. */
 #define YRD_SEG(r, s) ((r) * CAS_YRD_NSECTORS + (s))
 enum { YRD_NFACTORS = 1 + CAS_YRD_NREGIONS + CAS_YRD_NSECTORS };

@@ -27,6 +27,7 @@
 #include "plan.h"
 #include "portfolio.h"
 #include "scenario.h"
+#include "support.h"
 
 enum { LOANS = 3000, PATHS = 400 };
 
@@ -83,22 +84,17 @@ static void expect_same(const run *a, const run *b, const char *what) {
 }
 
 Test(contagion_models, registry_is_walkable) {
-  char names[256];
-  cas_contagion_model_list(names, sizeof names);
-  size_t count = 0;
-  for (size_t i = 0; cas_contagion_model_at(i); i++, count++) {
-    const cas_contagion_model *m = cas_contagion_model_at(i);
-    cr_assert(m->info.name && m->info.name[0] && m->info.description && m->info.description[0]);
-    cr_assert_not_null(m->path);
-    cr_assert_eq(cas_contagion_model_lookup(m->info.name), m, "%s: lookup finds another", m->info.name);
-    cr_assert_not_null(strstr(names, m->info.name));
-  }
+  size_t count;
+  EXPECT_REGISTRY(cas_contagion_model, cas_contagion_model_at, cas_contagion_model_lookup,
+                  cas_contagion_model_list, CAS_CONTAGION_DEFAULT, count);
   cr_assert_geq(count, 2);
+  for (size_t i = 0; i < count; i++) {
+    cr_assert_not_null(cas_contagion_model_at(i)->path);
+    cr_assert_not_null(cas_contagion_model_at(i)->describe);
+  }
   const cas_contagion_model *off = cas_contagion_model_lookup(CAS_CONTAGION_DEFAULT);
   cr_assert_eq(off, &cas_contagion_none, "contagion off is the none model, the default");
   cr_assert_eq(off->spreads, 0);
-  cr_assert_null(cas_contagion_model_lookup("no-such-model"));
-  cr_assert_null(cas_contagion_model_at(count));
 }
 
 Test(contagion_models, every_model_keeps_the_contract, .timeout = 300) {

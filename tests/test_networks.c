@@ -30,6 +30,7 @@
 #include "portfolio.h"
 #include "run.h"
 #include "scenario.h"
+#include "support.h"
 
 enum { LOANS = 5000 };
 
@@ -117,27 +118,14 @@ static void expect_well_formed(const cas_network *net, const cas_portfolio *pf, 
 }
 
 Test(networks, registry_is_walkable) {
-  char names[512];
-  cas_network_list(names, sizeof names);
-  size_t count = 0;
-  for (size_t i = 0; cas_network_at(i); i++, count++) {
+  size_t count;
+  EXPECT_REGISTRY(cas_network_model, cas_network_at, cas_network_lookup, cas_network_list,
+                  CAS_NETWORK_DEFAULT, count);
+  for (size_t i = 0; i < count; i++) {
     const cas_network_model *m = cas_network_at(i);
-    cr_assert(m->info.name && m->info.name[0] && m->info.description && m->info.description[0]);
     cr_assert_not_null(m->generate, "%s: no generator", m->info.name);
-    cr_assert_eq(cas_network_lookup(m->info.name), m, "%s: lookup finds another network",
-                 m->info.name);
-    cr_assert_not_null(strstr(names, m->info.name), "%s missing from the list '%s'", m->info.name,
-                       names);
     cr_assert_str_neq(m->info.name, "none", "'none' is the scenario's word for no network");
-    for (size_t j = 0; j < i; j++)
-      cr_assert_str_neq(cas_network_at(j)->info.name, m->info.name, "two networks called %s",
-                        m->info.name);
   }
-  cr_assert_gt(count, 0);
-  cr_assert_not_null(cas_network_lookup(CAS_NETWORK_DEFAULT),
-                     "the default network is not registered");
-  cr_assert_null(cas_network_lookup("no-such-network"));
-  cr_assert_null(cas_network_at(count));
 }
 
 Test(networks, every_network_keeps_the_contract, .timeout = 120) {
