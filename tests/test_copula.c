@@ -47,7 +47,7 @@ Test(copula, threshold_and_threshold_upper_agree) {
     const cas_copula_model *m = cas_copula_at(i);
     double prev = -INFINITY;
     for (int k = 0; k < NPROBE; k++) {
-      double t = m->threshold(probe_pd[k]);
+      double t = m->threshold(m, probe_pd[k]);
       cr_expect(isfinite(t), "%s: threshold(%g) = %g", m->info.name, probe_pd[k], t);
       cr_expect_gt(t, prev, "%s: threshold not increasing at %g", m->info.name, probe_pd[k]);
       prev = t;
@@ -55,7 +55,7 @@ Test(copula, threshold_and_threshold_upper_agree) {
     /* q = 2^-k: 1 - q is exact, so both functions see the same probability. */
     for (int k = 1; k <= 40; k++) {
       double q = ldexp(1.0, -k);
-      double up = m->threshold_upper(q), lo = m->threshold(1.0 - q);
+      double up = m->threshold_upper(m, q), lo = m->threshold(m, 1.0 - q);
       cr_expect_leq(fabs(up - lo), 4 * DBL_EPSILON * fabs(lo), "%s: q = 2^-%d: %.17g vs %.17g",
                     m->info.name, k, up, lo);
     }
@@ -63,7 +63,7 @@ Test(copula, threshold_and_threshold_upper_agree) {
     prev = -INFINITY;
     static const double tiny_q[] = {1e-17, 1e-30, 1e-100, 1e-300};
     for (size_t k = 0; k < sizeof tiny_q / sizeof tiny_q[0]; k++) {
-      double t = m->threshold_upper(tiny_q[k]);
+      double t = m->threshold_upper(m, tiny_q[k]);
       cr_expect(isfinite(t) && t > prev, "%s: threshold_upper(%g) = %g", m->info.name,
                 tiny_q[k], t);
       prev = t;
@@ -77,14 +77,14 @@ Test(copula, shifted_pd_round_trips_and_is_monotone) {
   for (size_t i = 0; cas_copula_at(i); i++) {
     const cas_copula_model *m = cas_copula_at(i);
     for (int k = 0; k < NPROBE; k++) {
-      double p = probe_pd[k], c = m->threshold(p);
-      double back = m->shifted_pd(c, 0.0);
+      double p = probe_pd[k], c = m->threshold(m, p);
+      double back = m->shifted_pd(m, c, 0.0);
       double bound = 16 * DBL_EPSILON * (1 + c * c) * p;
       cr_expect_leq(fabs(back - p), bound, "%s: shifted_pd(threshold(%g), 0) = %.17g",
                     m->info.name, p, back);
       double prev = 2.0;
       for (int j = 0; j < NSHIFT; j++) {
-        double q = m->shifted_pd(c, shifts[j]);
+        double q = m->shifted_pd(m, c, shifts[j]);
         cr_expect(q >= 0.0 && q <= 1.0, "%s: pd %g shift %g: %g", m->info.name, p, shifts[j], q);
         cr_expect_leq(q, prev, "%s: pd %g: not decreasing at shift %g", m->info.name, p,
                       shifts[j]);
@@ -92,7 +92,7 @@ Test(copula, shifted_pd_round_trips_and_is_monotone) {
       }
       /* Strictly adverse where the result is not saturated. */
       if (p > 1e-20 && p < 0.9)
-        cr_expect_gt(m->shifted_pd(c, -0.5), p, "%s: pd %g", m->info.name, p);
+        cr_expect_gt(m->shifted_pd(m, c, -0.5), p, "%s: pd %g", m->info.name, p);
     }
   }
 }
@@ -101,14 +101,14 @@ Test(copula, gaussian_known_answers) {
   const cas_copula_model *g = &cas_copula_gaussian;
   /* Phi^-1(0.04) and Phi(Phi^-1(0.04) + 0.8): a -2 SD shift of a factor
    * with loading 0.40 takes a 4% PD to 17.1%. */
-  double c = g->threshold(0.04);
+  double c = g->threshold(g, 0.04);
   cr_expect_float_eq(c, -1.7506860712521699794, 4e-16 * 1.75);
-  cr_expect_float_eq(g->shifted_pd(c, -0.8), 0.17088188049721972686, 4e-15 * 0.171);
+  cr_expect_float_eq(g->shifted_pd(g, c, -0.8), 0.17088188049721972686, 4e-15 * 0.171);
   /* The latent variable is N(shift, 1): the shifted PD of threshold 0 is
    * Phi(-shift), and Phi(-1) = 0.15865525393145705142. */
-  cr_expect_float_eq(g->shifted_pd(0.0, 1.0), 0.15865525393145705142, 4e-15 * 0.159);
-  cr_expect_float_eq(g->shifted_pd(0.0, -1.0), 1.0 - 0.15865525393145705142, 4e-15);
+  cr_expect_float_eq(g->shifted_pd(g, 0.0, 1.0), 0.15865525393145705142, 4e-15 * 0.159);
+  cr_expect_float_eq(g->shifted_pd(g, 0.0, -1.0), 1.0 - 0.15865525393145705142, 4e-15);
   /* Phi^-1(1 - 1e-12) from the upper tail: 7.0344838253011319298; the same
    * from 1 - 1e-12 formed in double would be 7.0344869 (off in the 6th digit). */
-  cr_expect_float_eq(g->threshold_upper(1e-12), 7.0344838253011319298, 4e-15 * 7.03);
+  cr_expect_float_eq(g->threshold_upper(g, 1e-12), 7.0344838253011319298, 4e-15 * 7.03);
 }

@@ -11,6 +11,7 @@
  *    within 4 of its own standard errors of its analytic default rate (36
  *    comparisons: all pass with probability 0.998 when the kernel is right);
  *  - with contagion on the kernel runs the cascade (some contagion loss).
+ * Each kernel is run with every registered copula.
  * The registry itself: names unique, found by lookup, listed, the default
  * registered. Kernels agreeing with each other in distribution is
  * tests/test_sparse.c's business.
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "contagion.h"
+#include "copula/copula.h"
 #include "kernel.h"
 #include "network.h"
 #include "plan.h"
@@ -39,15 +41,16 @@ typedef struct run {
   double analytic;   /* EL [CNY], double defaults included */
 } run;
 
-static run simulate(const cas_kernel *k, const char *extra, int threads, const cas_portfolio *pf,
-                    const cas_network *net) {
+static run simulate(const cas_kernel *k, const cas_copula_model *copula, const char *extra,
+                    int threads, const cas_portfolio *pf, const cas_network *net) {
   char text[1024];
   snprintf(text, sizeof text,
            "name: t\nseed: 17\npaths: %d\nportfolio: {builtin: yrd, loans: %d, seed: 5}\n"
-           "network: {builtin: yrd}\nmodel: {region_correlation: 0.5, sector_correlation: 0.3}\n"
+           "network: {builtin: yrd}\n"
+           "model: {copula: %s, region_correlation: 0.5, sector_correlation: 0.3}\n"
            "shocks:\n  - {region: jiangsu, factor_shift: -0.8}\n"
            "  - {sector: household, pd_multiplier: 2}\n%s",
-           PATHS, LOANS, extra);
+           PATHS, LOANS, copula->info.name, extra);
   cas_scenario *sc = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_scenario_load_text(text, "/tmp/t.yaml", &sc, &err), CAS_OK, "%s", err.msg);
@@ -84,47 +87,54 @@ Test(kernels, registry_is_walkable) {
   for (size_t i = 0; i < count; i++) cr_assert_not_null(cas_kernel_at(i)->path);
 }
 
+/* The contract for kernel k with copula cm. */
+static void keeps_the_contract(const cas_kernel *k, const cas_copula_model *cm,
+                               const cas_portfolio *pf, const cas_network *net) {
+  cas_error err = {0};
+  cr_log_info("kernel %s, copula %s", k->info.name, cm->info.name);
+  run a = simulate(k, cm, "", 1, pf, net), b = simulate(k, cm, "", 2, pf, net);
+  const cas_results *x = a.res, *y = b.res;
+  cr_assert_eq(memcmp(x->loss, y->loss, PATHS * sizeof *x->loss), 0, "%s: loss", k->info.name);
+  cr_assert_eq(memcmp(x->loss_by_segment, y->loss_by_segment,
+                      (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof *x->loss_by_segment), 0);
+  cr_assert_eq(memcmp(x->defaults_by_segment, y->defaults_by_segment,
+                      (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof *x->defaults_by_segment), 0);
+  cr_assert_eq(memcmp(x->loss_double_default, y->loss_double_default,
+                      PATHS * sizeof *x->loss_double_default), 0);
+  cas_summary s;
+  cr_assert_eq(cas_summary_compute(PATHS, x->loss, NULL, x->defaults, &s, &err), CAS_OK);
+  cr_log_info("%s: EL %.6g (se %.3g), analytic %.6g, z %+.2f", k->info.name, s.el, s.el_se,
+              a.analytic, (s.el - a.analytic) / s.el_se);
+  cr_expect_leq(fabs(s.el - a.analytic), 4.0 * s.el_se, "%s: EL %g, analytic %g (se %g)",
+                k->info.name, s.el, a.analytic, s.el_se);
+  double rate[CAS_YRD_NSEGMENTS], se[CAS_YRD_NSEGMENTS];
+  cr_assert_eq(a.plan->nsegments, CAS_YRD_NSEGMENTS);
+  cas_default_rates(PATHS, a.plan->nsegments, x->defaults_by_segment, a.plan->unstressed.loans,
+                    rate, se);
+  for (int seg = 0; seg < CAS_YRD_NSEGMENTS; seg++) {
+    if (!a.plan->unstressed.loans[seg]) continue;
+    double want = a.plan->stressed.expected_defaults[seg] / (double)a.plan->unstressed.loans[seg];
+    cr_expect_leq(fabs(rate[seg] - want), 4.0 * se[seg] + 1e-12, "%s: segment %d rate %g, %g",
+                  k->info.name, seg, rate[seg], want);
+  }
+  release(&a);
+  release(&b);
+  run c = simulate(k, cm, "contagion: {enabled: true, calibration: {mode: on_top}}\n", 2, pf, net);
+  double contagion = 0.0;
+  for (int p = 0; p < PATHS; p++) contagion += c.res->loss_contagion[p];
+  cr_expect_gt(contagion, 0.0, "%s: no contagion loss with contagion on", k->info.name);
+  release(&c);
+}
+
 Test(kernels, every_kernel_keeps_the_contract, .timeout = 300) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(LOANS, 5, &pf, &err), CAS_OK);
   cr_assert_eq(cas_network_generate(pf, 1, &net, &err), CAS_OK, "%s", err.msg);
-  for (size_t i = 0; cas_kernel_at(i); i++) {
-    const cas_kernel *k = cas_kernel_at(i);
-    run a = simulate(k, "", 1, pf, net), b = simulate(k, "", 2, pf, net);
-    const cas_results *x = a.res, *y = b.res;
-    cr_assert_eq(memcmp(x->loss, y->loss, PATHS * sizeof *x->loss), 0, "%s: loss", k->info.name);
-    cr_assert_eq(memcmp(x->loss_by_segment, y->loss_by_segment,
-                        (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof *x->loss_by_segment), 0);
-    cr_assert_eq(memcmp(x->defaults_by_segment, y->defaults_by_segment,
-                        (size_t)PATHS * CAS_YRD_NSEGMENTS * sizeof *x->defaults_by_segment), 0);
-    cr_assert_eq(memcmp(x->loss_double_default, y->loss_double_default,
-                        PATHS * sizeof *x->loss_double_default), 0);
-    cas_summary s;
-    cr_assert_eq(cas_summary_compute(PATHS, x->loss, NULL, x->defaults, &s, &err), CAS_OK);
-    cr_log_info("%s: EL %.6g (se %.3g), analytic %.6g, z %+.2f", k->info.name, s.el, s.el_se,
-                a.analytic, (s.el - a.analytic) / s.el_se);
-    cr_expect_leq(fabs(s.el - a.analytic), 4.0 * s.el_se, "%s: EL %g, analytic %g (se %g)",
-                  k->info.name, s.el, a.analytic, s.el_se);
-    double rate[CAS_YRD_NSEGMENTS], se[CAS_YRD_NSEGMENTS];
-    cr_assert_eq(a.plan->nsegments, CAS_YRD_NSEGMENTS);
-    cas_default_rates(PATHS, a.plan->nsegments, x->defaults_by_segment, a.plan->unstressed.loans,
-                      rate, se);
-    for (int seg = 0; seg < CAS_YRD_NSEGMENTS; seg++) {
-      if (!a.plan->unstressed.loans[seg]) continue;
-      double want = a.plan->stressed.expected_defaults[seg] / (double)a.plan->unstressed.loans[seg];
-      cr_expect_leq(fabs(rate[seg] - want), 4.0 * se[seg] + 1e-12, "%s: segment %d rate %g, %g",
-                    k->info.name, seg, rate[seg], want);
-    }
-    release(&a);
-    release(&b);
-    run c = simulate(k, "contagion: {enabled: true, calibration: {mode: on_top}}\n", 2, pf, net);
-    double contagion = 0.0;
-    for (int p = 0; p < PATHS; p++) contagion += c.res->loss_contagion[p];
-    cr_expect_gt(contagion, 0.0, "%s: no contagion loss with contagion on", k->info.name);
-    release(&c);
-  }
+  for (size_t i = 0; cas_kernel_at(i); i++)   /* every kernel with every copula */
+    for (size_t j = 0; cas_copula_at(j); j++)
+      keeps_the_contract(cas_kernel_at(i), cas_copula_at(j), pf, net);
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);
 }

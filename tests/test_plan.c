@@ -246,7 +246,7 @@ Test(plan, thresholds_keep_their_precision_near_one) {
                 p.survival);
   t = cas_plan_threshold(&cas_copula_gaussian, p);
   cr_expect_leq(rel_err(t, 7.0443983878737402946), 4 * DBL_EPSILON, "%.17g", t);
-  cr_expect_gt(fabs(cas_copula_gaussian.threshold(p.pd) - t), 1e-6,
+  cr_expect_gt(fabs(cas_copula_gaussian.threshold(&cas_copula_gaussian, p.pd) - t), 1e-6,
                "the naive threshold is not the precise one: the test would not see the difference");
 }
 
@@ -602,7 +602,7 @@ Test(plan, analytic_expected_loss_matches_both_kernels) {
   double analytic = 0.0, unshifted = 0.0;
   for (int s = 0; s < plan->nsegments; s++) analytic += plan->stressed.expected_loss[s];
   for (size_t k = 0; k < plan->n; k++)
-    unshifted += cas_copula_gaussian.shifted_pd(plan->loans[k].threshold, 0.0) * plan->loans[k].loss;
+    unshifted += cas_copula_gaussian.shifted_pd(&cas_copula_gaussian, plan->loans[k].threshold, 0.0) * plan->loans[k].loss;
   cr_assert_gt(analytic, 1.2 * unshifted, "the shifts should raise EL markedly");
 
   const cas_kernel *kernels[] = {&cas_kernel_dense, &cas_kernel_sparse};

@@ -220,7 +220,7 @@ void cas_contagion_expected_double_default(const cas_contagion *c, const cas_pla
         for (int f = 0; f < NF; f++) v += ab[f] * cg[f];
         double rho = fmax(-1.0, fmin(1.0, v));   /* |v| < 1 (a'Ca < 1 for both), whatever rounding does */
         mine[sg] += c->call[k].value *
-                    plan->copula->shifted_joint_pd(plan->loans[b].threshold, mean[sb],
+                    plan->copula->shifted_joint_pd(plan->copula, plan->loans[b].threshold, mean[sb],
                                                    plan->loans[g].threshold, mean[sg], rho);
       }
   }

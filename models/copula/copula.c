@@ -4,6 +4,7 @@
 
 static const cas_copula_model *const registry[] = {
   &cas_copula_gaussian,
+  &cas_copula_student_t,
 };
 enum { NMODELS = sizeof registry / sizeof registry[0] };
 

@@ -6,8 +6,8 @@
  * threshold c_i = threshold(PD_i): Z are the correlated systematic factors,
  * eps_i ~ N(0,1) the idiosyncratic term, b_s = sqrt(1 - a_s' C a_s), and
  * scale a per-path mixing variable. For the Gaussian copula scale = 1 and
- * threshold = Phi^-1; a Student-t copula draws scale = sqrt(nu / W), W ~
- * chi2(nu), and uses the t quantile. One file per model, each exporting one
+ * threshold = Phi^-1; the Student-t copula (student_t.c) draws
+ * scale = sqrt(nu / W), W ~ chi2(nu), and uses the t quantile. One file per model, each exporting one
  * descriptor; the registry is a constant table (copula.c).
  *
  * Factor shifts move the mean of Z to mu (covariance unchanged), so the
@@ -27,29 +27,47 @@
 #include "registry.h"
 #include "rng.h"
 
-typedef struct cas_copula_model {
+typedef struct cas_copula_model cas_copula_model;
+struct cas_copula_model {
   cas_model_info info;  /* name and one-line description */
+  /* The model's parameter: the degrees of freedom of a Student-t copula
+   * (nu > 2, the scenario's model.degrees_of_freedom), 0 for a model
+   * without one. A run uses a copy of the registered descriptor with it
+   * set (cas_copula_instance). */
+  double df;
+  int needs_df;         /* 1: df is required (t), 0: the model has none */
   /* Latent threshold for a default probability pd in (0, 1). */
-  double (*threshold)(double pd);
+  double (*threshold)(const cas_copula_model *m, double pd);
   /* The same threshold given the survival probability survival = 1 - pd
    * in (0, 1) instead: accurate when pd is close to 1, where 1 - pd
    * carries the digits that pd has lost. */
-  double (*threshold_upper)(double survival);
+  double (*threshold_upper)(const cas_copula_model *m, double survival);
   /* Unconditional default probability of a loan with latent threshold
    * `threshold` when its systematic term a . Z has mean mean_shift = a . mu
    * [SD of the latent variable] instead of 0 (the factors' covariance
    * unchanged, a'Ca + b^2 = 1). Negative shifts are adverse. */
-  double (*shifted_pd)(double threshold, double mean_shift);
+  double (*shifted_pd)(const cas_copula_model *m, double threshold, double mean_shift);
+  /* The density of the latent variable's marginal at x (no shift): the
+   * derivative of shifted_pd(x, 0) in x (the calibration's Newton steps). */
+  double (*density)(const cas_copula_model *m, double x);
   /* The probability that two loans both default, with thresholds t1, t2,
    * systematic-term means m1, m2 (as for shifted_pd) and latent
    * correlation rho = a_1' C a_2: the double defaults of guarantees in the
    * analytic expected loss (contagion.c). */
-  double (*shifted_joint_pd)(double t1, double m1, double t2, double m2, double rho);
+  double (*shifted_joint_pd)(const cas_copula_model *m, double t1, double m1, double t2,
+                             double m2, double rho);
   /* The path's mixing scale, drawn from the path's factor stream. */
-  double (*path_scale)(cas_rng *rng);
-} cas_copula_model;
+  double (*path_scale)(const cas_copula_model *m, cas_rng *rng);
+};
+
+/* Degrees of freedom a t copula accepts: above 2 (a finite variance) and
+ * at most 1000 (beyond it the t copula is the Gaussian one to well within
+ * Monte Carlo error). */
+#define CAS_COPULA_DF_MIN 2.0
+#define CAS_COPULA_DF_MAX 1000.0
 
 extern const cas_copula_model cas_copula_gaussian;
+extern const cas_copula_model cas_copula_student_t;
 
 /* The model called name, or NULL. */
 const cas_copula_model *cas_copula_lookup(const char *name);

@@ -10,15 +10,31 @@
 #include "copula/copula.h"
 #include "normal.h"
 
-static double threshold(double pd) { return cas_norm_quantile(pd); }
-static double threshold_upper(double survival) { return cas_norm_quantile_upper(survival); }
-static double shifted_pd(double threshold_c, double mean_shift) {
+static double threshold(const cas_copula_model *m, double pd) {
+  (void)m;
+  return cas_norm_quantile(pd);
+}
+static double threshold_upper(const cas_copula_model *m, double survival) {
+  (void)m;
+  return cas_norm_quantile_upper(survival);
+}
+static double shifted_pd(const cas_copula_model *m, double threshold_c, double mean_shift) {
+  (void)m;
   return cas_norm_cdf(threshold_c - mean_shift);
 }
-static double shifted_joint_pd(double t1, double m1, double t2, double m2, double rho) {
+static double density(const cas_copula_model *m, double x) {
+  (void)m;
+  return cas_norm_pdf(x);
+}
+static double shifted_joint_pd(const cas_copula_model *m, double t1, double m1, double t2,
+                               double m2, double rho) {
+  (void)m;
   return cas_bvn_cdf(t1 - m1, t2 - m2, rho);
 }
-static double path_scale(cas_rng *rng) { (void)rng; return 1.0; }
+static double path_scale(const cas_copula_model *m, cas_rng *rng) {
+  (void)m, (void)rng;
+  return 1.0;
+}
 
 const cas_copula_model cas_copula_gaussian = {
   .info = {"gaussian",
@@ -26,6 +42,7 @@ const cas_copula_model cas_copula_gaussian = {
   .threshold = threshold,
   .threshold_upper = threshold_upper,
   .shifted_pd = shifted_pd,
+  .density = density,
   .shifted_joint_pd = shifted_joint_pd,
   .path_scale = path_scale,
 };

@@ -28,9 +28,14 @@ enum { STEPS = 3, MIN_PILOT = 500, NEWTON_STEPS = 60 };
  * cancels that slope to first order. */
 #define RELAX 0.77
 
-/* Defaults of the copula's marginal: P(latent < c - delta). */
-static double marginal_pd(double c, double delta) { return cas_norm_cdf(c - delta); }
-static double marginal_density(double c, double delta) { return cas_norm_pdf(c - delta); }
+/* Defaults of the copula's marginal: P(latent < c - delta), and its
+ * density. */
+static double marginal_pd(const cas_copula_model *m, double c, double delta) {
+  return m->shifted_pd(m, c - delta, 0.0);
+}
+static double marginal_density(const cas_copula_model *m, double c, double delta) {
+  return m->density(m, c - delta);
+}
 
 typedef struct pilot_counts {
   size_t ngroups;
@@ -172,16 +177,18 @@ static void apply_offsets(cas_plan *plan, const double *c0, const uint32_t *grou
 }
 
 /* sum_k marginal_pd(c0_k, offset of k's group), by group. */
-static void expected_round0(size_t n, const double *c0, const uint32_t *group_of,
-                            const double *offset, size_t ngroups, double *out) {
+static void expected_round0(const cas_copula_model *m, size_t n, const double *c0,
+                            const uint32_t *group_of, const double *offset, size_t ngroups,
+                            double *out) {
   for (size_t g = 0; g < ngroups; g++) out[g] = 0.0;
-  for (size_t k = 0; k < n; k++) out[group_of[k]] += marginal_pd(c0[k], offset[group_of[k]]);
+  for (size_t k = 0; k < n; k++) out[group_of[k]] += marginal_pd(m, c0[k], offset[group_of[k]]);
 }
 
 /* Solves sum_{k in g} marginal_pd(c0_k, delta) = want[g] for every group
  * marked in solve[] (the sum falls as delta grows): Newton steps kept
  * inside a bisection bracket [0, CAS_CALIBRATION_MAX_OFFSET]. */
-static void solve_offsets(size_t n, const double *c0, const uint32_t *group_of, size_t ngroups,
+static void solve_offsets(const cas_copula_model *m, size_t n, const double *c0,
+                          const uint32_t *group_of, size_t ngroups,
                           const double *want, const unsigned char *solve, double *offset,
                           double *f, double *df, double *lo, double *hi) {
   for (size_t g = 0; g < ngroups; g++) {
@@ -193,8 +200,8 @@ static void solve_offsets(size_t n, const double *c0, const uint32_t *group_of, 
     for (size_t k = 0; k < n; k++) {
       size_t g = group_of[k];
       if (!solve[g]) continue;
-      f[g] += marginal_pd(c0[k], offset[g]);
-      df[g] -= marginal_density(c0[k], offset[g]);
+      f[g] += marginal_pd(m, c0[k], offset[g]);
+      df[g] -= marginal_density(m, c0[k], offset[g]);
     }
     int moving = 0;
     for (size_t g = 0; g < ngroups; g++) {
@@ -323,7 +330,7 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       if (st != CAS_OK) break;
       it++;
       /* The groups' expected defaults per path at these thresholds. */
-      expected_round0(n, c0, group_of, cal->offset, ng, round0);
+      expected_round0(plan->copula, n, c0, group_of, cal->offset, ng, round0);
       residual = 0.0;
       double off_sum = 0.0, target_sum = 0.0, noise = 0.0;
       for (size_t g = 0; g < ng; g++) {
@@ -350,7 +357,8 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
         want[g] = target[g] - cascade[g];
         prev[g] = cal->offset[g];
       }
-      solve_offsets(n, c0, group_of, ng, want, solve, cal->offset, wk, wk + ng, wk + 2 * ng,
+      solve_offsets(plan->copula, n, c0, group_of, ng, want, solve, cal->offset, wk, wk + ng,
+                    wk + 2 * ng,
                     wk + 3 * ng);
       for (size_t g = 0; g < ng; g++)
         if (solve[g]) cal->offset[g] = prev[g] + RELAX * (cal->offset[g] - prev[g]);
@@ -370,7 +378,7 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
         double d = cal->offset[group_of[k]];
         loans[s] += 1.0;
         pd[s] += pf->pd[plan->loan_index[k]];
-        r0[s] += marginal_pd(c0[k], d);
+        r0[s] += marginal_pd(plan->copula, c0[k], d);
         off[s] += d;
         cal->group[plan->loan_index[k]] = group_of[k];
       }

@@ -208,7 +208,7 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
     seg_loss[s] = 0.0;
     seg_defaults[s] = 0;
   }
-  return plan->copula->path_scale(&rng);
+  return plan->copula->path_scale(plan->copula, &rng);
 }
 
 /* The path's segment values into the groupings and the sums. */

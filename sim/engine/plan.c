@@ -222,7 +222,7 @@ cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier) {
 }
 
 double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p) {
-  return p.pd <= 0.5 ? copula->threshold(p.pd) : copula->threshold_upper(p.survival);
+  return p.pd <= 0.5 ? copula->threshold(copula, p.pd) : copula->threshold_upper(copula, p.survival);
 }
 
 /* Counting sort of the loans into buckets: keys first (parallel), then the
@@ -348,7 +348,8 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
       for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
-        double pd = plan->copula->shifted_pd(unshifted_threshold(plan, opt, k), mean_shift);
+        double pd = plan->copula->shifted_pd(plan->copula, unshifted_threshold(plan, opt, k),
+                                             mean_shift);
         sum += pd * plan->loans[k].loss;
         count += pd;
       }
@@ -386,7 +387,9 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
   plan->n = pf->n;
   plan->seed = sc->seed;
   plan->paths = sc->paths;
-  plan->copula = copula;
+  plan->copula_model = *copula;
+  if (copula->needs_df) plan->copula_model.df = sc->copula_df;
+  plan->copula = &plan->copula_model;
   plan->lgd_model = lgd_model;
   plan->grades_per_decade = grades;
   plan->tax = sc->tax;

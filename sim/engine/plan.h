@@ -82,7 +82,8 @@ typedef struct cas_plan {
   size_t nbuckets;
   int grades_per_decade;
 
-  const cas_copula_model *copula;
+  const cas_copula_model *copula;   /* &copula_model */
+  cas_copula_model copula_model;     /* the scenario's copula, its parameter set */
   const cas_lgd_model *lgd_model;
 
   /* The classification (the scenario's, borrowed: the scenario outlives

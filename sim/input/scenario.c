@@ -124,8 +124,8 @@ static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed",
  * models/networks; a network may also be "none". */
 #define NETWORK_NONE "none"
 static const char *const model_keys[] = {
-  "copula", "lgd", "factors", "loadings", "region_correlation", "sector_correlation",
-  "correlations", "correlation_matrix", NULL};
+  "copula", "degrees_of_freedom", "lgd", "factors", "loadings", "region_correlation",
+  "sector_correlation", "correlations", "correlation_matrix", NULL};
 static const char *const classification_keys[] = {"regions", "sectors", "cities", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
@@ -1514,6 +1514,7 @@ static cas_status bind_model(loader *ld, const node *top, const cas_taxonomy *ta
 static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   snprintf(sc->copula, sizeof sc->copula, "%s", cas_copula_gaussian.info.name);
   snprintf(sc->lgd_model, sizeof sc->lgd_model, "%s", cas_lgd_fixed.info.name);
+  sc->copula_df = 0.0;
   const node *model = map_find(top, "model", NULL), *v;
   cas_status st;
   if (model == NULL) return CAS_OK;
@@ -1530,6 +1531,18 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
                   list);
     }
     snprintf(sc->copula, sizeof sc->copula, "%s", v->text);
+  }
+  const cas_copula_model *cm = cas_copula_lookup(sc->copula);
+  sc->copula_df = cm->needs_df ? cm->df : 0.0;
+  if ((v = map_find(model, "degrees_of_freedom", NULL)) != NULL) {
+    if (!cm->needs_df)
+      return fail(ld, map_key(model, "degrees_of_freedom"),
+                  "model.degrees_of_freedom: the %s copula has no degrees of freedom (they belong "
+                  "to the t copula: model.copula: t)", sc->copula);
+    static const range R_DF = {CAS_COPULA_DF_MIN, CAS_COPULA_DF_MAX, 1, 0,
+                               "a number in (2, 1000] (the t copula's degrees of freedom)"};
+    if ((st = get_number(ld, v, "model.degrees_of_freedom", &R_DF, &sc->copula_df)) != CAS_OK)
+      return st;
   }
   if ((v = map_find(model, "lgd", NULL)) != NULL) {
     if ((st = want_text(ld, v, "model.lgd", "an LGD model name")) != CAS_OK) return st;
@@ -2269,6 +2282,10 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
 
   cas_buf_put(&b, "model:\n  copula: ");
   utf8_ok &= put_string(&b, sc->copula);
+  if (sc->copula_df > 0.0) {
+    cas_buf_put(&b, "\n  degrees_of_freedom: ");
+    put_number(&b, sc->copula_df);
+  }
   cas_buf_put(&b, "\n  lgd: ");
   utf8_ok &= put_string(&b, sc->lgd_model);
   int nf = m->nfactors, defaults = default_families(m);

@@ -138,6 +138,8 @@ typedef struct cas_scenario {
   cas_taxonomy *declared;
 
   char copula[CAS_MODEL_NAME_MAX];     /* models/copula registry, default "gaussian" */
+  double copula_df;    /* degrees of freedom of a copula that has them (t): model.degrees_of_freedom,
+                          default the model's (5 for t); 0 for a copula without */
   char lgd_model[CAS_MODEL_NAME_MAX];  /* models/lgd registry, default "fixed" */
 
   /* Bound to a classification (cas_scenario_bind; done on load when the

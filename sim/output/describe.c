@@ -50,6 +50,8 @@ static void describe_run(cas_dataset_list *l, const cas_run_record *rec, const c
     text_attr(l, "links_sha256", rec->links_sha256);
   }
   text_attr(l, "copula", sc->copula);
+  if (plan->copula->needs_df)
+    cas_datasets_attribute(l, "copula_degrees_of_freedom", CAS_DT_F64, &plan->copula->df);
   text_attr(l, "lgd_model", sc->lgd_model);
   text_attr(l, "kernel", rec->kernel);
   text_attr(l, "factor_shift_mode", cas_shift_mode_names[sc->factor_shift_mode]);
