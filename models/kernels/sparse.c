@@ -21,10 +21,15 @@
  * Work per path: O(factors + buckets + candidates), and candidates are
  * defaults / (acceptance rate), the acceptance rate being close to 1 when
  * buckets are narrow PD grades. Random numbers come from the stream
- * (seed, SPARSE, path), consumed bucket by bucket in plan order (within a
- * bucket, the gaps of up to BATCH candidates, then their acceptance draws),
- * so results do not depend on threads; they differ path by path from the dense
- * kernel's (another stream), not in distribution.
+ * (seed, SPARSE, path), in which each bucket has its own region
+ * (plan->bucket_jump: bucket b starts 2 first_b + 64 b draws in, and uses
+ * at most 2 per loan plus one: a gap and an acceptance draw per candidate,
+ * and the gap that runs past its end); within a bucket the gaps of up to
+ * BATCH candidates, then their acceptance draws. So results do not depend
+ * on threads, and a shock to one bucket (its thresholds) does not move the
+ * draws of any other (common random numbers between scenarios); they differ
+ * path by path from the dense kernel's (another stream), not in
+ * distribution.
  */
 #include "kernel.h"
 
@@ -45,8 +50,8 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   double inv_scale = 1.0 / scale;
   double *seg_loss = rows->seg_loss;
   int32_t *seg_defaults = rows->seg_defaults;
-  cas_rng rng;
-  cas_rng_init(&rng, plan->seed, CAS_RNG_SPARSE, plan->first_stream + p);
+  cas_rng base, rng;
+  cas_rng_init(&base, plan->seed, CAS_RNG_SPARSE, plan->first_stream + p);
   if (ws) cas_cascade_begin(ws);
   int64_t defaults = 0;
 
@@ -60,6 +65,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     const cas_plan_loan *ln = &plan->loans[bk->first];
     double loss = 0.0;
     int32_t hits = 0;
+    cas_rng_jump_from(&rng, &base, &plan->bucket_jump[b]);   /* the bucket's own draws */
     cas_gaps gaps;
     cas_gaps_init(&gaps, p_max, bk->count);
     uint32_t pos[BATCH];
@@ -82,6 +88,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     seg_defaults[s] += hits;
     defaults += hits;
   }
+  cas_rng_jump_from(&rng, &base, &plan->bucket_jump[plan->nbuckets]);   /* the cascade's */
   cas_kernel_path_end(plan, contagion, res, ws, rows, scale, &rng, defaults);
 }
 

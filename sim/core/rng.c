@@ -110,6 +110,23 @@ void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index)
   cas_pcg64_advance(rng, offset);
 }
 
+/* The jump on the project's sequence (increment as cas_rng_init sets it):
+ * the coefficients cas_pcg64_advance builds, kept instead of applied. */
+cas_rng_jump cas_rng_jump_by(cas_u128 delta) {
+  cas_u128 acc_mult = 1u, acc_plus = 0u, cur_mult = PCG64_MULT;
+  cas_u128 cur_plus = (CAS_RNG_SEQUENCE << 1u) | 1u;
+  while (delta > 0) {
+    if (delta & 1u) {
+      acc_mult *= cur_mult;
+      acc_plus = acc_plus * cur_mult + cur_plus;
+    }
+    cur_plus = (cur_mult + 1u) * cur_plus;
+    cur_mult *= cur_mult;
+    delta >>= 1u;
+  }
+  return (cas_rng_jump){acc_mult, acc_plus};
+}
+
 double cas_rng_normal(cas_rng *rng) { return cas_norm_quantile(cas_rng_uniform_open(rng)); }
 
 /* Counter-based: the SplitMix64 finaliser applied in a chain to the key and

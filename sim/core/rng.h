@@ -52,6 +52,19 @@ typedef cas_pcg64 cas_rng;
 enum { CAS_RNG_SEGMENT_LOG2 = 40 };
 void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index);
 
+/* A jump of a fixed number of draws along the project's sequence, as the
+ * affine map of the LCG state it is (state -> mult state + plus):
+ * computed once (O(log delta)), applied with one multiply-add, so that a
+ * stream can hand out disjoint sub-streams cheaply (the sparse kernel's
+ * regions by bucket, models/kernels/sparse.c). */
+typedef struct cas_rng_jump { cas_u128 mult, plus; } cas_rng_jump;
+cas_rng_jump cas_rng_jump_by(cas_u128 delta);
+/* dst = src advanced by the jump (src is not changed). */
+static inline void cas_rng_jump_from(cas_rng *dst, const cas_rng *src, const cas_rng_jump *j) {
+  dst->state = j->mult * src->state + j->plus;
+  dst->inc = src->inc;
+}
+
 static inline uint64_t cas_rng_u64(cas_rng *rng) { return cas_pcg64_next(rng); }
 
 /* Uniform on [0, 1) with 53 random bits. */

@@ -280,6 +280,16 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
     };
   }
   plan->nbuckets = nonempty;
+  plan->bucket_jump = malloc((nonempty + 1) * sizeof *plan->bucket_jump);
+  if (!plan->bucket_jump) {
+    free(key);
+    free(start);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for %zu buckets", nonempty);
+  }
+  for (size_t b = 0; b <= nonempty; b++) {
+    uint64_t first = b < nonempty ? plan->buckets[b].first : (uint64_t)n;
+    plan->bucket_jump[b] = cas_rng_jump_by((cas_u128)2 * first + (cas_u128)64 * b);
+  }
   for (size_t i = 0; i < n; i++) plan->loan_index[start[key[i]]++] = (uint32_t)i;
   free(key);
   free(start);
@@ -453,6 +463,7 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->loans);
   free(plan->loan_index);
   free(plan->buckets);
+  free(plan->bucket_jump);
   free(plan->factor_mem);
   free(plan->nz_start);
   free(plan->nz_factor);

@@ -80,6 +80,12 @@ typedef struct cas_plan {
   uint32_t *loan_index;      /* [n]: portfolio index of loans[k] */
   cas_bucket *buckets;       /* non-empty buckets, segment-major, then grade */
   size_t nbuckets;
+  /* Where each bucket's draws start in a path's stream (the sparse kernel,
+   * models/kernels/sparse.c): bucket b owns 2 first_b + 64 b onwards, room
+   * for its 2 draws per loan and more, so a shock to one bucket never
+   * moves another's draws (common random numbers); entry nbuckets is past
+   * every bucket (the cascade's draws). [nbuckets + 1] */
+  cas_rng_jump *bucket_jump;
   int grades_per_decade;
 
   const cas_copula_model *copula;   /* &copula_model */
