@@ -4,12 +4,14 @@
  * is registered: a complete descriptor, a name that finds it, a loss
  * fraction in [0, 1] for every LGD parameter in [0, 1]; a model that draws
  * nothing returns the same fraction whatever the stream, and one that draws
- * has a mean loss fraction within 4 Monte Carlo standard errors of its
- * parameter (fixed seed, 20,000 draws). The fixed model returns its
- * parameter exactly.
+ * has the mean and standard deviation asked within 4 Monte Carlo standard
+ * errors (fixed seed, 40,000 draws), keeps its mean under the downturn link
+ * and is higher in bad states. The fixed model returns its parameter
+ * exactly.
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lgd/lgd.h"
@@ -27,28 +29,59 @@ Test(lgd, registry_is_walkable_and_every_model_keeps_its_contract) {
     cas_rng_init(&b, 2, CAS_RNG_TEST, i);
     for (int k = 0; k <= 20; k++) {
       double lgd = k / 20.0;
-      double x = m->loss_fraction(lgd, &a), y = m->loss_fraction(lgd, &b);
-      cr_assert(x >= 0.0 && x <= 1.0 && y >= 0.0 && y <= 1.0, "%s: fraction %g, %g for %g",
-                m->info.name, x, y, lgd);
-      if (!m->stochastic) cr_assert_eq(x, y, "%s draws nothing but depends on the stream", m->info.name);
-    }
-    if (m->stochastic) {
-      enum { DRAWS = 20000 };
-      for (int k = 1; k < 10; k++) {
-        double lgd = k / 10.0, sum = 0.0, sum2 = 0.0;
-        for (int d = 0; d < DRAWS; d++) {
-          double x = m->loss_fraction(lgd, &a);
-          sum += x;
-          sum2 += x * x;
-        }
-        double mean = sum / DRAWS, se = sqrt(fmax(sum2 / DRAWS - mean * mean, 0.0) / DRAWS);
-        cr_expect_leq(fabs(mean - lgd), 4.0 * se + 1e-12, "%s: mean %g for LGD %g (se %g)",
-                      m->info.name, mean, lgd, se);
+      for (double y = -3.0; y <= 3.0; y += 1.5) {
+        double x = m->loss_fraction(lgd, 0.2, y, 0.5, &a), z = m->loss_fraction(lgd, 0.2, y, 0.5, &b);
+        cr_assert(x >= 0.0 && x <= 1.0 && z >= 0.0 && z <= 1.0, "%s: fraction %g, %g for %g",
+                  m->info.name, x, z, lgd);
+        if (!m->stochastic) cr_assert_eq(x, z, "%s draws nothing but depends on the stream", m->info.name);
       }
+    }
+    if (!m->stochastic) continue;
+    /* Without a downturn link: the loss fraction's mean is the LGD and its
+     * standard deviation the one asked (within 4 s.e.: of the mean
+     * s / sqrt(N), of the sample sd sqrt((m4 - s^4) / (4 s^2 N))). With
+     * the link the mean over y ~ N(0, 1) is still the LGD, and it is higher
+     * in bad states (y < -1) than in good ones (y > 1). */
+    enum { DRAWS = 40000 };
+    static const double means[] = {0.1, 0.45, 0.8}, sds[] = {0.05, 0.2, 0.25};
+    for (int k = 0; k < 3; k++) {
+      double mu = means[k], sd = sds[k];
+      if (sd * sd > 0.9 * mu * (1 - mu)) continue;
+      double s1 = 0, s2 = 0, s4 = 0;
+      double *x = malloc(DRAWS * sizeof *x);
+      cr_assert_not_null(x);
+      for (int d = 0; d < DRAWS; d++) {
+        x[d] = m->loss_fraction(mu, sd, 0.0, 0.0, &a);
+        s1 += x[d];
+      }
+      double mean = s1 / DRAWS;
+      for (int d = 0; d < DRAWS; d++) {
+        double e = x[d] - mean;
+        s2 += e * e;
+        s4 += e * e * e * e;
+      }
+      free(x);
+      double var = s2 / DRAWS, m4 = s4 / DRAWS, got_sd = sqrt(var);
+      double se_mean = got_sd / sqrt(DRAWS), se_sd = sqrt(fmax(m4 - var * var, 0.0) / (4 * var * DRAWS));
+      cr_expect_leq(fabs(mean - mu), 4 * se_mean, "%s: mean %g for %g (se %g)", m->info.name, mean, mu, se_mean);
+      cr_expect_leq(fabs(got_sd - sd), 4 * se_sd, "%s: sd %g for %g (se %g)", m->info.name, got_sd, sd, se_sd);
+      double t1 = 0, bad = 0, good = 0;
+      int nbad = 0, ngood = 0;
+      for (int d = 0; d < DRAWS; d++) {
+        double y = cas_rng_normal(&a), l = m->loss_fraction(mu, sd, y, 1.0, &a);
+        t1 += l;
+        if (y < -1) bad += l, nbad++;
+        if (y > 1) good += l, ngood++;
+      }
+      /* s.e. of the mean with the link: at most the fraction's range / 2 over sqrt(N) */
+      cr_expect_leq(fabs(t1 / DRAWS - mu), 4 * 0.5 / sqrt(DRAWS), "%s: downturn mean %g for %g",
+                    m->info.name, t1 / DRAWS, mu);
+      cr_expect_gt(bad / nbad, good / ngood + 0.05, "%s: LGD not higher in bad states", m->info.name);
     }
   }
 }
 
 Test(lgd, fixed_returns_its_parameter) {
-  for (int k = 0; k <= 100; k++) cr_assert_eq(cas_lgd_fixed.loss_fraction(k / 100.0, NULL), k / 100.0);
+  for (int k = 0; k <= 100; k++)
+    cr_assert_eq(cas_lgd_fixed.loss_fraction(k / 100.0, 0.2, -1.0, 1.0, NULL), k / 100.0);
 }

@@ -1352,3 +1352,35 @@ Test(scenario, explicit_default_families_are_the_default_model) {
   cr_expect_str_eq(err.msg, "/tmp/c.yaml:4:23: model.region_correlation: the family 'region' "
                             "already gives its correlation at line 3, column 56 (give one of them)");
 }
+
+/* A stochastic LGD's parameters: the standard deviation by sector (a
+ * number for all, or a mapping bound to the classification's sectors) and
+ * the downturn link; written back and loaded again unchanged; an unknown
+ * sector is an error at its place. */
+Test(scenario, stochastic_lgd_parameters) {
+  cas_scenario *sc = load_text_ok("name: b\nmodel:\n  lgd: beta\n  lgd_sd: {green: 0.3}\n"
+                                  "  lgd_downturn: 0.5\n", "/tmp/b.yaml");
+  cr_expect_float_eq(sc->lgd_sd[CAS_SECTOR_GREEN], 0.3, 0);
+  cr_expect_float_eq(sc->lgd_sd[CAS_SECTOR_HOUSEHOLD], CAS_LGD_SD_DEFAULT, 0);
+  cr_expect_float_eq(sc->lgd_downturn, 0.5, 0);
+  char *text = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_scenario_write_yaml(sc, &text, &err), CAS_OK, "%s", err.msg);
+  cas_scenario *again = load_text_ok(text, "/tmp/b2.yaml");
+  for (int s = 0; s < CAS_YRD_NSECTORS; s++)
+    cr_expect(same_double(again->lgd_sd[s], sc->lgd_sd[s]), "sector %d", s);
+  cr_expect(same_double(again->lgd_downturn, sc->lgd_downturn));
+  free(text);
+  cas_scenario_destroy(again);
+  cas_scenario_destroy(sc);
+  cas_scenario *bad = NULL;
+  cr_expect_eq(cas_scenario_load_text("name: c\nmodel:\n  lgd: beta\n  lgd_sd: {greenn: 0.3}\n",
+                                      "/tmp/c.yaml", &bad, &err),
+               CAS_ERR_INPUT);
+  cr_expect(strstr(err.msg, "/tmp/c.yaml:4:12: model.lgd_sd: unknown sector 'greenn'") != NULL, "%s",
+            err.msg);
+  cr_expect_eq(cas_scenario_load_text("name: d\nmodel:\n  lgd: beta\n  lgd_sd: 0.6\n", "/tmp/d.yaml",
+                                      &bad, &err),
+               CAS_ERR_INPUT);
+  cr_expect(strstr(err.msg, "/tmp/d.yaml:4:11: model.lgd_sd: got '0.6'") != NULL, "%s", err.msg);
+}

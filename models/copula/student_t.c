@@ -165,20 +165,8 @@ static double shifted_joint_pd(const cas_copula_model *m, double t1, double m1, 
   return p < 0.0 ? 0.0 : p > 1.0 ? 1.0 : p;
 }
 
-/* Gamma(a, 1) for a > 1 (Marsaglia and Tsang 2000). */
-static double gamma_draw(double a, cas_rng *rng) {
-  double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
-  for (;;) {
-    double x = cas_rng_normal(rng), v = 1.0 + c * x;
-    if (v <= 0.0) continue;
-    v = v * v * v;
-    double u = cas_rng_uniform_open(rng);
-    if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
-  }
-}
-
 static double path_scale(const cas_copula_model *m, cas_rng *rng) {
-  double w = 2.0 * gamma_draw(0.5 * m->df, rng);
+  double w = 2.0 * cas_rng_gamma(rng, 0.5 * m->df);
   return sqrt(m->df / w);
 }
 

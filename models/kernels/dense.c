@@ -17,6 +17,9 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   uint64_t p = rows->path;
   double scale = cas_kernel_path_begin(plan, res, rows);
   const double *sys = rows->sys;
+  /* a stochastic LGD draws each default's loss fraction from its own stream */
+  uint64_t lgd_key =
+      plan->lgd_mean ? cas_rng_keyed_prefix(plan->seed, CAS_RNG_LGD, plan->first_stream + p) : 0;
   double *seg_loss = rows->seg_loss;
   int32_t *seg_defaults = rows->seg_defaults;
   cas_rng idio;
@@ -33,7 +36,8 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
       for (uint32_t k = 0; k < bk->count; k++) {
         if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
           hits++;
-          loss += ln[k].loss;
+          loss += plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
+                                 : ln[k].loss;
         }
       }
     } else {

@@ -47,6 +47,9 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   uint64_t p = rows->path;
   double scale = cas_kernel_path_begin(plan, res, rows);
   const double *sys = rows->sys;
+  /* a stochastic LGD draws each default's loss fraction from its own stream */
+  uint64_t lgd_key =
+      plan->lgd_mean ? cas_rng_keyed_prefix(plan->seed, CAS_RNG_LGD, plan->first_stream + p) : 0;
   double inv_scale = 1.0 / scale;
   double *seg_loss = rows->seg_loss;
   int32_t *seg_defaults = rows->seg_defaults;
@@ -79,7 +82,8 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         double v = cas_rng_uniform(&rng) * p_max;
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
           hits++;
-          loss += c->loss;
+          loss += plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
+                                 : c->loss;
           if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }

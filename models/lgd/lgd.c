@@ -4,6 +4,7 @@
 
 static const cas_lgd_model *const registry[] = {
   &cas_lgd_fixed,
+  &cas_lgd_beta,
 };
 enum { NMODELS = sizeof registry / sizeof registry[0] };
 

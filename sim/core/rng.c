@@ -23,6 +23,8 @@
  */
 #include "rng.h"
 
+#include <math.h>
+
 #include "normal.h"
 
 #define PCG32_MULT 6364136223846793005ULL
@@ -128,6 +130,21 @@ cas_rng_jump cas_rng_jump_by(cas_u128 delta) {
 }
 
 double cas_rng_normal(cas_rng *rng) { return cas_norm_quantile(cas_rng_uniform_open(rng)); }
+
+double cas_rng_gamma(cas_rng *rng, double shape) {
+  if (shape < 1.0) {
+    double g = cas_rng_gamma(rng, shape + 1.0);
+    return g * pow(cas_rng_uniform_open(rng), 1.0 / shape);
+  }
+  double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+  for (;;) {
+    double x = cas_rng_normal(rng), v = 1.0 + c * x;
+    if (v <= 0.0) continue;
+    v = v * v * v;
+    double u = cas_rng_uniform_open(rng);
+    if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+  }
+}
 
 /* Counter-based: the SplitMix64 finaliser applied in a chain to the key and
  * the two counters (the construction of Salmon et al., "Parallel random

@@ -84,6 +84,12 @@ static inline double cas_rng_uniform_open(cas_rng *rng) {
  * draws stay aligned with loans whatever happens to other draws). */
 double cas_rng_normal(cas_rng *rng);
 
+/* Gamma(shape, 1), shape > 0: Marsaglia and Tsang, "A simple method for
+ * generating gamma variables", ACM TOMS 26(3), 2000 (shape < 1 through
+ * Gamma(shape + 1) U^(1 / shape), their section 7). Draws a random number of
+ * normals and uniforms (rejection). */
+double cas_rng_gamma(cas_rng *rng, double shape);
+
 /* A uniform on (0, 1) that is a function of (seed, purpose, a, b) alone:
  * a counter-based draw for values needed in an order that is not known in
  * advance (e.g. a firm touched by a cascade), where a sequential stream

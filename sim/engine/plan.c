@@ -205,6 +205,40 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
   return CAS_OK;
 }
 
+/* What a stochastic LGD model reads: each plan position's mean LGD, and by
+ * segment the LGD's standard deviation and the systematic term's. */
+static cas_status stochastic_lgd(const cas_scenario *sc, const cas_portfolio *pf, cas_plan *plan,
+                                 cas_error *err) {
+  size_t nseg = (size_t)plan->nsegments;
+  plan->lgd_mean = malloc((plan->n ? plan->n : 1) * sizeof *plan->lgd_mean);
+  plan->seg_lgd_sd = malloc(2 * (nseg ? nseg : 1) * sizeof *plan->seg_lgd_sd);
+  if (!plan->lgd_mean || !plan->seg_lgd_sd)
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (stochastic LGD of %zu loans)", plan->n);
+  plan->seg_sys_sd = plan->seg_lgd_sd + nseg;
+  for (size_t k = 0; k < plan->n; k++)
+    plan->lgd_mean[k] = cas_plan_stressed_lgd(plan, pf, plan->loan_index[k]);
+  for (size_t s = 0; s < nseg; s++) {
+    plan->seg_lgd_sd[s] = sc->lgd_sd[cas_taxonomy_segment_sector(plan->tax, (int)s)];
+    plan->seg_sys_sd[s] = sqrt(1.0 - plan->idio[s] * plan->idio[s]);
+  }
+  plan->lgd_downturn = sc->lgd_downturn;
+  return CAS_OK;
+}
+
+double cas_plan_random_loss(const cas_plan *plan, uint64_t key, size_t k, int s, double sys) {
+  double mean = plan->lgd_mean[k];
+  if (!(mean > 0.0)) return 0.0;
+  /* the loan's own stream on the path: a pcg64 seeded from the keyed hash */
+  cas_rng rng;
+  uint64_t h1 = (uint64_t)(cas_rng_keyed_next(key, 2 * (uint64_t)k) * 0x1.0p64);
+  uint64_t h2 = (uint64_t)(cas_rng_keyed_next(key, 2 * (uint64_t)k + 1) * 0x1.0p64);
+  cas_pcg64_seed(&rng, ((cas_u128)h1 << 64) | h2, (cas_u128)k);
+  double sd_sys = plan->seg_sys_sd[s];
+  double y = sd_sys > 0.0 ? sys / sd_sys : 0.0;
+  double f = plan->lgd_model->loss_fraction(mean, plan->seg_lgd_sd[s], y, plan->lgd_downturn, &rng);
+  return plan->loans[k].loss / mean * f;
+}
+
 static int grade_of(double pd, int grades_per_decade) {
   if (grades_per_decade == 0) return 0;
   double g = floor(-(double)grades_per_decade * log10(pd));
@@ -386,10 +420,11 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
   if (!copula || !lgd_model)
     return cas_error_set(err, CAS_ERR_INTERNAL, "scenario names an unregistered model (%s, %s)",
                          sc->copula, sc->lgd_model);
-  if (lgd_model->stochastic)
-    return cas_error_set(err, CAS_ERR_INTERNAL,
-                         "LGD model '%s' is stochastic; the kernels only support fixed LGD so far",
-                         lgd_model->info.name);
+  if (lgd_model->stochastic && opt && opt->guaranteed)
+    return cas_error_set(err, CAS_ERR_INPUT,
+                         "%s: LGD model '%s' with a network: the guarantees' covered parts are "
+                         "booked at fixed LGDs so far (use lgd: fixed, or network: {builtin: none})",
+                         sc->file_paths ? sc->file_paths[0] : "scenario", lgd_model->info.name);
   cas_status st = cas_scenario_bind(sc, pf->tax, err);
   if (st != CAS_OK) return st;
   cas_plan *plan = calloc(1, sizeof *plan);
@@ -436,6 +471,7 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
   }
   if (st == CAS_OK) st = city_classes(sc, pf, plan, seg, err);
   if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);
+  if (st == CAS_OK && lgd_model->stochastic) st = stochastic_lgd(sc, pf, plan, err);
   free(seg);
 
   /* Totals in loan order, so they do not depend on the thread count. */
@@ -469,6 +505,8 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->nz_factor);
   free(plan->nz_loading);
   free(plan->loan_class);
+  free(plan->lgd_mean);
+  free(plan->seg_lgd_sd);
   free(plan->cls_pd_mult);
   cas_segment_totals_free(&plan->unstressed);
   cas_segment_totals_free(&plan->stressed);

@@ -122,6 +122,15 @@ typedef struct cas_plan {
   double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult;
   double *factor_mem;
 
+  /* With a stochastic LGD model (models/lgd), else NULL: the mean LGD of
+   * the loan at each plan position (its stressed LGD), the standard
+   * deviation and the standard deviation of the systematic term by
+   * segment, and the downturn link (cas_plan_random_loss). */
+  double *lgd_mean;       /* [n] */
+  double *seg_lgd_sd;     /* [nsegments] */
+  double *seg_sys_sd;     /* [nsegments] sqrt(a'Ca) */
+  double lgd_downturn;
+
   /* With shocks that name a city: loan i's shocks are folded in class
    * loan_class[i] (classes 0 .. nsegments - 1 are the segments' folds
    * without the city shocks; one more class per (segment, named city) that
@@ -184,6 +193,13 @@ static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portf
                                               : plan->seg_lgd_add[cas_plan_segment_of(plan, pf, i)]);
   return lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
 }
+
+/* The loss of the loan at plan position k, of segment s with systematic
+ * term sys (a . z on the path), when it defaults on the path whose LGD key
+ * is key (cas_rng_keyed_prefix(seed, CAS_RNG_LGD, first_stream + path)):
+ * its uncovered EAD times a loss fraction drawn by the LGD model from the
+ * loan's own stream, so that both kernels give it the same loss. */
+double cas_plan_random_loss(const cas_plan *plan, uint64_t key, size_t k, int s, double sys);
 
 /* opt may be NULL (defaults). The portfolio is only read; the scenario is
  * bound to its classification first (cas_scenario_bind: a no-op when it

@@ -124,7 +124,8 @@ static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed",
  * models/networks; a network may also be "none". */
 #define NETWORK_NONE "none"
 static const char *const model_keys[] = {
-  "copula", "degrees_of_freedom", "lgd", "factors", "loadings", "region_correlation",
+  "copula", "degrees_of_freedom", "lgd", "lgd_sd", "lgd_downturn", "factors", "loadings",
+  "region_correlation",
   "sector_correlation", "correlations", "correlation_matrix", NULL};
 static const char *const classification_keys[] = {"regions", "sectors", "cities", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
@@ -743,6 +744,7 @@ typedef struct range {
 } range;
 
 static const range R_LOADING = {-1, 1, 0, 0, "a number in [-1, 1]"};
+static const range R_LGD_SD = {0, 0.5, 0, 1, "a number in [0, 0.5) (the standard deviation of the loss fraction)"};
 static const range R_CORRELATION = {-1, 1, 1, 1, "a number in (-1, 1)"};
 static const range R_POSITIVE = {0, INFINITY, 1, 1, "a number > 0"};
 static const range R_PD_MULTIPLIER = {CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX, 0, 0,
@@ -1515,6 +1517,7 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   snprintf(sc->copula, sizeof sc->copula, "%s", cas_copula_gaussian.info.name);
   snprintf(sc->lgd_model, sizeof sc->lgd_model, "%s", cas_lgd_fixed.info.name);
   sc->copula_df = 0.0;
+  sc->lgd_downturn = 0.0;
   const node *model = map_find(top, "model", NULL), *v;
   cas_status st;
   if (model == NULL) return CAS_OK;
@@ -1552,6 +1555,25 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
       return fail(ld, v, "model.lgd: unknown LGD model '%s' (expected one of: %s)", v->text, list);
     }
     snprintf(sc->lgd_model, sizeof sc->lgd_model, "%s", v->text);
+    if (cas_lgd_lookup(v->text)->stochastic && sc->network.source != CAS_NETWORK_NONE)
+      return fail(ld, v, "model.lgd: the LGD model '%s' draws loss fractions, but the network's "
+                         "guarantees are booked at fixed LGDs so far (use lgd: fixed, or network: "
+                         "{builtin: none})", v->text);
+  }
+  static const range R_DOWNTURN = {0, 5, 0, 0, "a number in [0, 5] (the downturn link's strength)"};
+  if ((v = map_find(model, "lgd_downturn", NULL)) != NULL &&
+      (st = get_number(ld, v, "model.lgd_downturn", &R_DOWNTURN, &sc->lgd_downturn)) != CAS_OK)
+    return st;
+  if ((v = map_find(model, "lgd_sd", NULL)) != NULL && v->kind != NODE_MAP) {
+    double sd;
+    if ((st = get_number(ld, v, "model.lgd_sd", &R_LGD_SD, &sd)) != CAS_OK) return st;
+  } else if (v != NULL) {
+    for (size_t i = 0; i < v->n; i++) {
+      char what[160];
+      double sd;
+      snprintf(what, sizeof what, "model.lgd_sd.%s", v->key[i]->text);
+      if ((st = get_number(ld, v->val[i], what, &R_LGD_SD, &sd)) != CAS_OK) return st;
+    }
   }
   return CAS_OK;
 }
@@ -2038,7 +2060,36 @@ static cas_status load(const char *path, char *text, size_t len, cas_scenario **
   return st;
 }
 
+/* model.lgd_sd by sector of the bound classification. */
+static cas_status bind_lgd_sd(loader *ld, const node *top, cas_scenario *sc) {
+  int n = sc->tax->sectors.n;
+  sc->lgd_sd = malloc((size_t)(n ? n : 1) * sizeof *sc->lgd_sd);
+  if (sc->lgd_sd == NULL) return nomem(ld);
+  for (int s = 0; s < n; s++) sc->lgd_sd[s] = CAS_LGD_SD_DEFAULT;
+  const node *model = map_find(top, "model", NULL);
+  const node *v = model ? map_find(model, "lgd_sd", NULL) : NULL;
+  if (v == NULL) return CAS_OK;
+  cas_status st;
+  if (v->kind != NODE_MAP) {
+    double sd;
+    if ((st = get_number(ld, v, "model.lgd_sd", &R_LGD_SD, &sd)) != CAS_OK) return st;
+    for (int s = 0; s < n; s++) sc->lgd_sd[s] = sd;
+    return CAS_OK;
+  }
+  for (size_t i = 0; i < v->n; i++) {
+    int s;
+    if ((st = class_name(ld, v->key[i], "model.lgd_sd", "sector", &sc->tax->sectors, &s)) != CAS_OK)
+      return st;
+    char what[160];
+    snprintf(what, sizeof what, "model.lgd_sd.%s", v->key[i]->text);
+    if ((st = get_number(ld, v->val[i], what, &R_LGD_SD, &sc->lgd_sd[s])) != CAS_OK) return st;
+  }
+  return CAS_OK;
+}
+
 static void unbind(cas_scenario *sc) {
+  free(sc->lgd_sd);
+  sc->lgd_sd = NULL;
   cas_taxonomy_destroy(sc->tax);
   cas_factor_model_destroy(sc->factors);
   free(sc->shocks);
@@ -2058,6 +2109,7 @@ cas_status cas_scenario_bind(cas_scenario *sc, const cas_taxonomy *tax, cas_erro
   cas_status st = CAS_OK;
   if ((sc->tax = cas_taxonomy_copy(tax)) == NULL) st = nomem(&ld);
   if (st == CAS_OK) st = bind_model(&ld, top, sc->tax, &sc->factors);
+  if (st == CAS_OK) st = bind_lgd_sd(&ld, top, sc);
   if (st == CAS_OK) st = bind_shocks(&ld, top, sc);
   const node *c = map_find(top, "contagion", NULL), *v;
   if (st == CAS_OK && c != NULL && (v = map_find(c, "spillover", NULL)) != NULL)
@@ -2288,6 +2340,19 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
   }
   cas_buf_put(&b, "\n  lgd: ");
   utf8_ok &= put_string(&b, sc->lgd_model);
+  const cas_lgd_model *lm = cas_lgd_lookup(sc->lgd_model);
+  if (lm && lm->stochastic) {
+    cas_buf_put(&b, "\n  lgd_downturn: ");
+    put_number(&b, sc->lgd_downturn);
+    cas_buf_put(&b, "\n  lgd_sd: {");
+    for (int s = 0; s < tax->sectors.n; s++) {
+      if (s) cas_buf_put(&b, ", ");
+      utf8_ok &= put_string(&b, tax->sectors.name[s]);
+      cas_buf_put(&b, ": ");
+      put_number(&b, sc->lgd_sd[s]);
+    }
+    cas_buf_put(&b, "}");
+  }
   int nf = m->nfactors, defaults = default_families(m);
   double *within = calloc((size_t)m->nfamilies, sizeof *within);
   if (within == NULL) b.failed = 1;

@@ -108,6 +108,7 @@ typedef enum cas_shift_mode {
 extern const char *const cas_shift_mode_names[];
 
 enum { CAS_MODEL_NAME_MAX = 32, CAS_SCENARIO_MAX_LEVELS = 16 };
+#define CAS_LGD_SD_DEFAULT 0.2
 
 typedef struct cas_scenario_tree cas_scenario_tree;
 
@@ -141,6 +142,13 @@ typedef struct cas_scenario {
   double copula_df;    /* degrees of freedom of a copula that has them (t): model.degrees_of_freedom,
                           default the model's (5 for t); 0 for a copula without */
   char lgd_model[CAS_MODEL_NAME_MAX];  /* models/lgd registry, default "fixed" */
+  /* A stochastic LGD model's parameters (models/lgd/beta.c): the standard
+   * deviation of the loss fraction by sector (model.lgd_sd: one number, or
+   * a mapping of sectors; default CAS_LGD_SD_DEFAULT), bound with the
+   * classification: lgd_sd[sector]; and the downturn link's strength
+   * (model.lgd_downturn, >= 0, default 0). */
+  double *lgd_sd;
+  double lgd_downturn;
 
   /* Bound to a classification (cas_scenario_bind; done on load when the
    * classification is known without reading the book: the built-in book or
