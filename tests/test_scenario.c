@@ -1384,3 +1384,51 @@ Test(scenario, stochastic_lgd_parameters) {
                CAS_ERR_INPUT);
   cr_expect(strstr(err.msg, "/tmp/d.yaml:4:11: model.lgd_sd: got '0.6'") != NULL, "%s", err.msg);
 }
+
+/* A macro scenario: its satellite links become shocks after the
+ * scenario's own (a factor shift per unit, a PD odds multiplier exp(e x),
+ * an LGD add-on), and a wrong link is an error at its place. */
+Test(scenario, macro_scenario_derives_shocks) {
+  cas_scenario *sc = load_text_ok(
+      "name: m\nshocks: [{sector: green, pd_multiplier: 2}]\n"
+      "macro:\n  variables: {gdp: -2, jobs: 1.5}\n  satellite:\n"
+      "    - {variable: gdp, factor: global, per_unit: 0.5}\n"
+      "    - {variable: jobs, sector: household, pd_elasticity: 0.2}\n"
+      "    - {variable: jobs, region: anhui, lgd_per_unit: 0.01}\n",
+      "/tmp/m.yaml");
+  cr_assert_eq(sc->nshocks, 4);
+  cr_expect_eq(sc->shocks[0].derived, 0);
+  cr_expect_eq(sc->shocks[1].factor, 0);
+  cr_expect_float_eq(sc->shocks[1].factor_shift, -1.0, 0);
+  cr_expect_eq(sc->shocks[2].sector, CAS_SECTOR_HOUSEHOLD);
+  cr_expect_float_eq(sc->shocks[2].pd_multiplier, exp(0.3), 1e-15);
+  cr_expect_eq(sc->shocks[3].region, CAS_REGION_ANHUI);
+  cr_expect_float_eq(sc->shocks[3].lgd_add, 0.015, 1e-15);
+  char *text = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_scenario_write_yaml(sc, &text, &err), CAS_OK, "%s", err.msg);
+  cas_scenario *again = load_text_ok(text, "/tmp/m2.yaml");
+  cr_expect_eq(again->nshocks, 4, "derived shocks written twice or lost");
+  for (size_t i = 0; i < 4; i++) {
+    cr_expect(same_double(again->shocks[i].pd_multiplier, sc->shocks[i].pd_multiplier));
+    cr_expect(same_double(again->shocks[i].factor_shift, sc->shocks[i].factor_shift));
+  }
+  free(text);
+  cas_scenario_destroy(again);
+  cas_scenario_destroy(sc);
+  static const struct { const char *link, *want; } bad[] = {
+    {"{variable: gdpp, factor: global, per_unit: 0.5}", "/tmp/b.yaml:5:18: macro.satellite[0].variable: unknown variable 'gdpp' (expected one of: gdp)"},
+    {"{variable: gdp, factor: global, region: anhui, per_unit: 0.5}", "/tmp/b.yaml:5:39: macro.satellite[0]: a factor link applies to every loan"},
+    {"{variable: gdp, sector: green, pd_elasticity: 0.1, lgd_per_unit: 0.1}", "/tmp/b.yaml:5:7: macro.satellite[0]: a link has exactly one effect"},
+    {"{variable: gdp, factor: sector.greenn, per_unit: 0.5}", "/tmp/b.yaml:5:31: macro.satellite[0].factor: unknown factor 'sector.greenn'"},
+    {"{variable: gdp, factor: global, per_unit: 6}", "/tmp/b.yaml:5:49: macro.satellite[0]: per_unit x gdp = -12 SD, a factor shift out of [-10, 10]"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "name: b\nmacro:\n  variables: {gdp: -2}\n  satellite:\n    - %s\n",
+             bad[k].link);
+    cas_scenario *b = NULL;
+    cr_expect_eq(cas_scenario_load_text(yaml, "/tmp/b.yaml", &b, &err), CAS_ERR_INPUT, "case %zu", k);
+    cr_expect(strncmp(err.msg, bad[k].want, strlen(bad[k].want)) == 0, "case %zu: %s", k, err.msg);
+  }
+}

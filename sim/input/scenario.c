@@ -116,7 +116,10 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
-  "model", "factor_shift_mode", "shocks", "contagion", "output", NULL};
+  "model", "factor_shift_mode", "shocks", "macro", "contagion", "output", NULL};
+static const char *const macro_keys[] = {"variables", "satellite", NULL};
+static const char *const link_keys[] = {"variable", "factor", "per_unit", "region", "sector",
+                                        "pd_elasticity", "lgd_per_unit", NULL};
 static const char *const output_keys[] = {"per_path", NULL};
 static const char *const per_path_names[] = {"segment", "region", "sector", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
@@ -1590,7 +1593,7 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
 
 /* The product of the PD multipliers that apply to a loan stays in range:
  * checked for every segment, with each city a shock names and without. */
-static cas_status check_pd_products(loader *ld, const node *list, const cas_scenario *sc) {
+static cas_status check_pd_products(loader *ld, const cas_scenario *sc) {
   const cas_taxonomy *tax = sc->tax;
   size_t ncity = 1;
   int *cities = malloc((sc->nshocks + 1) * sizeof *cities);
@@ -1611,18 +1614,24 @@ static cas_status check_pd_products(loader *ld, const node *list, const cas_scen
         if (!cas_shock_applies_city(sh, r, e, cities[k])) continue;
         product *= sh->pd_multiplier;
         if (product >= CAS_PD_MULTIPLIER_MIN && product <= CAS_PD_MULTIPLIER_MAX) continue;
-        const node *v = map_find(list->val[i], "pd_multiplier", NULL);
+        const node *v = sh->pd_at;
         char seg[3 * CAS_NAME_MAX + 8];
         cas_taxonomy_segment_name(tax, s, seg, sizeof seg);
         if (cities[k] >= 0) {
           size_t used = strlen(seg);
           snprintf(seg + used, sizeof seg - used, " in %s", tax->cities.name[cities[k]]);
         }
-        st = fail(ld, v,
-                  "shocks[%zu].pd_multiplier: with the shocks before it, the PD multipliers "
-                  "that apply to %s multiply to %.6g (got '%s', expected a product in "
-                  "[0.001, 1000])",
-                  i, seg, product, v->text);
+        if (sh->derived)
+          st = fail(ld, v,
+                    "macro.satellite: with the shocks before it, the PD multipliers that apply "
+                    "to %s multiply to %.6g (expected a product in [0.001, 1000])",
+                    seg, product);
+        else
+          st = fail(ld, v,
+                    "shocks[%zu].pd_multiplier: with the shocks before it, the PD multipliers "
+                    "that apply to %s multiply to %.6g (got '%s', expected a product in "
+                    "[0.001, 1000])",
+                    i, seg, product, v->text);
         break;
       }
     }
@@ -1736,6 +1745,8 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
                   "%s: a shock needs at least one effect (pd_multiplier, lgd_add, "
                   "ead_multiplier or factor_shift)",
                   where);
+    sh->pd_at = map_find(item, "pd_multiplier", NULL) ? (const void *)map_find(item, "pd_multiplier", NULL)
+                                                      : (const void *)item;
     const node *factor = map_find(item, "factor", NULL), *shift = map_key(item, "factor_shift");
     if (factor != NULL) {
       snprintf(what, sizeof what, "%s.factor", where);
@@ -1772,7 +1783,7 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
                                  sh->sector < 0 ? 0 : sh->sector);
     }
   }
-  return check_pd_products(ld, list, sc);
+  return CAS_OK;
 }
 
 static const range R_SCALE = {0, 10, 0, 0, "a number in [0, 10]"};
@@ -1942,6 +1953,157 @@ static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc
   return CAS_OK;
 }
 
+/* macro: {variables: {NAME: value, ...}, satellite: [links]} (load time:
+ * the values and the links as written; names resolve at bind). */
+static cas_status decode_macro(loader *ld, const node *top, cas_scenario *sc) {
+  const node *m = map_find(top, "macro", NULL), *v;
+  if (m == NULL) return CAS_OK;
+  cas_status st;
+  if ((st = want_map(ld, m, "macro", "a mapping (variables, satellite)")) != CAS_OK ||
+      (st = check_keys(ld, m, "macro", macro_keys)) != CAS_OK)
+    return st;
+  const node *vars = map_find(m, "variables", NULL), *links = map_find(m, "satellite", NULL);
+  if (vars == NULL || links == NULL)
+    return fail(ld, m, "macro: missing '%s' (a macro scenario gives the variables' values and "
+                       "the satellite model that turns them into shocks)",
+                vars == NULL ? "variables" : "satellite");
+  if ((st = want_map(ld, vars, "macro.variables", "a mapping of variable names to values")) != CAS_OK ||
+      (st = want_seq(ld, links, "macro.satellite", "a sequence of links {variable, ...}")) != CAS_OK)
+    return st;
+  static const range R_MACRO = {-1e6, 1e6, 0, 0, "a number (the variable's deviation from the "
+                                                 "baseline, in its own units)"};
+  sc->macro_vars = calloc(vars->n ? vars->n : 1, sizeof *sc->macro_vars);
+  sc->macro_links = calloc(links->n ? links->n : 1, sizeof *sc->macro_links);
+  if (!sc->macro_vars || !sc->macro_links) return nomem(ld);
+  for (size_t i = 0; i < vars->n; i++) {
+    const char *name = vars->key[i]->text;
+    const char *bad = cas_name_check(name, strlen(name));
+    if (bad != NULL)
+      return fail(ld, vars->key[i], "macro.variables: name '%s' %s", name, bad);
+    char what[128];
+    snprintf(what, sizeof what, "macro.variables.%s", name);
+    cas_macro_variable *mv = &sc->macro_vars[sc->nmacro_vars++];
+    if ((mv->name = strdup(name)) == NULL) return nomem(ld);
+    if ((st = get_number(ld, vars->val[i], what, &R_MACRO, &mv->value)) != CAS_OK) return st;
+  }
+  static const range R_COEF = {-100, 100, 0, 0, "a number in [-100, 100]"};
+  for (size_t i = 0; i < links->n; i++) {
+    const node *item = links->val[i];
+    char where[48], what[96];
+    snprintf(where, sizeof where, "macro.satellite[%zu]", i);
+    if ((st = want_map(ld, item, where, "a mapping {variable, factor and per_unit, or region, "
+                                        "sector and pd_elasticity or lgd_per_unit}")) != CAS_OK ||
+        (st = check_keys(ld, item, where, link_keys)) != CAS_OK)
+      return st;
+    cas_macro_link *l = &sc->macro_links[sc->nmacro_links++];
+    if ((v = map_find(item, "variable", NULL)) == NULL)
+      return fail(ld, item, "%s: missing 'variable' (the macro variable the link reads)", where);
+    snprintf(what, sizeof what, "%s.variable", where);
+    if ((st = want_text(ld, v, what, "a name of macro.variables")) != CAS_OK) return st;
+    int known = 0;
+    for (size_t k = 0; k < sc->nmacro_vars; k++) known |= strcmp(sc->macro_vars[k].name, v->text) == 0;
+    if (!known) {
+      char list[512] = "";
+      size_t used = 0;
+      for (size_t k = 0; k < sc->nmacro_vars && used < sizeof list; k++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", sc->macro_vars[k].name);
+        if (w < 0) break;
+        used += (size_t)w;
+      }
+      return fail(ld, v, "%s: unknown variable '%s' (expected one of: %s)", what, v->text, list);
+    }
+    if ((l->variable = strdup(v->text)) == NULL) return nomem(ld);
+    static const char *const effects[] = {"per_unit", "pd_elasticity", "lgd_per_unit"};
+    int neffects = 0;
+    for (int e = 0; e < 3; e++) {
+      if ((v = map_find(item, effects[e], NULL)) == NULL) continue;
+      neffects++;
+      l->effect = (cas_macro_effect)e;
+      snprintf(what, sizeof what, "%s.%s", where, effects[e]);
+      if ((st = get_number(ld, v, what, &R_COEF, &l->coefficient)) != CAS_OK) return st;
+    }
+    if (neffects != 1)
+      return fail(ld, item, "%s: a link has exactly one effect: per_unit (with factor), "
+                            "pd_elasticity or lgd_per_unit (got %d)", where, neffects);
+    const node *f = map_find(item, "factor", NULL);
+    if ((l->effect == CAS_MACRO_FACTOR) != (f != NULL))
+      return fail(ld, f ? map_key(item, "factor") : item,
+                  "%s: factor goes with per_unit (a factor shift per unit of the variable), and "
+                  "region and sector with pd_elasticity or lgd_per_unit", where);
+    if (f != NULL && (map_find(item, "region", NULL) || map_find(item, "sector", NULL)))
+      return fail(ld, map_key(item, map_find(item, "region", NULL) ? "region" : "sector"),
+                  "%s: a factor link applies to every loan loading on its factor (no region or "
+                  "sector)", where);
+    const char *keys[3] = {"factor", "region", "sector"};
+    char **slots[3] = {&l->factor, &l->region, &l->sector};
+    for (int k = 0; k < 3; k++) {
+      if ((v = map_find(item, keys[k], NULL)) == NULL) continue;
+      snprintf(what, sizeof what, "%s.%s", where, keys[k]);
+      if ((st = want_text(ld, v, what, "a name")) != CAS_OK) return st;
+      if ((*slots[k] = strdup(v->text)) == NULL) return nomem(ld);
+    }
+  }
+  return CAS_OK;
+}
+
+/* The satellite model's shocks, after the scenario's own: names resolved
+ * against the bound classification and factor model, each effect checked
+ * like a shock's (the error points at the link). */
+static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
+  if (sc->nmacro_links == 0) return CAS_OK;
+  const node *links = map_find(map_find(top, "macro", NULL), "satellite", NULL);
+  cas_shock *all = realloc(sc->shocks, (sc->nshocks + sc->nmacro_links) * sizeof *all);
+  if (all == NULL) return nomem(ld);
+  sc->shocks = all;
+  cas_status st;
+  for (size_t i = 0; i < sc->nmacro_links; i++) {
+    const cas_macro_link *l = &sc->macro_links[i];
+    const node *item = links->val[i];
+    char where[48], what[96];
+    snprintf(where, sizeof where, "macro.satellite[%zu]", i);
+    double x = 0.0;
+    for (size_t k = 0; k < sc->nmacro_vars; k++)
+      if (strcmp(sc->macro_vars[k].name, l->variable) == 0) x = sc->macro_vars[k].value;
+    cas_shock sh = {.region = -1, .sector = -1, .city = -1, .factor = -1, .pd_multiplier = 1.0,
+                    .ead_multiplier = 1.0, .line = item->line, .col = item->col,
+                    .file = item->file, .derived = 1, .pd_at = item};
+    const node *v;
+    if ((v = map_find(item, "region", NULL)) != NULL) {
+      snprintf(what, sizeof what, "%s.region", where);
+      if ((st = class_name(ld, v, what, "region", &sc->tax->regions, &sh.region)) != CAS_OK) return st;
+    }
+    if ((v = map_find(item, "sector", NULL)) != NULL) {
+      snprintf(what, sizeof what, "%s.sector", where);
+      if ((st = class_name(ld, v, what, "sector", &sc->tax->sectors, &sh.sector)) != CAS_OK) return st;
+    }
+    double effect = l->coefficient * x;
+    const char *key = l->effect == CAS_MACRO_FACTOR ? "per_unit"
+                      : l->effect == CAS_MACRO_PD  ? "pd_elasticity" : "lgd_per_unit";
+    const node *at = map_find(item, key, NULL);
+    if (l->effect == CAS_MACRO_FACTOR) {
+      snprintf(what, sizeof what, "%s.factor", where);
+      if ((st = factor_name(ld, sc->factors, map_find(item, "factor", NULL), what, &sh.factor)) != CAS_OK)
+        return st;
+      if (!(effect >= -10.0 && effect <= 10.0))
+        return fail(ld, at, "%s: %s x %s = %.6g SD, a factor shift out of [-10, 10]", where, key,
+                    l->variable, effect);
+      sh.factor_shift = effect;
+    } else if (l->effect == CAS_MACRO_PD) {
+      sh.pd_multiplier = exp(effect);
+      if (!(sh.pd_multiplier >= CAS_PD_MULTIPLIER_MIN && sh.pd_multiplier <= CAS_PD_MULTIPLIER_MAX))
+        return fail(ld, at, "%s: exp(%s x %s) = %.6g, a PD multiplier out of [0.001, 1000]", where,
+                    key, l->variable, sh.pd_multiplier);
+    } else {
+      if (!(effect >= -1.0 && effect <= 1.0))
+        return fail(ld, at, "%s: %s x %s = %.6g, an LGD add-on out of [-1, 1]", where, key,
+                    l->variable, effect);
+      sh.lgd_add = effect;
+    }
+    sc->shocks[sc->nshocks++] = sh;
+  }
+  return CAS_OK;
+}
+
 /* output: {per_path: auto | [segment, region, sector]} */
 static cas_status decode_output(loader *ld, const node *top, cas_scenario *sc) {
   sc->per_path_auto = 1;
@@ -1990,6 +2152,7 @@ static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   if (st == CAS_OK) st = decode_model(ld, top, sc);
   if (st == CAS_OK) st = decode_shocks(ld, top, sc);
   if (st == CAS_OK) st = decode_contagion(ld, top, sc);
+  if (st == CAS_OK) st = decode_macro(ld, top, sc);
   if (st == CAS_OK) st = decode_output(ld, top, sc);
   return st;
 }
@@ -2111,6 +2274,8 @@ cas_status cas_scenario_bind(cas_scenario *sc, const cas_taxonomy *tax, cas_erro
   if (st == CAS_OK) st = bind_model(&ld, top, sc->tax, &sc->factors);
   if (st == CAS_OK) st = bind_lgd_sd(&ld, top, sc);
   if (st == CAS_OK) st = bind_shocks(&ld, top, sc);
+  if (st == CAS_OK) st = bind_macro(&ld, top, sc);
+  if (st == CAS_OK) st = check_pd_products(&ld, sc);
   const node *c = map_find(top, "contagion", NULL), *v;
   if (st == CAS_OK && c != NULL && (v = map_find(c, "spillover", NULL)) != NULL)
     st = bind_spillover(&ld, v, sc);
@@ -2144,6 +2309,15 @@ void cas_scenario_destroy(cas_scenario *sc) {
   free(sc->portfolio.file);
   free(sc->network.file);
   cas_taxonomy_destroy(sc->declared);
+  for (size_t i = 0; i < sc->nmacro_vars; i++) free(sc->macro_vars[i].name);
+  free(sc->macro_vars);
+  for (size_t i = 0; i < sc->nmacro_links; i++) {
+    free(sc->macro_links[i].variable);
+    free(sc->macro_links[i].factor);
+    free(sc->macro_links[i].region);
+    free(sc->macro_links[i].sector);
+  }
+  free(sc->macro_links);
   if (sc->tree != NULL) {
     arena_free(&sc->tree->mem);
     free(sc->tree);
@@ -2415,9 +2589,12 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
   free(within);
 
   cas_buf_printf(&b, "factor_shift_mode: \"%s\"\n", cas_shift_mode_names[sc->factor_shift_mode]);
-  cas_buf_put(&b, sc->nshocks ? "shocks:\n" : "shocks: []\n");
+  size_t own = 0;
+  for (size_t i = 0; i < sc->nshocks; i++) own += !sc->shocks[i].derived;
+  cas_buf_put(&b, own ? "shocks:\n" : "shocks: []\n");
   for (size_t i = 0; i < sc->nshocks; i++) {
     const cas_shock *sh = &sc->shocks[i];
+    if (sh->derived) continue;   /* written as the macro scenario below */
     cas_buf_printf(&b, "  # shocks[%zu]\n", i);
     if (sh->region >= 0) {
       cas_buf_put(&b, "  - region: ");
@@ -2454,6 +2631,33 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   }
 
+  if (sc->nmacro_vars || sc->nmacro_links) {
+    cas_buf_put(&b, "macro:\n  variables:");
+    for (size_t i = 0; i < sc->nmacro_vars; i++) {
+      cas_buf_put(&b, "\n    ");
+      utf8_ok &= put_string(&b, sc->macro_vars[i].name);
+      cas_buf_put(&b, ": ");
+      put_number(&b, sc->macro_vars[i].value);
+    }
+    cas_buf_put(&b, sc->nmacro_vars ? "\n  satellite:" : " {}\n  satellite:");
+    for (size_t i = 0; i < sc->nmacro_links; i++) {
+      const cas_macro_link *l = &sc->macro_links[i];
+      cas_buf_put(&b, "\n    - {variable: ");
+      utf8_ok &= put_string(&b, l->variable);
+      const char *names[3] = {"factor", "region", "sector"};
+      const char *vals[3] = {l->factor, l->region, l->sector};
+      for (int k = 0; k < 3; k++)
+        if (vals[k]) {
+          cas_buf_printf(&b, ", %s: ", names[k]);
+          utf8_ok &= put_string(&b, vals[k]);
+        }
+      cas_buf_printf(&b, ", %s: ", l->effect == CAS_MACRO_FACTOR ? "per_unit"
+                                   : l->effect == CAS_MACRO_PD  ? "pd_elasticity" : "lgd_per_unit");
+      put_number(&b, l->coefficient);
+      cas_buf_put(&b, "}");
+    }
+    cas_buf_put(&b, sc->nmacro_links ? "\n" : " []\n");
+  }
   cas_buf_put(&b, "contagion:\n  model: ");
   utf8_ok &= put_string(&b, sc->contagion.model);
   cas_buf_put(&b, "\n  supply_chain_scale: ");

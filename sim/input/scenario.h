@@ -45,7 +45,30 @@ typedef struct cas_shock {
   double factor_shift;    /* [standard deviations of the factor], default 0; negative is adverse */
   long line, col;         /* where the shock starts in its file */
   const char *file;       /* which file (points into cas_scenario.file_paths) */
+  int derived;            /* 1: made by the macro satellite model, not written back as a shock */
+  const void *pd_at;      /* where its PD multiplier is written (for messages) */
 } cas_shock;
+
+/* A macro scenario (key macro, docs/MODEL.md, Macro scenarios): values of
+ * macro variables (deviations from the baseline projection, in each
+ * variable's own units) and the satellite model that turns them into
+ * shocks: each link moves one factor (per_unit SD per unit), or scales the
+ * odds of default of a region and sector (by exp(pd_elasticity x value)),
+ * or adds to their LGD (lgd_per_unit x value). */
+typedef struct cas_macro_variable {
+  char *name;
+  double value;
+} cas_macro_variable;
+
+typedef enum cas_macro_effect { CAS_MACRO_FACTOR, CAS_MACRO_PD, CAS_MACRO_LGD } cas_macro_effect;
+
+typedef struct cas_macro_link {
+  char *variable;          /* a name of macro.variables */
+  cas_macro_effect effect;
+  char *factor;            /* CAS_MACRO_FACTOR: the factor moved */
+  char *region, *sector;   /* CAS_MACRO_PD, CAS_MACRO_LGD: NULL for all */
+  double coefficient;      /* per_unit, pd_elasticity or lgd_per_unit */
+} cas_macro_link;
 
 /* Regional spill-over: at the start of every cascade round, factor
  * `factor` moves by -beta x (default rate of segment `segment` so far, all
@@ -158,7 +181,11 @@ typedef struct cas_scenario {
   cas_factor_model *factors;    /* the factor model (factors.h) over tax */
 
   cas_shock *shocks;
-  size_t nshocks;
+  size_t nshocks;      /* the scenario's shocks, then those its macro scenario derives */
+  cas_macro_variable *macro_vars;
+  size_t nmacro_vars;
+  cas_macro_link *macro_links;
+  size_t nmacro_links;
   cas_shift_mode factor_shift_mode;  /* default CAS_SHIFT_CONDITIONAL */
 
   /* The links between borrowers (docs/NETWORK.md): supply chains and
