@@ -631,3 +631,22 @@ Test(plan, analytic_expected_loss_matches_both_kernels) {
   cas_portfolio_destroy(pf);
   cas_scenario_destroy(sc);
 }
+
+/* A scenario's ccf_add raises the conversion factor of the credit lines it
+ * applies to (clamped to [0, 1]) and so their stressed EAD; term loans do
+ * not move. */
+Test(plan, ccf_shocks_draw_down_credit_lines) {
+  static const char *const book = "id,region,sector,ead,pd,lgd,limit,ccf\n"
+                                  "term,a,x,100,0.01,0.4,,\n"
+                                  "line,a,x,100,0.01,0.4,300,0.5\n"
+                                  "other,b,x,100,0.01,0.4,300,0.5\n";
+  cas_plan *plan = plan_of_as(book,
+                              "paths: 100\nportfolio: {file: book.csv}\n"
+                              "shocks: [{region: a, ccf_add: 0.3}, {region: b, ccf_add: 0.8}]\n",
+                              NULL);
+  int a = segment(plan, "a", "x"), b = segment(plan, "b", "x");
+  cr_expect_float_eq(plan->unstressed.ead[a], 100.0 + 200.0, 1e-12);
+  cr_expect_float_eq(plan->stressed.ead[a], 100.0 + 100.0 + 0.8 * 200.0, 1e-12);
+  cr_expect_float_eq(plan->stressed.ead[b], 100.0 + 1.0 * 200.0, 1e-12, "ccf clamped at 1");
+  plan_free(plan);
+}

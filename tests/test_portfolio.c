@@ -885,3 +885,45 @@ Test(portfolio_export, failure_leaves_nothing) {
   rmdir(target);
   rmdir(dir);
 }
+
+/* Credit lines: a row with a limit is a line whose drawn amount is ead; its
+ * EAD is drawn + ccf x (limit - drawn), ccf 0.75 when empty; rows without a
+ * limit are term loans; the export writes the lines back exactly. */
+Test(portfolio_csv, credit_lines) {
+  char dir[] = "/tmp/cascade-test-lines-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char path[256], again[256];
+  snprintf(path, sizeof path, "%s/book.csv", dir);
+  snprintf(again, sizeof again, "%s/again.csv", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("id,region,sector,ead,pd,lgd,limit,ccf\n"
+        "term,a,x,100,0.01,0.4,,\n"
+        "line,a,x,100,0.01,0.4,300,0.5\n"
+        "basel,b,x,40,0.02,0.4,140,\n"
+        "full,b,y,50,0.02,0.4,50,0.9\n", f);
+  fclose(f);
+  cas_portfolio *p = NULL, *q = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_load_csv(path, &p, &err), CAS_OK, "%s", err.msg);
+  cr_assert_not_null(p->limit);
+  const double want[4] = {100.0, 100.0 + 0.5 * 200.0, 40.0 + CAS_CCF_DEFAULT * 100.0, 50.0};
+  for (size_t i = 0; i < 4; i++)
+    cr_expect_float_eq(cas_portfolio_ead(p, i), want[i], 1e-12, "loan %zu", i);
+  cas_segment_totals t;
+  cr_assert_eq(cas_portfolio_totals(p, &t, &err), CAS_OK);
+  cr_expect_float_eq(t.ead[0], 300.0, 1e-12, "a/x holds the term loan and the line");
+  cas_segment_totals_free(&t);
+  cr_assert_eq(cas_portfolio_export_csv(p, again, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_portfolio_load_csv(again, &q, &err), CAS_OK, "%s", err.msg);
+  for (size_t i = 0; i < 4; i++) {
+    cr_expect_eq(q->ead[i], p->ead[i]);
+    cr_expect_eq(q->limit[i], p->limit[i]);
+    cr_expect_eq(q->ccf[i], p->ccf[i]);
+  }
+  cas_portfolio_destroy(p);
+  cas_portfolio_destroy(q);
+  unlink(path);
+  unlink(again);
+  rmdir(dir);
+}

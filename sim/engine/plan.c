@@ -18,20 +18,21 @@
 #include "linalg.h"
 
 typedef struct segment_shock {
-  double pd_mult, lgd_add, ead_mult;
+  double pd_mult, lgd_add, ead_mult, ccf_add;
 } segment_shock;
 
 /* The shocks that apply to the loans of (region, sector) in city (-1: a
  * city no shock names), in shock order, as the scenario reader checked
  * their product. */
 static segment_shock fold_one(const cas_scenario *sc, int region, int sector, int city) {
-  segment_shock f = {1.0, 0.0, 1.0};
+  segment_shock f = {1.0, 0.0, 1.0, 0.0};
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
     if (!cas_shock_applies_city(sh, region, sector, city)) continue;
     f.pd_mult *= sh->pd_multiplier;
     f.lgd_add += sh->lgd_add;
     f.ead_mult *= sh->ead_multiplier;
+    f.ccf_add += sh->ccf_add;
   }
   return f;
 }
@@ -88,7 +89,7 @@ static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, 
     plan->loan_class[i] = (uint32_t)class_of[key];
   }
   plan->nclasses = nclasses;
-  plan->cls_pd_mult = malloc(3 * nclasses * sizeof *plan->cls_pd_mult);
+  plan->cls_pd_mult = malloc(4 * nclasses * sizeof *plan->cls_pd_mult);
   if (!plan->cls_pd_mult) {
     free(rank);
     free(class_of);
@@ -96,10 +97,12 @@ static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, 
   }
   plan->cls_lgd_add = plan->cls_pd_mult + nclasses;
   plan->cls_ead_mult = plan->cls_lgd_add + nclasses;
+  plan->cls_ccf_add = plan->cls_ead_mult + nclasses;
   for (size_t s = 0; s < nseg; s++) {
     plan->cls_pd_mult[s] = seg[s].pd_mult;
     plan->cls_lgd_add[s] = seg[s].lgd_add;
     plan->cls_ead_mult[s] = seg[s].ead_mult;
+    plan->cls_ccf_add[s] = seg[s].ccf_add;
   }
   const cas_taxonomy *tax = plan->tax;
   for (int city = 0; city < ncity; city++) {
@@ -112,6 +115,7 @@ static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, 
       plan->cls_pd_mult[c] = f.pd_mult;
       plan->cls_lgd_add[c] = f.lgd_add;
       plan->cls_ead_mult[c] = f.ead_mult;
+      plan->cls_ccf_add[c] = f.ccf_add;
     }
   }
   free(rank);
@@ -442,7 +446,7 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
   plan->nsectors = sc->tax->sectors.n;
   plan->nfactors = sc->factors->nfactors;
   size_t nf = (size_t)plan->nfactors, nseg = (size_t)plan->nsegments;
-  plan->factor_mem = malloc((nf * nf + 2 * nf + nseg * nf + 4 * nseg) * sizeof(double));
+  plan->factor_mem = malloc((nf * nf + 2 * nf + nseg * nf + 5 * nseg) * sizeof(double));
   segment_shock *seg = malloc((nseg ? nseg : 1) * sizeof *seg);
   size_t n = pf->n ? pf->n : 1;
   plan->loans = malloc(n * sizeof *plan->loans);
@@ -461,6 +465,7 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
   plan->seg_pd_mult = plan->idio + nseg;
   plan->seg_lgd_add = plan->seg_pd_mult + nseg;
   plan->seg_ead_mult = plan->seg_lgd_add + nseg;
+  plan->seg_ccf_add = plan->seg_ead_mult + nseg;
   st = build_factors(sc, plan, err);
   fold_shocks(sc, plan, seg, plan->shift_given);
   if (st == CAS_OK) st = factor_means(sc, plan, plan->shift_given, plan->shift, err);
@@ -468,6 +473,7 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
     plan->seg_pd_mult[s] = seg[s].pd_mult;
     plan->seg_lgd_add[s] = seg[s].lgd_add;
     plan->seg_ead_mult[s] = seg[s].ead_mult;
+    plan->seg_ccf_add[s] = seg[s].ccf_add;
   }
   if (st == CAS_OK) st = city_classes(sc, pf, plan, seg, err);
   if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);

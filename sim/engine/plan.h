@@ -119,7 +119,7 @@ typedef struct cas_plan {
   /* The scenario's shocks folded by segment: the product of the PD (odds)
    * multipliers, the sum of the LGD additions, the product of the EAD
    * multipliers. [nsegments] each. */
-  double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult;
+  double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult, *seg_ccf_add;
   double *factor_mem;
 
   /* With a stochastic LGD model (models/lgd), else NULL: the mean LGD of
@@ -137,7 +137,7 @@ typedef struct cas_plan {
    * has loans), else NULL and a loan's fold is its segment's. */
   uint32_t *loan_class;     /* [n] in portfolio order, or NULL */
   size_t nclasses;
-  double *cls_pd_mult, *cls_lgd_add, *cls_ead_mult;   /* [nclasses] */
+  double *cls_pd_mult, *cls_lgd_add, *cls_ead_mult, *cls_ccf_add;   /* [nclasses] */
 
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
@@ -185,8 +185,18 @@ static inline double cas_plan_pd_mult(const cas_plan *plan, const cas_portfolio 
                           : plan->seg_pd_mult[cas_plan_segment_of(plan, pf, i)];
 }
 static inline double cas_plan_stressed_ead(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  return pf->ead[i] * (plan->loan_class ? plan->cls_ead_mult[plan->loan_class[i]]
-                                        : plan->seg_ead_mult[cas_plan_segment_of(plan, pf, i)]);
+  size_t c = plan->loan_class ? plan->loan_class[i] : (size_t)cas_plan_segment_of(plan, pf, i);
+  const double *mult = plan->loan_class ? plan->cls_ead_mult : plan->seg_ead_mult;
+  double ead = pf->ead[i];
+  if (pf->limit) {   /* a credit line draws ccf of its undrawn part, the factor shocked */
+    double ccf = pf->ccf[i];
+    if (ccf > 0.0 || pf->limit[i] != pf->ead[i]) {
+      ccf += plan->loan_class ? plan->cls_ccf_add[c] : plan->seg_ccf_add[c];
+      ccf = ccf < 0.0 ? 0.0 : ccf > 1.0 ? 1.0 : ccf;
+    }
+    ead += ccf * (pf->limit[i] - pf->ead[i]);
+  }
+  return ead * mult[c];
 }
 static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
   double lgd = pf->lgd[i] + (plan->loan_class ? plan->cls_lgd_add[plan->loan_class[i]]

@@ -185,6 +185,9 @@ static int portfolio_resize(cas_portfolio *p, size_t cap) {
   if (!q) return -1;                                    \
   p->field = q;
   RESIZE(ead) RESIZE(pd) RESIZE(lgd) RESIZE(region) RESIZE(sector) RESIZE(city) RESIZE(park)
+  if (p->limit) {
+    RESIZE(limit) RESIZE(ccf)
+  }
 #undef RESIZE
   return 0;
 }
@@ -198,6 +201,8 @@ void cas_portfolio_destroy(cas_portfolio *p) {
   free(p->sector);
   free(p->city);
   free(p->park);
+  free(p->limit);
+  free(p->ccf);
   free(p->id_pool);
   free(p->id_offset);
   free(p->park_names);
@@ -244,8 +249,9 @@ cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out,
   for (size_t i = 0; i < p->n; i++) {
     int s = cas_taxonomy_segment(p->tax, p->region[i], p->sector[i]);
     out->loans[s]++;
-    out->ead[s] += p->ead[i];
-    out->expected_loss[s] += p->pd[i] * p->lgd[i] * p->ead[i];
+    double ead = cas_portfolio_ead(p, i);
+    out->ead[s] += ead;
+    out->expected_loss[s] += p->pd[i] * p->lgd[i] * ead;
     out->expected_defaults[s] += p->pd[i];
   }
   return CAS_OK;
@@ -255,10 +261,12 @@ cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out,
  * CSV loader
  * ====================================================================== */
 
-enum { COL_ID, COL_REGION, COL_SECTOR, COL_EAD, COL_PD, COL_LGD, COL_CITY, COL_PARK, NCOLS };
+enum { COL_ID, COL_REGION, COL_SECTOR, COL_EAD, COL_PD, COL_LGD, COL_CITY, COL_PARK, COL_LIMIT,
+       COL_CCF, NCOLS };
 
-static const char *const col_names[NCOLS] = {"id", "region", "sector", "ead", "pd", "lgd", "city", "park"};
-static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 0, 0};
+static const char *const col_names[NCOLS] = {"id", "region", "sector", "ead", "pd", "lgd", "city",
+                                             "park", "limit", "ccf"};
+static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
 static const cas_csv_columns columns = {col_names, col_required, NCOLS};
 
 typedef struct loader {
@@ -326,7 +334,8 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
   strset_prefetch(&L->id_set, id_hash);
   char g[CAS_CSV_QUOTE_SIZE];
   int region = -1, city = CAS_NONE;
-  size_t city_start = 0;
+  size_t city_start = 0, limit_start = 0, ccf_start = 0;
+  double limit = -1.0, ccf = -1.0;   /* -1: empty */
   int32_t park = -1;
   for (int k = 0; k < count; k++) {
     int c = L->kind_of[k];
@@ -375,6 +384,26 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
         city_start = f[k].start;
       }
       break;
+    case COL_LIMIT:
+    case COL_CCF:
+      if (!*t) break;
+      if (!cas_csv_number(t, &v))
+        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
+                       cas_csv_quote(t, g, sizeof g));
+      if (c == COL_LIMIT) {
+        if (!(isfinite(v) && v > 0))
+          return FAIL_AT(f[k].start, "limit out of range (got %s, expected a finite amount > 0 [CNY])",
+                         cas_csv_quote(t, g, sizeof g));
+        limit = v;
+        limit_start = f[k].start;
+      } else {
+        if (!(v >= 0 && v <= 1))
+          return FAIL_AT(f[k].start, "ccf out of range (got %s, expected a fraction in [0, 1])",
+                         cas_csv_quote(t, g, sizeof g));
+        ccf = v;
+        ccf_start = f[k].start;
+      }
+      break;
     case COL_PARK:
       if (*t) {
         size_t index, len = strlen(t);
@@ -409,6 +438,16 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     return FAIL_AT(city_start, "city '%s' is not in region '%s' (expected a city of %s: %s)",
                    tax->cities.name[city], rn, rn, used ? list : "none declared");
   }
+  if (p->limit) {
+    if (ccf >= 0.0 && limit < 0.0)
+      return FAIL_AT(ccf_start, "ccf without a limit (got a ccf, expected a limit on the row: a "
+                                "credit line's ccf applies to its undrawn part)");
+    if (limit >= 0.0 && limit < p->ead[i])
+      return FAIL_AT(limit_start, "limit below the drawn amount (got %.17g, expected at least the "
+                                  "ead column's %.17g)", limit, p->ead[i]);
+    p->limit[i] = limit >= 0.0 ? limit : p->ead[i];
+    p->ccf[i] = limit >= 0.0 ? (ccf >= 0.0 ? ccf : CAS_CCF_DEFAULT) : 0.0;
+  }
   p->city[i] = (uint16_t)city;
   p->park[i] = park;
   p->n = i + 1;
@@ -434,6 +473,13 @@ static int finish_parks(loader *L) {
 
 static cas_status load(loader *L) {
   cas_status st = cas_csv_header(&L->csv, &columns, L->col_of, L->kind_of, &L->ncols);
+  if (!st && (L->col_of[COL_LIMIT] >= 0 || L->col_of[COL_CCF] >= 0)) {
+    /* credit lines: their arrays, as long as the others */
+    cas_portfolio *p = L->p;
+    p->limit = malloc(L->row_cap * sizeof *p->limit);
+    p->ccf = malloc(L->row_cap * sizeof *p->ccf);
+    if (!p->limit || !p->ccf) return cas_csv_nomem(&L->csv);
+  }
   char *s;
   for (long n; !st && (n = cas_csv_next(&L->csv, &s, &st)) >= 0;) st = parse_row(L, s, (size_t)n);
   if (st) return st;
@@ -510,7 +556,8 @@ cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, ca
   cas_status st = cas_csv_create(&w, path, err);
   if (st != CAS_OK) return st;
   FILE *f = w.f;
-  fputs("id,region,sector,ead,pd,lgd,city,park\n", f);
+  fputs(p->limit ? "id,region,sector,ead,pd,lgd,city,park,limit,ccf\n"
+                 : "id,region,sector,ead,pd,lgd,city,park\n", f);
   char idbuf[32], parkbuf[32];
   for (size_t i = 0; i < p->n && !ferror(f); i++) {
     put_field(f, cas_portfolio_id(p, i, idbuf, sizeof idbuf));
@@ -519,6 +566,10 @@ cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, ca
     if (p->city[i] != CAS_NONE) fputs(p->tax->cities.name[p->city[i]], f);
     fputc(',', f);
     if (p->park[i] >= 0) put_field(f, cas_portfolio_park_name(p, p->park[i], parkbuf, sizeof parkbuf));
+    if (p->limit && (p->limit[i] != p->ead[i] || p->ccf[i] != 0.0))
+      fprintf(f, ",%.17g,%.17g", p->limit[i], p->ccf[i]);
+    else if (p->limit)
+      fputs(",,", f);
     fputc('\n', f);
   }
   return cas_csv_commit(&w, err);

@@ -28,7 +28,7 @@
 
 typedef struct cas_portfolio {
   size_t n;            /* number of loans */
-  double *ead;         /* exposure at default [CNY], > 0 */
+  double *ead;         /* exposure at default [CNY], > 0; for a credit line its drawn amount */
   double *pd;          /* one-year probability of default, in (0, 1) */
   double *lgd;         /* loss given default [fraction of EAD], in [0, 1] */
   uint16_t *region;    /* index into tax->regions */
@@ -52,6 +52,15 @@ typedef struct cas_portfolio {
    * book, whose parks are named "park-%d". */
   char **park_names;
   int32_t npark_names;
+
+  /* Credit lines (CSV columns limit and ccf), else both NULL: the line's
+   * limit [CNY] (its ead, the drawn amount, for a term loan) and the credit
+   * conversion factor, the share of the undrawn part drawn by default
+   * [0, 1] (0 for a term loan). A loan's EAD is ead + ccf x (limit - ead)
+   * (cas_portfolio_ead; scenarios may raise the factor: shock ccf_add).
+   * 16 more bytes per loan. */
+  double *limit;
+  double *ccf;
 
   /* The classification: the delta's for the built-in book; for a CSV
    * book the declared one or the values of its columns in order of first
@@ -80,7 +89,9 @@ void cas_segment_totals_free(cas_segment_totals *t);
 /* Loads a CSV portfolio. Header row required; columns in any order:
  * id (text, unique), region, sector, ead [CNY, > 0], pd (in (0, 1)),
  * lgd ([0, 1]) required; city (empty for none) and park (any text, empty
- * for none) optional. Regions, sectors and cities are identifiers
+ * for none) optional; limit and ccf optional, for credit lines: a row
+ * with a limit is a line whose drawn amount is ead (limit >= ead), its ccf
+ * in [0, 1] (empty: CAS_CCF_DEFAULT); a ccf without a limit is an error. Regions, sectors and cities are identifiers
  * (cas_name_check). With declared == NULL they make the book's
  * classification in order of first appearance; otherwise every value must
  * be one of the declared names (and a city tied to a region must appear
@@ -125,6 +136,15 @@ const char *cas_portfolio_id(const cas_portfolio *p, size_t i, char *buf, size_t
 /* Name of park number park (0..npark-1): a pointer into the portfolio, or
  * "park-%d" written into buf (at least 24 bytes); "" for -1 (no park). */
 const char *cas_portfolio_park_name(const cas_portfolio *p, int32_t park, char *buf, size_t size);
+
+/* The credit conversion factor of a line without one in the CSV: the
+ * Basel foundation-IRB 75% for undrawn commitments (CRE32.29). */
+#define CAS_CCF_DEFAULT 0.75
+
+/* EAD of loan i before shocks: drawn + ccf x (limit - drawn) for a credit line. */
+static inline double cas_portfolio_ead(const cas_portfolio *p, size_t i) {
+  return p->limit ? p->ead[i] + p->ccf[i] * (p->limit[i] - p->ead[i]) : p->ead[i];
+}
 
 /* Totals by segment of the portfolio's classification (allocates out). */
 cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out, cas_error *err);

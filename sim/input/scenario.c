@@ -133,8 +133,8 @@ static const char *const model_keys[] = {
 static const char *const classification_keys[] = {"regions", "sectors", "cities", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
-  "region", "sector", "city", "pd_multiplier", "lgd_add", "ead_multiplier", "factor_shift",
-  "factor", NULL};
+  "region", "sector", "city", "pd_multiplier", "lgd_add", "ead_multiplier", "ccf_add",
+  "factor_shift", "factor", NULL};
 static const char *const contagion_keys[] = {
   "model", "enabled", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", "calibration",
   NULL};
@@ -753,6 +753,8 @@ static const range R_POSITIVE = {0, INFINITY, 1, 1, "a number > 0"};
 static const range R_PD_MULTIPLIER = {CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX, 0, 0,
                                       "a number in [0.001, 1000] (multiplies the odds PD/(1-PD))"};
 static const range R_LGD_ADD = {-1, 1, 0, 0, "a number in [-1, 1] (fraction of EAD)"};
+static const range R_CCF_ADD = {-1, 1, 0, 0,
+                                "a number in [-1, 1] (added to credit lines' conversion factors)"};
 static const range R_SHIFT = {-10, 10, 0, 0,
                               "a number in [-10, 10] (standard deviations)"};
 
@@ -1730,6 +1732,7 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
       {"pd_multiplier", &R_PD_MULTIPLIER, offsetof(cas_shock, pd_multiplier)},
       {"lgd_add", &R_LGD_ADD, offsetof(cas_shock, lgd_add)},
       {"ead_multiplier", &R_POSITIVE, offsetof(cas_shock, ead_multiplier)},
+      {"ccf_add", &R_CCF_ADD, offsetof(cas_shock, ccf_add)},
       {"factor_shift", &R_SHIFT, offsetof(cas_shock, factor_shift)},
     };
     int neffects = 0;
@@ -1743,7 +1746,7 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
     if (neffects == 0)
       return fail(ld, item,
                   "%s: a shock needs at least one effect (pd_multiplier, lgd_add, "
-                  "ead_multiplier or factor_shift)",
+                  "ead_multiplier, ccf_add or factor_shift)",
                   where);
     sh->pd_at = map_find(item, "pd_multiplier", NULL) ? (const void *)map_find(item, "pd_multiplier", NULL)
                                                       : (const void *)item;
@@ -2622,6 +2625,11 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     cas_buf_put(&b, "\n    ead_multiplier: ");
     put_number(&b, sh->ead_multiplier);
     cas_buf_put(&b, "\n");
+    if (sh->ccf_add != 0.0) {
+      cas_buf_put(&b, "    ccf_add: ");
+      put_number(&b, sh->ccf_add);
+      cas_buf_put(&b, "\n");
+    }
     if (sh->factor >= 0) {
       cas_buf_put(&b, "    factor: ");
       utf8_ok &= put_string(&b, m->names.name[sh->factor]);

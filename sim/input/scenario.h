@@ -42,6 +42,8 @@ typedef struct cas_shock {
   double pd_multiplier;   /* multiplies the odds of default, in [0.001, 1000], default 1 */
   double lgd_add;         /* [fraction of EAD] in [-1, 1], default 0; LGD is clamped to [0, 1] */
   double ead_multiplier;  /* > 0, default 1 (credit-line drawdown) */
+  double ccf_add;         /* added to credit lines' conversion factors, in [-1, 1], default 0
+                             (the factor is clamped to [0, 1]; term loans have none) */
   double factor_shift;    /* [standard deviations of the factor], default 0; negative is adverse */
   long line, col;         /* where the shock starts in its file */
   const char *file;       /* which file (points into cas_scenario.file_paths) */
