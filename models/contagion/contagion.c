@@ -909,6 +909,7 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
   for (size_t d = n0; d < ws->ndefaulted; d++) {
     uint32_t v = ws->defaulted[d];
     out->seg_loss[c->segment[v]] += plan->loans[v].loss;
+    if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, plan->loans[v].loss);
     out->seg_defaults[c->segment[v]]++;
   }
   for (size_t k = 0; k < ws->pending.n; k++) {

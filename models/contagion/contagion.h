@@ -220,6 +220,7 @@ typedef struct cas_cascade_out {
                               when max_rounds is 0) */
   int32_t *seg_defaults;   /* [nsegments] the cascade's defaults are added by segment */
   int32_t *by_round;       /* [max_rounds + 1] defaults by round (written; NULL when max_rounds is 0) */
+  double *pool_claims;     /* [npools] the cascade's defaults claim on their pools, or NULL */
   double double_default;   /* covered parts lost because the guarantor defaulted too [CNY] */
   int32_t rounds;          /* last round with new defaults (0: none) */
   int truncated;           /* stopped at max_rounds with defaults still spreading */

@@ -36,8 +36,10 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
       for (uint32_t k = 0; k < bk->count; k++) {
         if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
           hits++;
-          loss += plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
-                                 : ln[k].loss;
+          double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
+                                    : ln[k].loss;
+          loss += l;
+          if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + k, l);
         }
       }
     } else {
@@ -50,6 +52,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         if (scale * (a + w * eps) < ln[k].threshold) {
           hits++;
           loss += ln[k].loss;
+          if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + k, ln[k].loss);
           cas_cascade_default0(ws, bk->first + k);
         }
       }

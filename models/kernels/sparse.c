@@ -82,8 +82,10 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         double v = cas_rng_uniform(&rng) * p_max;
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
           hits++;
-          loss += plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
-                                 : c->loss;
+          double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
+                                    : c->loss;
+          loss += l;
+          if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + pos[j], l);
           if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }

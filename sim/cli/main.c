@@ -150,6 +150,13 @@ static void print_run_summary(const cas_run_report *rep) {
     printf("  %-10s %16.*f %12.*f %10.3f\n", name, d, s->es[l] / u.scale, d,
            s->es_se[l] / u.scale, 100 * s->es[l] / ead);
   }
+  if (rep->has_net) {
+    const cas_summary *n = &rep->summary_net;
+    int top = n->nlevels - 1;
+    printf("net of mitigants: EL %.*f %s (s.e. %.*f); VaR %g%% %.*f; ES %g%% %.*f\n", d,
+           n->el / u.scale, u.name, d, n->el_se / u.scale, 100 * n->levels[top], d,
+           n->var[top] / u.scale, 100 * n->levels[top], d, n->es[top] / u.scale);
+  }
   if (rep->has_contagion) {
     const cas_contagion_summary *c = &rep->contagion;
     int top = s->nlevels - 1;

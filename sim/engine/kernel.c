@@ -81,6 +81,12 @@ static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_erro
   res->nfactors = plan->nfactors;
   res->factors = calloc(paths * nf, sizeof *res->factors);
   int ok = res->factors != NULL;
+  if (ok && plan->npools) {
+    res->npools = plan->npools;
+    res->loss_net = calloc(paths, sizeof *res->loss_net);
+    res->pool_payout = calloc(paths * (size_t)plan->npools, sizeof *res->pool_payout);
+    ok = res->loss_net && res->pool_payout;
+  }
   if (ok && res->store_segments) {
     res->loss_by_segment = calloc(paths * nseg, sizeof *res->loss_by_segment);
     res->defaults_by_segment = calloc(paths * nseg, sizeof *res->defaults_by_segment);
@@ -119,6 +125,8 @@ void cas_results_destroy(cas_results *res) {
   free(res->factors);
   free(res->defaults_by_segment);
   free(res->loss_double_default);
+  free(res->loss_net);
+  free(res->pool_payout);
   free(res->loss_contagion);
   free(res->contagion_by_segment);
   free(res->defaults_by_round);
@@ -195,6 +203,8 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
     rows->seg_defaults = rows->own_defaults;
     rows->seg_contagion = res->rounds_cap ? rows->own_contagion : NULL;
   }
+  rows->pool_claims = plan->npools ? rows->own_claims : NULL;
+  for (int k = 0; k < plan->npools; k++) rows->pool_claims[k] = 0.0;
   double *seg_loss = rows->seg_loss;
   int32_t *seg_defaults = rows->seg_defaults;
   /* a_s . z over the segment's non-zero loadings, in factor order: the
@@ -259,6 +269,7 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
       .seg_loss = cseg,
       .seg_defaults = rows->seg_defaults,
       .by_round = cascade ? &res->defaults_by_round[row * res->rounds_cap] : NULL,
+      .pool_claims = rows->pool_claims,
     };
     cas_cascade_run(contagion, plan, ws, rows->path, rows->sys, scale, rng, &out);
     if (res->loss_double_default) res->loss_double_default[row] = out.double_default;
@@ -278,6 +289,16 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
   for (int s = 0; s < nseg; s++) total += seg_loss[s];
   res->loss[row] = total;
   res->defaults[row] = defaults;
+  if (plan->npools) {   /* each pool pays its claims up to its cap */
+    double paid = 0.0;
+    double *payout = &res->pool_payout[row * (uint64_t)plan->npools];
+    for (int p = 0; p < plan->npools; p++) {
+      double c = rows->pool_claims[p], cap = plan->pools[p].cap;
+      payout[p] = c < cap ? c : cap;
+      paid += payout[p];
+    }
+    res->loss_net[row] = total - paid;
+  }
   if (res->ngroupings || !res->store_segments) fold(res, rows);
 }
 
@@ -324,8 +345,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   res->rows_run = nrows;
 
   cas_cascade_ws **ws = calloc((size_t)threads, sizeof *ws);
-  /* per thread: sys, own loss, own contagion (doubles), u; own defaults */
-  size_t nscratch = 3 * nseg + nf;
+  /* per thread: sys, own loss, own contagion (doubles), u, pool claims; own defaults */
+  size_t nscratch = 3 * nseg + nf + (size_t)plan->npools;
   double *scratch = malloc((size_t)threads * nscratch * sizeof *scratch);
   int32_t *own_defaults = malloc((size_t)threads * (nseg ? nseg : 1) * sizeof *own_defaults);
   if (!ws || !scratch || !own_defaults) {
@@ -345,7 +366,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
       cas_cascade_ws *mine = ws[thread];
       double *sc = scratch + (size_t)thread * nscratch;
       cas_path_rows rows = {.sys = sc, .own_loss = sc + nseg, .own_contagion = sc + 2 * nseg,
-                            .u = sc + 3 * nseg, .own_defaults = own_defaults + (size_t)thread * nseg,
+                            .u = sc + 3 * nseg, .own_claims = sc + 3 * nseg + nf,
+                            .own_defaults = own_defaults + (size_t)thread * nseg,
                             .thread = thread};
       uint64_t first = b * unit;
       uint64_t last = first + unit < nrows ? first + unit : nrows;

@@ -66,6 +66,11 @@ typedef struct cas_results {
   cas_grouping grouping[CAS_MAX_GROUPINGS];
   cas_segment_sums sums;
 
+  /* With mitigants (npools > 0), else NULL: */
+  int npools;
+  double *loss_net;        /* [paths] loss less what the pools paid [CNY] */
+  double *pool_payout;     /* [paths][npools] what each pool paid on the path [CNY] */
+
   /* With a network that holds guarantees, else NULL: */
   double *loss_double_default;   /* [paths] covered parts lost because the guarantor defaulted too [CNY] */
 
@@ -130,9 +135,10 @@ typedef struct cas_path_rows {
   double *seg_loss;        /* [nsegments] [CNY] */
   int32_t *seg_defaults;   /* [nsegments] */
   double *seg_contagion;   /* [nsegments] with contagion, else NULL */
+  double *pool_claims;     /* [npools] the path's claims on the pools, or NULL */
   double *sys;             /* [nsegments] a_s . z */
   /* the thread's own (kernel.c) */
-  double *own_loss, *own_contagion, *u;
+  double *own_loss, *own_contagion, *u, *own_claims;
   int32_t *own_defaults;
   int thread;
 } cas_path_rows;

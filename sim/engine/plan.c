@@ -209,6 +209,32 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
   return CAS_OK;
 }
 
+/* Which pool covers each loan: the first mitigant whose region, sector and
+ * city match it. */
+static cas_status cover_by_pools(const cas_scenario *sc, const cas_portfolio *pf, cas_plan *plan,
+                                 cas_error *err) {
+  if (sc->nmitigants >= CAS_NONE)
+    return cas_error_set(err, CAS_ERR_INPUT, "%zu mitigants: at most %d", sc->nmitigants, CAS_NONE - 1);
+  plan->pool_of = malloc((plan->n ? plan->n : 1) * sizeof *plan->pool_of);
+  if (!plan->pool_of) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (mitigants)");
+  plan->npools = (int)sc->nmitigants;
+  plan->pools = sc->mitigants;
+  for (size_t k = 0; k < plan->n; k++) {
+    size_t i = plan->loan_index[k];
+    int city = pf->city[i] == CAS_NONE ? -2 : pf->city[i];
+    plan->pool_of[k] = CAS_NONE;
+    for (size_t m = 0; m < sc->nmitigants; m++) {
+      const cas_mitigant *g = &sc->mitigants[m];
+      if ((g->region < 0 || g->region == pf->region[i]) && (g->sector < 0 || g->sector == pf->sector[i]) &&
+          (g->city < 0 || g->city == city)) {
+        plan->pool_of[k] = (uint16_t)m;
+        break;
+      }
+    }
+  }
+  return CAS_OK;
+}
+
 /* What a stochastic LGD model reads: each plan position's mean LGD, and by
  * segment the LGD's standard deviation and the systematic term's. */
 static cas_status stochastic_lgd(const cas_scenario *sc, const cas_portfolio *pf, cas_plan *plan,
@@ -478,6 +504,7 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
   if (st == CAS_OK) st = city_classes(sc, pf, plan, seg, err);
   if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);
   if (st == CAS_OK && lgd_model->stochastic) st = stochastic_lgd(sc, pf, plan, err);
+  if (st == CAS_OK && sc->nmitigants) st = cover_by_pools(sc, pf, plan, err);
   free(seg);
 
   /* Totals in loan order, so they do not depend on the thread count. */
@@ -512,6 +539,7 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->nz_loading);
   free(plan->loan_class);
   free(plan->lgd_mean);
+  free(plan->pool_of);
   free(plan->seg_lgd_sd);
   free(plan->cls_pd_mult);
   cas_segment_totals_free(&plan->unstressed);

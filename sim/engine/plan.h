@@ -131,6 +131,13 @@ typedef struct cas_plan {
   double *seg_sys_sd;     /* [nsegments] sqrt(a'Ca) */
   double lgd_downturn;
 
+  /* Mitigants (the scenario's, borrowed), else npools 0: the pool that
+   * covers the loan at each plan position (CAS_NONE: none). 2 bytes per
+   * loan. */
+  uint16_t *pool_of;      /* [n] or NULL */
+  int npools;
+  const cas_mitigant *pools;
+
   /* With shocks that name a city: loan i's shocks are folded in class
    * loan_class[i] (classes 0 .. nsegments - 1 are the segments' folds
    * without the city shocks; one more class per (segment, named city) that
@@ -210,6 +217,16 @@ static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portf
  * its uncovered EAD times a loss fraction drawn by the LGD model from the
  * loan's own stream, so that both kernels give it the same loss. */
 double cas_plan_random_loss(const cas_plan *plan, uint64_t key, size_t k, int s, double sys);
+
+/* A defaulted loan's claim on its pool: share x loss, at most the pool's
+ * cap per loan, added to claims[pool] (the path's; the pool's own cap is
+ * applied at the end of the path, cas_kernel_path_end). */
+static inline void cas_plan_pool_claim(const cas_plan *plan, double *claims, size_t k, double loss) {
+  uint16_t p = plan->pool_of[k];
+  if (p == CAS_NONE) return;
+  double c = plan->pools[p].share * loss;
+  claims[p] += c < plan->pools[p].cap_per_loan ? c : plan->pools[p].cap_per_loan;
+}
 
 /* opt may be NULL (defaults). The portfolio is only read; the scenario is
  * bound to its classification first (cas_scenario_bind: a no-op when it

@@ -305,6 +305,12 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
                                 .el_by_segment = seg_mean};
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
+    if (st == CAS_OK && res->npools) {
+      cas_summary_options nopt = {.levels = sc->levels, .nlevels = sc->nlevels};
+      report->has_net = 1;
+      st = cas_summary_compute(res->paths, res->loss_net, &nopt, res->defaults,
+                               &report->summary_net, err);
+    }
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
       st = cas_contagion_summary_compute(res->paths, res->loss, res->loss_contagion,
@@ -321,6 +327,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .network_model = contagion,
         .calibration = in.calibration,
         .contagion = report->has_contagion ? &report->contagion : NULL,
+        .summary_net = report->has_net ? &report->summary_net : NULL,
         .kernel = kernel->info.name,
         .threads = threads,
         .command_line = opt->command_line,
@@ -339,6 +346,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   }
   /* The report keeps the totals; the by-segment rows went to the file. */
   cas_summary_free(&report->summary);
+  cas_summary_free(&report->summary_net);
   cas_contagion_summary_free(&report->contagion);
   free(yaml);
   free(tail_paths);

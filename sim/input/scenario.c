@@ -116,7 +116,9 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
-  "model", "factor_shift_mode", "shocks", "macro", "contagion", "output", NULL};
+  "model", "factor_shift_mode", "shocks", "macro", "mitigants", "contagion", "output", NULL};
+static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", "city", "share",
+                                            "cap_per_loan", "cap", NULL};
 static const char *const macro_keys[] = {"variables", "satellite", NULL};
 static const char *const link_keys[] = {"variable", "factor", "per_unit", "region", "sector",
                                         "pd_elasticity", "lgd_per_unit", NULL};
@@ -1956,6 +1958,88 @@ static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc
   return CAS_OK;
 }
 
+const char *const cas_mitigant_kinds[] = {"guarantee_fund", "risk_compensation_pool",
+                                          "guarantee_insurance", NULL};
+
+/* mitigants: [{name, kind, region, sector, city, share, cap_per_loan, cap}]
+ * (load time: names of the classification resolve at bind). */
+static cas_status decode_mitigants(loader *ld, const node *top, cas_scenario *sc) {
+  const node *list = map_find(top, "mitigants", NULL), *v;
+  if (list == NULL) return CAS_OK;
+  cas_status st = want_seq(ld, list, "mitigants", "a sequence of mitigants ([] for none)");
+  if (st != CAS_OK || list->n == 0) return st;
+  sc->mitigants = calloc(list->n, sizeof *sc->mitigants);
+  if (sc->mitigants == NULL) return nomem(ld);
+  static const range R_SHARE = {0, 1, 1, 0, "a number in (0, 1] (the share of a loss paid)"};
+  static const range R_CAP = {0, INFINITY, 1, 1, "an amount > 0 [CNY]"};
+  for (size_t i = 0; i < list->n; i++) {
+    const node *item = list->val[i];
+    char where[48], what[96];
+    snprintf(where, sizeof where, "mitigants[%zu]", i);
+    if ((st = want_map(ld, item, where, "a mapping {name, kind, share, cap, ...}")) != CAS_OK ||
+        (st = check_keys(ld, item, where, mitigant_keys)) != CAS_OK)
+      return st;
+    cas_mitigant *m = &sc->mitigants[sc->nmitigants++];
+    *m = (cas_mitigant){.region = -1, .sector = -1, .city = -1, .cap_per_loan = INFINITY,
+                        .line = item->line, .col = item->col, .file = item->file};
+    static const char *const required[] = {"name", "kind", "share", "cap"};
+    for (int k = 0; k < 4; k++)
+      if (map_find(item, required[k], NULL) == NULL)
+        return fail(ld, item, "%s: missing '%s' (a mitigant needs a name, a kind, the share of "
+                              "each loss it pays and its cap)", where, required[k]);
+    v = map_find(item, "name", NULL);
+    snprintf(what, sizeof what, "%s.name", where);
+    if ((st = want_text(ld, v, what, "a name")) != CAS_OK) return st;
+    const char *bad = cas_name_check(v->text, strlen(v->text));
+    if (bad != NULL) return fail(ld, v, "%s: '%s' %s", what, v->text, bad);
+    for (size_t k = 0; k + 1 < sc->nmitigants; k++)
+      if (strcmp(sc->mitigants[k].name, v->text) == 0)
+        return fail(ld, v, "%s: the name '%s' is already used by mitigants[%zu]", what, v->text, k);
+    if ((m->name = strdup(v->text)) == NULL) return nomem(ld);
+    v = map_find(item, "kind", NULL);
+    snprintf(what, sizeof what, "%s.kind", where);
+    char kinds[128];
+    join_names(cas_mitigant_kinds, kinds, sizeof kinds);
+    if ((st = want_text(ld, v, what, kinds)) != CAS_OK) return st;
+    m->kind = -1;
+    for (int k = 0; cas_mitigant_kinds[k]; k++)
+      if (strcmp(v->text, cas_mitigant_kinds[k]) == 0) m->kind = k;
+    if (m->kind < 0)
+      return fail(ld, v, "%s: unknown kind '%s' (expected one of: %s)", what, v->text, kinds);
+    snprintf(what, sizeof what, "%s.share", where);
+    if ((st = get_number(ld, map_find(item, "share", NULL), what, &R_SHARE, &m->share)) != CAS_OK)
+      return st;
+    snprintf(what, sizeof what, "%s.cap", where);
+    if ((st = get_number(ld, map_find(item, "cap", NULL), what, &R_CAP, &m->cap)) != CAS_OK) return st;
+    if ((v = map_find(item, "cap_per_loan", NULL)) != NULL) {
+      snprintf(what, sizeof what, "%s.cap_per_loan", where);
+      if ((st = get_number(ld, v, what, &R_CAP, &m->cap_per_loan)) != CAS_OK) return st;
+    }
+  }
+  return CAS_OK;
+}
+
+/* The mitigants' regions, sectors and cities in the bound classification. */
+static cas_status bind_mitigants(loader *ld, const node *top, cas_scenario *sc) {
+  const node *list = map_find(top, "mitigants", NULL);
+  cas_status st;
+  for (size_t i = 0; i < sc->nmitigants; i++) {
+    const node *item = list->val[i], *v;
+    cas_mitigant *m = &sc->mitigants[i];
+    char what[96];
+    static const char *const keys[3] = {"region", "sector", "city"};
+    int *slots[3] = {&m->region, &m->sector, &m->city};
+    const cas_names *names[3] = {&sc->tax->regions, &sc->tax->sectors, &sc->tax->cities};
+    for (int k = 0; k < 3; k++) {
+      *slots[k] = -1;
+      if ((v = map_find(item, keys[k], NULL)) == NULL) continue;
+      snprintf(what, sizeof what, "mitigants[%zu].%s", i, keys[k]);
+      if ((st = class_name(ld, v, what, keys[k], names[k], slots[k])) != CAS_OK) return st;
+    }
+  }
+  return CAS_OK;
+}
+
 /* macro: {variables: {NAME: value, ...}, satellite: [links]} (load time:
  * the values and the links as written; names resolve at bind). */
 static cas_status decode_macro(loader *ld, const node *top, cas_scenario *sc) {
@@ -2156,6 +2240,7 @@ static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   if (st == CAS_OK) st = decode_shocks(ld, top, sc);
   if (st == CAS_OK) st = decode_contagion(ld, top, sc);
   if (st == CAS_OK) st = decode_macro(ld, top, sc);
+  if (st == CAS_OK) st = decode_mitigants(ld, top, sc);
   if (st == CAS_OK) st = decode_output(ld, top, sc);
   return st;
 }
@@ -2278,6 +2363,7 @@ cas_status cas_scenario_bind(cas_scenario *sc, const cas_taxonomy *tax, cas_erro
   if (st == CAS_OK) st = bind_lgd_sd(&ld, top, sc);
   if (st == CAS_OK) st = bind_shocks(&ld, top, sc);
   if (st == CAS_OK) st = bind_macro(&ld, top, sc);
+  if (st == CAS_OK) st = bind_mitigants(&ld, top, sc);
   if (st == CAS_OK) st = check_pd_products(&ld, sc);
   const node *c = map_find(top, "contagion", NULL), *v;
   if (st == CAS_OK && c != NULL && (v = map_find(c, "spillover", NULL)) != NULL)
@@ -2312,6 +2398,8 @@ void cas_scenario_destroy(cas_scenario *sc) {
   free(sc->portfolio.file);
   free(sc->network.file);
   cas_taxonomy_destroy(sc->declared);
+  for (size_t i = 0; i < sc->nmitigants; i++) free(sc->mitigants[i].name);
+  free(sc->mitigants);
   for (size_t i = 0; i < sc->nmacro_vars; i++) free(sc->macro_vars[i].name);
   free(sc->macro_vars);
   for (size_t i = 0; i < sc->nmacro_links; i++) {
@@ -2639,6 +2727,29 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   }
 
+  for (size_t i = 0; i < sc->nmitigants; i++) {
+    const cas_mitigant *mg = &sc->mitigants[i];
+    cas_buf_put(&b, i ? "\n  - {name: " : "mitigants:\n  - {name: ");
+    utf8_ok &= put_string(&b, mg->name);
+    cas_buf_printf(&b, ", kind: %s", cas_mitigant_kinds[mg->kind]);
+    const char *keys[3] = {"region", "sector", "city"};
+    const cas_names *names[3] = {&tax->regions, &tax->sectors, &tax->cities};
+    int at[3] = {mg->region, mg->sector, mg->city};
+    for (int k = 0; k < 3; k++)
+      if (at[k] >= 0) {
+        cas_buf_printf(&b, ", %s: ", keys[k]);
+        utf8_ok &= put_string(&b, names[k]->name[at[k]]);
+      }
+    cas_buf_put(&b, ", share: ");
+    put_number(&b, mg->share);
+    if (isfinite(mg->cap_per_loan)) {
+      cas_buf_put(&b, ", cap_per_loan: ");
+      put_number(&b, mg->cap_per_loan);
+    }
+    cas_buf_put(&b, ", cap: ");
+    put_number(&b, mg->cap);
+    cas_buf_put(&b, i + 1 == sc->nmitigants ? "}\n" : "}");
+  }
   if (sc->nmacro_vars || sc->nmacro_links) {
     cas_buf_put(&b, "macro:\n  variables:");
     for (size_t i = 0; i < sc->nmacro_vars; i++) {

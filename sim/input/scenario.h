@@ -62,6 +62,26 @@ typedef struct cas_macro_variable {
   double value;
 } cas_macro_variable;
 
+/* A mitigant (key mitigants, docs/MODEL.md, Mitigants): a guarantee fund,
+ * risk-compensation pool or loan-guarantee insurance that pays `share` of
+ * the loss of each defaulted loan it covers (those of its region, sector
+ * and city; -1: all), at most cap_per_loan per loan and cap in all on a
+ * path (the year); when the claims of a path exceed cap the pool is
+ * exhausted and pays them in proportion. A loan is covered by the first
+ * mitigant that matches it. */
+typedef struct cas_mitigant {
+  char *name;
+  int kind;               /* index into cas_mitigant_kinds */
+  int region, sector, city;
+  double share;           /* (0, 1] */
+  double cap_per_loan;    /* [CNY] > 0, INFINITY: none */
+  double cap;             /* [CNY] > 0 */
+  long line, col;
+  const char *file;
+} cas_mitigant;
+
+extern const char *const cas_mitigant_kinds[];   /* NULL-terminated */
+
 typedef enum cas_macro_effect { CAS_MACRO_FACTOR, CAS_MACRO_PD, CAS_MACRO_LGD } cas_macro_effect;
 
 typedef struct cas_macro_link {
@@ -184,6 +204,8 @@ typedef struct cas_scenario {
 
   cas_shock *shocks;
   size_t nshocks;      /* the scenario's shocks, then those its macro scenario derives */
+  cas_mitigant *mitigants;   /* region, sector, city bound with the classification */
+  size_t nmitigants;
   cas_macro_variable *macro_vars;
   size_t nmacro_vars;
   cas_macro_link *macro_links;

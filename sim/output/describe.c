@@ -192,6 +192,57 @@ static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
      "expected loss by segment (Monte Carlo mean)", 0);
 }
 
+/* Mitigants: each pool's payouts by path, the loss net of them and its
+ * summary, how often each pool ran dry. */
+static void describe_mitigants(cas_dataset_list *l, const cas_run_record *rec,
+                               const cas_plan *plan, const cas_results *res) {
+  const cas_summary *net = rec->summary_net;
+  if (!res->npools || !net) return;
+  size_t np = (size_t)res->npools;
+  const char **names = cas_datasets_own(l, malloc(np * sizeof *names));
+  const char **kinds = cas_datasets_own(l, malloc(np * sizeof *kinds));
+  double *cap = cas_datasets_own(l, malloc(4 * np * sizeof *cap));
+  if (l->failed) return;
+  double *share = cap + np, *exhausted = cap + 2 * np, *paid = cap + 3 * np;
+  for (size_t k = 0; k < np; k++) {
+    names[k] = plan->pools[k].name;
+    kinds[k] = cas_mitigant_kinds[plan->pools[k].kind];
+    cap[k] = plan->pools[k].cap;
+    share[k] = plan->pools[k].share;
+    uint64_t dry = 0;
+    double sum = 0.0;
+    for (uint64_t p = 0; p < res->paths; p++) {
+      double v = res->pool_payout[p * np + k];
+      dry += v >= cap[k];
+      sum += v;
+    }
+    exhausted[k] = res->paths ? (double)dry / (double)res->paths : 0.0;
+    paid[k] = res->paths ? sum / (double)res->paths : 0.0;
+  }
+  cas_datasets_dimension(l, (cas_dimension){"pool", CAS_DT_STR, np, names, NULL,
+                                            "mitigant: guarantee fund, risk-compensation pool or "
+                                            "loan-guarantee insurance (scenario key mitigants)"});
+  DS("pool_kind", CAS_DT_STR, 1, {"pool"}, kinds, NULL, "kind of the mitigant", 0);
+  DS("pool_share", CAS_DT_F64, 1, {"pool"}, share, "1", "share of each covered loss the pool pays", 0);
+  DS("pool_cap", CAS_DT_F64, 1, {"pool"}, cap, "CNY", "most the pool pays on a path", 0);
+  DS("pool_payout", CAS_DT_F64, 2, {"path", "pool"}, res->pool_payout, "CNY",
+     "what the pool paid on the path (at most pool_cap)", 1);
+  DS("pool_expected_payout", CAS_DT_F64, 1, {"pool"}, paid, "CNY",
+     "mean of pool_payout over the paths", 0);
+  DS("pool_exhausted_probability", CAS_DT_F64, 1, {"pool"}, exhausted, "1",
+     "fraction of paths on which the pool paid its whole cap (its claims reached it)", 0);
+  DS("loss_net", CAS_DT_F64, 1, {"path"}, res->loss_net, "CNY",
+     "portfolio loss on the path less what the pools paid", 1);
+  DS("el_net", CAS_DT_F64, 0, {NULL}, &net->el, "CNY", "expected loss net of mitigants", 0);
+  DS("el_net_se", CAS_DT_F64, 0, {NULL}, &net->el_se, "CNY", "Monte Carlo standard error of el_net", 0);
+  DS("var_net", CAS_DT_F64, 1, {"level"}, net->var, "CNY", "value at risk of loss_net", 0);
+  DS("var_net_se", CAS_DT_F64, 1, {"level"}, net->var_se, "CNY",
+     "Monte Carlo standard error of var_net", 0);
+  DS("es_net", CAS_DT_F64, 1, {"level"}, net->es, "CNY", "expected shortfall of loss_net", 0);
+  DS("es_net_se", CAS_DT_F64, 1, {"level"}, net->es_se, "CNY",
+     "Monte Carlo standard error of es_net", 0);
+}
+
 /* The model as run, and the texts that reproduce it. */
 static void describe_model(cas_dataset_list *l, const cas_run_record *rec, const cas_plan *plan) {
   const cas_scenario *sc = rec->scenario;
@@ -223,6 +274,7 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
   describe_paths(l, res);
   describe_segments(l, plan, seg_mean);
   describe_summary(l, sum);
+  describe_mitigants(l, rec, plan, res);
   describe_model(l, rec, plan);
   /* What the models add: the network's guarantees and cascade, the
    * calibration of contagion. */

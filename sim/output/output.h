@@ -33,6 +33,7 @@ typedef struct cas_run_record {
   const cas_contagion *network_model; /* NULL without a network */
   const cas_calibration *calibration; /* NULL unless contagion is PD-preserving */
   const cas_contagion_summary *contagion; /* NULL without contagion */
+  const cas_summary *summary_net; /* of the loss net of mitigants; NULL without them */
   const char *portfolio_file;   /* portfolio CSV read; NULL: built-in */
   const char *portfolio_sha256; /* its SHA-256 */
   const char *links_file;       /* links CSV read; NULL: none or built-in */
