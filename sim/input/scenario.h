@@ -49,7 +49,18 @@ typedef struct cas_shock {
   const char *file;       /* which file (points into cas_scenario.file_paths) */
   int derived;            /* 1: made by the macro satellite model, not written back as a shock */
   const void *pd_at;      /* where its PD multiplier is written (for messages) */
+  /* With a multi-year horizon, the effects year by year, or NULL (the same
+   * every year): by_year[t * CAS_SHOCK_NEFFECTS + e] is effect e (order of
+   * cas_shock_effects) in year t (0-based). The fields above hold the
+   * values of the scenario's current year (cas_scenario_set_year). */
+  double *by_year;
+  unsigned per_year;      /* bit e set: effect e was given as a list (written back as one) */
 } cas_shock;
+
+/* The effects of a shock, in the order of by_year: pd_multiplier, lgd_add,
+ * ead_multiplier, ccf_add, factor_shift. */
+enum { CAS_SHOCK_NEFFECTS = 5, CAS_MAX_YEARS = 30 };
+extern const char *const cas_shock_effects[CAS_SHOCK_NEFFECTS];
 
 /* A macro scenario (key macro, docs/MODEL.md, Macro scenarios): values of
  * macro variables (deviations from the baseline projection, in each
@@ -75,7 +86,8 @@ typedef struct cas_mitigant {
   int region, sector, city;
   double share;           /* (0, 1] */
   double cap_per_loan;    /* [CNY] > 0, INFINITY: none */
-  double cap;             /* [CNY] > 0 */
+  double cap_per_year;    /* [CNY] > 0, INFINITY: none (the most paid in one year) */
+  double cap;             /* [CNY] > 0: the most paid over the horizon */
   long line, col;
   const char *file;
 } cas_mitigant;
@@ -195,6 +207,15 @@ typedef struct cas_scenario {
   double *lgd_sd;
   double lgd_downturn;
 
+  /* The horizon (docs/MODEL.md, Multi-year horizon): model.horizon_years in
+   * [1, CAS_MAX_YEARS], default 1; with more than one, the factors follow
+   * an AR(1) from year to year with model.factor_autocorrelation in
+   * [0, 1) (default 0.5), and shocks may give one value per year. year is
+   * the year (0-based) whose values the shocks hold (cas_scenario_set_year). */
+  int horizon_years;
+  double factor_autocorrelation;
+  int year;
+
   /* Bound to a classification (cas_scenario_bind; done on load when the
    * classification is known without reading the book: the built-in book or
    * a declared one). Until then tax and factors are NULL and shocks and
@@ -293,5 +314,10 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
 
 
 void cas_scenario_destroy(cas_scenario *sc);
+
+/* Makes the shocks (the scenario's and the macro scenario's derived ones)
+ * hold their values for year (0-based, < horizon_years): the plan of each
+ * year is built from them (plan.c). A no-op for shocks without by_year. */
+void cas_scenario_set_year(cas_scenario *sc, int year);
 
 #endif
