@@ -178,6 +178,9 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
   cr_expect(same_factor_model(a->factors, b->factors),
             "%s: factor model (families, loadings, correlations)", what);
   cr_expect_eq(a->factor_shift_mode, b->factor_shift_mode, "%s: factor_shift_mode", what);
+  cr_expect_eq(a->horizon_years, b->horizon_years, "%s: horizon_years", what);
+  cr_expect(same_double(a->factor_autocorrelation, b->factor_autocorrelation),
+            "%s: factor_autocorrelation", what);
   cr_expect_eq(a->nshocks, b->nshocks, "%s: number of shocks", what);
   for (size_t i = 0; i < a->nshocks && i < b->nshocks; i++) {
     const cas_shock *x = &a->shocks[i], *y = &b->shocks[i];
@@ -512,6 +515,9 @@ Test(scenario, defaults) {
         cr_expect_eq(corr_at(sc, i, j), i == j ? 1.0 : 0.0, "C[%d][%d]", i, j);
     cr_expect_eq(sc->nshocks, 0);
     cr_expect_eq(sc->factor_shift_mode, CAS_SHIFT_CONDITIONAL);
+    cr_expect_eq(sc->horizon_years, 1, "a file without a horizon keeps its one-year meaning");
+    cr_expect_eq(sc->factor_autocorrelation, 0.5);
+    cr_expect_eq(sc->year, 0);
     cr_expect_eq(sc->nfiles, 1);
     cr_expect_str_eq(sc->file_paths[0], "/nonexistent/folder/defaults_probe.yaml");
     cr_expect_str_eq(sc->file_texts[0], texts[t]);

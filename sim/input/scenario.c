@@ -109,6 +109,9 @@ enum {
   DEFAULT_CALIBRATION_ITERATIONS = 8,
   MAX_CALIBRATION_ITERATIONS = 50,
 };
+/* model.factor_autocorrelation: the AR(1) coefficient of the factors from
+ * one year to the next (docs/MODEL.md, Multi-year horizon). */
+#define DEFAULT_FACTOR_AUTOCORRELATION 0.5
 /* Limits on what one load may build: aliases can nest (or recurse) and
  * expand a short text into a huge tree. */
 enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
@@ -131,7 +134,8 @@ static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed",
 static const char *const model_keys[] = {
   "copula", "degrees_of_freedom", "lgd", "lgd_sd", "lgd_downturn", "factors", "loadings",
   "region_correlation",
-  "sector_correlation", "correlations", "correlation_matrix", NULL};
+  "sector_correlation", "correlations", "correlation_matrix", "horizon_years",
+  "factor_autocorrelation", NULL};
 static const char *const classification_keys[] = {"regions", "sectors", "cities", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
@@ -1525,6 +1529,9 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   snprintf(sc->lgd_model, sizeof sc->lgd_model, "%s", cas_lgd_fixed.info.name);
   sc->copula_df = 0.0;
   sc->lgd_downturn = 0.0;
+  sc->horizon_years = 1;   /* files written before the horizon keep their meaning */
+  sc->factor_autocorrelation = DEFAULT_FACTOR_AUTOCORRELATION;
+  sc->year = 0;
   const node *model = map_find(top, "model", NULL), *v;
   cas_status st;
   if (model == NULL) return CAS_OK;
@@ -1570,6 +1577,18 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   static const range R_DOWNTURN = {0, 5, 0, 0, "a number in [0, 5] (the downturn link's strength)"};
   if ((v = map_find(model, "lgd_downturn", NULL)) != NULL &&
       (st = get_number(ld, v, "model.lgd_downturn", &R_DOWNTURN, &sc->lgd_downturn)) != CAS_OK)
+    return st;
+  if ((v = map_find(model, "horizon_years", NULL)) != NULL) {
+    uint64_t years;
+    if ((st = get_uint(ld, v, "model.horizon_years", 1, CAS_MAX_YEARS, &years)) != CAS_OK)
+      return st;
+    sc->horizon_years = (int)years;
+  }
+  static const range R_AUTOCORRELATION = {
+    0, 1, 0, 1, "a number in [0, 1) (the correlation of a factor with its value a year before)"};
+  if ((v = map_find(model, "factor_autocorrelation", NULL)) != NULL &&
+      (st = get_number(ld, v, "model.factor_autocorrelation", &R_AUTOCORRELATION,
+                       &sc->factor_autocorrelation)) != CAS_OK)
     return st;
   if ((v = map_find(model, "lgd_sd", NULL)) != NULL && v->kind != NODE_MAP) {
     double sd;
@@ -2678,6 +2697,9 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
   cas_buf_put(&b, npairs ? "\n" : " []\n");
   free(within);
+  cas_buf_printf(&b, "  horizon_years: %d\n  factor_autocorrelation: ", sc->horizon_years);
+  put_number(&b, sc->factor_autocorrelation);
+  cas_buf_put(&b, "\n");
 
   cas_buf_printf(&b, "factor_shift_mode: \"%s\"\n", cas_shift_mode_names[sc->factor_shift_mode]);
   size_t own = 0;
