@@ -191,6 +191,13 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
                   same_double(x->factor_shift, y->factor_shift),
               "%s: shock %zu", what, i);
   }
+  cr_expect_eq(a->nmitigants, b->nmitigants, "%s: number of mitigants", what);
+  for (size_t i = 0; i < a->nmitigants && i < b->nmitigants; i++) {
+    const cas_mitigant *x = &a->mitigants[i], *y = &b->mitigants[i];
+    cr_expect(same_double(x->share, y->share) && same_double(x->cap_per_loan, y->cap_per_loan) &&
+                  same_double(x->cap_per_year, y->cap_per_year) && same_double(x->cap, y->cap),
+              "%s: mitigant %zu", what, i);
+  }
   cr_expect_eq(a->network.source, b->network.source, "%s: network source", what);
   if (a->network.source == CAS_NETWORK_FILE && b->network.source == CAS_NETWORK_FILE)
     cr_expect_str_eq(a->network.file, b->network.file, "%s: network file", what);
@@ -1437,4 +1444,43 @@ Test(scenario, macro_scenario_derives_shocks) {
     cr_expect_eq(cas_scenario_load_text(yaml, "/tmp/b.yaml", &b, &err), CAS_ERR_INPUT, "case %zu", k);
     cr_expect(strncmp(err.msg, bad[k].want, strlen(bad[k].want)) == 0, "case %zu: %s", k, err.msg);
   }
+}
+
+/* ---- the multi-year horizon --------------------------------------------- */
+
+/* The message of a text that must not load. */
+static const char *load_text_error(const char *text, const char *path) {
+  static char msg[CAS_ERROR_MSG_MAX];
+  cas_scenario *sc = (cas_scenario *)1;
+  cas_error err = {0};
+  cr_expect_eq(cas_scenario_load_text(text, path, &sc, &err), CAS_ERR_INPUT, "accepted: %s", text);
+  cr_expect_null(sc);
+  snprintf(msg, sizeof msg, "%s", err.msg);
+  return msg;
+}
+
+/* A mitigant's cap per year: optional (none by default), an amount > 0,
+ * written back when given. */
+Test(scenario, mitigant_cap_per_year) {
+  cas_scenario *sc = load_text_ok(
+      "name: c\nmodel: {horizon_years: 5}\nmitigants:\n"
+      "  - {name: p, kind: guarantee_fund, share: 0.5, cap_per_year: 1e8, cap: 2e8}\n"
+      "  - {name: q, kind: guarantee_fund, share: 0.5, cap: 3e8}\n",
+      "/tmp/c.yaml");
+  cr_assert_eq(sc->nmitigants, 2);
+  cr_expect_eq(sc->mitigants[0].cap_per_year, 1e8);
+  cr_expect_eq(sc->mitigants[0].cap, 2e8);
+  cr_expect(isinf(sc->mitigants[1].cap_per_year), "no cap per year by default");
+  char *text = round_trip(sc, "cap per year");
+  cr_expect(strstr(text, "share: 0.5, cap_per_year: 100000000, cap: 200000000}") != NULL, "%s",
+            text);
+  cr_expect(strstr(text, "{name: \"q\", kind: guarantee_fund, share: 0.5, cap: 300000000}") != NULL,
+            "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+  const char *msg = load_text_error(
+      "mitigants:\n  - {name: p, kind: guarantee_fund, share: 0.5, cap_per_year: 0, cap: 1e8}\n",
+      "/tmp/c.yaml");
+  cr_expect_str_eq(msg, "/tmp/c.yaml:2:63: mitigants[0].cap_per_year: got '0', expected an "
+                        "amount > 0 [CNY]");
 }

@@ -121,7 +121,7 @@ static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
   "model", "factor_shift_mode", "shocks", "macro", "mitigants", "contagion", "output", NULL};
 static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", "city", "share",
-                                            "cap_per_loan", "cap", NULL};
+                                            "cap_per_loan", "cap_per_year", "cap", NULL};
 static const char *const macro_keys[] = {"variables", "satellite", NULL};
 static const char *const link_keys[] = {"variable", "factor", "per_unit", "region", "sector",
                                         "pd_elasticity", "lgd_per_unit", NULL};
@@ -1980,7 +1980,7 @@ static cas_status decode_contagion(loader *ld, const node *top, cas_scenario *sc
 const char *const cas_mitigant_kinds[] = {"guarantee_fund", "risk_compensation_pool",
                                           "guarantee_insurance", NULL};
 
-/* mitigants: [{name, kind, region, sector, city, share, cap_per_loan, cap}]
+/* mitigants: [{name, kind, region, sector, city, share, cap_per_loan, cap_per_year, cap}]
  * (load time: names of the classification resolve at bind). */
 static cas_status decode_mitigants(loader *ld, const node *top, cas_scenario *sc) {
   const node *list = map_find(top, "mitigants", NULL), *v;
@@ -2000,7 +2000,8 @@ static cas_status decode_mitigants(loader *ld, const node *top, cas_scenario *sc
       return st;
     cas_mitigant *m = &sc->mitigants[sc->nmitigants++];
     *m = (cas_mitigant){.region = -1, .sector = -1, .city = -1, .cap_per_loan = INFINITY,
-                        .line = item->line, .col = item->col, .file = item->file};
+                        .cap_per_year = INFINITY, .line = item->line, .col = item->col,
+                        .file = item->file};
     static const char *const required[] = {"name", "kind", "share", "cap"};
     for (int k = 0; k < 4; k++)
       if (map_find(item, required[k], NULL) == NULL)
@@ -2033,6 +2034,10 @@ static cas_status decode_mitigants(loader *ld, const node *top, cas_scenario *sc
     if ((v = map_find(item, "cap_per_loan", NULL)) != NULL) {
       snprintf(what, sizeof what, "%s.cap_per_loan", where);
       if ((st = get_number(ld, v, what, &R_CAP, &m->cap_per_loan)) != CAS_OK) return st;
+    }
+    if ((v = map_find(item, "cap_per_year", NULL)) != NULL) {
+      snprintf(what, sizeof what, "%s.cap_per_year", where);
+      if ((st = get_number(ld, v, what, &R_CAP, &m->cap_per_year)) != CAS_OK) return st;
     }
   }
   return CAS_OK;
@@ -2767,6 +2772,10 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     if (isfinite(mg->cap_per_loan)) {
       cas_buf_put(&b, ", cap_per_loan: ");
       put_number(&b, mg->cap_per_loan);
+    }
+    if (isfinite(mg->cap_per_year)) {
+      cas_buf_put(&b, ", cap_per_year: ");
+      put_number(&b, mg->cap_per_year);
     }
     cas_buf_put(&b, ", cap: ");
     put_number(&b, mg->cap);

@@ -76,10 +76,11 @@ typedef struct cas_macro_variable {
 /* A mitigant (key mitigants, docs/MODEL.md, Mitigants): a guarantee fund,
  * risk-compensation pool or loan-guarantee insurance that pays `share` of
  * the loss of each defaulted loan it covers (those of its region, sector
- * and city; -1: all), at most cap_per_loan per loan and cap in all on a
- * path (the year); when the claims of a path exceed cap the pool is
- * exhausted and pays them in proportion. A loan is covered by the first
- * mitigant that matches it. */
+ * and city; -1: all), at most cap_per_loan per loan, cap_per_year in one
+ * year of a path and cap in all on a path (over the horizon,
+ * cas_scenario.horizon_years); when the claims of a path exceed cap the
+ * pool is exhausted and pays them in proportion. A loan is covered by the
+ * first mitigant that matches it. */
 typedef struct cas_mitigant {
   char *name;
   int kind;               /* index into cas_mitigant_kinds */
