@@ -188,8 +188,15 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
                   same_double(x->pd_multiplier, y->pd_multiplier) &&
                   same_double(x->lgd_add, y->lgd_add) &&
                   same_double(x->ead_multiplier, y->ead_multiplier) &&
+                  same_double(x->ccf_add, y->ccf_add) &&
                   same_double(x->factor_shift, y->factor_shift),
               "%s: shock %zu", what, i);
+    cr_expect_eq(x->per_year, y->per_year, "%s: shock %zu: effects given by year", what, i);
+    cr_expect_eq(x->by_year == NULL, y->by_year == NULL, "%s: shock %zu: by_year", what, i);
+    if (x->by_year != NULL && y->by_year != NULL && a->horizon_years == b->horizon_years)
+      cr_expect(memcmp(x->by_year, y->by_year, (size_t)a->horizon_years * CAS_SHOCK_NEFFECTS *
+                                                   sizeof *x->by_year) == 0,
+                "%s: shock %zu: values by year", what, i);
   }
   cr_expect_eq(a->nmitigants, b->nmitigants, "%s: number of mitigants", what);
   for (size_t i = 0; i < a->nmitigants && i < b->nmitigants; i++) {
@@ -1483,4 +1490,126 @@ Test(scenario, mitigant_cap_per_year) {
       "/tmp/c.yaml");
   cr_expect_str_eq(msg, "/tmp/c.yaml:2:63: mitigants[0].cap_per_year: got '0', expected an "
                         "amount > 0 [CNY]");
+}
+
+/* A shock's effects by year: a list gives one value per year, a number
+ * the same value every year; the fields hold the current year's values. */
+Test(scenario, shocks_give_values_by_year) {
+  cas_scenario *sc = load_text_ok(
+      "name: y\nmodel:\n  horizon_years: 3\n  factor_autocorrelation: 0.3\n"
+      "shocks:\n"
+      "  - {region: zhejiang, sector: green, pd_multiplier: [2, 3, 1.5], lgd_add: 0.1}\n"
+      "  - {sector: tech_startup, factor_shift: [-1, -0.5, 0], ccf_add: [0, 0, 0.1]}\n"
+      "  - {sector: household, pd_multiplier: 1.2}\n",
+      "/tmp/y.yaml");
+  cr_expect_eq(sc->horizon_years, 3);
+  cr_expect_eq(sc->factor_autocorrelation, 0.3);
+  cr_assert_eq(sc->nshocks, 3);
+  const cas_shock *a = &sc->shocks[0], *b = &sc->shocks[1], *c = &sc->shocks[2];
+  cr_expect_eq(a->per_year, 1u << 0, "pd_multiplier is given by year");
+  cr_expect_eq(b->per_year, (1u << 3) | (1u << 4), "ccf_add and factor_shift are given by year");
+  cr_expect_null(c->by_year, "a shock of numbers only is the same every year");
+  cr_assert_not_null(a->by_year);
+  cr_assert_not_null(b->by_year);
+  static const double want_a[3][CAS_SHOCK_NEFFECTS] = {
+    {2, 0.1, 1, 0, 0}, {3, 0.1, 1, 0, 0}, {1.5, 0.1, 1, 0, 0}};
+  static const double want_b[3][CAS_SHOCK_NEFFECTS] = {
+    {1, 0, 1, 0, -1}, {1, 0, 1, 0, -0.5}, {1, 0, 1, 0.1, 0}};
+  for (int t = 0; t < 3; t++)
+    for (int e = 0; e < CAS_SHOCK_NEFFECTS; e++) {
+      cr_expect_eq(a->by_year[t * CAS_SHOCK_NEFFECTS + e], want_a[t][e], "shock 0, year %d, %s",
+                   t, cas_shock_effects[e]);
+      cr_expect_eq(b->by_year[t * CAS_SHOCK_NEFFECTS + e], want_b[t][e], "shock 1, year %d, %s",
+                   t, cas_shock_effects[e]);
+    }
+  /* Loaded in year 0; set_year moves every shock with values by year. */
+  cr_expect_eq(sc->year, 0);
+  cr_expect_eq(a->pd_multiplier, 2.0);
+  cr_expect_eq(b->factor_shift, -1.0);
+  cas_scenario_set_year(sc, 2);
+  cr_expect_eq(sc->year, 2);
+  cr_expect_eq(a->pd_multiplier, 1.5);
+  cr_expect_eq(a->lgd_add, 0.1);
+  cr_expect_eq(b->factor_shift, 0.0);
+  cr_expect_eq(b->ccf_add, 0.1);
+  cr_expect_eq(c->pd_multiplier, 1.2);
+  cas_scenario_set_year(sc, 1);
+  cr_expect_eq(a->pd_multiplier, 3.0);
+  cr_expect_eq(b->factor_shift, -0.5);
+  cr_expect_eq(b->ccf_add, 0.0);
+  /* Written as lists and loaded back the same. */
+  cas_scenario_set_year(sc, 0);
+  char *text = round_trip(sc, "values by year");
+  cr_expect(strstr(text, "    pd_multiplier: [2, 3, 1.5]\n    lgd_add: 0.1\n") != NULL, "%s", text);
+  cr_expect(strstr(text, "    ccf_add: [0, 0, 0.1]\n") != NULL, "%s", text);
+  cr_expect(strstr(text, "    factor_shift: [-1, -0.5, 0]\n") != NULL, "%s", text);
+  cr_expect(strstr(text, "  horizon_years: 3\n  factor_autocorrelation: 0.3\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+
+  /* A one-year horizon takes a list of one value, written back as a list. */
+  sc = load_text_ok("name: one\nshocks: [{sector: green, pd_multiplier: [2]}]\n", "/tmp/one.yaml");
+  cr_expect_eq(sc->shocks[0].per_year, 1u);
+  cr_expect_eq(sc->shocks[0].pd_multiplier, 2.0);
+  text = round_trip(sc, "a list of one year");
+  cr_expect(strstr(text, "    pd_multiplier: [2]\n") != NULL, "%s", text);
+  cr_expect(strstr(text, "  horizon_years: 1\n  factor_autocorrelation: 0.5\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+}
+
+/* The horizon's keys and the lists by year are checked, at their place. */
+Test(scenario, horizon_errors_name_the_key_and_the_year) {
+  static const struct { const char *text, *want; } bad[] = {
+    {"model: {horizon_years: 0}\n",
+     "/tmp/h.yaml:1:24: model.horizon_years: got '0', expected an integer in [1, 30]"},
+    {"model: {horizon_years: 31}\n",
+     "/tmp/h.yaml:1:24: model.horizon_years: got '31', expected an integer in [1, 30]"},
+    {"model: {horizon_years: 2.5}\n",
+     "/tmp/h.yaml:1:24: model.horizon_years: got '2.5', expected an integer in [1, 30]"},
+    {"model: {factor_autocorrelation: 1}\n",
+     "/tmp/h.yaml:1:33: model.factor_autocorrelation: got '1', expected a number in [0, 1) (the "
+     "correlation of a factor with its value a year before)"},
+    {"model: {factor_autocorrelation: -0.1}\n",
+     "/tmp/h.yaml:1:33: model.factor_autocorrelation: got '-0.1', expected a number in [0, 1)"},
+    {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, pd_multiplier: [2, 3]}\n",
+     "/tmp/h.yaml:3:36: shocks[0].pd_multiplier: got a list of 2 values, expected one number or "
+     "a list of 3, one per year (model.horizon_years is 3)"},
+    {"shocks:\n  - {sector: green, lgd_add: [0.1, 0.2]}\n",
+     "/tmp/h.yaml:2:30: shocks[0].lgd_add: got a list of 2 values, expected one number or a list "
+     "of 1, one per year (model.horizon_years is 1)"},
+    {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, lgd_add: []}\n",
+     "/tmp/h.yaml:3:30: shocks[0].lgd_add: got a list of 0 values, expected one number or a list "
+     "of 3"},
+    {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, pd_multiplier: [2, 3, 2000]}\n",
+     "/tmp/h.yaml:3:43: shocks[0].pd_multiplier[2]: got '2000', expected a number in [0.001, 1000]"},
+    {"model: {horizon_years: 2}\nshocks:\n  - {sector: green, factor_shift: [-1, [2]]}\n",
+     "/tmp/h.yaml:3:40: shocks[0].factor_shift[1]: got a sequence, expected a number in [-10, 10]"},
+    /* The product of the multipliers holds in every year: year 2 breaks it. */
+    {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, pd_multiplier: [10, 100, 10]}\n"
+     "  - {region: anhui, pd_multiplier: 20}\n",
+     "/tmp/h.yaml:4:36: shocks[1].pd_multiplier: in year 2, with the shocks before it, the PD "
+     "multipliers that apply to anhui/green multiply to 2000 (got '20', expected a product in "
+     "[0.001, 1000])"},
+    {"model: {horizon_years: 3}\nshocks:\n  - {region: anhui, pd_multiplier: 20}\n"
+     "  - {sector: green, pd_multiplier: [10, 10, 100]}\n",
+     "/tmp/h.yaml:4:45: shocks[1].pd_multiplier[2]: in year 3, with the shocks before it, the PD "
+     "multipliers that apply to anhui/green multiply to 2000 (got '100', expected a product in "
+     "[0.001, 1000])"},
+    /* Shocks the same every year break it in every year. */
+    {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, pd_multiplier: 100}\n"
+     "  - {region: anhui, pd_multiplier: 20}\n",
+     "/tmp/h.yaml:4:36: shocks[1].pd_multiplier: in every year, with the shocks before it, the PD "
+     "multipliers that apply to anhui/green multiply to 2000 (got '20', expected a product in "
+     "[0.001, 1000])"},
+    /* A list of one year: no year to name. */
+    {"shocks:\n  - {sector: green, pd_multiplier: [100]}\n  - {region: anhui, pd_multiplier: 20}\n",
+     "/tmp/h.yaml:3:36: shocks[1].pd_multiplier: with the shocks before it, the PD multipliers "
+     "that apply to anhui/green multiply to 2000"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    const char *msg = load_text_error(bad[k].text, "/tmp/h.yaml");
+    cr_expect(strncmp(msg, bad[k].want, strlen(bad[k].want)) == 0, "case %zu:\n   got: %s\nexpect: %s",
+              k, msg, bad[k].want);
+  }
 }

@@ -32,6 +32,7 @@
  */
 #include "scenario.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -785,6 +786,31 @@ static cas_status get_number(loader *ld, const node *nd, const char *what, const
                 r->expected);
   }
   *out = v;
+  return CAS_OK;
+}
+
+/* A value that may change from year to year: one number, the same in every
+ * year, or a sequence of exactly `years` numbers (model.horizon_years), one
+ * per year, each checked with r and named what[k]. Year t's value goes to
+ * out[t * stride]; *listed is 1 if a sequence was given. */
+static cas_status get_yearly(loader *ld, const node *nd, const char *what, const range *r,
+                             int years, double *out, size_t stride, int *listed) {
+  cas_status st;
+  *listed = nd->kind == NODE_SEQ;
+  if (!*listed) {
+    if ((st = get_number(ld, nd, what, r, &out[0])) != CAS_OK) return st;
+    for (int t = 1; t < years; t++) out[(size_t)t * stride] = out[0];
+    return CAS_OK;
+  }
+  if (nd->n != (size_t)years)
+    return fail(ld, nd, "%s: got a list of %zu value%s, expected one number or a list of %d, "
+                        "one per year (model.horizon_years is %d)", what, nd->n,
+                nd->n == 1 ? "" : "s", years, years);
+  for (int t = 0; t < years; t++) {
+    char item[160];
+    snprintf(item, sizeof item, "%s[%d]", what, t);
+    if ((st = get_number(ld, nd->val[t], item, r, &out[(size_t)t * stride])) != CAS_OK) return st;
+  }
   return CAS_OK;
 }
 
@@ -1615,18 +1641,14 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
 }
 
 /* The product of the PD multipliers that apply to a loan stays in range:
- * checked for every segment, with each city a shock names and without. */
-static cas_status check_pd_products(loader *ld, const cas_scenario *sc) {
+ * checked for every segment, with each city a shock names and without, in
+ * the current year (sc->year). */
+static cas_status check_pd_products_year(loader *ld, const cas_scenario *sc, const int *cities,
+                                         size_t ncity, int yearly) {
   const cas_taxonomy *tax = sc->tax;
-  size_t ncity = 1;
-  int *cities = malloc((sc->nshocks + 1) * sizeof *cities);
-  if (cities == NULL) return nomem(ld);
-  cities[0] = -1;
-  for (size_t i = 0; i < sc->nshocks; i++) {
-    int c = sc->shocks[i].city, seen = c < 0;
-    for (size_t k = 0; k < ncity && !seen; k++) seen = cities[k] == c;
-    if (!seen) cities[ncity++] = c;
-  }
+  char year[32] = "";
+  if (yearly) snprintf(year, sizeof year, "in year %d, ", sc->year + 1);
+  else if (sc->horizon_years > 1) snprintf(year, sizeof year, "in every year, ");
   cas_status st = CAS_OK;
   for (size_t k = 0; st == CAS_OK && k < ncity; k++)
     for (int s = 0; st == CAS_OK && s < tax->nsegments; s++) {
@@ -1644,20 +1666,50 @@ static cas_status check_pd_products(loader *ld, const cas_scenario *sc) {
           size_t used = strlen(seg);
           snprintf(seg + used, sizeof seg - used, " in %s", tax->cities.name[cities[k]]);
         }
-        if (sh->derived)
+        if (sh->derived) {
           st = fail(ld, v,
-                    "macro.satellite: with the shocks before it, the PD multipliers that apply "
+                    "macro.satellite: %swith the shocks before it, the PD multipliers that apply "
                     "to %s multiply to %.6g (expected a product in [0.001, 1000])",
-                    seg, product);
-        else
+                    year, seg, product);
+        } else {
+          /* A list: the year's element. */
+          char index[16] = "";
+          if (v->kind == NODE_SEQ) {
+            snprintf(index, sizeof index, "[%d]", sc->year);
+            v = v->val[sc->year];
+          }
           st = fail(ld, v,
-                    "shocks[%zu].pd_multiplier: with the shocks before it, the PD multipliers "
+                    "shocks[%zu].pd_multiplier%s: %swith the shocks before it, the PD multipliers "
                     "that apply to %s multiply to %.6g (got '%s', expected a product in "
                     "[0.001, 1000])",
-                    i, seg, product, v->text);
+                    i, index, year, seg, product, v->text);
+        }
         break;
       }
     }
+  return st;
+}
+
+/* check_pd_products_year in every year of the horizon (once when no shock
+ * changes from year to year); the shocks are left in year 0. */
+static cas_status check_pd_products(loader *ld, cas_scenario *sc) {
+  size_t ncity = 1;
+  int *cities = malloc((sc->nshocks + 1) * sizeof *cities);
+  if (cities == NULL) return nomem(ld);
+  cities[0] = -1;
+  int yearly = 0;   /* some shock's values change from year to year */
+  for (size_t i = 0; i < sc->nshocks; i++) {
+    int c = sc->shocks[i].city, seen = c < 0;
+    for (size_t k = 0; k < ncity && !seen; k++) seen = cities[k] == c;
+    if (!seen) cities[ncity++] = c;
+    yearly |= sc->shocks[i].by_year != NULL && sc->horizon_years > 1;
+  }
+  cas_status st = CAS_OK;
+  for (int t = 0; st == CAS_OK && t < (yearly ? sc->horizon_years : 1); t++) {
+    cas_scenario_set_year(sc, t);
+    st = check_pd_products_year(ld, sc, cities, ncity, yearly);
+  }
+  cas_scenario_set_year(sc, 0);
   free(cities);
   return st;
 }
@@ -1713,6 +1765,28 @@ static int implied_family(const cas_factor_model *m, const cas_shock *sh) {
   return count == 1 ? found : count == 0 ? -1 : -2;
 }
 
+const char *const cas_shock_effects[CAS_SHOCK_NEFFECTS] = {
+  "pd_multiplier", "lgd_add", "ead_multiplier", "ccf_add", "factor_shift"};
+enum { EFFECT_PD, EFFECT_LGD, EFFECT_EAD, EFFECT_CCF, EFFECT_SHIFT };
+
+/* The range of each effect, in the order of cas_shock_effects. */
+static const range *const effect_range[CAS_SHOCK_NEFFECTS] = {
+  &R_PD_MULTIPLIER, &R_LGD_ADD, &R_POSITIVE, &R_CCF_ADD, &R_SHIFT};
+
+/* Where each effect's field is, in the order of cas_shock_effects. */
+static const size_t effect_offset[CAS_SHOCK_NEFFECTS] = {
+  offsetof(cas_shock, pd_multiplier), offsetof(cas_shock, lgd_add),
+  offsetof(cas_shock, ead_multiplier), offsetof(cas_shock, ccf_add),
+  offsetof(cas_shock, factor_shift)};
+
+static double *shock_effect(cas_shock *sh, int e) {
+  return (double *)((char *)sh + effect_offset[e]);
+}
+
+static double shock_effect_value(const cas_shock *sh, int e) {
+  return *(const double *)((const char *)sh + effect_offset[e]);
+}
+
 static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
   const node *list = map_find(top, "shocks", NULL);
   if (list == NULL || list->kind != NODE_SEQ || list->n == 0) return CAS_OK;
@@ -1749,20 +1823,27 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
         return fail(ld, v, "%s: city '%s' is in region '%s', not in the shock's region '%s'", what,
                     v->text, sc->tax->regions.name[tied], sc->tax->regions.name[sh->region]);
     }
-    static const struct { const char *key; const range *r; size_t offset; } effects[] = {
-      {"pd_multiplier", &R_PD_MULTIPLIER, offsetof(cas_shock, pd_multiplier)},
-      {"lgd_add", &R_LGD_ADD, offsetof(cas_shock, lgd_add)},
-      {"ead_multiplier", &R_POSITIVE, offsetof(cas_shock, ead_multiplier)},
-      {"ccf_add", &R_CCF_ADD, offsetof(cas_shock, ccf_add)},
-      {"factor_shift", &R_SHIFT, offsetof(cas_shock, factor_shift)},
-    };
-    int neffects = 0;
-    for (size_t k = 0; k < sizeof effects / sizeof effects[0]; k++) {
-      if ((v = map_find(item, effects[k].key, NULL)) == NULL) continue;
-      snprintf(what, sizeof what, "%s.%s", where, effects[k].key);
-      double *field = (double *)((char *)sh + effects[k].offset);
-      if ((st = get_number(ld, v, what, effects[k].r, field)) != CAS_OK) return st;
+    /* Each effect's value in every year (the default where not given),
+     * kept as by_year only if one of them is a list. */
+    int years = sc->horizon_years, neffects = 0;
+    double values[CAS_MAX_YEARS * CAS_SHOCK_NEFFECTS];
+    for (int e = 0; e < CAS_SHOCK_NEFFECTS; e++) {
+      double *field = shock_effect(sh, e);
+      for (int t = 0; t < years; t++) values[t * CAS_SHOCK_NEFFECTS + e] = *field;
+      if ((v = map_find(item, cas_shock_effects[e], NULL)) == NULL) continue;
+      snprintf(what, sizeof what, "%s.%s", where, cas_shock_effects[e]);
+      int listed;
+      if ((st = get_yearly(ld, v, what, effect_range[e], years, &values[e], CAS_SHOCK_NEFFECTS,
+                           &listed)) != CAS_OK)
+        return st;
+      *field = values[e];
+      if (listed) sh->per_year |= 1u << e;
       neffects++;
+    }
+    if (sh->per_year) {
+      size_t size = (size_t)years * CAS_SHOCK_NEFFECTS * sizeof *sh->by_year;
+      if ((sh->by_year = malloc(size)) == NULL) return nomem(ld);
+      memcpy(sh->by_year, values, size);
     }
     if (neffects == 0)
       return fail(ld, item,
@@ -2367,6 +2448,7 @@ static void unbind(cas_scenario *sc) {
   sc->lgd_sd = NULL;
   cas_taxonomy_destroy(sc->tax);
   cas_factor_model_destroy(sc->factors);
+  for (size_t i = 0; i < sc->nshocks; i++) free(sc->shocks[i].by_year);
   free(sc->shocks);
   free(sc->contagion.spillover);
   sc->tax = NULL;
@@ -2381,6 +2463,7 @@ cas_status cas_scenario_bind(cas_scenario *sc, const cas_taxonomy *tax, cas_erro
   unbind(sc);
   loader ld = {.err = err};
   const node *top = sc->tree->top;
+  sc->year = 0;
   cas_status st = CAS_OK;
   if ((sc->tax = cas_taxonomy_copy(tax)) == NULL) st = nomem(&ld);
   if (st == CAS_OK) st = bind_model(&ld, top, sc->tax, &sc->factors);
@@ -2412,6 +2495,17 @@ cas_status cas_scenario_load_text(const char *text, const char *path, cas_scenar
   char *copy = strdup(text);
   if (copy == NULL) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory loading '%s'", path);
   return load(path, copy, strlen(copy), out, err);
+}
+
+void cas_scenario_set_year(cas_scenario *sc, int year) {
+  assert(year >= 0 && year < sc->horizon_years);
+  for (size_t i = 0; i < sc->nshocks; i++) {
+    cas_shock *sh = &sc->shocks[i];
+    if (sh->by_year == NULL) continue;
+    for (int e = 0; e < CAS_SHOCK_NEFFECTS; e++)
+      *shock_effect(sh, e) = sh->by_year[year * CAS_SHOCK_NEFFECTS + e];
+  }
+  sc->year = year;
 }
 
 void cas_scenario_destroy(cas_scenario *sc) {
@@ -2508,6 +2602,23 @@ static int put_string(cas_buf *b, const char *s) {
   }
   cas_buf_put(b, "\"");
   return 1;
+}
+
+/* "    KEY: value\n" for effect e of a shock: a flow list of one value per
+ * year if it was given as one, else its value. */
+static void put_effect(cas_buf *b, const cas_scenario *sc, const cas_shock *sh, int e) {
+  cas_buf_printf(b, "    %s: ", cas_shock_effects[e]);
+  if (sh->per_year & (1u << e)) {
+    cas_buf_put(b, "[");
+    for (int t = 0; t < sc->horizon_years; t++) {
+      if (t) cas_buf_put(b, ", ");
+      put_number(b, sh->by_year[t * CAS_SHOCK_NEFFECTS + e]);
+    }
+    cas_buf_put(b, "]");
+  } else {
+    put_number(b, shock_effect_value(sh, e));
+  }
+  cas_buf_put(b, "\n");
 }
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -2733,24 +2844,13 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
       utf8_ok &= put_string(&b, tax->cities.name[sh->city]);
       cas_buf_put(&b, "\n");
     }
-    cas_buf_put(&b, "    pd_multiplier: ");
-    put_number(&b, sh->pd_multiplier);
-    cas_buf_put(&b, "\n    lgd_add: ");
-    put_number(&b, sh->lgd_add);
-    cas_buf_put(&b, "\n    ead_multiplier: ");
-    put_number(&b, sh->ead_multiplier);
-    cas_buf_put(&b, "\n");
-    if (sh->ccf_add != 0.0) {
-      cas_buf_put(&b, "    ccf_add: ");
-      put_number(&b, sh->ccf_add);
-      cas_buf_put(&b, "\n");
-    }
+    for (int e = EFFECT_PD; e <= EFFECT_EAD; e++) put_effect(&b, sc, sh, e);
+    if (sh->ccf_add != 0.0 || (sh->per_year & (1u << EFFECT_CCF))) put_effect(&b, sc, sh, EFFECT_CCF);
     if (sh->factor >= 0) {
       cas_buf_put(&b, "    factor: ");
       utf8_ok &= put_string(&b, m->names.name[sh->factor]);
-      cas_buf_put(&b, "\n    factor_shift: ");
-      put_number(&b, sh->factor_shift);
       cas_buf_put(&b, "\n");
+      put_effect(&b, sc, sh, EFFECT_SHIFT);
     }
   }
 
