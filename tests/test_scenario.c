@@ -1606,10 +1606,58 @@ Test(scenario, horizon_errors_name_the_key_and_the_year) {
     {"shocks:\n  - {sector: green, pd_multiplier: [100]}\n  - {region: anhui, pd_multiplier: 20}\n",
      "/tmp/h.yaml:3:36: shocks[1].pd_multiplier: with the shocks before it, the PD multipliers "
      "that apply to anhui/green multiply to 2000"},
+    {"model: {horizon_years: 2}\nmacro:\n  variables: {gdp: [-1, 3]}\n"
+     "  satellite: [{variable: gdp, factor: global, per_unit: -4}]\n",
+     "/tmp/h.yaml:4:57: macro.satellite[0]: per_unit x gdp = -12 SD in year 2, a factor shift out "
+     "of [-10, 10]"},
+    {"model: {horizon_years: 2}\nmacro:\n  variables: {gdp: [-1]}\n"
+     "  satellite: [{variable: gdp, factor: global, per_unit: 0.5}]\n",
+     "/tmp/h.yaml:3:20: macro.variables.gdp: got a list of 1 value, expected one number or a "
+     "list of 2, one per year (model.horizon_years is 2)"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     const char *msg = load_text_error(bad[k].text, "/tmp/h.yaml");
     cr_expect(strncmp(msg, bad[k].want, strlen(bad[k].want)) == 0, "case %zu:\n   got: %s\nexpect: %s",
               k, msg, bad[k].want);
   }
+}
+
+/* A macro variable given by year moves its links' derived shocks year by
+ * year; the list is written back as given. */
+Test(scenario, macro_variables_by_year) {
+  cas_scenario *sc = load_text_ok(
+      "name: m\nmodel: {horizon_years: 3}\n"
+      "macro:\n  variables: {gdp: [-2, -1, 0], jobs: 1.5}\n  satellite:\n"
+      "    - {variable: gdp, factor: global, per_unit: 0.5}\n"
+      "    - {variable: gdp, sector: household, pd_elasticity: -0.2}\n"
+      "    - {variable: jobs, region: anhui, lgd_per_unit: 0.01}\n",
+      "/tmp/m.yaml");
+  cr_assert_eq(sc->nmacro_vars, 2);
+  cr_assert_not_null(sc->macro_vars[0].by_year);
+  cr_expect_eq(sc->macro_vars[0].value, -2.0);
+  cr_expect_eq(sc->macro_vars[0].by_year[2], 0.0);
+  cr_expect_null(sc->macro_vars[1].by_year);
+  cr_assert_eq(sc->nshocks, 3);
+  const cas_shock *shift = &sc->shocks[0], *pd = &sc->shocks[1], *lgd = &sc->shocks[2];
+  cr_expect(shift->derived && pd->derived && lgd->derived);
+  cr_assert_not_null(shift->by_year);
+  cr_assert_not_null(pd->by_year);
+  cr_expect_null(lgd->by_year, "a link on a variable given once is the same every year");
+  static const double gdp[3] = {-2, -1, 0};
+  for (int t = 0; t < 3; t++) {
+    cr_expect_eq(shift->by_year[t * CAS_SHOCK_NEFFECTS + 4], 0.5 * gdp[t], "year %d", t);
+    cr_expect_eq(shift->by_year[t * CAS_SHOCK_NEFFECTS + 0], 1.0, "year %d", t);
+    cr_expect_eq(pd->by_year[t * CAS_SHOCK_NEFFECTS + 0], exp(-0.2 * gdp[t]), "year %d", t);
+    cr_expect_eq(pd->by_year[t * CAS_SHOCK_NEFFECTS + 4], 0.0, "year %d", t);
+  }
+  cr_expect_eq(shift->factor_shift, -1.0);
+  cas_scenario_set_year(sc, 1);
+  cr_expect_eq(shift->factor_shift, -0.5);
+  cr_expect_eq(pd->pd_multiplier, exp(0.2));
+  cr_expect_float_eq(lgd->lgd_add, 0.015, 1e-15);
+  cas_scenario_set_year(sc, 0);
+  char *text = round_trip(sc, "macro variables by year");
+  cr_expect(strstr(text, "\n    \"gdp\": [-2, -1, 0]\n    \"jobs\": 1.5\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
 }

@@ -2176,7 +2176,17 @@ static cas_status decode_macro(loader *ld, const node *top, cas_scenario *sc) {
     snprintf(what, sizeof what, "macro.variables.%s", name);
     cas_macro_variable *mv = &sc->macro_vars[sc->nmacro_vars++];
     if ((mv->name = strdup(name)) == NULL) return nomem(ld);
-    if ((st = get_number(ld, vars->val[i], what, &R_MACRO, &mv->value)) != CAS_OK) return st;
+    double values[CAS_MAX_YEARS] = {0};
+    int listed;
+    if ((st = get_yearly(ld, vars->val[i], what, &R_MACRO, sc->horizon_years, values, 1,
+                         &listed)) != CAS_OK)
+      return st;
+    mv->value = values[0];
+    if (listed) {
+      size_t size = (size_t)sc->horizon_years * sizeof *mv->by_year;
+      if ((mv->by_year = malloc(size)) == NULL) return nomem(ld);
+      memcpy(mv->by_year, values, size);
+    }
   }
   static const range R_COEF = {-100, 100, 0, 0, "a number in [-100, 100]"};
   for (size_t i = 0; i < links->n; i++) {
@@ -2240,7 +2250,8 @@ static cas_status decode_macro(loader *ld, const node *top, cas_scenario *sc) {
 
 /* The satellite model's shocks, after the scenario's own: names resolved
  * against the bound classification and factor model, each effect checked
- * like a shock's (the error points at the link). */
+ * like a shock's (the error points at the link). A link on a variable
+ * given year by year makes a shock whose effect changes by year. */
 static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
   if (sc->nmacro_links == 0) return CAS_OK;
   const node *links = map_find(map_find(top, "macro", NULL), "satellite", NULL);
@@ -2248,14 +2259,15 @@ static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
   if (all == NULL) return nomem(ld);
   sc->shocks = all;
   cas_status st;
+  int years = sc->horizon_years;
   for (size_t i = 0; i < sc->nmacro_links; i++) {
     const cas_macro_link *l = &sc->macro_links[i];
     const node *item = links->val[i];
     char where[48], what[96];
     snprintf(where, sizeof where, "macro.satellite[%zu]", i);
-    double x = 0.0;
+    const cas_macro_variable *mv = NULL;
     for (size_t k = 0; k < sc->nmacro_vars; k++)
-      if (strcmp(sc->macro_vars[k].name, l->variable) == 0) x = sc->macro_vars[k].value;
+      if (strcmp(sc->macro_vars[k].name, l->variable) == 0) mv = &sc->macro_vars[k];
     cas_shock sh = {.region = -1, .sector = -1, .city = -1, .factor = -1, .pd_multiplier = 1.0,
                     .ead_multiplier = 1.0, .line = item->line, .col = item->col,
                     .file = item->file, .derived = 1, .pd_at = item};
@@ -2268,7 +2280,6 @@ static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
       snprintf(what, sizeof what, "%s.sector", where);
       if ((st = class_name(ld, v, what, "sector", &sc->tax->sectors, &sh.sector)) != CAS_OK) return st;
     }
-    double effect = l->coefficient * x;
     const char *key = l->effect == CAS_MACRO_FACTOR ? "per_unit"
                       : l->effect == CAS_MACRO_PD  ? "pd_elasticity" : "lgd_per_unit";
     const node *at = map_find(item, key, NULL);
@@ -2276,20 +2287,42 @@ static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
       snprintf(what, sizeof what, "%s.factor", where);
       if ((st = factor_name(ld, sc->factors, map_find(item, "factor", NULL), what, &sh.factor)) != CAS_OK)
         return st;
-      if (!(effect >= -10.0 && effect <= 10.0))
-        return fail(ld, at, "%s: %s x %s = %.6g SD, a factor shift out of [-10, 10]", where, key,
-                    l->variable, effect);
-      sh.factor_shift = effect;
-    } else if (l->effect == CAS_MACRO_PD) {
-      sh.pd_multiplier = exp(effect);
-      if (!(sh.pd_multiplier >= CAS_PD_MULTIPLIER_MIN && sh.pd_multiplier <= CAS_PD_MULTIPLIER_MAX))
-        return fail(ld, at, "%s: exp(%s x %s) = %.6g, a PD multiplier out of [0.001, 1000]", where,
-                    key, l->variable, sh.pd_multiplier);
-    } else {
-      if (!(effect >= -1.0 && effect <= 1.0))
-        return fail(ld, at, "%s: %s x %s = %.6g, an LGD add-on out of [-1, 1]", where, key,
-                    l->variable, effect);
-      sh.lgd_add = effect;
+    }
+    /* The effect in every year: the shock's fields in each year, as for a
+     * shock of the scenario. */
+    int e = l->effect == CAS_MACRO_FACTOR ? EFFECT_SHIFT
+            : l->effect == CAS_MACRO_PD   ? EFFECT_PD : EFFECT_LGD;
+    double values[CAS_MAX_YEARS * CAS_SHOCK_NEFFECTS];
+    for (int t = 0; t < years; t++) {
+      double x = mv == NULL ? 0.0 : mv->by_year ? mv->by_year[t] : mv->value;
+      double effect = l->coefficient * x;
+      char year[32] = "";
+      if (mv != NULL && mv->by_year != NULL && years > 1)
+        snprintf(year, sizeof year, " in year %d", t + 1);
+      if (l->effect == CAS_MACRO_FACTOR) {
+        if (!(effect >= -10.0 && effect <= 10.0))
+          return fail(ld, at, "%s: %s x %s = %.6g SD%s, a factor shift out of [-10, 10]", where,
+                      key, l->variable, effect, year);
+      } else if (l->effect == CAS_MACRO_PD) {
+        effect = exp(effect);
+        if (!(effect >= CAS_PD_MULTIPLIER_MIN && effect <= CAS_PD_MULTIPLIER_MAX))
+          return fail(ld, at, "%s: exp(%s x %s) = %.6g%s, a PD multiplier out of [0.001, 1000]",
+                      where, key, l->variable, effect, year);
+      } else {
+        if (!(effect >= -1.0 && effect <= 1.0))
+          return fail(ld, at, "%s: %s x %s = %.6g%s, an LGD add-on out of [-1, 1]", where, key,
+                      l->variable, effect, year);
+      }
+      for (int k = 0; k < CAS_SHOCK_NEFFECTS; k++)
+        values[t * CAS_SHOCK_NEFFECTS + k] = *shock_effect(&sh, k);
+      values[t * CAS_SHOCK_NEFFECTS + e] = effect;
+    }
+    *shock_effect(&sh, e) = values[e];
+    if (mv != NULL && mv->by_year != NULL) {
+      size_t size = (size_t)years * CAS_SHOCK_NEFFECTS * sizeof *sh.by_year;
+      if ((sh.by_year = malloc(size)) == NULL) return nomem(ld);
+      memcpy(sh.by_year, values, size);
+      sh.per_year = 1u << e;
     }
     sc->shocks[sc->nshocks++] = sh;
   }
@@ -2518,7 +2551,10 @@ void cas_scenario_destroy(cas_scenario *sc) {
   cas_taxonomy_destroy(sc->declared);
   for (size_t i = 0; i < sc->nmitigants; i++) free(sc->mitigants[i].name);
   free(sc->mitigants);
-  for (size_t i = 0; i < sc->nmacro_vars; i++) free(sc->macro_vars[i].name);
+  for (size_t i = 0; i < sc->nmacro_vars; i++) {
+    free(sc->macro_vars[i].name);
+    free(sc->macro_vars[i].by_year);
+  }
   free(sc->macro_vars);
   for (size_t i = 0; i < sc->nmacro_links; i++) {
     free(sc->macro_links[i].variable);
@@ -2887,7 +2923,17 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
       cas_buf_put(&b, "\n    ");
       utf8_ok &= put_string(&b, sc->macro_vars[i].name);
       cas_buf_put(&b, ": ");
-      put_number(&b, sc->macro_vars[i].value);
+      const cas_macro_variable *mv = &sc->macro_vars[i];
+      if (mv->by_year == NULL) {
+        put_number(&b, mv->value);
+        continue;
+      }
+      cas_buf_put(&b, "[");
+      for (int t = 0; t < sc->horizon_years; t++) {
+        if (t) cas_buf_put(&b, ", ");
+        put_number(&b, mv->by_year[t]);
+      }
+      cas_buf_put(&b, "]");
     }
     cas_buf_put(&b, sc->nmacro_vars ? "\n  satellite:" : " {}\n  satellite:");
     for (size_t i = 0; i < sc->nmacro_links; i++) {

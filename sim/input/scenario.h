@@ -67,10 +67,13 @@ extern const char *const cas_shock_effects[CAS_SHOCK_NEFFECTS];
  * variable's own units) and the satellite model that turns them into
  * shocks: each link moves one factor (per_unit SD per unit), or scales the
  * odds of default of a region and sector (by exp(pd_elasticity x value)),
- * or adds to their LGD (lgd_per_unit x value). */
+ * or adds to their LGD (lgd_per_unit x value). A variable given year by
+ * year makes its links' shocks change by year (their by_year). */
 typedef struct cas_macro_variable {
   char *name;
-  double value;
+  double value;           /* in year 0 */
+  double *by_year;        /* [horizon_years] when given as a list (written back as one), or NULL:
+                             value in every year */
 } cas_macro_variable;
 
 /* A mitigant (key mitigants, docs/MODEL.md, Mitigants): a guarantee fund,
