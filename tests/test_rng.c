@@ -147,9 +147,9 @@ Test(rng_streams, any_coordinate_changes_the_sequence) {
   }
 }
 
-/* The documented layout: stream (seed, p, i) starts p * 2^104 + i * 2^40
- * steps after stream (seed, 0, 0), so each owns 2^40 draws that no other
- * (purpose, index) touches. Checked without knowing how the seed is mixed. */
+/* The documented layout: stream (seed, p, i) starts i * 2^40 steps after
+ * stream (seed, p, 0), so the indices of a purpose own 2^40 draws each.
+ * Checked without knowing how the seed and purpose are mixed. */
 Test(rng_streams, layout) {
   static const struct { uint32_t purpose; uint64_t index; } at[] = {
       {0u, 1u},       {CAS_RNG_FACTORS, 0u}, {CAS_RNG_FACTORS, 1u},
@@ -158,13 +158,12 @@ Test(rng_streams, layout) {
   };
   const uint64_t seeds[] = {0u, 1u, 0xdeadbeefcafef00dull};
   for (size_t s = 0; s < COUNT(seeds); s++) {
-    cas_rng base;
-    cas_rng_init(&base, seeds[s], 0u, 0u);
     for (size_t i = 0; i < COUNT(at); i++) {
-      cas_rng stream, jumped = base;
+      cas_rng base, stream, jumped;
+      cas_rng_init(&base, seeds[s], at[i].purpose, 0u);
+      jumped = base;
       cas_rng_init(&stream, seeds[s], at[i].purpose, at[i].index);
-      cas_pcg64_advance(&jumped, ((cas_u128)at[i].purpose << 104) +
-                                     ((cas_u128)at[i].index << CAS_RNG_SEGMENT_LOG2));
+      cas_pcg64_advance(&jumped, (cas_u128)at[i].index << CAS_RNG_SEGMENT_LOG2);
       cr_expect(stream.state == jumped.state && stream.inc == jumped.inc,
                 "seed %zu: stream (%u, %llu) is not at its documented offset", s,
                 at[i].purpose, (unsigned long long)at[i].index);
@@ -179,22 +178,61 @@ Test(rng_streams, layout) {
   }
 }
 
+/* Streams of different purposes (and years: cas_rng_purpose_year) of the
+ * same seed and index are uncorrelated draw for draw: the correlation of
+ * the k-th uniforms of the two streams, over 2,000 indices x 1,000 draws,
+ * within 4 standard errors (1 / sqrt(n)) of 0. Streams that start a
+ * multiple of 2^104 steps apart, as before 2026-11-30, fail it (about
+ * 0.03, 40 standard errors: rng.c). */
+static double draw_correlation(uint32_t pa, uint32_t pb, uint64_t seed, long *n) {
+  double sxy = 0, sx = 0, sy = 0, sxx = 0, syy = 0;
+  *n = 0;
+  for (uint64_t i = 0; i < 2000; i++) {
+    cas_rng a, b;
+    cas_rng_init(&a, seed, pa, i);
+    cas_rng_init(&b, seed, pb, i);
+    for (int k = 0; k < 1000; k++, (*n)++) {
+      double x = cas_rng_uniform(&a), y = cas_rng_uniform(&b);
+      sxy += x * y, sx += x, sy += y, sxx += x * x, syy += y * y;
+    }
+  }
+  double m = (double)*n, cov = sxy / m - sx / m * (sy / m);
+  return cov / sqrt((sxx / m - sx / m * (sx / m)) * (syy / m - sy / m * (sy / m)));
+}
+
+Test(rng_streams, purposes_are_uncorrelated, .timeout = 60) {
+  static const uint32_t pairs[][2] = {
+      {CAS_RNG_FACTORS, CAS_RNG_IDIOSYNCRATIC}, {CAS_RNG_FACTORS, CAS_RNG_SPARSE},
+      {CAS_RNG_PORTFOLIO, CAS_RNG_IDIOSYNCRATIC}, {CAS_RNG_IDIOSYNCRATIC, CAS_RNG_IDIOSYNCRATIC | (1u << 16)},
+      {CAS_RNG_SPARSE, CAS_RNG_SPARSE | (2u << 16)}, {CAS_RNG_FACTORS, CAS_RNG_FACTORS | (1u << 23)},
+  };
+  for (size_t i = 0; i < COUNT(pairs); i++) {
+    long n;
+    double r = draw_correlation(pairs[i][0], pairs[i][1], 17u, &n);
+    cr_log_info("purposes %u and %u: correlation %+.5f (%.2f s.e.)", pairs[i][0], pairs[i][1], r,
+                r * sqrt((double)n));
+    cr_expect_leq(fabs(r), 4.0 / sqrt((double)n), "purposes %u and %u: correlation %g",
+                  pairs[i][0], pairs[i][1], r);
+  }
+}
+
 /* ------------------------------------------------------------------ */
 /* The project's own stream: the reproducibility contract               */
 
-/* These values pin cas_rng_init's whole recipe (seed mixing, the
- * sequence constant, the offsets) and the conversions to uniforms. Every
- * result file is a function of them: change any and a run with the same
- * scenario and seed no longer reproduces old results. They were produced
- * by this implementation after it had passed the published PCG vectors
- * above; they are not from an outside source. If a change to them is
- * ever intended, it is a breaking change to the results format and must
- * be announced as one, not fixed by pasting new numbers here. */
+/* These values pin cas_rng_init's whole recipe (seed and purpose mixing,
+ * the sequence constant, the offsets) and the conversions to uniforms.
+ * Every result file is a function of them: change any and a run with the
+ * same scenario and seed no longer reproduces old results. They come from
+ * the recipe written again in Python integers from its description
+ * (tests/data/rng_recipe.py), not from this implementation. Changed once,
+ * on 2026-11-30 (version 0.2.0), announced in docs/MODEL.md (Random
+ * numbers): the earlier recipe started purposes 2^104 steps apart, which
+ * made their draws correlated (rng.c). */
 Test(rng_pinned, stream_seed1_test0) {
-  static const uint64_t want_u64[] = {0x2c814d4a4fa2eb9au, 0x1a8e0ede32aded62u,
-                                      0x08f7b244f181f00cu};
-  static const double want_open[] = {0x1.749491f763771p-1, 0x1.53b4af4fde051p-1,
-                                      0x1.14b1305b8152cp-3};
+  static const uint64_t want_u64[] = {0x5f35e46f8ff38312u, 0x430f8d4425d68ea0u,
+                                      0xc0b601af409abda3u};
+  static const double want_open[] = {0x1.698e6f31e160dp-1, 0x1.c7f492f7f1e42p-2,
+                                      0x1.a7a0208748d36p-2};
   cas_rng rng;
   cas_rng_init(&rng, 1u, CAS_RNG_TEST, 0u);
   for (size_t i = 0; i < COUNT(want_u64); i++) {

@@ -4,7 +4,7 @@
  *
  * Built-in book (cas_portfolio_generate)
  *   Loans are generated in blocks of CAS_PORTFOLIO_BLOCK; block b draws from
- *   its own stream cas_rng_init(seed, CAS_RNG_PORTFOLIO, b) and every loan
+ *   its own stream cas_rng_init_book(seed, CAS_RNG_PORTFOLIO, b) and every loan
  *   consumes exactly DRAWS_PER_LOAN uniforms, so the book depends on (loans,
  *   seed) only and blocks run in parallel with identical results for any
  *   thread count. Per loan: region (shares), city within the region, sector
@@ -503,7 +503,7 @@ cas_status cas_portfolio_generate(size_t loans, uint64_t seed, cas_portfolio **o
 #pragma omp parallel for schedule(static)
   for (long b = 0; b < nblocks; b++) {
     cas_rng rng;
-    cas_rng_init(&rng, seed, CAS_RNG_PORTFOLIO, (uint64_t)b);
+    cas_rng_init_book(&rng, seed, CAS_RNG_PORTFOLIO, (uint64_t)b);
     size_t first = (size_t)b * CAS_PORTFOLIO_BLOCK;
     size_t last = first + CAS_PORTFOLIO_BLOCK < loans ? first + CAS_PORTFOLIO_BLOCK : loans;
     generate_block(&T, p, &rng, first, last);

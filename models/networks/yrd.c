@@ -29,7 +29,7 @@
  *       table; partner -> firm (the partner's default hits the firm).
  *       Most links are of this kind, spread over many ordinary firms.
  *   Reproducibility: every random number comes from a stream
- *   cas_rng_init(seed, CAS_RNG_NETWORK, phase << 48 | task) where task is a
+ *   cas_rng_init_book(seed, CAS_RNG_NETWORK, phase << 48 | task) where task is a
  *   park's first loan (a), a block of LOAN_BLOCK loans (b, circle
  *   membership, d) or a city (c); each task writes into its own slice of
  *   one link array, sized before the parallel loop, so the network depends
@@ -441,14 +441,14 @@ static void park_task(generator *G, size_t t, uint32_t *seen, size_t seen_cap, u
   for (uint64_t j = 0; j < size; j++)
     if (!G->is_master[mem[j]]) deal[f++] = mem[j];
   cas_rng rng;
-  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_CHAIN, mem[0]));
+  cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_CHAIN, mem[0]));
   for (uint64_t j = f; j > 1; j--) { /* Fisher-Yates */
     uint64_t q = cas_rng_below(&rng, j);
     uint32_t x = deal[j - 1];
     deal[j - 1] = deal[q];
     deal[q] = x;
   }
-  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_PARK, mem[0]));
+  cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_PARK, mem[0]));
   for (uint64_t ch = 0; ch < m; ch++) {
     uint32_t mst = G->chain_master[c0 + ch];
     uint64_t first_park = w;
@@ -506,7 +506,7 @@ static void g60_task(generator *G, size_t b) {
   uint64_t w = G->task_off[t];
   uint64_t total = G->g60_off[cas_yrd_ncities];
   cas_rng rng;
-  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_G60, b));
+  cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_G60, b));
   int span = P->g60_links_max - P->g60_links_min + 1;
   for (size_t i = b * LOAN_BLOCK; i < block_end(G, b); i++) {
     int c = key_g60(G, i);
@@ -589,7 +589,7 @@ static void circle_task(generator *G, int grp) {
   uint64_t cnt = G->group_off[grp + 1] - G->group_off[grp];
   if (cnt >= 2) {
     cas_rng rng;
-    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_CIRCLE, (uint64_t)grp));
+    cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_CIRCLE, (uint64_t)grp));
     for (uint64_t j = cnt - 1; j > 0; j--) { /* Fisher-Yates */
       uint64_t q = cas_rng_below(&rng, j + 1);
       uint32_t x = m[j];
@@ -674,7 +674,7 @@ static void trade_task(generator *G, size_t b) {
   size_t t = (size_t)G->npark + G->nblocks + (size_t)G->ngroups + b;
   uint64_t w = G->task_off[t];
   cas_rng rng;
-  cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_TRADE, b));
+  cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_TRADE, b));
   double city_or_cross = P->trade_cross_province + P->trade_same_city;
   for (size_t i = b * LOAN_BLOCK; i < block_end(G, b); i++) {
     int k = G->trade_k[i];
@@ -840,7 +840,7 @@ static cas_status setup_trade(generator *G) {
 #pragma omp parallel for schedule(static)
   for (long b = 0; b < nb; b++) {
     cas_rng rng;
-    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_TRADE_COUNT, (uint64_t)b));
+    cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_TRADE_COUNT, (uint64_t)b));
     for (size_t i = (size_t)b * LOAN_BLOCK; i < block_end(G, (size_t)b); i++)
       G->trade_k[i] = is_trade_firm(G, i) ? (uint8_t)draw_poisson(&rng, P->trade_partners_mean, TRADE_MAX) : 0;
   }
@@ -866,7 +866,7 @@ static cas_status generator_setup(generator *G) {
 #pragma omp parallel for schedule(static)
   for (long b = 0; b < nb; b++) {
     cas_rng rng;
-    cas_rng_init(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_MEMBER, (uint64_t)b));
+    cas_rng_init_book(&rng, G->seed, CAS_RNG_NETWORK, stream_index(PHASE_MEMBER, (uint64_t)b));
     for (size_t i = (size_t)b * LOAN_BLOCK; i < block_end(G, (size_t)b); i++) {
       double u = cas_rng_uniform(&rng);
       int16_t grp = -1;

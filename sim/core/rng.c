@@ -10,16 +10,26 @@
  * A = a^k and C = c (a^(k-1) + ... + 1). Both are built by squaring in
  * O(log k) steps (F. Brown, Trans. Am. Nucl. Soc. 71, 1994).
  *
- * Streams: cas_rng_init(seed, purpose, index) places every (purpose, index)
- * in its own segment of one pcg64 sequence:
- *     start = pcg64 seeded with (mix(seed), CAS_RNG_SEQUENCE)
- *     offset = purpose * 2^104 + index * 2^40
- * so segments of 2^40 draws never overlap (the period is 2^128) and a stream
- * depends on nothing but its three coordinates. Different seeds start at
- * different, pseudo-random points of the same sequence, so a stream of one
- * seed could in principle overlap a stream of another; for the purposes and
- * index ranges in use the chance is below 2^-24 times the fraction of the
- * 2^64 index range used, and it never matters within one run.
+ * Streams: cas_rng_init(seed, purpose, index) starts every (seed, purpose)
+ * at its own pseudo-random point of one pcg64 sequence and gives each index
+ * a segment of 2^40 draws from there:
+ *     start  = pcg64 seeded with (mix(seed, purpose), CAS_RNG_SEQUENCE)
+ *     offset = index * 2^40
+ * so the streams of one purpose never overlap, and a stream depends on
+ * nothing but its three coordinates. Two purposes (or two seeds) start at
+ * unrelated points of the 2^128 period: with fewer than 2^40 indices in use
+ * their ranges of 2^80 draws overlap with probability below 2^-47.
+ *
+ * Why not offsets of purpose x 2^104, as before 2026-11-30: two states of a
+ * power-of-two LCG that are 2^k steps apart differ by a fixed constant in
+ * their low k + 2 bits (a^(2^k) = 1 mod 2^(k+2)), and XSL-RR folds those
+ * low bits into every output, so streams of different purposes were
+ * correlated draw for draw (uniforms of the same draw number: correlation
+ * about 0.03 between the factor and idiosyncratic streams of a path, 0.04
+ * between years 2^120 apart; tests/test_rng.c, rng_streams::
+ * purposes_are_uncorrelated). Paths 2^40 apart are not affected in any way
+ * we can measure (the high bits differ), and jumps within a stream (the
+ * sparse kernel's buckets) are short.
  */
 #include "rng.h"
 
@@ -104,12 +114,22 @@ static uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
+void cas_rng_init_book(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
   cas_u128 initstate = ((cas_u128)mix64(seed) << 64) | mix64(seed ^ 0x5851f42d4c957f2dULL);
   cas_pcg64_seed(rng, initstate, CAS_RNG_SEQUENCE);
   cas_u128 offset = ((cas_u128)(purpose & 0xffffffu) << 104) |
                     ((cas_u128)index << CAS_RNG_SEGMENT_LOG2);
   cas_pcg64_advance(rng, offset);
+}
+
+void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
+  /* (seed, purpose) through the SplitMix64 finaliser in a chain: every
+   * input bit moves every bit of both halves of the start */
+  uint64_t s = mix64(seed), p = (uint64_t)(purpose & 0xffffffu);
+  uint64_t hi = mix64(s ^ mix64(p));
+  uint64_t lo = mix64(hi ^ mix64(seed ^ 0x5851f42d4c957f2dULL) ^ p);
+  cas_pcg64_seed(rng, ((cas_u128)hi << 64) | lo, CAS_RNG_SEQUENCE);
+  cas_pcg64_advance(rng, (cas_u128)index << CAS_RNG_SEGMENT_LOG2);
 }
 
 /* The jump on the project's sequence (increment as cas_rng_init sets it):

@@ -47,10 +47,28 @@ typedef enum cas_rng_purpose {
 
 typedef cas_pcg64 cas_rng;
 
-/* Each (seed, purpose, index) owns a disjoint segment of 2^40 draws of one
- * pcg64 sequence (see rng.c). index < 2^64, purpose < 2^24. */
+/* The purpose of a stream in year `year` (0-based) of a multi-year horizon:
+ * year 0 keeps the one-year streams, year t > 0 moves the purpose to
+ * purpose + t 2^16 (purposes in use are below 2^16, years below 2^8), so
+ * each (seed, purpose, year, index) is a stream of its own, starting at a
+ * point unrelated to the others (cas_rng_init). */
+static inline uint32_t cas_rng_purpose_year(uint32_t purpose, int year) {
+  return purpose | ((uint32_t)year << 16);
+}
+
+/* Each (seed, purpose) starts at its own pseudo-random point of one pcg64
+ * sequence, and each index owns the segment of 2^40 draws index x 2^40
+ * steps from there (see rng.c). index < 2^64, purpose < 2^24. */
 enum { CAS_RNG_SEGMENT_LOG2 = 40 };
 void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index);
+
+/* The recipe before 2026-11-30 (purpose p starting p x 2^104 steps in, see
+ * rng.c), kept for the generators of the built-in books and networks
+ * (models/books, models/networks) so that the books stay the same loans
+ * and links: each generator draws from one purpose, where that recipe's
+ * flaw (draws of different purposes correlated) does not arise. Simulation
+ * streams use cas_rng_init. */
+void cas_rng_init_book(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index);
 
 /* A jump of a fixed number of draws along the project's sequence, as the
  * affine map of the LCG state it is (state -> mult state + plus):
