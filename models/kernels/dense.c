@@ -19,12 +19,14 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   const double *sys = rows->sys;
   /* a stochastic LGD draws each default's loss fraction from its own stream */
   uint64_t lgd_key =
-      plan->lgd_mean ? cas_rng_keyed_prefix(plan->seed, CAS_RNG_LGD, plan->first_stream + p) : 0;
+      plan->lgd_mean ? cas_rng_keyed_prefix(plan->seed, cas_rng_purpose_year(CAS_RNG_LGD, rows->year),
+                                          plan->first_stream + p) : 0;
   double *seg_loss = rows->seg_loss;
   int32_t *seg_defaults = rows->seg_defaults;
   cas_rng idio;
-  cas_rng_init(&idio, plan->seed, CAS_RNG_IDIOSYNCRATIC, plan->first_stream + p);
-  if (ws) cas_cascade_begin(ws);
+  cas_rng_init(&idio, plan->seed, cas_rng_purpose_year(CAS_RNG_IDIOSYNCRATIC, rows->year),
+               plan->first_stream + p);
+  if (ws) cas_kernel_cascade_begin(ws, rows);
   int64_t defaults = 0;
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
@@ -35,6 +37,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     if (!ws) {
       for (uint32_t k = 0; k < bk->count; k++) {
         if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
+          if (rows->dead && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
                                     : ln[k].loss;
@@ -50,6 +53,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         double eps = cas_rng_normal(&idio);
         if (rec) rec[k] = eps;
         if (scale * (a + w * eps) < ln[k].threshold) {
+          if (rows->dead && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
           loss += ln[k].loss;
           if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + k, ln[k].loss);

@@ -49,13 +49,15 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   const double *sys = rows->sys;
   /* a stochastic LGD draws each default's loss fraction from its own stream */
   uint64_t lgd_key =
-      plan->lgd_mean ? cas_rng_keyed_prefix(plan->seed, CAS_RNG_LGD, plan->first_stream + p) : 0;
+      plan->lgd_mean ? cas_rng_keyed_prefix(plan->seed, cas_rng_purpose_year(CAS_RNG_LGD, rows->year),
+                                          plan->first_stream + p) : 0;
   double inv_scale = 1.0 / scale;
   double *seg_loss = rows->seg_loss;
   int32_t *seg_defaults = rows->seg_defaults;
   cas_rng base, rng;
-  cas_rng_init(&base, plan->seed, CAS_RNG_SPARSE, plan->first_stream + p);
-  if (ws) cas_cascade_begin(ws);
+  cas_rng_init(&base, plan->seed, cas_rng_purpose_year(CAS_RNG_SPARSE, rows->year),
+               plan->first_stream + p);
+  if (ws) cas_kernel_cascade_begin(ws, rows);
   int64_t defaults = 0;
 
   for (size_t b = 0; b < plan->nbuckets; b++) {
@@ -81,6 +83,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         const cas_plan_loan *c = &ln[pos[j]];
         double v = cas_rng_uniform(&rng) * p_max;
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
+          if (rows->dead && cas_path_left_book(rows, bk->first + pos[j])) continue;
           hits++;
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
                                     : c->loss;

@@ -150,6 +150,12 @@ static void print_run_summary(const cas_run_report *rep) {
     printf("  %-10s %16.*f %12.*f %10.3f\n", name, d, s->es[l] / u.scale, d,
            s->es_se[l] / u.scale, 100 * s->es[l] / ead);
   }
+  if (rep->years > 1) {
+    printf("horizon %d years (figures above: the loss over the horizon); EL by year:", rep->years);
+    for (int t = 0; t < rep->years; t++)
+      printf("%s %.*f", t ? "," : "", d, rep->el_by_year[t] / u.scale);
+    printf(" %s\n", u.name);
+  }
   if (rep->has_net) {
     const cas_summary *n = &rep->summary_net;
     int top = n->nlevels - 1;

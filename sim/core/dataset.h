@@ -24,7 +24,7 @@ typedef enum cas_dtype {
   CAS_DT_STR      /* const char * (UTF-8), one per element */
 } cas_dtype;
 
-enum { CAS_DATASET_MAX_RANK = 2 };
+enum { CAS_DATASET_MAX_RANK = 3 };
 
 /* A dimension: labels (CAS_DT_STR) or numeric coordinate values. */
 typedef struct cas_dimension {

@@ -232,10 +232,13 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
                          "calibration: the scenario is not bound to the book's classification");
   int nseg = sc->tax->nsegments;
 
-  /* The book without the scenario's shocks. */
+  /* The book without the scenario's shocks, over one year: the offsets
+   * keep each loan's one-year default probability, cascade included, at
+   * its PD, and a multi-year run applies them in every year. */
   cas_scenario calm = *sc;
   calm.shocks = NULL;
   calm.nshocks = 0;
+  calm.horizon_years = 1;
   cas_plan_options popt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES,
                            .guaranteed = opt ? opt->guaranteed : NULL};
   cas_plan *plan = NULL;

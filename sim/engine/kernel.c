@@ -70,7 +70,9 @@ enum { SUMS_BUDGET = 1 << 21, PATH_BLOCK = 8 };
 /* The rows whose width the plan gives, allocated on the first run. */
 static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_error *err) {
   if (res->factors != NULL) {
-    if (res->nsegments == plan->nsegments && res->nfactors == plan->nfactors) return CAS_OK;
+    if (res->nsegments == plan->nsegments && res->nfactors == plan->nfactors &&
+        res->years == plan->years)
+      return CAS_OK;
     return cas_error_set(err, CAS_ERR_INTERNAL,
                          "results of %d segments and %d factors reused for a plan of %d and %d",
                          res->nsegments, res->nfactors, plan->nsegments, plan->nfactors);
@@ -81,11 +83,24 @@ static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_erro
   res->nfactors = plan->nfactors;
   res->factors = calloc(paths * nf, sizeof *res->factors);
   int ok = res->factors != NULL;
+  size_t years = (size_t)plan->years;
+  res->years = plan->years;
+  if (ok && years > 1) {
+    res->loss_cumulative = calloc(paths * years, sizeof *res->loss_cumulative);
+    res->defaults_by_year = calloc(paths * years, sizeof *res->defaults_by_year);
+    ok = res->loss_cumulative && res->defaults_by_year;
+  }
   if (ok && plan->npools) {
+    size_t cells = paths * years * (size_t)plan->npools;
     res->npools = plan->npools;
     res->loss_net = calloc(paths, sizeof *res->loss_net);
-    res->pool_payout = calloc(paths * (size_t)plan->npools, sizeof *res->pool_payout);
-    ok = res->loss_net && res->pool_payout;
+    res->pool_payout = calloc(cells, sizeof *res->pool_payout);
+    res->pool_dry = calloc(cells, sizeof *res->pool_dry);
+    ok = res->loss_net && res->pool_payout && res->pool_dry;
+    if (ok && years > 1) {
+      res->loss_net_cumulative = calloc(paths * years, sizeof *res->loss_net_cumulative);
+      ok = res->loss_net_cumulative != NULL;
+    }
   }
   if (ok && res->store_segments) {
     res->loss_by_segment = calloc(paths * nseg, sizeof *res->loss_by_segment);
@@ -127,6 +142,10 @@ void cas_results_destroy(cas_results *res) {
   free(res->loss_double_default);
   free(res->loss_net);
   free(res->pool_payout);
+  free(res->pool_dry);
+  free(res->loss_net_cumulative);
+  free(res->loss_cumulative);
+  free(res->defaults_by_year);
   free(res->loss_contagion);
   free(res->contagion_by_segment);
   free(res->defaults_by_round);
@@ -181,32 +200,55 @@ void cas_results_segment_means(const cas_results *res, const uint64_t *loans, do
 }
 
 double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_rows *rows) {
-  cas_rng rng;
-  cas_rng_init(&rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + rows->path);
   int nf = plan->nfactors, nseg = plan->nsegments;
-  double *u = rows->u, *sys = rows->sys;
-  double *z = &res->factors[rows->row * (uint64_t)nf];
-  for (int f = 0; f < nf; f++) u[f] = cas_rng_normal(&rng);
-  for (int f = 0; f < nf; f++) {
-    double s = plan->shift[f];
-    const double *l = &plan->chol[(size_t)f * (size_t)nf];
-    for (int g = 0; g <= f; g++) s += l[g] * u[g];
-    z[f] = s;
-  }
-  if (res->store_segments) {
-    uint64_t at = rows->row * (uint64_t)nseg;
-    rows->seg_loss = &res->loss_by_segment[at];
-    rows->seg_defaults = &res->defaults_by_segment[at];
-    rows->seg_contagion = res->contagion_by_segment ? &res->contagion_by_segment[at] : NULL;
+  double *u = rows->u, *sys = rows->sys, *z;
+  cas_rng *rng = &rows->factor_rng;
+  int first = rows->year == 0;
+  if (first) cas_rng_init(rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + rows->path);
+  for (int f = 0; f < nf; f++) u[f] = cas_rng_normal(rng);
+  if (first) {
+    z = &res->factors[rows->row * (uint64_t)nf];
+    for (int f = 0; f < nf; f++) {
+      double s = plan->shift[f];
+      const double *l = &plan->chol[(size_t)f * (size_t)nf];
+      for (int g = 0; g <= f; g++) s += l[g] * u[g];
+      z[f] = s;
+    }
+    if (rows->years > 1)   /* the latent factors, without the year's shifts */
+      for (int f = 0; f < nf; f++) rows->x[f] = z[f] - plan->shift[f];
   } else {
-    rows->seg_loss = rows->own_loss;
-    rows->seg_defaults = rows->own_defaults;
-    rows->seg_contagion = res->rounds_cap ? rows->own_contagion : NULL;
+    /* x_t = rho x_{t-1} + sqrt(1 - rho^2) chol u_t: stationary, each year's
+     * x ~ N(0, C) as in a one-year run; z_t = x_t + the year's shifts */
+    double rho = plan->factor_ar, w = sqrt(1.0 - rho * rho);
+    z = rows->z;
+    for (int f = 0; f < nf; f++) {
+      double e = 0.0;
+      const double *l = &plan->chol[(size_t)f * (size_t)nf];
+      for (int g = 0; g <= f; g++) e += l[g] * u[g];
+      rows->x[f] = rho * rows->x[f] + w * e;
+      z[f] = rows->x[f] + plan->shift[f];
+    }
   }
+  if (first) {
+    if (res->store_segments) {
+      uint64_t at = rows->row * (uint64_t)nseg;
+      rows->seg_loss = &res->loss_by_segment[at];
+      rows->seg_defaults = &res->defaults_by_segment[at];
+      rows->seg_contagion = res->contagion_by_segment ? &res->contagion_by_segment[at] : NULL;
+    } else {
+      rows->seg_loss = rows->own_loss;
+      rows->seg_defaults = rows->own_defaults;
+      rows->seg_contagion = res->rounds_cap ? rows->own_contagion : NULL;
+    }
+    for (int s = 0; s < nseg; s++) {
+      rows->seg_loss[s] = 0.0;
+      rows->seg_defaults[s] = 0;
+    }
+    for (int k = 0; k < plan->npools; k++) rows->pool_paid[k] = 0.0;
+  }
+  /* claims are the year's (a pool's caps apply by year and over the horizon) */
   rows->pool_claims = plan->npools ? rows->own_claims : NULL;
   for (int k = 0; k < plan->npools; k++) rows->pool_claims[k] = 0.0;
-  double *seg_loss = rows->seg_loss;
-  int32_t *seg_defaults = rows->seg_defaults;
   /* a_s . z over the segment's non-zero loadings, in factor order: the
    * same sum as over every factor (the zero terms add nothing), at the
    * cost of one term per family instead of one per factor. */
@@ -215,10 +257,39 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
     for (uint32_t k = plan->nz_start[s]; k < plan->nz_start[s + 1]; k++)
       v += plan->nz_loading[k] * z[plan->nz_factor[k]];
     sys[s] = v;
-    seg_loss[s] = 0.0;
-    seg_defaults[s] = 0;
   }
-  return plan->copula->path_scale(plan->copula, &rng);
+  return plan->copula->path_scale(plan->copula, rng);
+}
+
+/* Multi-year, after a path: the loans that left the book return for the
+ * next path (in the thread's bitmap and in its cascade workspace's). */
+static void return_to_book(cas_path_rows *rows, size_t n) {
+  uint64_t *dbits = rows->ws ? rows->ws->dbits : NULL;
+  if (rows->ndead <= rows->dead_cap) {
+    for (size_t k = 0; k < rows->ndead; k++) {
+      uint32_t pos = rows->dead_list[k];
+      rows->dead[pos >> 3] = 0;
+      if (dbits) dbits[pos >> 6] = 0;   /* whole words: the cascade's begin does the same */
+    }
+  } else {
+    memset(rows->dead, 0, (n + 7) / 8);
+    if (dbits) memset(dbits, 0, (n + 63) / 64 * sizeof *dbits);
+  }
+  rows->ndead = 0;
+}
+
+void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows) {
+  cas_cascade_begin(ws);
+  if (!rows->dead || rows->year == 0) return;
+  if (rows->ndead <= rows->dead_cap) {
+    for (size_t k = 0; k < rows->ndead; k++) {
+      uint32_t pos = rows->dead_list[k];
+      ws->dbits[pos >> 6] |= (uint64_t)1 << (pos & 63);
+    }
+    return;
+  }
+  for (size_t k = 0; k < ws->n; k++)   /* the list overflowed: from the bitmap */
+    if (rows->dead[k >> 3] & (1u << (k & 7u))) ws->dbits[k >> 6] |= (uint64_t)1 << (k & 63);
 }
 
 /* The path's segment values into the groupings and the sums. */
@@ -262,44 +333,79 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
   uint64_t row = rows->row;
   double *seg_loss = rows->seg_loss;
   if (contagion) {
-    int cascade = contagion->model->spreads;
-    double *cseg = cascade ? rows->seg_contagion : NULL;
+    /* With more than one year the cascade's per-path values are the
+     * year's, added up over the years (rounds: the longest) */
+    int cascade = contagion->model->spreads, later = rows->year > 0;
+    int own = rows->years > 1;
+    double *cseg = !cascade ? NULL : own ? rows->year_contagion : rows->seg_contagion;
+    int32_t *by_round = !cascade ? NULL : own ? rows->year_rounds
+                                              : &res->defaults_by_round[row * res->rounds_cap];
     cas_cascade_out out = {
       .factor_seg_loss = seg_loss,
       .seg_loss = cseg,
       .seg_defaults = rows->seg_defaults,
-      .by_round = cascade ? &res->defaults_by_round[row * res->rounds_cap] : NULL,
+      .by_round = by_round,
       .pool_claims = rows->pool_claims,
     };
     cas_cascade_run(contagion, plan, ws, rows->path, rows->sys, scale, rng, &out);
-    if (res->loss_double_default) res->loss_double_default[row] = out.double_default;
+    if (res->loss_double_default)
+      res->loss_double_default[row] =
+          later ? res->loss_double_default[row] + out.double_default : out.double_default;
     if (cascade) {
       double c = 0.0;
       for (int s = 0; s < nseg; s++) {
         seg_loss[s] += cseg[s];
         c += cseg[s];
       }
-      res->loss_contagion[row] = c;
-      res->rounds[row] = out.rounds;
-      res->truncated[row] = (uint8_t)out.truncated;
+      if (own) {
+        int32_t *stored = &res->defaults_by_round[row * res->rounds_cap];
+        for (uint32_t r = 0; r < res->rounds_cap; r++)
+          stored[r] = later ? stored[r] + by_round[r] : by_round[r];
+        if (rows->seg_contagion)
+          for (int s = 0; s < nseg; s++)
+            rows->seg_contagion[s] = later ? rows->seg_contagion[s] + cseg[s] : cseg[s];
+      }
+      res->loss_contagion[row] = later ? res->loss_contagion[row] + c : c;
+      res->rounds[row] = later && res->rounds[row] > out.rounds ? res->rounds[row] : out.rounds;
+      res->truncated[row] = (uint8_t)(later ? res->truncated[row] | out.truncated : out.truncated);
     }
     defaults = (int64_t)ws->ndefaulted;
+    if (rows->dead)   /* the cascade's defaults leave the book too */
+      for (size_t d = 0; d < ws->ndefaulted; d++) (void)cas_path_left_book(rows, ws->defaulted[d]);
   }
+  /* segment values add up over the years: the totals are cumulative */
   double total = 0.0;
   for (int s = 0; s < nseg; s++) total += seg_loss[s];
+  int t = rows->year, years = rows->years;
   res->loss[row] = total;
-  res->defaults[row] = defaults;
-  if (plan->npools) {   /* each pool pays its claims up to its cap */
+  res->defaults[row] = t == 0 ? defaults : res->defaults[row] + defaults;
+  if (years > 1) {
+    res->loss_cumulative[row * (uint64_t)years + (uint64_t)t] = total;
+    res->defaults_by_year[row * (uint64_t)years + (uint64_t)t] = (int32_t)defaults;
+  }
+  if (plan->npools) {
+    /* each pool pays the year's claims up to its cap per year and what is
+     * left of its cap over the horizon (paid so far: rows->pool_paid) */
+    int np = plan->npools;
     double paid = 0.0;
-    double *payout = &res->pool_payout[row * (uint64_t)plan->npools];
-    for (int p = 0; p < plan->npools; p++) {
-      double c = rows->pool_claims[p], cap = plan->pools[p].cap;
-      payout[p] = c < cap ? c : cap;
-      paid += payout[p];
+    uint64_t at = (row * (uint64_t)years + (uint64_t)t) * (uint64_t)np;
+    double *payout = &res->pool_payout[at];
+    uint8_t *dry = &res->pool_dry[at];
+    for (int p = 0; p < np; p++) {
+      const cas_mitigant *m = &plan->pools[p];
+      double c = rows->pool_claims[p], left = m->cap - rows->pool_paid[p];
+      int year_cap = m->cap_per_year < left;
+      double limit = year_cap ? m->cap_per_year : left;
+      payout[p] = c < limit ? c : limit;
+      dry[p] = (uint8_t)(c >= limit);
+      /* the horizon's cap reached: paid is the cap exactly (no rounding) */
+      rows->pool_paid[p] = !year_cap && c >= left ? m->cap : rows->pool_paid[p] + payout[p];
+      paid += rows->pool_paid[p];
     }
     res->loss_net[row] = total - paid;
+    if (years > 1) res->loss_net_cumulative[row * (uint64_t)years + (uint64_t)t] = total - paid;
   }
-  if (res->ngroupings || !res->store_segments) fold(res, rows);
+  if (t == years - 1 && (res->ngroupings || !res->store_segments)) fold(res, rows);
 }
 
 static double now_seconds(void) {
@@ -345,11 +451,26 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   res->rows_run = nrows;
 
   cas_cascade_ws **ws = calloc((size_t)threads, sizeof *ws);
-  /* per thread: sys, own loss, own contagion (doubles), u, pool claims; own defaults */
-  size_t nscratch = 3 * nseg + nf + (size_t)plan->npools;
+  /* per thread: sys, own loss, own contagion (doubles), u, pool claims and
+   * paid, x and z; own defaults; with years, the loans that left the book */
+  int years = plan->years;
+  int year_cascade = years > 1 && contagion && contagion->model->spreads;
+  size_t nscratch = 3 * nseg + 3 * nf + 2 * (size_t)plan->npools + (year_cascade ? nseg : 0);
+  size_t dead_bytes = years > 1 ? (plan->n + 7) / 8 : 0, dead_cap = plan->n / 64 + 1024;
+  uint8_t *dead = dead_bytes ? calloc((size_t)threads, dead_bytes) : NULL;
+  uint32_t *dead_list = dead_bytes ? malloc((size_t)threads * dead_cap * sizeof *dead_list) : NULL;
+  if (dead_bytes && (!dead || !dead_list)) {
+    free(dead);
+    free(dead_list);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the loans that leave the book");
+  }
   double *scratch = malloc((size_t)threads * nscratch * sizeof *scratch);
-  int32_t *own_defaults = malloc((size_t)threads * (nseg ? nseg : 1) * sizeof *own_defaults);
+  /* per thread: own defaults by segment, then (multi-year cascade) the year's by round */
+  size_t nints = (nseg ? nseg : 1) + (year_cascade ? res->rounds_cap : 0);
+  int32_t *own_defaults = malloc((size_t)threads * nints * sizeof *own_defaults);
   if (!ws || !scratch || !own_defaults) {
+    free(dead);
+    free(dead_list);
     free(ws);
     free(scratch);
     free(own_defaults);
@@ -365,17 +486,28 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
       int thread = omp_get_thread_num();
       cas_cascade_ws *mine = ws[thread];
       double *sc = scratch + (size_t)thread * nscratch;
+      double *more = sc + 3 * nseg + nf;
       cas_path_rows rows = {.sys = sc, .own_loss = sc + nseg, .own_contagion = sc + 2 * nseg,
-                            .u = sc + 3 * nseg, .own_claims = sc + 3 * nseg + nf,
-                            .own_defaults = own_defaults + (size_t)thread * nseg,
-                            .thread = thread};
+                            .u = sc + 3 * nseg, .x = more, .z = more + nf,
+                            .own_claims = more + 2 * nf, .pool_paid = more + 2 * nf + plan->npools,
+                            .own_defaults = own_defaults + (size_t)thread * nints,
+                            .year_contagion = year_cascade ? more + 2 * nf + 2 * plan->npools : NULL,
+                            .year_rounds = year_cascade ? own_defaults + (size_t)thread * nints + nseg
+                                                        : NULL,
+                            .ws = mine,
+                            .thread = thread, .years = years,
+                            .dead = dead ? dead + (size_t)thread * dead_bytes : NULL,
+                            .dead_list = dead_list ? dead_list + (size_t)thread * dead_cap : NULL,
+                            .dead_cap = dead_cap};
       uint64_t first = b * unit;
       uint64_t last = first + unit < nrows ? first + unit : nrows;
       for (uint64_t r = first; r < last; r++) {
         rows.row = r;
         rows.path = path_of ? path_of[r] : r;
-        kernel->path(plan, contagion, res, mine, &rows);
+        for (rows.year = 0; rows.year < years; rows.year++)
+          kernel->path(cas_plan_year(plan, rows.year), contagion, res, mine, &rows);
         if (opt && opt->path_hook && mine) opt->path_hook(opt->path_hook_ctx, thread, rows.path, mine);
+        if (rows.dead) return_to_book(&rows, plan->n);
       }
       uint64_t finished;
       #pragma omp atomic capture
@@ -397,5 +529,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   free(ws);
   free(scratch);
   free(own_defaults);
+  free(dead);
+  free(dead_list);
   return st;
 }

@@ -66,10 +66,18 @@ typedef struct cas_results {
   cas_grouping grouping[CAS_MAX_GROUPINGS];
   cas_segment_sums sums;
 
+  /* The horizon's years (the plan's); with more than one, by year: */
+  int years;
+  double *loss_cumulative;  /* [paths][years] loss up to the end of each year [CNY] (the last is loss) */
+  int32_t *defaults_by_year; /* [paths][years] loans that defaulted in the year */
+
   /* With mitigants (npools > 0), else NULL: */
   int npools;
   double *loss_net;        /* [paths] loss less what the pools paid [CNY] */
-  double *pool_payout;     /* [paths][npools] what each pool paid on the path [CNY] */
+  double *pool_payout;     /* [paths][years][npools] what each pool paid in the year [CNY] */
+  uint8_t *pool_dry;       /* [paths][years][npools] 1: the pool was exhausted in the year (its
+                              horizon cap reached by then, or its year's cap that year) */
+  double *loss_net_cumulative; /* [paths][years] with years > 1: loss_cumulative less payouts */
 
   /* With a network that holds guarantees, else NULL: */
   double *loss_double_default;   /* [paths] covered parts lost because the guarantor defaulted too [CNY] */
@@ -132,16 +140,48 @@ typedef struct cas_kernel cas_kernel;
  * are stored, else the thread's own arrays, folded by cas_kernel_path_end). */
 typedef struct cas_path_rows {
   uint64_t path, row;      /* random streams of path, results in row */
+  int year, years;         /* the year simulated (0-based) of the horizon's */
   double *seg_loss;        /* [nsegments] [CNY] */
   int32_t *seg_defaults;   /* [nsegments] */
   double *seg_contagion;   /* [nsegments] with contagion, else NULL */
   double *pool_claims;     /* [npools] the path's claims on the pools, or NULL */
   double *sys;             /* [nsegments] a_s . z */
   /* the thread's own (kernel.c) */
-  double *own_loss, *own_contagion, *u, *own_claims;
+  double *own_loss, *own_contagion, *u, *own_claims, *pool_paid;
   int32_t *own_defaults;
   int thread;
+  /* Multi-year (years > 1): the factor stream, carried from year to year,
+   * the latent factors x (without shifts) and this year's z; loans that
+   * left the book by defaulting (a bit per portfolio loan, and the list of
+   * them to clear it for the next path). */
+  cas_rng factor_rng;
+  double *x, *z;
+  uint8_t *dead;
+  uint32_t *dead_list;
+  size_t ndead, dead_cap;
+  cas_cascade_ws *ws;      /* the thread's cascade workspace, or NULL */
+  double *year_contagion;  /* [nsegments] multi-year with a cascade: the year's contagion loss */
+  int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */
 } cas_path_rows;
+
+/* Multi-year: 1 if the loan at plan position k defaulted on the path in an
+ * earlier year (it left the book: the kernel skips it), else records it
+ * as defaulted and returns 0. Only with rows->dead. Plan positions are the
+ * same loans in every year's plan (plan.h). */
+static inline int cas_path_left_book(cas_path_rows *rows, uint32_t k) {
+  uint8_t bit = (uint8_t)(1u << (k & 7u));
+  if (rows->dead[k >> 3] & bit) return 1;
+  rows->dead[k >> 3] |= bit;
+  if (rows->ndead < rows->dead_cap) rows->dead_list[rows->ndead] = k;
+  rows->ndead++;
+  return 0;
+}
+
+/* Starts a year's cascade bookkeeping (cas_cascade_begin); in a later year
+ * of a multi-year horizon, the loans that left the book count as defaulted
+ * for the cascade: they do not default again, and a guarantee on one of
+ * them is lost. */
+void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows);
 
 /* Simulates one path: fills the path's rows of res. ws is the thread's
  * cascade workspace when the run has a network model (contagion or

@@ -435,8 +435,9 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
   return CAS_OK;
 }
 
-cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
-                          const cas_plan_options *opt, cas_plan **out, cas_error *err) {
+/* The plan of the scenario's current year (cas_scenario_set_year). */
+static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
+                             const cas_plan_options *opt, cas_plan **out, cas_error *err) {
   *out = NULL;
   int grades = opt ? opt->grades_per_decade : CAS_PLAN_DEFAULT_GRADES;
   if (grades < 0 || grades > CAS_PLAN_MAX_GRADES)
@@ -523,12 +524,58 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
     cas_plan_destroy(plan);
     return st;
   }
+  plan->years = 1;
+  *out = plan;
+  return CAS_OK;
+}
+
+cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
+                          const cas_plan_options *opt, cas_plan **out, cas_error *err) {
+  *out = NULL;
+  int years = sc->horizon_years > 1 ? sc->horizon_years : 1;
+  cas_scenario_set_year(sc, 0);
+  cas_plan *plan = NULL;
+  cas_status st = build_year(sc, pf, opt, &plan, err);
+  if (st != CAS_OK || years == 1) {
+    *out = plan;
+    return st;
+  }
+  plan->factor_ar = sc->factor_autocorrelation;
+  plan->year_plan = calloc((size_t)years, sizeof *plan->year_plan);
+  if (!plan->year_plan) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (plans by year)");
+  else {
+    plan->years = years;
+    plan->year_plan[0] = plan;
+  }
+  for (int t = 1; st == CAS_OK && t < years; t++) {
+    cas_scenario_set_year(sc, t);
+    st = build_year(sc, pf, opt, &plan->year_plan[t], err);
+    if (st == CAS_OK) {
+      plan->year_plan[t]->factor_ar = plan->factor_ar;
+      plan->year_plan[t]->year = t;
+    }
+    /* the kernels, the loans that leave the book and the network read plan
+     * positions as the same loans every year: the order is the portfolio's */
+    if (st == CAS_OK && (plan->year_plan[t]->nbuckets != plan->nbuckets ||
+                         memcmp(plan->year_plan[t]->loan_index, plan->loan_index,
+                                plan->n * sizeof *plan->loan_index) != 0))
+      st = cas_error_set(err, CAS_ERR_INTERNAL, "the plan of year %d orders the loans otherwise",
+                         t + 1);
+  }
+  cas_scenario_set_year(sc, 0);
+  if (st != CAS_OK) {
+    cas_plan_destroy(plan);
+    return st;
+  }
   *out = plan;
   return CAS_OK;
 }
 
 void cas_plan_destroy(cas_plan *plan) {
   if (!plan) return;
+  if (plan->year_plan)
+    for (int t = 1; t < plan->years; t++) cas_plan_destroy(plan->year_plan[t]);
+  free(plan->year_plan);
   free(plan->loans);
   free(plan->loan_index);
   free(plan->buckets);
@@ -548,7 +595,9 @@ void cas_plan_destroy(cas_plan *plan) {
 }
 
 size_t cas_plan_bytes(const cas_plan *plan) {
-  return plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
+  size_t later = 0;
+  for (int t = 1; t < plan->years; t++) later += cas_plan_bytes(plan->year_plan[t]);
+  return later + plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
          plan->nbuckets * sizeof *plan->buckets +
          (plan->loan_class ? plan->n * sizeof *plan->loan_class : 0);
 }

@@ -149,7 +149,22 @@ typedef struct cas_plan {
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
   cas_segment_totals stressed;   /* expected_loss: analytic, under the shifted factor means */
+
+  /* The horizon (docs/MODEL.md, Multi-year horizon): years >= 1; with more
+   * than one, the plan of each later year t (built from the scenario's
+   * values for year t, with years 1 of its own) is year_plan[t], and the
+   * latent factors follow x_t = rho x_{t-1} + sqrt(1 - rho^2) chol u_t,
+   * z_t = x_t + shift_t (each year's plan its own shift). */
+  int years;
+  int year;                       /* this plan's year (0-based): 0, or t in year_plan[t] */
+  double factor_ar;               /* rho */
+  struct cas_plan **year_plan;    /* [years], year_plan[0] the plan itself; NULL when years is 1 */
 } cas_plan;
+
+/* The plan of year t (0-based) of plan's horizon. */
+static inline const cas_plan *cas_plan_year(const cas_plan *plan, int t) {
+  return t == 0 ? plan : plan->year_plan[t];
+}
 
 /* First stream index of pilot paths (calibrate.h): disjoint from the paths
  * of any run (fewer than 2^63). */

@@ -305,6 +305,15 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
                                 .el_by_segment = seg_mean};
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
+    report->years = res->years;
+    for (int t = 0; st == CAS_OK && t < res->years && res->years > 1; t++) {
+      double sum = 0.0;
+      for (uint64_t p = 0; p < res->paths; p++) {
+        const double *r = &res->loss_cumulative[p * (uint64_t)res->years];
+        sum += t > 0 ? r[t] - r[t - 1] : r[t];
+      }
+      report->el_by_year[t] = sum / (double)res->paths;
+    }
     if (st == CAS_OK && res->npools) {
       cas_summary_options nopt = {.levels = sc->levels, .nlevels = sc->nlevels};
       report->has_net = 1;

@@ -54,6 +54,8 @@ typedef struct cas_run_report {
   double expected_loss_analytic; /* [CNY] */
   double setup_seconds, simulate_seconds, write_seconds;
   cas_summary summary;
+  int years;                 /* the horizon; with more than one, EL by year */
+  double el_by_year[CAS_MAX_YEARS];
   int has_net;               /* with mitigants: the summary of the loss net of them */
   cas_summary summary_net;
   int has_contagion;

@@ -53,6 +53,9 @@ static void describe_run(cas_dataset_list *l, const cas_run_record *rec, const c
   if (plan->copula->needs_df)
     cas_datasets_attribute(l, "copula_degrees_of_freedom", CAS_DT_F64, &plan->copula->df);
   text_attr(l, "lgd_model", sc->lgd_model);
+  cas_datasets_attribute(l, "horizon_years", CAS_DT_I32, &plan->years);
+  if (plan->years > 1)
+    cas_datasets_attribute(l, "factor_autocorrelation", CAS_DT_F64, &plan->factor_ar);
   text_attr(l, "kernel", rec->kernel);
   text_attr(l, "factor_shift_mode", cas_shift_mode_names[sc->factor_shift_mode]);
   cas_datasets_attribute(l, "threads", CAS_DT_I32, &rec->threads);
@@ -192,45 +195,180 @@ static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
      "expected loss by segment (Monte Carlo mean)", 0);
 }
 
+/* The summaries of one per-path quantity by year: EL and its standard
+ * error by year, VaR and ES and theirs by (year, level), in one block the
+ * list owns. */
+typedef struct year_stats {
+  double *el, *el_se, *var, *var_se, *es, *es_se;
+} year_stats;
+
+/* rows[paths][years]: the values up to the end of each year (diff 0) or,
+ * with diff 1, each year's own (row t less row t - 1). */
+static int year_summaries(cas_dataset_list *l, const cas_results *res, const double *rows,
+                          int diff, const cas_summary *sum, year_stats *out) {
+  size_t years = (size_t)res->years, nl = (size_t)sum->nlevels;
+  double *block = cas_datasets_own(l, malloc(years * (2 + 4 * nl) * sizeof *block));
+  double *col = malloc((res->paths ? res->paths : 1) * sizeof *col);
+  if (l->failed || !col) {
+    free(col);
+    l->failed = 1;
+    return 0;
+  }
+  *out = (year_stats){.el = block, .el_se = block + years, .var = block + 2 * years};
+  out->var_se = out->var + years * nl;
+  out->es = out->var_se + years * nl;
+  out->es_se = out->es + years * nl;
+  cas_summary_options opt = {.levels = sum->levels, .nlevels = sum->nlevels};
+  for (size_t t = 0; t < years; t++) {
+    for (uint64_t p = 0; p < res->paths; p++) {
+      const double *r = &rows[p * years];
+      col[p] = diff && t > 0 ? r[t] - r[t - 1] : r[t];
+    }
+    cas_summary y;
+    cas_error err = {0};
+    if (cas_summary_compute(res->paths, col, &opt, NULL, &y, &err) != CAS_OK) {
+      free(col);
+      l->failed = 1;
+      return 0;
+    }
+    out->el[t] = y.el;
+    out->el_se[t] = y.el_se;
+    for (size_t k = 0; k < nl; k++) {
+      out->var[t * nl + k] = y.var[k];
+      out->var_se[t * nl + k] = y.var_se[k];
+      out->es[t * nl + k] = y.es[k];
+      out->es_se[t * nl + k] = y.es_se[k];
+    }
+    cas_summary_free(&y);
+  }
+  free(col);
+  return 1;
+}
+
+static void describe_year_stats(cas_dataset_list *l, const year_stats *y, const char *suffix,
+                                const char *what) {
+  static const char *const stat[6] = {"el", "el", "var", "var", "es", "es"};
+  static const char *const text[6] = {"expected loss", "Monte Carlo standard error of the expected loss",
+                                      "value at risk", "Monte Carlo standard error of the value at risk",
+                                      "expected shortfall",
+                                      "Monte Carlo standard error of the expected shortfall"};
+  double *const data[6] = {y->el, y->el_se, y->var, y->var_se, y->es, y->es_se};
+  for (int k = 0; k < 6; k++) {
+    char name[64], long_name[192];
+    snprintf(name, sizeof name, "%s_%s%s", stat[k], suffix, k % 2 ? "_se" : "");
+    snprintf(long_name, sizeof long_name, "%s of %s", text[k], what);
+    if (k < 2)
+      DS(cas_datasets_keep_text(l, name), CAS_DT_F64, 1, {"year"}, data[k], "CNY",
+         cas_datasets_keep_text(l, long_name), 0);
+    else
+      DS(cas_datasets_keep_text(l, name), CAS_DT_F64, 2, {"year", "level"}, data[k], "CNY",
+         cas_datasets_keep_text(l, long_name), 0);
+  }
+}
+
+/* A multi-year horizon: the year dimension, the losses by year and up to
+ * each year's end per path, and their distributions' summaries. */
+static void describe_years(cas_dataset_list *l, const cas_results *res, const cas_summary *sum) {
+  if (res->years <= 1) return;
+  size_t years = (size_t)res->years;
+  int64_t *year = cas_datasets_own(l, malloc(years * sizeof *year));
+  double *by_year = cas_datasets_own(l, malloc(res->paths * years * sizeof *by_year + 1));
+  double *mean_defaults = cas_datasets_own(l, malloc(years * sizeof *mean_defaults));
+  if (l->failed) return;
+  for (size_t t = 0; t < years; t++) {
+    year[t] = (int64_t)t + 1;
+    mean_defaults[t] = 0.0;
+  }
+  for (uint64_t p = 0; p < res->paths; p++)
+    for (size_t t = 0; t < years; t++) {
+      const double *r = &res->loss_cumulative[p * years];
+      by_year[p * years + t] = t > 0 ? r[t] - r[t - 1] : r[t];
+      mean_defaults[t] += res->defaults_by_year[p * years + t];
+    }
+  for (size_t t = 0; t < years; t++) mean_defaults[t] /= res->paths ? (double)res->paths : 1.0;
+  cas_datasets_dimension(l, (cas_dimension){"year", CAS_DT_I64, years, year, "year",
+                                            "year of the horizon (1: the first)"});
+  DS("loss_by_year", CAS_DT_F64, 2, {"path", "year"}, by_year, "CNY",
+     "loss of the loans that defaulted in the year (loss_cumulative's increments)", 1);
+  DS("loss_cumulative", CAS_DT_F64, 2, {"path", "year"}, res->loss_cumulative, "CNY",
+     "loss up to the end of the year (the last year's is loss)", 1);
+  DS("defaults_by_year", CAS_DT_I32, 2, {"path", "year"}, res->defaults_by_year, "1",
+     "loans that defaulted in the year (a defaulted loan leaves the book)", 1);
+  DS("mean_defaults_by_year", CAS_DT_F64, 1, {"year"}, mean_defaults, "1",
+     "mean number of defaults in the year per path", 0);
+  year_stats y;
+  if (year_summaries(l, res, res->loss_cumulative, 1, sum, &y))
+    describe_year_stats(l, &y, "by_year", "the year's loss (loss_by_year)");
+  if (year_summaries(l, res, res->loss_cumulative, 0, sum, &y))
+    describe_year_stats(l, &y, "cumulative", "the loss up to the end of the year (loss_cumulative)");
+  if (res->loss_net_cumulative && year_summaries(l, res, res->loss_net_cumulative, 0, sum, &y))
+    describe_year_stats(l, &y, "net_cumulative",
+                        "the loss up to the end of the year net of mitigants (loss_net_cumulative)");
+}
+
 /* Mitigants: each pool's payouts by path, the loss net of them and its
  * summary, how often each pool ran dry. */
 static void describe_mitigants(cas_dataset_list *l, const cas_run_record *rec,
                                const cas_plan *plan, const cas_results *res) {
   const cas_summary *net = rec->summary_net;
   if (!res->npools || !net) return;
-  size_t np = (size_t)res->npools;
+  size_t np = (size_t)res->npools, years = (size_t)res->years;
   const char **names = cas_datasets_own(l, malloc(np * sizeof *names));
   const char **kinds = cas_datasets_own(l, malloc(np * sizeof *kinds));
-  double *cap = cas_datasets_own(l, malloc(4 * np * sizeof *cap));
+  double *cap = cas_datasets_own(l, malloc((4 + 2 * years) * np * sizeof *cap));
   if (l->failed) return;
-  double *share = cap + np, *exhausted = cap + 2 * np, *paid = cap + 3 * np;
+  /* by pool; exhausted and paid by (year, pool) */
+  double *share = cap + np, *cap_year = cap + 2 * np, *total = cap + 3 * np;
+  double *exhausted = cap + 4 * np, *paid = exhausted + years * np;
+  double m = res->paths ? (double)res->paths : 1.0;
   for (size_t k = 0; k < np; k++) {
     names[k] = plan->pools[k].name;
     kinds[k] = cas_mitigant_kinds[plan->pools[k].kind];
     cap[k] = plan->pools[k].cap;
     share[k] = plan->pools[k].share;
-    uint64_t dry = 0;
-    double sum = 0.0;
-    for (uint64_t p = 0; p < res->paths; p++) {
-      double v = res->pool_payout[p * np + k];
-      dry += v >= cap[k];
-      sum += v;
+    cap_year[k] = plan->pools[k].cap_per_year;
+    total[k] = 0.0;
+    for (size_t t = 0; t < years; t++) {
+      uint64_t dry = 0;
+      double sum = 0.0;
+      for (uint64_t p = 0; p < res->paths; p++) {
+        size_t at = (p * years + t) * np + k;
+        dry += res->pool_dry[at];
+        sum += res->pool_payout[at];
+      }
+      exhausted[t * np + k] = (double)dry / m;
+      paid[t * np + k] = sum / m;
+      total[k] += sum / m;
     }
-    exhausted[k] = res->paths ? (double)dry / (double)res->paths : 0.0;
-    paid[k] = res->paths ? sum / (double)res->paths : 0.0;
   }
   cas_datasets_dimension(l, (cas_dimension){"pool", CAS_DT_STR, np, names, NULL,
                                             "mitigant: guarantee fund, risk-compensation pool or "
                                             "loan-guarantee insurance (scenario key mitigants)"});
   DS("pool_kind", CAS_DT_STR, 1, {"pool"}, kinds, NULL, "kind of the mitigant", 0);
   DS("pool_share", CAS_DT_F64, 1, {"pool"}, share, "1", "share of each covered loss the pool pays", 0);
-  DS("pool_cap", CAS_DT_F64, 1, {"pool"}, cap, "CNY", "most the pool pays on a path", 0);
-  DS("pool_payout", CAS_DT_F64, 2, {"path", "pool"}, res->pool_payout, "CNY",
-     "what the pool paid on the path (at most pool_cap)", 1);
-  DS("pool_expected_payout", CAS_DT_F64, 1, {"pool"}, paid, "CNY",
-     "mean of pool_payout over the paths", 0);
-  DS("pool_exhausted_probability", CAS_DT_F64, 1, {"pool"}, exhausted, "1",
-     "fraction of paths on which the pool paid its whole cap (its claims reached it)", 0);
+  DS("pool_cap", CAS_DT_F64, 1, {"pool"}, cap, "CNY", "most the pool pays over the horizon", 0);
+  DS("pool_cap_per_year", CAS_DT_F64, 1, {"pool"}, cap_year, "CNY",
+     "most the pool pays in one year (inf: no cap per year)", 0);
+  if (years == 1) {
+    DS("pool_payout", CAS_DT_F64, 2, {"path", "pool"}, res->pool_payout, "CNY",
+       "what the pool paid on the path (at most pool_cap)", 1);
+    DS("pool_expected_payout", CAS_DT_F64, 1, {"pool"}, paid, "CNY",
+       "mean of pool_payout over the paths", 0);
+    DS("pool_exhausted_probability", CAS_DT_F64, 1, {"pool"}, exhausted, "1",
+       "fraction of paths on which the pool paid its whole cap (its claims reached it)", 0);
+  } else {
+    DS("pool_payout", CAS_DT_F64, 3, {"path", "year", "pool"}, res->pool_payout, "CNY",
+       "what the pool paid in the year (at most pool_cap_per_year, and pool_cap in all)", 1);
+    DS("pool_expected_payout", CAS_DT_F64, 2, {"year", "pool"}, paid, "CNY",
+       "mean of pool_payout over the paths", 0);
+    DS("pool_expected_payout_total", CAS_DT_F64, 1, {"pool"}, total, "CNY",
+       "mean over the paths of what the pool paid over the horizon", 0);
+    DS("pool_exhausted_probability", CAS_DT_F64, 2, {"year", "pool"}, exhausted, "1",
+       "fraction of paths on which the pool was exhausted in the year: its cap over the "
+       "horizon reached by then, or its cap per year that year", 0);
+    DS("loss_net_cumulative", CAS_DT_F64, 2, {"path", "year"}, res->loss_net_cumulative, "CNY",
+       "loss up to the end of the year less what the pools paid up to then", 1);
+  }
   DS("loss_net", CAS_DT_F64, 1, {"path"}, res->loss_net, "CNY",
      "portfolio loss on the path less what the pools paid", 1);
   DS("el_net", CAS_DT_F64, 0, {NULL}, &net->el, "CNY", "expected loss net of mitigants", 0);
@@ -274,6 +412,7 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
   describe_paths(l, res);
   describe_segments(l, plan, seg_mean);
   describe_summary(l, sum);
+  describe_years(l, res, sum);
   describe_mitigants(l, rec, plan, res);
   describe_model(l, rec, plan);
   /* What the models add: the network's guarantees and cascade, the

@@ -98,8 +98,11 @@ static void variable(writer *w, const char *name, hid_t mem_type, hid_t file_typ
   hid_t space = rank ? H5Screate_simple(rank, shape, NULL) : H5Screate(H5S_SCALAR);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   if (compress && shape[0] > 0) {
-    hsize_t chunk[2] = {shape[0], rank > 1 ? shape[1] : 1};
-    hsize_t row = rank > 1 ? shape[1] : 1;
+    hsize_t chunk[CAS_DATASET_MAX_RANK], row = 1;   /* whole rows, about 64 Ki values a chunk */
+    for (int k = 0; k < rank; k++) {
+      chunk[k] = shape[k] ? shape[k] : 1;
+      if (k > 0) row *= chunk[k];
+    }
     hsize_t rows = 65536 / row;
     if (rows < 1) rows = 1;
     if (chunk[0] > rows) chunk[0] = rows;
