@@ -99,8 +99,9 @@ static const char *const usage_portfolio =
 static const char *const usage_compare =
     "usage: cascade compare RESULT.h5...\n"
     "\n"
-    "Prints EL, VaR and ES of each result file, in CNY million, with their Monte\n"
-    "Carlo standard errors and the ratio to the first file (put the baseline first).\n";
+    "Prints EL, VaR and ES of each result file over its horizon, in CNY million,\n"
+    "with their Monte Carlo standard errors and the ratio of ES 99.9% to the first\n"
+    "file of the same horizon (put the baselines first).\n";
 
 #define MN(x) ((x) / 1e6)
 
@@ -492,10 +493,13 @@ static int cmd_compare(int argc, char **argv) {
   int d = u.decimals > 2 ? u.decimals : 1;
   char head[48];
   snprintf(head, sizeof head, "scenario (%s)", u.name);
-  printf("%-26s %12s %18s %18s %18s %18s %8s\n", head, "exposure", "EL (s.e.)",
+  printf("%-26s %5s %12s %18s %18s %18s %18s %8s\n", head, "years", "exposure", "EL (s.e.)",
          "VaR 99% (s.e.)", "VaR 99.9% (s.e.)", "ES 99.9% (s.e.)", "ES/base");
-  int b999 = cas_output_headline_level(&h[0], 0.999);
   for (int i = 0; i < n; i++) {
+    /* the base: the first file of the same horizon */
+    int base = 0;
+    while (h[base].years != h[i].years) base++;
+    int b999 = cas_output_headline_level(&h[base], 0.999);
     char el[40], v99[40] = "-", v999[40] = "-", es999[40] = "-";
     int l99 = cas_output_headline_level(&h[i], 0.99), l999 = cas_output_headline_level(&h[i], 0.999);
     snprintf(el, sizeof el, "%.*f (%.*f)", d, h[i].el / u.scale, d, h[i].el_se / u.scale);
@@ -507,11 +511,13 @@ static int cmd_compare(int argc, char **argv) {
       snprintf(es999, sizeof es999, "%.*f (%.*f)", d, h[i].es[l999] / u.scale, d,
                h[i].es_se[l999] / u.scale);
     }
-    double ratio = l999 >= 0 && b999 >= 0 && h[0].es[b999] > 0 ? h[i].es[l999] / h[0].es[b999] : 0.0;
-    printf("%-26.26s %12.*f %18s %18s %18s %18s %8.2f\n", h[i].scenario, d, h[i].exposure / u.scale,
-           el, v99, v999, es999, ratio);
+    double ratio =
+        l999 >= 0 && b999 >= 0 && h[base].es[b999] > 0 ? h[i].es[l999] / h[base].es[b999] : 0.0;
+    printf("%-26.26s %5d %12.*f %18s %18s %18s %18s %8.2f\n", h[i].scenario, h[i].years, d,
+           h[i].exposure / u.scale, el, v99, v999, es999, ratio);
   }
-  printf("(ES/base: ES 99.9%% relative to the first file)\n");
+  printf("(ES/base: ES 99.9%% relative to the first file of the same horizon; figures over the "
+         "horizon)\n");
   free(h);
   return 0;
 }

@@ -322,6 +322,9 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   bad |= read_attr_u64(f, "seed", &out->seed);
   bad |= read_attr_u64(f, "paths", &out->paths);
   bad |= read_attr_u64(f, "loans", &out->loans);
+  unsigned long long years = 1;   /* files before the multi-year horizon: one year */
+  if (H5Aexists(f, "horizon_years") > 0 && read_attr_u64(f, "horizon_years", &years) < 0) bad = 1;
+  out->years = years >= 1 && years <= CAS_MAX_YEARS ? (int)years : 1;
   bad |= read_doubles(f, "el", &out->el, 1);
   bad |= read_doubles(f, "el_se", &out->el_se, 1);
   hssize_t nl = dataset_size(f, "level");

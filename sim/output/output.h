@@ -60,6 +60,7 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
 typedef struct cas_output_headline {
   char scenario[128];
   unsigned long long seed, paths, loans;
+  int years;          /* horizon_years (1 for files without it) */
   double exposure;    /* stressed EAD [CNY] */
   double el, el_se;
   int nlevels;
