@@ -866,7 +866,7 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
   path_state ps = {.c = c, .plan = plan, .ws = ws, .sys = sys, .scale = scale,
                    .inv_scale = 1.0 / scale, .epoch = 0, .rng = rng,
                    .key = cas_rng_keyed_prefix(plan->seed,
-                                               cas_rng_purpose_year(CAS_RNG_CONTAGION, plan->year),
+                                               cas_rng_purpose_year(CAS_RNG_CONTAGION, ws->year),
                                                plan->first_stream + path)};
   ps.inv_w = ws->seg_scratch;
   ps.dsys = ps.inv_w + nseg;

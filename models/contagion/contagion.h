@@ -187,6 +187,7 @@ typedef struct cas_cascade_ws {
   int nsegments, nfactors;
   double *seg_scratch;            /* [4 nsegments + nfactors]: a path's per-segment state */
   uint64_t path_serial;           /* paths begun on this workspace */
+  int year;                       /* the year of the horizon simulated (0-based): keys its draws */
   size_t nbuckets;
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
 } cas_cascade_ws;

@@ -280,6 +280,7 @@ static void return_to_book(cas_path_rows *rows, size_t n) {
 
 void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows) {
   cas_cascade_begin(ws);
+  ws->year = rows->year;
   if (!rows->dead || rows->year == 0) return;
   if (rows->ndead <= rows->dead_cap) {
     for (size_t k = 0; k < rows->ndead; k++) {
@@ -288,8 +289,13 @@ void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows) {
     }
     return;
   }
-  for (size_t k = 0; k < ws->n; k++)   /* the list overflowed: from the bitmap */
-    if (rows->dead[k >> 3] & (1u << (k & 7u))) ws->dbits[k >> 6] |= (uint64_t)1 << (k & 63);
+  /* the list overflowed: from the bitmap, a word of 64 loans at a time */
+  size_t bytes = (ws->n + 7) / 8;
+  for (size_t at = 0; at < bytes; at += 8) {
+    uint64_t w = 0;
+    memcpy(&w, rows->dead + at, bytes - at < 8 ? bytes - at : 8);   /* little-endian: bit k is loan at*8+k */
+    ws->dbits[at / 8] |= w;
+  }
 }
 
 /* The path's segment values into the groupings and the sums. */
@@ -456,7 +462,9 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   int years = plan->years;
   int year_cascade = years > 1 && contagion && contagion->model->spreads;
   size_t nscratch = 3 * nseg + 3 * nf + 2 * (size_t)plan->npools + (year_cascade ? nseg : 0);
-  size_t dead_bytes = years > 1 ? (plan->n + 7) / 8 : 0, dead_cap = plan->n / 64 + 1024;
+  /* the list holds up to one default in 8 loans over a path (beyond, the
+   * bitmap is cleared whole and scanned by words) */
+  size_t dead_bytes = years > 1 ? (plan->n + 7) / 8 : 0, dead_cap = plan->n / 8 + 1024;
   uint8_t *dead = dead_bytes ? calloc((size_t)threads, dead_bytes) : NULL;
   uint32_t *dead_list = dead_bytes ? malloc((size_t)threads * dead_cap * sizeof *dead_list) : NULL;
   if (dead_bytes && (!dead || !dead_list)) {

@@ -435,6 +435,18 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
   return CAS_OK;
 }
 
+/* 1 if every shock has the same values in year t as in year t - 1 (the
+ * scenario's shocks and those its macro scenario derives). */
+static int same_as_year_before(const cas_scenario *sc, int t) {
+  for (size_t i = 0; i < sc->nshocks; i++) {
+    const double *v = sc->shocks[i].by_year;
+    if (v && memcmp(v + (size_t)t * CAS_SHOCK_NEFFECTS, v + (size_t)(t - 1) * CAS_SHOCK_NEFFECTS,
+                    CAS_SHOCK_NEFFECTS * sizeof *v) != 0)
+      return 0;
+  }
+  return 1;
+}
+
 /* The plan of the scenario's current year (cas_scenario_set_year). */
 static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
                              const cas_plan_options *opt, cas_plan **out, cas_error *err) {
@@ -548,12 +560,13 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
     plan->year_plan[0] = plan;
   }
   for (int t = 1; st == CAS_OK && t < years; t++) {
+    if (same_as_year_before(sc, t)) {   /* one plan serves both: memory and cache */
+      plan->year_plan[t] = plan->year_plan[t - 1];
+      continue;
+    }
     cas_scenario_set_year(sc, t);
     st = build_year(sc, pf, opt, &plan->year_plan[t], err);
-    if (st == CAS_OK) {
-      plan->year_plan[t]->factor_ar = plan->factor_ar;
-      plan->year_plan[t]->year = t;
-    }
+    if (st == CAS_OK) plan->year_plan[t]->factor_ar = plan->factor_ar;
     /* the kernels, the loans that leave the book and the network read plan
      * positions as the same loans every year: the order is the portfolio's */
     if (st == CAS_OK && (plan->year_plan[t]->nbuckets != plan->nbuckets ||
@@ -573,8 +586,9 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
 
 void cas_plan_destroy(cas_plan *plan) {
   if (!plan) return;
-  if (plan->year_plan)
-    for (int t = 1; t < plan->years; t++) cas_plan_destroy(plan->year_plan[t]);
+  if (plan->year_plan)   /* a year may share the plan of the year before */
+    for (int t = 1; t < plan->years; t++)
+      if (plan->year_plan[t] != plan->year_plan[t - 1]) cas_plan_destroy(plan->year_plan[t]);
   free(plan->year_plan);
   free(plan->loans);
   free(plan->loan_index);
@@ -596,7 +610,8 @@ void cas_plan_destroy(cas_plan *plan) {
 
 size_t cas_plan_bytes(const cas_plan *plan) {
   size_t later = 0;
-  for (int t = 1; t < plan->years; t++) later += cas_plan_bytes(plan->year_plan[t]);
+  for (int t = 1; t < plan->years; t++)
+    if (plan->year_plan[t] != plan->year_plan[t - 1]) later += cas_plan_bytes(plan->year_plan[t]);
   return later + plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
          plan->nbuckets * sizeof *plan->buckets +
          (plan->loan_class ? plan->n * sizeof *plan->loan_class : 0);
