@@ -224,6 +224,7 @@ Test(horizon, pools_pay_by_year_within_their_caps, .timeout = 300) {
         year_bound += c > cap_year && cap_year < cap - paid;
         horizon_bound += c > cap - paid && cap - paid < cap_year;
         cr_assert_eq(x->pool_dry[3 * p + t], c >= fmin(cap_year, cap - paid));
+        cr_assert_eq(x->ead_defaulted_by_year[3 * p + t], x->defaults_by_year[3 * p + t] * 1e6);
         paid += pay;
       }
       cr_assert_leq(paid, cap * (1 + 1e-15), "%s: path %d paid %.17g over the cap", k->info.name, p,

@@ -122,6 +122,9 @@ Test(mitigants, pay_their_share_per_covered_default, .timeout = 120) {
     cr_assert_eq(pay[0], js * (0.5 * loss), "path %d: js_green paid %.17g for %d defaults", p, pay[0], js);
     cr_assert_eq(pay[1], green * (0.25 * loss), "path %d: green paid %.17g for %d", p, pay[1], green);
     cr_assert_eq(pay[2], micro * 300000.0, "path %d: micro paid %.17g for %d", p, pay[2], micro);
+    /* the realised LGD's parts: every default exposes 1,000,000 and loses half */
+    cr_assert_eq(r.res->ead_defaulted[p], (double)r.res->defaults[p] * EAD, "path %d", p);
+    cr_assert_eq(r.res->loss[p], 0.5 * r.res->ead_defaulted[p], "path %d", p);
   }
   cr_log_info("%lld covered defaults checked over %d paths", (long long)covered, PATHS);
   cr_assert_gt(covered, 1000, "too few covered defaults for the test to mean anything");

@@ -85,6 +85,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
           if (rows->dead && cas_path_left_book(rows, bk->first + pos[j])) continue;
           hits++;
+          rows->year_ead += plan->ead_of[bk->first + pos[j]];
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
                                     : c->loss;
           loss += l;

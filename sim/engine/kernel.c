@@ -25,7 +25,8 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
   res->store_segments = 1;
   res->loss = calloc(paths, sizeof *res->loss);
   res->defaults = calloc(paths, sizeof *res->defaults);
-  int ok = res->loss && res->defaults;
+  res->ead_defaulted = calloc(paths, sizeof *res->ead_defaulted);
+  int ok = res->loss && res->defaults && res->ead_defaulted;
   if (ok && guarantees) {
     res->loss_double_default = calloc(paths, sizeof *res->loss_double_default);
     ok = res->loss_double_default != NULL;
@@ -88,7 +89,8 @@ static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_erro
   if (ok && years > 1) {
     res->loss_cumulative = calloc(paths * years, sizeof *res->loss_cumulative);
     res->defaults_by_year = calloc(paths * years, sizeof *res->defaults_by_year);
-    ok = res->loss_cumulative && res->defaults_by_year;
+    res->ead_defaulted_by_year = calloc(paths * years, sizeof *res->ead_defaulted_by_year);
+    ok = res->loss_cumulative && res->defaults_by_year && res->ead_defaulted_by_year;
   }
   if (ok && plan->npools) {
     size_t cells = paths * years * (size_t)plan->npools;
@@ -146,6 +148,8 @@ void cas_results_destroy(cas_results *res) {
   free(res->loss_net_cumulative);
   free(res->loss_cumulative);
   free(res->defaults_by_year);
+  free(res->ead_defaulted_by_year);
+  free(res->ead_defaulted);
   free(res->loss_contagion);
   free(res->contagion_by_segment);
   free(res->defaults_by_round);
@@ -246,6 +250,7 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
     }
     for (int k = 0; k < plan->npools; k++) rows->pool_paid[k] = 0.0;
   }
+  rows->year_ead = 0.0;
   /* claims are the year's (a pool's caps apply by year and over the horizon) */
   rows->pool_claims = plan->npools ? rows->own_claims : NULL;
   for (int k = 0; k < plan->npools; k++) rows->pool_claims[k] = 0.0;
@@ -376,6 +381,7 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
       res->truncated[row] = (uint8_t)(later ? res->truncated[row] | out.truncated : out.truncated);
     }
     defaults = (int64_t)ws->ndefaulted;
+    for (size_t d = ws->n0; d < ws->ndefaulted; d++) rows->year_ead += plan->ead_of[ws->defaulted[d]];
     if (rows->dead)   /* the cascade's defaults leave the book too */
       for (size_t d = 0; d < ws->ndefaulted; d++) (void)cas_path_left_book(rows, ws->defaulted[d]);
   }
@@ -385,9 +391,11 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
   int t = rows->year, years = rows->years;
   res->loss[row] = total;
   res->defaults[row] = t == 0 ? defaults : res->defaults[row] + defaults;
+  res->ead_defaulted[row] = t == 0 ? rows->year_ead : res->ead_defaulted[row] + rows->year_ead;
   if (years > 1) {
     res->loss_cumulative[row * (uint64_t)years + (uint64_t)t] = total;
     res->defaults_by_year[row * (uint64_t)years + (uint64_t)t] = (int32_t)defaults;
+    res->ead_defaulted_by_year[row * (uint64_t)years + (uint64_t)t] = rows->year_ead;
   }
   if (plan->npools) {
     /* each pool pays the year's claims up to its cap per year and what is

@@ -66,10 +66,13 @@ typedef struct cas_results {
   cas_grouping grouping[CAS_MAX_GROUPINGS];
   cas_segment_sums sums;
 
+  double *ead_defaulted;    /* [paths] stressed EAD of the loans that defaulted [CNY] */
+
   /* The horizon's years (the plan's); with more than one, by year: */
   int years;
   double *loss_cumulative;  /* [paths][years] loss up to the end of each year [CNY] (the last is loss) */
   int32_t *defaults_by_year; /* [paths][years] loans that defaulted in the year */
+  double *ead_defaulted_by_year; /* [paths][years] their stressed EAD [CNY] */
 
   /* With mitigants (npools > 0), else NULL: */
   int npools;
@@ -141,6 +144,7 @@ typedef struct cas_kernel cas_kernel;
 typedef struct cas_path_rows {
   uint64_t path, row;      /* random streams of path, results in row */
   int year, years;         /* the year simulated (0-based) of the horizon's */
+  double year_ead;         /* EAD of the year's defaults so far (kernels add, cas_kernel_path_end books) */
   double *seg_loss;        /* [nsegments] [CNY] */
   int32_t *seg_defaults;   /* [nsegments] */
   double *seg_contagion;   /* [nsegments] with contagion, else NULL */

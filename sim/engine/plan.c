@@ -435,6 +435,15 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
   return CAS_OK;
 }
 
+/* Each plan position's stressed EAD (cas_plan_stressed_ead). */
+static cas_status exposures(const cas_portfolio *pf, cas_plan *plan, cas_error *err) {
+  plan->ead_of = malloc((plan->n ? plan->n : 1) * sizeof *plan->ead_of);
+  if (!plan->ead_of) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (exposures)");
+  for (size_t k = 0; k < plan->n; k++)
+    plan->ead_of[k] = cas_plan_stressed_ead(plan, pf, plan->loan_index[k]);
+  return CAS_OK;
+}
+
 /* 1 if every shock has the same values in year t as in year t - 1 (the
  * scenario's shocks and those its macro scenario derives). */
 static int same_as_year_before(const cas_scenario *sc, int t) {
@@ -518,6 +527,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);
   if (st == CAS_OK && lgd_model->stochastic) st = stochastic_lgd(sc, pf, plan, err);
   if (st == CAS_OK && sc->nmitigants) st = cover_by_pools(sc, pf, plan, err);
+  if (st == CAS_OK) st = exposures(pf, plan, err);
   free(seg);
 
   /* Totals in loan order, so they do not depend on the thread count. */
@@ -601,6 +611,7 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->loan_class);
   free(plan->lgd_mean);
   free(plan->pool_of);
+  free(plan->ead_of);
   free(plan->seg_lgd_sd);
   free(plan->cls_pd_mult);
   cas_segment_totals_free(&plan->unstressed);
@@ -612,7 +623,7 @@ size_t cas_plan_bytes(const cas_plan *plan) {
   size_t later = 0;
   for (int t = 1; t < plan->years; t++)
     if (plan->year_plan[t] != plan->year_plan[t - 1]) later += cas_plan_bytes(plan->year_plan[t]);
-  return later + plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
+  return later + plan->n * (sizeof *plan->loans + sizeof *plan->loan_index + sizeof *plan->ead_of) +
          plan->nbuckets * sizeof *plan->buckets +
          (plan->loan_class ? plan->n * sizeof *plan->loan_class : 0);
 }

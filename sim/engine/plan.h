@@ -22,7 +22,7 @@
  * same conditional PD: the sparse kernel samples a bucket's defaulters with
  * its largest conditional PD and thins (plan.c, models/kernels/sparse.c).
  *
- * Memory: 16 (loan record) + 4 (portfolio index) = 20 bytes per loan, plus
+ * Memory: 16 (loan record) + 4 (portfolio index) + 8 (EAD) = 28 bytes per loan, plus
  * 4 bytes per loan while building; with the portfolio's 34, 58 at the peak.
  * Shocks that name a city add 4 bytes per loan (loan_class).
  */
@@ -135,6 +135,11 @@ typedef struct cas_plan {
    * covers the loan at each plan position (CAS_NONE: none). 2 bytes per
    * loan. */
   uint16_t *pool_of;      /* [n] or NULL */
+
+  /* The stressed EAD at each plan position, guaranteed parts included:
+   * what a default exposes (the realised LGD's denominator). 8 bytes per
+   * loan. */
+  double *ead_of;         /* [n] [CNY] */
   int npools;
   const cas_mitigant *pools;
 

@@ -6,6 +6,7 @@
  */
 #include "output.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,11 +110,33 @@ static void describe_dimensions(cas_dataset_list *l, const cas_run_record *rec,
                                             "scenario file read (0: the scenario, then its bases via extends)"});
 }
 
+/* The realised LGD: loss / EAD of the defaulted loans, per path (NaN on a
+ * path without defaults) and over all paths (sum of losses / sum of EADs). */
+static void describe_realised_lgd(cas_dataset_list *l, const cas_results *res) {
+  double *lgd = cas_datasets_own(l, malloc((res->paths ? res->paths : 1) * sizeof *lgd));
+  double *mean = cas_datasets_own(l, malloc(sizeof *mean));
+  if (l->failed) return;
+  double loss = 0.0, ead = 0.0;
+  for (uint64_t p = 0; p < res->paths; p++) {
+    lgd[p] = res->ead_defaulted[p] > 0.0 ? res->loss[p] / res->ead_defaulted[p] : NAN;
+    loss += res->loss[p];
+    ead += res->ead_defaulted[p];
+  }
+  *mean = ead > 0.0 ? loss / ead : NAN;
+  DS("ead_defaulted", CAS_DT_F64, 1, {"path"}, res->ead_defaulted, "CNY",
+     "stressed exposure at default of the loans that defaulted on the path", 1);
+  DS("lgd_realised", CAS_DT_F64, 1, {"path"}, lgd, "1",
+     "realised loss given default on the path: loss / ead_defaulted (NaN without defaults)", 1);
+  DS("lgd_realised_mean", CAS_DT_F64, 0, {NULL}, mean, "1",
+     "realised loss given default over all paths: sum of loss / sum of ead_defaulted", 0);
+}
+
 /* Per-path results: the totals, and what output.per_path stores. */
 static void describe_paths(cas_dataset_list *l, const cas_results *res) {
   DS("loss", CAS_DT_F64, 1, {"path"}, res->loss, "CNY", "portfolio loss on the path", 1);
   DS("defaults", CAS_DT_I64, 1, {"path"}, res->defaults, "1",
      "number of defaulted loans on the path", 1);
+  describe_realised_lgd(l, res);
   if (res->loss_by_segment)
     DS("loss_by_segment", CAS_DT_F64, 2, {"path", "segment"}, res->loss_by_segment, "CNY",
        "loss by segment on the path", 1);
@@ -273,19 +296,25 @@ static void describe_years(cas_dataset_list *l, const cas_results *res, const ca
   size_t years = (size_t)res->years;
   int64_t *year = cas_datasets_own(l, malloc(years * sizeof *year));
   double *by_year = cas_datasets_own(l, malloc(res->paths * years * sizeof *by_year + 1));
-  double *mean_defaults = cas_datasets_own(l, malloc(years * sizeof *mean_defaults));
+  double *mean_defaults = cas_datasets_own(l, malloc(3 * years * sizeof *mean_defaults));
   if (l->failed) return;
+  double *lgd = mean_defaults + years, *ead = lgd + years;
   for (size_t t = 0; t < years; t++) {
     year[t] = (int64_t)t + 1;
-    mean_defaults[t] = 0.0;
+    mean_defaults[t] = lgd[t] = ead[t] = 0.0;
   }
   for (uint64_t p = 0; p < res->paths; p++)
     for (size_t t = 0; t < years; t++) {
       const double *r = &res->loss_cumulative[p * years];
       by_year[p * years + t] = t > 0 ? r[t] - r[t - 1] : r[t];
       mean_defaults[t] += res->defaults_by_year[p * years + t];
+      lgd[t] += by_year[p * years + t];
+      ead[t] += res->ead_defaulted_by_year[p * years + t];
     }
-  for (size_t t = 0; t < years; t++) mean_defaults[t] /= res->paths ? (double)res->paths : 1.0;
+  for (size_t t = 0; t < years; t++) {
+    mean_defaults[t] /= res->paths ? (double)res->paths : 1.0;
+    lgd[t] = ead[t] > 0.0 ? lgd[t] / ead[t] : NAN;
+  }
   cas_datasets_dimension(l, (cas_dimension){"year", CAS_DT_I64, years, year, "year",
                                             "year of the horizon (1: the first)"});
   DS("loss_by_year", CAS_DT_F64, 2, {"path", "year"}, by_year, "CNY",
@@ -296,6 +325,11 @@ static void describe_years(cas_dataset_list *l, const cas_results *res, const ca
      "loans that defaulted in the year (a defaulted loan leaves the book)", 1);
   DS("mean_defaults_by_year", CAS_DT_F64, 1, {"year"}, mean_defaults, "1",
      "mean number of defaults in the year per path", 0);
+  DS("ead_defaulted_by_year", CAS_DT_F64, 2, {"path", "year"}, res->ead_defaulted_by_year, "CNY",
+     "stressed exposure at default of the loans that defaulted in the year", 1);
+  DS("lgd_realised_by_year", CAS_DT_F64, 1, {"year"}, lgd, "1",
+     "realised loss given default of the year's defaults over all paths: sum of loss_by_year / "
+     "sum of ead_defaulted_by_year", 0);
   year_stats y;
   if (year_summaries(l, res, res->loss_cumulative, 1, sum, &y))
     describe_year_stats(l, &y, "by_year", "the year's loss (loss_by_year)");
