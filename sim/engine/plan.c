@@ -5,8 +5,11 @@
  * applied: the odds PD_i / (1 - PD_i) are multiplied by pd_multiplier
  * (cas_plan_stressed_pd: a PD approaches 1 but never reaches it, so no cap
  * is needed), LGD_i += lgd_add (clamped to [0, 1]), EAD_i *=
- * ead_multiplier. Shocks are folded into one table per segment first, so
- * applying them is O(loans + shocks). Loans are then counting-sorted into
+ * ead_multiplier, a credit line's ccf += ccf_add. In the plan of
+ * a later year a loan's EAD is what is left of it (cas_portfolio_amortised)
+ * and a matured loan cannot default (threshold -INFINITY, loss 0). Shocks
+ * are folded into one table per segment first, so applying them is
+ * O(loans + shocks). Loans are then counting-sorted into
  * buckets (plan.h): O(loans + buckets), stable.
  */
 #include "plan.h"
@@ -366,8 +369,11 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
-      double t = cas_plan_threshold(copula,
-                                    cas_plan_stressed_pd(pf->pd[i], cas_plan_pd_mult(plan, pf, i)));
+      /* a matured loan cannot default (and its EAD, so its loss, is 0) */
+      double t = cas_plan_matured(plan, pf, i)
+                     ? -INFINITY
+                     : cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i],
+                                                                       cas_plan_pd_mult(plan, pf, i)));
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
       plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
       tmin = fmin(tmin, t);
@@ -422,8 +428,9 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
       for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
-        double pd = plan->copula->shifted_pd(plan->copula, unshifted_threshold(plan, opt, k),
-                                             mean_shift);
+        double c = unshifted_threshold(plan, opt, k);
+        if (c == -INFINITY) continue;   /* matured: PD 0 (adding 0 would change no bit) */
+        double pd = plan->copula->shifted_pd(plan->copula, c, mean_shift);
         sum += pd * plan->loans[k].loss;
         count += pd;
       }
@@ -461,6 +468,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   cas_plan *plan = calloc(1, sizeof *plan);
   if (!plan) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory building the plan");
   plan->n = pf->n;
+  plan->year = sc->year;   /* before the loans: their EAD and maturity depend on it */
   plan->seed = sc->seed;
   plan->paths = sc->paths;
   plan->copula_model = *copula;

@@ -118,7 +118,7 @@ typedef struct cas_plan {
 
   /* The scenario's shocks folded by segment: the product of the PD (odds)
    * multipliers, the sum of the LGD additions, the product of the EAD
-   * multipliers. [nsegments] each. */
+   * multipliers, the sum of the ccf additions. [nsegments] each. */
   double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult, *seg_ccf_add;
   double *factor_mem;
 
@@ -191,10 +191,13 @@ cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier);
  * precision however close pd is to 1. */
 double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p);
 
-/* Stressed EAD [CNY] and LGD [fraction] of portfolio loan i: its segment's
- * folded EAD multiplier and LGD add-on (clamped to [0, 1]). The one
- * definition, used by the plan and by the models that price what the plan
- * does not hold (the guarantees' covered parts, contagion.c). */
+/* Stressed EAD [CNY] and LGD [fraction] of portfolio loan i in the plan's
+ * year: its segment's folded EAD multiplier (a credit line's draw with its
+ * shocked ccf), times the share of the EAD still outstanding in that year
+ * (cas_portfolio_amortised: 0 once the loan has matured); its LGD add-on
+ * (clamped to [0, 1]). The one definition, used by the plan and by the models
+ * that price what the plan does not hold (the guarantees' covered parts,
+ * contagion.c). */
 static inline int cas_plan_segment_of(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
   return pf->region[i] * plan->nsectors + pf->sector[i];
 }
@@ -218,12 +221,18 @@ static inline double cas_plan_stressed_ead(const cas_plan *plan, const cas_portf
     }
     ead += ccf * (pf->limit[i] - pf->ead[i]);
   }
-  return ead * mult[c];
+  return ead * mult[c] * cas_portfolio_amortised(pf, i, plan->year);
 }
 static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
   double lgd = pf->lgd[i] + (plan->loan_class ? plan->cls_lgd_add[plan->loan_class[i]]
                                               : plan->seg_lgd_add[cas_plan_segment_of(plan, pf, i)]);
   return lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
+}
+/* Portfolio loan i has matured before the plan's year (its maturity <=
+ * the years before it): it cannot default in that year (threshold
+ * -INFINITY, loss 0). */
+static inline int cas_plan_matured(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  return pf->maturity && (double)plan->year >= pf->maturity[i];
 }
 
 /* The loss of the loan at plan position k, of segment s with systematic
