@@ -14,6 +14,10 @@
  *   reports a name the book does not have at its place in the scenario.
  *   The other tests read their small books with the delta's
  *   classification declared, so that its indices and factor names apply.
+ * - Collateral haircuts: LGD'' by hand for covered, over-covered,
+ *   unsecured, compounded, city-level, credit-line and amortised loans; a
+ *   haircut of 0 builds the plan of none bit for bit; the analytic EL rises
+ *   by PD x EAD x (LGD'' - LGD).
  * - Analytic expected loss under shifted factor means: known answers
  *   (mpmath) on a three-loan book, and the Monte Carlo mean of both kernels
  *   within 3 standard errors of it on a small built-in book with factor
@@ -649,4 +653,146 @@ Test(plan, ccf_shocks_draw_down_credit_lines) {
   cr_expect_float_eq(plan->stressed.ead[a], 100.0 + 100.0 + 0.8 * 200.0, 1e-12);
   cr_expect_float_eq(plan->stressed.ead[b], 100.0 + 1.0 * 200.0, 1e-12, "ccf clamped at 1");
   plan_free(plan);
+}
+
+/* ---- Collateral haircuts ----------------------------------------------- */
+
+/* A book of one loan per segment (or per city), secured in various ways,
+ * for the haircut tests. */
+static const char *const SECURED_BOOK =
+    "id,region,sector,ead,pd,lgd,city,collateral,maturity,amortisation,limit,ccf\n"
+    "half,a,x,100,0.02,0.4,,50,,,,\n"          /* covers half its EAD */
+    "over,a,y,100,0.02,0.2,,300,,,,\n"         /* covers all of it */
+    "none,a,z,100,0.02,0.4,,,,,,\n"            /* unsecured */
+    "other,b,x,100,0.02,0.4,,50,,,,\n"         /* a region without haircut */
+    "added,c,x,100,0.02,0.4,,50,,,,\n"         /* lgd_add first, then the haircut */
+    "twice,d,x,100,0.02,0.4,,100,,,,\n"        /* two haircuts compound */
+    "town,e,x,100,0.02,0.4,port,100,,,,\n"     /* a haircut on its city */
+    "rural,e,x,100,0.02,0.4,,100,,,,\n"        /* same segment, no city */
+    "line,f,x,100,0.02,0.4,,150,,,300,0.5\n"   /* a credit line: EAD 200 */
+    "amort,g,x,100,0.02,0.4,,50,2,linear,,\n"; /* EAD 100, then 50 */
+
+static const char *const HAIRCUTS =
+    "paths: 100\nportfolio: {file: book.csv}\nmodel: {horizon_years: 2}\n"
+    "shocks:\n"
+    "  - {region: a, collateral_haircut: 0.3}\n"
+    "  - {region: c, lgd_add: 0.1, collateral_haircut: 0.3}\n"
+    "  - {region: d, collateral_haircut: 0.5}\n"
+    "  - {region: d, collateral_haircut: 0.5}\n"
+    "  - {city: port, collateral_haircut: 0.5}\n"
+    "  - {region: f, collateral_haircut: 0.4}\n"
+    "  - {region: g, collateral_haircut: [0.2, 0.2]}\n";
+
+/* LGD' = LGD + (1 - LGD) x h x min(1, collateral / EAD) by hand, for each
+ * loan of SECURED_BOOK: the loss record is EAD x LGD'. */
+Test(plan, collateral_haircut_raises_lgd_of_secured_loans) {
+  cas_plan *plan = plan_of_as(SECURED_BOOK, HAIRCUTS, NULL);
+  static const struct {
+    double ead, lgd;
+  } want[] = {
+    {100, 0.4 + 0.6 * 0.3 * 0.5},   /* half: 0.49 */
+    {100, 0.2 + 0.8 * 0.3 * 1.0},   /* over: cover capped at 1, 0.44 */
+    {100, 0.4},                     /* none: unsecured */
+    {100, 0.4},                     /* other: no haircut */
+    {100, 0.5 + 0.5 * 0.3 * 0.5},   /* added: 0.575 */
+    {100, 0.4 + 0.6 * 0.75},        /* twice: 1 - (1 - 0.5)^2 = 0.75 */
+    {100, 0.4 + 0.6 * 0.5},         /* town */
+    {100, 0.4},                     /* rural */
+    {200, 0.4 + 0.6 * 0.4 * 0.75},  /* line: cover 150 / 200 */
+    {100, 0.4 + 0.6 * 0.2 * 0.5},   /* amort, year 1 */
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    double loss = plan->loans[plan_position(plan, i)].loss, w = want[i].ead * want[i].lgd;
+    cr_expect(fabs(loss - w) <= 1e-13 * w, "loan %zu: loss %.17g, want %.17g", i, loss, w);
+  }
+  cr_expect_eq(plan->loans[plan_position(plan, 2)].loss, 40.0, "unsecured: bit for bit");
+  cr_expect_eq(plan->loans[plan_position(plan, 3)].loss, 40.0, "no haircut: bit for bit");
+  cr_expect_eq(plan->loans[plan_position(plan, 7)].loss, 40.0, "not the city: bit for bit");
+  /* year 2: the linear loan's EAD is 50, which its collateral covers */
+  const cas_plan *y2 = plan->year_plan[1];
+  double w = 50.0 * (0.4 + 0.6 * 0.2);
+  cr_expect(fabs(y2->loans[plan_position(y2, 9)].loss - w) <= 1e-13 * w, "year 2: %.17g",
+            y2->loans[plan_position(y2, 9)].loss);
+  /* the haircut moves the LGD, not the EAD */
+  cr_expect_eq(plan->stressed.ead[segment(plan, "a", "x")], 100.0);
+  cr_expect_eq(plan->stressed.ead[segment(plan, "f", "x")], 200.0);
+  plan_free(plan);
+}
+
+/* A haircut of 0 (given, per year or not) builds the plan of no haircut
+ * bit for bit, and so does the collateral column without a haircut. */
+Test(plan, zero_haircut_changes_nothing) {
+  static const char *const zero =
+      "paths: 100\nportfolio: {file: book.csv}\nmodel: {horizon_years: 2}\n"
+      "shocks:\n"
+      "  - {region: a, collateral_haircut: 0, lgd_add: 0.05}\n"
+      "  - {city: port, collateral_haircut: [0, 0]}\n"
+      "  - {collateral_haircut: 0}\n";
+  static const char *const none =
+      "paths: 100\nportfolio: {file: book.csv}\nmodel: {horizon_years: 2}\n"
+      "shocks:\n"
+      "  - {region: a, lgd_add: 0.05}\n"
+      "  - {city: port, pd_multiplier: 1}\n";
+  cas_plan *plan = plan_of_as(SECURED_BOOK, zero, NULL);
+  size_t n = plan->n, nseg = (size_t)plan->nsegments;
+  cas_plan_loan *rec[2];
+  double *el = malloc(2 * nseg * sizeof *el);
+  cr_assert_not_null(el);
+  for (int t = 0; t < 2; t++) {
+    rec[t] = malloc(n * sizeof *rec[t]);
+    cr_assert_not_null(rec[t]);
+    memcpy(rec[t], cas_plan_year(plan, t)->loans, n * sizeof *rec[t]);
+    memcpy(el + t * nseg, cas_plan_year(plan, t)->stressed.expected_loss, nseg * sizeof *el);
+  }
+  plan_free(plan);
+  plan = plan_of_as(SECURED_BOOK, none, NULL);
+  for (int t = 0; t < 2; t++) {
+    cr_expect(memcmp(rec[t], cas_plan_year(plan, t)->loans, n * sizeof *rec[t]) == 0, "year %d", t + 1);
+    cr_expect(memcmp(el + t * nseg, cas_plan_year(plan, t)->stressed.expected_loss, nseg * sizeof *el) == 0,
+              "year %d", t + 1);
+    free(rec[t]);
+  }
+  plan_free(plan);
+  free(el);
+}
+
+/* The analytic EL rises by PD x EAD x (LGD' - LGD) for each secured loan
+ * under a haircut (no factor shift: the shifted PD is the PD), and not at
+ * all for the others. */
+Test(plan, collateral_haircut_raises_the_analytic_el) {
+  static const char *const base = "paths: 100\nportfolio: {file: book.csv}\nmodel: {horizon_years: 2}\n";
+  cas_plan *plan = plan_of_as(SECURED_BOOK, base, NULL);
+  size_t nseg = (size_t)plan->nsegments;
+  double *el0 = malloc(nseg * sizeof *el0);
+  cr_assert_not_null(el0);
+  memcpy(el0, plan->stressed.expected_loss, nseg * sizeof *el0);
+  plan_free(plan);
+  plan = plan_of_as(SECURED_BOOK, HAIRCUTS, NULL);
+  /* the rise of each loan's LGD times its EAD (the loss record's rise) */
+  static const double rise[] = {
+    100 * 0.6 * 0.3 * 0.5, 100 * 0.8 * 0.3, 0, 0, 100 * 0.5 * 0.3 * 0.5, 100 * 0.6 * 0.75,
+    100 * 0.6 * 0.5, 0, 200 * 0.6 * 0.4 * 0.75, 100 * 0.6 * 0.2 * 0.5};
+  const char *seg_of[][2] = {{"a", "x"}, {"a", "y"}, {"a", "z"}, {"b", "x"}, {"c", "x"},
+                             {"d", "x"}, {"e", "x"}, {"e", "x"}, {"f", "x"}, {"g", "x"}};
+  double total0 = 0.0, total = 0.0, want = 0.0;
+  for (size_t s = 0; s < nseg; s++) {
+    total0 += el0[s];
+    total += plan->stressed.expected_loss[s];
+  }
+  for (size_t i = 0; i < 10; i++) {
+    double d = 0.02 * rise[i];
+    want += d;
+    if (i == 6 || i == 7) continue;   /* e/x holds both */
+    int s = segment(plan, seg_of[i][0], seg_of[i][1]);
+    double lgd_add = i == 4 ? 0.02 * 100 * 0.1 : 0.0;   /* added: its lgd_add too */
+    double got = plan->stressed.expected_loss[s] - el0[s];
+    cr_expect(fabs(got - d - lgd_add) <= 1e-12, "loan %zu: EL rises by %.17g, want %.17g", i, got,
+              d + lgd_add);
+  }
+  int e = segment(plan, "e", "x");
+  cr_expect(fabs(plan->stressed.expected_loss[e] - el0[e] - 0.02 * rise[6]) <= 1e-12);
+  cr_expect(fabs(total - total0 - want - 0.02 * 100 * 0.1) <= 1e-11, "EL %.17g -> %.17g, rise %.17g",
+            total0, total, want);
+  plan_free(plan);
+  free(el0);
 }

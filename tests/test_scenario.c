@@ -189,7 +189,8 @@ static void expect_same(const cas_scenario *a, const cas_scenario *b, const char
                   same_double(x->lgd_add, y->lgd_add) &&
                   same_double(x->ead_multiplier, y->ead_multiplier) &&
                   same_double(x->ccf_add, y->ccf_add) &&
-                  same_double(x->factor_shift, y->factor_shift),
+                  same_double(x->factor_shift, y->factor_shift) &&
+                  same_double(x->collateral_haircut, y->collateral_haircut),
               "%s: shock %zu", what, i);
     cr_expect_eq(x->per_year, y->per_year, "%s: shock %zu: effects given by year", what, i);
     cr_expect_eq(x->by_year == NULL, y->by_year == NULL, "%s: shock %zu: by_year", what, i);
@@ -392,7 +393,7 @@ Test(scenario, reference_holds_the_defaults) {
   for (size_t i = 0; i < ref->nshocks; i++) {
     const cas_shock *sh = &ref->shocks[i];
     cr_expect(sh->pd_multiplier == 1 && sh->lgd_add == 0 && sh->ead_multiplier == 1 &&
-                  sh->factor_shift == 0,
+                  sh->ccf_add == 0 && sh->factor_shift == 0 && sh->collateral_haircut == 0,
               "reference.yaml: example shock %zu must be neutral", i);
   }
   cas_scenario_destroy(ref);
@@ -1561,6 +1562,42 @@ Test(scenario, shocks_give_values_by_year) {
   text = round_trip(sc, "a list of one year");
   cr_expect(strstr(text, "    pd_multiplier: [2]\n") != NULL, "%s", text);
   cr_expect(strstr(text, "  horizon_years: 1\n  factor_autocorrelation: 0.5\n") != NULL, "%s", text);
+  free(text);
+  cas_scenario_destroy(sc);
+}
+
+/* collateral_haircut is a shock effect like the others: a number in
+ * [0, 1] or one per year, 0 by default (and then not written back), the
+ * only effect of a shock if need be. */
+Test(scenario, collateral_haircut_by_year) {
+  cas_scenario *sc = load_text_ok(
+      "name: h\nmodel: {horizon_years: 3}\n"
+      "shocks:\n"
+      "  - {sector: real_estate, collateral_haircut: [0.2, 0.4, 0]}\n"
+      "  - {region: jiangsu, collateral_haircut: 0.1, pd_multiplier: 1.5}\n"
+      "  - {sector: green, lgd_add: 0.05}\n",
+      "/tmp/h.yaml");
+  cr_assert_eq(sc->nshocks, 3);
+  const cas_shock *a = &sc->shocks[0], *b = &sc->shocks[1], *c = &sc->shocks[2];
+  cr_expect_str_eq(cas_shock_effects[5], "collateral_haircut");
+  cr_expect_eq(a->per_year, 1u << 5);
+  cr_assert_not_null(a->by_year);
+  cr_expect_null(b->by_year);
+  cr_expect_eq(a->collateral_haircut, 0.2);
+  cr_expect_eq(b->collateral_haircut, 0.1);
+  cr_expect_eq(c->collateral_haircut, 0.0);
+  cas_scenario_set_year(sc, 1);
+  cr_expect_eq(a->collateral_haircut, 0.4);
+  cr_expect_eq(a->pd_multiplier, 1.0);
+  cas_scenario_set_year(sc, 2);
+  cr_expect_eq(a->collateral_haircut, 0.0);
+  cas_scenario_set_year(sc, 0);
+  char *text = round_trip(sc, "collateral haircuts");
+  cr_expect(strstr(text, "    collateral_haircut: [0.2, 0.4, 0]\n") != NULL, "%s", text);
+  cr_expect(strstr(text, "    collateral_haircut: 0.1\n") != NULL, "%s", text);
+  const char *green = strstr(text, "sector: \"green\"");
+  cr_assert_not_null(green, "%s", text);
+  cr_expect_null(strstr(green, "collateral_haircut"), "a shock without a haircut writes none:\n%s", text);
   free(text);
   cas_scenario_destroy(sc);
 }

@@ -65,7 +65,9 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     int s = bk->segment;
     double a = sys[s], inv_w = 1.0 / plan->idio[s];
     double p_max = cas_norm_cdf((bk->threshold_max * inv_scale - a) * inv_w);
-    if (!(p_max > 0.0)) continue;               /* no loan of the bucket can default */
+    /* No loan of the bucket can default: also when all have matured (the
+     * plan of a later year), their thresholds -INFINITY giving p_max 0. */
+    if (!(p_max > 0.0)) continue;
     double p_min = cas_norm_cdf((bk->threshold_min * inv_scale - a) * inv_w);
     const cas_plan_loan *ln = &plan->loans[bk->first];
     double loss = 0.0;

@@ -5,8 +5,12 @@
  * applied: the odds PD_i / (1 - PD_i) are multiplied by pd_multiplier
  * (cas_plan_stressed_pd: a PD approaches 1 but never reaches it, so no cap
  * is needed), LGD_i += lgd_add (clamped to [0, 1]), EAD_i *=
- * ead_multiplier. Shocks are folded into one table per segment first, so
- * applying them is O(loans + shocks). Loans are then counting-sorted into
+ * ead_multiplier, a credit line's ccf += ccf_add, and a secured loan's LGD
+ * rises by the collateral_haircut (cas_plan_stressed_lgd). In the plan of
+ * a later year a loan's EAD is what is left of it (cas_portfolio_amortised)
+ * and a matured loan cannot default (threshold -INFINITY, loss 0). Shocks
+ * are folded into one table per segment first, so applying them is
+ * O(loans + shocks). Loans are then counting-sorted into
  * buckets (plan.h): O(loans + buckets), stable.
  */
 #include "plan.h"
@@ -18,14 +22,14 @@
 #include "linalg.h"
 
 typedef struct segment_shock {
-  double pd_mult, lgd_add, ead_mult, ccf_add;
+  double pd_mult, lgd_add, ead_mult, ccf_add, haircut;
 } segment_shock;
 
 /* The shocks that apply to the loans of (region, sector) in city (-1: a
  * city no shock names), in shock order, as the scenario reader checked
  * their product. */
 static segment_shock fold_one(const cas_scenario *sc, int region, int sector, int city) {
-  segment_shock f = {1.0, 0.0, 1.0, 0.0};
+  segment_shock f = {1.0, 0.0, 1.0, 0.0, 0.0};
   for (size_t k = 0; k < sc->nshocks; k++) {
     const cas_shock *sh = &sc->shocks[k];
     if (!cas_shock_applies_city(sh, region, sector, city)) continue;
@@ -33,6 +37,9 @@ static segment_shock fold_one(const cas_scenario *sc, int region, int sector, in
     f.lgd_add += sh->lgd_add;
     f.ead_mult *= sh->ead_multiplier;
     f.ccf_add += sh->ccf_add;
+    /* haircuts compound on what is left of the collateral's value: one
+     * haircut h gives exactly h */
+    f.haircut = fmin(1.0, f.haircut + sh->collateral_haircut * (1.0 - f.haircut));
   }
   return f;
 }
@@ -89,7 +96,7 @@ static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, 
     plan->loan_class[i] = (uint32_t)class_of[key];
   }
   plan->nclasses = nclasses;
-  plan->cls_pd_mult = malloc(4 * nclasses * sizeof *plan->cls_pd_mult);
+  plan->cls_pd_mult = malloc(5 * nclasses * sizeof *plan->cls_pd_mult);
   if (!plan->cls_pd_mult) {
     free(rank);
     free(class_of);
@@ -98,11 +105,13 @@ static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, 
   plan->cls_lgd_add = plan->cls_pd_mult + nclasses;
   plan->cls_ead_mult = plan->cls_lgd_add + nclasses;
   plan->cls_ccf_add = plan->cls_ead_mult + nclasses;
+  plan->cls_haircut = plan->cls_ccf_add + nclasses;
   for (size_t s = 0; s < nseg; s++) {
     plan->cls_pd_mult[s] = seg[s].pd_mult;
     plan->cls_lgd_add[s] = seg[s].lgd_add;
     plan->cls_ead_mult[s] = seg[s].ead_mult;
     plan->cls_ccf_add[s] = seg[s].ccf_add;
+    plan->cls_haircut[s] = seg[s].haircut;
   }
   const cas_taxonomy *tax = plan->tax;
   for (int city = 0; city < ncity; city++) {
@@ -116,6 +125,7 @@ static cas_status city_classes(const cas_scenario *sc, const cas_portfolio *pf, 
       plan->cls_lgd_add[c] = f.lgd_add;
       plan->cls_ead_mult[c] = f.ead_mult;
       plan->cls_ccf_add[c] = f.ccf_add;
+      plan->cls_haircut[c] = f.haircut;
     }
   }
   free(rank);
@@ -366,8 +376,11 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
-      double t = cas_plan_threshold(copula,
-                                    cas_plan_stressed_pd(pf->pd[i], cas_plan_pd_mult(plan, pf, i)));
+      /* a matured loan cannot default (and its EAD, so its loss, is 0) */
+      double t = cas_plan_matured(plan, pf, i)
+                     ? -INFINITY
+                     : cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i],
+                                                                       cas_plan_pd_mult(plan, pf, i)));
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
       plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
       tmin = fmin(tmin, t);
@@ -422,8 +435,9 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
       for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
-        double pd = plan->copula->shifted_pd(plan->copula, unshifted_threshold(plan, opt, k),
-                                             mean_shift);
+        double c = unshifted_threshold(plan, opt, k);
+        if (c == -INFINITY) continue;   /* matured: PD 0 (adding 0 would change no bit) */
+        double pd = plan->copula->shifted_pd(plan->copula, c, mean_shift);
         sum += pd * plan->loans[k].loss;
         count += pd;
       }
@@ -482,6 +496,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   cas_plan *plan = calloc(1, sizeof *plan);
   if (!plan) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory building the plan");
   plan->n = pf->n;
+  plan->year = sc->year;   /* before the loans: their EAD and maturity depend on it */
   plan->seed = sc->seed;
   plan->paths = sc->paths;
   plan->copula_model = *copula;
@@ -494,7 +509,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   plan->nsectors = sc->tax->sectors.n;
   plan->nfactors = sc->factors->nfactors;
   size_t nf = (size_t)plan->nfactors, nseg = (size_t)plan->nsegments;
-  plan->factor_mem = malloc((nf * nf + 2 * nf + nseg * nf + 5 * nseg) * sizeof(double));
+  plan->factor_mem = malloc((nf * nf + 2 * nf + nseg * nf + 6 * nseg) * sizeof(double));
   segment_shock *seg = malloc((nseg ? nseg : 1) * sizeof *seg);
   size_t n = pf->n ? pf->n : 1;
   plan->loans = malloc(n * sizeof *plan->loans);
@@ -514,6 +529,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   plan->seg_lgd_add = plan->seg_pd_mult + nseg;
   plan->seg_ead_mult = plan->seg_lgd_add + nseg;
   plan->seg_ccf_add = plan->seg_ead_mult + nseg;
+  plan->seg_haircut = plan->seg_ccf_add + nseg;
   st = build_factors(sc, plan, err);
   fold_shocks(sc, plan, seg, plan->shift_given);
   if (st == CAS_OK) st = factor_means(sc, plan, plan->shift_given, plan->shift, err);
@@ -522,6 +538,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
     plan->seg_lgd_add[s] = seg[s].lgd_add;
     plan->seg_ead_mult[s] = seg[s].ead_mult;
     plan->seg_ccf_add[s] = seg[s].ccf_add;
+    plan->seg_haircut[s] = seg[s].haircut;
   }
   if (st == CAS_OK) st = city_classes(sc, pf, plan, seg, err);
   if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);

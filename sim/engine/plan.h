@@ -118,8 +118,9 @@ typedef struct cas_plan {
 
   /* The scenario's shocks folded by segment: the product of the PD (odds)
    * multipliers, the sum of the LGD additions, the product of the EAD
-   * multipliers. [nsegments] each. */
-  double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult, *seg_ccf_add;
+   * multipliers, the sum of the ccf additions, the compounded collateral
+   * haircut 1 - prod(1 - h). [nsegments] each. */
+  double *seg_pd_mult, *seg_lgd_add, *seg_ead_mult, *seg_ccf_add, *seg_haircut;
   double *factor_mem;
 
   /* With a stochastic LGD model (models/lgd), else NULL: the mean LGD of
@@ -149,7 +150,7 @@ typedef struct cas_plan {
    * has loans), else NULL and a loan's fold is its segment's. */
   uint32_t *loan_class;     /* [n] in portfolio order, or NULL */
   size_t nclasses;
-  double *cls_pd_mult, *cls_lgd_add, *cls_ead_mult, *cls_ccf_add;   /* [nclasses] */
+  double *cls_pd_mult, *cls_lgd_add, *cls_ead_mult, *cls_ccf_add, *cls_haircut;   /* [nclasses] */
 
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
@@ -196,10 +197,18 @@ cas_stressed_pd cas_plan_stressed_pd(double pd, double odds_multiplier);
  * precision however close pd is to 1. */
 double cas_plan_threshold(const cas_copula_model *copula, cas_stressed_pd p);
 
-/* Stressed EAD [CNY] and LGD [fraction] of portfolio loan i: its segment's
- * folded EAD multiplier and LGD add-on (clamped to [0, 1]). The one
- * definition, used by the plan and by the models that price what the plan
- * does not hold (the guarantees' covered parts, contagion.c). */
+/* Stressed EAD [CNY] and LGD [fraction] of portfolio loan i in the plan's
+ * year: its segment's folded EAD multiplier (a credit line's draw with its
+ * shocked ccf), times the share of the EAD still outstanding in that year
+ * (cas_portfolio_amortised: 0 once the loan has matured); its LGD add-on
+ * (clamped to [0, 1]) and, for a secured loan, the collateral haircut h,
+ * which takes h of the recovery its collateral gives:
+ *   LGD'' = LGD' + (1 - LGD') x h x min(1, collateral / EAD'),
+ * LGD' and EAD' the loan's stressed LGD before the haircut and stressed EAD
+ * (docs/MODEL.md, Collateral haircuts); unsecured loans and h = 0 keep
+ * LGD' bit for bit. The one definition, used by the plan and by the models
+ * that price what the plan does not hold (the guarantees' covered parts,
+ * contagion.c). */
 static inline int cas_plan_segment_of(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
   return pf->region[i] * plan->nsectors + pf->sector[i];
 }
@@ -223,12 +232,28 @@ static inline double cas_plan_stressed_ead(const cas_plan *plan, const cas_portf
     }
     ead += ccf * (pf->limit[i] - pf->ead[i]);
   }
-  return ead * mult[c];
+  return ead * mult[c] * cas_portfolio_amortised(pf, i, plan->year);
 }
 static inline double cas_plan_stressed_lgd(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
-  double lgd = pf->lgd[i] + (plan->loan_class ? plan->cls_lgd_add[plan->loan_class[i]]
-                                              : plan->seg_lgd_add[cas_plan_segment_of(plan, pf, i)]);
-  return lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
+  size_t c = plan->loan_class ? plan->loan_class[i] : (size_t)cas_plan_segment_of(plan, pf, i);
+  double lgd = pf->lgd[i] + (plan->loan_class ? plan->cls_lgd_add[c] : plan->seg_lgd_add[c]);
+  lgd = lgd < 0.0 ? 0.0 : lgd > 1.0 ? 1.0 : lgd;
+  if (pf->collateral && pf->collateral[i] > 0.0) {
+    double h = plan->loan_class ? plan->cls_haircut[c] : plan->seg_haircut[c];
+    if (h > 0.0) {
+      double ead = cas_plan_stressed_ead(plan, pf, i);
+      double cover = ead > pf->collateral[i] ? pf->collateral[i] / ead : 1.0;
+      lgd += (1.0 - lgd) * h * cover;
+      lgd = lgd > 1.0 ? 1.0 : lgd;
+    }
+  }
+  return lgd;
+}
+/* Portfolio loan i has matured before the plan's year (its maturity <=
+ * the years before it): it cannot default in that year (threshold
+ * -INFINITY, loss 0). */
+static inline int cas_plan_matured(const cas_plan *plan, const cas_portfolio *pf, size_t i) {
+  return pf->maturity && (double)plan->year >= pf->maturity[i];
 }
 
 /* The loss of the loan at plan position k, of segment s with systematic

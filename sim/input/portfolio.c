@@ -4,7 +4,8 @@
  *
  * CSV format (cas_portfolio_load_csv)
  *   One header row naming the columns, in any order: id, region, sector,
- *   ead, pd, lgd are required, city and park optional; names are exact
+ *   ead, pd, lgd are required, city, park, limit, ccf, maturity,
+ *   amortisation and collateral optional (portfolio.h); names are exact
  *   (lower case), each at most once. Then one loan per line. Accepted
  *   around that: a UTF-8 byte-order mark, CRLF or LF line ends, spaces and
  *   tabs around fields, blank lines (skipped), and fields in double quotes
@@ -188,6 +189,12 @@ static int portfolio_resize(cas_portfolio *p, size_t cap) {
   if (p->limit) {
     RESIZE(limit) RESIZE(ccf)
   }
+  if (p->maturity) {
+    RESIZE(maturity) RESIZE(amortisation)
+  }
+  if (p->collateral) {
+    RESIZE(collateral)
+  }
 #undef RESIZE
   return 0;
 }
@@ -203,6 +210,9 @@ void cas_portfolio_destroy(cas_portfolio *p) {
   free(p->park);
   free(p->limit);
   free(p->ccf);
+  free(p->maturity);
+  free(p->amortisation);
+  free(p->collateral);
   free(p->id_pool);
   free(p->id_offset);
   free(p->park_names);
@@ -262,11 +272,15 @@ cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out,
  * ====================================================================== */
 
 enum { COL_ID, COL_REGION, COL_SECTOR, COL_EAD, COL_PD, COL_LGD, COL_CITY, COL_PARK, COL_LIMIT,
-       COL_CCF, NCOLS };
+       COL_CCF, COL_MATURITY, COL_AMORTISATION, COL_COLLATERAL, NCOLS };
 
 static const char *const col_names[NCOLS] = {"id", "region", "sector", "ead", "pd", "lgd", "city",
-                                             "park", "limit", "ccf"};
-static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
+                                             "park", "limit", "ccf", "maturity", "amortisation",
+                                             "collateral"};
+static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+
+/* Values of the amortisation column, by CAS_AMORTISATION_* (empty: bullet). */
+static const char *const amortisation_names[] = {"bullet", "linear"};
 static const cas_csv_columns columns = {col_names, col_required, NCOLS};
 
 typedef struct loader {
@@ -334,8 +348,10 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
   strset_prefetch(&L->id_set, id_hash);
   char g[CAS_CSV_QUOTE_SIZE];
   int region = -1, city = CAS_NONE;
-  size_t city_start = 0, limit_start = 0, ccf_start = 0;
+  size_t city_start = 0, limit_start = 0, ccf_start = 0, amortisation_start = 0;
   double limit = -1.0, ccf = -1.0;   /* -1: empty */
+  double maturity = INFINITY, collateral = 0.0;   /* empty: none */
+  int amortisation = CAS_AMORTISATION_BULLET;
   int32_t park = -1;
   for (int k = 0; k < count; k++) {
     int c = L->kind_of[k];
@@ -404,6 +420,33 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
         ccf_start = f[k].start;
       }
       break;
+    case COL_MATURITY:
+    case COL_COLLATERAL:
+      if (!*t) break;
+      if (!cas_csv_number(t, &v))
+        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
+                       cas_csv_quote(t, g, sizeof g));
+      if (c == COL_MATURITY) {
+        if (!(isfinite(v) && v > 0))
+          return FAIL_AT(f[k].start, "maturity out of range (got %s, expected a finite number of "
+                                     "years > 0, or empty for none)", cas_csv_quote(t, g, sizeof g));
+        maturity = v;
+      } else {
+        if (!(isfinite(v) && v >= 0))
+          return FAIL_AT(f[k].start, "collateral out of range (got %s, expected a finite amount "
+                                     ">= 0 [CNY], or empty for none)", cas_csv_quote(t, g, sizeof g));
+        collateral = v == 0.0 ? 0.0 : v;   /* -0 is 0 */
+      }
+      break;
+    case COL_AMORTISATION:
+      if (!*t) break;
+      if (strcmp(t, amortisation_names[CAS_AMORTISATION_LINEAR]) == 0)
+        amortisation = CAS_AMORTISATION_LINEAR;
+      else if (strcmp(t, amortisation_names[CAS_AMORTISATION_BULLET]) != 0)
+        return FAIL_AT(f[k].start, "unknown amortisation %s (expected linear, bullet or empty for "
+                                   "bullet)", cas_csv_quote(t, g, sizeof g));
+      amortisation_start = f[k].start;
+      break;
     case COL_PARK:
       if (*t) {
         size_t index, len = strlen(t);
@@ -448,6 +491,15 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     p->limit[i] = limit >= 0.0 ? limit : p->ead[i];
     p->ccf[i] = limit >= 0.0 ? (ccf >= 0.0 ? ccf : CAS_CCF_DEFAULT) : 0.0;
   }
+  if (p->maturity) {
+    if (amortisation == CAS_AMORTISATION_LINEAR && maturity == INFINITY)
+      return FAIL_AT(amortisation_start, "linear amortisation without a maturity (got no "
+                                         "maturity, expected a maturity on the row: a linear loan "
+                                         "repays in equal parts until it matures)");
+    p->maturity[i] = maturity;
+    p->amortisation[i] = (uint8_t)amortisation;
+  }
+  if (p->collateral) p->collateral[i] = collateral;
   p->city[i] = (uint16_t)city;
   p->park[i] = park;
   p->n = i + 1;
@@ -479,6 +531,17 @@ static cas_status load(loader *L) {
     p->limit = malloc(L->row_cap * sizeof *p->limit);
     p->ccf = malloc(L->row_cap * sizeof *p->ccf);
     if (!p->limit || !p->ccf) return cas_csv_nomem(&L->csv);
+  }
+  if (!st && (L->col_of[COL_MATURITY] >= 0 || L->col_of[COL_AMORTISATION] >= 0)) {
+    cas_portfolio *p = L->p;
+    p->maturity = malloc(L->row_cap * sizeof *p->maturity);
+    p->amortisation = malloc(L->row_cap * sizeof *p->amortisation);
+    if (!p->maturity || !p->amortisation) return cas_csv_nomem(&L->csv);
+  }
+  if (!st && L->col_of[COL_COLLATERAL] >= 0) {
+    cas_portfolio *p = L->p;
+    p->collateral = malloc(L->row_cap * sizeof *p->collateral);
+    if (!p->collateral) return cas_csv_nomem(&L->csv);
   }
   char *s;
   for (long n; !st && (n = cas_csv_next(&L->csv, &s, &st)) >= 0;) st = parse_row(L, s, (size_t)n);
@@ -556,8 +619,11 @@ cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, ca
   cas_status st = cas_csv_create(&w, path, err);
   if (st != CAS_OK) return st;
   FILE *f = w.f;
-  fputs(p->limit ? "id,region,sector,ead,pd,lgd,city,park,limit,ccf\n"
-                 : "id,region,sector,ead,pd,lgd,city,park\n", f);
+  fputs("id,region,sector,ead,pd,lgd,city,park", f);
+  if (p->limit) fputs(",limit,ccf", f);
+  if (p->maturity) fputs(",maturity,amortisation", f);
+  if (p->collateral) fputs(",collateral", f);
+  fputc('\n', f);
   char idbuf[32], parkbuf[32];
   for (size_t i = 0; i < p->n && !ferror(f); i++) {
     put_field(f, cas_portfolio_id(p, i, idbuf, sizeof idbuf));
@@ -570,6 +636,17 @@ cas_status cas_portfolio_export_csv(const cas_portfolio *p, const char *path, ca
       fprintf(f, ",%.17g,%.17g", p->limit[i], p->ccf[i]);
     else if (p->limit)
       fputs(",,", f);
+    if (p->maturity) {   /* empty: no maturity, bullet */
+      fputc(',', f);
+      if (p->maturity[i] != INFINITY) fprintf(f, "%.17g", p->maturity[i]);
+      fputc(',', f);
+      if (p->amortisation[i] == CAS_AMORTISATION_LINEAR)
+        fputs(amortisation_names[CAS_AMORTISATION_LINEAR], f);
+    }
+    if (p->collateral) {   /* empty: unsecured */
+      fputc(',', f);
+      if (p->collateral[i] != 0.0) fprintf(f, "%.17g", p->collateral[i]);
+    }
     fputc('\n', f);
   }
   return cas_csv_commit(&w, err);

@@ -11,7 +11,9 @@
  * Memory: 8 (ead) + 8 (pd) + 8 (lgd) + 2 + 2 (region, sector) + 2 (city)
  * + 4 (park) = 34 bytes per loan, plus the ids of a CSV portfolio (the id
  * text, a NUL and an 8-byte offset per loan; built-in loans have implicit
- * ids "YRD" + 9 digits, loan i being "YRD%09zu").
+ * ids "YRD" + 9 digits, loan i being "YRD%09zu"), plus the optional
+ * columns' arrays when the CSV has them (credit lines 16, maturity and
+ * amortisation 9, collateral 8 bytes per loan).
  *
  * CSV error messages are "path:line:col: reason (got X, expected Y)" with
  * col the 1-based character (UTF-8 code point) column where the offending
@@ -62,6 +64,25 @@ typedef struct cas_portfolio {
   double *limit;
   double *ccf;
 
+  /* Maturity and amortisation (CSV columns maturity and amortisation),
+   * else both NULL (docs/MODEL.md, Maturity and amortisation): the years
+   * until the loan matures, > 0 and finite, or INFINITY for none inside any
+   * horizon; and how it repays, CAS_AMORTISATION_BULLET (all at maturity)
+   * or CAS_AMORTISATION_LINEAR (in equal parts until maturity). The loan is
+   * in the book in year t (1-based) while t - 1 < maturity, i.e. it is
+   * repaid at the end of year ceil(maturity); a linear loan's EAD at the
+   * start of year t is its EAD x (1 - (t - 1) / maturity)
+   * (cas_portfolio_amortised). 9 more bytes per loan. */
+  double *maturity;
+  uint8_t *amortisation;
+
+  /* Collateral (CSV column collateral), else NULL: the value of the
+   * collateral pledged for the loan [CNY], >= 0 (0: unsecured). The loan's
+   * lgd already reflects it; a scenario's collateral haircut raises the
+   * LGD of a secured loan (docs/MODEL.md, Collateral haircuts). 8 more
+   * bytes per loan. */
+  double *collateral;
+
   /* The classification: the delta's for the built-in book; for a CSV
    * book the declared one or the values of its columns in order of first
    * appearance (cas_portfolio_load_csv). Owned. */
@@ -91,7 +112,11 @@ void cas_segment_totals_free(cas_segment_totals *t);
  * lgd ([0, 1]) required; city (empty for none) and park (any text, empty
  * for none) optional; limit and ccf optional, for credit lines: a row
  * with a limit is a line whose drawn amount is ead (limit >= ead), its ccf
- * in [0, 1] (empty: CAS_CCF_DEFAULT); a ccf without a limit is an error. Regions, sectors and cities are identifiers
+ * in [0, 1] (empty: CAS_CCF_DEFAULT); a ccf without a limit is an error;
+ * maturity (years > 0, empty for none) and amortisation (linear, bullet or
+ * empty for bullet; linear needs a maturity on the row) optional;
+ * collateral [CNY, >= 0, empty for none] optional. Regions, sectors and
+ * cities are identifiers
  * (cas_name_check). With declared == NULL they make the book's
  * classification in order of first appearance; otherwise every value must
  * be one of the declared names (and a city tied to a region must appear
@@ -144,6 +169,21 @@ const char *cas_portfolio_park_name(const cas_portfolio *p, int32_t park, char *
 /* EAD of loan i before shocks: drawn + ccf x (limit - drawn) for a credit line. */
 static inline double cas_portfolio_ead(const cas_portfolio *p, size_t i) {
   return p->limit ? p->ead[i] + p->ccf[i] * (p->limit[i] - p->ead[i]) : p->ead[i];
+}
+
+/* How a loan with a maturity repays (portfolio column amortisation). */
+enum { CAS_AMORTISATION_BULLET = 0, CAS_AMORTISATION_LINEAR = 1 };
+
+/* The share of loan i's EAD still outstanding at the start of year
+ * (0-based, so year 0 is the first year of a horizon): 1 in year 0 and for
+ * a loan without a maturity; 0 once the loan has matured (year >= its
+ * maturity); for a linear loan (maturity - year) / maturity, i.e.
+ * 1 - year / maturity, > 0 while the loan is in the book. */
+static inline double cas_portfolio_amortised(const cas_portfolio *p, size_t i, int year) {
+  if (!p->maturity || year == 0) return 1.0;
+  double m = p->maturity[i], t = (double)year;
+  if (t >= m) return 0.0;
+  return p->amortisation[i] == CAS_AMORTISATION_LINEAR ? (m - t) / m : 1.0;
 }
 
 /* Totals by segment of the portfolio's classification (allocates out). */

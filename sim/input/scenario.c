@@ -141,7 +141,7 @@ static const char *const classification_keys[] = {"regions", "sectors", "cities"
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
   "region", "sector", "city", "pd_multiplier", "lgd_add", "ead_multiplier", "ccf_add",
-  "factor_shift", "factor", NULL};
+  "collateral_haircut", "factor_shift", "factor", NULL};
 static const char *const contagion_keys[] = {
   "model", "enabled", "supply_chain_scale", "guarantee_scale", "max_rounds", "spillover", "calibration",
   NULL};
@@ -762,6 +762,8 @@ static const range R_PD_MULTIPLIER = {CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_M
 static const range R_LGD_ADD = {-1, 1, 0, 0, "a number in [-1, 1] (fraction of EAD)"};
 static const range R_CCF_ADD = {-1, 1, 0, 0,
                                 "a number in [-1, 1] (added to credit lines' conversion factors)"};
+static const range R_HAIRCUT = {0, 1, 0, 0,
+                                "a number in [0, 1] (the share of collateral value lost)"};
 static const range R_SHIFT = {-10, 10, 0, 0,
                               "a number in [-10, 10] (standard deviations)"};
 
@@ -1766,18 +1768,18 @@ static int implied_family(const cas_factor_model *m, const cas_shock *sh) {
 }
 
 const char *const cas_shock_effects[CAS_SHOCK_NEFFECTS] = {
-  "pd_multiplier", "lgd_add", "ead_multiplier", "ccf_add", "factor_shift"};
-enum { EFFECT_PD, EFFECT_LGD, EFFECT_EAD, EFFECT_CCF, EFFECT_SHIFT };
+  "pd_multiplier", "lgd_add", "ead_multiplier", "ccf_add", "factor_shift", "collateral_haircut"};
+enum { EFFECT_PD, EFFECT_LGD, EFFECT_EAD, EFFECT_CCF, EFFECT_SHIFT, EFFECT_HAIRCUT };
 
 /* The range of each effect, in the order of cas_shock_effects. */
 static const range *const effect_range[CAS_SHOCK_NEFFECTS] = {
-  &R_PD_MULTIPLIER, &R_LGD_ADD, &R_POSITIVE, &R_CCF_ADD, &R_SHIFT};
+  &R_PD_MULTIPLIER, &R_LGD_ADD, &R_POSITIVE, &R_CCF_ADD, &R_SHIFT, &R_HAIRCUT};
 
 /* Where each effect's field is, in the order of cas_shock_effects. */
 static const size_t effect_offset[CAS_SHOCK_NEFFECTS] = {
   offsetof(cas_shock, pd_multiplier), offsetof(cas_shock, lgd_add),
   offsetof(cas_shock, ead_multiplier), offsetof(cas_shock, ccf_add),
-  offsetof(cas_shock, factor_shift)};
+  offsetof(cas_shock, factor_shift), offsetof(cas_shock, collateral_haircut)};
 
 static double *shock_effect(cas_shock *sh, int e) {
   return (double *)((char *)sh + effect_offset[e]);
@@ -1848,7 +1850,7 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
     if (neffects == 0)
       return fail(ld, item,
                   "%s: a shock needs at least one effect (pd_multiplier, lgd_add, "
-                  "ead_multiplier, ccf_add or factor_shift)",
+                  "ead_multiplier, ccf_add, collateral_haircut or factor_shift)",
                   where);
     sh->pd_at = map_find(item, "pd_multiplier", NULL) ? (const void *)map_find(item, "pd_multiplier", NULL)
                                                       : (const void *)item;
@@ -2882,6 +2884,8 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
     for (int e = EFFECT_PD; e <= EFFECT_EAD; e++) put_effect(&b, sc, sh, e);
     if (sh->ccf_add != 0.0 || (sh->per_year & (1u << EFFECT_CCF))) put_effect(&b, sc, sh, EFFECT_CCF);
+    if (sh->collateral_haircut != 0.0 || (sh->per_year & (1u << EFFECT_HAIRCUT)))
+      put_effect(&b, sc, sh, EFFECT_HAIRCUT);
     if (sh->factor >= 0) {
       cas_buf_put(&b, "    factor: ");
       utf8_ok &= put_string(&b, m->names.name[sh->factor]);

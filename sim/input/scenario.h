@@ -26,7 +26,8 @@
 
 /* One shock. A shock applies to the loans of its region and sector (-1:
  * all; indices into the bound classification, cas_scenario.tax). Shocks that apply to the same loan compose: multipliers multiply,
- * additions add. pd_multiplier multiplies the odds PD / (1 - PD), so a PD
+ * additions add, collateral haircuts compound (what is left of the value
+ * multiplies: 1 - h = (1 - h1)(1 - h2)). pd_multiplier multiplies the odds PD / (1 - PD), so a PD
  * never reaches 1 (docs/MODEL.md); the product of the multipliers that
  * apply to one segment, taken in shock order, stays in
  * [CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX] (checked on load).
@@ -45,6 +46,8 @@ typedef struct cas_shock {
   double ccf_add;         /* added to credit lines' conversion factors, in [-1, 1], default 0
                              (the factor is clamped to [0, 1]; term loans have none) */
   double factor_shift;    /* [standard deviations of the factor], default 0; negative is adverse */
+  double collateral_haircut;  /* share of the collateral's value lost, in [0, 1], default 0: raises
+                                 the LGD of secured loans (docs/MODEL.md, Collateral haircuts) */
   long line, col;         /* where the shock starts in its file */
   const char *file;       /* which file (points into cas_scenario.file_paths) */
   int derived;            /* 1: made by the macro satellite model, not written back as a shock */
@@ -58,8 +61,8 @@ typedef struct cas_shock {
 } cas_shock;
 
 /* The effects of a shock, in the order of by_year: pd_multiplier, lgd_add,
- * ead_multiplier, ccf_add, factor_shift. */
-enum { CAS_SHOCK_NEFFECTS = 5, CAS_MAX_YEARS = 30 };
+ * ead_multiplier, ccf_add, factor_shift, collateral_haircut. */
+enum { CAS_SHOCK_NEFFECTS = 6, CAS_MAX_YEARS = 30 };
 extern const char *const cas_shock_effects[CAS_SHOCK_NEFFECTS];
 
 /* A macro scenario (key macro, docs/MODEL.md, Macro scenarios): values of

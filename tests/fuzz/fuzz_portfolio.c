@@ -8,7 +8,9 @@
  *   no portfolio on failure;
  * - a loaded portfolio holds only valid values (EAD > 0 and finite, PD in
  *   (0, 1), LGD in [0, 1], region, sector and city inside its
- *   classification, park in range, ids inside the id pool);
+ *   classification, park in range, ids inside the id pool, maturity > 0
+ *   (INFINITY: none), a linear loan with a finite maturity, collateral
+ *   finite and >= 0);
  * - round trip: exported (cas_portfolio_export_csv) and read back, it
  *   gives the same loans, value for value (the classification from the
  *   data is rebuilt in the same order);
@@ -37,6 +39,15 @@ static void check_valid(const cas_portfolio *p) {
     FUZZ_CHECK(p->city[i] == CAS_NONE || p->city[i] < p->tax->cities.n, "loan %zu: city %d", i, p->city[i]);
     FUZZ_CHECK(p->park[i] >= -1 && p->park[i] < p->npark, "loan %zu: park %d", i, p->park[i]);
     FUZZ_CHECK(p->id_offset[i] < p->id_pool_size, "loan %zu: id offset", i);
+    if (p->maturity) {
+      FUZZ_CHECK(p->maturity[i] > 0, "loan %zu: maturity %g", i, p->maturity[i]);
+      FUZZ_CHECK(p->amortisation[i] == CAS_AMORTISATION_BULLET ||
+                     (p->amortisation[i] == CAS_AMORTISATION_LINEAR && isfinite(p->maturity[i])),
+                 "loan %zu: amortisation %d, maturity %g", i, p->amortisation[i], p->maturity[i]);
+    }
+    if (p->collateral)
+      FUZZ_CHECK(isfinite(p->collateral[i]) && p->collateral[i] >= 0, "loan %zu: collateral %g", i,
+                 p->collateral[i]);
   }
 }
 
@@ -100,6 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    p->city[i] == q->city[i],
                "loan %zu changes on export", i);
     FUZZ_CHECK(same_names(p, q, i), "loan %zu: names change on export", i);
+    FUZZ_CHECK((p->maturity == NULL) == (q->maturity == NULL) &&
+                   (p->collateral == NULL) == (q->collateral == NULL) &&
+                   (!p->maturity || (p->maturity[i] == q->maturity[i] &&
+                                     p->amortisation[i] == q->amortisation[i])) &&
+                   (!p->collateral || p->collateral[i] == q->collateral[i]),
+               "loan %zu: maturity, amortisation or collateral changes on export", i);
     FUZZ_CHECK(strcmp(cas_portfolio_park_name(p, p->park[i], pa, sizeof pa),
                       cas_portfolio_park_name(q, q->park[i], pb, sizeof pb)) == 0,
                "loan %zu: park changes on export", i);
