@@ -587,7 +587,9 @@ cas_status cas_plan_build(cas_scenario *sc, const cas_portfolio *pf,
     plan->year_plan[0] = plan;
   }
   for (int t = 1; st == CAS_OK && t < years; t++) {
-    if (same_as_year_before(sc, t)) {   /* one plan serves both: memory and cache */
+    /* one plan serves both years when nothing changes: memory and cache
+     * (loans that mature or amortise change every year) */
+    if (!pf->maturity && same_as_year_before(sc, t)) {
       plan->year_plan[t] = plan->year_plan[t - 1];
       continue;
     }

@@ -159,10 +159,12 @@ typedef struct cas_plan {
   /* The horizon (docs/MODEL.md, Multi-year horizon): years >= 1; with more
    * than one, the plan of each later year t (built from the scenario's
    * values for year t, with years 1 of its own; the same plan as year
-   * t - 1's when the scenario's values do not change) is year_plan[t], and the
+   * t - 1's when the scenario's values do not change and no loan matures
+   * or amortises) is year_plan[t], and the
    * latent factors follow x_t = rho x_{t-1} + sqrt(1 - rho^2) chol u_t,
    * z_t = x_t + shift_t (each year's plan its own shift). */
   int years;
+  int year;                       /* the year (0-based) whose values built this plan */
   double factor_ar;               /* rho */
   struct cas_plan **year_plan;    /* [years], year_plan[0] the plan itself; NULL when years is 1 */
 } cas_plan;
