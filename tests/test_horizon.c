@@ -206,6 +206,7 @@ Test(horizon, pools_pay_by_year_within_their_caps, .timeout = 300) {
   const double claim = 0.5 * 0.5e6, cap = 40 * claim, cap_year = 18 * claim;
   char more[512];
   snprintf(more, sizeof more,
+           "output: {realised_lgd: true}\n"
            "mitigants:\n  - {name: all, kind: guarantee_fund, share: 0.5, cap_per_year: %.17g, "
            "cap: %.17g}\n", cap_year, cap);
   for (size_t i = 0; cas_kernel_at(i); i++) {

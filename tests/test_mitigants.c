@@ -56,7 +56,7 @@ static run simulate(const cas_kernel *k, const cas_portfolio *pf, const cas_netw
   snprintf(text, sizeof text,
            "name: pools\nseed: 31\npaths: %d\nportfolio: {builtin: yrd, loans: %d, seed: 5}\n"
            "model: {region_correlation: 0.5, sector_correlation: 0.3}\n"
-           "shocks: [{region: jiangsu, factor_shift: -1}]\n%s",
+           "shocks: [{region: jiangsu, factor_shift: -1}]\noutput: {realised_lgd: true}\n%s",
            PATHS, LOANS, extra);
   cas_scenario *sc = NULL;
   cas_error err = {0};

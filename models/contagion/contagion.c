@@ -321,6 +321,10 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
     uint32_t k = ws->defaulted[d];
     ws->dbits[k >> 6] = 0;   /* whole words: other bits in it are defaults too, or 0 */
   }
+  cas_cascade_begin_year(ws);
+}
+
+void cas_cascade_begin_year(cas_cascade_ws *ws) {
   ws->ndefaulted = 0;
   ws->n0 = 0;
   ws->path_serial++;   /* the cached bucket tails of earlier paths are stale */

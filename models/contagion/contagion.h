@@ -201,6 +201,11 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws);
 
 /* Starts a path: clears the previous path's defaults, O(their number). */
 void cas_cascade_begin(cas_cascade_ws *ws);
+/* Starts a later year of the same path: the year's lists start empty, the
+ * defaults of earlier years stay marked (they left the book: the cascade
+ * neither defaults them again nor counts on their guarantees). The caller
+ * clears them after the path (sim/engine/kernel.c). */
+void cas_cascade_begin_year(cas_cascade_ws *ws);
 
 static inline int cas_cascade_is_defaulted(const cas_cascade_ws *ws, uint32_t k) {
   return (int)((ws->dbits[k >> 6] >> (k & 63)) & 1u);

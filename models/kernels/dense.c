@@ -39,7 +39,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
           if (rows->dead && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
-          rows->year_ead += plan->ead_of[bk->first + k];
+          if (plan->ead_of) rows->year_ead += plan->ead_of[bk->first + k];
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
                                     : ln[k].loss;
           loss += l;
@@ -56,7 +56,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         if (scale * (a + w * eps) < ln[k].threshold) {
           if (rows->dead && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
-          rows->year_ead += plan->ead_of[bk->first + k];
+          if (plan->ead_of) rows->year_ead += plan->ead_of[bk->first + k];
           loss += ln[k].loss;
           if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + k, ln[k].loss);
           cas_cascade_default0(ws, bk->first + k);

@@ -80,14 +80,17 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     /* Positions of the next candidates first, prefetching their records,
      * then the thinning: the cache misses of a batch overlap instead of
      * stalling one by one. */
+    const double *ead = plan->ead_of ? &plan->ead_of[bk->first] : NULL;
     while ((m = cas_gaps_next(&gaps, &rng, pos, BATCH, ln, sizeof *ln)) > 0) {
+      if (ead)   /* the defaults' EADs too (output.realised_lgd) */
+        for (int j = 0; j < m; j++) __builtin_prefetch(&ead[pos[j]]);
       for (int j = 0; j < m; j++) {
         const cas_plan_loan *c = &ln[pos[j]];
         double v = cas_rng_uniform(&rng) * p_max;
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
           if (rows->dead && cas_path_left_book(rows, bk->first + pos[j])) continue;
           hits++;
-          rows->year_ead += plan->ead_of[bk->first + pos[j]];
+          if (ead) rows->year_ead += ead[pos[j]];
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
                                     : c->loss;
           loss += l;

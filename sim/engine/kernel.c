@@ -25,8 +25,7 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
   res->store_segments = 1;
   res->loss = calloc(paths, sizeof *res->loss);
   res->defaults = calloc(paths, sizeof *res->defaults);
-  res->ead_defaulted = calloc(paths, sizeof *res->ead_defaulted);
-  int ok = res->loss && res->defaults && res->ead_defaulted;
+  int ok = res->loss && res->defaults;
   if (ok && guarantees) {
     res->loss_double_default = calloc(paths, sizeof *res->loss_double_default);
     ok = res->loss_double_default != NULL;
@@ -86,11 +85,16 @@ static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_erro
   int ok = res->factors != NULL;
   size_t years = (size_t)plan->years;
   res->years = plan->years;
+  if (ok && plan->ead_of) {
+    res->ead_defaulted = calloc(paths, sizeof *res->ead_defaulted);
+    ok = res->ead_defaulted != NULL;
+  }
   if (ok && years > 1) {
     res->loss_cumulative = calloc(paths * years, sizeof *res->loss_cumulative);
     res->defaults_by_year = calloc(paths * years, sizeof *res->defaults_by_year);
-    res->ead_defaulted_by_year = calloc(paths * years, sizeof *res->ead_defaulted_by_year);
-    ok = res->loss_cumulative && res->defaults_by_year && res->ead_defaulted_by_year;
+    if (plan->ead_of) res->ead_defaulted_by_year = calloc(paths * years, sizeof *res->ead_defaulted_by_year);
+    ok = res->loss_cumulative && res->defaults_by_year &&
+         (!plan->ead_of || res->ead_defaulted_by_year);
   }
   if (ok && plan->npools) {
     size_t cells = paths * years * (size_t)plan->npools;
@@ -284,23 +288,13 @@ static void return_to_book(cas_path_rows *rows, size_t n) {
 }
 
 void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows) {
-  cas_cascade_begin(ws);
+  /* a later year keeps the earlier years' defaults marked; they are
+   * cleared after the path (return_to_book) */
+  if (rows->dead && rows->year > 0)
+    cas_cascade_begin_year(ws);
+  else
+    cas_cascade_begin(ws);
   ws->year = rows->year;
-  if (!rows->dead || rows->year == 0) return;
-  if (rows->ndead <= rows->dead_cap) {
-    for (size_t k = 0; k < rows->ndead; k++) {
-      uint32_t pos = rows->dead_list[k];
-      ws->dbits[pos >> 6] |= (uint64_t)1 << (pos & 63);
-    }
-    return;
-  }
-  /* the list overflowed: from the bitmap, a word of 64 loans at a time */
-  size_t bytes = (ws->n + 7) / 8;
-  for (size_t at = 0; at < bytes; at += 8) {
-    uint64_t w = 0;
-    memcpy(&w, rows->dead + at, bytes - at < 8 ? bytes - at : 8);   /* little-endian: bit k is loan at*8+k */
-    ws->dbits[at / 8] |= w;
-  }
 }
 
 /* The path's segment values into the groupings and the sums. */
@@ -381,7 +375,8 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
       res->truncated[row] = (uint8_t)(later ? res->truncated[row] | out.truncated : out.truncated);
     }
     defaults = (int64_t)ws->ndefaulted;
-    for (size_t d = ws->n0; d < ws->ndefaulted; d++) rows->year_ead += plan->ead_of[ws->defaulted[d]];
+    if (plan->ead_of)
+      for (size_t d = ws->n0; d < ws->ndefaulted; d++) rows->year_ead += plan->ead_of[ws->defaulted[d]];
     if (rows->dead)   /* the cascade's defaults leave the book too */
       for (size_t d = 0; d < ws->ndefaulted; d++) (void)cas_path_left_book(rows, ws->defaulted[d]);
   }
@@ -391,11 +386,13 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
   int t = rows->year, years = rows->years;
   res->loss[row] = total;
   res->defaults[row] = t == 0 ? defaults : res->defaults[row] + defaults;
-  res->ead_defaulted[row] = t == 0 ? rows->year_ead : res->ead_defaulted[row] + rows->year_ead;
+  if (res->ead_defaulted)
+    res->ead_defaulted[row] = t == 0 ? rows->year_ead : res->ead_defaulted[row] + rows->year_ead;
   if (years > 1) {
     res->loss_cumulative[row * (uint64_t)years + (uint64_t)t] = total;
     res->defaults_by_year[row * (uint64_t)years + (uint64_t)t] = (int32_t)defaults;
-    res->ead_defaulted_by_year[row * (uint64_t)years + (uint64_t)t] = rows->year_ead;
+    if (res->ead_defaulted_by_year)
+      res->ead_defaulted_by_year[row * (uint64_t)years + (uint64_t)t] = rows->year_ead;
   }
   if (plan->npools) {
     /* each pool pays the year's claims up to its cap per year and what is

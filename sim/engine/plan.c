@@ -544,7 +544,9 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   if (st == CAS_OK) st = build_buckets(plan, pf, opt, err);
   if (st == CAS_OK && lgd_model->stochastic) st = stochastic_lgd(sc, pf, plan, err);
   if (st == CAS_OK && sc->nmitigants) st = cover_by_pools(sc, pf, plan, err);
-  if (st == CAS_OK) st = exposures(pf, plan, err);
+  if (st == CAS_OK && (sc->realised_lgd == CAS_REALISED_LGD_ON ||
+                       (sc->realised_lgd == CAS_REALISED_LGD_AUTO && lgd_model->stochastic)))
+    st = exposures(pf, plan, err);
   free(seg);
 
   /* Totals in loan order, so they do not depend on the thread count. */
@@ -642,7 +644,8 @@ size_t cas_plan_bytes(const cas_plan *plan) {
   size_t later = 0;
   for (int t = 1; t < plan->years; t++)
     if (plan->year_plan[t] != plan->year_plan[t - 1]) later += cas_plan_bytes(plan->year_plan[t]);
-  return later + plan->n * (sizeof *plan->loans + sizeof *plan->loan_index + sizeof *plan->ead_of) +
+  return later + plan->n * (sizeof *plan->loans + sizeof *plan->loan_index) +
+         (plan->ead_of ? plan->n * sizeof *plan->ead_of : 0) +
          plan->nbuckets * sizeof *plan->buckets +
          (plan->loan_class ? plan->n * sizeof *plan->loan_class : 0);
 }

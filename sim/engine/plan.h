@@ -22,7 +22,8 @@
  * same conditional PD: the sparse kernel samples a bucket's defaulters with
  * its largest conditional PD and thins (plan.c, models/kernels/sparse.c).
  *
- * Memory: 16 (loan record) + 4 (portfolio index) + 8 (EAD) = 28 bytes per loan, plus
+ * Memory: 16 (loan record) + 4 (portfolio index) = 20 bytes per loan (28 with
+ * the realised LGD's EADs), plus
  * 4 bytes per loan while building; with the portfolio's 34, 58 at the peak.
  * Shocks that name a city add 4 bytes per loan (loan_class).
  */
@@ -137,10 +138,10 @@ typedef struct cas_plan {
    * loan. */
   uint16_t *pool_of;      /* [n] or NULL */
 
-  /* The stressed EAD at each plan position, guaranteed parts included:
-   * what a default exposes (the realised LGD's denominator). 8 bytes per
-   * loan. */
-  double *ead_of;         /* [n] [CNY] */
+  /* With output.realised_lgd (scenario.h), else NULL: the stressed EAD at
+   * each plan position, guaranteed parts included: what a default exposes
+   * (the realised LGD's denominator). 8 bytes per loan. */
+  double *ead_of;         /* [n] [CNY] or NULL */
   int npools;
   const cas_mitigant *pools;
 

@@ -126,7 +126,8 @@ static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", 
 static const char *const macro_keys[] = {"variables", "satellite", NULL};
 static const char *const link_keys[] = {"variable", "factor", "per_unit", "region", "sector",
                                         "pd_elasticity", "lgd_per_unit", NULL};
-static const char *const output_keys[] = {"per_path", NULL};
+static const char *const output_keys[] = {"per_path", "realised_lgd", NULL};
+static const char *const realised_lgd_names[] = {"false", "true", "auto", NULL};
 static const char *const per_path_names[] = {"segment", "region", "sector", NULL};
 static const char *const portfolio_keys[] = {"builtin", "file", "loans", "seed", NULL};
 /* Built-in books and networks: the names registered in models/books and
@@ -2331,16 +2332,25 @@ static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
   return CAS_OK;
 }
 
-/* output: {per_path: auto | [segment, region, sector]} */
+/* output: {per_path: auto | [segment, region, sector], realised_lgd: auto | true | false} */
 static cas_status decode_output(loader *ld, const node *top, cas_scenario *sc) {
   sc->per_path_auto = 1;
   sc->per_path = 0;
+  sc->realised_lgd = CAS_REALISED_LGD_AUTO;
   const node *o = map_find(top, "output", NULL), *v;
   if (o == NULL) return CAS_OK;
   cas_status st;
-  if ((st = want_map(ld, o, "output", "a mapping (per_path)")) != CAS_OK ||
+  if ((st = want_map(ld, o, "output", "a mapping (per_path, realised_lgd)")) != CAS_OK ||
       (st = check_keys(ld, o, "output", output_keys)) != CAS_OK)
     return st;
+  if ((v = map_find(o, "realised_lgd", NULL)) != NULL) {
+    if ((st = want_text(ld, v, "output.realised_lgd", "auto, true or false")) != CAS_OK) return st;
+    int k = -1;
+    for (int j = 0; realised_lgd_names[j]; j++)
+      if (strcmp(v->text, realised_lgd_names[j]) == 0) k = j;
+    if (k < 0) return fail(ld, v, "output.realised_lgd: got '%s', expected auto, true or false", v->text);
+    sc->realised_lgd = k;
+  }
   if ((v = map_find(o, "per_path", NULL)) == NULL) return CAS_OK;
   static const char expected[] =
       "auto or a sequence of groupings stored per path (segment, region, sector; [] for none)";
@@ -2986,7 +2996,7 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     cas_buf_put(&b, "auto");
   cas_buf_printf(&b, ", iterations: %" PRIu32 "}\n", sc->contagion.calibration_iterations);
   if (sc->per_path_auto) {
-    cas_buf_put(&b, "output: {per_path: auto}\n");
+    cas_buf_put(&b, "output: {per_path: auto");
   } else {
     cas_buf_put(&b, "output: {per_path: [");
     for (int j = 0, first = 1; per_path_names[j]; j++)
@@ -2994,8 +3004,9 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
         cas_buf_printf(&b, "%s%s", first ? "" : ", ", per_path_names[j]);
         first = 0;
       }
-    cas_buf_put(&b, "]}\n");
+    cas_buf_put(&b, "]");
   }
+  cas_buf_printf(&b, ", realised_lgd: %s}\n", realised_lgd_names[sc->realised_lgd]);
 
   if (b.failed) {
     cas_buf_free(&b);

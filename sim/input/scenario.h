@@ -275,6 +275,11 @@ typedef struct cas_scenario {
    * whatever is stored per path. */
   int per_path_auto;     /* default 1 */
   unsigned per_path;
+  /* output.realised_lgd: the stressed EAD of every default is summed (the
+   * realised LGD's denominator; docs/OUTPUT.md), which costs the sparse
+   * kernel a memory access per default: auto (default) does it with a
+   * stochastic LGD model only. */
+  int realised_lgd;      /* CAS_REALISED_LGD_* */
 
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,
    * [k] its k-th base through extends. Texts are byte-exact copies. */
@@ -294,6 +299,8 @@ enum {
 
 /* The CAS_PER_PATH_* flags for a book of nsegments segments. */
 unsigned cas_scenario_per_path(const cas_scenario *sc, int nsegments);
+
+enum { CAS_REALISED_LGD_OFF = 0, CAS_REALISED_LGD_ON = 1, CAS_REALISED_LGD_AUTO = 2 };
 
 /* Reads, resolves and validates a scenario file. Checks model names against
  * the registries and, once bound, that the correlation matrix is positive

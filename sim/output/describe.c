@@ -113,6 +113,7 @@ static void describe_dimensions(cas_dataset_list *l, const cas_run_record *rec,
 /* The realised LGD: loss / EAD of the defaulted loans, per path (NaN on a
  * path without defaults) and over all paths (sum of losses / sum of EADs). */
 static void describe_realised_lgd(cas_dataset_list *l, const cas_results *res) {
+  if (!res->ead_defaulted) return;
   double *lgd = cas_datasets_own(l, malloc((res->paths ? res->paths : 1) * sizeof *lgd));
   double *mean = cas_datasets_own(l, malloc(sizeof *mean));
   if (l->failed) return;
@@ -309,7 +310,7 @@ static void describe_years(cas_dataset_list *l, const cas_results *res, const ca
       by_year[p * years + t] = t > 0 ? r[t] - r[t - 1] : r[t];
       mean_defaults[t] += res->defaults_by_year[p * years + t];
       lgd[t] += by_year[p * years + t];
-      ead[t] += res->ead_defaulted_by_year[p * years + t];
+      if (res->ead_defaulted_by_year) ead[t] += res->ead_defaulted_by_year[p * years + t];
     }
   for (size_t t = 0; t < years; t++) {
     mean_defaults[t] /= res->paths ? (double)res->paths : 1.0;
@@ -325,11 +326,13 @@ static void describe_years(cas_dataset_list *l, const cas_results *res, const ca
      "loans that defaulted in the year (a defaulted loan leaves the book)", 1);
   DS("mean_defaults_by_year", CAS_DT_F64, 1, {"year"}, mean_defaults, "1",
      "mean number of defaults in the year per path", 0);
-  DS("ead_defaulted_by_year", CAS_DT_F64, 2, {"path", "year"}, res->ead_defaulted_by_year, "CNY",
-     "stressed exposure at default of the loans that defaulted in the year", 1);
-  DS("lgd_realised_by_year", CAS_DT_F64, 1, {"year"}, lgd, "1",
-     "realised loss given default of the year's defaults over all paths: sum of loss_by_year / "
-     "sum of ead_defaulted_by_year", 0);
+  if (res->ead_defaulted_by_year) {
+    DS("ead_defaulted_by_year", CAS_DT_F64, 2, {"path", "year"}, res->ead_defaulted_by_year, "CNY",
+       "stressed exposure at default of the loans that defaulted in the year", 1);
+    DS("lgd_realised_by_year", CAS_DT_F64, 1, {"year"}, lgd, "1",
+       "realised loss given default of the year's defaults over all paths: sum of loss_by_year / "
+       "sum of ead_defaulted_by_year", 0);
+  }
   year_stats y;
   if (year_summaries(l, res, res->loss_cumulative, 1, sum, &y))
     describe_year_stats(l, &y, "by_year", "the year's loss (loss_by_year)");
