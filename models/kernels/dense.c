@@ -28,6 +28,10 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
                plan->first_stream + p);
   if (ws) cas_kernel_cascade_begin(ws, rows);
   int64_t defaults = 0;
+  const double *ead_of = plan->ead_of;   /* output.realised_lgd, else NULL */
+  double *claims = rows->pool_claims;
+  int leaves = rows->dead != NULL;       /* multi-year: defaulted loans leave the book */
+  double ead_sum = 0.0;
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
     int s = bk->segment;
@@ -37,13 +41,13 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     if (!ws) {
       for (uint32_t k = 0; k < bk->count; k++) {
         if (scale * (a + w * cas_rng_normal(&idio)) < ln[k].threshold) {
-          if (rows->dead && cas_path_left_book(rows, bk->first + k)) continue;
+          if (leaves && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
-          if (plan->ead_of) rows->year_ead += plan->ead_of[bk->first + k];
+          if (ead_of) ead_sum += ead_of[bk->first + k];
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
                                     : ln[k].loss;
           loss += l;
-          if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + k, l);
+          if (claims) cas_plan_pool_claim(plan, claims, bk->first + k, l);
         }
       }
     } else {
@@ -54,11 +58,11 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         double eps = cas_rng_normal(&idio);
         if (rec) rec[k] = eps;
         if (scale * (a + w * eps) < ln[k].threshold) {
-          if (rows->dead && cas_path_left_book(rows, bk->first + k)) continue;
+          if (leaves && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
-          if (plan->ead_of) rows->year_ead += plan->ead_of[bk->first + k];
+          if (ead_of) ead_sum += ead_of[bk->first + k];
           loss += ln[k].loss;
-          if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + k, ln[k].loss);
+          if (claims) cas_plan_pool_claim(plan, claims, bk->first + k, ln[k].loss);
           cas_cascade_default0(ws, bk->first + k);
         }
       }
@@ -67,6 +71,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     seg_defaults[s] += hits;
     defaults += hits;
   }
+  rows->year_ead += ead_sum;
   cas_kernel_path_end(plan, contagion, res, ws, rows, scale, NULL, defaults);
 }
 

@@ -59,6 +59,9 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
                plan->first_stream + p);
   if (ws) cas_kernel_cascade_begin(ws, rows);
   int64_t defaults = 0;
+  double *claims = rows->pool_claims;
+  int leaves = rows->dead != NULL;       /* multi-year: defaulted loans leave the book */
+  double ead_sum = 0.0;
 
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
@@ -88,13 +91,13 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
         const cas_plan_loan *c = &ln[pos[j]];
         double v = cas_rng_uniform(&rng) * p_max;
         if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
-          if (rows->dead && cas_path_left_book(rows, bk->first + pos[j])) continue;
+          if (leaves && cas_path_left_book(rows, bk->first + pos[j])) continue;
           hits++;
-          if (ead) rows->year_ead += ead[pos[j]];
+          if (ead) ead_sum += ead[pos[j]];
           double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
                                     : c->loss;
           loss += l;
-          if (rows->pool_claims) cas_plan_pool_claim(plan, rows->pool_claims, bk->first + pos[j], l);
+          if (claims) cas_plan_pool_claim(plan, claims, bk->first + pos[j], l);
           if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }
@@ -103,6 +106,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     seg_defaults[s] += hits;
     defaults += hits;
   }
+  rows->year_ead += ead_sum;
   cas_rng_jump_from(&rng, &base, &plan->bucket_jump[plan->nbuckets]);   /* the cascade's */
   cas_kernel_path_end(plan, contagion, res, ws, rows, scale, &rng, defaults);
 }
