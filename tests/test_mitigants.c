@@ -237,3 +237,55 @@ Test(mitigants, bad_entries_are_named_at_their_line_and_column) {
   expect_error("  - {name: a, kind: guarantee_fund, share: 0.5, cap_per_loan: 0, cap: 1}\n",
                "mitigants[0].cap_per_loan", "> 0");
 }
+
+/* A mitigant that lists loan ids covers those loans (of its region, sector
+ * and city) and no other; an earlier mitigant that matches a listed loan
+ * still covers it first; the plan says which pool covers each loan. */
+Test(mitigants, a_list_of_ids_covers_those_loans) {
+  cas_portfolio *pf = uniform_book();
+  char ids[16384] = "", buf[64];
+  int listed[LOANS] = {0};
+  size_t used = 0;
+  for (size_t i = 3; i < LOANS; i += 11) {
+    used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%s", used ? ", " : "",
+                             cas_portfolio_id(pf, i, buf, sizeof buf));
+    listed[i] = 1;
+  }
+  char text[20000];
+  snprintf(text, sizeof text,
+           "name: ids\nportfolio: {builtin: yrd, loans: %d, seed: 5}\nmitigants:\n"
+           "  - {name: green, kind: guarantee_fund, sector: green, share: 0.5, cap: 1e9}\n"
+           "  - {name: listed, kind: guarantee_insurance, ids: [%s], share: 0.8, cap: 1e9}\n",
+           LOANS, ids);
+  cas_scenario *sc = NULL;
+  cas_plan *plan = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_scenario_load_text(text, "/tmp/ids.yaml", &sc, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_plan_build(sc, pf, NULL, &plan, &err), CAS_OK, "%s", err.msg);
+  size_t by_list = 0, by_green = 0;
+  for (size_t k = 0; k < plan->n; k++) {
+    size_t i = plan->loan_index[k];
+    int want = pf->sector[i] == CAS_SECTOR_GREEN ? 0 : listed[i] ? 1 : CAS_NONE;
+    cr_assert_eq(plan->pool_of[k], want, "loan %zu: pool %d, want %d", i, plan->pool_of[k], want);
+    by_list += want == 1;
+    by_green += want == 0 && listed[i];
+  }
+  cr_log_info("%zu listed loans covered by the list, %zu by the earlier green fund", by_list,
+              by_green);
+  cr_assert_gt(by_list, 50);
+  cr_assert_gt(by_green, 0, "the test needs a listed green loan");
+  cas_plan_destroy(plan);
+  cas_scenario_destroy(sc);
+  cas_portfolio_destroy(pf);
+}
+
+Test(mitigants, listed_ids_are_checked_against_the_book) {
+  expect_error("  - {name: a, kind: guarantee_fund, ids: [YRD000000001, NOPE], share: 0.5, cap: 1}\n",
+               "/tmp/bad.yaml:4:", "ids[1]: the book has no loan 'NOPE'");
+  expect_error("  - {name: a, kind: guarantee_fund, ids: [YRD000000001, YRD000000001], share: 0.5, "
+               "cap: 1}\n", "ids[1]", "already listed");
+  expect_error("  - {name: a, kind: guarantee_fund, ids: [], share: 0.5, cap: 1}\n", "mitigants[0].ids",
+               "empty list");
+  expect_error("  - {name: a, kind: guarantee_fund, ids: [[1]], share: 0.5, cap: 1}\n",
+               "mitigants[0].ids[0]", "loan id");
+}

@@ -219,30 +219,110 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
   return CAS_OK;
 }
 
+/* A mitigant's ids, sorted (by strcmp, ties by position in the list), with
+ * a mark for each id the book holds. */
+typedef struct id_set {
+  const cas_mitigant *m;
+  size_t *order;       /* [nids] indices into m->ids */
+  uint8_t *seen;       /* [nids] by index */
+} id_set;
+
+static const cas_mitigant *sort_ids_of;
+static int cmp_id(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  int c = strcmp(sort_ids_of->ids[x], sort_ids_of->ids[y]);
+  return c ? c : (x > y) - (x < y);
+}
+
+/* 1 if id is in the set (marking it seen). */
+static int in_ids(id_set *s, const char *id) {
+  size_t lo = 0, hi = s->m->nids;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(s->m->ids[s->order[mid]], id);
+    if (c == 0) {
+      for (size_t k = mid; k < s->m->nids && strcmp(s->m->ids[s->order[k]], id) == 0; k++)
+        s->seen[s->order[k]] = 1;
+      return 1;
+    }
+    if (c < 0) lo = mid + 1; else hi = mid;
+  }
+  return 0;
+}
+
 /* Which pool covers each loan: the first mitigant whose region, sector and
- * city match it. */
+ * city match it and, if it lists ids, whose list holds the loan's id. A
+ * listed id twice, or one the book does not hold, is an error at its
+ * place in the scenario. */
 static cas_status cover_by_pools(const cas_scenario *sc, const cas_portfolio *pf, cas_plan *plan,
                                  cas_error *err) {
   if (sc->nmitigants >= CAS_NONE)
     return cas_error_set(err, CAS_ERR_INPUT, "%zu mitigants: at most %d", sc->nmitigants, CAS_NONE - 1);
   plan->pool_of = malloc((plan->n ? plan->n : 1) * sizeof *plan->pool_of);
-  if (!plan->pool_of) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (mitigants)");
+  id_set *sets = calloc(sc->nmitigants, sizeof *sets);
+  cas_status st = plan->pool_of && sets ? CAS_OK
+                                        : cas_error_set(err, CAS_ERR_NOMEM, "out of memory (mitigants)");
   plan->npools = (int)sc->nmitigants;
   plan->pools = sc->mitigants;
-  for (size_t k = 0; k < plan->n; k++) {
-    size_t i = plan->loan_index[k];
-    int city = pf->city[i] == CAS_NONE ? -2 : pf->city[i];
-    plan->pool_of[k] = CAS_NONE;
-    for (size_t m = 0; m < sc->nmitigants; m++) {
-      const cas_mitigant *g = &sc->mitigants[m];
-      if ((g->region < 0 || g->region == pf->region[i]) && (g->sector < 0 || g->sector == pf->sector[i]) &&
-          (g->city < 0 || g->city == city)) {
-        plan->pool_of[k] = (uint16_t)m;
+  for (size_t m = 0; st == CAS_OK && m < sc->nmitigants; m++) {
+    const cas_mitigant *g = &sc->mitigants[m];
+    sets[m].m = g;
+    if (!g->nids) continue;
+    sets[m].order = malloc(g->nids * sizeof *sets[m].order);
+    sets[m].seen = calloc(g->nids, 1);
+    if (!sets[m].order || !sets[m].seen) {
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (mitigants' ids)");
+      break;
+    }
+    for (size_t k = 0; k < g->nids; k++) sets[m].order[k] = k;
+    sort_ids_of = g;   /* qsort has no context argument; plans are built one at a time */
+    qsort(sets[m].order, g->nids, sizeof *sets[m].order, cmp_id);
+    for (size_t k = 1; k < g->nids; k++) {
+      size_t a = sets[m].order[k - 1], b = sets[m].order[k];
+      if (strcmp(g->ids[a], g->ids[b]) == 0) {
+        st = cas_error_at(err, CAS_ERR_INPUT, g->file, g->id_line[b], g->id_col[b],
+                          "mitigants[%zu].ids[%zu]: loan '%s' is already listed (ids[%zu])", m, b,
+                          g->ids[b], a);
         break;
       }
     }
   }
-  return CAS_OK;
+  char buf[CAS_NAME_MAX + 64];
+  for (size_t k = 0; st == CAS_OK && k < plan->n; k++) {
+    size_t i = plan->loan_index[k];
+    int city = pf->city[i] == CAS_NONE ? -2 : pf->city[i];
+    const char *id = NULL;
+    plan->pool_of[k] = CAS_NONE;
+    /* every mitigant with ids looks the loan up (marking its ids seen),
+     * even when an earlier one already covers it */
+    for (size_t m = 0; m < sc->nmitigants; m++) {
+      const cas_mitigant *g = &sc->mitigants[m];
+      if (plan->pool_of[k] != CAS_NONE && !g->nids) continue;
+      if ((g->region < 0 || g->region == pf->region[i]) && (g->sector < 0 || g->sector == pf->sector[i]) &&
+          (g->city < 0 || g->city == city)) {
+        if (g->nids) {
+          if (!id) id = cas_portfolio_id(pf, i, buf, sizeof buf);
+          if (!in_ids(&sets[m], id)) continue;
+        }
+        if (plan->pool_of[k] == CAS_NONE) plan->pool_of[k] = (uint16_t)m;
+      }
+    }
+  }
+  /* every listed id must be a loan the mitigant could cover */
+  for (size_t m = 0; st == CAS_OK && m < sc->nmitigants; m++) {
+    const cas_mitigant *g = &sc->mitigants[m];
+    for (size_t k = 0; st == CAS_OK && k < g->nids; k++)
+      if (!sets[m].seen[k])
+        st = cas_error_at(err, CAS_ERR_INPUT, g->file, g->id_line[k], g->id_col[k],
+                          "mitigants[%zu].ids[%zu]: the book has no loan '%s' in the mitigant's "
+                          "region, sector and city", m, k, g->ids[k]);
+  }
+  for (size_t m = 0; sets && m < sc->nmitigants; m++) {
+    free(sets[m].order);
+    free(sets[m].seen);
+  }
+  free(sets);
+  return st;
 }
 
 /* What a stochastic LGD model reads: each plan position's mean LGD, and by

@@ -121,7 +121,7 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
   "model", "factor_shift_mode", "shocks", "macro", "mitigants", "contagion", "output", NULL};
-static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", "city", "share",
+static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", "city", "ids", "share",
                                             "cap_per_loan", "cap_per_year", "cap", NULL};
 static const char *const macro_keys[] = {"variables", "satellite", NULL};
 static const char *const link_keys[] = {"variable", "factor", "per_unit", "region", "sector",
@@ -2123,6 +2123,25 @@ static cas_status decode_mitigants(loader *ld, const node *top, cas_scenario *sc
       snprintf(what, sizeof what, "%s.cap_per_year", where);
       if ((st = get_number(ld, v, what, &R_CAP, &m->cap_per_year)) != CAS_OK) return st;
     }
+    if ((v = map_find(item, "ids", NULL)) != NULL) {
+      snprintf(what, sizeof what, "%s.ids", where);
+      if ((st = want_seq(ld, v, what, "a sequence of loan ids (the portfolio's id column)")) != CAS_OK)
+        return st;
+      if (v->n == 0) return fail(ld, v, "%s: an empty list covers no loan (leave ids out to cover "
+                                        "every loan that region, sector and city match)", what);
+      m->ids = calloc(v->n, sizeof *m->ids);
+      m->id_line = calloc(v->n, sizeof *m->id_line);
+      m->id_col = calloc(v->n, sizeof *m->id_col);
+      if (!m->ids || !m->id_line || !m->id_col) return nomem(ld);
+      for (size_t k = 0; k < v->n; k++) {
+        const node *id = v->val[k];
+        snprintf(what, sizeof what, "%s.ids[%zu]", where, k);
+        if ((st = want_text(ld, id, what, "a loan id")) != CAS_OK) return st;
+        if ((m->ids[m->nids] = strdup(id->text)) == NULL) return nomem(ld);
+        m->id_line[m->nids] = id->line;
+        m->id_col[m->nids++] = id->col;
+      }
+    }
   }
   return CAS_OK;
 }
@@ -2561,7 +2580,14 @@ void cas_scenario_destroy(cas_scenario *sc) {
   free(sc->portfolio.file);
   free(sc->network.file);
   cas_taxonomy_destroy(sc->declared);
-  for (size_t i = 0; i < sc->nmitigants; i++) free(sc->mitigants[i].name);
+  for (size_t i = 0; i < sc->nmitigants; i++) {
+    cas_mitigant *m = &sc->mitigants[i];
+    for (size_t k = 0; k < m->nids; k++) free(m->ids[k]);
+    free(m->ids);
+    free(m->id_line);
+    free(m->id_col);
+    free(m->name);
+  }
   free(sc->mitigants);
   for (size_t i = 0; i < sc->nmacro_vars; i++) {
     free(sc->macro_vars[i].name);
@@ -2917,6 +2943,14 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
         cas_buf_printf(&b, ", %s: ", keys[k]);
         utf8_ok &= put_string(&b, names[k]->name[at[k]]);
       }
+    if (mg->nids) {
+      cas_buf_put(&b, ", ids: [");
+      for (size_t k = 0; k < mg->nids; k++) {
+        if (k) cas_buf_put(&b, ", ");
+        utf8_ok &= put_string(&b, mg->ids[k]);
+      }
+      cas_buf_put(&b, "]");
+    }
     cas_buf_put(&b, ", share: ");
     put_number(&b, mg->share);
     if (isfinite(mg->cap_per_loan)) {

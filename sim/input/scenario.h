@@ -95,6 +95,12 @@ typedef struct cas_mitigant {
   double cap_per_loan;    /* [CNY] > 0, INFINITY: none */
   double cap_per_year;    /* [CNY] > 0, INFINITY: none (the most paid in one year) */
   double cap;             /* [CNY] > 0: the most paid over the horizon */
+  /* ids: the loans covered, by id (with region, sector, city: those of
+   * them that also match), or none (nids 0); each with where it is
+   * written, for the error when the book has no such loan (plan.c). */
+  char **ids;
+  size_t nids;
+  long *id_line, *id_col;
   long line, col;
   const char *file;
 } cas_mitigant;
