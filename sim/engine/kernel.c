@@ -92,8 +92,9 @@ static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_erro
   if (ok && years > 1) {
     res->loss_cumulative = calloc(paths * years, sizeof *res->loss_cumulative);
     res->defaults_by_year = calloc(paths * years, sizeof *res->defaults_by_year);
+    res->factors_by_year = calloc(paths * years * (nf ? nf : 1), sizeof *res->factors_by_year);
     if (plan->ead_of) res->ead_defaulted_by_year = calloc(paths * years, sizeof *res->ead_defaulted_by_year);
-    ok = res->loss_cumulative && res->defaults_by_year &&
+    ok = res->loss_cumulative && res->defaults_by_year && res->factors_by_year &&
          (!plan->ead_of || res->ead_defaulted_by_year);
   }
   if (ok && plan->npools) {
@@ -153,6 +154,7 @@ void cas_results_destroy(cas_results *res) {
   free(res->loss_cumulative);
   free(res->defaults_by_year);
   free(res->ead_defaulted_by_year);
+  free(res->factors_by_year);
   free(res->ead_defaulted);
   free(res->loss_contagion);
   free(res->contagion_by_segment);
@@ -222,13 +224,18 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
       for (int g = 0; g <= f; g++) s += l[g] * u[g];
       z[f] = s;
     }
-    if (rows->years > 1)   /* the latent factors, without the year's shifts */
-      for (int f = 0; f < nf; f++) rows->x[f] = z[f] - plan->shift[f];
+    if (rows->years > 1) {   /* the latent factors, without the year's shifts */
+      double *kept = &res->factors_by_year[rows->row * (uint64_t)rows->years * (uint64_t)nf];
+      for (int f = 0; f < nf; f++) {
+        rows->x[f] = z[f] - plan->shift[f];
+        kept[f] = z[f];
+      }
+    }
   } else {
     /* x_t = rho x_{t-1} + sqrt(1 - rho^2) chol u_t: stationary, each year's
      * x ~ N(0, C) as in a one-year run; z_t = x_t + the year's shifts */
     double rho = plan->factor_ar, w = sqrt(1.0 - rho * rho);
-    z = rows->z;
+    z = &res->factors_by_year[(rows->row * (uint64_t)rows->years + (uint64_t)rows->year) * (uint64_t)nf];
     for (int f = 0; f < nf; f++) {
       double e = 0.0;
       const double *l = &plan->chol[(size_t)f * (size_t)nf];
@@ -463,10 +470,10 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
 
   cas_cascade_ws **ws = calloc((size_t)threads, sizeof *ws);
   /* per thread: sys, own loss, own contagion (doubles), u, pool claims and
-   * paid, x and z; own defaults; with years, the loans that left the book */
+   * paid, x; own defaults; with years, the loans that left the book */
   int years = plan->years;
   int year_cascade = years > 1 && contagion && contagion->model->spreads;
-  size_t nscratch = 3 * nseg + 3 * nf + 2 * (size_t)plan->npools + (year_cascade ? nseg : 0);
+  size_t nscratch = 3 * nseg + 2 * nf + 2 * (size_t)plan->npools + (year_cascade ? nseg : 0);
   /* the list holds up to one default in 8 loans over a path (beyond, the
    * bitmap is cleared whole and scanned by words) */
   size_t dead_bytes = years > 1 ? (plan->n + 7) / 8 : 0, dead_cap = plan->n / 8 + 1024;
@@ -501,10 +508,10 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
       double *sc = scratch + (size_t)thread * nscratch;
       double *more = sc + 3 * nseg + nf;
       cas_path_rows rows = {.sys = sc, .own_loss = sc + nseg, .own_contagion = sc + 2 * nseg,
-                            .u = sc + 3 * nseg, .x = more, .z = more + nf,
-                            .own_claims = more + 2 * nf, .pool_paid = more + 2 * nf + plan->npools,
+                            .u = sc + 3 * nseg, .x = more,
+                            .own_claims = more + nf, .pool_paid = more + nf + plan->npools,
                             .own_defaults = own_defaults + (size_t)thread * nints,
-                            .year_contagion = year_cascade ? more + 2 * nf + 2 * plan->npools : NULL,
+                            .year_contagion = year_cascade ? more + nf + 2 * plan->npools : NULL,
                             .year_rounds = year_cascade ? own_defaults + (size_t)thread * nints + nseg
                                                         : NULL,
                             .ws = mine,

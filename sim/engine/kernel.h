@@ -73,6 +73,7 @@ typedef struct cas_results {
   double *loss_cumulative;  /* [paths][years] loss up to the end of each year [CNY] (the last is loss) */
   int32_t *defaults_by_year; /* [paths][years] loans that defaulted in the year */
   double *ead_defaulted_by_year; /* [paths][years] their stressed EAD [CNY] */
+  double *factors_by_year;  /* [paths][years][nfactors] each year's z after its shifts [SD] */
 
   /* With mitigants (npools > 0), else NULL: */
   int npools;
@@ -155,11 +156,11 @@ typedef struct cas_path_rows {
   int32_t *own_defaults;
   int thread;
   /* Multi-year (years > 1): the factor stream, carried from year to year,
-   * the latent factors x (without shifts) and this year's z; loans that
+   * the latent factors x (without shifts; z goes to the results); loans that
    * left the book by defaulting (a bit per portfolio loan, and the list of
    * them to clear it for the next path). */
   cas_rng factor_rng;
-  double *x, *z;
+  double *x;
   uint8_t *dead;
   uint32_t *dead_list;
   size_t ndead, dead_cap;

@@ -320,6 +320,9 @@ static void describe_years(cas_dataset_list *l, const cas_results *res, const ca
                                             "year of the horizon (1: the first)"});
   DS("loss_by_year", CAS_DT_F64, 2, {"path", "year"}, by_year, "CNY",
      "loss of the loans that defaulted in the year (loss_cumulative's increments)", 1);
+  DS("factor_value_by_year", CAS_DT_F64, 3, {"path", "year", "factor"}, res->factors_by_year,
+     "standard deviations", "systematic factor values of each year on the path (after the year's "
+     "shifts; year 1 is factor_value)", 1);
   DS("loss_cumulative", CAS_DT_F64, 2, {"path", "year"}, res->loss_cumulative, "CNY",
      "loss up to the end of the year (the last year's is loss)", 1);
   DS("defaults_by_year", CAS_DT_I32, 2, {"path", "year"}, res->defaults_by_year, "1",

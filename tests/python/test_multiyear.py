@@ -24,7 +24,12 @@ per-path counts, sample sd / sqrt(paths)):
  - a defaulted loan leaves the book: no path defaults more loans of a
    segment than it has, even at PDs that would without;
  - per-year and cumulative datasets agree (loss_cumulative's last year is
-   loss, its increments loss_by_year); 1 and 2 threads give the same bytes.
+   loss, its increments loss_by_year); 1 and 2 threads give the same bytes;
+ - the factors follow the AR(1): each year's global factor has the year's
+   shift as its mean and unit variance, consecutive years correlate by the
+   autocorrelation, years two apart by its square (each within 4 standard
+   errors: 1/sqrt(paths) for a mean, (1 - r^2)/sqrt(paths) for a
+   correlation, sqrt(2/paths) for a variance).
 """
 import math
 import os
@@ -177,6 +182,18 @@ def test_year_datasets_agree_and_threads_do_not_matter(runs):
             assert np.all(np.diff(el) > 0)
             assert el[-1] == pytest.approx(a["el"][()], rel=1e-12)
             assert a["defaults"][:].sum() == a["defaults_by_year"][:].sum()
+            fv = a["factor_value_by_year"][:]
+            assert np.array_equal(fv[:, 0, :], a["factor_value"][:])
+            g = [s.decode() for s in a["factor"][:]].index("global")
+            x = fv[:, :, g]
+            n = len(x)
+            for t in range(3):
+                assert abs(x[:, t].mean() - SHIFT[t]) < 4 / math.sqrt(n), (kernel, t)
+                assert abs(x[:, t].var() - 1) < 4 * math.sqrt(2 / n), (kernel, t)
+            for lag, want in ((1, RHO), (2, RHO * RHO)):
+                for t in range(3 - lag):
+                    r = np.corrcoef(x[:, t], x[:, t + lag])[0, 1]
+                    assert abs(r - want) < 4 * (1 - want * want) / math.sqrt(n), (kernel, lag, r)
 
 
 def test_a_defaulted_loan_leaves_the_book(tmp_path):
