@@ -819,17 +819,49 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
 
 /* Guarantees of the borrowers defaulted[d0, d1): a covered part is lost if
  * the guarantor has defaulted, to seg (NULL: kept for later in pending). */
-static void book_calls(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1,
-                       double *seg, cas_cascade_list *pending, double *dd) {
+/* With a stochastic LGD model: what the path draws for each loan (the
+ * kernels draw the same, plan.c), so that an amount booked at a loan's mean
+ * LGD is lost at the loan's draw instead. */
+typedef struct lgd_draws {
+  const cas_plan *plan;
+  const cas_contagion *c;
+  uint64_t key;
+  const double *sys;
+} lgd_draws;
+
+static lgd_draws draws_of(const cas_contagion *c, const cas_plan *plan, const cas_cascade_ws *ws,
+                          uint64_t path, const double *sys) {
+  lgd_draws ld = {.plan = plan, .c = c, .sys = sys};
+  if (plan->lgd_mean)
+    ld.key = cas_rng_keyed_prefix(plan->seed, cas_rng_purpose_year(CAS_RNG_LGD, ws->year),
+                                  plan->first_stream + path);
+  return ld;
+}
+
+/* value: an amount lost at loan k's mean LGD [CNY]; the same at its draw. */
+static double at_draw(const lgd_draws *ld, uint32_t k, double value) {
+  const cas_plan *plan = ld->plan;
+  if (!plan->lgd_mean) return value;
+  double mean = plan->lgd_mean[k];
+  if (!(mean > 0.0)) return 0.0;
+  int s = ld->c->segment[k];
+  return value / mean * cas_plan_loss_fraction(plan, ld->key, k, s, ld->sys[s]);
+}
+
+static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws, size_t d0,
+                       size_t d1, double *seg, cas_cascade_list *pending, double *dd) {
   for (size_t d = d0; d < d1; d++) {
     uint32_t b = ws->defaulted[d];
     for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
       const cas_cascade_item *call = &c->call[k];
+      /* the covered part is the borrower's, lost at the borrower's LGD */
+      double value = at_draw(ld, b, call->value);
       if (cas_cascade_is_defaulted(ws, call->pos)) {
-        seg[c->segment[call->pos]] += call->value;
-        *dd += call->value;
+        seg[c->segment[call->pos]] += value;
+        *dd += value;
       } else if (pending && reserve(ws, pending, 1)) {
-        pending->v[pending->n++] = *call;
+        pending->v[pending->n] = *call;
+        pending->v[pending->n++].value = value;
       }
     }
   }
@@ -845,7 +877,8 @@ static void path_none(const cas_contagion *c, const cas_plan *plan, cas_cascade_
   out->rounds = 0;
   out->truncated = 0;
   out->double_default = 0.0;
-  book_calls(c, ws, 0, ws->n0, out->factor_seg_loss, NULL, &out->double_default);
+  lgd_draws ld = draws_of(c, plan, ws, path, sys);
+  book_calls(c, &ld, ws, 0, ws->n0, out->factor_seg_loss, NULL, &out->double_default);
 }
 
 /* The network model: round 0's guarantees, then the cascade. */
@@ -861,7 +894,8 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
   /* Round 0's guarantees: double defaults between round-0 defaults are
    * factor loss; the rest wait for the cascade (which may break the
    * guarantor). */
-  book_calls(c, ws, 0, n0, out->factor_seg_loss, &ws->pending, &out->double_default);
+  lgd_draws ld = draws_of(c, plan, ws, path, sys);
+  book_calls(c, &ld, ws, 0, n0, out->factor_seg_loss, &ws->pending, &out->double_default);
   int nseg = plan->nsegments;
   for (int s = 0; s < nseg; s++) out->seg_loss[s] = 0.0;
   for (uint32_t r = 0; r <= c->max_rounds; r++) out->by_round[r] = 0;
@@ -913,8 +947,9 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
    * were called, and the guarantees of the cascade's defaults. */
   for (size_t d = n0; d < ws->ndefaulted; d++) {
     uint32_t v = ws->defaulted[d];
-    out->seg_loss[c->segment[v]] += plan->loans[v].loss;
-    if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, plan->loans[v].loss);
+    double loss = at_draw(&ld, v, plan->loans[v].loss);
+    out->seg_loss[c->segment[v]] += loss;
+    if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, loss);
     out->seg_defaults[c->segment[v]]++;
   }
   for (size_t k = 0; k < ws->pending.n; k++) {
@@ -924,7 +959,7 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
       out->double_default += call->value;
     }
   }
-  book_calls(c, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default);
+  book_calls(c, &ld, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default);
 }
 
 const cas_contagion_model cas_contagion_none = {

@@ -61,8 +61,10 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
           if (leaves && cas_path_left_book(rows, bk->first + k)) continue;
           hits++;
           if (ead_of) ead_sum += ead_of[bk->first + k];
-          loss += ln[k].loss;
-          if (claims) cas_plan_pool_claim(plan, claims, bk->first + k, ln[k].loss);
+          double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + k, s, a)
+                                    : ln[k].loss;
+          loss += l;
+          if (claims) cas_plan_pool_claim(plan, claims, bk->first + k, l);
           cas_cascade_default0(ws, bk->first + k);
         }
       }

@@ -348,6 +348,12 @@ static cas_status stochastic_lgd(const cas_scenario *sc, const cas_portfolio *pf
 double cas_plan_random_loss(const cas_plan *plan, uint64_t key, size_t k, int s, double sys) {
   double mean = plan->lgd_mean[k];
   if (!(mean > 0.0)) return 0.0;
+  return plan->loans[k].loss / mean * cas_plan_loss_fraction(plan, key, k, s, sys);
+}
+
+double cas_plan_loss_fraction(const cas_plan *plan, uint64_t key, size_t k, int s, double sys) {
+  double mean = plan->lgd_mean[k];
+  if (!(mean > 0.0)) return 0.0;
   /* the loan's own stream on the path: a pcg64 seeded from the keyed hash */
   cas_rng rng;
   uint64_t h1 = (uint64_t)(cas_rng_keyed_next(key, 2 * (uint64_t)k) * 0x1.0p64);
@@ -355,8 +361,7 @@ double cas_plan_random_loss(const cas_plan *plan, uint64_t key, size_t k, int s,
   cas_pcg64_seed(&rng, ((cas_u128)h1 << 64) | h2, (cas_u128)k);
   double sd_sys = plan->seg_sys_sd[s];
   double y = sd_sys > 0.0 ? sys / sd_sys : 0.0;
-  double f = plan->lgd_model->loss_fraction(mean, plan->seg_lgd_sd[s], y, plan->lgd_downturn, &rng);
-  return plan->loans[k].loss / mean * f;
+  return plan->lgd_model->loss_fraction(mean, plan->seg_lgd_sd[s], y, plan->lgd_downturn, &rng);
 }
 
 static int grade_of(double pd, int grades_per_decade) {
@@ -566,11 +571,6 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   if (!copula || !lgd_model)
     return cas_error_set(err, CAS_ERR_INTERNAL, "scenario names an unregistered model (%s, %s)",
                          sc->copula, sc->lgd_model);
-  if (lgd_model->stochastic && opt && opt->guaranteed)
-    return cas_error_set(err, CAS_ERR_INPUT,
-                         "%s: LGD model '%s' with a network: the guarantees' covered parts are "
-                         "booked at fixed LGDs so far (use lgd: fixed, or network: {builtin: none})",
-                         sc->file_paths ? sc->file_paths[0] : "scenario", lgd_model->info.name);
   cas_status st = cas_scenario_bind(sc, pf->tax, err);
   if (st != CAS_OK) return st;
   cas_plan *plan = calloc(1, sizeof *plan);

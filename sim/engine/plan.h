@@ -265,6 +265,10 @@ static inline int cas_plan_matured(const cas_plan *plan, const cas_portfolio *pf
  * its uncovered EAD times a loss fraction drawn by the LGD model from the
  * loan's own stream, so that both kernels give it the same loss. */
 double cas_plan_random_loss(const cas_plan *plan, uint64_t key, size_t k, int s, double sys);
+/* The loss fraction itself (its mean is lgd_mean[k]): an amount booked at
+ * the loan's mean LGD, such as a guarantee's covered part lost in a double
+ * default, is amount / lgd_mean[k] x this fraction on the path. */
+double cas_plan_loss_fraction(const cas_plan *plan, uint64_t key, size_t k, int s, double sys);
 
 /* A defaulted loan's claim on its pool: share x loss, at most the pool's
  * cap per loan, added to claims[pool] (the path's; the pool's own cap is

@@ -1598,10 +1598,6 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
       return fail(ld, v, "model.lgd: unknown LGD model '%s' (expected one of: %s)", v->text, list);
     }
     snprintf(sc->lgd_model, sizeof sc->lgd_model, "%s", v->text);
-    if (cas_lgd_lookup(v->text)->stochastic && sc->network.source != CAS_NETWORK_NONE)
-      return fail(ld, v, "model.lgd: the LGD model '%s' draws loss fractions, but the network's "
-                         "guarantees are booked at fixed LGDs so far (use lgd: fixed, or network: "
-                         "{builtin: none})", v->text);
   }
   static const range R_DOWNTURN = {0, 5, 0, 0, "a number in [0, 5] (the downturn link's strength)"};
   if ((v = map_find(model, "lgd_downturn", NULL)) != NULL &&
