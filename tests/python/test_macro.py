@@ -35,7 +35,7 @@ def run(scenario, out):
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     d = tmp_path_factory.mktemp("macro")
-    names = ["baseline", "macro/satellite", "baseline_3y", "macro/satellite_3y", "macro_light",
+    names = ["baseline", "macro/satellite_1y", "baseline_3y", "macro/satellite", "macro_light",
              "macro_moderate", "macro_severe"]
     return {n: run(SRC / "scenarios" / f"{n}.yaml", d / f"{n.replace('/', '_')}.h5") for n in names}, d
 
@@ -77,8 +77,9 @@ def test_light_moderate_severe_are_ordered(results):
 
 def test_satellite_at_zero_is_the_baseline(results):
     files, _ = results
-    for base, satellite, extra in (("baseline", "macro/satellite", ()),
-                                   ("baseline_3y", "macro/satellite_3y", ("loss_cumulative",))):
+    for base, satellite, extra in (("baseline", "macro/satellite_1y", ()),
+                                   ("baseline_3y", "macro/satellite", ("loss_cumulative",
+                                                                       "loss_net_cumulative"))):
         with h5py.File(files[base], "r") as a, h5py.File(files[satellite], "r") as b:
             for name in ("loss", "loss_by_segment", "factor_value", "es", "stressed_expected_loss",
                          *extra):
