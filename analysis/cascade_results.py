@@ -329,16 +329,19 @@ def baseline_of(ds, baseline=None):
 
 def variables(ds):
     """What the result holds: one row per variable with its dimensions,
-    units, long_name and standard-error partner. Nothing is listed by hand."""
+    units, long_name, standard-error partner and confidence-interval
+    partners. Nothing is listed by hand."""
     rows = []
     for name, var in ds.data_vars.items():
-        if name.endswith("_se") and name[:-3] in ds.data_vars:
+        if name[-3:] in ("_se", "_lo", "_hi") and name[:-3] in ds.data_vars:
             continue
         dims = [d for d in var.dims if d != "scenario"]
         rows.append({"variable": name, "dims": ", ".join(dims),
                      "units": var.attrs.get("units", ""),
                      "long_name": var.attrs.get("long_name", ""),
-                     "se": f"{name}_se" if f"{name}_se" in ds.data_vars else ""})
+                     "se": f"{name}_se" if f"{name}_se" in ds.data_vars else "",
+                     "ci": (f"{name}_lo, {name}_hi"
+                            if f"{name}_lo" in ds.data_vars and f"{name}_hi" in ds.data_vars else "")})
     return pd.DataFrame(rows).set_index("variable")
 
 
@@ -370,8 +373,9 @@ def estimates(ds, names=None, baseline=None):
     """Every Monte Carlo estimate with its standard error, one row per
     (scenario, estimate, coordinate): columns scenario, variable, one column
     per further axis of any estimate (level, ...), measure (display label),
-    value, se, ratio (value / the baseline scenario's value), units,
-    long_name. NAMES restricts the variables (default: every variable with
+    value, se, ci_low and ci_high (the 95% confidence interval, from the
+    `X_lo` and `X_hi` partners; NaN for files without them), ratio (value /
+    the baseline scenario's value), units, long_name. NAMES restricts the variables (default: every variable with
     an `X_se` partner). Values are in the file's units.
     """
     ds = as_scenarios(ds)
@@ -385,9 +389,12 @@ def estimates(ds, names=None, baseline=None):
     for n in names:
         value, se = ds[n], ds[f"{n}_se"]
         other = [d for d in value.dims if d != "scenario"]
-        df = xr.Dataset({"value": value, "se": se}).to_dataframe().reset_index()
-        df = df[["scenario", *other, "value", "se"]]
-        base_rows = df[df["scenario"] == base].drop(columns=["scenario", "se"])
+        parts = {"value": value, "se": se}
+        for col, suffix in (("ci_low", "_lo"), ("ci_high", "_hi")):
+            parts[col] = ds[n + suffix] if n + suffix in ds.data_vars else xr.full_like(value, np.nan)
+        df = xr.Dataset(parts).to_dataframe().reset_index()
+        df = df[["scenario", *other, "value", "se", "ci_low", "ci_high"]]
+        base_rows = df[df["scenario"] == base].drop(columns=["scenario", "se", "ci_low", "ci_high"])
         base_rows = base_rows.rename(columns={"value": "base"})
         df = df.merge(base_rows, on=other, how="left") if other else df.assign(base=base_rows["base"].iloc[0])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -403,23 +410,27 @@ def estimates(ds, names=None, baseline=None):
     out["scenario"] = out["scenario"].astype(str)
     out = out.sort_values(["scenario"], key=lambda s: s.map(order), kind="stable")
     axes = [c for c in out.columns if c not in ("scenario", "variable", "measure", "value", "se",
-                                                   "ratio", "units", "long_name")]
-    out = out[["scenario", "variable", "measure", *axes, "value", "se", "ratio", "units", "long_name"]]
+                                                   "ci_low", "ci_high", "ratio", "units",
+                                                   "long_name")]
+    out = out[["scenario", "variable", "measure", *axes, "value", "se", "ci_low", "ci_high", "ratio",
+               "units", "long_name"]]
     return out.dropna(subset=["value"]).reset_index(drop=True)
 
 
 def compare(ds, baseline=None, names=HEADLINE):
     """The comparison table: one row per scenario; columns (measure, stat)
-    with stat value, se and ratio (to the baseline). Default measures: EL,
+    with stat value, se, ci_low, ci_high (95% interval) and ratio (to the
+    baseline). Default measures: EL,
     VaR and ES at every level in the files; names=None gives every
     estimate. Values in the files' units (CNY)."""
     ds = as_scenarios(ds)
     present = [n for n in (names if names is not None else estimator_names(ds)) if n in ds.data_vars]
     long = estimates(ds, names=present, baseline=baseline)
     measures = list(dict.fromkeys(long["measure"]))
-    wide = long.pivot(index="scenario", columns="measure", values=["value", "se", "ratio"])
+    stats = ["value", "se", "ci_low", "ci_high", "ratio"]
+    wide = long.pivot(index="scenario", columns="measure", values=stats)
     wide = wide.swaplevel(0, 1, axis=1)
-    wide = wide.reindex(columns=pd.MultiIndex.from_product([measures, ["value", "se", "ratio"]]))
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([measures, stats]))
     wide = wide.reindex([str(s) for s in ds["scenario"].values if str(s) in wide.index])
     wide.columns.names = ["measure", "stat"]
     return wide
@@ -728,13 +739,16 @@ def format_estimates(table):
     width = max([len("scenario")] + [len(s) for s in table["scenario"]]) + 2
     mwidth = max([len("measure")] + [len(s) for s in table["measure"]]) + 2
     lines.append(f"{'scenario':{width}s}{'measure':{mwidth}s}{'value':>14s}{'s.e.':>12s}"
-                 f"{'/ base':>9s}  units")
+                 f"{'95% interval':>26s}{'/ base':>9s}  units")
     for _, r in table.iterrows():
         div, unit = money_scale(r["units"])
         digits = 1 if div > 1 else 4
+        ci = ""
+        if "ci_low" in r and not (math.isnan(r["ci_low"]) or math.isnan(r["ci_high"])):
+            ci = f"{_fmt(r['ci_low'] / div, digits)} .. {_fmt(r['ci_high'] / div, digits)}"
         lines.append(f"{r['scenario']:{width}s}{r['measure']:{mwidth}s}"
                      f"{_fmt(r['value'] / div, digits):>14s}{_fmt(r['se'] / div, digits):>12s}"
-                     f"{_fmt(r['ratio'], 3):>9s}  {unit}")
+                     f"{ci:>26s}{_fmt(r['ratio'], 3):>9s}  {unit}")
     return "\n".join(lines)
 
 

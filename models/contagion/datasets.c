@@ -99,6 +99,18 @@ void cas_contagion_describe_network(cas_dataset_list *l, const cas_scenario *sc,
      "VaR of the loss without its contagion part", 0);
   DS("es_factor_only", CAS_DT_F64, 1, {"level"}, cs->es_factor, "CNY",
      "ES of the loss without its contagion part", 0);
+  DS("var_factor_only_se", CAS_DT_F64, 1, {"level"}, cs->var_factor_se, "CNY",
+     "Monte Carlo standard error of var_factor_only", 0);
+  DS("var_factor_only_lo", CAS_DT_F64, 1, {"level"}, cs->var_factor_lo, "CNY",
+     "lower bound of the 95% confidence interval of var_factor_only", 0);
+  DS("var_factor_only_hi", CAS_DT_F64, 1, {"level"}, cs->var_factor_hi, "CNY",
+     "upper bound of the 95% confidence interval of var_factor_only", 0);
+  DS("es_factor_only_se", CAS_DT_F64, 1, {"level"}, cs->es_factor_se, "CNY",
+     "Monte Carlo standard error of es_factor_only", 0);
+  DS("es_factor_only_lo", CAS_DT_F64, 1, {"level"}, cs->es_factor_lo, "CNY",
+     "lower bound of the 95% confidence interval of es_factor_only", 0);
+  DS("es_factor_only_hi", CAS_DT_F64, 1, {"level"}, cs->es_factor_hi, "CNY",
+     "upper bound of the 95% confidence interval of es_factor_only", 0);
   DS("es_contagion", CAS_DT_F64, 1, {"level"}, cs->es_contagion, "CNY",
      "contagion loss on the paths that make up es", 0);
   DS("es_contagion_share", CAS_DT_F64, 1, {"level"}, cs->es_contagion_share, "1",

@@ -100,8 +100,12 @@ static const char *const usage_compare =
     "usage: cascade compare RESULT.h5...\n"
     "\n"
     "Prints EL, VaR and ES of each result file over its horizon, in CNY million,\n"
-    "with their Monte Carlo standard errors and the ratio of ES 99.9% to the first\n"
-    "file of the same horizon (put the baselines first).\n";
+    "with their Monte Carlo standard errors, and each file's difference from the\n"
+    "first file of the same horizon (put the baselines first): ES 99.9% minus the\n"
+    "base's and as a ratio to it, with 95% confidence intervals. Files with the\n"
+    "same number of paths are compared path by path: with the same seed and book\n"
+    "(common random numbers) that interval is far narrower than for independent\n"
+    "runs; the last column says how many times (docs/OUTPUT.md, Comparing).\n";
 
 #define MN(x) ((x) / 1e6)
 
@@ -136,20 +140,25 @@ static void print_run_summary(const cas_run_report *rep) {
   printf("exposure after shocks %.*f %s; analytic EL %.*f %s; mean defaults per path %.1f\n",
          d > 2 ? d : 1, rep->exposure / u.scale, u.name, d > 2 ? d : 1,
          rep->expected_loss_analytic / u.scale, u.name, s->mean_defaults);
-  printf("  %-10s %16s %12s %10s\n", "measure", u.name, "MC s.e.", "% of EAD");
+  printf("  %-10s %16s %12s %33s %10s\n", "measure", u.name, "MC s.e.", "95% confidence interval",
+         "% of EAD");
   double ead = rep->exposure > 0 ? rep->exposure : 1.0;
-  printf("  %-10s %16.*f %12.*f %10.3f\n", "EL", d, s->el / u.scale, d, s->el_se / u.scale,
+  char ci[64];
+  snprintf(ci, sizeof ci, "%.*f .. %.*f", d, s->el_lo / u.scale, d, s->el_hi / u.scale);
+  printf("  %-10s %16.*f %12.*f %33s %10.3f\n", "EL", d, s->el / u.scale, d, s->el_se / u.scale, ci,
          100 * s->el / ead);
-  printf("  %-10s %16.*f %12.*f %10.3f\n", "SD", d, s->sd / u.scale, d, s->sd_se / u.scale,
+  printf("  %-10s %16.*f %12.*f %33s %10.3f\n", "SD", d, s->sd / u.scale, d, s->sd_se / u.scale, "",
          100 * s->sd / ead);
   for (int l = 0; l < s->nlevels; l++) {
     char name[32];
     snprintf(name, sizeof name, "VaR %g%%", 100 * s->levels[l]);
-    printf("  %-10s %16.*f %12.*f %10.3f\n", name, d, s->var[l] / u.scale, d,
-           s->var_se[l] / u.scale, 100 * s->var[l] / ead);
+    snprintf(ci, sizeof ci, "%.*f .. %.*f", d, s->var_lo[l] / u.scale, d, s->var_hi[l] / u.scale);
+    printf("  %-10s %16.*f %12.*f %33s %10.3f\n", name, d, s->var[l] / u.scale, d,
+           s->var_se[l] / u.scale, ci, 100 * s->var[l] / ead);
     snprintf(name, sizeof name, "ES %g%%", 100 * s->levels[l]);
-    printf("  %-10s %16.*f %12.*f %10.3f\n", name, d, s->es[l] / u.scale, d,
-           s->es_se[l] / u.scale, 100 * s->es[l] / ead);
+    snprintf(ci, sizeof ci, "%.*f .. %.*f", d, s->es_lo[l] / u.scale, d, s->es_hi[l] / u.scale);
+    printf("  %-10s %16.*f %12.*f %33s %10.3f\n", name, d, s->es[l] / u.scale, d,
+           s->es_se[l] / u.scale, ci, 100 * s->es[l] / ead);
   }
   if (rep->years > 1) {
     printf("horizon %d years (figures above: the loss over the horizon); EL by year:", rep->years);
@@ -160,18 +169,22 @@ static void print_run_summary(const cas_run_report *rep) {
   if (rep->has_net) {
     const cas_summary *n = &rep->summary_net;
     int top = n->nlevels - 1;
-    printf("net of mitigants: EL %.*f %s (s.e. %.*f); VaR %g%% %.*f; ES %g%% %.*f\n", d,
+    printf("net of mitigants: EL %.*f %s (s.e. %.*f); VaR %g%% %.*f (%.*f .. %.*f); "
+           "ES %g%% %.*f (%.*f .. %.*f)\n", d,
            n->el / u.scale, u.name, d, n->el_se / u.scale, 100 * n->levels[top], d,
-           n->var[top] / u.scale, 100 * n->levels[top], d, n->es[top] / u.scale);
+           n->var[top] / u.scale, d, n->var_lo[top] / u.scale, d, n->var_hi[top] / u.scale,
+           100 * n->levels[top], d, n->es[top] / u.scale, d, n->es_lo[top] / u.scale, d,
+           n->es_hi[top] / u.scale);
   }
   if (rep->has_contagion) {
     const cas_contagion_summary *c = &rep->contagion;
     int top = s->nlevels - 1;
     printf("contagion: EL %.*f %s (s.e. %.*f); share of ES %g%%: %.1f%% "
-           "(ES %g%% without contagion %.*f %s)\n",
+           "(ES %g%% without contagion %.*f %s, 95%% interval %.*f .. %.*f)\n",
            d, c->el_contagion / u.scale, u.name, d, c->el_contagion_se / u.scale,
            100 * s->levels[top], 100 * c->es_contagion_share[top], 100 * s->levels[top], d,
-           c->es_factor[top] / u.scale, u.name);
+           c->es_factor[top] / u.scale, u.name, d, c->es_factor_lo[top] / u.scale, d,
+           c->es_factor_hi[top] / u.scale);
     printf("cascades: mean %.2f rounds, longest %d (path %llu)%s\n", c->mean_rounds, c->max_rounds,
            c->nlongest ? (unsigned long long)c->longest_paths[0] : 0ULL,
            c->truncated_paths ? "; some paths reached max_rounds" : "");
@@ -472,6 +485,47 @@ static int cmd_network(int argc, char **argv) {
   return st == CAS_OK ? 0 : cas_cli_report_error(&err);
 }
 
+/* Scenario i against its base b, ES 99.9%: paired path by path when the
+ * files have as many paths (common random numbers if they share seed and
+ * book), else as independent runs. *gain: the unpaired interval's width
+ * over the paired one's (0: unpaired). */
+static cas_status compare_pair(const char *fa, const cas_output_headline *a, const char *fb,
+                               const cas_output_headline *b, int la, int lb, cas_difference *out,
+                               double *gain, cas_error *err) {
+  cas_summary sa, sb;
+  cas_output_headline_summary(a, &sa);
+  cas_output_headline_summary(b, &sb);
+  /* one level each: the ES 99.9% of both */
+  cas_summary one_a = sa, one_b = sb;
+  one_a.nlevels = one_b.nlevels = 1;
+  one_a.levels[0] = one_b.levels[0] = 0.999;
+  one_a.var[0] = sa.var[la], one_a.var_se[0] = sa.var_se[la], one_a.var_lo[0] = sa.var_lo[la],
+  one_a.var_hi[0] = sa.var_hi[la];
+  one_a.es[0] = sa.es[la], one_a.es_se[0] = sa.es_se[la], one_a.es_lo[0] = sa.es_lo[la],
+  one_a.es_hi[0] = sa.es_hi[la];
+  one_b.var[0] = sb.var[lb], one_b.var_se[0] = sb.var_se[lb], one_b.var_lo[0] = sb.var_lo[lb],
+  one_b.var_hi[0] = sb.var_hi[lb];
+  one_b.es[0] = sb.es[lb], one_b.es_se[0] = sb.es_se[lb], one_b.es_lo[0] = sb.es_lo[lb],
+  one_b.es_hi[0] = sb.es_hi[lb];
+  cas_difference unpaired;
+  cas_unpaired_difference(&one_a, &one_b, &unpaired);
+  *out = unpaired;
+  *gain = 0.0;
+  if (a->paths != b->paths || a->paths < 2) return CAS_OK;
+  double *xa = NULL, *wa = NULL, *xb = NULL, *wb = NULL;
+  static const double level = 0.999;
+  cas_status st = cas_output_read_paths(fa, a->paths, &xa, &wa, err);
+  if (st == CAS_OK) st = cas_output_read_paths(fb, b->paths, &xb, &wb, err);
+  if (st == CAS_OK) st = cas_paired_difference(a->paths, xa, wa, xb, wb, &level, 1, out, err);
+  if (st == CAS_OK && out->es_hi[0] > out->es_lo[0])
+    *gain = (unpaired.es_hi[0] - unpaired.es_lo[0]) / (out->es_hi[0] - out->es_lo[0]);
+  free(xa);
+  free(wa);
+  free(xb);
+  free(wb);
+  return st;
+}
+
 static int cmd_compare(int argc, char **argv) {
   if (argc < 2) return cas_cli_usage_error("compare", "%s", "no result files given");
   for (int i = 1; i < argc; i++)
@@ -493,31 +547,61 @@ static int cmd_compare(int argc, char **argv) {
   int d = u.decimals > 2 ? u.decimals : 1;
   char head[48];
   snprintf(head, sizeof head, "scenario (%s)", u.name);
-  printf("%-26s %5s %12s %18s %18s %18s %18s %8s\n", head, "years", "exposure", "EL (s.e.)",
-         "VaR 99% (s.e.)", "VaR 99.9% (s.e.)", "ES 99.9% (s.e.)", "ES/base");
+  printf("%-26s %5s %12s %18s %18s %18s %18s %26s %20s %8s\n", head, "years", "exposure",
+         "EL (s.e.)", "VaR 99.9% (s.e.)", "ES 99.9% (s.e.)", "ES 99.9% 95% CI",
+         "ES 99.9% - base [95% CI]", "ES/base [95% CI]", "pairing");
+  int paired_any = 0;
   for (int i = 0; i < n; i++) {
     /* the base: the first file of the same horizon */
     int base = 0;
     while (h[base].years != h[i].years) base++;
     int b999 = cas_output_headline_level(&h[base], 0.999);
-    char el[40], v99[40] = "-", v999[40] = "-", es999[40] = "-";
-    int l99 = cas_output_headline_level(&h[i], 0.99), l999 = cas_output_headline_level(&h[i], 0.999);
+    char el[40], v999[40] = "-", es999[40] = "-", ci[48] = "-", diff[64] = "-", ratio[48] = "-";
+    char pairing[24] = "-";
+    int l999 = cas_output_headline_level(&h[i], 0.999);
     snprintf(el, sizeof el, "%.*f (%.*f)", d, h[i].el / u.scale, d, h[i].el_se / u.scale);
-    if (l99 >= 0)
-      snprintf(v99, sizeof v99, "%.*f (%.*f)", d, h[i].var[l99] / u.scale, d, h[i].var_se[l99] / u.scale);
     if (l999 >= 0) {
+      cas_summary si;
+      cas_output_headline_summary(&h[i], &si);
       snprintf(v999, sizeof v999, "%.*f (%.*f)", d, h[i].var[l999] / u.scale, d,
                h[i].var_se[l999] / u.scale);
       snprintf(es999, sizeof es999, "%.*f (%.*f)", d, h[i].es[l999] / u.scale, d,
                h[i].es_se[l999] / u.scale);
+      snprintf(ci, sizeof ci, "%.*f .. %.*f", d, si.es_lo[l999] / u.scale, d,
+               si.es_hi[l999] / u.scale);
     }
-    double ratio =
-        l999 >= 0 && b999 >= 0 && h[base].es[b999] > 0 ? h[i].es[l999] / h[base].es[b999] : 0.0;
-    printf("%-26.26s %5d %12.*f %18s %18s %18s %18s %8.2f\n", h[i].scenario, h[i].years, d,
-           h[i].exposure / u.scale, el, v99, v999, es999, ratio);
+    if (l999 >= 0 && b999 >= 0 && i != base) {
+      cas_difference df;
+      double gain;
+      if (compare_pair(argv[i + 1], &h[i], argv[base + 1], &h[base], l999, b999, &df, &gain,
+                       &err) != CAS_OK) {
+        free(h);
+        return cas_cli_report_error(&err);
+      }
+      snprintf(diff, sizeof diff, "%+.*f [%+.*f, %+.*f]", d, df.es[0] / u.scale, d,
+               df.es_lo[0] / u.scale, d, df.es_hi[0] / u.scale);
+      snprintf(ratio, sizeof ratio, "%.2f [%.2f, %.2f]", df.es_ratio[0], df.es_ratio_lo[0],
+               df.es_ratio_hi[0]);
+      int crn = h[i].seed == h[base].seed && h[i].loans == h[base].loans &&
+                !strcmp(h[i].portfolio, h[base].portfolio);
+      if (gain > 0.0) {
+        snprintf(pairing, sizeof pairing, "%s x%.1f", crn ? "CRN" : "paired", gain);
+        paired_any = 1;
+      } else {
+        snprintf(pairing, sizeof pairing, "indep.");
+      }
+    } else if (i == base && l999 >= 0) {
+      snprintf(ratio, sizeof ratio, "1.00");
+      snprintf(pairing, sizeof pairing, "base");
+    }
+    printf("%-26.26s %5d %12.*f %18s %18s %18s %18s %26s %20s %8s\n", h[i].scenario, h[i].years, d,
+           h[i].exposure / u.scale, el, v999, es999, ci, diff, ratio, pairing);
   }
-  printf("(ES/base: ES 99.9%% relative to the first file of the same horizon; figures over the "
-         "horizon)\n");
+  printf("(base: the first file of the same horizon; figures over the horizon; intervals 95%%)\n");
+  if (paired_any)
+    printf("(pairing: CRN = common random numbers (same seed, book and paths), differences taken "
+           "path by path; xN = how many times narrower the interval is than for independent "
+           "runs)\n");
   free(h);
   return 0;
 }

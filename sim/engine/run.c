@@ -272,7 +272,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
      * stored: the ES contributions by segment come from them. */
     uint64_t ntail = 0;
     if (st == CAS_OK && !res->store_segments)
-      st = cas_tail_paths(res->paths, res->loss, sc->levels[0], &tail_paths, &ntail, err);
+      st = cas_tail_paths(res->paths, res->loss, NULL, sc->levels[0], &tail_paths, &ntail, err);
     if (st == CAS_OK && !res->store_segments)
       st = cas_results_create(ntail, rounds_cap, guarantees, &tail, err);
     if (st == CAS_OK && tail) {
@@ -322,7 +322,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     }
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
-      st = cas_contagion_summary_compute(res->paths, res->loss, res->loss_contagion,
+      st = cas_contagion_summary_compute(res->paths, res->loss, NULL, res->loss_contagion,
                                          rows->contagion_by_segment, plan->nsegments, row_of_path,
                                          res->rounds, res->truncated, &report->summary,
                                          &report->contagion, err);

@@ -7,15 +7,14 @@
 
 const double cas_levels[CAS_NLEVELS] = {0.95, 0.99, 0.999};
 
+/* z_{0.975}: the normal quantile of a two-sided 95% interval. */
+static const double Z95 = 1.959963984540054;
+
 typedef struct ranked {
   double loss;
+  double w;        /* the path's weight (1 without one) */
   uint64_t path;
 } ranked;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -29,62 +28,127 @@ static int by_loss_then_path(const void *a, const void *b) {
   return (x->path > y->path) - (x->path < y->path);
 }
 
-/* k = ceil(a n) as a 1-based rank, guarded against a n landing a hair above
- * an integer through rounding. */
-static uint64_t rank_of(double a, uint64_t n) {
-  double an = a * (double)n;
-  uint64_t k = (uint64_t)ceil(an - 1e-9 * an);
-  if (k < 1) k = 1;
-  if (k > n) k = n;
-  return k;
+static ranked *rank_paths(uint64_t paths, const double *loss, const double *weight) {
+  ranked *r = malloc((paths ? paths : 1) * sizeof *r);
+  if (!r) return NULL;
+  for (uint64_t p = 0; p < paths; p++) r[p] = (ranked){loss[p], weight ? weight[p] : 1.0, p};
+  qsort(r, paths, sizeof *r, by_loss_then_path);
+  return r;
 }
 
-void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var,
-                     double *var_se, double *es, double *es_se) {
-  uint64_t k = rank_of(a, n);
-  double v = sorted[k - 1];
-  uint64_t j = (uint64_t)ceil(sqrt((double)n * a * (1.0 - a)));
-  uint64_t lo = k > j ? k - j : 1, hi = k + j < n ? k + j : n;
-  *var = v;
-  *var_se = 0.5 * (sorted[hi - 1] - sorted[lo - 1]);
-
-  /* ES as VaR plus the mean excess over VaR: the same number, but ES >= VaR
-   * holds exactly in floating point and the excesses are small numbers. The
-   * weight of L_(k) itself, k - a n, multiplies an excess of zero. */
-  double mass = (double)n * (1.0 - a);
-  double excess = 0.0, excess2 = 0.0;
-  for (uint64_t i = k; i < n; i++) {
-    double d = sorted[i] - v;
-    excess += d;
-    excess2 += d * d;
+/* The smallest 1-based rank i with S(i) = sum_{j > i} w_(j) <= target,
+ * S(i) summed from the top (the order the tail estimators use); 1 if
+ * every S qualifies, n if none but S(n) = 0 does. */
+static uint64_t smallest_rank(const ranked *r, uint64_t n, double target) {
+  double s = 0.0;   /* S(i) for the current i, from i = n down */
+  uint64_t i = n;
+  while (i > 1 && s + r[i - 1].w <= target) {
+    s += r[i - 1].w;
+    i--;
   }
-  double mean_excess = excess / mass;
-  double tail_var = fmax(excess2 / mass - mean_excess * mean_excess, 0.0);
-  *es = v + mean_excess;
-  *es_se = sqrt((tail_var + a * mean_excess * mean_excess) / ((1.0 - a) * (double)n));
+  return i;
+}
+
+void cas_hall_interval(double mean, double m2, double m3, uint64_t n, double z, double *lo,
+                       double *hi) {
+  double s = sqrt(fmax(m2, 0.0)), se = s / sqrt((double)n);
+  if (!(s > 0.0) || n < 2) {
+    *lo = *hi = mean;
+    return;
+  }
+  double g = m3 / (s * s * s) / sqrt((double)n);
+  double tu = z, tl = -z;
+  if (fabs(g) > 1e-12) {
+    /* the inverse of T + g T^2 / 3 + g^2 T^3 / 27 + g / 6 = ((1 + g T / 3)^3 - 1) / g + g / 6 */
+    tu = 3.0 / g * (cbrt(1.0 + g * (z - g / 6.0)) - 1.0);
+    tl = 3.0 / g * (cbrt(1.0 + g * (-z - g / 6.0)) - 1.0);
+  }
+  *lo = mean - tu * se;
+  *hi = mean - tl * se;
+}
+
+/* VaR and ES at level a of the ranked (ascending) losses, with their
+ * standard errors and 95% intervals; *k_out the rank of VaR and *frac the
+ * weight L_(k) carries in ES (so that the weights of the ES paths add up
+ * to n (1 - a)). weighted 0: every w is 1 (the binomial variance a (1 - a)
+ * of the tail count is then known exactly). */
+static void tail_estimate(const ranked *r, uint64_t n, double a, int weighted, cas_tail_estimate *o,
+                          uint64_t *k_out, double *frac) {
+  double m = (double)n, target = m * (1.0 - a), slack = 1e-9 * a * m;
+  uint64_t k = smallest_rank(r, n, target + slack);
+  double v = r[k - 1].loss;
+  /* ES as VaR plus the mean excess over VaR: ES >= VaR holds exactly and
+   * the excesses are small numbers. h = w (L - VaR)+ per path. */
+  double sk = 0.0, q2 = 0.0, e = 0.0;
+  for (uint64_t i = k; i < n; i++) {
+    sk += r[i].w;
+    q2 += r[i].w * r[i].w;
+    e += r[i].w * (r[i].loss - v);
+  }
+  double hmean = e / m, c2 = 0.0, c3 = 0.0;
+  for (uint64_t i = k; i < n; i++) {
+    double d = r[i].w * (r[i].loss - v) - hmean;
+    c2 += d * d;
+    c3 += d * d * d;
+  }
+  double zeros = (double)k;   /* the paths at or below VaR: h = 0 */
+  c2 += zeros * hmean * hmean;
+  c3 -= zeros * hmean * hmean * hmean;
+  double h2 = c2 / m, h3 = c3 / m;
+  o->var = v;
+  o->es = v + e / target;
+  o->es_se = sqrt(h2 / m) / (1.0 - a);
+  double lo, hi;
+  cas_hall_interval(hmean, h2, h3, n, Z95, &lo, &hi);
+  o->es_lo = v + lo / (1.0 - a);
+  o->es_hi = v + hi / (1.0 - a);
+  /* VaR: the ranks whose estimated tail probability lies within z
+   * standard errors of 1 - a (an order-statistic interval; with unit
+   * weights the tail count is binomial with variance n a (1 - a)). */
+  double var_tail = weighted ? fmax(q2 / m - (sk / m) * (sk / m), 0.0) : a * (1.0 - a);
+  double d1 = sqrt(m * var_tail), d95 = Z95 * d1;
+  uint64_t lo1 = smallest_rank(r, n, target + slack + d1);
+  uint64_t hi1 = target - d1 >= 0.0 ? smallest_rank(r, n, target + slack - d1) : n;
+  uint64_t lo95 = smallest_rank(r, n, target + slack + d95);
+  uint64_t hi95 = target - d95 >= 0.0 ? smallest_rank(r, n, target + slack - d95) : n;
+  o->var_se = 0.5 * (r[hi1 - 1].loss - r[lo1 - 1].loss);
+  o->tail_sd = sqrt(var_tail);
+  o->var_lo = r[lo95 - 1].loss;
+  o->var_hi = r[hi95 - 1].loss;
+  if (k_out) *k_out = k;
+  if (frac) *frac = target - sk;
+}
+
+void cas_quantile_es(const double *sorted, uint64_t n, double a, double *var, double *var_se,
+                     double *es, double *es_se) {
+  ranked *r = malloc((n ? n : 1) * sizeof *r);
+  if (!r) {
+    *var = *var_se = *es = *es_se = NAN;
+    return;
+  }
+  for (uint64_t i = 0; i < n; i++) r[i] = (ranked){sorted[i], 1.0, i};
+  cas_tail_estimate t;
+  tail_estimate(r, n, a, 0, &t, NULL, NULL);
+  *var = t.var;
+  *var_se = t.var_se;
+  *es = t.es;
+  *es_se = t.es_se;
+  free(r);
 }
 
 /* The mean of rows[path][n] over the paths that make up ES_a, with ES's
- * weights (L_(k) counted k - a n times): r ranks the paths. */
-static void tail_mean_rows(const ranked *r, uint64_t paths, double a, const double *rows, int n,
-                           const int64_t *row_of_path, double *out) {
-  uint64_t k = rank_of(a, paths);
-  double m = (double)paths, mass = m * (1.0 - a);
+ * weights (L_(k) counted frac times, the others w times): r ranks the
+ * paths. */
+static void tail_mean_rows(const ranked *r, uint64_t paths, double a, uint64_t k, double frac,
+                           const double *rows, int n, const int64_t *row_of_path, double *out) {
+  double mass = (double)paths * (1.0 - a);
   for (int s = 0; s < n; s++) out[s] = 0.0;
   for (uint64_t i = k - 1; i < paths; i++) {
-    double w = (i == k - 1) ? ((double)k - a * m) : 1.0;
+    double w = (i == k - 1) ? frac : r[i].w;
     uint64_t at = row_of_path ? (uint64_t)row_of_path[r[i].path] : r[i].path;
     const double *row = &rows[at * (uint64_t)n];
     for (int s = 0; s < n; s++) out[s] += w * row[s] / mass;
   }
-}
-
-static ranked *rank_paths(uint64_t paths, const double *loss) {
-  ranked *r = malloc(paths * sizeof *r);
-  if (!r) return NULL;
-  for (uint64_t p = 0; p < paths; p++) r[p] = (ranked){loss[p], p};
-  qsort(r, paths, sizeof *r, by_loss_then_path);
-  return r;
 }
 
 void cas_summary_free(cas_summary *s) {
@@ -107,50 +171,64 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_sum
   memcpy(out->levels, levels, (size_t)nlevels * sizeof *levels);
   const double *loss_by_segment = opt ? opt->loss_by_segment : NULL;
   const int64_t *row_of_path = opt ? opt->row_of_path : NULL;
+  const double *w = opt ? opt->weight : NULL;
   int nseg = loss_by_segment ? opt->nsegments : 0;
-  ranked *r = rank_paths(paths, loss);
-  double *sorted = malloc(paths * sizeof *sorted);
+  ranked *r = rank_paths(paths, loss, w);
   if (nseg > 0) {
     out->nsegments = nseg;
     out->el_by_segment = calloc((size_t)nseg, sizeof *out->el_by_segment);
     out->es_contribution = calloc((size_t)nseg * (size_t)nlevels, sizeof *out->es_contribution);
   }
-  if (!r || !sorted || (nseg > 0 && (!out->el_by_segment || !out->es_contribution))) {
+  if (!r || (nseg > 0 && (!out->el_by_segment || !out->es_contribution))) {
     free(r);
-    free(sorted);
     cas_summary_free(out);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory sorting %llu losses",
                          (unsigned long long)paths);
   }
   out->paths = paths;
+  out->weighted = w != NULL;
   double m = (double)paths, sum = 0.0, sum_def = 0.0;
   for (uint64_t p = 0; p < paths; p++) {
-    sum += loss[p];
-    if (defaults) sum_def += (double)defaults[p];
+    double wp = w ? w[p] : 1.0;
+    sum += wp * loss[p];
+    if (defaults) sum_def += wp * (double)defaults[p];
   }
-  double mean = sum / m, m2 = 0.0, m4 = 0.0;
+  double mean = sum / m, m2 = 0.0, m4 = 0.0, x2 = 0.0, x3 = 0.0;
   for (uint64_t p = 0; p < paths; p++) {
-    double d = loss[p] - mean;
-    m2 += d * d;
-    m4 += d * d * d * d;
+    double wp = w ? w[p] : 1.0, d = loss[p] - mean, x = wp * loss[p] - mean;
+    m2 += wp * d * d;
+    m4 += wp * d * d * d * d;
+    x2 += x * x;
+    x3 += x * x * x;
   }
-  double var = m2 / (m - 1.0);
+  /* plain: the unbiased sample variance; weighted: the weighted moment */
+  double var = w ? m2 / m : m2 / (m - 1.0);
   out->el = mean;
   out->sd = sqrt(var);
-  out->el_se = out->sd / sqrt(m);
+  out->el_se = sqrt(x2 / (m - 1.0)) / sqrt(m);
+  cas_hall_interval(mean, x2 / m, x3 / m, paths, Z95, &out->el_lo, &out->el_hi);
   m4 /= m;
-  out->sd_se = var > 0.0 ? sqrt(fmax(m4 - (m2 / m) * (m2 / m), 0.0) / (4.0 * var * m)) : 0.0;
+  double mm2 = w ? var : m2 / m;
+  out->sd_se = var > 0.0 ? sqrt(fmax(m4 - mm2 * mm2, 0.0) / (4.0 * var * m)) : 0.0;
   out->mean_defaults = sum_def / m;
-
-  for (uint64_t p = 0; p < paths; p++) sorted[p] = r[p].loss;
-  out->min_loss = sorted[0];
-  out->max_loss = sorted[paths - 1];
+  out->min_loss = r[0].loss;
+  out->max_loss = r[paths - 1].loss;
 
   for (int l = 0; l < nlevels; l++) {
-    double a = levels[l];
-    cas_quantile_es(sorted, paths, a, &out->var[l], &out->var_se[l], &out->es[l], &out->es_se[l]);
+    double a = levels[l], frac;
+    uint64_t k;
+    cas_tail_estimate t;
+    tail_estimate(r, paths, a, w != NULL, &t, &k, &frac);
+    out->var[l] = t.var;
+    out->var_se[l] = t.var_se;
+    out->var_lo[l] = t.var_lo;
+    out->var_hi[l] = t.var_hi;
+    out->es[l] = t.es;
+    out->es_se[l] = t.es_se;
+    out->es_lo[l] = t.es_lo;
+    out->es_hi[l] = t.es_hi;
     if (nseg > 0)
-      tail_mean_rows(r, paths, a, loss_by_segment, nseg, row_of_path,
+      tail_mean_rows(r, paths, a, k, frac, loss_by_segment, nseg, row_of_path,
                      &out->es_contribution[(size_t)l * nseg]);
   }
   if (nseg > 0 && opt->el_by_segment) {
@@ -158,11 +236,10 @@ cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_sum
   } else if (nseg > 0) {
     for (uint64_t p = 0; p < paths; p++)
       for (int s = 0; s < nseg; s++)
-        out->el_by_segment[s] += loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
+        out->el_by_segment[s] += (w ? w[p] : 1.0) * loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
     for (int s = 0; s < nseg; s++) out->el_by_segment[s] /= m;
   }
   free(r);
-  free(sorted);
   return CAS_OK;
 }
 
@@ -181,22 +258,27 @@ static int by_cascade(const void *x, const void *y) {
   return (a->path > b->path) - (a->path < b->path);
 }
 
-cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
+cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss, const double *weight,
                                          const double *contagion,
                                          const double *contagion_by_segment, int nsegments,
-                                         const int64_t *row_of_path, const int32_t *rounds, const uint8_t *truncated,
-                                         const cas_summary *sum, cas_contagion_summary *out,
-                                         cas_error *err) {
+                                         const int64_t *row_of_path, const int32_t *rounds,
+                                         const uint8_t *truncated, const cas_summary *sum,
+                                         cas_contagion_summary *out, cas_error *err) {
   memset(out, 0, sizeof *out);
   if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
   double *factor = malloc(paths * sizeof *factor);
-  ranked *r = rank_paths(paths, loss);
+  ranked *r = rank_paths(paths, loss, weight);
   cascade_rank *c = malloc(paths * sizeof *c);
   int nlevels = sum->nlevels;
   out->nsegments = nsegments;
   out->es_contribution_contagion =
       calloc((size_t)(nsegments > 0 ? nsegments : 1) * (size_t)nlevels, sizeof(double));
-  if (!factor || !r || !c || !out->es_contribution_contagion) {
+  ranked *rf = NULL;
+  if (factor && r && c && out->es_contribution_contagion) {
+    for (uint64_t p = 0; p < paths; p++) factor[p] = loss[p] - contagion[p];
+    rf = rank_paths(paths, factor, weight);
+  }
+  if (!rf) {
     cas_contagion_summary_free(out);
     free(factor);
     free(r);
@@ -205,23 +287,36 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   }
   double m = (double)paths, s1 = 0.0, s2 = 0.0, sr = 0.0;
   for (uint64_t p = 0; p < paths; p++) {
-    factor[p] = loss[p] - contagion[p];
-    s1 += contagion[p];
-    s2 += contagion[p] * contagion[p];
-    sr += rounds[p];
+    double w = weight ? weight[p] : 1.0;
+    s1 += w * contagion[p];
+    sr += w * rounds[p];
     if (rounds[p] > out->max_rounds) out->max_rounds = rounds[p];
     out->truncated_paths += truncated[p];
     c[p] = (cascade_rank){rounds[p], contagion[p], p};
   }
   out->el_contagion = s1 / m;
-  out->el_contagion_se = sqrt(fmax(s2 / m - out->el_contagion * out->el_contagion, 0.0) / (m - 1.0));
+  for (uint64_t p = 0; p < paths; p++) {
+    double d = (weight ? weight[p] : 1.0) * contagion[p] - out->el_contagion;
+    s2 += d * d;
+  }
+  out->el_contagion_se = sqrt(s2 / (m - 1.0) / m);
   out->mean_rounds = sr / m;
-  qsort(factor, paths, sizeof *factor, cmp_double);
   for (int l = 0; l < nlevels; l++) {
-    double a = sum->levels[l], vse, ese;
+    double a = sum->levels[l], frac;
+    uint64_t k;
     double *row = &out->es_contribution_contagion[(size_t)l * (size_t)nsegments];
-    cas_quantile_es(factor, paths, a, &out->var_factor[l], &vse, &out->es_factor[l], &ese);
-    tail_mean_rows(r, paths, a, contagion_by_segment, nsegments, row_of_path, row);
+    cas_tail_estimate t;
+    tail_estimate(rf, paths, a, weight != NULL, &t, NULL, NULL);
+    out->var_factor[l] = t.var;
+    out->es_factor[l] = t.es;
+    out->var_factor_se[l] = t.var_se;
+    out->var_factor_lo[l] = t.var_lo;
+    out->var_factor_hi[l] = t.var_hi;
+    out->es_factor_se[l] = t.es_se;
+    out->es_factor_lo[l] = t.es_lo;
+    out->es_factor_hi[l] = t.es_hi;
+    tail_estimate(r, paths, a, weight != NULL, &t, &k, &frac);
+    tail_mean_rows(r, paths, a, k, frac, contagion_by_segment, nsegments, row_of_path, row);
     double part = 0.0;
     for (int s = 0; s < nsegments; s++) part += row[s];
     out->es_contagion[l] = part;
@@ -235,21 +330,27 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss,
   }
   free(factor);
   free(r);
+  free(rf);
   free(c);
   return CAS_OK;
 }
 
-cas_status cas_tail_paths(uint64_t paths, const double *loss, double a, uint64_t **out,
-                          uint64_t *n, cas_error *err) {
+cas_status cas_tail_paths(uint64_t paths, const double *loss, const double *weight, double a,
+                          uint64_t **out, uint64_t *n, cas_error *err) {
   *out = NULL;
   *n = 0;
   if (paths < 1) return CAS_OK;
-  ranked *r = rank_paths(paths, loss);
-  uint64_t k = rank_of(a, paths), count = paths - (k - 1);
+  ranked *r = rank_paths(paths, loss, weight);
+  if (!r)
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory ranking %llu losses",
+                         (unsigned long long)paths);
+  cas_tail_estimate t;
+  uint64_t k;
+  tail_estimate(r, paths, a, weight != NULL, &t, &k, NULL);
+  uint64_t count = paths - (k - 1);
   uint64_t *list = malloc(count * sizeof *list);
-  if (!r || !list) {
+  if (!list) {
     free(r);
-    free(list);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory ranking %llu losses",
                          (unsigned long long)paths);
   }
@@ -280,5 +381,122 @@ void cas_default_rates(uint64_t paths, int nsegments, const int32_t *defaults_by
     }
     rate[s] = mean;
     rate_se[s] = paths > 1 ? sqrt(m2 / (double)(paths - 1) / (double)paths) : 0.0;
+  }
+}
+
+/* --- scenario minus baseline ------------------------------------------ */
+
+/* Moments of x[n]: mean, central second and third (divided by n). */
+static void moments(const double *x, uint64_t n, double *mean, double *m2, double *m3) {
+  double s = 0.0;
+  for (uint64_t i = 0; i < n; i++) s += x[i];
+  double mu = s / (double)n, c2 = 0.0, c3 = 0.0;
+  for (uint64_t i = 0; i < n; i++) {
+    double d = x[i] - mu;
+    c2 += d * d;
+    c3 += d * d * d;
+  }
+  *mean = mu;
+  *m2 = c2 / (double)n;
+  *m3 = c3 / (double)n;
+}
+
+cas_status cas_paired_difference(uint64_t paths, const double *loss_a, const double *weight_a,
+                                 const double *loss_b, const double *weight_b,
+                                 const double *levels, int nlevels, cas_difference *out,
+                                 cas_error *err) {
+  memset(out, 0, sizeof *out);
+  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "differences need at least 2 paths");
+  if (nlevels < 1 || nlevels > CAS_MAX_LEVELS)
+    return cas_error_set(err, CAS_ERR_INTERNAL, "%d confidence levels", nlevels);
+  ranked *ra = rank_paths(paths, loss_a, weight_a), *rb = rank_paths(paths, loss_b, weight_b);
+  double *psi = malloc(paths * sizeof *psi), *psi2 = malloc(paths * sizeof *psi2);
+  if (!ra || !rb || !psi || !psi2) {
+    free(ra);
+    free(rb);
+    free(psi);
+    free(psi2);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory comparing %llu paths",
+                         (unsigned long long)paths);
+  }
+  double m = (double)paths, mean, m2, m3, lo, hi;
+  out->nlevels = nlevels;
+  for (uint64_t p = 0; p < paths; p++)
+    psi[p] = (weight_a ? weight_a[p] : 1.0) * loss_a[p] - (weight_b ? weight_b[p] : 1.0) * loss_b[p];
+  moments(psi, paths, &mean, &m2, &m3);
+  out->el = mean;
+  out->el_se = sqrt(m2 * m / (m - 1.0) / m);
+  cas_hall_interval(mean, m2, m3, paths, Z95, &out->el_lo, &out->el_hi);
+  for (int l = 0; l < nlevels; l++) {
+    double a = levels[l];
+    out->levels[l] = a;
+    cas_tail_estimate ta, tb;
+    tail_estimate(ra, paths, a, weight_a != NULL, &ta, NULL, NULL);
+    tail_estimate(rb, paths, a, weight_b != NULL, &tb, NULL, NULL);
+    /* ES: the influence of a path, w (L - VaR)+ / (1 - a), for each run;
+     * their difference per path carries the common random numbers. */
+    for (uint64_t p = 0; p < paths; p++) {
+      double wa = weight_a ? weight_a[p] : 1.0, wb = weight_b ? weight_b[p] : 1.0;
+      double ha = loss_a[p] > ta.var ? wa * (loss_a[p] - ta.var) : 0.0;
+      double hb = loss_b[p] > tb.var ? wb * (loss_b[p] - tb.var) : 0.0;
+      psi[p] = (ha - hb) / (1.0 - a);
+      psi2[p] = ha / (1.0 - a) / tb.es - ta.es / tb.es * hb / (1.0 - a) / tb.es;
+    }
+    moments(psi, paths, &mean, &m2, &m3);
+    out->es[l] = ta.es - tb.es;
+    out->es_se[l] = sqrt(m2 / m);
+    cas_hall_interval(mean, m2, m3, paths, Z95, &lo, &hi);
+    out->es_lo[l] = out->es[l] + (lo - mean);
+    out->es_hi[l] = out->es[l] + (hi - mean);
+    moments(psi2, paths, &mean, &m2, &m3);
+    out->es_ratio[l] = tb.es > 0.0 ? ta.es / tb.es : NAN;
+    out->es_ratio_se[l] = sqrt(m2 / m);
+    cas_hall_interval(mean, m2, m3, paths, Z95, &lo, &hi);
+    out->es_ratio_lo[l] = out->es_ratio[l] + (lo - mean);
+    out->es_ratio_hi[l] = out->es_ratio[l] + (hi - mean);
+    /* VaR: the influence w 1{L > VaR} / f(VaR), the density f from the
+     * order-statistic band (var_se = sd of the tail indicator / (sqrt(n) f)) */
+    double fa = ta.tail_sd > 0.0 ? sqrt(m) * (ta.var_hi - ta.var_lo) / (2.0 * Z95 * ta.tail_sd) : 0.0;
+    double fb = tb.tail_sd > 0.0 ? sqrt(m) * (tb.var_hi - tb.var_lo) / (2.0 * Z95 * tb.tail_sd) : 0.0;
+    for (uint64_t p = 0; p < paths; p++) {
+      double wa = weight_a ? weight_a[p] : 1.0, wb = weight_b ? weight_b[p] : 1.0;
+      psi[p] = (loss_a[p] > ta.var ? wa : 0.0) * fa - (loss_b[p] > tb.var ? wb : 0.0) * fb;
+    }
+    moments(psi, paths, &mean, &m2, &m3);
+    out->var[l] = ta.var - tb.var;
+    out->var_se[l] = sqrt(m2 / m);
+    out->var_lo[l] = out->var[l] - Z95 * out->var_se[l];
+    out->var_hi[l] = out->var[l] + Z95 * out->var_se[l];
+  }
+  free(ra);
+  free(rb);
+  free(psi);
+  free(psi2);
+  return CAS_OK;
+}
+
+void cas_unpaired_difference(const cas_summary *a, const cas_summary *b, cas_difference *out) {
+  memset(out, 0, sizeof *out);
+  out->nlevels = a->nlevels < b->nlevels ? a->nlevels : b->nlevels;
+  out->el = a->el - b->el;
+  out->el_se = hypot(a->el_se, b->el_se);
+  out->el_lo = out->el - hypot(a->el - a->el_lo, b->el_hi - b->el);
+  out->el_hi = out->el + hypot(a->el_hi - a->el, b->el - b->el_lo);
+  for (int l = 0; l < out->nlevels; l++) {
+    out->levels[l] = a->levels[l];
+    out->var[l] = a->var[l] - b->var[l];
+    out->var_se[l] = hypot(a->var_se[l], b->var_se[l]);
+    out->var_lo[l] = out->var[l] - hypot(a->var[l] - a->var_lo[l], b->var_hi[l] - b->var[l]);
+    out->var_hi[l] = out->var[l] + hypot(a->var_hi[l] - a->var[l], b->var[l] - b->var_lo[l]);
+    out->es[l] = a->es[l] - b->es[l];
+    out->es_se[l] = hypot(a->es_se[l], b->es_se[l]);
+    out->es_lo[l] = out->es[l] - hypot(a->es[l] - a->es_lo[l], b->es_hi[l] - b->es[l]);
+    out->es_hi[l] = out->es[l] + hypot(a->es_hi[l] - a->es[l], b->es[l] - b->es_lo[l]);
+    double r = b->es[l] > 0.0 ? a->es[l] / b->es[l] : NAN;
+    out->es_ratio[l] = r;
+    /* delta method for independent estimates */
+    out->es_ratio_se[l] = r * hypot(a->es_se[l] / a->es[l], b->es_se[l] / b->es[l]);
+    out->es_ratio_lo[l] = r - Z95 * out->es_ratio_se[l];
+    out->es_ratio_hi[l] = r + Z95 * out->es_ratio_se[l];
   }
 }

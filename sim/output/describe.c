@@ -201,9 +201,15 @@ static void describe_segments(cas_dataset_list *l, const cas_plan *plan, const d
      "Monte Carlo standard error of default_rate", 0);
 }
 
+/* The long names of the bounds of 95% confidence intervals (stats.h). */
+#define CI_LO(x) "lower bound of the 95% confidence interval of " x
+#define CI_HI(x) "upper bound of the 95% confidence interval of " x
+
 static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
   DS("el", CAS_DT_F64, 0, {NULL}, &sum->el, "CNY", "expected loss (Monte Carlo mean)", 0);
   DS("el_se", CAS_DT_F64, 0, {NULL}, &sum->el_se, "CNY", "Monte Carlo standard error of el", 0);
+  DS("el_lo", CAS_DT_F64, 0, {NULL}, &sum->el_lo, "CNY", CI_LO("el"), 0);
+  DS("el_hi", CAS_DT_F64, 0, {NULL}, &sum->el_hi, "CNY", CI_HI("el"), 0);
   DS("sd", CAS_DT_F64, 0, {NULL}, &sum->sd, "CNY", "standard deviation of loss", 0);
   DS("sd_se", CAS_DT_F64, 0, {NULL}, &sum->sd_se, "CNY", "Monte Carlo standard error of sd", 0);
   DS("mean_defaults", CAS_DT_F64, 0, {NULL}, &sum->mean_defaults, "1",
@@ -211,8 +217,12 @@ static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
   DS("var", CAS_DT_F64, 1, {"level"}, sum->var, "CNY", "value at risk (empirical loss quantile)", 0);
   DS("var_se", CAS_DT_F64, 1, {"level"}, sum->var_se, "CNY",
      "Monte Carlo standard error of var (order-statistic band)", 0);
+  DS("var_lo", CAS_DT_F64, 1, {"level"}, sum->var_lo, "CNY", CI_LO("var") " (order statistic)", 0);
+  DS("var_hi", CAS_DT_F64, 1, {"level"}, sum->var_hi, "CNY", CI_HI("var") " (order statistic)", 0);
   DS("es", CAS_DT_F64, 1, {"level"}, sum->es, "CNY", "expected shortfall (mean loss beyond var)", 0);
   DS("es_se", CAS_DT_F64, 1, {"level"}, sum->es_se, "CNY", "Monte Carlo standard error of es", 0);
+  DS("es_lo", CAS_DT_F64, 1, {"level"}, sum->es_lo, "CNY", CI_LO("es") " (Hall)", 0);
+  DS("es_hi", CAS_DT_F64, 1, {"level"}, sum->es_hi, "CNY", CI_HI("es") " (Hall)", 0);
   DS("es_contribution", CAS_DT_F64, 2, {"level", "segment"}, sum->es_contribution, "CNY",
      "segment's loss on the paths that make up es (sums to es)", 0);
   DS("el_by_segment", CAS_DT_F64, 1, {"segment"}, sum->el_by_segment, "CNY",
@@ -223,7 +233,7 @@ static void describe_summary(cas_dataset_list *l, const cas_summary *sum) {
  * error by year, VaR and ES and theirs by (year, level), in one block the
  * list owns. */
 typedef struct year_stats {
-  double *el, *el_se, *var, *var_se, *es, *es_se;
+  double *el, *el_se, *var, *var_se, *es, *es_se, *var_lo, *var_hi, *es_lo, *es_hi;
 } year_stats;
 
 /* rows[paths][years]: the values up to the end of each year (diff 0) or,
@@ -231,7 +241,7 @@ typedef struct year_stats {
 static int year_summaries(cas_dataset_list *l, const cas_results *res, const double *rows,
                           int diff, const cas_summary *sum, year_stats *out) {
   size_t years = (size_t)res->years, nl = (size_t)sum->nlevels;
-  double *block = cas_datasets_own(l, malloc(years * (2 + 4 * nl) * sizeof *block));
+  double *block = cas_datasets_own(l, malloc(years * (2 + 8 * nl) * sizeof *block));
   double *col = malloc((res->paths ? res->paths : 1) * sizeof *col);
   if (l->failed || !col) {
     free(col);
@@ -242,6 +252,10 @@ static int year_summaries(cas_dataset_list *l, const cas_results *res, const dou
   out->var_se = out->var + years * nl;
   out->es = out->var_se + years * nl;
   out->es_se = out->es + years * nl;
+  out->var_lo = out->es_se + years * nl;
+  out->var_hi = out->var_lo + years * nl;
+  out->es_lo = out->var_hi + years * nl;
+  out->es_hi = out->es_lo + years * nl;
   cas_summary_options opt = {.levels = sum->levels, .nlevels = sum->nlevels};
   for (size_t t = 0; t < years; t++) {
     for (uint64_t p = 0; p < res->paths; p++) {
@@ -262,6 +276,10 @@ static int year_summaries(cas_dataset_list *l, const cas_results *res, const dou
       out->var_se[t * nl + k] = y.var_se[k];
       out->es[t * nl + k] = y.es[k];
       out->es_se[t * nl + k] = y.es_se[k];
+      out->var_lo[t * nl + k] = y.var_lo[k];
+      out->var_hi[t * nl + k] = y.var_hi[k];
+      out->es_lo[t * nl + k] = y.es_lo[k];
+      out->es_hi[t * nl + k] = y.es_hi[k];
     }
     cas_summary_free(&y);
   }
@@ -271,15 +289,19 @@ static int year_summaries(cas_dataset_list *l, const cas_results *res, const dou
 
 static void describe_year_stats(cas_dataset_list *l, const year_stats *y, const char *suffix,
                                 const char *what) {
-  static const char *const stat[6] = {"el", "el", "var", "var", "es", "es"};
-  static const char *const text[6] = {"expected loss", "Monte Carlo standard error of the expected loss",
-                                      "value at risk", "Monte Carlo standard error of the value at risk",
-                                      "expected shortfall",
-                                      "Monte Carlo standard error of the expected shortfall"};
-  double *const data[6] = {y->el, y->el_se, y->var, y->var_se, y->es, y->es_se};
-  for (int k = 0; k < 6; k++) {
+  static const char *const stat[10] = {"el", "el", "var", "var", "es", "es", "var", "var", "es", "es"};
+  static const char *const part[10] = {"", "_se", "", "_se", "", "_se", "_lo", "_hi", "_lo", "_hi"};
+  static const char *const text[10] = {
+      "expected loss", "Monte Carlo standard error of the expected loss", "value at risk",
+      "Monte Carlo standard error of the value at risk", "expected shortfall",
+      "Monte Carlo standard error of the expected shortfall",
+      CI_LO("the value at risk"), CI_HI("the value at risk"),
+      CI_LO("the expected shortfall"), CI_HI("the expected shortfall")};
+  double *const data[10] = {y->el, y->el_se, y->var, y->var_se, y->es, y->es_se,
+                            y->var_lo, y->var_hi, y->es_lo, y->es_hi};
+  for (int k = 0; k < 10; k++) {
     char name[64], long_name[192];
-    snprintf(name, sizeof name, "%s_%s%s", stat[k], suffix, k % 2 ? "_se" : "");
+    snprintf(name, sizeof name, "%s_%s%s", stat[k], suffix, part[k]);
     snprintf(long_name, sizeof long_name, "%s of %s", text[k], what);
     if (k < 2)
       DS(cas_datasets_keep_text(l, name), CAS_DT_F64, 1, {"year"}, data[k], "CNY",
@@ -416,9 +438,13 @@ static void describe_mitigants(cas_dataset_list *l, const cas_run_record *rec,
   DS("var_net", CAS_DT_F64, 1, {"level"}, net->var, "CNY", "value at risk of loss_net", 0);
   DS("var_net_se", CAS_DT_F64, 1, {"level"}, net->var_se, "CNY",
      "Monte Carlo standard error of var_net", 0);
+  DS("var_net_lo", CAS_DT_F64, 1, {"level"}, net->var_lo, "CNY", CI_LO("var_net"), 0);
+  DS("var_net_hi", CAS_DT_F64, 1, {"level"}, net->var_hi, "CNY", CI_HI("var_net"), 0);
   DS("es_net", CAS_DT_F64, 1, {"level"}, net->es, "CNY", "expected shortfall of loss_net", 0);
   DS("es_net_se", CAS_DT_F64, 1, {"level"}, net->es_se, "CNY",
      "Monte Carlo standard error of es_net", 0);
+  DS("es_net_lo", CAS_DT_F64, 1, {"level"}, net->es_lo, "CNY", CI_LO("es_net"), 0);
+  DS("es_net_hi", CAS_DT_F64, 1, {"level"}, net->es_hi, "CNY", CI_HI("es_net"), 0);
 }
 
 /* The model as run, and the texts that reproduce it. */

@@ -337,6 +337,17 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
     bad |= read_doubles(f, "es", out->es, nl);
     bad |= read_doubles(f, "es_se", out->es_se, nl);
   }
+  if (!bad && dataset_size(f, "var_lo") == nl) {
+    out->has_ci = 1;
+    bad |= read_doubles(f, "el_lo", &out->el_lo, 1);
+    bad |= read_doubles(f, "el_hi", &out->el_hi, 1);
+    bad |= read_doubles(f, "var_lo", out->var_lo, nl);
+    bad |= read_doubles(f, "var_hi", out->var_hi, nl);
+    bad |= read_doubles(f, "es_lo", out->es_lo, nl);
+    bad |= read_doubles(f, "es_hi", out->es_hi, nl);
+  }
+  if (H5Aexists(f, "portfolio_source") > 0)
+    bad |= read_attr_string(f, "portfolio_source", out->portfolio, sizeof out->portfolio);
   hssize_t nseg = dataset_size(f, "stressed_ead");
   double *ead = nseg > 0 && nseg <= CAS_SEGMENTS_MAX ? malloc((size_t)nseg * sizeof *ead) : NULL;
   if (ead == NULL) bad = 1;
@@ -345,5 +356,69 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   free(ead);
   H5Fclose(f);
   if (bad) return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file", path);
+  return CAS_OK;
+}
+
+void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out) {
+  memset(out, 0, sizeof *out);
+  out->paths = h->paths;
+  out->nlevels = h->nlevels;
+  out->el = h->el;
+  out->el_se = h->el_se;
+  out->el_lo = h->has_ci ? h->el_lo : h->el - 1.959963984540054 * h->el_se;
+  out->el_hi = h->has_ci ? h->el_hi : h->el + 1.959963984540054 * h->el_se;
+  for (int l = 0; l < h->nlevels; l++) {
+    out->levels[l] = h->levels[l];
+    out->var[l] = h->var[l];
+    out->var_se[l] = h->var_se[l];
+    out->es[l] = h->es[l];
+    out->es_se[l] = h->es_se[l];
+    /* files without intervals: normal ones from the standard errors */
+    out->var_lo[l] = h->has_ci ? h->var_lo[l] : h->var[l] - 1.959963984540054 * h->var_se[l];
+    out->var_hi[l] = h->has_ci ? h->var_hi[l] : h->var[l] + 1.959963984540054 * h->var_se[l];
+    out->es_lo[l] = h->has_ci ? h->es_lo[l] : h->es[l] - 1.959963984540054 * h->es_se[l];
+    out->es_hi[l] = h->has_ci ? h->es_hi[l] : h->es[l] + 1.959963984540054 * h->es_se[l];
+  }
+}
+
+/* A numeric dataset of exactly n finite values, in a new array; NULL and
+ * *missing 1 if the file has no such dataset. */
+static double *read_column(hid_t f, const char *name, uint64_t n, int *missing, int *bad) {
+  *missing = H5Lexists(f, name, H5P_DEFAULT) <= 0;
+  if (*missing) return NULL;
+  double *x = malloc((n ? n : 1) * sizeof *x);
+  if (!x || dataset_size(f, name) != (hssize_t)n || read_doubles(f, name, x, (hssize_t)n) < 0) {
+    free(x);
+    *bad = 1;
+    return NULL;
+  }
+  for (uint64_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) {
+      free(x);
+      *bad = 1;
+      return NULL;
+    }
+  return x;
+}
+
+cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss, double **weight,
+                                 cas_error *err) {
+  *loss = *weight = NULL;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file", path);
+  int bad = 0, missing = 0, no_weight = 0;
+  *loss = read_column(f, "loss", paths, &missing, &bad);
+  if (!bad && !missing) *weight = read_column(f, "weight", paths, &no_weight, &bad);
+  H5Fclose(f);
+  if (bad || missing) {
+    free(*loss);
+    free(*weight);
+    *loss = *weight = NULL;
+    return cas_error_set(err, CAS_ERR_INPUT,
+                         "%s: %s (expected dataset loss with %llu finite values, one per path)",
+                         path, missing ? "no per-path losses" : "per-path losses unreadable or "
+                         "not finite", (unsigned long long)paths);
+  }
   return CAS_OK;
 }

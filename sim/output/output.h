@@ -66,7 +66,21 @@ typedef struct cas_output_headline {
   int nlevels;
   double levels[CAS_MAX_LEVELS];
   double var[CAS_MAX_LEVELS], var_se[CAS_MAX_LEVELS], es[CAS_MAX_LEVELS], es_se[CAS_MAX_LEVELS];
+  int has_ci;         /* the file holds 95% intervals (files of 0.3.0 on) */
+  double el_lo, el_hi;
+  double var_lo[CAS_MAX_LEVELS], var_hi[CAS_MAX_LEVELS], es_lo[CAS_MAX_LEVELS], es_hi[CAS_MAX_LEVELS];
+  char portfolio[512]; /* portfolio_source */
 } cas_output_headline;
+
+/* The headline as a summary (levels, EL, VaR, ES, their standard errors
+ * and intervals), for cas_unpaired_difference. */
+void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out);
+
+/* The per-path losses of a result (dataset loss, `paths` finite values)
+ * and its path weights (dataset weight, or *weight NULL without one), in
+ * new arrays. */
+cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss, double **weight,
+                                 cas_error *err);
 
 /* Index of level a in h's levels, or -1. */
 int cas_output_headline_level(const cas_output_headline *h, double a);

@@ -9,6 +9,8 @@
  *   declared shape                          shown as
  *   scalar (with NAME_se)                   summary table: value +- s.e., ratio to baseline
  *   (level) (with NAME_se)                  quantile table, one row per level
+ *   NAME_se, NAME_lo, NAME_hi               partners of NAME (same shape): its standard
+ *                                           error and 95% interval, shown with it
  *   (path)                                  histogram and exceedance curve P(X > x)
  *   (path, segment), additive               mean over paths, summed by region and by sector
  *   (segment), additive                     summed by region and by sector (tables, bars)
@@ -44,7 +46,7 @@
 #include "version.h"
 
 typedef enum kind {
-  K_SKIP,          /* a scale, a grouping label or an _se partner */
+  K_SKIP,          /* a scale, a grouping label or an _se, _lo or _hi partner */
   K_SCALAR,
   K_LEVEL,
   K_DIST,
@@ -154,12 +156,17 @@ static const cas_h5_var *find_numeric(const cas_h5_file *f, const char *name) {
   return v && v->kind == CAS_H5_NUMBER ? v : NULL;
 }
 
-/* The `NAME_se` partner of v in f, if it has the same shape. */
-static const cas_h5_var *se_partner(const cas_h5_file *f, const cas_h5_var *v) {
+/* The `NAME_suffix` partner of v in f (suffix "_se", "_lo", "_hi"), if it
+ * has the same shape. */
+static const cas_h5_var *partner(const cas_h5_file *f, const cas_h5_var *v, const char *suffix) {
   char buf[1024];
-  if (snprintf(buf, sizeof buf, "%s_se", v->name) >= (int)sizeof buf) return NULL;
+  if (snprintf(buf, sizeof buf, "%s%s", v->name, suffix) >= (int)sizeof buf) return NULL;
   const cas_h5_var *p = find_numeric(f, buf);
   return p && p->n == v->n && p->rank == v->rank ? p : NULL;
+}
+
+static const cas_h5_var *se_partner(const cas_h5_file *f, const cas_h5_var *v) {
+  return partner(f, v, "_se");
 }
 
 static int groupable(const scen *s, const cas_h5_var *v, int axis) {
@@ -174,7 +181,8 @@ static kind classify(const scen *s, const cas_h5_var *v) {
   if (v->kind == CAS_H5_STRING) return K_TEXT;
   if (v->kind != CAS_H5_NUMBER) return K_UNSHOWN;
   size_t len = strlen(v->name);
-  if (len > 3 && !strcmp(v->name + len - 3, "_se")) {
+  if (len > 3 && (!strcmp(v->name + len - 3, "_se") || !strcmp(v->name + len - 3, "_lo") ||
+                  !strcmp(v->name + len - 3, "_hi"))) {
     char base[1024];
     if (len - 3 < sizeof base) {
       memcpy(base, v->name, len - 3);
@@ -351,14 +359,27 @@ static void caption(rep *r, const cas_h5_var *v, const char *extra) {
 }
 
 /* One table cell: value, optional s.e., ratio to the baseline. */
-static void value_cell(rep *r, double v, double se, double base, int show_ratio) {
-  cas_buf_put(&r->h, "<td>");
+/* A value, its standard error and 95% interval (NAN: not shown). */
+static void put_estimate(rep *r, double v, double se, double lo, double hi) {
   put_num(r, v);
   if (isfinite(se)) {
     cas_buf_put(&r->h, "<span class=\"se\"> &plusmn; ");
     put_num(r, se);
     cas_buf_put(&r->h, "</span>");
   }
+  if (isfinite(lo) && isfinite(hi)) {
+    cas_buf_put(&r->h, "<br><span class=\"ci\">[");
+    put_num(r, lo);
+    cas_buf_put(&r->h, ", ");
+    put_num(r, hi);
+    cas_buf_put(&r->h, "]</span>");
+  }
+}
+
+static void value_cell(rep *r, double v, double se, double lo, double hi, double base,
+                       int show_ratio) {
+  cas_buf_put(&r->h, "<td>");
+  put_estimate(r, v, se, lo, hi);
   if (show_ratio && isfinite(v) && isfinite(base) && base != 0) {
     char t[32];
     snprintf(t, sizeof t, "%.3f", v / base);
@@ -375,8 +396,9 @@ static void section_summary(rep *r) {
   for (size_t i = 0; i < r->nitems; i++) any |= r->items[i].k == K_SCALAR || r->items[i].k == K_LEVEL;
   if (!any) return;
   cas_buf_put(&r->h, "<section id=\"summary\"><h2>Headline figures</h2>"
-                     "<p>Monte Carlo estimates &plusmn; their standard errors; &times; is the ratio "
-                     "to the baseline. Money in CNY million.</p>"
+                     "<p>Monte Carlo estimates &plusmn; their standard errors, [their 95% "
+                     "confidence intervals] where the file holds them (docs/OUTPUT.md); &times; "
+                     "is the ratio to the baseline. Money in CNY million.</p>"
                      "<div class=\"wide\"><table class=\"num\"><thead><tr><th>measure</th><th>units</th>");
   scenario_header_cells(r);
   cas_buf_put(&r->h, "</tr></thead><tbody>");
@@ -385,7 +407,7 @@ static void section_summary(rep *r) {
     for (size_t i = 0; i < r->nitems && r->st == CAS_OK; i++) {
       const item *it = &r->items[i];
       if (it->k != (pass % 2 == 0 ? K_SCALAR : K_LEVEL) || (it->first == 0) != (pass < 2)) continue;
-      double *val[256] = {0}, *se[256] = {0};
+      double *val[256] = {0}, *se[256] = {0}, *lo[256] = {0}, *hi[256] = {0};
       for (size_t k = 0; k < r->ns; k++) {
         const cas_h5_var *v;
         val[k] = load(r, k, it->name, &v);
@@ -395,6 +417,12 @@ static void section_summary(rep *r) {
         }
         const cas_h5_var *p = val[k] ? se_partner(r->s[k].f, v) : NULL;
         if (p) se[k] = load(r, k, p->name, NULL);
+        const cas_h5_var *pl = val[k] ? partner(r->s[k].f, v, "_lo") : NULL;
+        const cas_h5_var *ph = val[k] ? partner(r->s[k].f, v, "_hi") : NULL;
+        if (pl && ph) {
+          lo[k] = load(r, k, pl->name, NULL);
+          hi[k] = load(r, k, ph->name, NULL);
+        }
       }
       char **labels = NULL;
       int numeric;
@@ -415,11 +443,13 @@ static void section_summary(rep *r) {
         cas_buf_put(&r->h, "</td>");
         double base = val[0] ? val[0][row] : NAN;
         for (size_t k = 0; k < r->ns; k++)
-          value_cell(r, val[k] ? val[k][row] : NAN, se[k] ? se[k][row] : NAN, base, k > 0);
+          value_cell(r, val[k] ? val[k][row] : NAN, se[k] ? se[k][row] : NAN,
+                     lo[k] && hi[k] ? lo[k][row] : NAN, lo[k] && hi[k] ? hi[k][row] : NAN, base,
+                     k > 0);
         cas_buf_put(&r->h, "</tr>");
       }
       if (labels) cas_h5_free_strings(labels, rows);
-      for (size_t k = 0; k < r->ns; k++) free(val[k]), free(se[k]);
+      for (size_t k = 0; k < r->ns; k++) free(val[k]), free(se[k]), free(lo[k]), free(hi[k]);
     }
   }
   cas_buf_put(&r->h, "</tbody></table></div></section>");
@@ -586,13 +616,13 @@ static void grouped_figure(rep *r, const cas_h5_var *v, double *const *seg, int 
       for (size_t k = 0; k < r->ns; k++) {
         double x = g[j * r->ns + k];
         if (tot && isfinite(x)) tot[k] += x;
-        value_cell(r, percent ? 100 * x : x, NAN, percent ? 100 * g[j * r->ns] : g[j * r->ns], k > 0 && !percent);
+        value_cell(r, percent ? 100 * x : x, NAN, NAN, NAN, percent ? 100 * g[j * r->ns] : g[j * r->ns], k > 0 && !percent);
       }
       cas_buf_put(&r->h, "</tr>");
     }
     if (tot && !percent) {
       cas_buf_put(&r->h, "<tr class=\"total\"><th>total</th>");
-      for (size_t k = 0; k < r->ns; k++) value_cell(r, seg[k] ? tot[k] : NAN, NAN, tot[0], k > 0);
+      for (size_t k = 0; k < r->ns; k++) value_cell(r, seg[k] ? tot[k] : NAN, NAN, NAN, NAN, tot[0], k > 0);
       cas_buf_put(&r->h, "</tr>");
     }
     free(tot);
@@ -805,7 +835,7 @@ static void axis_figure(rep *r, const item *it, double *const *vals, unsigned lo
     cas_buf_put(&r->h, "<tr><th>");
     put_esc(r, labels[j]);
     cas_buf_put(&r->h, "</th>");
-    for (size_t k = 0; k < r->ns; k++) value_cell(r, vals[k] ? vals[k][j] : NAN, NAN, vals[0] ? vals[0][j] : NAN, k > 0);
+    for (size_t k = 0; k < r->ns; k++) value_cell(r, vals[k] ? vals[k][j] : NAN, NAN, NAN, NAN, vals[0] ? vals[0][j] : NAN, k > 0);
     cas_buf_put(&r->h, "</tr>");
   }
   cas_buf_put(&r->h, "</tbody></table></details>");
@@ -813,7 +843,9 @@ static void axis_figure(rep *r, const item *it, double *const *vals, unsigned lo
   free(x);
 }
 
-static void matrix_table(rep *r, size_t k, const cas_h5_var *v, const double *d) {
+/* d with its partners se, lo, hi (each may be NULL). */
+static void matrix_table(rep *r, size_t k, const cas_h5_var *v, const double *d, const double *se,
+                         const double *lo, const double *hi) {
   int num;
   char **rl = axis_labels(r, &r->s[k], v, 0, &num, NULL);
   char **cl = rl ? axis_labels(r, &r->s[k], v, 1, &num, NULL) : NULL;
@@ -835,8 +867,9 @@ static void matrix_table(rep *r, size_t k, const cas_h5_var *v, const double *d)
     put_esc(r, rl[i]);
     cas_buf_put(&r->h, "</th>");
     for (unsigned long long c = 0; c < v->dims[1]; c++) {
+      size_t at = i * v->dims[1] + c;
       cas_buf_put(&r->h, "<td>");
-      put_num(r, d[i * v->dims[1] + c]);
+      put_estimate(r, d[at], se ? se[at] : NAN, lo && hi ? lo[at] : NAN, lo && hi ? hi[at] : NAN);
       cas_buf_put(&r->h, "</td>");
     }
     cas_buf_put(&r->h, "</tr>");
@@ -892,9 +925,15 @@ static void section_other(rep *r) {
           cas_buf_put(&r->h, "<p>(too large for a table)</p>");
           continue;
         }
-        double *d = load(r, k, it->name, NULL);
-        if (d) matrix_table(r, k, v, d);
+        double *d = load(r, k, it->name, NULL), *part[3] = {NULL, NULL, NULL};
+        static const char *const suffix[3] = {"_se", "_lo", "_hi"};
+        for (int j = 0; j < 3 && d; j++) {
+          const cas_h5_var *pv = partner(r->s[k].f, v, suffix[j]);
+          if (pv) part[j] = load(r, k, pv->name, NULL);
+        }
+        if (d) matrix_table(r, k, v, d, part[0], part[1], part[2]);
         free(d);
+        for (int j = 0; j < 3; j++) free(part[j]);
       }
     }
     cas_buf_put(&r->h, "</figure>");
@@ -1036,7 +1075,7 @@ static const char *const css =
     "thead th{background:#f0f3f6}table.num td{text-align:right;white-space:nowrap}tbody th{text-align:left;font-weight:normal}"
     "table.small td,table.small th{font-size:11px;padding:1px 4px}.wide{overflow-x:auto}"
     "table.num tbody th:first-child{min-width:15em}tr.total th,tr.total td{font-weight:bold}"
-    ".se{color:#57606a}.ratio{color:#0a5a9c;font-size:12px}.sw{display:inline-block;width:12px;height:12px;"
+    ".se,.ci{color:#57606a}.ci{font-size:12px}.ratio{color:#0a5a9c;font-size:12px}.sw{display:inline-block;width:12px;height:12px;"
     "margin-right:5px;vertical-align:-1px;border-radius:2px}"
     "figure{margin:14px 0 22px}figcaption{font-weight:600;margin-bottom:6px}figcaption code{font-weight:normal;color:#57606a}"
     ".pair{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.grp{flex:1 1 600px}"

@@ -132,6 +132,7 @@ def test_baseline_can_be_chosen_and_must_exist(batch, ds):
 def test_every_estimate_with_a_standard_error_is_listed(batch, ds):
     est = cr.estimates(ds)
     assert set(est["variable"]) == {"el", "sd", "var", "es", "el_contagion", "default_rate",
+                                    "var_factor_only", "es_factor_only",
                                     "calibration_default_rate"}
     # el_contagion and the calibration only where the file has them
     assert list(est[est["variable"] == "el_contagion"]["scenario"]) == ["baseline_contagion"]
