@@ -162,7 +162,7 @@ Test(calibration, calibrated_rates_match_the_input_pds_on_independent_paths, .ti
     cr_assert_eq(cas_kernel_run(&cas_kernel_sparse, plan, c, res[calibrated], &kopt, &err), CAS_OK);
     cr_assert_eq(plan->nsegments, CAS_YRD_NSEGMENTS);
     cas_default_rates(f.sc->paths, plan->nsegments, res[calibrated]->defaults_by_segment,
-                      plan->unstressed.loans, rate[calibrated], se[calibrated]);
+                      plan->unstressed.loans, NULL, rate[calibrated], se[calibrated]);
     cas_contagion_destroy(c);
     cas_plan_destroy(plan);
   }

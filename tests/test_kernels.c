@@ -109,7 +109,7 @@ static void keeps_the_contract(const cas_kernel *k, const cas_copula_model *cm,
                 k->info.name, s.el, a.analytic, s.el_se);
   double rate[CAS_YRD_NSEGMENTS], se[CAS_YRD_NSEGMENTS];
   cr_assert_eq(a.plan->nsegments, CAS_YRD_NSEGMENTS);
-  cas_default_rates(PATHS, a.plan->nsegments, x->defaults_by_segment, a.plan->unstressed.loans,
+  cas_default_rates(PATHS, a.plan->nsegments, x->defaults_by_segment, a.plan->unstressed.loans, NULL,
                     rate, se);
   for (int seg = 0; seg < CAS_YRD_NSEGMENTS; seg++) {
     if (!a.plan->unstressed.loans[seg]) continue;

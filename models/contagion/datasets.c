@@ -30,7 +30,8 @@ static void describe_guarantees(cas_dataset_list *l, const cas_contagion *c,
      "exposure covered by guarantees (each loan's at most its stressed EAD)", 0);
   if (res->loss_double_default) {
     double mean = 0.0;
-    for (uint64_t p = 0; p < res->paths; p++) mean += res->loss_double_default[p];
+    for (uint64_t p = 0; p < res->paths; p++)
+      mean += cas_results_weight(res, p) * res->loss_double_default[p];
     mean /= (double)res->paths;
     DS("loss_double_default", CAS_DT_F64, 1, {"path"}, res->loss_double_default, "CNY",
        "covered parts of defaulted loans lost because the guarantor defaulted too", 1);

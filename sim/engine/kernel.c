@@ -171,6 +171,9 @@ void cas_results_destroy(cas_results *res) {
   free(res->sums.contagion_chunk);
   free(res->sums.defaults);
   free(res->sums.defaults_sq);
+  free(res->sums.wrate_chunk);
+  free(res->sums.wrate2_chunk);
+  free(res->weight);
   free(res);
 }
 
@@ -183,14 +186,29 @@ void cas_results_segment_means(const cas_results *res, const uint64_t *loans, do
   if (res->store_segments) {
     /* In path order, as the summary always summed them. */
     for (uint64_t p = 0; p < paths; p++)
-      for (int s = 0; s < nseg; s++) el[s] += res->loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
+      for (int s = 0; s < nseg; s++)
+        el[s] += cas_results_weight(res, p) * res->loss_by_segment[p * (uint64_t)nseg + (uint64_t)s];
     for (int s = 0; s < nseg; s++) el[s] /= m;
-    cas_default_rates(paths, nseg, res->defaults_by_segment, loans, rate, rate_se);
+    cas_default_rates(paths, nseg, res->defaults_by_segment, loans, res->weight, rate, rate_se);
     return;
   }
   const cas_segment_sums *sm = &res->sums;
   for (uint64_t c = 0; c < sm->nchunks; c++)
     for (int s = 0; s < nseg; s++) el[s] += sm->loss_chunk[c * (uint64_t)nseg + (uint64_t)s];
+  if (sm->wrate_chunk) {
+    for (int s = 0; s < nseg; s++) {
+      double a = 0.0, b = 0.0;
+      for (uint64_t c = 0; c < sm->nchunks; c++) {
+        a += sm->wrate_chunk[c * (uint64_t)nseg + (uint64_t)s];
+        b += sm->wrate2_chunk[c * (uint64_t)nseg + (uint64_t)s];
+      }
+      el[s] /= m;
+      rate[s] = a / m;
+      double var = paths > 1 ? (b - a * a / m) / (m - 1.0) : 0.0;
+      rate_se[s] = sqrt(var > 0.0 ? var : 0.0) / sqrt(m);
+    }
+    return;
+  }
   for (int s = 0; s < nseg; s++) {
     el[s] /= m;
     rate[s] = rate_se[s] = 0.0;
@@ -216,6 +234,16 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
   int first = rows->year == 0;
   if (first) cas_rng_init(rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + rows->path);
   for (int f = 0; f < nf; f++) u[f] = cas_rng_normal(rng);
+  if (rows->is_shift) {
+    /* importance sampling: u ~ N(mu, I) instead of N(0, I); the weight
+     * phi(u) / phi(u - mu) = exp(-mu . u0 - |mu|^2 / 2) of the draw u0 */
+    const double *mu = &rows->is_shift[(size_t)rows->year * (size_t)nf];
+    if (first) rows->log_weight = 0.0;
+    for (int f = 0; f < nf; f++) {
+      rows->log_weight -= mu[f] * u[f] + 0.5 * mu[f] * mu[f];
+      u[f] += mu[f];
+    }
+  }
   if (first) {
     z = &res->factors[rows->row * (uint64_t)nf];
     for (int f = 0; f < nf; f++) {
@@ -307,6 +335,7 @@ void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows) {
 /* The path's segment values into the groupings and the sums. */
 static void fold(cas_results *res, const cas_path_rows *rows) {
   int nseg = res->nsegments;
+  double w = rows->is_shift ? exp(rows->log_weight) : 1.0;
   for (int k = 0; k < res->ngroupings; k++) {
     const cas_grouping *g = &res->grouping[k];
     uint64_t at = rows->row * (uint64_t)g->ngroups;
@@ -330,11 +359,16 @@ static void fold(cas_results *res, const cas_path_rows *rows) {
   uint64_t *d = &sm->defaults[(size_t)rows->thread * nseg];
   unsigned __int128 *d2 = &sm->defaults_sq[(size_t)rows->thread * nseg];
   for (int s = 0; s < nseg; s++) {
-    sm->loss_chunk[at + s] += rows->seg_loss[s];
-    if (sm->contagion_chunk) sm->contagion_chunk[at + s] += rows->seg_contagion[s];
+    sm->loss_chunk[at + s] += w * rows->seg_loss[s];
+    if (sm->contagion_chunk) sm->contagion_chunk[at + s] += w * rows->seg_contagion[s];
     uint64_t x = (uint64_t)rows->seg_defaults[s];
     d[s] += x;
     d2[s] += (unsigned __int128)x * x;
+    if (sm->wrate_chunk && res->seg_loans[s] > 0) {
+      double r = w * (double)x / (double)res->seg_loans[s];
+      sm->wrate_chunk[at + s] += r;
+      sm->wrate2_chunk[at + s] += r * r;
+    }
   }
 }
 
@@ -448,6 +482,19 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
 
   cas_status st = results_shape(res, plan, err);
   if (st != CAS_OK) return st;
+  const double *is_shift = opt ? opt->is_shift : NULL;
+  if (is_shift && !res->weight) {
+    res->weight = calloc(res->paths ? res->paths : 1, sizeof *res->weight);
+    if (!res->weight) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the path weights");
+  }
+  if (is_shift && !res->store_segments && !res->sums.wrate_chunk) {
+    size_t cells = (size_t)(res->sums.nchunks ? res->sums.nchunks : 1) * (size_t)plan->nsegments;
+    res->sums.wrate_chunk = calloc(cells, sizeof *res->sums.wrate_chunk);
+    res->sums.wrate2_chunk = calloc(cells, sizeof *res->sums.wrate2_chunk);
+    res->seg_loans = plan->unstressed.loans;
+    if (!res->sums.wrate_chunk || !res->sums.wrate2_chunk)
+      return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the sums by segment");
+  }
   /* Without stored segments each chunk is one thread's, in path order, so
    * that the sums by chunk do not depend on the thread count. */
   uint64_t unit = res->store_segments ? PATH_BLOCK : res->sums.chunk_paths;
@@ -458,6 +505,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     size_t cells = (size_t)(sm->nchunks ? sm->nchunks : 1) * nseg;
     memset(sm->loss_chunk, 0, cells * sizeof *sm->loss_chunk);
     if (sm->contagion_chunk) memset(sm->contagion_chunk, 0, cells * sizeof *sm->contagion_chunk);
+    if (sm->wrate_chunk) memset(sm->wrate_chunk, 0, cells * sizeof *sm->wrate_chunk);
+    if (sm->wrate2_chunk) memset(sm->wrate2_chunk, 0, cells * sizeof *sm->wrate2_chunk);
     free(sm->defaults);
     free(sm->defaults_sq);
     sm->threads = threads;
@@ -514,7 +563,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                             .year_contagion = year_cascade ? more + nf + 2 * plan->npools : NULL,
                             .year_rounds = year_cascade ? own_defaults + (size_t)thread * nints + nseg
                                                         : NULL,
-                            .ws = mine,
+                            .ws = mine, .is_shift = is_shift,
                             .thread = thread, .years = years,
                             .dead = dead ? dead + (size_t)thread * dead_bytes : NULL,
                             .dead_list = dead_list ? dead_list + (size_t)thread * dead_cap : NULL,
@@ -526,6 +575,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
         rows.path = path_of ? path_of[r] : r;
         for (rows.year = 0; rows.year < years; rows.year++)
           kernel->path(cas_plan_year(plan, rows.year), contagion, res, mine, &rows);
+        if (is_shift) res->weight[r] = exp(rows.log_weight);
         if (opt && opt->path_hook && mine) opt->path_hook(opt->path_hook_ctx, thread, rows.path, mine);
         if (rows.dead) return_to_book(&rows, plan->n);
       }

@@ -44,6 +44,10 @@ typedef struct cas_segment_sums {
   int threads;
   uint64_t *defaults;        /* [threads][nsegments] sum over paths of the defaults */
   unsigned __int128 *defaults_sq; /* [threads][nsegments] sum of their squares */
+  /* With path weights (importance sampling), instead of the exact
+   * integer sums: the sums by chunk of w x and (w x)^2, x the path's
+   * defaults in the segment / its loans. */
+  double *wrate_chunk, *wrate2_chunk; /* [nchunks][nsegments] */
 } cas_segment_sums;
 
 /* Per-path results, owned by the caller (cas_results_create). */
@@ -65,8 +69,13 @@ typedef struct cas_results {
   int ngroupings;
   cas_grouping grouping[CAS_MAX_GROUPINGS];
   cas_segment_sums sums;
+  const uint64_t *seg_loans;     /* with weighted sums: the plan's loans by segment (borrowed) */
 
   double *ead_defaulted;    /* [paths] stressed EAD of the loans that defaulted [CNY] */
+
+  /* Importance sampling (cas_kernel_options.is_shift), else NULL: the
+   * path's likelihood ratio, the weight every statistic gives it. */
+  double *weight;           /* [paths] */
 
   /* The horizon's years (the plan's); with more than one, by year: */
   int years;
@@ -109,6 +118,11 @@ void cas_results_store_segments(cas_results *res, int store);
 cas_status cas_results_add_grouping(cas_results *res, const char *name, int ngroups,
                                     const uint16_t *group_of, int nsegments, cas_error *err);
 
+/* The weight of row p: 1 without importance sampling. */
+static inline double cas_results_weight(const cas_results *res, uint64_t p) {
+  return res->weight ? res->weight[p] : 1.0;
+}
+
 /* Mean loss by segment and the default rates with their standard errors,
  * from the stored rows or the sums, whichever the results hold.
  * loans[s] the segment's loans; out arrays of nsegments. */
@@ -135,6 +149,13 @@ typedef struct cas_kernel_options {
   void *progress_ctx;
   cas_path_hook_fn path_hook; /* may be NULL; needs a network model */
   void *path_hook_ctx;
+  /* Importance sampling (may be NULL: none): the mean of the factor
+   * stream's normals u, [years][nfactors] (design.h). Each path draws u as
+   * usual and adds the shift; its weight, the likelihood ratio
+   * prod_t exp(-mu_t . u_t - |mu_t|^2 / 2) of the draws u_t before the
+   * shift, goes to res->weight (allocated here). A replay with the same
+   * shift gives the same paths and weights. */
+  const double *is_shift;
 } cas_kernel_options;
 
 typedef struct cas_kernel cas_kernel;
@@ -165,6 +186,8 @@ typedef struct cas_path_rows {
   uint32_t *dead_list;
   size_t ndead, dead_cap;
   cas_cascade_ws *ws;      /* the thread's cascade workspace, or NULL */
+  const double *is_shift;  /* importance sampling: [years][nfactors], or NULL */
+  double log_weight;       /* its log likelihood ratio so far on the path */
   double *year_contagion;  /* [nsegments] multi-year with a cascade: the year's contagion loss */
   int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */
 } cas_path_rows;

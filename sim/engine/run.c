@@ -11,6 +11,8 @@
 
 #include "books/books.h"
 #include "calibrate.h"
+#include "design.h"
+#include "normal.h"
 #include "networks/networks.h"
 #include "output.h"
 #include "sha256.h"
@@ -37,6 +39,11 @@ cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out,
                            opt->scenario_path, sc->portfolio.file);
     }
     sc->portfolio.loans = opt->loans;
+  }
+  if (opt->importance_given) {
+    sc->importance.mode = opt->importance_mode;
+    if (opt->importance_mode == CAS_IS_LEVEL) sc->importance.level = opt->importance_value;
+    if (opt->importance_mode == CAS_IS_LOSS) sc->importance.loss = opt->importance_value;
   }
   *out = sc;
   return CAS_OK;
@@ -204,6 +211,32 @@ static cas_status store_per_path(cas_results *res, const cas_plan *plan, unsigne
   return st;
 }
 
+/* Importance sampling: the shift of the factor stream's normals to the
+ * design point of the scenario's level or loss (design.h), its factor
+ * moves, norm and design loss. */
+static cas_status importance_shift(const cas_scenario *sc, const cas_plan *plan, double **shift,
+                                   double **moves, double *beta, double *loss, cas_error *err) {
+  cas_design *d = NULL;
+  cas_status st = cas_design_create(plan, &d, err);
+  if (st != CAS_OK) return st;
+  size_t n = cas_design_dim(d), nf = (size_t)plan->nfactors;
+  *shift = calloc(n ? n : 1, sizeof **shift);
+  *moves = calloc(n ? n : 1, sizeof **moves);
+  if (!*shift || !*moves) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (importance sampling)");
+  if (st == CAS_OK && sc->importance.mode == CAS_IS_LEVEL) {
+    *beta = cas_norm_quantile(sc->importance.level);
+    if (*beta < 0.0) *beta = 0.0;
+    st = cas_design_point_at(d, *beta, *shift, loss, err);
+  } else if (st == CAS_OK) {
+    st = cas_design_point_for_loss(d, sc->importance.loss, *shift, beta, err);
+    if (st == CAS_OK) *loss = cas_design_loss(d, *shift, NULL);
+  }
+  for (int t = 0; st == CAS_OK && t < plan->years; t++)
+    cas_design_factor_moves(d, *shift, t, *moves + (size_t)t * nf);
+  cas_design_destroy(d);
+  return st;
+}
+
 /* Default output: results/<name>.h5, creating results/ if needed. */
 static cas_status output_path(const cas_run_options *opt, const cas_scenario *sc, char *buf,
                               size_t size, cas_error *err) {
@@ -247,12 +280,19 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   }
 
   cas_results *res = NULL, *tail = NULL;
+  double *is_shift = NULL, *is_moves = NULL, is_beta = 0.0, is_loss = 0.0;
   char *yaml = NULL;
   uint64_t *tail_paths = NULL;
   int64_t *row_of_path = NULL;
   double *seg_mean = NULL;
   st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
+  if (st == CAS_OK && sc->importance.mode != CAS_IS_OFF) {
+    st = importance_shift(sc, plan, &is_shift, &is_moves, &is_beta, &is_loss, err);
+    report->has_importance = st == CAS_OK;
+    report->importance_beta = is_beta;
+    report->importance_loss = is_loss;
+  }
   int cascade = contagion && contagion->model->spreads;
   uint32_t rounds_cap = cascade ? contagion->max_rounds + 1 : 0;
   int guarantees = contagion && contagion->ncalls > 0;
@@ -263,7 +303,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     report->threads = threads;
     cas_kernel_options kopt = {.threads = threads, .progress = opt->progress,
-                               .progress_ctx = opt->progress_ctx};
+                               .progress_ctx = opt->progress_ctx, .is_shift = is_shift};
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
@@ -272,11 +312,11 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
      * stored: the ES contributions by segment come from them. */
     uint64_t ntail = 0;
     if (st == CAS_OK && !res->store_segments)
-      st = cas_tail_paths(res->paths, res->loss, NULL, sc->levels[0], &tail_paths, &ntail, err);
+      st = cas_tail_paths(res->paths, res->loss, res->weight, sc->levels[0], &tail_paths, &ntail, err);
     if (st == CAS_OK && !res->store_segments)
       st = cas_results_create(ntail, rounds_cap, guarantees, &tail, err);
     if (st == CAS_OK && tail) {
-      cas_kernel_options topt = {.threads = threads, .path_of = tail_paths};
+      cas_kernel_options topt = {.threads = threads, .path_of = tail_paths, .is_shift = is_shift};
       st = cas_kernel_run(kernel, plan, contagion, tail, &topt, err);
       row_of_path = malloc(res->paths * sizeof *row_of_path);
       if (st == CAS_OK && !row_of_path)
@@ -302,7 +342,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     cas_summary_options sopt = {.levels = sc->levels, .nlevels = sc->nlevels,
                                 .loss_by_segment = rows->loss_by_segment,
                                 .nsegments = plan->nsegments, .row_of_path = row_of_path,
-                                .el_by_segment = seg_mean};
+                                .el_by_segment = seg_mean, .weight = res->weight};
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
     report->years = res->years;
@@ -310,19 +350,20 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
       double sum = 0.0;
       for (uint64_t p = 0; p < res->paths; p++) {
         const double *r = &res->loss_cumulative[p * (uint64_t)res->years];
-        sum += t > 0 ? r[t] - r[t - 1] : r[t];
+        sum += cas_results_weight(res, p) * (t > 0 ? r[t] - r[t - 1] : r[t]);
       }
       report->el_by_year[t] = sum / (double)res->paths;
     }
     if (st == CAS_OK && res->npools) {
-      cas_summary_options nopt = {.levels = sc->levels, .nlevels = sc->nlevels};
+      cas_summary_options nopt = {.levels = sc->levels, .nlevels = sc->nlevels,
+                                  .weight = res->weight};
       report->has_net = 1;
       st = cas_summary_compute(res->paths, res->loss_net, &nopt, res->defaults,
                                &report->summary_net, err);
     }
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
-      st = cas_contagion_summary_compute(res->paths, res->loss, NULL, res->loss_contagion,
+      st = cas_contagion_summary_compute(res->paths, res->loss, res->weight, res->loss_contagion,
                                          rows->contagion_by_segment, plan->nsegments, row_of_path,
                                          res->rounds, res->truncated, &report->summary,
                                          &report->contagion, err);
@@ -345,6 +386,10 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .portfolio_sha256 = in.portfolio_sha256[0] ? in.portfolio_sha256 : NULL,
         .links_file = in.links_sha256[0] ? sc->network.file : NULL,
         .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
+        .is_shift = is_shift,
+        .is_moves = is_moves,
+        .is_beta = is_beta,
+        .is_loss = is_loss,
         .record_nfiles = opt->record_nfiles,
         .record_paths = opt->record_paths,
         .record_texts = opt->record_texts,
@@ -358,6 +403,8 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   cas_summary_free(&report->summary_net);
   cas_contagion_summary_free(&report->contagion);
   free(yaml);
+  free(is_shift);
+  free(is_moves);
   free(tail_paths);
   free(row_of_path);
   free(seg_mean);

@@ -28,6 +28,11 @@ typedef struct cas_run_options {
   uint64_t paths, seed, loans; /* overrides, 0: keep the scenario's */
   int seed_given;            /* seed 0 is a valid override */
   int threads;               /* 0: OpenMP default */
+  /* importance_sampling override: importance_given 1 replaces the
+   * scenario's by (importance_mode, importance_value): CAS_IS_OFF, or
+   * CAS_IS_LEVEL with a level, or CAS_IS_LOSS with a loss [CNY]. */
+  int importance_given, importance_mode;
+  double importance_value;
   const char *kernel;        /* NULL: "dense" */
   cas_progress_fn progress;  /* may be NULL */
   void *progress_ctx;
@@ -60,6 +65,8 @@ typedef struct cas_run_report {
   cas_summary summary_net;
   int has_contagion;
   cas_contagion_summary contagion;
+  int has_importance;        /* importance sampling: the design point's norm and loss */
+  double importance_beta, importance_loss;
   int has_calibration;       /* PD-preserving contagion: the calibration's record */
   uint64_t calibration_paths;
   uint32_t calibration_iterations;

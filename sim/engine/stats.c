@@ -368,13 +368,14 @@ void cas_contagion_summary_free(cas_contagion_summary *s) {
 }
 
 void cas_default_rates(uint64_t paths, int nsegments, const int32_t *defaults_by_segment,
-                       const uint64_t *loans, double *rate, double *rate_se) {
+                       const uint64_t *loans, const double *weight, double *rate, double *rate_se) {
   for (int s = 0; s < nsegments; s++) {
     rate[s] = rate_se[s] = 0.0;
     if (loans[s] == 0 || paths == 0) continue;
     double mean = 0.0, m2 = 0.0;   /* Welford, in path order */
     for (uint64_t p = 0; p < paths; p++) {
       double x = (double)defaults_by_segment[p * (uint64_t)nsegments + (uint64_t)s] / (double)loans[s];
+      if (weight) x *= weight[p];
       double d = x - mean;
       mean += d / (double)(p + 1);
       m2 += d * (x - mean);

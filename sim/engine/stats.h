@@ -134,11 +134,12 @@ cas_status cas_tail_paths(uint64_t paths, const double *loss, const double *weig
                           uint64_t **out, uint64_t *n, cas_error *err);
 
 /* The default rate of each segment, the mean over paths of
- * defaults_by_segment[path][s] / loans[s], and its Monte Carlo standard
+ * defaults_by_segment[path][s] / loans[s] (times the path's weight when
+ * weight is not NULL), and its Monte Carlo standard
  * error (sample standard deviation / sqrt(paths)); 0 for an empty segment.
  * Sums run in path order. */
 void cas_default_rates(uint64_t paths, int nsegments, const int32_t *defaults_by_segment,
-                       const uint64_t *loans, double *rate, double *rate_se);
+                       const uint64_t *loans, const double *weight, double *rate, double *rate_se);
 
 /* One level's tail estimates (formulas above). tail_sd: the standard
  * deviation of the tail indicator w 1{L > VaR} (sqrt(a (1 - a)) without

@@ -120,7 +120,9 @@ enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
-  "model", "factor_shift_mode", "shocks", "macro", "mitigants", "contagion", "output", NULL};
+  "model", "factor_shift_mode", "shocks", "macro", "mitigants", "contagion", "output",
+  "importance_sampling", NULL};
+static const char *const importance_keys[] = {"level", "loss", NULL};
 static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", "city", "ids", "share",
                                             "cap_per_loan", "cap_per_year", "cap", NULL};
 static const char *const macro_keys[] = {"variables", "satellite", NULL};
@@ -2389,6 +2391,31 @@ static cas_status decode_output(loader *ld, const node *top, cas_scenario *sc) {
   return CAS_OK;
 }
 
+/* importance_sampling: off | {level: a} | {loss: x} */
+static cas_status decode_importance(loader *ld, const node *top, cas_scenario *sc) {
+  sc->importance.mode = CAS_IS_OFF;
+  const node *v = map_find(top, "importance_sampling", NULL), *k;
+  if (v == NULL) return CAS_OK;
+  static const char expected[] = "off, {level: A} (A in (0, 1), e.g. 0.999) or {loss: X} (CNY)";
+  if (v->kind == NODE_SCALAR && !v->null && strcmp(v->text, "off") == 0) return CAS_OK;
+  cas_status st;
+  if ((st = want_map(ld, v, "importance_sampling", expected)) != CAS_OK ||
+      (st = check_keys(ld, v, "importance_sampling", importance_keys)) != CAS_OK)
+    return st;
+  const node *level = map_find(v, "level", NULL), *loss = map_find(v, "loss", NULL);
+  if ((level == NULL) == (loss == NULL))
+    return fail(ld, v, "importance_sampling: got %s, expected one of level and loss",
+                level ? "both level and loss" : "neither level nor loss");
+  static const range R_IS_LEVEL = {0, 1, 1, 1, "a confidence level in (0, 1), e.g. 0.999"};
+  static const range R_IS_LOSS = {0, 1e300, 1, 0, "a loss in CNY above 0"};
+  if ((k = level) != NULL) {
+    sc->importance.mode = CAS_IS_LEVEL;
+    return get_number(ld, k, "importance_sampling.level", &R_IS_LEVEL, &sc->importance.level);
+  }
+  sc->importance.mode = CAS_IS_LOSS;
+  return get_number(ld, loss, "importance_sampling.loss", &R_IS_LOSS, &sc->importance.loss);
+}
+
 unsigned cas_scenario_per_path(const cas_scenario *sc, int nsegments) {
   if (!sc->per_path_auto) return sc->per_path;
   return nsegments <= CAS_PER_PATH_AUTO_SEGMENTS ? CAS_PER_PATH_SEGMENT
@@ -2407,6 +2434,7 @@ static cas_status decode(loader *ld, const node *top, cas_scenario *sc) {
   if (st == CAS_OK) st = decode_macro(ld, top, sc);
   if (st == CAS_OK) st = decode_mitigants(ld, top, sc);
   if (st == CAS_OK) st = decode_output(ld, top, sc);
+  if (st == CAS_OK) st = decode_importance(ld, top, sc);
   return st;
 }
 
@@ -3037,6 +3065,14 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     cas_buf_put(&b, "]");
   }
   cas_buf_printf(&b, ", realised_lgd: %s}\n", realised_lgd_names[sc->realised_lgd]);
+  if (sc->importance.mode == CAS_IS_OFF) {
+    cas_buf_put(&b, "importance_sampling: off\n");
+  } else {
+    cas_buf_put(&b, sc->importance.mode == CAS_IS_LEVEL ? "importance_sampling: {level: "
+                                                        : "importance_sampling: {loss: ");
+    put_number(&b, sc->importance.mode == CAS_IS_LEVEL ? sc->importance.level : sc->importance.loss);
+    cas_buf_put(&b, "}\n");
+  }
 
   if (b.failed) {
     cas_buf_free(&b);

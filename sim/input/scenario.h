@@ -182,6 +182,8 @@ enum { CAS_MODEL_NAME_MAX = 32, CAS_SCENARIO_MAX_LEVELS = 16 };
 
 typedef struct cas_scenario_tree cas_scenario_tree;
 
+enum { CAS_IS_OFF = 0, CAS_IS_LEVEL = 1, CAS_IS_LOSS = 2 };
+
 typedef struct cas_scenario {
   char *name;          /* identifier [A-Za-z0-9_.-]+; default: file name without .yaml */
   char *description;   /* free text, default "" */
@@ -286,6 +288,16 @@ typedef struct cas_scenario {
    * kernel a memory access per default: auto (default) does it with a
    * stochastic LGD model only. */
   int realised_lgd;      /* CAS_REALISED_LGD_* */
+
+  /* importance_sampling: off (default), {level: a} or {loss: x}: the
+   * factor stream's normals are shifted to the design point of VaR_a or
+   * of the loss x (design.h) and every path weighted by its likelihood
+   * ratio (docs/MODEL.md, Importance sampling). */
+  struct {
+    int mode;            /* CAS_IS_OFF, CAS_IS_LEVEL, CAS_IS_LOSS */
+    double level;        /* in (0, 1) */
+    double loss;         /* [CNY] > 0 */
+  } importance;
 
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,
    * [k] its k-th base through extends. Texts are byte-exact copies. */

@@ -119,9 +119,10 @@ static void describe_realised_lgd(cas_dataset_list *l, const cas_results *res) {
   if (l->failed) return;
   double loss = 0.0, ead = 0.0;
   for (uint64_t p = 0; p < res->paths; p++) {
+    double w = cas_results_weight(res, p);
     lgd[p] = res->ead_defaulted[p] > 0.0 ? res->loss[p] / res->ead_defaulted[p] : NAN;
-    loss += res->loss[p];
-    ead += res->ead_defaulted[p];
+    loss += w * res->loss[p];
+    ead += w * res->ead_defaulted[p];
   }
   *mean = ead > 0.0 ? loss / ead : NAN;
   DS("ead_defaulted", CAS_DT_F64, 1, {"path"}, res->ead_defaulted, "CNY",
@@ -256,7 +257,7 @@ static int year_summaries(cas_dataset_list *l, const cas_results *res, const dou
   out->var_hi = out->var_lo + years * nl;
   out->es_lo = out->var_hi + years * nl;
   out->es_hi = out->es_lo + years * nl;
-  cas_summary_options opt = {.levels = sum->levels, .nlevels = sum->nlevels};
+  cas_summary_options opt = {.levels = sum->levels, .nlevels = sum->nlevels, .weight = res->weight};
   for (size_t t = 0; t < years; t++) {
     for (uint64_t p = 0; p < res->paths; p++) {
       const double *r = &rows[p * years];
@@ -329,10 +330,11 @@ static void describe_years(cas_dataset_list *l, const cas_results *res, const ca
   for (uint64_t p = 0; p < res->paths; p++)
     for (size_t t = 0; t < years; t++) {
       const double *r = &res->loss_cumulative[p * years];
+      double w = cas_results_weight(res, p);
       by_year[p * years + t] = t > 0 ? r[t] - r[t - 1] : r[t];
-      mean_defaults[t] += res->defaults_by_year[p * years + t];
-      lgd[t] += by_year[p * years + t];
-      if (res->ead_defaulted_by_year) ead[t] += res->ead_defaulted_by_year[p * years + t];
+      mean_defaults[t] += w * res->defaults_by_year[p * years + t];
+      lgd[t] += w * by_year[p * years + t];
+      if (res->ead_defaulted_by_year) ead[t] += w * res->ead_defaulted_by_year[p * years + t];
     }
   for (size_t t = 0; t < years; t++) {
     mean_defaults[t] /= res->paths ? (double)res->paths : 1.0;
@@ -391,14 +393,14 @@ static void describe_mitigants(cas_dataset_list *l, const cas_run_record *rec,
     cap_year[k] = plan->pools[k].cap_per_year;
     total[k] = 0.0;
     for (size_t t = 0; t < years; t++) {
-      uint64_t dry = 0;
-      double sum = 0.0;
+      double dry = 0.0, sum = 0.0;
       for (uint64_t p = 0; p < res->paths; p++) {
         size_t at = (p * years + t) * np + k;
-        dry += res->pool_dry[at];
-        sum += res->pool_payout[at];
+        double w = cas_results_weight(res, p);
+        dry += res->pool_dry[at] ? w : 0.0;
+        sum += w * res->pool_payout[at];
       }
-      exhausted[t * np + k] = (double)dry / m;
+      exhausted[t * np + k] = dry / m;
       paid[t * np + k] = sum / m;
       total[k] += sum / m;
     }
@@ -470,6 +472,45 @@ static void describe_model(cas_dataset_list *l, const cas_run_record *rec, const
      "the scenario as run: self-contained YAML, every key explicit", 0);
 }
 
+/* Importance sampling: the weights and the shift that made them. */
+static void describe_importance(cas_dataset_list *l, const cas_run_record *rec,
+                                const cas_plan *plan, const cas_results *res) {
+  const cas_scenario *sc = rec->scenario;
+  if (!rec->is_shift || !res->weight) {
+    cas_datasets_attribute(l, "importance_sampling", CAS_DT_STR, "off");
+    return;
+  }
+  char text[160];
+  if (sc->importance.mode == CAS_IS_LEVEL)
+    snprintf(text, sizeof text, "factor shift to the design point of level %.17g", sc->importance.level);
+  else
+    snprintf(text, sizeof text, "factor shift to the design point of loss %.17g CNY", sc->importance.loss);
+  cas_datasets_attribute(l, "importance_sampling", CAS_DT_STR, cas_datasets_keep_text(l, text));
+  DS("weight", CAS_DT_F64, 1, {"path"}, res->weight, "1",
+     "likelihood ratio of the path under importance sampling: the weight every statistic gives "
+     "it (means are sum(weight x value) / paths)", 1);
+  int years = plan->years > 1;
+  if (years) {
+    DS("importance_shift", CAS_DT_F64, 2, {"year", "factor"}, rec->is_shift, "standard deviations",
+       "mean of the independent normals behind each year's factors under importance sampling "
+       "(the design point, docs/MODEL.md)", 0);
+    DS("importance_factor_move", CAS_DT_F64, 2, {"year", "factor"}, rec->is_moves,
+       "standard deviations", "the design point as factor moves (Cholesky factor applied, "
+       "beyond the scenario's shifts)", 0);
+  } else {
+    DS("importance_shift", CAS_DT_F64, 1, {"factor"}, rec->is_shift, "standard deviations",
+       "mean of the independent normals behind the factors under importance sampling "
+       "(the design point, docs/MODEL.md)", 0);
+    DS("importance_factor_move", CAS_DT_F64, 1, {"factor"}, rec->is_moves, "standard deviations",
+       "the design point as factor moves (Cholesky factor applied, beyond the scenario's shifts)", 0);
+  }
+  DS("importance_distance", CAS_DT_F64, 0, {NULL}, &rec->is_beta, "standard deviations",
+     "norm of importance_shift: the design point's distance from the origin", 0);
+  DS("importance_design_loss", CAS_DT_F64, 0, {NULL}, &rec->is_loss, "CNY",
+     "expected loss given the factors at the design point (the large-portfolio approximation "
+     "that chose the shift)", 0);
+}
+
 cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
                                const cas_plan *plan, const cas_results *res,
                                const cas_summary *sum, const double *seg_mean, cas_error *err) {
@@ -481,6 +522,7 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
   describe_years(l, res, sum);
   describe_mitigants(l, rec, plan, res);
   describe_model(l, rec, plan);
+  describe_importance(l, rec, plan, res);
   /* What the models add: the network's guarantees and cascade, the
    * calibration of contagion. */
   if (rec->network && rec->network_model)

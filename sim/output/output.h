@@ -38,6 +38,11 @@ typedef struct cas_run_record {
   const char *portfolio_sha256; /* its SHA-256 */
   const char *links_file;       /* links CSV read; NULL: none or built-in */
   const char *links_sha256;     /* its SHA-256 */
+  /* Importance sampling (scenario key importance_sampling), else NULL: */
+  const double *is_shift;       /* [years][nfactors] mean of the factor stream's normals [SD] */
+  const double *is_moves;       /* [years][nfactors] the same as factor moves, chol applied [SD] */
+  double is_beta;               /* |is_shift| */
+  double is_loss;               /* the design model's loss at is_shift [CNY] */
   size_t record_nfiles;         /* > 0: record these scenario files instead of */
   char *const *record_paths;    /* the scenario's own (cas_run_options) */
   char *const *record_texts;
