@@ -44,5 +44,6 @@ void cas_cli_join_argv(int argc, char **argv, char *buf, size_t size);
 int cas_cmd_batch(int argc, char **argv);
 int cas_cmd_verify(int argc, char **argv);
 int cas_cmd_report(int argc, char **argv);
+int cas_cmd_reverse(int argc, char **argv);
 
 #endif

@@ -48,6 +48,7 @@ static const char *const usage_main =
     "  batch SCENARIO...   run many scenarios into a folder, with manifest, log, resume\n"
     "  verify RESULT       re-run a result's scenario and compare every dataset\n"
     "  report RESULT...    one self-contained HTML page for reviewers (-o FILE)\n"
+    "  reverse SCENARIO    reverse stress test: the factor moves behind a loss (--loss X)\n"
     "\n"
     "  cascade COMMAND --help   options of a command\n"
     "  cascade --version\n"
@@ -664,7 +665,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "batch")) return cas_cmd_batch(argc - 1, argv + 1);
   if (!strcmp(cmd, "verify")) return cas_cmd_verify(argc - 1, argv + 1);
   if (!strcmp(cmd, "report")) return cas_cmd_report(argc - 1, argv + 1);
-  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, network, compare, batch, verify, report)\n", cmd);
+  if (!strcmp(cmd, "reverse")) return cas_cmd_reverse(argc - 1, argv + 1);
+  fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, network, compare, batch, verify, report, reverse)\n", cmd);
   fputs("(see 'cascade --help')\n", stderr);
   return cas_status_exit_code(CAS_ERR_USAGE);
 }

@@ -253,3 +253,26 @@ void cas_design_factor_moves(const cas_design *d, const double *u, int t, double
   }
   free(v);
 }
+
+double cas_design_mean_loss(const cas_design *d, const double *moves) {
+  int nf = d->nf;
+  double *mu = malloc((size_t)(nf ? nf : 1) * sizeof *mu);
+  if (!mu) return NAN;
+  double total = 0.0;
+  for (int t = 0; t < d->years; t++) {
+    const cas_plan *p = d->year[t].plan;
+    const cas_copula_model *cop = p->copula;
+    for (int f = 0; f < nf; f++) mu[f] = p->shift[f] + moves[(size_t)t * nf + f];
+    for (size_t b = 0; b < p->nbuckets; b++) {
+      const cas_bucket *bk = &p->buckets[b];
+      int s = bk->segment;
+      double m = 0.0;
+      for (uint32_t k = p->nz_start[s]; k < p->nz_start[s + 1]; k++)
+        m += p->nz_loading[k] * mu[p->nz_factor[k]];
+      for (uint32_t k = bk->first; k < bk->first + bk->count; k++)
+        total += p->loans[k].loss * cop->shifted_pd(cop, p->loans[k].threshold, m);
+    }
+  }
+  free(mu);
+  return total;
+}

@@ -71,4 +71,11 @@ cas_status cas_design_point_for_loss(const cas_design *d, double x, double *u, d
  * out[nfactors]. */
 void cas_design_factor_moves(const cas_design *d, const double *u, int t, double *out);
 
+/* The expected loss of a run whose factor means are moved by
+ * moves[years][nfactors] [SD] beyond the plan's, loan by loan through the
+ * copula's shifted PD (the plan's analytic expected loss, summed over the
+ * years without the run-off of earlier defaults): exact for one year
+ * without contagion or guarantees [CNY]. */
+double cas_design_mean_loss(const cas_design *d, const double *moves);
+
 #endif

@@ -2,6 +2,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,5 +412,107 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   cas_results_destroy(tail);
   cas_results_destroy(res);
   release(&in);
+  return st;
+}
+
+void cas_reverse_report_free(cas_reverse_report *rep) {
+  for (int f = 0; rep->factor && f < rep->nfactors; f++) free(rep->factor[f]);
+  free(rep->factor);
+  free(rep->moves);
+  free(rep->yaml);
+  memset(rep, 0, sizeof *rep);
+}
+
+cas_status cas_run_reverse(const cas_run_options *opt, double loss, const char *name,
+                           cas_reverse_report *rep, cas_error *err) {
+  memset(rep, 0, sizeof *rep);
+  if (!(loss > 0.0) || !isfinite(loss))
+    return cas_error_set(err, CAS_ERR_USAGE, "the loss must be a number above 0 (got %g)", loss);
+  inputs in;
+  cas_status st = prepare(opt, 0, &in, err);
+  if (st != CAS_OK) return st;
+  cas_scenario *sc = in.sc;
+  const cas_plan *plan = in.plan;
+  snprintf(rep->scenario_name, sizeof rep->scenario_name, "%s", sc->name);
+  rep->years = plan->years;
+  rep->nfactors = plan->nfactors;
+  rep->loss = loss;
+  size_t nf = (size_t)plan->nfactors, n = (size_t)plan->years * nf;
+  cas_design *d = NULL;
+  double *u = calloc(n ? n : 1, sizeof *u), *scaled = calloc(n ? n : 1, sizeof *scaled);
+  double *vals = calloc((size_t)plan->years, sizeof *vals);
+  rep->moves = calloc(n ? n : 1, sizeof *rep->moves);
+  rep->factor = calloc(nf ? nf : 1, sizeof *rep->factor);
+  if (!u || !scaled || !vals || !rep->moves || !rep->factor)
+    st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (reverse stress test)");
+  for (size_t f = 0; st == CAS_OK && f < nf; f++)
+    if (!(rep->factor[f] = strdup(sc->factors->names.name[f])))
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (reverse stress test)");
+  if (st == CAS_OK) st = cas_design_create(plan, &d, err);
+  if (st == CAS_OK) {
+    rep->base_loss = cas_design_mean_loss(d, scaled);   /* scaled is 0 here */
+    st = cas_design_point_for_loss(d, loss, u, &rep->beta, err);
+  }
+  for (int t = 0; st == CAS_OK && t < plan->years; t++)
+    cas_design_factor_moves(d, u, t, rep->moves + (size_t)t * nf);
+  /* the scale of the moves at which the run's expected loss is the target:
+   * it grows with the scale along the adverse direction */
+  double lo = 0.0, hi = 1.0;
+  if (st == CAS_OK && rep->base_loss < loss) {
+    for (;;) {
+      for (size_t i = 0; i < n; i++) scaled[i] = hi * rep->moves[i];
+      if (cas_design_mean_loss(d, scaled) >= loss || hi > 64.0) break;
+      lo = hi;
+      hi *= 2.0;
+    }
+    for (int it = 0; it < 200 && hi - lo > 1e-12 * hi; it++) {
+      double mid = 0.5 * (lo + hi);
+      for (size_t i = 0; i < n; i++) scaled[i] = mid * rep->moves[i];
+      if (cas_design_mean_loss(d, scaled) < loss) lo = mid;
+      else hi = mid;
+    }
+    rep->scale = hi;
+  }
+  for (size_t i = 0; st == CAS_OK && i < n; i++) scaled[i] = rep->scale * rep->moves[i];
+  if (st == CAS_OK) rep->written_loss = cas_design_mean_loss(d, scaled);
+  /* each factor's shift, so that the shifts given add up to the mean wanted
+   * (every factor given: the conditional mode's regression is the identity) */
+  for (size_t f = 0; st == CAS_OK && f < nf; f++) {
+    int any = 0;
+    for (int t = 0; t < plan->years; t++) {
+      const cas_plan *py = cas_plan_year(plan, t);
+      vals[t] = py->shift[f] + scaled[(size_t)t * nf + f] - py->shift_given[f];
+      any |= vals[t] != 0.0;
+    }
+    if (any) st = cas_scenario_add_factor_shift(sc, (int)f, vals, err);
+  }
+  if (st == CAS_OK) {
+    char desc[1024];
+    snprintf(desc, sizeof desc,
+             "Reverse stress test of scenario %s at a loss of %.6g CNY: the factor means moved "
+             "along the most likely factor outcome with that loss (the design point, %.3f SD "
+             "from the scenario's means), scaled by %.4f so that the expected loss of this "
+             "scenario's run is the target (docs/MODEL.md, Reverse stress tests).",
+             sc->name, loss, rep->beta, rep->scale);
+    char *nm = strdup(name && *name ? name : "reverse");
+    char *ds = strdup(desc);
+    if (!nm || !ds) {
+      free(nm);
+      free(ds);
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (reverse stress test)");
+    } else {
+      free(sc->name);
+      free(sc->description);
+      sc->name = nm;
+      sc->description = ds;
+    }
+  }
+  if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &rep->yaml, err);
+  cas_design_destroy(d);
+  free(u);
+  free(scaled);
+  free(vals);
+  release(&in);
+  if (st != CAS_OK) cas_reverse_report_free(rep);
   return st;
 }

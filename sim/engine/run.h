@@ -93,4 +93,26 @@ cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, 
 /* A full run. */
 cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error *err);
 
+/* A reverse stress test (`cascade reverse`): the most likely factor
+ * outcome under which the book's expected loss is `loss` (the design point,
+ * design.h), and a scenario that moves the factor means along it so that
+ * the expected loss of its run is `loss` (the scenario of opt with one
+ * factor_shift shock per factor added; docs/MODEL.md, Reverse stress
+ * tests). Caller frees with cas_reverse_report_free. */
+typedef struct cas_reverse_report {
+  char scenario_name[128];    /* the scenario reversed */
+  int years, nfactors;
+  char **factor;              /* [nfactors] names */
+  double loss;                /* the target [CNY] */
+  double base_loss;           /* expected loss of the scenario as given [CNY] */
+  double beta;                /* the design point's distance from the scenario's mean [SD] */
+  double *moves;              /* [years][nfactors] its factor moves [SD] */
+  double scale;               /* the written scenario moves the means by scale x moves */
+  double written_loss;        /* the expected loss of the written scenario's run [CNY] */
+  char *yaml;                 /* the scenario written */
+} cas_reverse_report;
+cas_status cas_run_reverse(const cas_run_options *opt, double loss, const char *name,
+                           cas_reverse_report *rep, cas_error *err);
+void cas_reverse_report_free(cas_reverse_report *rep);
+
 #endif

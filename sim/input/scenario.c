@@ -2596,6 +2596,30 @@ void cas_scenario_set_year(cas_scenario *sc, int year) {
   sc->year = year;
 }
 
+cas_status cas_scenario_add_factor_shift(cas_scenario *sc, int factor, const double *shift,
+                                         cas_error *err) {
+  int years = sc->horizon_years > 0 ? sc->horizon_years : 1;
+  cas_shock *all = realloc(sc->shocks, (sc->nshocks + 1) * sizeof *all);
+  if (!all) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (shocks)");
+  sc->shocks = all;
+  cas_shock sh = {.region = -1, .sector = -1, .city = -1, .factor = factor,
+                  .pd_multiplier = 1.0, .ead_multiplier = 1.0, .factor_shift = shift[0],
+                  .file = sc->nfiles ? sc->file_paths[0] : NULL};
+  if (years > 1) {
+    sh.by_year = calloc((size_t)years * CAS_SHOCK_NEFFECTS, sizeof *sh.by_year);
+    if (!sh.by_year) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (shocks)");
+    for (int t = 0; t < years; t++) {
+      double *e = &sh.by_year[t * CAS_SHOCK_NEFFECTS];
+      e[EFFECT_PD] = e[EFFECT_EAD] = 1.0;
+      e[EFFECT_SHIFT] = shift[t];
+    }
+    sh.per_year = 1u << EFFECT_SHIFT;
+    sh.factor_shift = shift[sc->year];
+  }
+  sc->shocks[sc->nshocks++] = sh;
+  return CAS_OK;
+}
+
 void cas_scenario_destroy(cas_scenario *sc) {
   if (sc == NULL) return;
   unbind(sc);

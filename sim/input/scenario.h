@@ -352,4 +352,11 @@ void cas_scenario_destroy(cas_scenario *sc);
  * year is built from them (plan.c). A no-op for shocks without by_year. */
 void cas_scenario_set_year(cas_scenario *sc, int year);
 
+/* Appends a shock that shifts factor f by shift[t] standard deviations in
+ * each year t of the horizon (one value without a multi-year horizon), as
+ * if the scenario had listed it last (the reverse stress test writes its
+ * scenario this way). Holds the values of the scenario's current year. */
+cas_status cas_scenario_add_factor_shift(cas_scenario *sc, int factor, const double *shift,
+                                         cas_error *err);
+
 #endif
