@@ -849,7 +849,8 @@ static double at_draw(const lgd_draws *ld, uint32_t k, double value) {
 }
 
 static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws, size_t d0,
-                       size_t d1, double *seg, cas_cascade_list *pending, double *dd) {
+                       size_t d1, double *seg, cas_cascade_list *pending, double *dd,
+                       const cas_loan_sink *sink) {
   for (size_t d = d0; d < d1; d++) {
     uint32_t b = ws->defaulted[d];
     for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
@@ -859,6 +860,7 @@ static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_
       if (cas_cascade_is_defaulted(ws, call->pos)) {
         seg[c->segment[call->pos]] += value;
         *dd += value;
+        cas_loan_sink_book(sink, call->pos, value);
       } else if (pending && reserve(ws, pending, 1)) {
         pending->v[pending->n] = *call;
         pending->v[pending->n++].value = value;
@@ -878,7 +880,7 @@ static void path_none(const cas_contagion *c, const cas_plan *plan, cas_cascade_
   out->truncated = 0;
   out->double_default = 0.0;
   lgd_draws ld = draws_of(c, plan, ws, path, sys);
-  book_calls(c, &ld, ws, 0, ws->n0, out->factor_seg_loss, NULL, &out->double_default);
+  book_calls(c, &ld, ws, 0, ws->n0, out->factor_seg_loss, NULL, &out->double_default, out->sink);
 }
 
 /* The network model: round 0's guarantees, then the cascade. */
@@ -895,7 +897,8 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
    * factor loss; the rest wait for the cascade (which may break the
    * guarantor). */
   lgd_draws ld = draws_of(c, plan, ws, path, sys);
-  book_calls(c, &ld, ws, 0, n0, out->factor_seg_loss, &ws->pending, &out->double_default);
+  book_calls(c, &ld, ws, 0, n0, out->factor_seg_loss, &ws->pending, &out->double_default,
+             out->sink);
   int nseg = plan->nsegments;
   for (int s = 0; s < nseg; s++) out->seg_loss[s] = 0.0;
   for (uint32_t r = 0; r <= c->max_rounds; r++) out->by_round[r] = 0;
@@ -949,6 +952,7 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
     uint32_t v = ws->defaulted[d];
     double loss = at_draw(&ld, v, plan->loans[v].loss);
     out->seg_loss[c->segment[v]] += loss;
+    cas_loan_sink_book(out->sink, v, loss);
     if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, loss);
     out->seg_defaults[c->segment[v]]++;
   }
@@ -956,10 +960,11 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
     const cas_cascade_item *call = &ws->pending.v[k];
     if (cas_cascade_is_defaulted(ws, call->pos)) {
       out->seg_loss[c->segment[call->pos]] += call->value;
+      cas_loan_sink_book(out->sink, call->pos, call->value);
       out->double_default += call->value;
     }
   }
-  book_calls(c, &ld, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default);
+  book_calls(c, &ld, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default, out->sink);
 }
 
 const cas_contagion_model cas_contagion_none = {

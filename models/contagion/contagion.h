@@ -219,7 +219,23 @@ static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
 }
 
 /* What the guarantees and the cascade of one path add. */
+/* Where a path books each loan's loss, when a caller asks (the ES
+ * contributions of single loans, run.c): fn is called once for every loss
+ * booked, with the plan position of the loan it is booked on (a covered part
+ * lost through a guarantor: the guarantor's, as its segment is). */
+typedef struct cas_loan_sink {
+  void (*fn)(void *ctx, int thread, uint64_t row, uint32_t pos, double loss);
+  void *ctx;
+  int thread;
+  uint64_t row;
+} cas_loan_sink;
+
+static inline void cas_loan_sink_book(const cas_loan_sink *k, uint32_t pos, double loss) {
+  if (k && k->fn) k->fn(k->ctx, k->thread, k->row, pos, loss);
+}
+
 typedef struct cas_cascade_out {
+  const cas_loan_sink *sink;  /* may be NULL */
   double *factor_seg_loss; /* [nsegments] factor loss by segment: covered parts lost between
                               two round-0 defaults are added [CNY] */
   double *seg_loss;        /* [nsegments] contagion loss by segment [CNY] (written; NULL

@@ -48,6 +48,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
                                     : ln[k].loss;
           loss += l;
           if (claims) cas_plan_pool_claim(plan, claims, bk->first + k, l);
+          cas_loan_sink_book(&rows->sink, bk->first + k, l);
         }
       }
     } else {
@@ -65,6 +66,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
                                     : ln[k].loss;
           loss += l;
           if (claims) cas_plan_pool_claim(plan, claims, bk->first + k, l);
+          cas_loan_sink_book(&rows->sink, bk->first + k, l);
           cas_cascade_default0(ws, bk->first + k);
         }
       }

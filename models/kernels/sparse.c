@@ -98,6 +98,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
                                     : c->loss;
           loss += l;
           if (claims) cas_plan_pool_claim(plan, claims, bk->first + pos[j], l);
+          cas_loan_sink_book(&rows->sink, bk->first + pos[j], l);
           if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
         }
       }

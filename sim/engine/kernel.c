@@ -387,6 +387,7 @@ void cas_kernel_path_end(const cas_plan *plan, const cas_contagion *contagion, c
     int32_t *by_round = !cascade ? NULL : own ? rows->year_rounds
                                               : &res->defaults_by_round[row * res->rounds_cap];
     cas_cascade_out out = {
+      .sink = rows->sink.fn ? &rows->sink : NULL,
       .factor_seg_loss = seg_loss,
       .seg_loss = cseg,
       .seg_defaults = rows->seg_defaults,
@@ -564,6 +565,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                             .year_rounds = year_cascade ? own_defaults + (size_t)thread * nints + nseg
                                                         : NULL,
                             .ws = mine, .is_shift = is_shift,
+                            .sink = {.fn = opt ? opt->loan_loss : NULL,
+                                     .ctx = opt ? opt->loan_loss_ctx : NULL, .thread = thread},
                             .thread = thread, .years = years,
                             .dead = dead ? dead + (size_t)thread * dead_bytes : NULL,
                             .dead_list = dead_list ? dead_list + (size_t)thread * dead_cap : NULL,
@@ -572,6 +575,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
       uint64_t last = first + unit < nrows ? first + unit : nrows;
       for (uint64_t r = first; r < last; r++) {
         rows.row = r;
+        rows.sink.row = r;
         rows.path = path_of ? path_of[r] : r;
         for (rows.year = 0; rows.year < years; rows.year++)
           kernel->path(cas_plan_year(plan, rows.year), contagion, res, mine, &rows);

@@ -156,6 +156,11 @@ typedef struct cas_kernel_options {
    * shift, goes to res->weight (allocated here). A replay with the same
    * shift gives the same paths and weights. */
   const double *is_shift;
+  /* May be NULL: called for every loss a path books, with the loan's plan
+   * position (cas_loan_sink), from the thread that runs the path; row is
+   * the results row. The losses of a path add up to its loss. */
+  void (*loan_loss)(void *ctx, int thread, uint64_t row, uint32_t pos, double loss);
+  void *loan_loss_ctx;
 } cas_kernel_options;
 
 typedef struct cas_kernel cas_kernel;
@@ -187,6 +192,7 @@ typedef struct cas_path_rows {
   size_t ndead, dead_cap;
   cas_cascade_ws *ws;      /* the thread's cascade workspace, or NULL */
   const double *is_shift;  /* importance sampling: [years][nfactors], or NULL */
+  cas_loan_sink sink;      /* each loan's loss, when sink.fn is set (cas_kernel_options) */
   double log_weight;       /* its log likelihood ratio so far on the path */
   double *year_contagion;  /* [nsegments] multi-year with a cascade: the year's contagion loss */
   int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */

@@ -1,4 +1,5 @@
 /* run.c: scenario file to result file (see run.h). */
+#define _GNU_SOURCE /* qsort_r */
 #include "run.h"
 
 #include <errno.h>
@@ -238,6 +239,116 @@ static cas_status importance_shift(const cas_scenario *sc, const cas_plan *plan,
   return st;
 }
 
+/* ES contributions of single loans (docs/OUTPUT.md, Risk contributions):
+ * the paths that make up ES at level a are simulated again, a chunk at a
+ * time, each loss booked on its loan (cas_loan_sink), and folded into
+ * es[plan position] in path order, so the sums do not depend on the
+ * threads. */
+enum { LOAN_TOP = 100, LOAN_CHUNK = 256 };
+
+typedef struct loan_entry {
+  uint32_t row, pos;
+  double loss;
+} loan_entry;
+
+typedef struct loan_log {
+  loan_entry *v;
+  size_t n, cap;
+  int oom;
+} loan_log;
+
+static void log_loan_loss(void *ctx, int thread, uint64_t row, uint32_t pos, double loss) {
+  loan_log *g = &((loan_log *)ctx)[thread];
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? 2 * g->cap : 4096;
+    loan_entry *v = realloc(g->v, cap * sizeof *v);
+    if (!v) {
+      g->oom = 1;
+      return;
+    }
+    g->v = v;
+    g->cap = cap;
+  }
+  g->v[g->n++] = (loan_entry){(uint32_t)row, pos, loss};
+}
+
+static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *plan,
+                                     const cas_contagion *contagion, const cas_results *res,
+                                     double a, int threads, const double *is_shift,
+                                     uint32_t rounds_cap, int guarantees, double **es_out,
+                                     cas_error *err) {
+  *es_out = NULL;
+  uint64_t *paths = NULL, n = 0;
+  double *ew = NULL;
+  cas_status st = cas_tail_weights(res->paths, res->loss, res->weight, a, &paths, &ew, &n, err);
+  double *es = calloc(plan->n ? plan->n : 1, sizeof *es);
+  loan_log *logs = calloc((size_t)threads, sizeof *logs);
+  size_t *first = malloc(LOAN_CHUNK * sizeof *first), *last = malloc(LOAN_CHUNK * sizeof *last);
+  int *thread_of = malloc(LOAN_CHUNK * sizeof *thread_of);
+  if (st == CAS_OK && (!es || !logs || !first || !last || !thread_of))
+    st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (loan contributions)");
+  double mass = (double)res->paths * (1.0 - a);
+  for (uint64_t c0 = 0; st == CAS_OK && c0 < n; c0 += LOAN_CHUNK) {
+    uint64_t m = n - c0 < LOAN_CHUNK ? n - c0 : LOAN_CHUNK;
+    cas_results *tail = NULL;
+    st = cas_results_create(m, rounds_cap, guarantees, &tail, err);
+    if (st == CAS_OK) cas_results_store_segments(tail, 0);
+    for (int t = 0; t < threads; t++) logs[t].n = 0;
+    cas_kernel_options o = {.threads = threads, .path_of = paths + c0, .is_shift = is_shift,
+                            .loan_loss = log_loan_loss, .loan_loss_ctx = logs};
+    if (st == CAS_OK) st = cas_kernel_run(kernel, plan, contagion, tail, &o, err);
+    for (int t = 0; st == CAS_OK && t < threads; t++)
+      if (logs[t].oom) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (loan contributions)");
+    for (uint64_t r = 0; st == CAS_OK && r < m; r++) {
+      if (memcmp(&tail->loss[r], &res->loss[paths[c0 + r]], sizeof(double)) != 0)
+        st = cas_error_set(err, CAS_ERR_INTERNAL,
+                           "path %llu simulated again gave another loss (%.17g, then %.17g)",
+                           (unsigned long long)paths[c0 + r], res->loss[paths[c0 + r]], tail->loss[r]);
+      first[r] = last[r] = 0;
+      thread_of[r] = -1;
+    }
+    /* each row ran on one thread: its entries are a run of that thread's log */
+    for (int t = 0; st == CAS_OK && t < threads; t++)
+      for (size_t i = 0; i < logs[t].n; i++) {
+        uint32_t r = logs[t].v[i].row;
+        if (thread_of[r] != t) {
+          thread_of[r] = t;
+          first[r] = i;
+        }
+        last[r] = i + 1;
+      }
+    for (uint64_t r = 0; st == CAS_OK && r < m; r++) {
+      if (thread_of[r] < 0) continue;
+      double f = ew[c0 + r] / mass;
+      const loan_entry *v = logs[thread_of[r]].v;
+      for (size_t i = first[r]; i < last[r]; i++) es[v[i].pos] += f * v[i].loss;
+    }
+    cas_results_destroy(tail);
+  }
+  for (int t = 0; logs && t < threads; t++) free(logs[t].v);
+  free(logs);
+  free(first);
+  free(last);
+  free(thread_of);
+  free(paths);
+  free(ew);
+  if (st != CAS_OK) {
+    free(es);
+    return st;
+  }
+  *es_out = es;
+  return CAS_OK;
+}
+
+/* The LOAN_TOP largest of es[plan position] (ties: the lower position),
+ * in order[]: *k of them. */
+static int by_contribution(const void *x, const void *y, void *es) {
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  double u = ((const double *)es)[a], v = ((const double *)es)[b];
+  if (u != v) return u > v ? -1 : 1;
+  return (a > b) - (a < b);
+}
+
 /* Default output: results/<name>.h5, creating results/ if needed. */
 static cas_status output_path(const cas_run_options *opt, const cas_scenario *sc, char *buf,
                               size_t size, cas_error *err) {
@@ -362,6 +473,41 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
       st = cas_summary_compute(res->paths, res->loss_net, &nopt, res->defaults,
                                &report->summary_net, err);
     }
+    /* ES contributions of single loans at the highest level */
+    double *loan_es = NULL, loans_sum = 0.0, top_es[LOAN_TOP], top_ead[LOAN_TOP];
+    int64_t top_index[LOAN_TOP];
+    char top_id_buf[LOAN_TOP][64], top_seg_buf[LOAN_TOP][2 * CAS_NAME_MAX + 2];
+    const char *top_id[LOAN_TOP], *top_seg[LOAN_TOP];
+    int ntop = 0;
+    double top_level = sc->levels[sc->nlevels - 1];
+    if (st == CAS_OK)
+      st = loan_contributions(kernel, plan, contagion, res, top_level, threads, is_shift,
+                              rounds_cap, guarantees, &loan_es, err);
+    if (st == CAS_OK) {
+      uint32_t *order = malloc((plan->n ? plan->n : 1) * sizeof *order);
+      size_t nz = 0;
+      if (!order) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (loan contributions)");
+      for (size_t k = 0; st == CAS_OK && k < plan->n; k++) {
+        loans_sum += loan_es[k];
+        if (loan_es[k] != 0.0) order[nz++] = (uint32_t)k;
+      }
+      if (st == CAS_OK) qsort_r(order, nz, sizeof *order, by_contribution, loan_es);
+      for (size_t j = 0; st == CAS_OK && j < nz && j < LOAN_TOP; j++) {
+        uint32_t pos = order[j];
+        size_t i = plan->loan_index[pos];
+        top_es[ntop] = loan_es[pos];
+        top_index[ntop] = (int64_t)i;
+        top_id[ntop] = cas_portfolio_id(in.pf, i, top_id_buf[ntop], sizeof top_id_buf[ntop]);
+        cas_taxonomy_segment_name(plan->tax,
+                                  cas_taxonomy_segment(plan->tax, in.pf->region[i], in.pf->sector[i]),
+                                  top_seg_buf[ntop], sizeof top_seg_buf[ntop]);
+        top_seg[ntop] = top_seg_buf[ntop];
+        top_ead[ntop] = plan->loans[pos].loss;
+        ntop++;
+      }
+      free(order);
+    }
+    free(loan_es);
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
       st = cas_contagion_summary_compute(res->paths, res->loss, res->weight, res->loss_contagion,
@@ -387,6 +533,14 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .portfolio_sha256 = in.portfolio_sha256[0] ? in.portfolio_sha256 : NULL,
         .links_file = in.links_sha256[0] ? sc->network.file : NULL,
         .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
+        .nloans_top = ntop,
+        .loans_level = top_level,
+        .loans_top_es = top_es,
+        .loans_top_index = top_index,
+        .loans_top_id = top_id,
+        .loans_top_ead = top_ead,
+        .loans_top_segment = top_seg,
+        .loans_es_sum = loans_sum,
         .is_shift = is_shift,
         .is_moves = is_moves,
         .is_beta = is_beta,

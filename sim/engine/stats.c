@@ -501,3 +501,54 @@ void cas_unpaired_difference(const cas_summary *a, const cas_summary *b, cas_dif
     out->es_ratio_hi[l] = r + Z95 * out->es_ratio_se[l];
   }
 }
+
+typedef struct path_weight {
+  uint64_t path;
+  double w;
+} path_weight;
+
+static int by_path(const void *a, const void *b) {
+  uint64_t x = ((const path_weight *)a)->path, y = ((const path_weight *)b)->path;
+  return (x > y) - (x < y);
+}
+
+cas_status cas_tail_weights(uint64_t paths, const double *loss, const double *weight, double a,
+                            uint64_t **paths_out, double **ew_out, uint64_t *n, cas_error *err) {
+  *paths_out = NULL;
+  *ew_out = NULL;
+  *n = 0;
+  if (paths < 1) return CAS_OK;
+  ranked *r = rank_paths(paths, loss, weight);
+  if (!r)
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory ranking %llu losses",
+                         (unsigned long long)paths);
+  cas_tail_estimate t;
+  uint64_t k;
+  double frac;
+  tail_estimate(r, paths, a, weight != NULL, &t, &k, &frac);
+  uint64_t count = paths - (k - 1);
+  path_weight *pw = malloc(count * sizeof *pw);
+  uint64_t *po = malloc(count * sizeof *po);
+  double *ew = malloc(count * sizeof *ew);
+  if (!pw || !po || !ew) {
+    free(r);
+    free(pw);
+    free(po);
+    free(ew);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory ranking %llu losses",
+                         (unsigned long long)paths);
+  }
+  for (uint64_t i = 0; i < count; i++)
+    pw[i] = (path_weight){r[k - 1 + i].path, i == 0 ? frac : r[k - 1 + i].w};
+  free(r);
+  qsort(pw, count, sizeof *pw, by_path);
+  for (uint64_t i = 0; i < count; i++) {
+    po[i] = pw[i].path;
+    ew[i] = pw[i].w;
+  }
+  free(pw);
+  *paths_out = po;
+  *ew_out = ew;
+  *n = count;
+  return CAS_OK;
+}

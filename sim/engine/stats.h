@@ -133,6 +133,13 @@ void cas_contagion_summary_free(cas_contagion_summary *s);
 cas_status cas_tail_paths(uint64_t paths, const double *loss, const double *weight, double a,
                           uint64_t **out, uint64_t *n, cas_error *err);
 
+/* The paths that make up ES at level a, in increasing path order, with
+ * the weight ES gives each over M (1 - a): w_p, or the fraction of it the
+ * VaR path carries; sum_p ew_p L_p / (M (1 - a)) = ES. *paths_out and
+ * *ew_out malloc'ed, *n of them. weight may be NULL. */
+cas_status cas_tail_weights(uint64_t paths, const double *loss, const double *weight, double a,
+                            uint64_t **paths_out, double **ew_out, uint64_t *n, cas_error *err);
+
 /* The default rate of each segment, the mean over paths of
  * defaults_by_segment[path][s] / loans[s] (times the path's weight when
  * weight is not NULL), and its Monte Carlo standard

@@ -472,6 +472,54 @@ static void describe_model(cas_dataset_list *l, const cas_run_record *rec, const
      "the scenario as run: self-contained YAML, every key explicit", 0);
 }
 
+/* ES contributions by region and by sector (sums of the segments'), and
+ * of the single loans that contribute most at the highest level. */
+static void describe_contributions(cas_dataset_list *l, const cas_run_record *rec,
+                                   const cas_plan *plan, const cas_summary *sum) {
+  const cas_taxonomy *tax = plan->tax;
+  int nl = sum->nlevels, nseg = sum->nsegments, nr = tax->regions.n, ns = tax->sectors.n;
+  if (nseg > 0 && sum->es_contribution) {
+    double *by_region = cas_datasets_own(l, calloc((size_t)(nl * nr + 1), sizeof *by_region));
+    double *by_sector = cas_datasets_own(l, calloc((size_t)(nl * ns + 1), sizeof *by_sector));
+    if (l->failed) return;
+    for (int k = 0; k < nl; k++)
+      for (int s = 0; s < nseg; s++) {
+        double c = sum->es_contribution[(size_t)k * nseg + s];
+        by_region[k * nr + cas_taxonomy_segment_region(tax, s)] += c;
+        by_sector[k * ns + cas_taxonomy_segment_sector(tax, s)] += c;
+      }
+    DS("es_contribution_by_region", CAS_DT_F64, 2, {"level", "region"}, by_region, "CNY",
+       "region's loss on the paths that make up es (Euler allocation; sums to es)", 0);
+    DS("es_contribution_by_sector", CAS_DT_F64, 2, {"level", "sector"}, by_sector, "CNY",
+       "sector's loss on the paths that make up es (Euler allocation; sums to es)", 0);
+  }
+  if (rec->nloans_top <= 0) return;
+  uint64_t n = (uint64_t)rec->nloans_top;
+  int64_t *rank = cas_datasets_own(l, malloc(n * sizeof *rank));
+  if (l->failed) return;
+  for (uint64_t i = 0; i < n; i++) rank[i] = (int64_t)i + 1;
+  cas_datasets_dimension(l, (cas_dimension){"loan_rank", CAS_DT_I64, n, rank, NULL,
+                                            "rank of a loan by its ES contribution (1: the largest)"});
+  double *level = cas_datasets_keep(l, &rec->loans_level, sizeof rec->loans_level);
+  double *total = cas_datasets_keep(l, &rec->loans_es_sum, sizeof rec->loans_es_sum);
+  DS("es_contribution_loan", CAS_DT_F64, 1, {"loan_rank"}, rec->loans_top_es, "CNY",
+     "the loan's loss on the paths that make up es at es_contribution_loan_level (Euler "
+     "allocation), for the loans that contribute most", 0);
+  DS("es_contribution_loan_id", CAS_DT_STR, 1, {"loan_rank"}, rec->loans_top_id, NULL,
+     "the loan's id in the portfolio", 0);
+  DS("es_contribution_loan_index", CAS_DT_I64, 1, {"loan_rank"}, rec->loans_top_index, "1",
+     "the loan's row in the portfolio (0: the first)", 0);
+  DS("es_contribution_loan_segment", CAS_DT_STR, 1, {"loan_rank"}, rec->loans_top_segment, NULL,
+     "the loan's segment (region/sector)", 0);
+  DS("es_contribution_loan_loss_given_default", CAS_DT_F64, 1, {"loan_rank"}, rec->loans_top_ead,
+     "CNY", "what the loan loses if it defaults (stressed EAD x LGD, the part no guarantee covers)", 0);
+  DS("es_contribution_loan_level", CAS_DT_F64, 0, {NULL}, level, "1",
+     "the level of es the loan contributions allocate (the scenario's highest)", 0);
+  DS("es_contribution_loans_total", CAS_DT_F64, 0, {NULL}, total, "CNY",
+     "sum of the ES contributions of every loan of the book (equals es at that level up to "
+     "rounding)", 0);
+}
+
 /* Importance sampling: the weights and the shift that made them. */
 static void describe_importance(cas_dataset_list *l, const cas_run_record *rec,
                                 const cas_plan *plan, const cas_results *res) {
@@ -519,6 +567,7 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
   describe_paths(l, res);
   describe_segments(l, plan, seg_mean);
   describe_summary(l, sum);
+  describe_contributions(l, rec, plan, sum);
   describe_years(l, res, sum);
   describe_mitigants(l, rec, plan, res);
   describe_model(l, rec, plan);

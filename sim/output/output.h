@@ -43,6 +43,17 @@ typedef struct cas_run_record {
   const double *is_moves;       /* [years][nfactors] the same as factor moves, chol applied [SD] */
   double is_beta;               /* |is_shift| */
   double is_loss;               /* the design model's loss at is_shift [CNY] */
+  /* ES contributions of single loans at the highest level (run.c): the
+   * top ones, largest first, and the sum over every loan. */
+  int nloans_top;
+  double loans_level;
+  const double *loans_top_es;   /* [nloans_top] [CNY] */
+  const int64_t *loans_top_index; /* [nloans_top] portfolio row */
+  const char *const *loans_top_id; /* [nloans_top] */
+  const double *loans_top_ead;  /* [nloans_top] loss if it defaults (stressed EAD x LGD, its
+                                   uncovered part) [CNY] */
+  const char *const *loans_top_segment; /* [nloans_top] */
+  double loans_es_sum;          /* [CNY] */
   size_t record_nfiles;         /* > 0: record these scenario files instead of */
   char *const *record_paths;    /* the scenario's own (cas_run_options) */
   char *const *record_texts;
