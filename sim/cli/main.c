@@ -196,6 +196,9 @@ static void print_run_summary(const cas_run_report *rep) {
            c->nlongest ? (unsigned long long)c->longest_paths[0] : 0ULL,
            c->truncated_paths ? "; some paths reached max_rounds" : "");
   }
+  printf("analytic cross-checks: sum of the segments' large-portfolio quantiles at %g%% %.*f %s; "
+         "Basel IRB capital %.*f %s (docs/MODEL.md)\n", 100 * s->levels[s->nlevels - 1], d,
+         rep->vasicek_sum_top / u.scale, u.name, d, rep->irb_capital / u.scale, u.name);
   if (rep->has_importance)
     printf("importance sampling: factors shifted %.2f SD to the design point (its expected loss "
            "%.*f %s); every figure weighted by the paths' likelihood ratios\n",

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "books/books.h"
+#include "analytic.h"
 #include "calibrate.h"
 #include "design.h"
 #include "normal.h"
@@ -508,6 +509,12 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
       free(order);
     }
     free(loan_es);
+    cas_analytic analytic = {0};
+    if (st == CAS_OK) st = cas_analytic_compute(plan, sc, sc->levels, sc->nlevels, &analytic, err);
+    if (st == CAS_OK) {
+      report->vasicek_sum_top = analytic.vasicek_sum[sc->nlevels - 1];
+      report->irb_capital = analytic.irb_capital_total;
+    }
     if (st == CAS_OK && cascade) {
       report->has_contagion = 1;
       st = cas_contagion_summary_compute(res->paths, res->loss, res->weight, res->loss_contagion,
@@ -533,6 +540,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .portfolio_sha256 = in.portfolio_sha256[0] ? in.portfolio_sha256 : NULL,
         .links_file = in.links_sha256[0] ? sc->network.file : NULL,
         .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
+        .analytic = &analytic,
         .nloans_top = ntop,
         .loans_level = top_level,
         .loans_top_es = top_es,
@@ -552,6 +560,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
       st = cas_output_write(report->output_path, &rec, plan, res, &report->summary, seg_mean, err);
     }
     report->write_seconds = now_seconds() - t2;
+    cas_analytic_free(&analytic);
   }
   /* The report keeps the totals; the by-segment rows went to the file. */
   cas_summary_free(&report->summary);

@@ -65,6 +65,9 @@ typedef struct cas_run_report {
   cas_summary summary_net;
   int has_contagion;
   cas_contagion_summary contagion;
+  double vasicek_sum_top;    /* the analytic cross-checks (analytic.h): the sum over segments
+                                of their large-portfolio quantiles at the highest level [CNY] */
+  double irb_capital;        /* the IRB capital requirement [CNY] */
   int has_importance;        /* importance sampling: the design point's norm and loss */
   double importance_beta, importance_loss;
   int has_calibration;       /* PD-preserving contagion: the calibration's record */

@@ -31,6 +31,7 @@
  * when loading ends, so error paths need no clean-up of their own.
  */
 #include "scenario.h"
+#include "irb.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -139,7 +140,7 @@ static const char *const model_keys[] = {
   "copula", "degrees_of_freedom", "lgd", "lgd_sd", "lgd_downturn", "factors", "loadings",
   "region_correlation",
   "sector_correlation", "correlations", "correlation_matrix", "horizon_years",
-  "factor_autocorrelation", NULL};
+  "factor_autocorrelation", "irb_class", "irb_maturity", NULL};
 static const char *const classification_keys[] = {"regions", "sectors", "cities", NULL};
 static const char *const correlation_keys[] = {"factors", "value", NULL};
 static const char *const shock_keys[] = {
@@ -1560,6 +1561,7 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   snprintf(sc->lgd_model, sizeof sc->lgd_model, "%s", cas_lgd_fixed.info.name);
   sc->copula_df = 0.0;
   sc->lgd_downturn = 0.0;
+  sc->irb_maturity = 2.5;
   sc->horizon_years = 1;   /* files written before the horizon keep their meaning */
   sc->factor_autocorrelation = DEFAULT_FACTOR_AUTOCORRELATION;
   sc->year = 0;
@@ -1616,6 +1618,10 @@ static cas_status decode_model(loader *ld, const node *top, cas_scenario *sc) {
   if ((v = map_find(model, "factor_autocorrelation", NULL)) != NULL &&
       (st = get_number(ld, v, "model.factor_autocorrelation", &R_AUTOCORRELATION,
                        &sc->factor_autocorrelation)) != CAS_OK)
+    return st;
+  static const range R_MATURITY = {1, 5, 0, 0, "a number of years in [1, 5] (the IRB effective maturity)"};
+  if ((v = map_find(model, "irb_maturity", NULL)) != NULL &&
+      (st = get_number(ld, v, "model.irb_maturity", &R_MATURITY, &sc->irb_maturity)) != CAS_OK)
     return st;
   if ((v = map_find(model, "lgd_sd", NULL)) != NULL && v->kind != NODE_MAP) {
     double sd;
@@ -2531,9 +2537,54 @@ static cas_status bind_lgd_sd(loader *ld, const node *top, cas_scenario *sc) {
   return CAS_OK;
 }
 
+/* One IRB class name: *out its cas_irb_class. */
+static cas_status irb_class_name(loader *ld, const node *v, const char *what, int *out) {
+  char list[128];
+  join_names(cas_irb_class_names, list, sizeof list);
+  char expected[160];
+  snprintf(expected, sizeof expected, "an IRB asset class (%s)", list);
+  cas_status st = want_text(ld, v, what, expected);
+  if (st != CAS_OK) return st;
+  for (int k = 0; k < CAS_IRB_NCLASSES; k++)
+    if (strcmp(v->text, cas_irb_class_names[k]) == 0) {
+      *out = k;
+      return CAS_OK;
+    }
+  return fail(ld, v, "%s: unknown IRB asset class '%s' (expected one of: %s)", what, v->text, list);
+}
+
+/* model.irb_class by sector of the bound classification. */
+static cas_status bind_irb_class(loader *ld, const node *top, cas_scenario *sc) {
+  int n = sc->tax->sectors.n;
+  sc->irb_class = malloc((size_t)(n ? n : 1) * sizeof *sc->irb_class);
+  if (sc->irb_class == NULL) return nomem(ld);
+  for (int s = 0; s < n; s++) sc->irb_class[s] = CAS_IRB_CORPORATE;
+  const node *model = map_find(top, "model", NULL);
+  const node *v = model ? map_find(model, "irb_class", NULL) : NULL;
+  if (v == NULL) return CAS_OK;
+  cas_status st;
+  if (v->kind != NODE_MAP) {
+    int k;
+    if ((st = irb_class_name(ld, v, "model.irb_class", &k)) != CAS_OK) return st;
+    for (int s = 0; s < n; s++) sc->irb_class[s] = k;
+    return CAS_OK;
+  }
+  for (size_t i = 0; i < v->n; i++) {
+    int s;
+    if ((st = class_name(ld, v->key[i], "model.irb_class", "sector", &sc->tax->sectors, &s)) != CAS_OK)
+      return st;
+    char what[160];
+    snprintf(what, sizeof what, "model.irb_class.%s", v->key[i]->text);
+    if ((st = irb_class_name(ld, v->val[i], what, &sc->irb_class[s])) != CAS_OK) return st;
+  }
+  return CAS_OK;
+}
+
 static void unbind(cas_scenario *sc) {
   free(sc->lgd_sd);
   sc->lgd_sd = NULL;
+  free(sc->irb_class);
+  sc->irb_class = NULL;
   cas_taxonomy_destroy(sc->tax);
   cas_factor_model_destroy(sc->factors);
   for (size_t i = 0; i < sc->nshocks; i++) free(sc->shocks[i].by_year);
@@ -2556,6 +2607,7 @@ cas_status cas_scenario_bind(cas_scenario *sc, const cas_taxonomy *tax, cas_erro
   if ((sc->tax = cas_taxonomy_copy(tax)) == NULL) st = nomem(&ld);
   if (st == CAS_OK) st = bind_model(&ld, top, sc->tax, &sc->factors);
   if (st == CAS_OK) st = bind_lgd_sd(&ld, top, sc);
+  if (st == CAS_OK) st = bind_irb_class(&ld, top, sc);
   if (st == CAS_OK) st = bind_shocks(&ld, top, sc);
   if (st == CAS_OK) st = bind_macro(&ld, top, sc);
   if (st == CAS_OK) st = bind_mitigants(&ld, top, sc);
@@ -2875,6 +2927,14 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     }
     cas_buf_put(&b, "}");
   }
+  cas_buf_put(&b, "\n  irb_class: {");
+  for (int s = 0; s < tax->sectors.n; s++) {
+    if (s) cas_buf_put(&b, ", ");
+    utf8_ok &= put_string(&b, tax->sectors.name[s]);
+    cas_buf_printf(&b, ": %s", cas_irb_class_names[sc->irb_class[s]]);
+  }
+  cas_buf_put(&b, "}\n  irb_maturity: ");
+  put_number(&b, sc->irb_maturity);
   int nf = m->nfactors, defaults = default_families(m);
   double *within = calloc((size_t)m->nfamilies, sizeof *within);
   if (within == NULL) b.failed = 1;

@@ -221,6 +221,14 @@ typedef struct cas_scenario {
    * (model.lgd_downturn, >= 0, default 0). */
   double *lgd_sd;
   double lgd_downturn;
+  /* The analytic cross-checks (docs/MODEL.md, Analytic cross-checks): the
+   * Basel IRB asset class of each sector (model.irb_class: one class for
+   * all, or a mapping of sectors; default corporate), bound with the
+   * classification: irb_class[sector] (cas_irb_class), and the effective
+   * maturity of the corporate formula (model.irb_maturity, years in
+   * [1, 5], default 2.5, the foundation approach's). */
+  int *irb_class;
+  double irb_maturity;
 
   /* The horizon (docs/MODEL.md, Multi-year horizon): model.horizon_years in
    * [1, CAS_MAX_YEARS], default 1; with more than one, the factors follow

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "analytic.h"
+#include "irb.h"
 #include "version.h"
 
 #define DS(...) cas_datasets_add(l, (cas_dataset){__VA_ARGS__})
@@ -520,6 +522,39 @@ static void describe_contributions(cas_dataset_list *l, const cas_run_record *re
      "rounding)", 0);
 }
 
+/* The closed-form cross-checks (analytic.h). */
+static void describe_analytic(cas_dataset_list *l, const cas_run_record *rec, const cas_plan *plan) {
+  const cas_analytic *a = rec->analytic;
+  if (!a) return;
+  const cas_scenario *sc = rec->scenario;
+  int nseg = plan->nsegments;
+  const char **cls = cas_datasets_own(l, malloc((size_t)(nseg ? nseg : 1) * sizeof *cls));
+  double *rwa = cas_datasets_own(l, malloc(sizeof *rwa));
+  if (l->failed) return;
+  for (int s = 0; s < nseg; s++)
+    cls[s] = cas_irb_class_names[sc->irb_class[cas_taxonomy_segment_sector(plan->tax, s)]];
+  *rwa = 12.5 * a->irb_capital_total;
+  DS("vasicek_quantile_by_segment", CAS_DT_F64, 2, {"level", "segment"}, a->vasicek, "CNY",
+     "large-portfolio (Vasicek) loss quantile of the segment alone, with the model's correlation "
+     "and the stressed PDs (first year)", 0);
+  DS("vasicek_quantile_sum", CAS_DT_F64, 1, {"level"}, a->vasicek_sum, "CNY",
+     "sum over the segments of vasicek_quantile_by_segment: every segment at its quantile at once "
+     "(an upper bound of the book's large-portfolio quantile)", 0);
+  DS("model_correlation_by_segment", CAS_DT_F64, 1, {"segment"}, a->model_correlation, "1",
+     "the model's asset correlation of the segment, a' C a", 0);
+  DS("irb_capital_by_segment", CAS_DT_F64, 1, {"segment"}, a->irb_capital, "CNY",
+     "Basel IRB capital requirement K x EAD of the segment's loans (stressed PD and LGD, "
+     "supervisory correlation, maturity adjustment, 99.9%)", 0);
+  DS("irb_correlation_by_segment", CAS_DT_F64, 1, {"segment"}, a->irb_correlation, "1",
+     "the segment's supervisory asset correlation (mean weighted by loss given default)", 0);
+  DS("irb_class_by_segment", CAS_DT_STR, 1, {"segment"}, cls, NULL,
+     "the IRB asset class of the segment's sector (model.irb_class)", 0);
+  DS("irb_capital", CAS_DT_F64, 0, {NULL}, &a->irb_capital_total, "CNY",
+     "Basel IRB capital requirement of the book", 0);
+  DS("irb_risk_weighted_assets", CAS_DT_F64, 0, {NULL}, rwa, "CNY", "12.5 x irb_capital", 0);
+  cas_datasets_attribute(l, "irb_maturity", CAS_DT_F64, &sc->irb_maturity);
+}
+
 /* Importance sampling: the weights and the shift that made them. */
 static void describe_importance(cas_dataset_list *l, const cas_run_record *rec,
                                 const cas_plan *plan, const cas_results *res) {
@@ -572,6 +607,7 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
   describe_mitigants(l, rec, plan, res);
   describe_model(l, rec, plan);
   describe_importance(l, rec, plan, res);
+  describe_analytic(l, rec, plan);
   /* What the models add: the network's guarantees and cascade, the
    * calibration of contagion. */
   if (rec->network && rec->network_model)

@@ -43,6 +43,7 @@ typedef struct cas_run_record {
   const double *is_moves;       /* [years][nfactors] the same as factor moves, chol applied [SD] */
   double is_beta;               /* |is_shift| */
   double is_loss;               /* the design model's loss at is_shift [CNY] */
+  const struct cas_analytic *analytic; /* the closed-form cross-checks, or NULL */
   /* ES contributions of single loans at the highest level (run.c): the
    * top ones, largest first, and the sum over every loan. */
   int nloans_top;

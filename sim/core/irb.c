@@ -6,14 +6,16 @@
 #include "irb.h"
 
 #include <math.h>
+#include <stddef.h>
 
 #include "normal.h"
 
-const char *const cas_irb_class_names[CAS_IRB_NCLASSES] = {
+const char *const cas_irb_class_names[CAS_IRB_NCLASSES + 1] = {
   [CAS_IRB_CORPORATE] = "corporate",
   [CAS_IRB_MORTGAGE] = "residential_mortgage",
   [CAS_IRB_REVOLVING] = "qualifying_revolving_retail",
   [CAS_IRB_OTHER_RETAIL] = "other_retail",
+  [CAS_IRB_NCLASSES] = NULL,
 };
 
 /* Weight between the two ends of an exponential correlation function:

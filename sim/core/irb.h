@@ -1,7 +1,6 @@
 /*
- * irb.h: analytic cross-checks beside the Monte Carlo figures (issue 12,
- * item 5): the Basel IRB capital requirement and the Vasicek
- * large-portfolio loss quantile.
+ * irb.h: analytic cross-checks beside the Monte Carlo figures: the Basel
+ * IRB capital requirement and the Vasicek large-portfolio loss quantile.
  *
  * Both rest on the asymptotic single risk factor model (Vasicek 2002;
  * Gordy 2003): in an infinitely granular book whose loans share one factor
@@ -27,7 +26,8 @@ typedef enum cas_irb_class {
   CAS_IRB_NCLASSES
 } cas_irb_class;
 
-extern const char *const cas_irb_class_names[CAS_IRB_NCLASSES];
+/* The classes' names in scenarios and results, NULL-terminated. */
+extern const char *const cas_irb_class_names[CAS_IRB_NCLASSES + 1];
 
 /* The supervisory asset correlation of a PD (in (0, 1)) in a class;
  * sales_meur: the borrower's annual sales [EUR million] for the SME
