@@ -491,8 +491,24 @@ def by_group(ds, variable="el_by_segment", group="region", **sel):
     return table
 
 
+def path_weights(ds):
+    """The paths' weights as a DataFrame (rows path, columns scenario): the
+    file's `weight` (importance sampling: every mean over paths is
+    sum(weight x value) / paths, docs/OUTPUT.md), 1 for files without one."""
+    ds = as_scenarios(ds)
+    if "loss" not in ds.data_vars or "path" not in ds["loss"].dims:
+        raise UsageError("no per-path results (opened with per_path=False?)")
+    if "weight" in ds.data_vars:
+        w = ds["weight"].where(ds["weight"].notnull() | ds["loss"].isnull(), 1.0)
+    else:
+        w = xr.ones_like(ds["loss"])
+    return w.transpose("path", "scenario").to_pandas()
+
+
 def per_path(ds, variable="loss"):
-    """A per-path variable as a DataFrame: rows path, columns scenario."""
+    """A per-path variable as a DataFrame: rows path, columns scenario.
+    Results made with importance sampling weight their paths: combine with
+    path_weights(ds), never average the rows plainly."""
     ds = as_scenarios(ds)
     if variable not in ds.data_vars or "path" not in ds[variable].dims:
         raise UsageError(f"no per-path variable {variable!r} in the results (opened with per_path=False?)")
@@ -576,15 +592,20 @@ def plot_loss_distribution(ds, variable="loss", bins=60, upto=0.999):
     top = float(np.quantile(finite, upto)) if finite.size else 1.0
     low = min(float(finite.min()), 0.0) if finite.size else 0.0
     edges = np.linspace(low, top if top > low else low + 1.0, bins + 1)
+    weights = path_weights(ds)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for col in df.columns:
         v = df[col].to_numpy(dtype=float) / div
-        v = v[np.isfinite(v)]
+        w = weights[col].to_numpy(dtype=float)
+        ok = np.isfinite(v)
+        v, w = v[ok], w[ok]
         if v.size:
-            _, _, patches = ax.hist(v, bins=edges, density=True, histtype="step", linewidth=1.4,
-                                    label=str(col))
-            ax.axvline(v.mean(), color=patches[0].get_edgecolor(), linestyle="--", linewidth=1)
+            # weighted (importance sampling): each path counts its weight
+            _, _, patches = ax.hist(v, bins=edges, weights=w / v.size / np.diff(edges)[0],
+                                    histtype="step", linewidth=1.4, label=str(col))
+            ax.axvline((w * v).sum() / v.size, color=patches[0].get_edgecolor(), linestyle="--",
+                       linewidth=1)
     ax.set_xlabel(f"{ds[variable].attrs.get('long_name', variable)} [{unit}]")
     ax.set_ylabel(f"density [1/{unit}]" if unit else "density")
     ax.set_title(f"Distribution of {variable} (dashed: mean; up to the {upto:.1%} quantile)",
@@ -600,17 +621,22 @@ def plot_exceedance(ds, variable="loss"):
     ds = as_scenarios(ds)
     df = per_path(ds, variable)
     div, unit = money_scale(ds[variable].attrs.get("units", ""))
+    weights = path_weights(ds)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for col in df.columns:
-        v = np.sort(df[col].to_numpy(dtype=float))
-        v = v[np.isfinite(v)]
+        v = df[col].to_numpy(dtype=float)
+        w = weights[col].to_numpy(dtype=float)
+        ok = np.isfinite(v)
+        order = np.argsort(v[ok], kind="stable")
+        v, w = v[ok][order], w[ok][order]
         m = v.size
         if m == 0:
             continue
-        # P(L > v_(k)) = (m - k) / m for the k-th smallest (k = 1..m); the
-        # largest has none above it and cannot be drawn on a log axis.
-        p = (m - np.arange(1, m + 1)) / m
+        # P(L > v_(k)) = sum of the weights above the k-th smallest / m
+        # ((m - k) / m without weights); the largest has none above it and
+        # cannot be drawn on a log axis.
+        p = (np.cumsum(w[::-1])[::-1] - w) / m
         line, = ax.step(v[:-1] / div, p[:-1], where="post", label=str(col))
         if variable == "loss" and "var" in ds.data_vars and "level" in ds["var"].dims:
             var = ds["var"].sel(scenario=col)

@@ -460,6 +460,16 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* A path's value and weight, for sorting them together. */
+typedef struct weighted {
+  double v, w;
+} weighted;
+
+static int cmp_weighted(const void *a, const void *b) {
+  double x = ((const weighted *)a)->v, y = ((const weighted *)b)->v;
+  return (x > y) - (x < y);
+}
+
 static void section_distributions(rep *r) {
   int any = 0;
   for (size_t i = 0; i < r->nitems; i++) any |= r->items[i].k == K_DIST;
@@ -467,12 +477,14 @@ static void section_distributions(rep *r) {
   cas_buf_put(&r->h, "<section id=\"distributions\"><h2>Distributions over the Monte Carlo paths</h2>"
                      "<p>Each per-path output: its histogram (share of paths per bin) and its "
                      "exceedance curve P(X &gt; x) on a logarithmic axis, which shows the tail "
-                     "where VaR and ES are read.</p>");
+                     "where VaR and ES are read. A result made with importance sampling "
+                     "weights each path by its <code>weight</code> (docs/OUTPUT.md): its "
+                     "histogram and curve are the weighted ones.</p>");
   /* money first: the loss distribution is what the reader looks for */
   for (size_t pass_i = 0; pass_i < 2 * r->nitems && r->st == CAS_OK; pass_i++) {
     const item *it = &r->items[pass_i % r->nitems];
     if (it->k != K_DIST || is_money(it->v->units) != (pass_i < r->nitems)) continue;
-    double *d[256] = {0};
+    double *d[256] = {0}, *wt[256] = {0};   /* wt[k]: NULL, every weight 1 */
     size_t m[256] = {0};
     double lo = INFINITY, hi = -INFINITY;
     int all_int = 1;
@@ -485,9 +497,28 @@ static void section_distributions(rep *r) {
         d[k] = NULL;
         continue;
       }
-      for (unsigned long long j = 0; j < v->n; j++)
-        if (isfinite(d[k][j])) d[k][m[k]++] = d[k][j];
-      qsort(d[k], m[k], sizeof(double), cmp_double);
+      const cas_h5_var *wv = find_numeric(r->s[k].f, "weight");
+      if (wv && wv->rank == 1 && wv->n == v->n && dim_is(wv, 0, "path") && strcmp(it->name, "weight"))
+        wt[k] = load(r, k, "weight", NULL);
+      if (wt[k]) {
+        weighted *pw = malloc((v->n ? v->n : 1) * sizeof *pw);
+        if (!pw) {
+          fail(r, cas_error_set(r->err, CAS_ERR_NOMEM, "report: out of memory"));
+          break;
+        }
+        for (unsigned long long j = 0; j < v->n; j++)
+          if (isfinite(d[k][j]) && isfinite(wt[k][j])) pw[m[k]++] = (weighted){d[k][j], wt[k][j]};
+        qsort(pw, m[k], sizeof *pw, cmp_weighted);
+        for (size_t j = 0; j < m[k]; j++) {
+          d[k][j] = pw[j].v;
+          wt[k][j] = pw[j].w;
+        }
+        free(pw);
+      } else {
+        for (unsigned long long j = 0; j < v->n; j++)
+          if (isfinite(d[k][j])) d[k][m[k]++] = d[k][j];
+        qsort(d[k], m[k], sizeof(double), cmp_double);
+      }
       if (m[k]) {
         lo = fmin(lo, d[k][0]);
         hi = fmax(hi, d[k][m[k] - 1]);
@@ -495,7 +526,7 @@ static void section_distributions(rep *r) {
       for (size_t j = 0; j < m[k] && all_int; j++) all_int = d[k][j] == floor(d[k][j]);
     }
     if (r->st != CAS_OK) {
-      for (size_t k = 0; k < r->ns; k++) free(d[k]);
+      for (size_t k = 0; k < r->ns; k++) free(d[k]), free(wt[k]);
       break;
     }
     if (!isfinite(lo)) lo = 0, hi = 1;
@@ -528,26 +559,46 @@ static void section_distributions(rep *r) {
           long b = (long)floor((d[k][j] - b0) / bw);
           if (b < 0) b = 0;
           if (b >= (long)nb) b = (long)nb - 1;
-          hk[b] += 1.0 / (double)m[k];
+          hk[b] += (wt[k] ? wt[k][j] : 1.0) / (double)m[k];
         }
         hs[nh] = (cas_svg_series){r->s[k].name, edges, hk, nb, k};
         /* exceedance at order statistics with tail probabilities spaced
-         * evenly in log10 from 1 down to 1/m: point (x_(i), (m - i)/m) */
+         * evenly in log10 from 1 down to the smallest: point (x_(i), the
+         * weight of the paths from the i-th up / m), (m - i)/m unweighted */
         double *xs = ex + k * 2 * NEX, *ys = xs + NEX;
         size_t np = 0;
-        double lm = log10((double)m[k]);
         long last = -1;
-        for (int j = 0; j < NEX; j++) {
+        double *tail = wt[k] ? malloc(m[k] * sizeof *tail) : NULL;
+        if (tail) {
+          double acc = 0.0;
+          for (size_t j = m[k]; j-- > 0;) tail[j] = acc += wt[k][j];
+        }
+        double smallest = tail ? tail[m[k] - 1] / (double)m[k] : 1.0 / (double)m[k];
+        double lm = smallest > 0.0 && smallest < 1.0 ? -log10(smallest) : log10((double)m[k]);
+        for (int j = 0; j < NEX && (!wt[k] || tail); j++) {
           double p = pow(10, -lm * j / (NEX - 1));
-          long idx = (long)m[k] - (long)ceil(p * (double)m[k] - 1e-9);
+          long idx;
+          if (tail) {   /* the largest idx with tail[idx] >= p m (tail falls with idx) */
+            double target = p * (double)m[k] * (1.0 - 1e-12);
+            long a = 0, b = (long)m[k] - 1;
+            idx = 0;
+            while (a <= b) {
+              long c = (a + b) / 2;
+              if (tail[c] >= target) idx = c, a = c + 1;
+              else b = c - 1;
+            }
+          } else {
+            idx = (long)m[k] - (long)ceil(p * (double)m[k] - 1e-9);
+          }
           if (idx < 0) idx = 0;
           if (idx >= (long)m[k]) idx = (long)m[k] - 1;
           if (idx == last) continue;
           last = idx;
           xs[np] = d[k][idx];
-          ys[np] = (double)((long)m[k] - idx) / (double)m[k];
+          ys[np] = tail ? tail[idx] / (double)m[k] : (double)((long)m[k] - idx) / (double)m[k];
           np++;
         }
+        free(tail);
         es[nh] = (cas_svg_series){r->s[k].name, xs, ys, np, k};
         nh++;
       }
@@ -574,7 +625,7 @@ static void section_distributions(rep *r) {
     free(ex);
     free(hs);
     free(es);
-    for (size_t k = 0; k < r->ns; k++) free(d[k]);
+    for (size_t k = 0; k < r->ns; k++) free(d[k]), free(wt[k]);
   }
   cas_buf_put(&r->h, "</section>");
 }

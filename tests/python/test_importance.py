@@ -267,3 +267,26 @@ def test_analytic_cross_checks(d, cls, m):
         assert abs(quantile(pmf, 0.999) * EAD / vq[j] - 1) < 0.05
         # and the weighted simulation's VaR holds the exact finite-book quantile
         assert f["var_lo"][j] <= quantile(pmf, 0.999) * EAD <= f["var_hi"][j]
+
+
+def test_python_tools_weight_the_paths(d):
+    """analysis/cascade_results.py reads the weights: the weighted mean of
+    the per-path losses is the file's el, and the exceedance curve it plots
+    gives the weighted tail probability at VaR 99.9% (about 0.001), not the
+    share of paths beyond it (about half, under the shift)."""
+    import sys
+    sys.path.insert(0, str(SRC / "analysis"))
+    import cascade_results as cr
+    out = run(d, "is_python", "importance_sampling: {level: 0.999}")
+    ds = cr.open_results([str(out)])
+    w = cr.path_weights(ds).iloc[:, 0].to_numpy()
+    loss = cr.per_path(ds).iloc[:, 0].to_numpy()
+    with h5py.File(out, "r") as f:
+        assert np.array_equal(w, f["weight"][:])
+        assert (w * loss).sum() / len(loss) == pytest.approx(f["el"][()], rel=1e-12)
+        var = f["var"][list(f["level"][:]).index(0.999)]
+    fig = cr.plot_exceedance(ds)
+    x, p = fig.axes[0].lines[0].get_data()
+    at = np.searchsorted(x, var / cr.money_scale("CNY")[0])
+    assert 0.0005 < p[at] < 0.002, p[at]
+    assert (loss >= var).mean() > 0.1   # the shift put many paths there
