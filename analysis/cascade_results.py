@@ -436,6 +436,95 @@ def compare(ds, baseline=None, names=HEADLINE):
     return wide
 
 
+_Z95 = 1.959963984540054
+
+
+def _hall(x, z=_Z95):
+    """Hall's (1992) skewness-corrected interval for the mean of x
+    (docs/MODEL.md, Confidence intervals): (low, high)."""
+    n = len(x)
+    m = x.mean()
+    d = x - m
+    m2, m3 = (d * d).mean(), (d ** 3).mean()
+    s = math.sqrt(max(m2, 0.0))
+    if not s > 0:
+        return m, m
+    g = m3 / s ** 3 / math.sqrt(n)
+    tu, tl = z, -z
+    if abs(g) > 1e-12:
+        tu = 3 / g * (np.cbrt(1 + g * (z - g / 6)) - 1)
+        tl = 3 / g * (np.cbrt(1 + g * (-z - g / 6)) - 1)
+    return m - tu * s / math.sqrt(n), m - tl * s / math.sqrt(n)
+
+
+def _var_es(loss, w, a):
+    """VaR and ES at level a of weighted paths, as the program estimates
+    them (sim/engine/stats.h): VaR the smallest loss whose weighted tail
+    beyond it is at most n (1 - a)."""
+    n = len(loss)
+    order = np.lexsort((np.arange(n), loss))
+    x, ww = loss[order], w[order]
+    beyond = np.concatenate([np.cumsum(ww[::-1])[::-1][1:], [0.0]])   # sum of w above each rank
+    target = n * (1 - a) + 1e-9 * a * n
+    k = int(np.argmax(beyond <= target))
+    v = x[k]
+    return v, v + (ww[k + 1:] * (x[k + 1:] - v)).sum() / (n * (1 - a))
+
+
+def differences(ds, baseline=None, level=0.999):
+    """Each scenario's ES at LEVEL minus the baseline's and as a ratio to
+    it, with 95% intervals, as `cascade compare` computes them
+    (docs/OUTPUT.md, Comparing): path by path when both have per-path
+    losses of the same length (open with per_path=True), else as
+    independent runs from the files' own intervals. One row per scenario:
+    es, es_base, diff, diff_low, diff_high, ratio, ratio_low, ratio_high,
+    paired (bool), gain (how many times narrower the paired interval is
+    than the independent one; NaN when not paired). Values in CNY."""
+    ds = as_scenarios(ds)
+    base = baseline_of(ds, baseline)
+    if "level" not in ds.dims or not np.any(np.isclose(ds["level"].values, level)):
+        raise UsageError(f"no level {level} in the results")
+    lv = ds["level"].values[np.isclose(ds["level"].values, level)][0]
+    b = ds.sel(scenario=base)
+    rows = []
+    for sc in (str(x) for x in ds["scenario"].values):
+        r = ds.sel(scenario=sc)
+        es, es_b = float(r["es"].sel(level=lv)), float(b["es"].sel(level=lv))
+        lo_i = es - es_b - math.hypot(es - float(r["es_lo"].sel(level=lv)),
+                                      float(b["es_hi"].sel(level=lv)) - es_b)
+        hi_i = es - es_b + math.hypot(float(r["es_hi"].sel(level=lv)) - es,
+                                      es_b - float(b["es_lo"].sel(level=lv)))
+        row = {"scenario": sc, "es": es, "es_base": es_b, "diff": es - es_b, "diff_low": lo_i,
+               "diff_high": hi_i, "ratio": es / es_b, "paired": False, "gain": np.nan}
+        se_r = es / es_b * math.hypot(float(r["es_se"].sel(level=lv)) / es,
+                                      float(b["es_se"].sel(level=lv)) / es_b)
+        row["ratio_low"], row["ratio_high"] = row["ratio"] - _Z95 * se_r, row["ratio"] + _Z95 * se_r
+        if "loss" in ds.data_vars and "path" in ds["loss"].dims and sc != base:
+            la, lb = r["loss"].values, b["loss"].values
+            ok_a, ok_b = np.isfinite(la), np.isfinite(lb)
+            if ok_a.sum() == ok_b.sum() and np.array_equal(ok_a, ok_b) and ok_a.sum() > 1:
+                la, lb = la[ok_a], lb[ok_b]
+                wa = r["weight"].values[ok_a] if "weight" in ds.data_vars else np.ones_like(la)
+                wb = b["weight"].values[ok_b] if "weight" in ds.data_vars else np.ones_like(lb)
+                wa = np.where(np.isfinite(wa), wa, 1.0)
+                wb = np.where(np.isfinite(wb), wb, 1.0)
+                va, ea = _var_es(la, wa, lv)
+                vb, eb = _var_es(lb, wb, lv)
+                ha = np.where(la > va, wa * (la - va), 0.0) / (1 - lv)
+                hb = np.where(lb > vb, wb * (lb - vb), 0.0) / (1 - lv)
+                psi = ha - hb
+                lo, hi = _hall(psi)
+                d = ea - eb
+                row.update(diff=d, diff_low=d + lo - psi.mean(), diff_high=d + hi - psi.mean())
+                psi2 = ha / eb - ea / eb * hb / eb
+                lo, hi = _hall(psi2)
+                row.update(ratio=ea / eb, ratio_low=ea / eb + lo - psi2.mean(),
+                           ratio_high=ea / eb + hi - psi2.mean(), paired=True,
+                           gain=(hi_i - lo_i) / (row["diff_high"] - row["diff_low"]))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("scenario")
+
+
 def groupings(ds, dim="segment"):
     """The groupings along DIM the file declares: {'region': 'segment_region',
     'sector': 'segment_sector'} for `segment`."""

@@ -136,3 +136,28 @@ def test_compare_pairs_paths_and_matches_an_independent_computation(files):
     want_gain = (ind_hi - ind_lo) / (want_hi - want_lo)
     assert gain == pytest.approx(want_gain, abs=0.06)
     assert gain >= 3.0, f"common random numbers narrow the interval only {gain:.1f} times"
+
+
+def test_python_differences_match_compare(files):
+    """analysis/cascade_results.py's differences() gives the figures
+    `cascade compare` prints (the module is a third implementation beside
+    the program and the numpy one above)."""
+    import sys
+    sys.path.insert(0, str(SRC / "analysis"))
+    import cascade_results as cr
+    base, scen = files["baseline"], files["tech_funding_winter"]
+    text = subprocess.run([BIN, "compare", str(base), str(scen)], check=True,
+                          capture_output=True, text=True).stdout
+    row = next(l for l in text.splitlines() if l.startswith("tech_funding_winter"))
+    m = re.search(r"([+-][\d.]+) \[([+-][\d.]+), ([+-][\d.]+)\]\s+([\d.]+) \[([\d.]+), ([\d.]+)\]"
+                  r"\s+CRN x([\d.]+)", row)
+    diff, lo, hi, ratio, rlo, rhi, gain = map(float, m.groups())
+    t = cr.differences(cr.open_results([str(base), str(scen)]))
+    r = t.loc["tech_funding_winter"]
+    assert bool(r["paired"])
+    for got, want in ((r["diff"], diff), (r["diff_low"], lo), (r["diff_high"], hi)):
+        assert got / 1e6 == pytest.approx(want, abs=0.051)
+    for got, want in ((r["ratio"], ratio), (r["ratio_low"], rlo), (r["ratio_high"], rhi)):
+        assert got == pytest.approx(want, abs=0.0051)
+    assert r["gain"] == pytest.approx(gain, abs=0.051)
+    assert not bool(t.loc["baseline", "paired"]) and t.loc["baseline", "diff"] == 0
