@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "h5scan.h"
+#include "stats.h"
 #include "svg.h"
 #include "textbuf.h"
 #include "version.h"
@@ -451,6 +452,122 @@ static void section_summary(rep *r) {
       if (labels) cas_h5_free_strings(labels, rows);
       for (size_t k = 0; k < r->ns; k++) free(val[k]), free(se[k]), free(lo[k]), free(hi[k]);
     }
+  }
+  cas_buf_put(&r->h, "</tbody></table></div></section>");
+}
+
+/* A file's summary as the differences need it (levels, EL, VaR, ES, their
+ * standard errors and intervals), in CNY mn; 0 if it lacks one. */
+static int read_summary(rep *r, size_t k, cas_summary *out) {
+  memset(out, 0, sizeof *out);
+  static const char *const names[] = {"level", "var", "var_se", "es", "es_se", "es_lo", "es_hi"};
+  double *d[7] = {0};
+  const cas_h5_var *v0 = NULL;
+  int ok = 1;
+  for (int j = 0; j < 7 && ok; j++) {
+    const cas_h5_var *v;
+    d[j] = load(r, k, names[j], &v);
+    if (j == 0) v0 = v;
+    ok = d[j] && v && v0 && v->n == v0->n && v0->n >= 1 && v0->n <= CAS_MAX_LEVELS;
+  }
+  if (ok) {
+    out->nlevels = (int)v0->n;
+    for (int l = 0; l < out->nlevels; l++) {
+      out->levels[l] = d[0][l];
+      out->var[l] = d[1][l], out->var_se[l] = d[2][l];
+      out->var_lo[l] = d[1][l] - 1.959963984540054 * d[2][l];
+      out->var_hi[l] = d[1][l] + 1.959963984540054 * d[2][l];
+      out->es[l] = d[3][l], out->es_se[l] = d[4][l], out->es_lo[l] = d[5][l], out->es_hi[l] = d[6][l];
+    }
+  }
+  for (int j = 0; j < 7; j++) free(d[j]);
+  return ok;
+}
+
+/* Each scenario's ES minus the baseline's, and as a ratio, with 95%
+ * intervals: path by path when both files hold per-path losses of the same
+ * length (common random numbers, docs/OUTPUT.md, Comparing), else as
+ * independent runs. */
+static void section_differences(rep *r) {
+  if (r->ns < 2) return;
+  cas_summary base;
+  if (!read_summary(r, 0, &base) || r->st != CAS_OK) return;
+  cas_buf_put(&r->h, "<section id=\"differences\"><h2>Differences from the baseline</h2>"
+                     "<p>Each scenario's expected shortfall minus the baseline's, and their "
+                     "ratio, with 95% confidence intervals. Where both files hold their per-path "
+                     "losses for as many paths, the difference is taken path by path: with the "
+                     "same seed and book (common random numbers) both runs drew the same random "
+                     "numbers, and the interval is far narrower than for independent runs "
+                     "(&times;N: how many times). Money in CNY million.</p>"
+                     "<div class=\"wide\"><table class=\"num\"><thead><tr><th>scenario</th>");
+  for (int l = 0; l < base.nlevels; l++)
+    cas_buf_printf(&r->h, "<th>ES %g%% &minus; base</th><th>ES %g%% / base</th>",
+                   100 * base.levels[l], 100 * base.levels[l]);
+  cas_buf_put(&r->h, "<th>pairing</th></tr></thead><tbody>");
+  const cas_h5_var *bl = find_numeric(r->s[0].f, "loss");
+  for (size_t k = 1; k < r->ns && r->st == CAS_OK; k++) {
+    cas_summary sk;
+    if (!read_summary(r, k, &sk)) continue;
+    /* the levels both have, in the baseline's order */
+    cas_summary a = sk, b = base;
+    int n = 0;
+    for (int l = 0; l < base.nlevels; l++)
+      for (int j = 0; j < sk.nlevels; j++)
+        if (fabs(sk.levels[j] - base.levels[l]) < 1e-12) {
+          a.levels[n] = sk.levels[j], a.var[n] = sk.var[j], a.var_se[n] = sk.var_se[j];
+          a.var_lo[n] = sk.var_lo[j], a.var_hi[n] = sk.var_hi[j], a.es[n] = sk.es[j];
+          a.es_se[n] = sk.es_se[j], a.es_lo[n] = sk.es_lo[j], a.es_hi[n] = sk.es_hi[j];
+          b.levels[n] = base.levels[l], b.var[n] = base.var[l], b.var_se[n] = base.var_se[l];
+          b.var_lo[n] = base.var_lo[l], b.var_hi[n] = base.var_hi[l], b.es[n] = base.es[l];
+          b.es_se[n] = base.es_se[l], b.es_lo[n] = base.es_lo[l], b.es_hi[n] = base.es_hi[l];
+          n++;
+        }
+    if (n == 0) continue;
+    a.nlevels = b.nlevels = n;
+    cas_difference un, d;
+    cas_unpaired_difference(&a, &b, &un);
+    d = un;
+    int paired = 0;
+    const cas_h5_var *kl = find_numeric(r->s[k].f, "loss");
+    if (bl && kl && bl->rank == 1 && kl->rank == 1 && bl->n == kl->n && bl->n >= 2) {
+      double *la = load(r, k, "loss", NULL), *lb = load(r, 0, "loss", NULL);
+      const cas_h5_var *wa_v = find_numeric(r->s[k].f, "weight"), *wb_v = find_numeric(r->s[0].f, "weight");
+      double *wa = wa_v && wa_v->n == kl->n ? load(r, k, "weight", NULL) : NULL;
+      double *wb = wb_v && wb_v->n == bl->n ? load(r, 0, "weight", NULL) : NULL;
+      int finite = la && lb;
+      for (unsigned long long i = 0; finite && i < kl->n; i++)
+        finite = isfinite(la[i]) && isfinite(lb[i]) && (!wa || isfinite(wa[i])) && (!wb || isfinite(wb[i]));
+      cas_error e = {0};
+      if (finite && cas_paired_difference(kl->n, la, wa, lb, wb, a.levels, n, &d, &e) == CAS_OK)
+        paired = 1;
+      else
+        d = un;
+      free(la), free(lb), free(wa), free(wb);
+    }
+    if (r->st != CAS_OK) break;
+    cas_buf_put(&r->h, "<tr><th>");
+    put_esc(r, r->s[k].name);
+    cas_buf_put(&r->h, "</th>");
+    int shown = 0;
+    for (int l = 0; l < base.nlevels; l++) {
+      int j = -1;
+      for (int q = 0; q < n; q++)
+        if (fabs(d.levels[q] - base.levels[l]) < 1e-12) j = q;
+      if (j < 0) {
+        cas_buf_put(&r->h, "<td>n/a</td><td>n/a</td>");
+        continue;
+      }
+      cas_buf_put(&r->h, "<td>");
+      put_estimate(r, d.es[j], d.es_se[j], d.es_lo[j], d.es_hi[j]);
+      cas_buf_printf(&r->h, "</td><td>%.3f<br><span class=\"ci\">[%.3f, %.3f]</span></td>",
+                     d.es_ratio[j], d.es_ratio_lo[j], d.es_ratio_hi[j]);
+      if (d.levels[j] > 0.9985 && d.levels[j] < 0.9995) shown = j + 1;
+    }
+    int at = shown ? shown - 1 : n - 1;
+    double gain = d.es_hi[at] > d.es_lo[at]
+                      ? (un.es_hi[at] - un.es_lo[at]) / (d.es_hi[at] - d.es_lo[at]) : NAN;
+    if (paired) cas_buf_printf(&r->h, "<td>paths paired, &times;%.1f</td></tr>", gain);
+    else cas_buf_put(&r->h, "<td>independent</td></tr>");
   }
   cas_buf_put(&r->h, "</tbody></table></div></section>");
 }
@@ -1253,6 +1370,7 @@ static void page(rep *r, const cas_report_options *opt) {
                  "&middot; <a href=\"#contagion\">contagion</a> &middot; <a href=\"#other\">other outputs</a> "
                  "&middot; <a href=\"#reproduce\">reproducing each result</a></nav></header>");
   section_summary(r);
+  if (r->st == CAS_OK) section_differences(r);
   if (r->st == CAS_OK) section_distributions(r);
   if (r->st == CAS_OK) section_groups(r);
   if (r->st == CAS_OK) section_contagion(r);

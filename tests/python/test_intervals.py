@@ -161,3 +161,27 @@ def test_python_differences_match_compare(files):
         assert got == pytest.approx(want, abs=0.0051)
     assert r["gain"] == pytest.approx(gain, abs=0.051)
     assert not bool(t.loc["baseline", "paired"]) and t.loc["baseline", "diff"] == 0
+
+
+def test_report_shows_the_differences(files, tmp_path):
+    """`cascade report` has a table of differences from the baseline with
+    the same paired figures as `cascade compare` (ES 99.9%)."""
+    base, scen = files["baseline"], files["tech_funding_winter"]
+    out = tmp_path / "r.html"
+    subprocess.run([BIN, "report", str(base), str(scen), "-o", str(out)], check=True,
+                   capture_output=True)
+    html = out.read_text()
+    sec = html[html.index('<section id="differences">'):]
+    sec = sec[:sec.index("</section>")]
+    text = subprocess.run([BIN, "compare", str(base), str(scen)], check=True,
+                          capture_output=True, text=True).stdout
+    row = next(l for l in text.splitlines() if l.startswith("tech_funding_winter"))
+    gain = re.search(r"CRN x([\d.]+)", row).group(1)
+    ratio = re.search(r"\s([\d.]+) \[([\d.]+), ([\d.]+)\]\s+CRN", row).groups()
+    assert f"paths paired, &times;{gain}" in sec
+    assert "ES 99.9% &minus; base" in sec
+    # the ratios by level, 99.9% last: the same as compare's to its 2 decimals
+    got = re.findall(r'<td>([\d.]+)<br><span class="ci">\[([\d.]+), ([\d.]+)\]</span></td>', sec)
+    assert len(got) == 3
+    for g, want in zip(got[-1], ratio):
+        assert abs(float(g) - float(want)) <= 0.0051, (got[-1], ratio)
