@@ -509,6 +509,33 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
       free(order);
     }
     free(loan_es);
+    /* VaR contributions from what is stored per path: by segment, else by
+     * region and by sector */
+    int nl = sc->nlevels;
+    double *var_seg = NULL, *var_group[2] = {NULL, NULL};
+    int64_t var_paths[CAS_MAX_LEVELS] = {0};
+    if (st == CAS_OK) {
+      uint64_t used[CAS_MAX_LEVELS] = {0};
+      if (res->loss_by_segment) {
+        var_seg = malloc((size_t)nl * (size_t)plan->nsegments * sizeof *var_seg);
+        if (!var_seg) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (VaR contributions)");
+        else
+          cas_var_contributions(res->paths, res->loss, res->weight, &report->summary,
+                                res->loss_by_segment, plan->nsegments, var_seg, used);
+      } else {
+        for (int g = 0; g < res->ngroupings && st == CAS_OK; g++) {
+          const cas_grouping *gr = &res->grouping[g];
+          int which = !strcmp(gr->name, "region") ? 0 : !strcmp(gr->name, "sector") ? 1 : -1;
+          if (which < 0) continue;
+          var_group[which] = malloc((size_t)nl * (size_t)gr->ngroups * sizeof *var_group[which]);
+          if (!var_group[which]) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (VaR contributions)");
+          else
+            cas_var_contributions(res->paths, res->loss, res->weight, &report->summary, gr->loss,
+                                  gr->ngroups, var_group[which], used);
+        }
+      }
+      for (int l = 0; l < nl; l++) var_paths[l] = (int64_t)used[l];
+    }
     cas_analytic analytic = {0};
     if (st == CAS_OK) st = cas_analytic_compute(plan, sc, sc->levels, sc->nlevels, &analytic, err);
     if (st == CAS_OK) {
@@ -541,6 +568,10 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .links_file = in.links_sha256[0] ? sc->network.file : NULL,
         .links_sha256 = in.links_sha256[0] ? in.links_sha256 : NULL,
         .analytic = &analytic,
+        .var_contribution = var_seg,
+        .var_contribution_region = var_group[0],
+        .var_contribution_sector = var_group[1],
+        .var_contribution_paths = var_seg || var_group[0] || var_group[1] ? var_paths : NULL,
         .nloans_top = ntop,
         .loans_level = top_level,
         .loans_top_es = top_es,
@@ -561,6 +592,9 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     }
     report->write_seconds = now_seconds() - t2;
     cas_analytic_free(&analytic);
+    free(var_seg);
+    free(var_group[0]);
+    free(var_group[1]);
   }
   /* The report keeps the totals; the by-segment rows went to the file. */
   cas_summary_free(&report->summary);

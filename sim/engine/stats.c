@@ -552,3 +552,34 @@ cas_status cas_tail_weights(uint64_t paths, const double *loss, const double *we
   *n = count;
   return CAS_OK;
 }
+
+void cas_var_contributions(uint64_t paths, const double *loss, const double *weight,
+                           const cas_summary *sum, const double *rows, int n, double *out,
+                           uint64_t *paths_used) {
+  for (int l = 0; l < sum->nlevels; l++) {
+    double *o = &out[(size_t)l * (size_t)n];
+    double v = sum->var[l], h = 0.5 * (sum->var_hi[l] - sum->var_lo[l]), total = 0.0, mass = 0.0;
+    uint64_t used = 0;
+    for (int j = 0; j < n; j++) o[j] = 0.0;
+    for (uint64_t p = 0; p < paths; p++) {   /* in path order: deterministic */
+      double k;
+      if (h > 0.0) {
+        double x = (loss[p] - v) / h;
+        if (!(fabs(x) < 1.0)) continue;
+        k = 0.75 * (1.0 - x * x);
+      } else {
+        if (loss[p] != v) continue;
+        k = 1.0;
+      }
+      k *= weight ? weight[p] : 1.0;
+      const double *r = &rows[p * (uint64_t)n];
+      for (int j = 0; j < n; j++) o[j] += k * r[j];
+      mass += k;
+      used++;
+    }
+    for (int j = 0; j < n; j++) total += o[j];
+    for (int j = 0; j < n; j++) o[j] = total != 0.0 ? o[j] * v / total : 0.0;
+    (void)mass;
+    if (paths_used) paths_used[l] = used;
+  }
+}

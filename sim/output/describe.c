@@ -495,6 +495,39 @@ static void describe_contributions(cas_dataset_list *l, const cas_run_record *re
     DS("es_contribution_by_sector", CAS_DT_F64, 2, {"level", "sector"}, by_sector, "CNY",
        "sector's loss on the paths that make up es (Euler allocation; sums to es)", 0);
   }
+  if (rec->var_contribution_paths)
+    DS("var_contribution_paths", CAS_DT_I64, 1, {"level"}, rec->var_contribution_paths, "1",
+       "paths near var that carry its contributions (the kernel estimator's window; few "
+       "paths: noisy contributions)", 0);
+  if (rec->var_contribution) {
+    double *by_region = cas_datasets_own(l, calloc((size_t)(nl * nr + 1), sizeof *by_region));
+    double *by_sector = cas_datasets_own(l, calloc((size_t)(nl * ns + 1), sizeof *by_sector));
+    if (l->failed) return;
+    for (int k = 0; k < nl; k++)
+      for (int s = 0; s < nseg; s++) {
+        double c = rec->var_contribution[(size_t)k * nseg + s];
+        by_region[k * nr + cas_taxonomy_segment_region(tax, s)] += c;
+        by_sector[k * ns + cas_taxonomy_segment_sector(tax, s)] += c;
+      }
+    DS("var_contribution", CAS_DT_F64, 2, {"level", "segment"}, rec->var_contribution, "CNY",
+       "segment's expected loss given a portfolio loss near var (Euler allocation, kernel "
+       "estimator; sums to var)", 0);
+    DS("var_contribution_by_region", CAS_DT_F64, 2, {"level", "region"}, by_region, "CNY",
+       "var_contribution summed by region (sums to var)", 0);
+    DS("var_contribution_by_sector", CAS_DT_F64, 2, {"level", "sector"}, by_sector, "CNY",
+       "var_contribution summed by sector (sums to var)", 0);
+  } else {
+    if (rec->var_contribution_region)
+      DS("var_contribution_by_region", CAS_DT_F64, 2, {"level", "region"},
+         rec->var_contribution_region, "CNY",
+         "region's expected loss given a portfolio loss near var (Euler allocation, kernel "
+         "estimator; sums to var)", 0);
+    if (rec->var_contribution_sector)
+      DS("var_contribution_by_sector", CAS_DT_F64, 2, {"level", "sector"},
+         rec->var_contribution_sector, "CNY",
+         "sector's expected loss given a portfolio loss near var (Euler allocation, kernel "
+         "estimator; sums to var)", 0);
+  }
   if (rec->nloans_top <= 0) return;
   uint64_t n = (uint64_t)rec->nloans_top;
   int64_t *rank = cas_datasets_own(l, malloc(n * sizeof *rank));

@@ -44,6 +44,12 @@ typedef struct cas_run_record {
   double is_beta;               /* |is_shift| */
   double is_loss;               /* the design model's loss at is_shift [CNY] */
   const struct cas_analytic *analytic; /* the closed-form cross-checks, or NULL */
+  /* VaR contributions (stats.h cas_var_contributions), each NULL when the
+   * per-path rows it needs are not stored: by segment [level][segment],
+   * by region [level][region], by sector [level][sector]; and how many
+   * paths carried each level. */
+  const double *var_contribution, *var_contribution_region, *var_contribution_sector;
+  const int64_t *var_contribution_paths;
   /* ES contributions of single loans at the highest level (run.c): the
    * top ones, largest first, and the sum over every loan. */
   int nloans_top;

@@ -12,6 +12,9 @@ allocation of ES to segments, regions, sectors and single loans.
   which the run computes from other data (the per-path losses by segment):
   two computations of the same allocation agree loan by loan summed.
 - The loan contributions are the same bytes with 1 and 2 threads.
+- VaR contributions (kernel estimator, stats.h) add up to VaR, by segment,
+  region and sector, whether the run stored segments or only regions and
+  sectors per path.
 """
 import os
 import subprocess
@@ -52,6 +55,28 @@ def test_contributions_add_up_to_es(tmp_path, name, extra):
         assert c.sum() < es[j]
         ids = [x.decode() for x in f["es_contribution_loan_id"][:]]
         assert len(set(ids)) == 100
+        var = f["var"][:]
+        for by in ("var_contribution_by_region", "var_contribution_by_sector", "var_contribution"):
+            np.testing.assert_allclose(f[by][:].sum(axis=1), var, rtol=1e-12, err_msg=by)
+        assert np.all(f["var_contribution_paths"][:] >= 1)
+
+
+def test_var_contributions_from_regions_and_sectors(tmp_path):
+    """Without segments stored per path, the VaR contributions come from the
+    per-path losses by region and by sector, and agree with the ones by
+    segment of the same run stored the other way (same paths, same
+    kernel window: the same sums up to rounding)."""
+    for name, per_path in (("groups", "[region, sector]"), ("segments", "[segment]")):
+        sc = tmp_path / f"{name}.yaml"
+        sc.write_text(f"name: {name}\nextends: {SRC / 'scenarios' / 'baseline.yaml'}\n"
+                      f"output: {{per_path: {per_path}}}\n")
+        run(sc, tmp_path / f"{name}.h5", "--loans", 20000, "--paths", 3000,
+            "--importance-sampling", 0.99)
+    with h5py.File(tmp_path / "groups.h5", "r") as g, h5py.File(tmp_path / "segments.h5", "r") as s:
+        assert "var_contribution" not in g and "var_contribution" in s
+        for by in ("var_contribution_by_region", "var_contribution_by_sector"):
+            np.testing.assert_allclose(g[by][:], s[by][:], rtol=1e-9, err_msg=by)
+            np.testing.assert_allclose(g[by][:].sum(axis=1), g["var"][:], rtol=1e-12)
 
 
 def write_small_book(path):
