@@ -107,6 +107,7 @@ static run simulate(cas_scenario *sc, const cas_portfolio *pf, int grades, const
 }
 
 static void release(run *r) {
+  cas_summary_free(&r->sum);
   cas_results_destroy(r->res);
   cas_plan_destroy(r->plan);
 }
