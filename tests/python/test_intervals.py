@@ -103,7 +103,9 @@ def var_es(loss, a):
     return v, v + (x[k:] - v).sum() / (n * (1 - a))
 
 
-def test_compare_pairs_paths_and_matches_an_independent_computation(files):
+def compare_row(files):
+    """`cascade compare baseline tech_funding_winter`'s figures for the
+    scenario: difference, its interval, ratio, its interval, CRN gain."""
     base, scen = files["baseline"], files["tech_funding_winter"]
     text = subprocess.run([BIN, "compare", str(base), str(scen)], check=True,
                           capture_output=True, text=True).stdout
@@ -111,7 +113,12 @@ def test_compare_pairs_paths_and_matches_an_independent_computation(files):
     m = re.search(r"([+-][\d.]+) \[([+-][\d.]+), ([+-][\d.]+)\]\s+([\d.]+) \[([\d.]+), ([\d.]+)\]"
                   r"\s+CRN x([\d.]+)", row)
     assert m, row
-    diff, lo, hi, ratio, rlo, rhi, gain = map(float, m.groups())
+    return map(float, m.groups())
+
+
+def test_compare_pairs_paths_and_matches_an_independent_computation(files):
+    base, scen = files["baseline"], files["tech_funding_winter"]
+    diff, lo, hi, ratio, rlo, rhi, gain = compare_row(files)
     a = 0.999
     with h5py.File(base, "r") as fb, h5py.File(scen, "r") as fs:
         lb, ls = fb["loss"][:], fs["loss"][:]
@@ -146,12 +153,7 @@ def test_python_differences_match_compare(files):
     sys.path.insert(0, str(SRC / "analysis"))
     import cascade_results as cr
     base, scen = files["baseline"], files["tech_funding_winter"]
-    text = subprocess.run([BIN, "compare", str(base), str(scen)], check=True,
-                          capture_output=True, text=True).stdout
-    row = next(l for l in text.splitlines() if l.startswith("tech_funding_winter"))
-    m = re.search(r"([+-][\d.]+) \[([+-][\d.]+), ([+-][\d.]+)\]\s+([\d.]+) \[([\d.]+), ([\d.]+)\]"
-                  r"\s+CRN x([\d.]+)", row)
-    diff, lo, hi, ratio, rlo, rhi, gain = map(float, m.groups())
+    diff, lo, hi, ratio, rlo, rhi, gain = compare_row(files)
     t = cr.differences(cr.open_results([str(base), str(scen)]))
     r = t.loc["tech_funding_winter"]
     assert bool(r["paired"])
