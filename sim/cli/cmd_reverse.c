@@ -167,16 +167,13 @@ int cas_cmd_reverse(int argc, char **argv) {
   if (isnan(loss)) return cas_cli_usage_error("reverse", "%s", "--loss is required");
   cas_reverse_report rep;
   cas_error err = {0};
-  /* the default name needs the scenario's: a first pass finds it */
   char own_name[160];
-  cas_status st = cas_run_reverse(&opt, loss, name ? name : "reverse", &rep, &err);
-  if (st == CAS_OK && !name) {
+  cas_status st = cas_run_reverse(&opt, loss, name, &rep, &err);
+  if (st != CAS_OK) return cas_cli_report_error(&err);
+  if (!name) {
     snprintf(own_name, sizeof own_name, "%.100s_reverse", rep.scenario_name);
-    cas_reverse_report_free(&rep);
-    st = cas_run_reverse(&opt, loss, own_name, &rep, &err);
     name = own_name;
   }
-  if (st != CAS_OK) return cas_cli_report_error(&err);
   char path[PATH_MAX];
   if (output) snprintf(path, sizeof path, "%s", output);
   else snprintf(path, sizeof path, "%s.yaml", name);

@@ -691,7 +691,9 @@ cas_status cas_run_reverse(const cas_run_options *opt, double loss, const char *
              "from the scenario's means), scaled by %.4f so that the expected loss of this "
              "scenario's run is the target (docs/MODEL.md, Reverse stress tests).",
              sc->name, loss, rep->beta, rep->scale);
-    char *nm = strdup(name && *name ? name : "reverse");
+    char own[160];
+    snprintf(own, sizeof own, "%.100s_reverse", sc->name);
+    char *nm = strdup(name && *name ? name : own);
     char *ds = strdup(desc);
     if (!nm || !ds) {
       free(nm);

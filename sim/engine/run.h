@@ -114,6 +114,7 @@ typedef struct cas_reverse_report {
   double written_loss;        /* the expected loss of the written scenario's run [CNY] */
   char *yaml;                 /* the scenario written */
 } cas_reverse_report;
+/* name: the written scenario's (NULL: the scenario's name + "_reverse"). */
 cas_status cas_run_reverse(const cas_run_options *opt, double loss, const char *name,
                            cas_reverse_report *rep, cas_error *err);
 void cas_reverse_report_free(cas_reverse_report *rep);
