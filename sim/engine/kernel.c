@@ -235,13 +235,18 @@ double cas_kernel_path_begin(const cas_plan *plan, cas_results *res, cas_path_ro
   if (first) cas_rng_init(rng, plan->seed, CAS_RNG_FACTORS, plan->first_stream + rows->path);
   for (int f = 0; f < nf; f++) u[f] = cas_rng_normal(rng);
   if (rows->is_shift) {
-    /* importance sampling: u ~ N(mu, I) instead of N(0, I); the weight
-     * phi(u) / phi(u - mu) = exp(-mu . u0 - |mu|^2 / 2) of the draw u0 */
+    /* importance sampling: u ~ N(mu, I) instead of N(0, I) (unless the
+     * path is one of the defensive mixture's plain ones); log_weight
+     * gathers log g(u) / phi(u) = mu . u - |mu|^2 / 2 at the u used */
     const double *mu = &rows->is_shift[(size_t)rows->year * (size_t)nf];
-    if (first) rows->log_weight = 0.0;
+    if (first) {
+      double a = rows->is_plain_share, p = (double)rows->path;
+      rows->is_plain = a > 0.0 && floor((p + 1.0) * a) > floor(p * a);
+      rows->log_weight = 0.0;
+    }
     for (int f = 0; f < nf; f++) {
-      rows->log_weight -= mu[f] * u[f] + 0.5 * mu[f] * mu[f];
-      u[f] += mu[f];
+      if (!rows->is_plain) u[f] += mu[f];
+      rows->log_weight += mu[f] * u[f] - 0.5 * mu[f] * mu[f];
     }
   }
   if (first) {
@@ -332,10 +337,19 @@ void cas_kernel_cascade_begin(cas_cascade_ws *ws, cas_path_rows *rows) {
   ws->year = rows->year;
 }
 
+/* The path's weight: phi(u) over the density it was drawn from, the
+ * shifted one or the defensive mixture (cas_kernel_options). */
+static double path_weight(const cas_path_rows *rows) {
+  if (!rows->is_shift) return 1.0;
+  double f = rows->is_plain_fraction;
+  if (!(f > 0.0)) return exp(-rows->log_weight);
+  return 1.0 / (f + (1.0 - f) * exp(rows->log_weight));
+}
+
 /* The path's segment values into the groupings and the sums. */
 static void fold(cas_results *res, const cas_path_rows *rows) {
   int nseg = res->nsegments;
-  double w = rows->is_shift ? exp(rows->log_weight) : 1.0;
+  double w = path_weight(rows);
   for (int k = 0; k < res->ngroupings; k++) {
     const cas_grouping *g = &res->grouping[k];
     uint64_t at = rows->row * (uint64_t)g->ngroups;
@@ -565,6 +579,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                             .year_rounds = year_cascade ? own_defaults + (size_t)thread * nints + nseg
                                                         : NULL,
                             .ws = mine, .is_shift = is_shift,
+                            .is_plain_share = opt ? opt->is_plain_share : 0.0,
+                            .is_plain_fraction = opt ? opt->is_plain_fraction : 0.0,
                             .sink = {.fn = opt ? opt->loan_loss : NULL,
                                      .ctx = opt ? opt->loan_loss_ctx : NULL, .thread = thread},
                             .thread = thread, .years = years,
@@ -579,7 +595,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
         rows.path = path_of ? path_of[r] : r;
         for (rows.year = 0; rows.year < years; rows.year++)
           kernel->path(cas_plan_year(plan, rows.year), contagion, res, mine, &rows);
-        if (is_shift) res->weight[r] = exp(rows.log_weight);
+        if (is_shift) res->weight[r] = path_weight(&rows);
         if (opt && opt->path_hook && mine) opt->path_hook(opt->path_hook_ctx, thread, rows.path, mine);
         if (rows.dead) return_to_book(&rows, plan->n);
       }

@@ -156,6 +156,15 @@ typedef struct cas_kernel_options {
    * shift, goes to res->weight (allocated here). A replay with the same
    * shift gives the same paths and weights. */
   const double *is_shift;
+  /* Defensive mixture (Hesterberg, "Weighted average importance sampling
+   * and defensive mixture distributions", Technometrics 37(2), 1995; the
+   * deterministic mixture of Owen and Zhou, JASA 95, 2000): path p draws
+   * without the shift when floor((p + 1) a) > floor(p a), a =
+   * is_plain_share, and every path's weight is then
+   * 1 / (f + (1 - f) exp(mu . u - |mu|^2 / 2)), f = is_plain_fraction, the
+   * share of the run's paths drawn plainly (floor(paths a) / paths), u the
+   * normals as used. 0: every path shifted. */
+  double is_plain_share, is_plain_fraction;
   /* May be NULL: called for every loss a path books, with the loan's plan
    * position (cas_loan_sink), from the thread that runs the path; row is
    * the results row. The losses of a path add up to its loss. */
@@ -192,8 +201,11 @@ typedef struct cas_path_rows {
   size_t ndead, dead_cap;
   cas_cascade_ws *ws;      /* the thread's cascade workspace, or NULL */
   const double *is_shift;  /* importance sampling: [years][nfactors], or NULL */
+  double is_plain_share, is_plain_fraction; /* its defensive mixture (cas_kernel_options) */
+  int is_plain;            /* this path is drawn without the shift */
   cas_loan_sink sink;      /* each loan's loss, when sink.fn is set (cas_kernel_options) */
-  double log_weight;       /* its log likelihood ratio so far on the path */
+  double log_weight;       /* log of the shifted density over the plain one at the path's
+                              normals, so far: sum_t mu_t . u_t - |mu_t|^2 / 2 */
   double *year_contagion;  /* [nsegments] multi-year with a cascade: the year's contagion loss */
   int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */
 } cas_path_rows;

@@ -275,7 +275,7 @@ static void log_loan_loss(void *ctx, int thread, uint64_t row, uint32_t pos, dou
 
 static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *plan,
                                      const cas_contagion *contagion, const cas_results *res,
-                                     double a, int threads, const double *is_shift,
+                                     double a, int threads, const cas_kernel_options *run_opt,
                                      uint32_t rounds_cap, int guarantees, double **es_out,
                                      cas_error *err) {
   *es_out = NULL;
@@ -295,7 +295,10 @@ static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *p
     st = cas_results_create(m, rounds_cap, guarantees, &tail, err);
     if (st == CAS_OK) cas_results_store_segments(tail, 0);
     for (int t = 0; t < threads; t++) logs[t].n = 0;
-    cas_kernel_options o = {.threads = threads, .path_of = paths + c0, .is_shift = is_shift,
+    cas_kernel_options o = {.threads = threads, .path_of = paths + c0,
+                            .is_shift = run_opt->is_shift,
+                            .is_plain_share = run_opt->is_plain_share,
+                            .is_plain_fraction = run_opt->is_plain_fraction,
                             .loan_loss = log_loan_loss, .loan_loss_ctx = logs};
     if (st == CAS_OK) st = cas_kernel_run(kernel, plan, contagion, tail, &o, err);
     for (int t = 0; st == CAS_OK && t < threads; t++)
@@ -415,8 +418,11 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   if (st == CAS_OK) {
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     report->threads = threads;
+    double plain_share = is_shift ? sc->importance.plain_share : 0.0;
+    double plain_fraction = floor((double)res->paths * plain_share) / (double)res->paths;
     cas_kernel_options kopt = {.threads = threads, .progress = opt->progress,
-                               .progress_ctx = opt->progress_ctx, .is_shift = is_shift};
+                               .progress_ctx = opt->progress_ctx, .is_shift = is_shift,
+                               .is_plain_share = plain_share, .is_plain_fraction = plain_fraction};
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
@@ -429,7 +435,8 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     if (st == CAS_OK && !res->store_segments)
       st = cas_results_create(ntail, rounds_cap, guarantees, &tail, err);
     if (st == CAS_OK && tail) {
-      cas_kernel_options topt = {.threads = threads, .path_of = tail_paths, .is_shift = is_shift};
+      cas_kernel_options topt = {.threads = threads, .path_of = tail_paths, .is_shift = is_shift,
+                                 .is_plain_share = plain_share, .is_plain_fraction = plain_fraction};
       st = cas_kernel_run(kernel, plan, contagion, tail, &topt, err);
       row_of_path = malloc(res->paths * sizeof *row_of_path);
       if (st == CAS_OK && !row_of_path)
@@ -482,8 +489,8 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     int ntop = 0;
     double top_level = sc->levels[sc->nlevels - 1];
     if (st == CAS_OK)
-      st = loan_contributions(kernel, plan, contagion, res, top_level, threads, is_shift,
-                              rounds_cap, guarantees, &loan_es, err);
+      st = loan_contributions(kernel, plan, contagion, res, top_level, threads, &kopt, rounds_cap,
+                              guarantees, &loan_es, err);
     if (st == CAS_OK) {
       uint32_t *order = malloc((plan->n ? plan->n : 1) * sizeof *order);
       size_t nz = 0;

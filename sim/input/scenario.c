@@ -123,7 +123,7 @@ static const char *const top_keys[] = {
   "name", "description", "extends", "seed", "paths", "levels", "portfolio", "classification", "network",
   "model", "factor_shift_mode", "shocks", "macro", "mitigants", "contagion", "output",
   "importance_sampling", NULL};
-static const char *const importance_keys[] = {"level", "loss", NULL};
+static const char *const importance_keys[] = {"level", "loss", "plain_share", NULL};
 static const char *const mitigant_keys[] = {"name", "kind", "region", "sector", "city", "ids", "share",
                                             "cap_per_loan", "cap_per_year", "cap", NULL};
 static const char *const macro_keys[] = {"variables", "satellite", NULL};
@@ -2400,6 +2400,7 @@ static cas_status decode_output(loader *ld, const node *top, cas_scenario *sc) {
 /* importance_sampling: off | {level: a} | {loss: x} */
 static cas_status decode_importance(loader *ld, const node *top, cas_scenario *sc) {
   sc->importance.mode = CAS_IS_OFF;
+  sc->importance.plain_share = 0.0;
   const node *v = map_find(top, "importance_sampling", NULL), *k;
   if (v == NULL) return CAS_OK;
   static const char expected[] = "off, {level: A} (A in (0, 1), e.g. 0.999) or {loss: X} (CNY)";
@@ -2414,6 +2415,11 @@ static cas_status decode_importance(loader *ld, const node *top, cas_scenario *s
                 level ? "both level and loss" : "neither level nor loss");
   static const range R_IS_LEVEL = {0, 1, 1, 1, "a confidence level in (0, 1), e.g. 0.999"};
   static const range R_IS_LOSS = {0, 1e300, 1, 0, "a loss in CNY above 0"};
+  static const range R_PLAIN = {0, 1, 0, 1, "a share in [0, 1) of the paths drawn without the shift"};
+  if ((k = map_find(v, "plain_share", NULL)) != NULL &&
+      (st = get_number(ld, k, "importance_sampling.plain_share", &R_PLAIN,
+                       &sc->importance.plain_share)) != CAS_OK)
+    return st;
   if ((k = level) != NULL) {
     sc->importance.mode = CAS_IS_LEVEL;
     return get_number(ld, k, "importance_sampling.level", &R_IS_LEVEL, &sc->importance.level);
@@ -3155,6 +3161,8 @@ cas_status cas_scenario_write_yaml(const cas_scenario *sc, char **text, cas_erro
     cas_buf_put(&b, sc->importance.mode == CAS_IS_LEVEL ? "importance_sampling: {level: "
                                                         : "importance_sampling: {loss: ");
     put_number(&b, sc->importance.mode == CAS_IS_LEVEL ? sc->importance.level : sc->importance.loss);
+    cas_buf_put(&b, ", plain_share: ");
+    put_number(&b, sc->importance.plain_share);
     cas_buf_put(&b, "}\n");
   }
 

@@ -305,6 +305,7 @@ typedef struct cas_scenario {
     int mode;            /* CAS_IS_OFF, CAS_IS_LEVEL, CAS_IS_LOSS */
     double level;        /* in (0, 1) */
     double loss;         /* [CNY] > 0 */
+    double plain_share;  /* the defensive mixture's share of unshifted paths, in [0, 1), default 0 */
   } importance;
 
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,

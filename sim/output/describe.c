@@ -596,11 +596,16 @@ static void describe_importance(cas_dataset_list *l, const cas_run_record *rec,
     cas_datasets_attribute(l, "importance_sampling", CAS_DT_STR, "off");
     return;
   }
-  char text[160];
+  char text[256];
   if (sc->importance.mode == CAS_IS_LEVEL)
     snprintf(text, sizeof text, "factor shift to the design point of level %.17g", sc->importance.level);
   else
     snprintf(text, sizeof text, "factor shift to the design point of loss %.17g CNY", sc->importance.loss);
+  if (sc->importance.plain_share > 0.0) {
+    size_t len = strlen(text);
+    snprintf(text + len, sizeof text - len, ", a share %.17g of the paths unshifted (defensive mixture)",
+             sc->importance.plain_share);
+  }
   cas_datasets_attribute(l, "importance_sampling", CAS_DT_STR, cas_datasets_keep_text(l, text));
   DS("weight", CAS_DT_F64, 1, {"path"}, res->weight, "1",
      "likelihood ratio of the path under importance sampling: the weight every statistic gives "
