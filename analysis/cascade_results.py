@@ -474,9 +474,10 @@ def _var_es(loss, w, a):
 def differences(ds, baseline=None, level=0.999):
     """Each scenario's ES at LEVEL minus the baseline's and as a ratio to
     it, with 95% intervals, as `cascade compare` computes them
-    (docs/OUTPUT.md, Comparing): path by path when both have per-path
-    losses of the same length (open with per_path=True), else as
-    independent runs from the files' own intervals. One row per scenario:
+    (docs/OUTPUT.md, Comparing): path by path when the runs share seed,
+    book and paths (common random numbers) and have per-path losses (open
+    with per_path=True), else as independent runs from the files' own
+    intervals. One row per scenario:
     es, es_base, diff, diff_low, diff_high, ratio, ratio_low, ratio_high,
     paired (bool), gain (how many times narrower the paired interval is
     than the independent one; NaN when not paired). Values in CNY."""
@@ -486,6 +487,7 @@ def differences(ds, baseline=None, level=0.999):
         raise UsageError(f"no level {level} in the results")
     lv = ds["level"].values[np.isclose(ds["level"].values, level)][0]
     b = ds.sel(scenario=base)
+    info = runs(ds)
     rows = []
     for sc in (str(x) for x in ds["scenario"].values):
         r = ds.sel(scenario=sc)
@@ -499,7 +501,9 @@ def differences(ds, baseline=None, level=0.999):
         se_r = es / es_b * math.hypot(float(r["es_se"].sel(level=lv)) / es,
                                       float(b["es_se"].sel(level=lv)) / es_b)
         row["ratio_low"], row["ratio_high"] = row["ratio"] - _Z95 * se_r, row["ratio"] + _Z95 * se_r
-        if "loss" in ds.data_vars and "path" in ds["loss"].dims and sc != base:
+        same = all(k in info.columns and str(info.loc[sc, k]) == str(info.loc[base, k])
+                   for k in ("seed", "loans", "portfolio_source"))
+        if same and "loss" in ds.data_vars and "path" in ds["loss"].dims and sc != base:
             la, lb = r["loss"].values, b["loss"].values
             ok_a, ok_b = np.isfinite(la), np.isfinite(lb)
             if ok_a.sum() == ok_b.sum() and np.array_equal(ok_a, ok_b) and ok_a.sum() > 1:

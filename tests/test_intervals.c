@@ -185,10 +185,10 @@ Test(intervals, paired_difference_covers_and_is_narrower, .timeout = 120) {
     ratio_true[l] = true_es(ca, levels[l]) / true_es(cb, levels[l]);
   }
   double vdiff_true = true_var(ca, 0.99) - true_var(cb, 0.99);
-  double *la = malloc(M * sizeof *la), *lb = malloc(M * sizeof *lb);
-  cr_assert(la && lb);
-  int es_cov[3] = {0}, ratio_cov[3] = {0}, var_cov = 0, el_cov = 0;
-  double width_paired = 0.0, width_unpaired = 0.0;
+  double *la = malloc(M * sizeof *la), *lb = malloc(M * sizeof *lb), *li = malloc(M * sizeof *li);
+  cr_assert(la && lb && li);
+  int es_cov[3] = {0}, ratio_cov[3] = {0}, var_cov = 0, el_cov = 0, indep_cov = 0;
+  double width_paired = 0.0, width_unpaired = 0.0, width_indep = 0.0, width_indep_runs = 0.0;
   for (int r = 0; r < RP; r++) {
     cas_rng rng;
     cas_rng_init(&rng, 5150, CAS_RNG_TEST, (uint64_t)r);
@@ -196,15 +196,24 @@ Test(intervals, paired_difference_covers_and_is_narrower, .timeout = 120) {
       double z = cas_rng_normal(&rng);
       la[p] = vasicek_loss(ca, z);
       lb[p] = vasicek_loss(cb, z);
+      li[p] = vasicek_loss(cb, cas_rng_normal(&rng));   /* an independent baseline */
     }
-    cas_difference d, u;
+    cas_difference d, u, ind;
     cas_error err = {0};
     cr_assert_eq(cas_paired_difference(M, la, NULL, lb, NULL, levels, 3, &d, &err), CAS_OK);
+    /* independent runs: the unpaired interval of the two summaries */
+    cas_summary si;
+    cas_summary_options o3 = {.levels = levels, .nlevels = 3};
+    cr_assert_eq(cas_summary_compute(M, li, &o3, NULL, &si, &err), CAS_OK);
     cas_summary sa, sb;
     cas_summary_options opt = {.levels = levels, .nlevels = 3};
     cr_assert_eq(cas_summary_compute(M, la, &opt, NULL, &sa, &err), CAS_OK);
     cr_assert_eq(cas_summary_compute(M, lb, &opt, NULL, &sb, &err), CAS_OK);
     cas_unpaired_difference(&sa, &sb, &u);
+    cas_unpaired_difference(&sa, &si, &ind);
+    indep_cov += ind.es_lo[2] <= diff_true[2] && diff_true[2] <= ind.es_hi[2];
+    width_indep_runs += ind.es_hi[2] - ind.es_lo[2];
+    width_indep += u.es_hi[2] - u.es_lo[2];
     cr_assert_float_eq(d.es[2], sa.es[2] - sb.es[2], 1e-12);
     el_cov += d.el_lo <= 0.01 && 0.01 <= d.el_hi;
     var_cov += d.var_lo[1] <= vdiff_true && vdiff_true <= d.var_hi[1];
@@ -228,6 +237,16 @@ Test(intervals, paired_difference_covers_and_is_narrower, .timeout = 120) {
   }
   cr_expect(width_unpaired / width_paired > 3.0, "paired intervals %.2f times narrower",
             width_unpaired / width_paired);
+  /* independent runs: the unpaired interval covers at least its rate (it
+   * combines two skewed intervals side by side, so it may be wider than
+   * needed), and the CRN pair's unpaired interval is as wide as theirs */
+  cr_log_info("independent runs: ES 99.9%% difference covered %d of %d; mean width %.4g, the "
+              "CRN runs' unpaired %.4g, paired %.4g", indep_cov, RP, width_indep_runs / RP,
+              width_indep / RP, width_paired / RP);
+  cr_expect(indep_cov >= LOW && indep_cov <= 990, "independent runs' interval covers %d", indep_cov);
+  cr_expect(fabs(width_indep / width_indep_runs - 1.0) < 0.1, "unpaired width %g vs runs' %g",
+            width_indep / RP, width_indep_runs / RP);
   free(la);
   free(lb);
+  free(li);
 }

@@ -494,10 +494,10 @@ static void section_differences(rep *r) {
   if (!read_summary(r, 0, &base) || r->st != CAS_OK) return;
   cas_buf_put(&r->h, "<section id=\"differences\"><h2>Differences from the baseline</h2>"
                      "<p>Each scenario's expected shortfall minus the baseline's, and their "
-                     "ratio, with 95% confidence intervals. Where both files hold their per-path "
-                     "losses for as many paths, the difference is taken path by path: with the "
-                     "same seed and book (common random numbers) both runs drew the same random "
-                     "numbers, and the interval is far narrower than for independent runs "
+                     "ratio, with 95% confidence intervals. Where both runs have the same seed, "
+                     "book and number of paths (common random numbers: both drew the same random "
+                     "numbers) and the files hold the per-path losses, the difference is taken "
+                     "path by path, and the interval is far narrower than for independent runs "
                      "(&times;N: how many times). Money in CNY million.</p>"
                      "<div class=\"wide\"><table class=\"num\"><thead><tr><th>scenario</th>");
   for (int l = 0; l < base.nlevels; l++)
@@ -529,7 +529,15 @@ static void section_differences(rep *r) {
     d = un;
     int paired = 0;
     const cas_h5_var *kl = find_numeric(r->s[k].f, "loss");
-    if (bl && kl && bl->rank == 1 && kl->rank == 1 && bl->n == kl->n && bl->n >= 2) {
+    /* common random numbers: the same seed and book (and paths, below) */
+    static const char *const same[] = {"seed", "loans", "portfolio_source"};
+    int crn = 1;
+    for (int q = 0; q < 3; q++) {
+      const cas_h5_attr *x = cas_h5_attr_find(r->s[k].f, same[q]);
+      const cas_h5_attr *y = cas_h5_attr_find(r->s[0].f, same[q]);
+      crn &= x && y && !strcmp(x->text, y->text);
+    }
+    if (crn && bl && kl && bl->rank == 1 && kl->rank == 1 && bl->n == kl->n && bl->n >= 2) {
       double *la = load(r, k, "loss", NULL), *lb = load(r, 0, "loss", NULL);
       const cas_h5_var *wa_v = find_numeric(r->s[k].f, "weight"), *wb_v = find_numeric(r->s[0].f, "weight");
       double *wa = wa_v && wa_v->n == kl->n ? load(r, k, "weight", NULL) : NULL;
@@ -567,7 +575,7 @@ static void section_differences(rep *r) {
     double gain = d.es_hi[at] > d.es_lo[at]
                       ? (un.es_hi[at] - un.es_lo[at]) / (d.es_hi[at] - d.es_lo[at]) : NAN;
     if (paired) cas_buf_printf(&r->h, "<td>paths paired, &times;%.1f</td></tr>", gain);
-    else cas_buf_put(&r->h, "<td>independent</td></tr>");
+    else cas_buf_put(&r->h, "<td>as independent runs</td></tr>");
   }
   cas_buf_put(&r->h, "</tbody></table></div></section>");
 }
