@@ -475,7 +475,8 @@ def differences(ds, baseline=None, level=0.999):
     """Each scenario's ES at LEVEL minus the baseline's and as a ratio to
     it, with 95% intervals, as `cascade compare` computes them
     (docs/OUTPUT.md, Comparing): path by path when the runs share seed,
-    book and paths (common random numbers) and have per-path losses (open
+    book, paths and importance sampling (common random numbers) and have
+    per-path losses (open
     with per_path=True), else as independent runs from the files' own
     intervals. One row per scenario:
     es, es_base, diff, diff_low, diff_high, ratio, ratio_low, ratio_high,
@@ -503,6 +504,9 @@ def differences(ds, baseline=None, level=0.999):
         row["ratio_low"], row["ratio_high"] = row["ratio"] - _Z95 * se_r, row["ratio"] + _Z95 * se_r
         same = all(k in info.columns and str(info.loc[sc, k]) == str(info.loc[base, k])
                    for k in ("seed", "loans", "portfolio_source"))
+        if "importance_sampling" in info.columns:   # absent: off
+            same = same and str(info.loc[sc, "importance_sampling"]) == str(
+                info.loc[base, "importance_sampling"])
         if same and "loss" in ds.data_vars and "path" in ds["loss"].dims and sc != base:
             la, lb = r["loss"].values, b["loss"].values
             ok_a, ok_b = np.isfinite(la), np.isfinite(lb)

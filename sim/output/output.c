@@ -348,6 +348,9 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   }
   if (H5Aexists(f, "portfolio_source") > 0)
     bad |= read_attr_string(f, "portfolio_source", out->portfolio, sizeof out->portfolio);
+  snprintf(out->importance, sizeof out->importance, "off");
+  if (H5Aexists(f, "importance_sampling") > 0)
+    bad |= read_attr_string(f, "importance_sampling", out->importance, sizeof out->importance);
   hssize_t nseg = dataset_size(f, "stressed_ead");
   double *ead = nseg > 0 && nseg <= CAS_SEGMENTS_MAX ? malloc((size_t)nseg * sizeof *ead) : NULL;
   if (ead == NULL) bad = 1;

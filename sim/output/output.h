@@ -93,6 +93,7 @@ typedef struct cas_output_headline {
   double el_lo, el_hi;
   double var_lo[CAS_MAX_LEVELS], var_hi[CAS_MAX_LEVELS], es_lo[CAS_MAX_LEVELS], es_hi[CAS_MAX_LEVELS];
   char portfolio[512]; /* portfolio_source */
+  char importance[256]; /* importance_sampling ("off" for files without it) */
 } cas_output_headline;
 
 /* The headline as a summary (levels, EL, VaR, ES, their standard errors

@@ -530,12 +530,13 @@ static void section_differences(rep *r) {
     int paired = 0;
     const cas_h5_var *kl = find_numeric(r->s[k].f, "loss");
     /* common random numbers: the same seed and book (and paths, below) */
-    static const char *const same[] = {"seed", "loans", "portfolio_source"};
+    static const char *const same[] = {"seed", "loans", "portfolio_source", "importance_sampling"};
     int crn = 1;
-    for (int q = 0; q < 3; q++) {
+    for (int q = 0; q < 4; q++) {
       const cas_h5_attr *x = cas_h5_attr_find(r->s[k].f, same[q]);
       const cas_h5_attr *y = cas_h5_attr_find(r->s[0].f, same[q]);
-      crn &= x && y && !strcmp(x->text, y->text);
+      const char *tx = x ? x->text : q == 3 ? "off" : NULL, *ty = y ? y->text : q == 3 ? "off" : NULL;
+      crn &= tx && ty && !strcmp(tx, ty);
     }
     if (crn && bl && kl && bl->rank == 1 && kl->rank == 1 && bl->n == kl->n && bl->n >= 2) {
       double *la = load(r, k, "loss", NULL), *lb = load(r, 0, "loss", NULL);

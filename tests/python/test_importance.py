@@ -376,3 +376,19 @@ def test_defensive_mixture_keeps_el_and_the_tail(d):
     assert el_pure >= 2 * el_mix, (el_pure, el_mix)
     r = subprocess.run([BIN, "verify", str(mix)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_weighted_and_plain_runs_are_not_paired(d):
+    """A weighted run and a plain one of the same seed and book drew other
+    normals on their shifted paths: `cascade compare` treats them as
+    independent runs (docs/OUTPUT.md, Comparing), and pairs two runs with
+    the same importance sampling."""
+    plain = run(d, "pair_plain", "")
+    weighted = run(d, "pair_is", "importance_sampling: {level: 0.99}")
+    weighted2 = run(d, "pair_is2", "importance_sampling: {level: 0.99}\nshocks: [{pd_multiplier: 1.5}]")
+    text = subprocess.run([BIN, "compare", str(plain), str(weighted)], check=True,
+                          capture_output=True, text=True).stdout
+    assert text.splitlines()[2].rstrip().endswith("indep."), text
+    text = subprocess.run([BIN, "compare", str(weighted), str(weighted2)], check=True,
+                          capture_output=True, text=True).stdout
+    assert "CRN x" in text.splitlines()[2], text
