@@ -614,9 +614,7 @@ static int cmd_compare(int argc, char **argv) {
     if (l999 >= 0 && b999 >= 0 && i != base) {
       cas_difference df;
       double gain;
-      int crn = h[i].seed == h[base].seed && h[i].loans == h[base].loans &&
-                h[i].paths == h[base].paths && !strcmp(h[i].portfolio, h[base].portfolio) &&
-                !strcmp(h[i].importance, h[base].importance);
+      int crn = cas_output_same_random_numbers(&h[i], &h[base]);
       if (compare_pair(argv[i + 1], &h[i], argv[base + 1], &h[base], l999, b999, crn, &df, &gain,
                        &err) != CAS_OK) {
         free(h);

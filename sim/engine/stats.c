@@ -7,8 +7,7 @@
 
 const double cas_levels[CAS_NLEVELS] = {0.95, 0.99, 0.999};
 
-/* z_{0.975}: the normal quantile of a two-sided 95% interval. */
-static const double Z95 = 1.959963984540054;
+static const double Z95 = CAS_Z95;
 
 typedef struct ranked {
   double loss;

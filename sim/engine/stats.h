@@ -49,6 +49,9 @@
 /* Confidence levels: the default ones (a scenario may give others, up to
  * CAS_MAX_LEVELS, each in (0, 1)). */
 enum { CAS_NLEVELS = 3, CAS_MAX_LEVELS = 16 };
+
+/* z_{0.975}: the normal quantile of every two-sided 95% interval. */
+#define CAS_Z95 1.959963984540054
 extern const double cas_levels[CAS_NLEVELS]; /* 0.95, 0.99, 0.999 */
 
 /* What to summarise beyond the total loss (cas_summary_compute's opt; NULL:

@@ -368,8 +368,8 @@ void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out)
   out->nlevels = h->nlevels;
   out->el = h->el;
   out->el_se = h->el_se;
-  out->el_lo = h->has_ci ? h->el_lo : h->el - 1.959963984540054 * h->el_se;
-  out->el_hi = h->has_ci ? h->el_hi : h->el + 1.959963984540054 * h->el_se;
+  out->el_lo = h->has_ci ? h->el_lo : h->el - CAS_Z95 * h->el_se;
+  out->el_hi = h->has_ci ? h->el_hi : h->el + CAS_Z95 * h->el_se;
   for (int l = 0; l < h->nlevels; l++) {
     out->levels[l] = h->levels[l];
     out->var[l] = h->var[l];
@@ -377,10 +377,10 @@ void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out)
     out->es[l] = h->es[l];
     out->es_se[l] = h->es_se[l];
     /* files without intervals: normal ones from the standard errors */
-    out->var_lo[l] = h->has_ci ? h->var_lo[l] : h->var[l] - 1.959963984540054 * h->var_se[l];
-    out->var_hi[l] = h->has_ci ? h->var_hi[l] : h->var[l] + 1.959963984540054 * h->var_se[l];
-    out->es_lo[l] = h->has_ci ? h->es_lo[l] : h->es[l] - 1.959963984540054 * h->es_se[l];
-    out->es_hi[l] = h->has_ci ? h->es_hi[l] : h->es[l] + 1.959963984540054 * h->es_se[l];
+    out->var_lo[l] = h->has_ci ? h->var_lo[l] : h->var[l] - CAS_Z95 * h->var_se[l];
+    out->var_hi[l] = h->has_ci ? h->var_hi[l] : h->var[l] + CAS_Z95 * h->var_se[l];
+    out->es_lo[l] = h->has_ci ? h->es_lo[l] : h->es[l] - CAS_Z95 * h->es_se[l];
+    out->es_hi[l] = h->has_ci ? h->es_hi[l] : h->es[l] + CAS_Z95 * h->es_se[l];
   }
 }
 
@@ -424,4 +424,9 @@ cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss
                          "not finite", (unsigned long long)paths);
   }
   return CAS_OK;
+}
+
+int cas_output_same_random_numbers(const cas_output_headline *a, const cas_output_headline *b) {
+  return a->seed == b->seed && a->loans == b->loans && a->paths == b->paths &&
+         !strcmp(a->portfolio, b->portfolio) && !strcmp(a->importance, b->importance);
 }

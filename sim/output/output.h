@@ -96,6 +96,12 @@ typedef struct cas_output_headline {
   char importance[256]; /* importance_sampling ("off" for files without it) */
 } cas_output_headline;
 
+/* 1 if the two results drew the same random numbers path by path (common
+ * random numbers): the same seed, book, paths and importance sampling
+ * setting. Only such runs are compared path by path (docs/OUTPUT.md,
+ * Comparing). */
+int cas_output_same_random_numbers(const cas_output_headline *a, const cas_output_headline *b);
+
 /* The headline as a summary (levels, EL, VaR, ES, their standard errors
  * and intervals), for cas_unpaired_difference. */
 void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out);

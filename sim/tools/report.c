@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "h5scan.h"
+#include "output.h"
 #include "stats.h"
 #include "svg.h"
 #include "textbuf.h"
@@ -456,58 +457,32 @@ static void section_summary(rep *r) {
   cas_buf_put(&r->h, "</tbody></table></div></section>");
 }
 
-/* A file's summary as the differences need it (levels, EL, VaR, ES, their
- * standard errors and intervals), in CNY mn; 0 if it lacks one. */
-static int read_summary(rep *r, size_t k, cas_summary *out) {
-  memset(out, 0, sizeof *out);
-  static const char *const names[] = {"level", "var", "var_se", "es", "es_se", "es_lo", "es_hi"};
-  double *d[7] = {0};
-  const cas_h5_var *v0 = NULL;
-  int ok = 1;
-  for (int j = 0; j < 7 && ok; j++) {
-    const cas_h5_var *v;
-    d[j] = load(r, k, names[j], &v);
-    if (j == 0) v0 = v;
-    ok = d[j] && v && v0 && v->n == v0->n && v0->n >= 1 && v0->n <= CAS_MAX_LEVELS;
-  }
-  if (ok) {
-    out->nlevels = (int)v0->n;
-    for (int l = 0; l < out->nlevels; l++) {
-      out->levels[l] = d[0][l];
-      out->var[l] = d[1][l], out->var_se[l] = d[2][l];
-      out->var_lo[l] = d[1][l] - 1.959963984540054 * d[2][l];
-      out->var_hi[l] = d[1][l] + 1.959963984540054 * d[2][l];
-      out->es[l] = d[3][l], out->es_se[l] = d[4][l], out->es_lo[l] = d[5][l], out->es_hi[l] = d[6][l];
-    }
-  }
-  for (int j = 0; j < 7; j++) free(d[j]);
-  return ok;
-}
-
 /* Each scenario's ES minus the baseline's, and as a ratio, with 95%
- * intervals: path by path when both files hold per-path losses of the same
- * length (common random numbers, docs/OUTPUT.md, Comparing), else as
- * independent runs. */
+ * intervals, as `cascade compare` computes them: path by path for runs
+ * with common random numbers (cas_output_same_random_numbers), else as
+ * independent runs. Files that are not cascade results are left out. */
 static void section_differences(rep *r) {
   if (r->ns < 2) return;
-  cas_summary base;
-  if (!read_summary(r, 0, &base) || r->st != CAS_OK) return;
+  cas_output_headline hb, hk;
+  cas_summary base, sk;
+  cas_error e = {0};
+  if (cas_output_read_headline(r->s[0].f->path, &hb, &e) != CAS_OK) return;
+  cas_output_headline_summary(&hb, &base);
   cas_buf_put(&r->h, "<section id=\"differences\"><h2>Differences from the baseline</h2>"
                      "<p>Each scenario's expected shortfall minus the baseline's, and their "
                      "ratio, with 95% confidence intervals. Where both runs have the same seed, "
-                     "book and number of paths (common random numbers: both drew the same random "
-                     "numbers) and the files hold the per-path losses, the difference is taken "
-                     "path by path, and the interval is far narrower than for independent runs "
-                     "(&times;N: how many times). Money in CNY million.</p>"
+                     "book, number of paths and importance sampling (common random numbers: both "
+                     "drew the same random numbers), the difference is taken path by path, and "
+                     "the interval is far narrower than for independent runs (&times;N: how many "
+                     "times). Money in CNY million.</p>"
                      "<div class=\"wide\"><table class=\"num\"><thead><tr><th>scenario</th>");
   for (int l = 0; l < base.nlevels; l++)
     cas_buf_printf(&r->h, "<th>ES %g%% &minus; base</th><th>ES %g%% / base</th>",
                    100 * base.levels[l], 100 * base.levels[l]);
   cas_buf_put(&r->h, "<th>pairing</th></tr></thead><tbody>");
-  const cas_h5_var *bl = find_numeric(r->s[0].f, "loss");
   for (size_t k = 1; k < r->ns && r->st == CAS_OK; k++) {
-    cas_summary sk;
-    if (!read_summary(r, k, &sk)) continue;
+    if (cas_output_read_headline(r->s[k].f->path, &hk, &e) != CAS_OK) continue;
+    cas_output_headline_summary(&hk, &sk);
     /* the levels both have, in the baseline's order */
     cas_summary a = sk, b = base;
     int n = 0;
@@ -528,32 +503,16 @@ static void section_differences(rep *r) {
     cas_unpaired_difference(&a, &b, &un);
     d = un;
     int paired = 0;
-    const cas_h5_var *kl = find_numeric(r->s[k].f, "loss");
-    /* common random numbers: the same seed and book (and paths, below) */
-    static const char *const same[] = {"seed", "loans", "portfolio_source", "importance_sampling"};
-    int crn = 1;
-    for (int q = 0; q < 4; q++) {
-      const cas_h5_attr *x = cas_h5_attr_find(r->s[k].f, same[q]);
-      const cas_h5_attr *y = cas_h5_attr_find(r->s[0].f, same[q]);
-      const char *tx = x ? x->text : q == 3 ? "off" : NULL, *ty = y ? y->text : q == 3 ? "off" : NULL;
-      crn &= tx && ty && !strcmp(tx, ty);
-    }
-    if (crn && bl && kl && bl->rank == 1 && kl->rank == 1 && bl->n == kl->n && bl->n >= 2) {
-      double *la = load(r, k, "loss", NULL), *lb = load(r, 0, "loss", NULL);
-      const cas_h5_var *wa_v = find_numeric(r->s[k].f, "weight"), *wb_v = find_numeric(r->s[0].f, "weight");
-      double *wa = wa_v && wa_v->n == kl->n ? load(r, k, "weight", NULL) : NULL;
-      double *wb = wb_v && wb_v->n == bl->n ? load(r, 0, "weight", NULL) : NULL;
-      int finite = la && lb;
-      for (unsigned long long i = 0; finite && i < kl->n; i++)
-        finite = isfinite(la[i]) && isfinite(lb[i]) && (!wa || isfinite(wa[i])) && (!wb || isfinite(wb[i]));
-      cas_error e = {0};
-      if (finite && cas_paired_difference(kl->n, la, wa, lb, wb, a.levels, n, &d, &e) == CAS_OK)
+    if (cas_output_same_random_numbers(&hk, &hb) && hk.paths >= 2) {
+      double *la = NULL, *wa = NULL, *lb = NULL, *wb = NULL;
+      if (cas_output_read_paths(r->s[k].f->path, hk.paths, &la, &wa, &e) == CAS_OK &&
+          cas_output_read_paths(r->s[0].f->path, hb.paths, &lb, &wb, &e) == CAS_OK &&
+          cas_paired_difference(hk.paths, la, wa, lb, wb, a.levels, n, &d, &e) == CAS_OK)
         paired = 1;
       else
         d = un;
       free(la), free(lb), free(wa), free(wb);
     }
-    if (r->st != CAS_OK) break;
     cas_buf_put(&r->h, "<tr><th>");
     put_esc(r, r->s[k].name);
     cas_buf_put(&r->h, "</th>");
@@ -567,7 +526,7 @@ static void section_differences(rep *r) {
         continue;
       }
       cas_buf_put(&r->h, "<td>");
-      put_estimate(r, d.es[j], d.es_se[j], d.es_lo[j], d.es_hi[j]);
+      put_estimate(r, 1e-6 * d.es[j], 1e-6 * d.es_se[j], 1e-6 * d.es_lo[j], 1e-6 * d.es_hi[j]);
       cas_buf_printf(&r->h, "</td><td>%.3f<br><span class=\"ci\">[%.3f, %.3f]</span></td>",
                      d.es_ratio[j], d.es_ratio_lo[j], d.es_ratio_hi[j]);
       if (d.levels[j] > 0.9985 && d.levels[j] < 0.9995) shown = j + 1;
