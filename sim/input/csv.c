@@ -29,6 +29,23 @@ cas_status cas_csv_open(cas_csv_reader *r, const char *path, const char *what, c
   return CAS_OK;
 }
 
+cas_status cas_csv_open_mem(cas_csv_reader *r, const char *path, const void *data, size_t size,
+                            const char *what, cas_error *err) {
+  memset(r, 0, sizeof *r);
+  /* fmemopen refuses an empty buffer: an empty file reads as one with no line */
+  static const char none[1] = {0};
+  FILE *f = size ? fmemopen((void *)data, size, "rb") : fmemopen((void *)none, 1, "rb");
+  if (!f) return cas_error_at(err, CAS_ERR_NOMEM, path, 0, 0, "cannot read from memory (%s)", strerror(errno));
+  if (!size) (void)fgetc(f);
+  r->path = path;
+  r->what = what;
+  r->err = err;
+  r->f = f;
+  r->mem = data;
+  r->mem_size = size;
+  return CAS_OK;
+}
+
 void cas_csv_close(cas_csv_reader *r) {
   if (r->f) fclose(r->f);
   free(r->line);

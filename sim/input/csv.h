@@ -46,6 +46,8 @@ typedef struct cas_csv_reader {
   const char *what;   /* what the file holds ("portfolio"), for messages */
   cas_error *err;     /* where read and split errors go; may be NULL */
   FILE *f;
+  const void *mem;    /* the bytes read, when opened from memory (cas_csv_open_mem) */
+  size_t mem_size;
   char *line;         /* getline buffer; the current record points into it */
   size_t line_cap;
   char *orig;         /* pristine copy of the current record */
@@ -64,6 +66,13 @@ typedef struct cas_csv_reader {
  * nothing to close. err (may be NULL) is also where every later error of
  * the reader goes. */
 cas_status cas_csv_open(cas_csv_reader *r, const char *path, const char *what, cas_error *err);
+
+/* As cas_csv_open, reading the size bytes at data (borrowed: they must
+ * outlive the reader) as the contents of the file path, which names it in
+ * messages: a file read once and shared between the ranks of a
+ * distributed run. */
+cas_status cas_csv_open_mem(cas_csv_reader *r, const char *path, const void *data, size_t size,
+                            const char *what, cas_error *err);
 
 /* Reports running out of memory while reading r: CAS_ERR_NOMEM, "path:
  * out of memory while reading the <what>". */

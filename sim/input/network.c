@@ -532,7 +532,9 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
  * cannot be read again. */
 static long from_col_on_line(const link_loader *L, long target) {
   cas_csv_reader r;
-  if (cas_csv_open(&r, L->csv.path, "links", NULL)) return 0;
+  if (L->csv.mem ? cas_csv_open_mem(&r, L->csv.path, L->csv.mem, L->csv.mem_size, "links", NULL)
+                 : cas_csv_open(&r, L->csv.path, "links", NULL))
+    return 0;
   long col = 0, n;
   char *s;
   cas_status st = CAS_OK;
@@ -557,12 +559,18 @@ static cas_status read_links(link_loader *L) {
 }
 
 cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_network **out, cas_error *err) {
+  return cas_network_load_csv_mem(path, NULL, 0, pf, out, err);
+}
+
+cas_status cas_network_load_csv_mem(const char *path, const void *data, size_t size,
+                                    const cas_portfolio *pf, cas_network **out, cas_error *err) {
   *out = NULL;
   if (pf->n > UINT32_MAX)
     return cas_error_set(err, CAS_ERR_INPUT, "%s: portfolio too large for a network (got %zu loans, expected at most %lu)",
                          path, pf->n, (unsigned long)UINT32_MAX);
   link_loader L = {.pf = pf};
-  cas_status st = cas_csv_open(&L.csv, path, "links", err);
+  cas_status st = data ? cas_csv_open_mem(&L.csv, path, data, size, "links", err)
+                       : cas_csv_open(&L.csv, path, "links", err);
   if (st) return st;
   st = idmap_build(&L.ids, pf) ? cas_csv_nomem(&L.csv) : read_links(&L);
   free(L.ids.slot);

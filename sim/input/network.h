@@ -57,6 +57,10 @@ typedef struct cas_network {
  * column, empty file. */
 cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_network **out,
                                 cas_error *err);
+/* As cas_network_load_csv, reading the size bytes at data as the file
+ * path's contents (data NULL: the file itself). */
+cas_status cas_network_load_csv_mem(const char *path, const void *data, size_t size,
+                                    const cas_portfolio *pf, cas_network **out, cas_error *err);
 
 /* The built-in network of the default Yangtze River Delta book, for any
  * portfolio with cities, sectors and parks (docs/NETWORK.md): supply chains

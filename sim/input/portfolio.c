@@ -571,9 +571,16 @@ cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_err
 
 cas_status cas_portfolio_load_csv_as(const char *path, const cas_taxonomy *declared,
                                      cas_portfolio **out, cas_error *err) {
+  return cas_portfolio_load_csv_mem(path, NULL, 0, declared, out, err);
+}
+
+cas_status cas_portfolio_load_csv_mem(const char *path, const void *data, size_t size,
+                                      const cas_taxonomy *declared, cas_portfolio **out,
+                                      cas_error *err) {
   *out = NULL;
   loader L = {.declared = declared != NULL};
-  cas_status st = cas_csv_open(&L.csv, path, "portfolio", err);
+  cas_status st = data ? cas_csv_open_mem(&L.csv, path, data, size, "portfolio", err)
+                       : cas_csv_open(&L.csv, path, "portfolio", err);
   if (st) return st;
   L.row_cap = 1024;
   L.p = cas_portfolio_alloc(L.row_cap);

@@ -128,6 +128,11 @@ void cas_segment_totals_free(cas_segment_totals *t);
  * (reason)"). On failure *out is NULL. */
 cas_status cas_portfolio_load_csv_as(const char *path, const cas_taxonomy *declared,
                                      cas_portfolio **out, cas_error *err);
+/* As cas_portfolio_load_csv_as, reading the size bytes at data as the
+ * file path's contents (data NULL: the file itself). */
+cas_status cas_portfolio_load_csv_mem(const char *path, const void *data, size_t size,
+                                      const cas_taxonomy *declared, cas_portfolio **out,
+                                      cas_error *err);
 /* cas_portfolio_load_csv_as with the classification from the data. */
 cas_status cas_portfolio_load_csv(const char *path, cas_portfolio **out, cas_error *err);
 
