@@ -10,12 +10,14 @@
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,6 +195,20 @@ static void write_list(writer *w, const cas_dataset_list *l) {
   for (size_t k = 0; k < l->ndims; k++)
     if (dims[k] >= 0) H5Dclose(dims[k]);
   free(dims);
+}
+
+cas_status cas_output_probe(const char *path, cas_error *err) {
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return cas_error_set(err, CAS_ERR_IO, "cannot create %s: it is a directory", path);
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    return cas_error_set(err, CAS_ERR_USAGE, "output path too long: %s", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+  if (fd < 0) return cas_error_set(err, CAS_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+  close(fd);
+  unlink(tmp);
+  return CAS_OK;
 }
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,

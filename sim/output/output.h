@@ -27,6 +27,7 @@ typedef struct cas_run_record {
   const char *portfolio_source; /* cas_portfolio.source */
   const char *kernel;           /* kernel name */
   int threads;                  /* threads used (does not change results) */
+  int ranks;                    /* MPI ranks (does not change results); 1: one process */
   const char *command_line;
   double elapsed_seconds;       /* simulation wall time */
   const cas_network *network;   /* NULL without a network */
@@ -75,6 +76,12 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
                                const cas_summary *sum, const double *seg_mean, cas_error *err);
 
 /* Writes the described datasets to path (complete or absent). */
+/* Before a run: whether the result can be written at path, by creating
+ * and removing its temporary file there (the one cas_output_write will
+ * write and rename), so that a run fails in seconds rather than after
+ * hours of simulation. CAS_ERR_IO naming the file and the reason. */
+cas_status cas_output_probe(const char *path, cas_error *err);
+
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
                             const cas_results *res, const cas_summary *sum,
                             const double *seg_mean, cas_error *err);
