@@ -26,6 +26,7 @@
 
 #include "books/books.h"
 #include "cli.h"
+#include "comm.h"
 #include "kernel.h"
 #include "networks/networks.h"
 #include "network.h"
@@ -33,6 +34,10 @@
 #include "portfolio.h"
 #include "run.h"
 #include "version.h"
+
+/* The ranks of this process's job: one process unless started by an MPI
+ * launcher in a build with MPI (main). */
+static cas_comm world = {.rank = 0, .size = 1, .impl = NULL};
 
 static const char *const usage_main =
     "usage: cascade COMMAND [OPTIONS]\n"
@@ -141,9 +146,11 @@ static void print_run_summary(const cas_run_report *rep) {
   const cas_summary *s = &rep->summary;
   money_unit u = unit_for(rep->exposure);
   int d = u.decimals;
-  printf("scenario %s: %llu loans, %llu paths, seed %llu, %d threads, %.1f s\n",
+  char ranks[48] = "";
+  if (rep->ranks > 1) snprintf(ranks, sizeof ranks, "%d ranks x ", rep->ranks);
+  printf("scenario %s: %llu loans, %llu paths, seed %llu, %s%d threads, %.1f s\n",
          rep->scenario_name, (unsigned long long)rep->loans, (unsigned long long)rep->paths,
-         (unsigned long long)rep->seed, rep->threads, rep->simulate_seconds);
+         (unsigned long long)rep->seed, ranks, rep->threads, rep->simulate_seconds);
   printf("exposure after shocks %.*f %s; analytic EL %.*f %s; mean defaults per path %.1f\n",
          d > 2 ? d : 1, rep->exposure / u.scale, u.name, d > 2 ? d : 1,
          rep->expected_loss_analytic / u.scale, u.name, s->mean_defaults);
@@ -208,6 +215,9 @@ static void print_run_summary(const cas_run_report *rep) {
            "%.2f%% of the input PDs on the pilot\n",
            rep->calibration_iterations, (unsigned long long)rep->calibration_paths,
            100 * rep->calibration_residual);
+  printf("times: setup %.1f s, paths %.1f s, gather %.2f s, tail replays %.1f s, statistics, "
+         "loan contributions and file %.1f s\n", rep->setup_seconds, rep->kernel_seconds, rep->gather_seconds,
+         rep->simulate_seconds - rep->kernel_seconds - rep->gather_seconds, rep->write_seconds);
   printf("result: %s\n", rep->output_path);
 }
 
@@ -284,8 +294,11 @@ static int cmd_run(int argc, char **argv) {
   cas_cli_join_argv(argc + 1, argv - 1, cmdline, sizeof cmdline);
   opt.command_line = cmdline;
 
+  /* Under MPI every rank runs this; rank 0 alone prints (docs/CLUSTER.md). */
+  opt.comm = &world;
+  int speaker = world.rank == 0;
   cas_cli_progress ps = {opt.scenario_path, cas_cli_wall(), 0};
-  if (!quiet && isatty(STDERR_FILENO)) {
+  if (!quiet && speaker && isatty(STDERR_FILENO)) {
     opt.progress = cas_cli_show_progress;
     opt.progress_ctx = &ps;
   }
@@ -293,7 +306,8 @@ static int cmd_run(int argc, char **argv) {
   cas_error err = {0};
   cas_status st = cas_run(&opt, &rep, &err);
   if (ps.shown) fputs("\r\033[K", stderr);
-  if (st != CAS_OK) return cas_cli_report_error(&err);
+  if (st != CAS_OK) return speaker ? cas_cli_report_error(&err) : cas_status_exit_code(st);
+  if (!speaker) return 0;
   if (!quiet) print_run_summary(&rep);
   /* Not errors, but a reader of the result must know: printed even when quiet. */
   if (rep.has_calibration && !rep.calibration_converged)
@@ -646,7 +660,56 @@ static int cmd_compare(int argc, char **argv) {
   return 0;
 }
 
+/* MPI (a build with -DCASCADE_MPI=ON): started only when a launcher
+ * (mpirun, srun) started this process, so that the same program runs as a
+ * plain process anywhere else. */
+#ifdef CASCADE_MPI
+#include <mpi.h>
+static int launched_by_mpi(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+    if (getenv(vars[i])) return 1;
+  return 0;
+}
+#endif
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  int mpi = 0;
+#ifdef CASCADE_MPI
+  if (launched_by_mpi()) {
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    mpi = 1;
+  }
+#endif
+  cas_error err = {0};
+  if (cas_comm_world(&world, &err) != CAS_OK) {
+    fprintf(stderr, "cascade: %s\n", err.msg);
+    return cas_status_exit_code(err.status);
+  }
+  int rc;
+  /* Only `run` spreads over ranks; anything else is one process's work. */
+  if (world.size > 1 && (argc < 2 || strcmp(argv[1], "run") != 0)) {
+    if (world.rank == 0)
+      fprintf(stderr, "cascade: usage error: only 'cascade run' runs on %d MPI ranks; run '%s' "
+                      "as one process (see docs/CLUSTER.md)\n",
+              world.size, argc < 2 ? "" : argv[1]);
+    rc = cas_status_exit_code(CAS_ERR_USAGE);
+  } else {
+    rc = dispatch(argc, argv);
+  }
+  cas_comm_free(&world);
+#ifdef CASCADE_MPI
+  if (mpi) MPI_Finalize();
+#else
+  (void)mpi;
+#endif
+  return rc;
+}
+
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_main, stderr);
     return cas_status_exit_code(CAS_ERR_USAGE);

@@ -21,6 +21,7 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
   cas_results *res = calloc(1, sizeof *res);
   if (!res) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for results");
   res->paths = paths;
+  res->all_paths = paths;
   res->rounds_cap = rounds_cap;
   res->store_segments = 1;
   res->loss = calloc(paths, sizeof *res->loss);
@@ -48,6 +49,11 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
 
 void cas_results_store_segments(cas_results *res, int store) { res->store_segments = store != 0; }
 
+void cas_results_set_slice(cas_results *res, uint64_t first_path, uint64_t all_paths) {
+  res->first_path = first_path;
+  res->all_paths = all_paths;
+}
+
 cas_status cas_results_add_grouping(cas_results *res, const char *name, int ngroups,
                                     const uint16_t *group_of, int nsegments, cas_error *err) {
   if (res->ngroupings == CAS_MAX_GROUPINGS || res->factors != NULL)
@@ -67,8 +73,51 @@ cas_status cas_results_add_grouping(cas_results *res, const char *name, int ngro
  * numbers of paths and segments (the chunks grow instead). */
 enum { SUMS_BUDGET = 1 << 21, PATH_BLOCK = 8 };
 
+uint64_t cas_results_unit(uint64_t all_paths, int nsegments, int store_segments) {
+  if (store_segments) return PATH_BLOCK;
+  uint64_t chunk = (all_paths * (uint64_t)(nsegments > 0 ? nsegments : 0) + SUMS_BUDGET - 1) / SUMS_BUDGET;
+  return chunk < PATH_BLOCK ? PATH_BLOCK : chunk;
+}
+
+void cas_results_each_row_array(cas_results *res, void (*fn)(void *ctx, void *array, size_t row_bytes),
+                                void *ctx) {
+  size_t nseg = (size_t)res->nsegments, nf = (size_t)res->nfactors, years = (size_t)res->years;
+  size_t cells = years * (size_t)res->npools;
+#define ROWS(a, width) \
+  if (res->a && (width) > 0) fn(ctx, res->a, (width) * sizeof *res->a)
+  ROWS(loss, 1);
+  ROWS(defaults, 1);
+  ROWS(factors, nf);
+  ROWS(loss_by_segment, nseg);
+  ROWS(defaults_by_segment, nseg);
+  ROWS(ead_defaulted, 1);
+  ROWS(weight, 1);
+  ROWS(loss_cumulative, years);
+  ROWS(defaults_by_year, years);
+  ROWS(ead_defaulted_by_year, years);
+  ROWS(factors_by_year, years * nf);
+  ROWS(loss_net, 1);
+  ROWS(pool_payout, cells);
+  ROWS(pool_dry, cells);
+  ROWS(loss_net_cumulative, years);
+  ROWS(loss_double_default, 1);
+  ROWS(loss_contagion, 1);
+  ROWS(contagion_by_segment, nseg);
+  ROWS(defaults_by_round, (size_t)res->rounds_cap);
+  ROWS(rounds, 1);
+  ROWS(truncated, 1);
+#undef ROWS
+  for (int k = 0; k < res->ngroupings; k++) {
+    cas_grouping *g = &res->grouping[k];
+    size_t w = (size_t)g->ngroups;
+    if (g->loss) fn(ctx, g->loss, w * sizeof *g->loss);
+    if (g->defaults) fn(ctx, g->defaults, w * sizeof *g->defaults);
+    if (g->contagion) fn(ctx, g->contagion, w * sizeof *g->contagion);
+  }
+}
+
 /* The rows whose width the plan gives, allocated on the first run. */
-static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_error *err) {
+cas_status cas_results_shape(cas_results *res, const cas_plan *plan, cas_error *err) {
   if (res->factors != NULL) {
     if (res->nsegments == plan->nsegments && res->nfactors == plan->nfactors &&
         res->years == plan->years)
@@ -117,8 +166,10 @@ static cas_status results_shape(cas_results *res, const cas_plan *plan, cas_erro
   }
   if (ok && !res->store_segments) {
     cas_segment_sums *sm = &res->sums;
-    uint64_t chunk = (paths * nseg + SUMS_BUDGET - 1) / SUMS_BUDGET;
-    sm->chunk_paths = chunk < PATH_BLOCK ? PATH_BLOCK : chunk;
+    sm->chunk_paths = cas_results_unit(res->all_paths, plan->nsegments, 0);
+    if (res->first_path % sm->chunk_paths != 0)
+      return cas_error_set(err, CAS_ERR_INTERNAL, "a slice of results from path %llu, not a multiple of %llu",
+                           (unsigned long long)res->first_path, (unsigned long long)sm->chunk_paths);
     sm->nchunks = (paths + sm->chunk_paths - 1) / sm->chunk_paths;
     size_t cells = (size_t)(sm->nchunks ? sm->nchunks : 1) * nseg;
     sm->loss_chunk = calloc(cells, sizeof *sm->loss_chunk);
@@ -485,7 +536,9 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                           const cas_contagion *contagion, cas_results *res,
                           const cas_kernel_options *opt, cas_error *err) {
   const uint64_t *path_of = opt ? opt->path_of : NULL;
-  uint64_t nrows = path_of ? res->paths : plan->paths;
+  uint64_t nrows = path_of ? res->paths
+                   : plan->paths > res->first_path ? plan->paths - res->first_path : 0;
+  if (opt && opt->limit_rows) nrows = opt->rows;
   if (nrows > res->paths)
     return cas_error_set(err, CAS_ERR_INTERNAL, "results of %llu rows for %llu paths",
                          (unsigned long long)res->paths, (unsigned long long)nrows);
@@ -495,7 +548,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   double last_report = now_seconds();
   int threads = opt && opt->threads > 0 ? opt->threads : omp_get_max_threads();
 
-  cas_status st = results_shape(res, plan, err);
+  cas_status st = cas_results_shape(res, plan, err);
   if (st != CAS_OK) return st;
   const double *is_shift = opt ? opt->is_shift : NULL;
   if (is_shift && !res->weight) {
@@ -592,7 +645,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
       for (uint64_t r = first; r < last; r++) {
         rows.row = r;
         rows.sink.row = r;
-        rows.path = path_of ? path_of[r] : r;
+        rows.path = path_of ? path_of[r] : res->first_path + r;
         for (rows.year = 0; rows.year < years; rows.year++)
           kernel->path(cas_plan_year(plan, rows.year), contagion, res, mine, &rows);
         if (is_shift) res->weight[r] = path_weight(&rows);

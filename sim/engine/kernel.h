@@ -53,6 +53,9 @@ typedef struct cas_segment_sums {
 /* Per-path results, owned by the caller (cas_results_create). */
 typedef struct cas_results {
   uint64_t paths;            /* rows */
+  /* A slice of a distributed run (cas_results_set_slice): row r is path
+   * first_path + r of a run of all_paths paths. Default 0 and paths. */
+  uint64_t first_path, all_paths;
   uint64_t rows_run;         /* rows the last run filled (its plan's paths, or a replay's rows) */
   /* The shape of the rows below, set (and the rows allocated) by the first
    * cas_kernel_run from its plan; a later run must have the same. */
@@ -110,6 +113,31 @@ cas_status cas_results_create(uint64_t paths, uint32_t rounds_cap, int guarantee
                               cas_results **out, cas_error *err);
 void cas_results_destroy(cas_results *res);
 
+/* Allocates the rows whose width the plan gives (the first cas_kernel_run
+ * does it otherwise): a distributed run does it before any rank simulates,
+ * so that a rank short of memory stops them all at once. Fails if res was
+ * shaped for another plan. */
+cas_status cas_results_shape(cas_results *res, const cas_plan *plan, cas_error *err);
+
+/* Before the first run: the rows are paths first_path, first_path + 1,
+ * ... of a run of all_paths paths (a rank's share, distribute.h), so that
+ * the sums by chunk fall on the same chunks as in one process: first_path
+ * must be a multiple of cas_results_unit(all_paths, ...). */
+void cas_results_set_slice(cas_results *res, uint64_t first_path, uint64_t all_paths);
+
+/* The paths the driver hands out as one piece (a block, or without
+ * segments stored per path a chunk of the sums): a distributed run splits
+ * its paths at multiples of it. */
+uint64_t cas_results_unit(uint64_t all_paths, int nsegments, int store_segments);
+
+/* The per-path arrays of res, for moving rows between processes: calls
+ * fn(ctx, array, bytes of one row) for every array that has a row per
+ * path (rows of res->paths, allocated). Every array of cas_results with a
+ * row per path must be listed here (kernel.c), or a distributed run loses
+ * it; tests/mpi compares every dataset with a run in one process. */
+void cas_results_each_row_array(cas_results *res, void (*fn)(void *ctx, void *array, size_t row_bytes),
+                                void *ctx);
+
 /* Before the first run: whether segments are stored per path (default
  * yes); when not, the run keeps cas_segment_sums instead. */
 void cas_results_store_segments(cas_results *res, int store);
@@ -141,6 +169,12 @@ typedef void (*cas_path_hook_fn)(void *ctx, int thread, uint64_t path,
 
 typedef struct cas_kernel_options {
   int threads;              /* 0: OpenMP default */
+  /* limit_rows: run rows 0 .. rows - 1 only (a rank's share of a
+   * distributed run; 0 rows allocates the results and runs none). Else
+   * all: the plan's paths from res->first_path, or res->paths with
+   * path_of. */
+  int limit_rows;
+  uint64_t rows;
   /* Replay (may be NULL): row r of res simulates path path_of[r] (its
    * random streams), for r < res->paths; e.g. the tail paths again, with
    * every segment stored (run.c). NULL: row r is path r. */

@@ -15,6 +15,7 @@
 #include "analytic.h"
 #include "calibrate.h"
 #include "design.h"
+#include "distribute.h"
 #include "normal.h"
 #include "networks/networks.h"
 #include "output.h"
@@ -120,20 +121,85 @@ static void release(inputs *in) {
   *in = (inputs){0};
 }
 
+/* A distributed run's CSV file: read by rank 0 alone (as the loaders
+ * would open it, with their messages), then sent to every rank, which
+ * hashes and parses the bytes. Collective. */
+static cas_status shared_file(const cas_comm *c, const char *path, char **data, size_t *size,
+                              char hex[CAS_SHA256_HEX], cas_error *err) {
+  *data = NULL;
+  uint64_t n = 0;
+  cas_status st = CAS_OK;
+  if (cas_comm_rank(c) == 0) {
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (!f)
+      st = cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
+    else if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode))
+      st = cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
+    else if (!(*data = malloc((size_t)sb.st_size + 1)))
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory for %s (%lld bytes)", path,
+                         (long long)sb.st_size);
+    else if ((n = fread(*data, 1, (size_t)sb.st_size, f)) != (uint64_t)sb.st_size || ferror(f))
+      st = cas_error_set(err, CAS_ERR_IO, "%s: read error (the file changed while read?)", path);
+    if (f) fclose(f);
+  }
+  st = cas_comm_agree(c, st, err);
+  if (st == CAS_OK) cas_comm_bcast(c, &n, sizeof n);
+  if (st == CAS_OK && cas_comm_rank(c) != 0 && !(*data = malloc((size_t)n + 1)))
+    st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory for %s (%llu bytes)", path,
+                       (unsigned long long)n);
+  st = cas_comm_agree(c, st, err);
+  if (st == CAS_OK) {
+    cas_comm_bcast(c, *data, (size_t)n);
+    *size = (size_t)n;
+    cas_sha256_hex(*data, (size_t)n, hex);
+  } else {
+    free(*data);
+    *data = NULL;
+  }
+  return st;
+}
+
 /* Loads the scenario, the portfolio and the network, builds the plan and
- * the network model: every check of a run. On failure nothing is kept. */
+ * the network model: every check of a run. On failure nothing is kept.
+ * Distributed (opt->comm), every rank builds the same inputs from the files
+ * rank 0 read, and all return the same status. */
 static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in, cas_error *err) {
   *in = (inputs){0};
+  const cas_comm *c = opt->comm;
+  int shared = cas_comm_size(c) > 1;
+  char *bytes = NULL;
+  size_t nbytes = 0;
   cas_status st = cas_run_load_scenario(opt, &in->sc, err);
+  st = cas_comm_agree(c, st, err);
   /* The CSV inputs are hashed just before they are read, for the result's
    * record (portfolio_sha256, links_sha256; checked by `cascade verify`). */
-  if (st == CAS_OK && in->sc->portfolio.source == CAS_PORTFOLIO_FILE)
-    st = cas_sha256_file(in->sc->portfolio.file, in->portfolio_sha256, NULL, err);
-  if (st == CAS_OK) st = cas_run_load_portfolio(in->sc, &in->pf, err);
+  if (st == CAS_OK && in->sc->portfolio.source == CAS_PORTFOLIO_FILE && shared) {
+    st = shared_file(c, in->sc->portfolio.file, &bytes, &nbytes, in->portfolio_sha256, err);
+    if (st == CAS_OK)
+      st = cas_portfolio_load_csv_mem(in->sc->portfolio.file, bytes, nbytes, in->sc->declared,
+                                      &in->pf, err);
+    free(bytes);
+    bytes = NULL;
+  } else {
+    if (st == CAS_OK && in->sc->portfolio.source == CAS_PORTFOLIO_FILE)
+      st = cas_sha256_file(in->sc->portfolio.file, in->portfolio_sha256, NULL, err);
+    if (st == CAS_OK) st = cas_run_load_portfolio(in->sc, &in->pf, err);
+  }
+  st = cas_comm_agree(c, st, err);
   if (st == CAS_OK && in->sc->network.source != CAS_NETWORK_NONE) {
-    if (in->sc->network.source == CAS_NETWORK_FILE)
-      st = cas_sha256_file(in->sc->network.file, in->links_sha256, NULL, err);
-    if (st == CAS_OK) st = cas_run_load_network(in->sc, in->pf, &in->net, err);
+    if (in->sc->network.source == CAS_NETWORK_FILE && shared) {
+      st = shared_file(c, in->sc->network.file, &bytes, &nbytes, in->links_sha256, err);
+      if (st == CAS_OK)
+        st = cas_network_load_csv_mem(in->sc->network.file, bytes, nbytes, in->pf, &in->net, err);
+      free(bytes);
+      bytes = NULL;
+    } else {
+      if (in->sc->network.source == CAS_NETWORK_FILE)
+        st = cas_sha256_file(in->sc->network.file, in->links_sha256, NULL, err);
+      if (st == CAS_OK) st = cas_run_load_network(in->sc, in->pf, &in->net, err);
+    }
+    st = cas_comm_agree(c, st, err);
     if (st == CAS_OK) {
       in->guaranteed = malloc((in->pf->n ? in->pf->n : 1) * sizeof *in->guaranteed);
       if (!in->guaranteed)
@@ -179,6 +245,22 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
     for (int s = 0; s < in->plan->nsegments; s++)
       in->plan->stressed.expected_loss[s] += double_default[s];
   free(double_default);
+  st = cas_comm_agree(c, st, err);
+  /* Every rank must have built the same plan, bit for bit, or its paths
+   * would not be the ones one process draws (distribute.h). */
+  if (st == CAS_OK && shared) {
+    char mine[CAS_SHA256_HEX], first[CAS_SHA256_HEX];
+    cas_plan_fingerprint(in->plan, mine);
+    memcpy(first, mine, sizeof first);
+    cas_comm_bcast(c, first, sizeof first);
+    if (memcmp(mine, first, sizeof mine) != 0)
+      st = cas_error_set(err, CAS_ERR_INTERNAL,
+                         "rank %d built another plan than rank 0 from the same inputs (plan "
+                         "SHA-256 %.16s..., rank 0 %.16s...): the nodes' CPUs or maths libraries "
+                         "round differently; run on nodes of one kind",
+                         cas_comm_rank(c), mine, first);
+    st = cas_comm_agree(c, st, err);
+  }
   if (st != CAS_OK) release(in);
   return st;
 }
@@ -379,9 +461,12 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
                          kernel_name, names);
   }
   double t0 = now_seconds();
+  const cas_comm *c = opt->comm;
+  int rank = cas_comm_rank(c), ranks = cas_comm_size(c);
   inputs in;
   cas_status st = prepare(opt, 1, &in, err);
   if (st != CAS_OK) return st;
+  report->ranks = ranks;
   cas_scenario *sc = in.sc;
   cas_plan *plan = in.plan;
   cas_contagion *contagion = in.contagion;
@@ -401,10 +486,32 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   uint64_t *tail_paths = NULL;
   int64_t *row_of_path = NULL;
   double *seg_mean = NULL;
-  st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
+  uint64_t *first = NULL;     /* distributed: the ranks' ranges of paths */
+  /* Where the result goes, checked before anything is simulated (rank 0
+   * writes it). */
+  if (rank == 0) st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
+  if (rank == 0 && st == CAS_OK) st = cas_output_probe(report->output_path, err);
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
-  if (st == CAS_OK && sc->importance.mode != CAS_IS_OFF) {
+  /* Importance sampling's shift: computed on rank 0, sent to the others. */
+  if (st == CAS_OK && sc->importance.mode != CAS_IS_OFF && rank == 0)
     st = importance_shift(sc, plan, &is_shift, &is_moves, &is_beta, &is_loss, err);
+  st = cas_comm_agree(c, st, err);
+  if (st == CAS_OK && sc->importance.mode != CAS_IS_OFF) {
+    size_t n = (size_t)plan->years * (size_t)plan->nfactors;
+    if (rank != 0) {
+      is_shift = calloc(n ? n : 1, sizeof *is_shift);
+      is_moves = calloc(n ? n : 1, sizeof *is_moves);
+      if (!is_shift || !is_moves) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (importance sampling)");
+    }
+    st = cas_comm_agree(c, st, err);
+    if (st == CAS_OK) {
+      double bl[2] = {is_beta, is_loss};
+      cas_comm_bcast(c, is_shift, n * sizeof *is_shift);
+      cas_comm_bcast(c, is_moves, n * sizeof *is_moves);
+      cas_comm_bcast(c, bl, sizeof bl);
+      is_beta = bl[0];
+      is_loss = bl[1];
+    }
     report->has_importance = st == CAS_OK;
     report->importance_beta = is_beta;
     report->importance_loss = is_loss;
@@ -412,20 +519,56 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   int cascade = contagion && contagion->model->spreads;
   uint32_t rounds_cap = cascade ? contagion->max_rounds + 1 : 0;
   int guarantees = contagion && contagion->ncalls > 0;
-  if (st == CAS_OK) st = cas_results_create(sc->paths, rounds_cap, guarantees, &res, err);
   unsigned per_path = cas_scenario_per_path(sc, plan->nsegments);
+  /* Distributed: each rank's range of paths (distribute.h); rank 0 holds
+   * rows for every path, the others their own slice. */
+  uint64_t mine = sc->paths, nrows = sc->paths;
+  if (st == CAS_OK && ranks > 1) {
+    first = malloc(((size_t)ranks + 1) * sizeof *first);
+    if (!first) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory");
+    else {
+      cas_split_paths(sc->paths,
+                      cas_results_unit(sc->paths, plan->nsegments, (per_path & CAS_PER_PATH_SEGMENT) != 0),
+                      ranks, first);
+      mine = first[rank + 1] - first[rank];
+      if (rank != 0) nrows = mine ? mine : 1;
+    }
+  }
+  if (st == CAS_OK) st = cas_results_create(nrows, rounds_cap, guarantees, &res, err);
+  if (st == CAS_OK && ranks > 1 && rank != 0)
+    cas_results_set_slice(res, mine ? first[rank] : 0, sc->paths);
   if (st == CAS_OK) st = store_per_path(res, plan, per_path, err);
+  if (st == CAS_OK) st = cas_results_shape(res, plan, err);
+  st = cas_comm_agree(c, st, err);
   if (st == CAS_OK) {
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     report->threads = threads;
     double plain_share = is_shift ? sc->importance.plain_share : 0.0;
-    double plain_fraction = floor((double)res->paths * plain_share) / (double)res->paths;
+    double plain_fraction = floor((double)sc->paths * plain_share) / (double)sc->paths;
     cas_kernel_options kopt = {.threads = threads, .progress = opt->progress,
                                .progress_ctx = opt->progress_ctx, .is_shift = is_shift,
-                               .is_plain_share = plain_share, .is_plain_fraction = plain_fraction};
+                               .is_plain_share = plain_share, .is_plain_fraction = plain_fraction,
+                               .limit_rows = ranks > 1, .rows = mine};
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
+    st = cas_comm_agree(c, st, err);
+    double tg = now_seconds();
+    report->kernel_seconds = tg - t1;
+    if (st == CAS_OK) st = cas_results_gather(res, c, first, err);
+    st = cas_comm_agree(c, st, err);
+    report->gather_seconds = now_seconds() - tg;
+    kopt.limit_rows = 0;
+    /* From here rank 0 alone goes on, as one process would; the others
+     * wait for its status. */
+    int alone = st == CAS_OK && ranks > 1;
+    if (rank != 0) {
+      if (alone) {
+        cas_comm_idle_barrier(c);
+        st = cas_comm_agree(c, CAS_OK, err);
+      }
+      goto done;
+    }
     /* Without segments per path, the paths of the tails are simulated
      * again (their streams give them bit for bit) with every segment
      * stored: the ES contributions by segment come from them. */
@@ -568,6 +711,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
         .summary_net = report->has_net ? &report->summary_net : NULL,
         .kernel = kernel->info.name,
         .threads = threads,
+        .ranks = ranks,
         .command_line = opt->command_line,
         .elapsed_seconds = report->simulate_seconds,
         .portfolio_file = in.portfolio_sha256[0] ? sc->portfolio.file : NULL,
@@ -602,7 +746,12 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     free(var_seg);
     free(var_group[0]);
     free(var_group[1]);
+    if (alone) {
+      cas_comm_idle_barrier(c);
+      st = cas_comm_agree(c, st, err);
+    }
   }
+done:
   /* The report keeps the totals; the by-segment rows went to the file. */
   cas_summary_free(&report->summary);
   cas_summary_free(&report->summary_net);
@@ -613,6 +762,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   free(tail_paths);
   free(row_of_path);
   free(seg_mean);
+  free(first);
   cas_results_destroy(tail);
   cas_results_destroy(res);
   release(&in);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "calibrate.h"
+#include "comm.h"
 #include "error.h"
 #include "contagion.h"
 #include "kernel.h"
@@ -47,6 +48,12 @@ typedef struct cas_run_options {
   size_t record_nfiles;
   char *const *record_paths;
   char *const *record_texts;
+  /* A distributed run (docs/CLUSTER.md; NULL or one rank: this process
+   * alone). Every rank calls cas_run with the same options; rank 0 reads
+   * the CSV files and shares them, the ranks simulate their ranges of
+   * paths, and rank 0 writes the file. Every rank returns the same status
+   * and error, the first failing rank's; the report is filled on rank 0. */
+  const cas_comm *comm;
 } cas_run_options;
 
 /* What a finished (or validated) run leaves for the caller to print. */
@@ -55,9 +62,16 @@ typedef struct cas_run_report {
   char scenario_name[128];
   uint64_t loans, paths, seed;
   int threads;
+  int ranks;                 /* MPI ranks of the run; 1: one process */
   double exposure;           /* stressed EAD [CNY] */
   double expected_loss_analytic; /* [CNY] */
+  /* Wall times: setup (inputs, plan, calibration), simulate (from the
+   * first path to the statistics: kernel, gather, the tail's replays),
+   * of which kernel (this rank's paths, and waiting for the others) and
+   * gather (rank 0 collecting the other ranks' rows); write (statistics,
+   * contributions and the file). */
   double setup_seconds, simulate_seconds, write_seconds;
+  double kernel_seconds, gather_seconds;
   cas_summary summary;
   int years;                 /* the horizon; with more than one, EL by year */
   double el_by_year[CAS_MAX_YEARS];

@@ -62,6 +62,7 @@ static void describe_run(cas_dataset_list *l, const cas_run_record *rec, const c
   text_attr(l, "kernel", rec->kernel);
   text_attr(l, "factor_shift_mode", cas_shift_mode_names[sc->factor_shift_mode]);
   cas_datasets_attribute(l, "threads", CAS_DT_I32, &rec->threads);
+  cas_datasets_attribute(l, "ranks", CAS_DT_I32, &rec->ranks);
   cas_datasets_attribute(l, "elapsed_seconds", CAS_DT_F64, &rec->elapsed_seconds);
   text_attr(l, "command_line", rec->command_line);
   text_attr(l, "created_utc", created);
