@@ -215,8 +215,8 @@ static void print_run_summary(const cas_run_report *rep) {
            "%.2f%% of the input PDs on the pilot\n",
            rep->calibration_iterations, (unsigned long long)rep->calibration_paths,
            100 * rep->calibration_residual);
-  printf("times: setup %.1f s, paths %.1f s, gather %.2f s, tail replays %.1f s, statistics, "
-         "loan contributions and file %.1f s\n", rep->setup_seconds, rep->kernel_seconds, rep->gather_seconds,
+  printf("times: setup %.2f s, paths %.2f s, gather %.3f s, tail replays %.2f s, statistics, "
+         "loan contributions and file %.2f s\n", rep->setup_seconds, rep->kernel_seconds, rep->gather_seconds,
          rep->simulate_seconds - rep->kernel_seconds - rep->gather_seconds, rep->write_seconds);
   printf("result: %s\n", rep->output_path);
 }

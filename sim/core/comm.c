@@ -91,6 +91,31 @@ void cas_comm_gather(const cas_comm *c, void *buf, size_t unit_bytes, const uint
   }
 }
 
+void cas_comm_sum_u64(const cas_comm *c, uint64_t *v, size_t n) {
+  if (!distributed(c)) return;
+  for (size_t off = 0; off < n; off += PIECE / 8) {
+    size_t m = n - off < PIECE / 8 ? n - off : PIECE / 8;
+    MPI_Allreduce(MPI_IN_PLACE, v + off, (int)m, MPI_UINT64_T, MPI_SUM, handle(c));
+  }
+}
+
+void cas_comm_sum_u128(const cas_comm *c, unsigned __int128 *v, size_t n) {
+  if (!distributed(c)) return;
+  /* four 32-bit limbs per value, each summed in 64 bits (no overflow below
+   * 2^32 ranks), then carried back together modulo 2^128 */
+  uint64_t *limb = malloc((n ? n : 1) * 4 * sizeof *limb);
+  if (!limb) MPI_Abort(handle(c), 5);   /* a few bytes per group: nothing to recover */
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < 4; k++) limb[4 * i + (size_t)k] = (uint64_t)(v[i] >> (32 * k)) & 0xffffffffu;
+  cas_comm_sum_u64(c, limb, 4 * n);
+  for (size_t i = 0; i < n; i++) {
+    unsigned __int128 x = 0;
+    for (int k = 0; k < 4; k++) x += (unsigned __int128)limb[4 * i + (size_t)k] << (32 * k);
+    v[i] = x;
+  }
+  free(limb);
+}
+
 void cas_comm_idle_barrier(const cas_comm *c) {
   if (!distributed(c)) return;
   MPI_Request req;
@@ -132,6 +157,18 @@ void cas_comm_gather(const cas_comm *c, void *buf, size_t unit_bytes, const uint
   (void)buf;
   (void)unit_bytes;
   (void)first;
+}
+
+void cas_comm_sum_u64(const cas_comm *c, uint64_t *v, size_t n) {
+  (void)c;
+  (void)v;
+  (void)n;
+}
+
+void cas_comm_sum_u128(const cas_comm *c, unsigned __int128 *v, size_t n) {
+  (void)c;
+  (void)v;
+  (void)n;
 }
 
 void cas_comm_idle_barrier(const cas_comm *c) { (void)c; }

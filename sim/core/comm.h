@@ -55,6 +55,11 @@ void cas_comm_bcast(const cas_comm *c, void *buf, size_t bytes);
  * own slice from its start. Received in rank order. */
 void cas_comm_gather(const cas_comm *c, void *buf, size_t unit_bytes, const uint64_t *first);
 
+/* Collective: every rank's n counts added up, the sums on every rank
+ * (exact: integers add in any order, so the sums are one process's). */
+void cas_comm_sum_u64(const cas_comm *c, uint64_t *v, size_t n);
+void cas_comm_sum_u128(const cas_comm *c, unsigned __int128 *v, size_t n);
+
 /* Collective: waits until every rank has arrived, without spinning a core
  * (a non-blocking barrier polled every millisecond): the ranks that wait
  * for rank 0 to write the result leave the cores to its threads. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "contagion.h"
+#include "distribute.h"
 #include "kernel.h"
 #include "normal.h"
 #include "plan.h"
@@ -83,6 +84,18 @@ static void count_path(void *ctx, int thread, uint64_t path, const cas_cascade_w
     sumsq[s] += (cas_u128)seg[s] * seg[s];
     seg[s] = 0;
   }
+}
+
+/* Adds the threads' rows of counts into row 0 and zeroes the others
+ * (integers: the same sums in any order). */
+static void fold_threads(uint64_t *sum, cas_u128 *sumsq, int threads, size_t stride) {
+  for (int t = 1; t < threads; t++)
+    for (size_t i = 0; i < stride; i++) {
+      sum[i] += sum[(size_t)t * stride + i];
+      sumsq[i] += sumsq[(size_t)t * stride + i];
+      sum[(size_t)t * stride + i] = 0;
+      sumsq[(size_t)t * stride + i] = 0;
+    }
 }
 
 /* Mean per path and its standard error of the counts summed over the
@@ -252,6 +265,10 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
     st = cas_results_create(full, model->max_rounds + 1, model->ncalls > 0, &res, err);
   /* The pilot reads its counts through the path hook: no rows by segment. */
   if (st == CAS_OK) cas_results_store_segments(res, 0);
+  /* distributed: every rank passes the same collective calls (comm.h) */
+  const cas_comm *comm = opt ? opt->comm : NULL;
+  int ranks = cas_comm_size(comm), rank = cas_comm_rank(comm);
+  st = cas_comm_agree(comm, st, err);
   if (st != CAS_OK) {
     cas_results_destroy(res);
     cas_contagion_destroy(model);
@@ -287,6 +304,7 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   size_t ng = 0;
   double *target = NULL, *cascade = NULL, *round0 = NULL, *want = NULL, *wk = NULL, *prev = NULL;
   unsigned char *solve = NULL;
+  uint64_t *split = NULL;      /* distributed: the ranks' ranges of a pilot */
   if (ok) {
     ng = make_groups(plan, model, group_of, scratch);
     if (ng == SIZE_MAX) ng = 0, ok = 0;
@@ -310,7 +328,9 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
     ok = cal->offset && pc.cascade && pc.cascade_sq && pc.path_count && pc.touched && target &&
          cascade && round0 && want && wk && prev && solve;
   }
+  if (ok && ranks > 1 && !(split = malloc(((size_t)ranks + 1) * sizeof *split))) ok = 0;
   if (!ok) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory calibrating %zu loans", n);
+  st = cas_comm_agree(comm, st, err);
 
   if (st == CAS_OK) {
     for (size_t k = 0; k < n; k++) {
@@ -329,8 +349,26 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
       memset(pc.seg_sum, 0, (size_t)threads * (size_t)nseg * sizeof *pc.seg_sum);
       memset(pc.seg_sumsq, 0, (size_t)threads * (size_t)nseg * sizeof *pc.seg_sumsq);
       cas_kernel_options kopt = {.threads = threads, .path_hook = count_path, .path_hook_ctx = &pc};
+      if (split) {
+        /* this rank's range of the pilot (distribute.h), in whole units of
+         * the results' shape; its counts folded into thread row 0 and added
+         * up over the ranks */
+        cas_split_paths(paths, cas_results_unit(full, nseg, 0), ranks, split);
+        cas_results_set_slice(res, split[rank], full);
+        kopt.limit_rows = 1;
+        kopt.rows = split[rank + 1] - split[rank];
+      }
       st = cas_kernel_run(kernel, plan, model, res, &kopt, err);
+      st = cas_comm_agree(comm, st, err);
       if (st != CAS_OK) break;
+      if (split) {
+        fold_threads(pc.cascade, pc.cascade_sq, threads, ng);
+        fold_threads(pc.seg_sum, pc.seg_sumsq, threads, (size_t)nseg);
+        cas_comm_sum_u64(comm, pc.cascade, ng);
+        cas_comm_sum_u128(comm, pc.cascade_sq, ng);
+        cas_comm_sum_u64(comm, pc.seg_sum, (size_t)nseg);
+        cas_comm_sum_u128(comm, pc.seg_sumsq, (size_t)nseg);
+      }
       it++;
       /* The groups' expected defaults per path at these thresholds. */
       expected_round0(plan->copula, n, c0, group_of, cal->offset, ng, round0);
@@ -416,6 +454,7 @@ cas_status cas_calibration_run(const cas_scenario *sc, const cas_portfolio *pf,
   free(wk);
   free(prev);
   free(solve);
+  free(split);
   cas_results_destroy(res);
   cas_contagion_destroy(model);
   cas_plan_destroy(plan);

@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "dataset.h"
+#include "comm.h"
 #include "error.h"
 #include "network.h"
 #include "portfolio.h"
@@ -84,6 +85,11 @@ typedef struct cas_calibration_options {
   const char *kernel;          /* NULL: the default kernel */
   int threads;                 /* 0: OpenMP default */
   const double *guaranteed;    /* cas_network_guaranteed, as for the run's plan */
+  /* Distributed (NULL: one process): every rank calls with the same
+   * inputs; each runs its range of every pilot's paths and the counts are
+   * added up (integers: exact), so every rank gets one process's offsets.
+   * Collective. */
+  const cas_comm *comm;
 } cas_calibration_options;
 
 /* The pilot paths of a scenario: calibration.paths, or when that is auto

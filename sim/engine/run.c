@@ -230,7 +230,7 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
   if (st == CAS_OK && in->contagion && in->contagion->max_rounds > 0 &&
       (in->contagion->nedges > 0 || in->contagion->nspill > 0) &&
       in->sc->contagion.calibration == CAS_CALIBRATION_PD_PRESERVING && calibrate) {
-    cas_calibration_options copt = {.kernel = opt->kernel, .threads = opt->threads,
+    cas_calibration_options copt = {.kernel = opt->kernel, .threads = opt->threads, .comm = opt->comm,
                                     .guaranteed = in->guaranteed};
     st = cas_calibration_run(in->sc, in->pf, in->net, &copt, &in->calibration, err);
     if (st == CAS_OK && in->calibration->ngroups > 0) {
@@ -552,6 +552,9 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     double t1 = now_seconds();
     report->setup_seconds = t1 - t0;
     st = cas_kernel_run(kernel, plan, contagion, res, &kopt, err);
+    /* the ranks that finish first wait for the others without spinning a
+     * core they may share with them */
+    cas_comm_idle_barrier(c);
     st = cas_comm_agree(c, st, err);
     double tg = now_seconds();
     report->kernel_seconds = tg - t1;
