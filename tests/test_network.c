@@ -340,7 +340,8 @@ Test(network_export, unwritable_path) {
   cas_error err = {0};
   cr_assert_eq(cas_network_export_csv(net, pf, path, &err), CAS_ERR_IO);
   char want[256];
-  snprintf(want, sizeof want, "%s: cannot write (%s)", path, strerror(ENOENT));
+  snprintf(want, sizeof want, "%s: cannot create (folder /nonexistent-cascade-dir: %s)", path,
+           strerror(ENOENT));
   cr_assert_str_eq(err.msg, want);
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);

@@ -878,7 +878,8 @@ Test(portfolio_export, failure_leaves_nothing) {
   snprintf(missing, sizeof missing, "%s/no/such/dir.csv", dir);
   cr_assert_eq(cas_portfolio_export_csv(p, missing, &err), CAS_ERR_IO);
   char want[512];
-  snprintf(want, sizeof want, "%s: cannot write (%s)", missing, strerror(ENOENT));
+  snprintf(want, sizeof want, "%s: cannot create (folder %s/no/such: %s)", missing, dir,
+           strerror(ENOENT));
   cr_assert_str_eq(err.msg, want);
 
   cas_portfolio_destroy(p);

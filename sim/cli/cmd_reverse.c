@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "cli.h"
 #include "run.h"
 
@@ -86,28 +87,7 @@ static void print_moves(const cas_reverse_report *rep, int t, double scale) {
 
 /* text written to path through a temporary file in its folder. */
 static cas_status write_atomically(const char *path, const char *text, cas_error *err) {
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-    return cas_error_set(err, CAS_ERR_USAGE, "output path too long: %s", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return cas_error_set(err, CAS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-  size_t len = strlen(text), done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, text + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += (size_t)w;
-  }
-  int e = done == len ? 0 : errno ? errno : EIO;
-  if (!e && fsync(fd) != 0) e = errno;
-  if (close(fd) != 0 && !e) e = errno;
-  if (!e) chmod(tmp, 0644);
-  if (!e && rename(tmp, path) != 0) e = errno;
-  if (e) {
-    unlink(tmp);
-    return cas_error_set(err, CAS_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-  }
-  return CAS_OK;
+  return cas_outfile_write_all(path, text, strlen(text), err);
 }
 
 static int valid_name(const char *s) {

@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "kernel.h"
 #include "networks/networks.h"
 #include "network.h"
+#include "outfile.h"
 #include "output.h"
 #include "portfolio.h"
 #include "run.h"
@@ -675,7 +677,30 @@ static int launched_by_mpi(void) {
 
 static int dispatch(int argc, char **argv);
 
+/* SIGINT, SIGTERM, SIGHUP: the temporary files being written are removed
+ * (outfile.h), then the signal ends the program as it would have. A signal
+ * ignored when the program started (nohup) stays ignored. */
+static void on_ending_signal(int sig) {
+  cas_outfile_on_signal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void remove_temporaries_on_signals(void) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_ending_signal;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+    struct sigaction old;
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
+
 int main(int argc, char **argv) {
+  cas_output_init();
   int mpi = 0;
 #ifdef CASCADE_MPI
   if (launched_by_mpi()) {
@@ -684,6 +709,7 @@ int main(int argc, char **argv) {
     mpi = 1;
   }
 #endif
+  remove_temporaries_on_signals();
   cas_error err = {0};
   if (cas_comm_world(&world, &err) != CAS_OK) {
     fprintf(stderr, "cascade: %s\n", err.msg);

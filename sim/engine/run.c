@@ -18,6 +18,7 @@
 #include "distribute.h"
 #include "normal.h"
 #include "networks/networks.h"
+#include "outfile.h"
 #include "output.h"
 #include "sha256.h"
 
@@ -491,6 +492,19 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
    * writes it). */
   if (rank == 0) st = output_path(opt, sc, report->output_path, sizeof report->output_path, err);
   if (rank == 0 && st == CAS_OK) st = cas_output_probe(report->output_path, err);
+  /* nor is it one of the run's own inputs */
+  for (size_t i = 0; rank == 0 && st == CAS_OK && i < sc->nfiles; i++)
+    if (cas_same_file(report->output_path, sc->file_paths[i]))
+      st = cas_error_set(err, CAS_ERR_USAGE, "%s: the result would overwrite the scenario file %s "
+                         "(expected another output name)", report->output_path, sc->file_paths[i]);
+  if (rank == 0 && st == CAS_OK && sc->portfolio.source == CAS_PORTFOLIO_FILE &&
+      cas_same_file(report->output_path, sc->portfolio.file))
+    st = cas_error_set(err, CAS_ERR_USAGE, "%s: the result would overwrite the portfolio %s "
+                       "(expected another output name)", report->output_path, sc->portfolio.file);
+  if (rank == 0 && st == CAS_OK && sc->network.source == CAS_NETWORK_FILE &&
+      cas_same_file(report->output_path, sc->network.file))
+    st = cas_error_set(err, CAS_ERR_USAGE, "%s: the result would overwrite the links file %s "
+                       "(expected another output name)", report->output_path, sc->network.file);
   if (st == CAS_OK) st = cas_scenario_write_yaml(sc, &yaml, err);
   /* Importance sampling's shift: computed on rank 0, sent to the others. */
   if (st == CAS_OK && sc->importance.mode != CAS_IS_OFF && rank == 0)

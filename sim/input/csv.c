@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,22 @@
 
 cas_status cas_csv_open(cas_csv_reader *r, const char *path, const char *what, cas_error *err) {
   memset(r, 0, sizeof *r);
-  FILE *f = fopen(path, "rb");
-  if (!f) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
+  /* opened without blocking and checked before anything is read: a FIFO
+   * without a writer or a device would hold the program */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(errno));
   struct stat sb;
-  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    fclose(f);
-    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got a directory, expected a CSV file)");
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    int dir = S_ISDIR(sb.st_mode);
+    close(fd);
+    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot read (got %s, expected a CSV file)",
+                        dir ? "a directory" : "a FIFO, device or socket");
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    int e = errno;
+    close(fd);
+    return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(e));
   }
   r->path = path;
   r->what = what;
@@ -312,15 +323,12 @@ enum { WRITE_BUFFER = 1 << 20 };
 
 cas_status cas_csv_create(cas_csv_writer *w, const char *path, cas_error *err) {
   *w = (cas_csv_writer){.path = path};
-  size_t tlen = strlen(path) + 32;
-  w->tmp = malloc(tlen);
-  if (!w->tmp) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
-  snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-  w->f = fopen(w->tmp, "wb");
+  cas_status st = cas_outfile_open(&w->out, path, err);
+  if (st != CAS_OK) return st;
+  w->f = cas_outfile_stream(&w->out);
   if (!w->f) {
-    cas_status st = cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(errno));
-    free(w->tmp);
-    w->tmp = NULL;
+    st = cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
+    cas_outfile_abort(&w->out);
     return st;
   }
   w->iobuf = malloc(WRITE_BUFFER);
@@ -329,31 +337,14 @@ cas_status cas_csv_create(cas_csv_writer *w, const char *path, cas_error *err) {
 }
 
 cas_status cas_csv_commit(cas_csv_writer *w, cas_error *err) {
-  int bad = ferror(w->f);
-  int e = errno;
-  if (fclose(w->f) != 0 && !bad) {
-    bad = 1;
-    e = errno;
-  }
+  cas_status st = cas_outfile_commit_stream(&w->out, w->f, err);
   free(w->iobuf);
-  if (!bad && rename(w->tmp, w->path) != 0) {
-    bad = 1;
-    e = errno;
-  }
-  cas_status st = CAS_OK;
-  if (bad) {
-    remove(w->tmp);
-    st = cas_error_at(err, CAS_ERR_IO, w->path, 0, 0, "cannot write (%s)", strerror(e ? e : EIO));
-  }
-  free(w->tmp);
   *w = (cas_csv_writer){0};
   return st;
 }
 
 void cas_csv_abandon(cas_csv_writer *w) {
-  fclose(w->f);
-  remove(w->tmp);
+  cas_outfile_abort_stream(&w->out, w->f);
   free(w->iobuf);
-  free(w->tmp);
   *w = (cas_csv_writer){0};
 }

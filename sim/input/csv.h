@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "outfile.h"
 
 enum {
   CAS_CSV_QUOTE_MAX = 96,                      /* longest input quoted in a message [bytes] */
@@ -148,12 +149,13 @@ uint64_t cas_csv_hash(const char *s, size_t n);
  * the temporary file is removed, so PATH is complete or untouched. */
 typedef struct cas_csv_writer {
   FILE *f;
-  char *tmp;
+  cas_outfile out;    /* the temporary file, renamed by cas_csv_commit (outfile.h) */
   char *iobuf;
   const char *path;
 } cas_csv_writer;
 
-/* Opens the temporary file; CAS_ERR_IO "PATH: cannot write (...)" or NOMEM. */
+/* Opens the temporary file (outfile.h); CAS_ERR_IO naming PATH and the
+ * cause, CAS_ERR_USAGE for an empty name, or NOMEM. */
 cas_status cas_csv_create(cas_csv_writer *w, const char *path, cas_error *err);
 /* Closes and renames; on a write, close or rename error removes the
  * temporary file and returns CAS_ERR_IO. Frees w's resources either way. */

@@ -21,16 +21,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "outfile.h"
+
 
 typedef struct writer {
   hid_t file;
   hid_t str_type;   /* variable-length UTF-8 string */
   int failed;
+  int errnum;       /* errno when it failed (HDF5 leaves the system's: ENOSPC, EFBIG, EIO) */
   char what[160];   /* first thing that failed */
 } writer;
 
 static void fail(writer *w, const char *what) {
-  if (!w->failed) snprintf(w->what, sizeof w->what, "%s", what);
+  if (!w->failed) {
+    w->errnum = errno;
+    snprintf(w->what, sizeof w->what, "%s", what);
+  }
   w->failed = 1;
 }
 
@@ -123,7 +129,7 @@ static void variable(writer *w, const char *name, hid_t mem_type, hid_t file_typ
   for (int k = 0; k < rank; k++)
     if (H5DSattach_scale(d, dims[k], (unsigned)k) < 0) fail(w, name);
   describe(w, d, units, long_name);
-  H5Dclose(d);
+  if (H5Dclose(d) < 0) fail(w, name);   /* the chunks' last flush */
 }
 
 static hid_t mem_type(const writer *w, cas_dtype t) {
@@ -197,47 +203,52 @@ static void write_list(writer *w, const cas_dataset_list *l) {
   free(dims);
 }
 
+void cas_output_init(void) {
+  /* Nothing at exit: a file whose close failed (a full disk) stays in
+   * HDF5's tables, and closing it again at exit crashes HDF5 1.10; every
+   * file cascade writes is closed (or abandoned) before it returns. */
+  H5dont_atexit();
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
 cas_status cas_output_probe(const char *path, cas_error *err) {
-  struct stat sb;
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-    return cas_error_set(err, CAS_ERR_IO, "cannot create %s: it is a directory", path);
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return cas_error_set(err, CAS_ERR_USAGE, "output path too long: %s", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-  if (fd < 0) return cas_error_set(err, CAS_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-  close(fd);
-  unlink(tmp);
-  return CAS_OK;
+  return cas_outfile_check(path, err);
 }
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,
                             const cas_results *res, const cas_summary *sum,
                             const double *seg_mean, cas_error *err) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return cas_error_set(err, CAS_ERR_USAGE, "output path too long: %s", path);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  /* HDF5 opens the file by its name: the temporary is made first, new and
+   * exclusive (outfile.h), then truncated by HDF5 */
+  cas_outfile out;
+  cas_status st = cas_outfile_open(&out, path, err);
+  if (st != CAS_OK) return st;
+  cas_outfile_release_fd(&out);
 
   writer w = {0};
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
   H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-  w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+  errno = 0;
+  w.file = H5Fcreate(out.tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
   H5Pclose(fcpl);
-  if (w.file < 0)
-    return cas_error_set(err, CAS_ERR_IO, "cannot create %s: %s", tmp,
-                         errno ? strerror(errno) : "HDF5 error");
+  if (w.file < 0) {
+    int e = errno;
+    cas_outfile_abort(&out);
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (%s)",
+                        e ? strerror(e) : "HDF5 error");
+  }
   w.str_type = H5Tcopy(H5T_C_S1);
   H5Tset_size(w.str_type, H5T_VARIABLE);
   H5Tset_cset(w.str_type, H5T_CSET_UTF8);
 
   cas_dataset_list list = {0};
-  cas_status st = cas_output_describe(&list, rec, plan, res, sum, seg_mean, err);
+  st = cas_output_describe(&list, rec, plan, res, sum, seg_mean, err);
   if (st != CAS_OK) {
     H5Tclose(w.str_type);
     H5Fclose(w.file);
-    unlink(tmp);
+    cas_outfile_abort(&out);
     cas_datasets_free(&list);
     return st;
   }
@@ -247,15 +258,11 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
   H5Tclose(w.str_type);
   if (H5Fclose(w.file) < 0) fail(&w, "closing the file");
   if (w.failed) {
-    unlink(tmp);
-    return cas_error_set(err, CAS_ERR_IO, "writing %s failed at '%s'", path, w.what);
+    cas_outfile_abort(&out);
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s; at '%s')",
+                        w.errnum ? strerror(w.errnum) : "HDF5 error", w.what);
   }
-  if (rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return cas_error_set(err, CAS_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-  }
-  return CAS_OK;
+  return cas_outfile_commit(&out, err);
 }
 
 /* Reads a dataset of exactly n doubles (n = 1: a scalar); -1 if the

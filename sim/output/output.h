@@ -76,10 +76,14 @@ cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,
                                const cas_summary *sum, const double *seg_mean, cas_error *err);
 
 /* Writes the described datasets to path (complete or absent). */
-/* Before a run: whether the result can be written at path, by creating
- * and removing its temporary file there (the one cas_output_write will
- * write and rename), so that a run fails in seconds rather than after
- * hours of simulation. CAS_ERR_IO naming the file and the reason. */
+/* Once, before anything else uses HDF5 (the command line's main): HDF5
+ * quiet, and without its clean-up at exit. */
+void cas_output_init(void);
+
+/* Before a run: whether the result can be written at path
+ * (cas_outfile_check: a file name, in a folder that exists and can be
+ * written, not a folder or a FIFO), so that a run fails in seconds rather
+ * than after hours of simulation. */
 cas_status cas_output_probe(const char *path, cas_error *err);
 
 cas_status cas_output_write(const char *path, const cas_run_record *rec, const cas_plan *plan,

@@ -15,6 +15,7 @@
  * ignored (a later version may add some).
  */
 #include "manifest.h"
+#include "outfile.h"
 #include "textbuf.h"
 
 #include <errno.h>
@@ -153,37 +154,9 @@ cas_status cas_manifest_write(const char *path, const cas_manifest *m, cas_error
     return cas_error_set(err, CAS_ERR_NOMEM, "no memory to write the manifest %s", path);
   }
 
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-    cas_buf_free(&b);
-    return cas_error_set(err, CAS_ERR_USAGE, "manifest path too long: %s", path);
-  }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-  if (fd < 0) {
-    int e = errno;
-    cas_buf_free(&b);
-    return cas_error_set(err, CAS_ERR_IO, "cannot create %s: %s", tmp, strerror(e));
-  }
-  size_t done = 0;
-  int e = 0;
-  while (done < b.len) {
-    ssize_t k = write(fd, b.data + done, b.len - done);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      e = errno;
-      break;
-    }
-    done += (size_t)k;
-  }
+  cas_status st = cas_outfile_write_all(path, b.data, b.len, err);
   cas_buf_free(&b);
-  if (!e && fsync(fd) != 0) e = errno;
-  if (close(fd) != 0 && !e) e = errno;
-  if (!e && rename(tmp, path) != 0) e = errno;
-  if (e) {
-    unlink(tmp);
-    return cas_error_set(err, CAS_ERR_IO, "cannot write the manifest %s: %s", path, strerror(e));
-  }
-  return CAS_OK;
+  return st;
 }
 
 /* ---- reader ------------------------------------------------------------ */

@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "h5scan.h"
 #include "output.h"
 #include "stats.h"
@@ -1357,31 +1358,15 @@ static void page(rep *r, const cas_report_options *opt) {
 }
 
 static cas_status write_file(const char *path, const cas_buf *b, cas_error *err) {
-  char tmp[4200];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-    return cas_error_set(err, CAS_ERR_IO, "%s: file name too long", path);
-  FILE *fp = fopen(tmp, "wb");
-  if (!fp) return cas_error_set(err, CAS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-  size_t n = fwrite(b->data, 1, b->len, fp);
-  int bad = n != b->len || fflush(fp) != 0 || fsync(fileno(fp)) != 0;
-  int e = errno;
-  if (fclose(fp) != 0 && !bad) bad = 1, e = errno;
-  if (bad) {
-    unlink(tmp);
-    return cas_error_set(err, CAS_ERR_IO, "%s: cannot write: %s", path, strerror(e));
-  }
-  if (rename(tmp, path) != 0) {
-    e = errno;
-    unlink(tmp);
-    return cas_error_set(err, CAS_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(e));
-  }
-  return CAS_OK;
+  return cas_outfile_write_all(path, b->data, b->len, err);
 }
 
 cas_status cas_report_write(const cas_report_options *opt, cas_error *err) {
   if (opt->ninputs == 0) return cas_error_set(err, CAS_ERR_USAGE, "no result files given");
   if (opt->ninputs > 256)
     return cas_error_set(err, CAS_ERR_USAGE, "%zu result files given (at most 256)", opt->ninputs);
+  cas_status cst = cas_outfile_check(opt->output, err);   /* before reading anything */
+  if (cst != CAS_OK) return cst;
   struct stat so;
   if (stat(opt->output, &so) == 0)
     for (size_t k = 0; k < opt->ninputs; k++) {

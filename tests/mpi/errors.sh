@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Under mpirun, an error on any rank ends the run on every rank, soon, with
 # a non-zero exit code on each, one message (rank 0's print of the first
-# failing rank's error) and no output file: a bad scenario, a bad CSV book
+# failing rank's error) and no output file (nor temporary): a bad scenario, a bad CSV book
 # (rank 0 reads it, every rank parses it), an output that cannot be written
 # (found before anything is simulated), and a rank short of memory while
-# rank 0 is not (a memory limit on rank 1 alone). Each rank's exit code is
+# rank 0 is not (a memory limit on rank 1 alone), a full disk while rank 0
+# writes (a file-size limit on rank 0 alone). Each rank's exit code is
 # recorded by a wrapper that itself exits 0, so that mpirun does not kill
 # the others first.
 set -uo pipefail
@@ -12,11 +13,11 @@ source "$(dirname "$0")/common.bash"
 mkdir -p "$tmp/out"
 B=$src/scenarios/baseline.yaml
 
-expect_all() {   # code pattern -- cascade-args... ; rank 1 may run under a prefix in $rank1
+expect_all() {   # code pattern -- cascade-args... ; rank 0 and 1 may run under prefixes $rank0, $rank1
   local code=$1 pattern=$2; shift 3
   rm -f "$tmp"/rc.* "$tmp/log"
   local start=$SECONDS
-  mpirun_np 1 bash -c '"$@" > "'"$tmp"'/log.0" 2>&1; echo $? > "'"$tmp"'/rc.0"' _ "$mbin" "$@" : \
+  mpirun_np 1 bash -c "${rank0:-}"'"$@" > "'"$tmp"'/log.0" 2>&1; echo $? > "'"$tmp"'/rc.0"' _ "$mbin" "$@" : \
             -np 1 bash -c "${rank1:-}"'"$@" > "'"$tmp"'/log.1" 2>&1; echo $? > "'"$tmp"'/rc.1"' _ "$mbin" "$@"
   local took=$((SECONDS - start))
   for r in 0 1; do
@@ -37,13 +38,16 @@ printf 'name: book\npaths: 200\nportfolio: {file: book.csv}\n' > "$tmp/book.yaml
 expect_all 3 "book.csv:3:16: ead" -- run "$tmp/book.yaml" -o "$tmp/out/r.h5"
 printf 'name: nobook\npaths: 200\nportfolio: {file: missing.csv}\n' > "$tmp/nobook.yaml"
 expect_all 3 "missing.csv" -- run "$tmp/nobook.yaml" -o "$tmp/out/r.h5"
-expect_all 4 "cannot create $tmp/none/r.h5" -- run "$B" --loans 2000 --paths 200 -o "$tmp/none/r.h5"
+expect_all 4 "$tmp/none/r.h5: cannot create \(folder" -- run "$B" --loans 2000 --paths 200 -o "$tmp/none/r.h5"
 mkdir -p "$tmp/dir.h5"
-expect_all 4 "cannot create $tmp/dir.h5: it is a directory" -- run "$B" --loans 2000 --paths 200 -o "$tmp/dir.h5"
+expect_all 4 "$tmp/dir.h5: cannot create \(it is a directory" -- run "$B" --loans 2000 --paths 200 -o "$tmp/dir.h5"
 # 8 million paths: 4 GB of results per rank, allocated (not touched) before
 # any path runs; rank 1 may have 2 GB of address space.
 rank1='ulimit -v 2000000; ' expect_all 5 "rank 1 of 2: out of memory" -- \
   run "$B" --loans 2000 --paths 8000000 -q -o "$tmp/out/r.h5"
+# a full disk while rank 0 writes the file (a file-size limit on rank 0)
+rank0='trap "" XFSZ; ulimit -f 16; ' expect_all 4 "r.h5: cannot write \(File too large" -- \
+  run "$B" --loans 2000 --paths 20000 -q -o "$tmp/out/r.h5"
 expect_all 2 "only 'cascade run' runs on 2 MPI ranks" -- validate "$B"
 [ $fail = 0 ] && echo "MPI errors: ok"
 exit $fail

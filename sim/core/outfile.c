@@ -1,0 +1,242 @@
+/* outfile.c: files written complete or not at all (outfile.h). */
+#define _GNU_SOURCE /* mkstemp, gethostname */
+#include "outfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* The temporaries open now, for the signal handler: written by the thread
+ * that writes files, read by a handler that only unlinks. */
+enum { SLOTS = 32 };
+static char registry[SLOTS][CAS_OUTFILE_PATH_MAX];
+static volatile sig_atomic_t in_use[SLOTS];
+
+static int enlist(const char *tmp) {
+  for (int i = 0; i < SLOTS; i++)
+    if (!in_use[i]) {
+      memcpy(registry[i], tmp, strlen(tmp) + 1);
+      in_use[i] = 1;
+      return i;
+    }
+  return -1;   /* more than SLOTS at once: written, just not removed by a signal */
+}
+
+static void delist(cas_outfile *o) {
+  if (o->slot >= 0) in_use[o->slot] = 0;
+  o->slot = -1;
+}
+
+void cas_outfile_on_signal(void) {
+  for (int i = 0; i < SLOTS; i++)
+    if (in_use[i]) unlink(registry[i]);
+}
+
+/* The folder of path ("." if none) and its last component. */
+static void split(const char *path, char *dir, size_t size, const char **base) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    snprintf(dir, size, ".");
+    *base = path;
+  } else if (slash == path) {
+    snprintf(dir, size, "/");
+    *base = slash + 1;
+  } else {
+    snprintf(dir, size, "%.*s", (int)(slash - path), path);
+    *base = slash + 1;
+  }
+}
+
+/* This host's name as it goes into a temporary's name: letters, digits
+ * and '-' only, at most 32 of them. */
+static void host_tag(char out[40]) {
+  char h[256] = "";
+  if (gethostname(h, sizeof h - 1) != 0) h[0] = '\0';
+  size_t j = 0;
+  for (size_t i = 0; h[i] && j < 32; i++) {
+    char c = h[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')
+      out[j++] = c;
+  }
+  if (j == 0) out[j++] = 'h';
+  out[j] = '\0';
+}
+
+static const char *kind_of(mode_t m) {
+  return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+       : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+cas_status cas_outfile_check(const char *path, cas_error *err) {
+  if (!path || !*path)
+    return cas_error_set(err, CAS_ERR_USAGE, "the output file name is empty (expected a file name such as result.h5)");
+  size_t n = strlen(path);
+  if (n + 80 >= CAS_OUTFILE_PATH_MAX)
+    return cas_error_set(err, CAS_ERR_USAGE, "output path too long (got %zu bytes, expected at most %d)",
+                         n, CAS_OUTFILE_PATH_MAX - 80);
+  char dir[CAS_OUTFILE_PATH_MAX];
+  const char *base;
+  split(path, dir, sizeof dir, &base);
+  if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (it names a folder, expected a file name)");
+  /* room for ".tmp.HOST.PID.XXXXXX" beside the name */
+  if (strlen(base) + 64 > 255)
+    return cas_error_at(err, CAS_ERR_USAGE, path, 0, 0,
+                        "cannot create (file name too long: got %zu bytes, expected at most %d)",
+                        strlen(base), 255 - 64);
+  struct stat sb;
+  if (stat(path, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode))
+      return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (it is a directory, expected a file)");
+    if (!S_ISREG(sb.st_mode))
+      return cas_error_at(err, CAS_ERR_IO, path, 0, 0,
+                          "cannot create (it is %s, expected a regular file or a new name)",
+                          kind_of(sb.st_mode));
+  }
+  if (stat(dir, &sb) != 0)
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (folder %s: %s)", dir, strerror(errno));
+  if (!S_ISDIR(sb.st_mode))
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (%s is not a folder)", dir);
+  if (access(dir, W_OK | X_OK) != 0)
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (folder %s: %s)", dir, strerror(errno));
+  return CAS_OK;
+}
+
+/* Removes PATH.tmp.HOST.PID.* left by processes of this host that are gone
+ * (killed with SIGKILL, or by a power cut). */
+static void remove_stale(const char *path, const char *host) {
+  char dir[CAS_OUTFILE_PATH_MAX], prefix[512], stale[CAS_OUTFILE_PATH_MAX + 300];
+  const char *base;
+  split(path, dir, sizeof dir, &base);
+  int np = snprintf(prefix, sizeof prefix, "%s.tmp.%s.", base, host);
+  if (np < 0 || (size_t)np >= sizeof prefix) return;
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strncmp(de->d_name, prefix, (size_t)np) != 0) continue;
+    char *end;
+    long pid = strtol(de->d_name + np, &end, 10);
+    if (end == de->d_name + np || *end != '.' || pid <= 0 || pid == (long)getpid()) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* alive, or not ours to judge */
+    snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
+    unlink(stale);
+  }
+  closedir(d);
+}
+
+cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err) {
+  o->fd = -1;
+  o->slot = -1;
+  o->final[0] = o->tmp[0] = '\0';
+  cas_status st = cas_outfile_check(path, err);
+  if (st != CAS_OK) return st;
+  char host[40];
+  host_tag(host);
+  remove_stale(path, host);
+  snprintf(o->final, sizeof o->final, "%s", path);
+  snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%s.%ld.XXXXXX", path, host, (long)getpid());
+  int fd = mkstemp(o->tmp);   /* O_CREAT | O_EXCL: a new file, never a link */
+  if (fd < 0) {
+    int e = errno;
+    o->tmp[0] = '\0';
+    return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (%s)", strerror(e));
+  }
+  /* mkstemp makes it 0600; a result is as readable as any file made here */
+  mode_t mask = umask(0);
+  umask(mask);
+  (void)fchmod(fd, 0666 & ~mask);
+  o->fd = fd;
+  o->slot = enlist(o->tmp);
+  return CAS_OK;
+}
+
+FILE *cas_outfile_stream(cas_outfile *o) {
+  return o->fd >= 0 ? fdopen(o->fd, "wb") : NULL;
+}
+
+void cas_outfile_release_fd(cas_outfile *o) {
+  if (o->fd >= 0) close(o->fd);
+  o->fd = -1;
+}
+
+static cas_status finish(cas_outfile *o, int e, int synced, cas_error *err) {
+  if (!e && !synced) {
+    /* a file reopened by name (HDF5): flushed to disk here */
+    int fd = open(o->tmp, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0) e = errno;
+    else {
+      if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) e = errno;
+      close(fd);
+    }
+  }
+  if (!e && rename(o->tmp, o->final) != 0) e = errno;
+  if (e) unlink(o->tmp);
+  delist(o);
+  if (e) return cas_error_at(err, CAS_ERR_IO, o->final, 0, 0, "cannot write (%s)", strerror(e));
+  return CAS_OK;
+}
+
+cas_status cas_outfile_commit(cas_outfile *o, cas_error *err) {
+  int e = 0;
+  if (o->fd >= 0) {
+    if (fsync(o->fd) != 0 && errno != EINVAL && errno != EROFS) e = errno;
+    if (close(o->fd) != 0 && !e) e = errno;
+    o->fd = -1;
+    return finish(o, e, 1, err);
+  }
+  return finish(o, e, 0, err);
+}
+
+cas_status cas_outfile_commit_stream(cas_outfile *o, FILE *f, cas_error *err) {
+  int e = 0;
+  if (fflush(f) != 0) e = errno;
+  if (!e && ferror(f)) e = EIO;
+  if (!e && fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) e = errno;
+  if (fclose(f) != 0 && !e) e = errno;
+  o->fd = -1;
+  return finish(o, e, 1, err);
+}
+
+void cas_outfile_abort(cas_outfile *o) {
+  if (o->fd >= 0) close(o->fd);
+  o->fd = -1;
+  if (o->tmp[0]) unlink(o->tmp);
+  delist(o);
+}
+
+void cas_outfile_abort_stream(cas_outfile *o, FILE *f) {
+  if (f) fclose(f);
+  o->fd = -1;
+  cas_outfile_abort(o);
+}
+
+cas_status cas_outfile_write_all(const char *path, const void *data, size_t n, cas_error *err) {
+  cas_outfile o;
+  cas_status st = cas_outfile_open(&o, path, err);
+  if (st != CAS_OK) return st;
+  const char *p = data;
+  size_t done = 0;
+  while (done < n) {
+    ssize_t k = write(o.fd, p + done, n - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      int e = k < 0 ? errno : EIO;
+      cas_outfile_abort(&o);
+      return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s)", strerror(e));
+    }
+    done += (size_t)k;
+  }
+  return cas_outfile_commit(&o, err);
+}
+
+int cas_same_file(const char *a, const char *b) {
+  struct stat x, y;
+  return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}

@@ -1,0 +1,74 @@
+/*
+ * outfile.h: a file written complete or not at all.
+ *
+ * Every file cascade writes (results, reports, exports, manifests,
+ * scenarios) is written under a temporary name in the final file's folder
+ * and renamed onto the final name only once complete and flushed. The
+ * temporary name is FINAL.tmp.HOST.PID.XXXXXX, created by mkstemp: never an
+ * existing name, never followed through a symbolic link planted there, and
+ * not guessable in advance. While it is open it is registered, so that a
+ * signal that ends the program (cas_outfile_on_signal, installed by the
+ * command line for SIGINT, SIGTERM, SIGHUP) removes it; a temporary that
+ * survives (kill -9, a power cut) is removed by the next write of the same
+ * file on the same host, once its process is gone.
+ */
+#ifndef CASCADE_OUTFILE_H
+#define CASCADE_OUTFILE_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+enum { CAS_OUTFILE_PATH_MAX = 4096 };
+
+typedef struct cas_outfile {
+  char final[CAS_OUTFILE_PATH_MAX];
+  char tmp[CAS_OUTFILE_PATH_MAX];
+  int fd;        /* the temporary file, open for writing; -1 once closed */
+  int slot;      /* its entry in the registry of temporaries, or -1 */
+} cas_outfile;
+
+/* Whether a file can be written at path, before any work is done:
+ * CAS_ERR_USAGE for an empty path or one too long; CAS_ERR_IO naming path
+ * and the cause for a folder that does not exist or cannot be written, or a
+ * path that is a folder or another non-regular file (a FIFO, a device).
+ * Creates nothing. */
+cas_status cas_outfile_check(const char *path, cas_error *err);
+
+/* Creates the temporary file for path (checked as above; stale temporaries
+ * of path from dead processes of this host are removed first). *o then
+ * holds it open (o->fd) until cas_outfile_commit or cas_outfile_abort. */
+cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err);
+
+/* A stdio stream on o->fd (the outfile keeps owning the file: close it with
+ * cas_outfile_commit_stream or cas_outfile_abort_stream). NULL and errno if
+ * it cannot be made. */
+FILE *cas_outfile_stream(cas_outfile *o);
+
+/* Flushes the file to disk (fsync), closes it and renames it onto the
+ * final name; on any failure removes the temporary and returns CAS_ERR_IO
+ * naming the final file and the cause (e.g. "No space left on device"). */
+cas_status cas_outfile_commit(cas_outfile *o, cas_error *err);
+/* The same for a file written through cas_outfile_stream (fclose checked). */
+cas_status cas_outfile_commit_stream(cas_outfile *o, FILE *f, cas_error *err);
+
+/* Removes the temporary (closing it or the stream first). */
+void cas_outfile_abort(cas_outfile *o);
+void cas_outfile_abort_stream(cas_outfile *o, FILE *f);
+
+/* Closes o->fd without renaming, for writers that reopen the temporary by
+ * name (HDF5); then cas_outfile_commit renames it (after fsync by name). */
+void cas_outfile_release_fd(cas_outfile *o);
+
+/* The n bytes at data as the whole file path, through a temporary (open,
+ * write, commit). */
+cas_status cas_outfile_write_all(const char *path, const void *data, size_t n, cas_error *err);
+
+/* For a signal handler: removes every registered temporary (unlink only:
+ * async-signal-safe). */
+void cas_outfile_on_signal(void);
+
+/* 1 if a and b name the same existing file (device and inode). */
+int cas_same_file(const char *a, const char *b);
+
+#endif
