@@ -36,6 +36,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -43,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "books/books.h"
@@ -319,6 +321,22 @@ static cas_status convert(loader *ld, yaml_document_t *doc, yaml_node_t *yn,
     return fail(ld, nd, "document too large: more than %d values after expanding aliases",
                 MAX_NODES);
 
+  /* A tag (!x, !!binary, !!int) would give a value a meaning this reader
+   * does not apply: refused rather than ignored. libyaml gives untagged
+   * nodes the default tag of their kind. */
+  const char *tag = (const char *)yn->tag;
+  const char *plain = yn->type == YAML_SCALAR_NODE     ? YAML_DEFAULT_SCALAR_TAG
+                      : yn->type == YAML_SEQUENCE_NODE ? YAML_DEFAULT_SEQUENCE_TAG
+                                                       : YAML_DEFAULT_MAPPING_TAG;
+  if (tag && strcmp(tag, plain) != 0) {
+    char shown[64];
+    const char *core = "tag:yaml.org,2002:";
+    if (!strncmp(tag, core, strlen(core))) snprintf(shown, sizeof shown, "!!%.50s", tag + strlen(core));
+    else snprintf(shown, sizeof shown, "%.60s", tag);
+    return fail(ld, nd, "YAML tag '%s' (got a tagged value, expected a plain one: scenario files use no tags)",
+                shown);
+  }
+
   switch (yn->type) {
   case YAML_SCALAR_NODE: {
     const char *v = (const char *)yn->data.scalar.value;
@@ -419,7 +437,24 @@ static cas_status parse_text(loader *ld, const char *file, const char *text, siz
   yaml_document_t doc, extra;
   cas_status st = CAS_OK;
 
+  /* UTF-8 only: libyaml would otherwise read UTF-16 too, and the text
+   * recorded in the result (a C string) would end at its first NUL */
+  const char *nul = memchr(text, '\0', len);
+  if (nul) {
+    long line = 1, col = 1;
+    for (const char *c = text; c < nul; c++) {
+      if (*c == '\n') {
+        line++;
+        col = 1;
+      } else if (((unsigned char)*c & 0xC0) != 0x80) {
+        col++;
+      }
+    }
+    return fail_at(ld, file, line, col,
+                   "a NUL byte (got UTF-16 or binary data, expected UTF-8 text)");
+  }
   if (!yaml_parser_initialize(&parser)) return nomem(ld);
+  yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &doc)) {
     st = syntax_error(ld, file, text, len, &parser);
@@ -461,10 +496,35 @@ static cas_status parse_text(loader *ld, const char *file, const char *text, siz
 /* Stage 2: files, extends and merging                                       */
 /* ------------------------------------------------------------------------ */
 
-/* Reads a whole file; returns 0 or an errno value. */
+/* The largest scenario file read (far above any real one: the reference
+ * documenting every key is 40 KB). */
+enum { SCENARIO_MAX_BYTES = 16 << 20 };
+/* read_all's own failures, beside errno values (positive) */
+enum { READ_NOT_REGULAR = -1, READ_TOO_LARGE = -2 };
+
+/* Reads a whole file; returns 0, an errno value, or READ_NOT_REGULAR (a
+ * FIFO, a device: opened without blocking and refused, never read, so
+ * that neither a pipe without a writer nor /dev/zero can hold a run or a
+ * batch) or READ_TOO_LARGE (more than SCENARIO_MAX_BYTES). */
 static int read_all(const char *path, char **text, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return errno;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno;
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    int e = S_ISDIR(sb.st_mode) ? EISDIR : READ_NOT_REGULAR;
+    close(fd);
+    return e;
+  }
+  if (sb.st_size > SCENARIO_MAX_BYTES) {
+    close(fd);
+    return READ_TOO_LARGE;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (f == NULL) {
+    int e = errno;
+    close(fd);
+    return e;
+  }
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
   if (buf == NULL) {
@@ -473,6 +533,11 @@ static int read_all(const char *path, char **text, size_t *len) {
   }
   for (;;) {
     if (n + 1 >= cap) {
+      if (cap > SCENARIO_MAX_BYTES) {   /* grew while read */
+        free(buf);
+        fclose(f);
+        return READ_TOO_LARGE;
+      }
       char *p = realloc(buf, cap * 2);
       if (p == NULL) {
         free(buf);
@@ -496,6 +561,13 @@ static int read_all(const char *path, char **text, size_t *len) {
   *text = buf;
   *len = n;
   return 0;
+}
+
+/* Why read_all failed, for messages. */
+static const char *read_error(int e) {
+  if (e == READ_NOT_REGULAR) return "not a regular file (got a FIFO, device or socket, expected a YAML file)";
+  if (e == READ_TOO_LARGE) return "too large (expected at most 16 MiB of YAML)";
+  return strerror(e);
 }
 
 /* Appends a file to the chain; takes ownership of text. */
@@ -671,7 +743,7 @@ static cas_status load_chain(loader *ld, size_t index, size_t len, node **out) {
     return nomem(ld);
   }
   if (e != 0) {
-    st = fail(ld, ext, "extends: cannot read base scenario '%s': %s", base_path, strerror(e));
+    st = fail(ld, ext, "extends: cannot read base scenario '%s': %s", base_path, read_error(e));
     free(base_path);
     return st;
   }
@@ -820,6 +892,10 @@ static cas_status get_yearly(loader *ld, const node *nd, const char *what, const
   return CAS_OK;
 }
 
+/* The longest scenario name: results/<name>.h5 and the temporary beside it
+ * (outfile.h) must fit the file system's 255 bytes a name. */
+enum { NAME_MAX_BYTES = 150 };
+
 static int is_identifier(const char *s) {
   if (s[0] == '\0') return 0;
   for (const char *c = s; *c; c++)
@@ -852,6 +928,10 @@ static cas_status decode_header(loader *ld, const node *top, cas_scenario *sc) {
       return fail(ld, v, "name: got %s, expected an identifier of letters, digits, '_', '.' and '-'",
                   describe(v, got, sizeof got));
     }
+    /* it names the result file, results/<name>.h5, and its temporary */
+    if (strlen(v->text) > NAME_MAX_BYTES)
+      return fail(ld, v, "name: got a name of %zu characters, expected at most %d (it names the "
+                         "result file)", strlen(v->text), NAME_MAX_BYTES);
     sc->name = strdup(v->text);
   } else {
     sc->name = file_stem(sc->file_paths[0]);
@@ -860,6 +940,11 @@ static cas_status decode_header(loader *ld, const node *top, cas_scenario *sc) {
                      "the scenario name defaults to the file name '%s', which is not an "
                      "identifier of letters, digits, '_', '.' and '-': set name or rename the file",
                      sc->name);
+    if (sc->name != NULL && strlen(sc->name) > NAME_MAX_BYTES)
+      return fail_at(ld, sc->file_paths[0], 0, 0,
+                     "the scenario name defaults to the file name, of %zu characters (expected at "
+                     "most %d, it names the result file): set name or rename the file",
+                     strlen(sc->name), NAME_MAX_BYTES);
   }
   if (sc->name == NULL) return nomem(ld);
 
@@ -2631,7 +2716,7 @@ cas_status cas_scenario_load(const char *path, cas_scenario **out, cas_error *er
   size_t len;
   int e = read_all(path, &text, &len);
   if (e == ENOMEM) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory reading '%s'", path);
-  if (e != 0) return cas_error_set(err, CAS_ERR_INPUT, "cannot read scenario '%s': %s", path, strerror(e));
+  if (e != 0) return cas_error_set(err, CAS_ERR_INPUT, "cannot read scenario '%s': %s", path, read_error(e));
   return load(path, text, len, out, err);
 }
 
