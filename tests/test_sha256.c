@@ -6,6 +6,8 @@
  * "abcdbcdecdefdefg...nopq" (two blocks: the padding spills over) and one
  * million 'a'. The streaming interface must give the same digest however
  * the message is cut, and the file helper the digest of the file's bytes.
+ * With no memory for libcrypto's context, every function says so (a
+ * status, never a digest) and the next digest is right again.
  */
 #include <criterion/criterion.h>
 
@@ -14,13 +16,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "sha256.h"
 
 static const char *const abc448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 
 static void check(const char *msg, size_t n, const char *want) {
   char hex[CAS_SHA256_HEX];
-  cas_sha256_hex(msg, n, hex);
+  cr_assert_eq(cas_sha256_hex(msg, n, hex), CAS_OK);
   cr_assert_str_eq(hex, want);
 }
 
@@ -55,7 +59,7 @@ Test(sha256, one_million_a) {
   }
   uint8_t d[CAS_SHA256_BYTES];
   char hex[CAS_SHA256_HEX];
-  cas_sha256_final(&s, d);
+  cr_assert_eq(cas_sha256_final(&s, d), CAS_OK);
   cas_sha256_to_hex(d, hex);
   cr_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   free(m);
@@ -70,7 +74,7 @@ Test(sha256, every_split_of_the_two_block_message) {
     cas_sha256_update(&s, abc448 + cut, n - cut);
     uint8_t d[CAS_SHA256_BYTES];
     char hex[CAS_SHA256_HEX];
-    cas_sha256_final(&s, d);
+    cr_assert_eq(cas_sha256_final(&s, d), CAS_OK);
     cas_sha256_to_hex(d, hex);
     cr_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
                      "cut at %zu", cut);
@@ -88,10 +92,62 @@ Test(sha256, file_digest_and_line_count) {
   cas_error err = {0};
   cr_assert_eq(cas_sha256_file(path, hex, &lines, &err), CAS_OK, "%s", err.msg);
   char want[CAS_SHA256_HEX];
-  cas_sha256_hex("abc\nabc\n", 8, want);
+  cr_assert_eq(cas_sha256_hex("abc\nabc\n", 8, want), CAS_OK);
   cr_assert_str_eq(hex, want);
   cr_assert_eq(lines, 2);
   unlink(path);
   cr_assert_eq(cas_sha256_file(path, hex, NULL, &err), CAS_ERR_INPUT);
   cr_assert(strstr(err.msg, path) != NULL, "message names the file: %s", err.msg);
+}
+
+/* libcrypto's allocations, made to fail on demand. */
+static int no_memory;
+static void *try_malloc(size_t n, const char *file, int line) {
+  (void)file, (void)line;
+  return no_memory ? NULL : malloc(n);
+}
+static void *try_realloc(void *p, size_t n, const char *file, int line) {
+  (void)file, (void)line;
+  return no_memory ? NULL : realloc(p, n);
+}
+static void just_free(void *p, const char *file, int line) {
+  (void)file, (void)line;
+  free(p);
+}
+/* Before main: the test runner's own start-up already uses libcrypto, and
+ * libcrypto takes allocation functions only before its first allocation. */
+static int hooked;
+__attribute__((constructor)) static void hook_allocations(void) {
+  hooked = CRYPTO_set_mem_functions(try_malloc, try_realloc, just_free);
+}
+
+Test(sha256, no_memory_is_a_status_never_a_digest) {
+  cr_assert(hooked, "libcrypto allocated before the test could hook it");
+  char path[] = "/tmp/test_sha256_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  cr_assert_eq(write(fd, "abc", 3), 3);
+  close(fd);
+  check("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+  no_memory = 1;
+  cas_sha256 s;
+  cas_sha256_init(&s);
+  cas_sha256_update(&s, "abc", 3);
+  uint8_t d[CAS_SHA256_BYTES];
+  memset(d, 0xAB, sizeof d);
+  cr_assert_eq(cas_sha256_final(&s, d), CAS_ERR_NOMEM);
+  for (int i = 0; i < CAS_SHA256_BYTES; i++) cr_assert_eq(d[i], 0, "byte %d of a failed digest", i);
+  char hex[CAS_SHA256_HEX] = "x";
+  cr_assert_eq(cas_sha256_hex("abc", 3, hex), CAS_ERR_NOMEM);
+  cr_assert_str_eq(hex, "");
+  cas_error err = {0};
+  cr_assert_eq(cas_sha256_file(path, hex, NULL, &err), CAS_ERR_NOMEM);
+  cr_assert(strstr(err.msg, path) != NULL, "message names the file: %s", err.msg);
+
+  no_memory = 0;
+  check("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  cr_assert_eq(cas_sha256_file(path, hex, NULL, &err), CAS_OK, "%s", err.msg);
+  cr_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  unlink(path);
 }
