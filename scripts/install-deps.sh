@@ -8,7 +8,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
-  libhdf5-dev hdf5-tools libyaml-dev libssl-dev libcriterion-dev
+  libhdf5-dev hdf5-tools libyaml-dev libjansson-dev libssl-dev libcriterion-dev
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
   python3 python3-h5py python3-numpy python3-xarray python3-h5netcdf python3-netcdf4
   python3-pandas python3-matplotlib python3-pytest

@@ -1,9 +1,10 @@
 /*
  * test_manifest.c: the batch manifest (manifest.h) survives a write and a
  * read unchanged, including seeds up to 2^64 - 1, quotes, backslashes,
- * control characters and non-UTF-8 bytes in paths; a malformed manifest is
- * bad input with line and column; the comparisons used to decide reuse see
- * every field.
+ * control characters and non-UTF-8 bytes in paths, every byte value and
+ * the private-use characters that stand for bytes, and doubles to the last
+ * bit; a malformed manifest is bad input with line and column; the
+ * comparisons used to decide reuse see every field.
  */
 #include <criterion/criterion.h>
 
@@ -122,4 +123,77 @@ Test(manifest, malformed_is_bad_input_with_position) {
   cr_assert_eq(cas_manifest_read(path, &r, &n, &err), CAS_ERR_INPUT);
   cr_assert(strstr(err.msg, "entry 1") != NULL, "%s", err.msg);
   free(path);
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f);
+  static char text[1 << 16];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  return text;
+}
+
+Test(manifest, every_byte_and_every_bit_read_back) {
+  /* Every byte value 1..255 (most of them not UTF-8 where they stand), then
+   * valid UTF-8: a 4-byte character and the first and last of U+EF80..U+EFFF,
+   * the characters that stand for stray bytes in the file; then an overlong
+   * '/' and an encoded surrogate, which are not UTF-8 either. */
+  char path[255 + 64];
+  size_t k = 0;
+  for (int b = 1; b < 256; b++) path[k++] = (char)b;
+  const char tail[] = "\xf0\x9f\x98\x80\xee\xbe\x80\xee\xbf\xbf\xc0\xaf\xed\xa0\x80";
+  memcpy(path + k, tail, sizeof tail);
+  cas_manifest_input in = {"links", path, ""};
+  cas_manifest_entry e = {0};
+  e.name = path;
+  e.status = "pending";
+  e.elapsed_seconds = 0.1 + 0.2; /* 0.30000000000000004 */
+  e.inputs = &in;
+  e.ninputs = 1;
+  e.overrides = (cas_manifest_overrides){(uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1, 1, 1, 1, 1, "dense"};
+  cas_manifest m = {"0.1.0", path, path, 0, 0, e.overrides, NULL, NULL, &e, 1};
+  char *file = tmpdir_path("bytes.json");
+  cas_error err = {0};
+  cr_assert_eq(cas_manifest_write(file, &m, &err), CAS_OK, "%s", err.msg);
+  /* Counts are JSON integers while they fit a signed 64-bit integer, else
+   * strings of their digits. */
+  const char *text = slurp(file);
+  cr_assert(strstr(text, "\"paths\": 9223372036854775807,") != NULL, "%s", text);
+  cr_assert(strstr(text, "\"seed\": \"9223372036854775808\",") != NULL, "%s", text);
+  cr_assert(strstr(text, "\"sha256\": null") != NULL, "%s", text);
+
+  cas_manifest_entry *r = NULL;
+  size_t n = 0;
+  cr_assert_eq(cas_manifest_read(file, &r, &n, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(n, 1);
+  cr_assert_str_eq(r[0].name, path);
+  cr_assert_str_eq(r[0].inputs[0].path, path);
+  cr_assert_eq(r[0].inputs[0].sha256[0], '\0');
+  cr_assert(r[0].elapsed_seconds == 0.1 + 0.2, "%.17g", r[0].elapsed_seconds);
+  cr_assert(cas_manifest_same_overrides(&r[0].overrides, &e.overrides));
+  cr_assert(cas_manifest_same_inputs(&r[0], &e));
+  cas_manifest_entries_free(r, n);
+
+  /* A seed written as a string reads back; other strings are not counts. */
+  FILE *f = fopen(file, "w");
+  fputs("{\"scenarios\": [{\"name\": \"x\", \"status\": \"ok\", \"inputs\": [],\n"
+        "  \"overrides\": {\"seed\": \"18446744073709551615\", \"paths\": 7, \"kernel\": \"sparse\"}}]}\n", f);
+  fclose(f);
+  cr_assert_eq(cas_manifest_read(file, &r, &n, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(r[0].overrides.seed, UINT64_MAX);
+  cr_assert(r[0].overrides.seed_given && r[0].overrides.paths_given && !r[0].overrides.loans_given);
+  cr_assert_eq(r[0].overrides.paths, 7);
+  cas_manifest_entries_free(r, n);
+  const char *bad[] = {"\"18446744073709551616\"", "\"-1\"", "\" 1\"", "\"1x\"", "-1", "1.5", "true"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    f = fopen(file, "w");
+    fprintf(f, "{\"scenarios\": [{\"name\": \"x\", \"status\": \"ok\", \"inputs\": [],"
+               " \"overrides\": {\"seed\": %s, \"kernel\": \"sparse\"}}]}", bad[i]);
+    fclose(f);
+    cr_assert_eq(cas_manifest_read(file, &r, &n, &err), CAS_ERR_INPUT, "seed %s", bad[i]);
+    cr_assert(strstr(err.msg, "entry 1") != NULL, "%s", err.msg);
+  }
+  free(file);
 }

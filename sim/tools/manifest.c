@@ -1,121 +1,187 @@
 /*
- * manifest.c: writing and reading a batch manifest (manifest.h).
+ * manifest.c: writing and reading a batch manifest (manifest.h), with
+ * jansson.
  *
- * Writer: the document is built in memory (a growing buffer), written to
- * "PATH.tmp.<pid>", flushed with fsync and renamed, so that a crash or a
- * kill -9 at any moment leaves the previous manifest or the new one, never
- * a mix. Strings are escaped per RFC 8259: quote, backslash and control
- * characters; bytes that are not valid UTF-8 are written as \u00XX.
- * Integers (seeds up to 2^64 - 1) are written as JSON numbers and read
- * back from their text, so no precision is lost.
+ * Writer: the document is built as a jansson tree, dumped with an indent
+ * of 2 and doubles at 17 significant digits (so that they read back
+ * exactly), and written through cas_outfile_write_all: a temporary file
+ * beside it, flushed to disk and renamed, so that a crash or a kill -9 at
+ * any moment leaves the previous manifest or the new one, never a mix.
  *
- * Reader: a small recursive-descent JSON parser (RFC 8259) into a tree,
- * with a depth limit so that no input can exhaust the stack, then the
- * fields the batch needs are taken from the tree; unknown fields are
- * ignored (a later version may add some).
+ * Text: JSON strings are Unicode, while paths and names are bytes. Valid
+ * UTF-8 is written as it is. A byte b that is not part of valid UTF-8 (a
+ * file name in another encoding) is written as the character U+EF00 + b
+ * (U+EF80..U+EFFF, a private-use range), and so are the bytes of any
+ * character of that range the text itself holds; the reader turns every
+ * such character back into its byte, so every text reads back byte for
+ * byte.
+ *
+ * Counts (paths, seed, loans: up to 2^64 - 1) are JSON integers up to
+ * 2^63 - 1, which jansson (and most JSON readers) hold exactly; a larger
+ * value, only possible for a seed, is written as a string of its decimal
+ * digits. The reader takes both.
+ *
+ * Reader: jansson parses the whole document (any JSON value at the top,
+ * duplicate keys refused), then the fields the batch needs are taken from
+ * the tree; unknown fields are ignored (a later version may add some).
+ * Nesting deeper than MAX_DEPTH (no manifest comes near it) is refused
+ * where it happens.
  */
 #include "manifest.h"
 #include "outfile.h"
-#include "textbuf.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* ---- writer ------------------------------------------------------------ */
+#include <jansson.h>
 
+enum { MAX_DEPTH = 64 };
 
-/* Length of the valid UTF-8 sequence at s (0 if invalid). */
-static size_t utf8_len(const unsigned char *s) {
+/* ---- text: bytes <-> JSON strings -------------------------------------- */
+
+enum { PRIVATE_FIRST = 0xEF80, PRIVATE_LAST = 0xEFFF };
+
+/* Length of the valid UTF-8 character at s (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF) and its code point; 0 if not valid. */
+static size_t utf8_char(const unsigned char *s, uint32_t *cp) {
   unsigned c = s[0];
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || (n == 2 && c < 0xC2)) return 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xC0) != 0x80) return 0;
+  size_t n;
+  uint32_t v, min;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    n = 2, v = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, v = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, v = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
+    v = v << 6 | (s[i] & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
   return n;
 }
 
-static void put_string(cas_buf *b, const char *s) {
-  if (!s) {
-    cas_buf_put(b, "null");
-    return;
-  }
-  cas_buf_put(b, "\"");
+/* A JSON string for s (null for NULL); NULL if out of memory. */
+static json_t *text(const char *s) {
+  if (!s) return json_null();
   const unsigned char *p = (const unsigned char *)s;
-  while (*p) {
-    size_t n = utf8_len(p);
-    if (*p == '"' || *p == '\\') {
-      char e[3] = {'\\', (char)*p, 0};
-      cas_buf_put(b, e);
-      p++;
-    } else if (*p == '\n') {
-      cas_buf_put(b, "\\n");
-      p++;
-    } else if (*p == '\t') {
-      cas_buf_put(b, "\\t");
-      p++;
-    } else if (*p < 0x20 || n == 0) {
-      cas_buf_printf(b, "\\u%04x", *p);
-      p++;
-    } else {
-      cas_buf_putn(b, (const char *)p, n);
-      p += n;
+  size_t len = strlen(s);
+  int plain = 1;
+  uint32_t cp;
+  for (size_t i = 0, k; i < len && plain; i += k) {
+    k = utf8_char(p + i, &cp);
+    plain = k && (cp < PRIVATE_FIRST || cp > PRIVATE_LAST);
+  }
+  if (plain) return json_stringn(s, len);
+  /* Each byte becomes at most one 3-byte character. */
+  char *t = malloc(3 * len + 1);
+  if (!t) return NULL;
+  size_t n = 0;
+  for (size_t i = 0, k; i < len; i += k) {
+    k = utf8_char(p + i, &cp);
+    if (k && (cp < PRIVATE_FIRST || cp > PRIVATE_LAST)) {
+      memcpy(t + n, p + i, k);
+      n += k;
+      continue;
+    }
+    if (!k) k = 1; /* one stray byte, else each byte of the character */
+    for (size_t j = 0; j < k; j++) {
+      uint32_t u = 0xEF00 + p[i + j];
+      t[n++] = (char)(0xE0 | u >> 12);
+      t[n++] = (char)(0x80 | ((u >> 6) & 0x3F));
+      t[n++] = (char)(0x80 | (u & 0x3F));
     }
   }
-  cas_buf_put(b, "\"");
+  json_t *v = json_stringn(t, n);
+  free(t);
+  return v;
 }
 
-static void put_overrides(cas_buf *b, const cas_manifest_overrides *o, const char *indent) {
-  cas_buf_printf(b, "{\n%s  \"paths\": ", indent);
-  if (o->paths_given) cas_buf_printf(b, "%llu", (unsigned long long)o->paths);
-  else cas_buf_put(b, "null");
-  cas_buf_printf(b, ",\n%s  \"seed\": ", indent);
-  if (o->seed_given) cas_buf_printf(b, "%llu", (unsigned long long)o->seed);
-  else cas_buf_put(b, "null");
-  cas_buf_printf(b, ",\n%s  \"loans\": ", indent);
-  if (o->loans_given) cas_buf_printf(b, "%llu", (unsigned long long)o->loans);
-  else cas_buf_put(b, "null");
-  cas_buf_printf(b, ",\n%s  \"kernel\": ", indent);
-  put_string(b, o->kernel);
-  cas_buf_printf(b, "\n%s}", indent);
-}
-
-static void put_entry(cas_buf *b, const cas_manifest_entry *e) {
-  cas_buf_put(b, "    {\n      \"name\": ");
-  put_string(b, e->name);
-  cas_buf_put(b, ",\n      \"scenario\": ");
-  put_string(b, e->scenario);
-  cas_buf_put(b, ",\n      \"status\": ");
-  put_string(b, e->status);
-  cas_buf_put(b, ",\n      \"error\": ");
-  put_string(b, e->error);
-  cas_buf_put(b, ",\n      \"output\": ");
-  put_string(b, e->output);
-  cas_buf_put(b, ",\n      \"digest\": ");
-  put_string(b, e->digest[0] ? e->digest : NULL);
-  cas_buf_put(b, ",\n      \"inputs\": [");
-  for (size_t i = 0; i < e->ninputs; i++) {
-    cas_buf_put(b, i ? ",\n        {\"role\": " : "\n        {\"role\": ");
-    put_string(b, e->inputs[i].role);
-    cas_buf_put(b, ", \"path\": ");
-    put_string(b, e->inputs[i].path);
-    cas_buf_put(b, ", \"sha256\": ");
-    put_string(b, e->inputs[i].sha256);
-    cas_buf_put(b, "}");
+/* The bytes a JSON string stands for (text() undone), malloc'ed. */
+static char *bytes(const json_t *v) {
+  const unsigned char *s = (const unsigned char *)json_string_value(v);
+  size_t len = json_string_length(v);
+  char *t = malloc(len + 1);
+  if (!t) return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < len;) {
+    /* U+EF80..U+EFFF is EE BE 80..EE BF BF */
+    if (i + 2 < len && s[i] == 0xEE && (s[i + 1] == 0xBE || s[i + 1] == 0xBF)) {
+      t[n++] = (char)(0x80 | (s[i + 1] & 1) << 6 | (s[i + 2] & 0x3F));
+      i += 3;
+    } else {
+      t[n++] = (char)s[i++];
+    }
   }
-  cas_buf_put(b, e->ninputs ? "\n      ],\n      \"overrides\": " : "],\n      \"overrides\": ");
-  put_overrides(b, &e->overrides, "      ");
-  cas_buf_put(b, ",\n      \"cascade_commit\": ");
-  put_string(b, e->cascade_commit);
-  cas_buf_put(b, ",\n      \"start_utc\": ");
-  put_string(b, e->start_utc);
-  cas_buf_put(b, ",\n      \"end_utc\": ");
-  put_string(b, e->end_utc);
-  cas_buf_printf(b, ",\n      \"elapsed_seconds\": %.3f\n    }", e->elapsed_seconds);
+  t[n] = '\0';
+  return t;
+}
+
+/* ---- writer ------------------------------------------------------------ */
+
+/* A count given on the command line: a JSON integer, a decimal string
+ * above 2^63 - 1, null if not given. */
+static json_t *count(uint64_t v, int given) {
+  if (!given) return json_null();
+  if (v <= INT64_MAX) return json_integer((json_int_t)v);
+  char digits[24];
+  snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+  return json_string(digits);
+}
+
+/* json_object_set_new takes value even on failure (a NULL object or
+ * value included), so a tree is built call after call and checked once:
+ * bad collects the failures. */
+static void set(json_t *obj, const char *key, json_t *value, int *bad) {
+  if (json_object_set_new(obj, key, value)) *bad = 1;
+}
+
+static json_t *overrides(const cas_manifest_overrides *o, int *bad) {
+  json_t *j = json_object();
+  set(j, "paths", count(o->paths, o->paths_given), bad);
+  set(j, "seed", count(o->seed, o->seed_given), bad);
+  set(j, "loans", count(o->loans, o->loans_given), bad);
+  set(j, "kernel", text(o->kernel), bad);
+  return j;
+}
+
+static json_t *entry(const cas_manifest_entry *e, int *bad) {
+  json_t *j = json_object();
+  set(j, "name", text(e->name), bad);
+  set(j, "scenario", text(e->scenario), bad);
+  set(j, "status", text(e->status), bad);
+  set(j, "error", text(e->error), bad);
+  set(j, "output", text(e->output), bad);
+  set(j, "digest", text(e->digest[0] ? e->digest : NULL), bad);
+  json_t *inputs = json_array();
+  for (size_t i = 0; i < e->ninputs; i++) {
+    const cas_manifest_input *in = &e->inputs[i];
+    json_t *x = json_object();
+    set(x, "role", text(in->role), bad);
+    set(x, "path", text(in->path), bad);
+    set(x, "sha256", text(in->sha256[0] ? in->sha256 : NULL), bad);
+    if (json_array_append_new(inputs, x)) *bad = 1;
+  }
+  set(j, "inputs", inputs, bad);
+  set(j, "overrides", overrides(&e->overrides, bad), bad);
+  set(j, "cascade_commit", text(e->cascade_commit), bad);
+  set(j, "start_utc", text(e->start_utc), bad);
+  set(j, "end_utc", text(e->end_utc), bad);
+  /* JSON has no NaN or infinity: a time that is neither is unknown. */
+  double t = e->elapsed_seconds;
+  set(j, "elapsed_seconds", isfinite(t) ? json_real(t) : json_null(), bad);
+  return j;
 }
 
 static int count_status(const cas_manifest *m, const char *status) {
@@ -125,431 +191,266 @@ static int count_status(const cas_manifest *m, const char *status) {
 }
 
 cas_status cas_manifest_write(const char *path, const cas_manifest *m, cas_error *err) {
-  cas_buf b = {0};
-  cas_buf_put(&b, "{\n  \"format\": \"cascade batch manifest 1\",\n  \"cascade_version\": ");
-  put_string(&b, m->cascade_version);
-  cas_buf_put(&b, ",\n  \"cascade_commit\": ");
-  put_string(&b, m->cascade_commit);
-  cas_buf_put(&b, ",\n  \"command_line\": ");
-  put_string(&b, m->command_line);
-  if (m->shard_count > 0) cas_buf_printf(&b, ",\n  \"shard\": {\"index\": %d, \"count\": %d}", m->shard_index, m->shard_count);
-  else cas_buf_put(&b, ",\n  \"shard\": null");
-  cas_buf_put(&b, ",\n  \"overrides\": ");
-  put_overrides(&b, &m->overrides, "  ");
-  cas_buf_put(&b, ",\n  \"started_utc\": ");
-  put_string(&b, m->started_utc);
-  cas_buf_put(&b, ",\n  \"updated_utc\": ");
-  put_string(&b, m->updated_utc);
-  cas_buf_printf(&b, ",\n  \"counts\": {\"ok\": %d, \"reused\": %d, \"failed\": %d, \"pending\": %d}",
-          count_status(m, "ok"), count_status(m, "reused"), count_status(m, "failed"),
-          count_status(m, "pending"));
-  cas_buf_put(&b, ",\n  \"scenarios\": [\n");
-  for (size_t i = 0; i < m->nentries; i++) {
-    if (i) cas_buf_put(&b, ",\n");
-    put_entry(&b, &m->entries[i]);
+  int bad = 0;
+  json_t *root = json_object();
+  set(root, "format", json_string("cascade batch manifest 1"), &bad);
+  set(root, "cascade_version", text(m->cascade_version), &bad);
+  set(root, "cascade_commit", text(m->cascade_commit), &bad);
+  set(root, "command_line", text(m->command_line), &bad);
+  json_t *shard = json_null();
+  if (m->shard_count > 0) {
+    shard = json_object();
+    set(shard, "index", json_integer(m->shard_index), &bad);
+    set(shard, "count", json_integer(m->shard_count), &bad);
   }
-  cas_buf_put(&b, "\n  ]\n}\n");
-  if (b.failed) {
-    cas_buf_free(&b);
+  set(root, "shard", shard, &bad);
+  set(root, "overrides", overrides(&m->overrides, &bad), &bad);
+  set(root, "started_utc", text(m->started_utc), &bad);
+  set(root, "updated_utc", text(m->updated_utc), &bad);
+  json_t *counts = json_object();
+  static const char *const statuses[] = {"ok", "reused", "failed", "pending"};
+  for (size_t i = 0; i < 4; i++)
+    set(counts, statuses[i], json_integer(count_status(m, statuses[i])), &bad);
+  set(root, "counts", counts, &bad);
+  json_t *list = json_array();
+  for (size_t i = 0; i < m->nentries; i++)
+    if (json_array_append_new(list, entry(&m->entries[i], &bad))) bad = 1;
+  set(root, "scenarios", list, &bad);
+
+  char *doc = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+  json_decref(root);
+  size_t len = doc ? strlen(doc) : 0;
+  char *file = doc ? realloc(doc, len + 2) : NULL; /* and a final newline */
+  if (!file) {
+    free(doc);
     return cas_error_set(err, CAS_ERR_NOMEM, "no memory to write the manifest %s", path);
   }
-
-  cas_status st = cas_outfile_write_all(path, b.data, b.len, err);
-  cas_buf_free(&b);
+  file[len++] = '\n';
+  file[len] = '\0';
+  cas_status st = cas_outfile_write_all(path, file, len, err);
+  free(file);
   return st;
 }
 
 /* ---- reader ------------------------------------------------------------ */
 
-enum { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
-enum { MAX_DEPTH = 64 };
-
-typedef struct jv {
-  int type;
-  char *text;          /* string value, or the number's text */
-  struct jv *items;    /* array items or object values */
-  char **keys;         /* object keys */
-  size_t n;
-} jv;
-
-typedef struct parser {
-  const char *s, *end, *path;
-  const char *line_start;
-  long line;
-  cas_error *err;
-  int failed;
-} parser;
-
-static void jv_free(jv *v) {
-  if (!v) return;
-  for (size_t i = 0; i < v->n; i++) {
-    jv_free(&v->items[i]);
-    if (v->keys) free(v->keys[i]);
+/* Where the nesting first goes deeper than MAX_DEPTH: its byte offset, line
+ * and column (in characters, as jansson counts), or -1. Strings are
+ * skipped, so this is right wherever the text is JSON so far, which is all
+ * that matters: past the first syntax error jansson's message wins. */
+static long too_deep(const char *s, size_t len, long *line, long *col) {
+  int depth = 0, in_string = 0, escaped = 0;
+  *line = 1;
+  *col = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\n') {
+      ++*line;
+      *col = 0;
+    } else if ((c & 0xC0) != 0x80) {
+      ++*col; /* a character starts here */
+    }
+    if (escaped) {
+      escaped = 0;
+    } else if (in_string) {
+      escaped = c == '\\';
+      in_string = c != '"';
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_DEPTH) return (long)i;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
   }
-  free(v->items);
-  free(v->keys);
-  free(v->text);
-}
-
-static int perr(parser *p, const char *what) {
-  if (!p->failed)
-    cas_error_at(p->err, CAS_ERR_INPUT, p->path, p->line, (long)(p->s - p->line_start) + 1,
-                 "malformed manifest: %s", what);
-  p->failed = 1;
   return -1;
 }
 
-static void skip_ws(parser *p) {
-  while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')) {
-    if (*p->s == '\n') {
-      p->line++;
-      p->line_start = p->s + 1;
-    }
-    p->s++;
-  }
-}
+typedef enum { GOT, BAD, NOMEM } got;
 
-static int hexval(char c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static int read_hex4(parser *p, unsigned *out) {
-  if (p->end - p->s < 4) return perr(p, "short \\u escape");
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    int h = hexval(p->s[i]);
-    if (h < 0) return perr(p, "bad \\u escape");
-    v = v * 16 + (unsigned)h;
-  }
-  p->s += 4;
-  *out = v;
-  return 0;
-}
-
-/* A string at p->s (on the opening quote) into a malloc'ed UTF-8 text. */
-static int parse_string(parser *p, char **out) {
-  p->s++;
-  size_t cap = 32, n = 0;
-  char *t = malloc(cap);
-  if (!t) return perr(p, "out of memory");
-  for (;;) {
-    if (p->s >= p->end) {
-      free(t);
-      return perr(p, "unterminated string");
-    }
-    if (n + 5 > cap) {
-      char *u = realloc(t, cap *= 2);
-      if (!u) {
-        free(t);
-        return perr(p, "out of memory");
-      }
-      t = u;
-    }
-    unsigned char c = (unsigned char)*p->s;
-    if (c == '"') {
-      p->s++;
-      break;
-    }
-    if (c < 0x20) {
-      free(t);
-      return perr(p, "control character in string");
-    }
-    if (c != '\\') {
-      t[n++] = (char)c;
-      p->s++;
-      continue;
-    }
-    p->s++;
-    if (p->s >= p->end) {
-      free(t);
-      return perr(p, "unterminated string");
-    }
-    char e = *p->s++;
-    const char *simple = strchr("\"\\/bfnrt", e);
-    if (simple && e) {
-      static const char rep[] = "\"\\/\b\f\n\r\t";
-      t[n++] = rep[simple - "\"\\/bfnrt"];
-      continue;
-    }
-    if (e != 'u') {
-      free(t);
-      return perr(p, "unknown escape in string");
-    }
-    unsigned cp;
-    if (read_hex4(p, &cp)) {
-      free(t);
-      return -1;
-    }
-    if (cp >= 0xD800 && cp < 0xDC00) {
-      unsigned lo;
-      if (p->end - p->s < 2 || p->s[0] != '\\' || p->s[1] != 'u') {
-        free(t);
-        return perr(p, "lone surrogate in \\u escape");
-      }
-      p->s += 2;
-      if (read_hex4(p, &lo)) {
-        free(t);
-        return -1;
-      }
-      if (lo < 0xDC00 || lo > 0xDFFF) {
-        free(t);
-        return perr(p, "bad surrogate pair in \\u escape");
-      }
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-      free(t);
-      return perr(p, "lone surrogate in \\u escape");
-    }
-    if (cp == 0) {
-      free(t);
-      return perr(p, "\\u0000 in string");
-    }
-    /* \u00XX below 0x100 stands for the raw byte the writer escaped. */
-    if (cp < 0x100) {
-      t[n++] = (char)cp;
-    } else if (cp < 0x800) {
-      t[n++] = (char)(0xC0 | cp >> 6);
-      t[n++] = (char)(0x80 | (cp & 63));
-    } else if (cp < 0x10000) {
-      t[n++] = (char)(0xE0 | cp >> 12);
-      t[n++] = (char)(0x80 | ((cp >> 6) & 63));
-      t[n++] = (char)(0x80 | (cp & 63));
-    } else {
-      t[n++] = (char)(0xF0 | cp >> 18);
-      t[n++] = (char)(0x80 | ((cp >> 12) & 63));
-      t[n++] = (char)(0x80 | ((cp >> 6) & 63));
-      t[n++] = (char)(0x80 | (cp & 63));
-    }
-  }
-  t[n] = '\0';
-  *out = t;
-  return 0;
-}
-
-static int parse_value(parser *p, jv *v, int depth);
-
-static int push(parser *p, jv *v, char *key, jv *item) {
-  if ((v->n & (v->n - 1)) == 0) { /* grow at powers of two */
-    size_t cap = v->n ? 2 * v->n : 1;
-    jv *items = realloc(v->items, cap * sizeof *items);
-    if (!items) return perr(p, "out of memory");
-    v->items = items;
-    if (v->type == J_OBJECT) {
-      char **keys = realloc(v->keys, cap * sizeof *keys);
-      if (!keys) return perr(p, "out of memory");
-      v->keys = keys;
-    }
-  }
-  v->items[v->n] = *item;
-  if (v->type == J_OBJECT) v->keys[v->n] = key;
-  v->n++;
-  return 0;
-}
-
-static int parse_container(parser *p, jv *v, int depth) {
-  int object = *p->s == '{';
-  char close = object ? '}' : ']';
-  v->type = object ? J_OBJECT : J_ARRAY;
-  p->s++;
-  skip_ws(p);
-  if (p->s < p->end && *p->s == close) {
-    p->s++;
-    return 0;
-  }
-  for (;;) {
-    char *key = NULL;
-    if (object) {
-      skip_ws(p);
-      if (p->s >= p->end || *p->s != '"') return perr(p, "expected a quoted key");
-      if (parse_string(p, &key)) return -1;
-      skip_ws(p);
-      if (p->s >= p->end || *p->s != ':') {
-        free(key);
-        return perr(p, "expected ':' after a key");
-      }
-      p->s++;
-    }
-    jv item = {0};
-    if (parse_value(p, &item, depth + 1) || push(p, v, key, &item)) {
-      free(key);
-      jv_free(&item);
-      return -1;
-    }
-    skip_ws(p);
-    if (p->s < p->end && *p->s == ',') {
-      p->s++;
-      continue;
-    }
-    if (p->s < p->end && *p->s == close) {
-      p->s++;
-      return 0;
-    }
-    return perr(p, object ? "expected ',' or '}'" : "expected ',' or ']'");
-  }
-}
-
-static int parse_value(parser *p, jv *v, int depth) {
-  if (depth > MAX_DEPTH) return perr(p, "nested too deeply");
-  skip_ws(p);
-  if (p->s >= p->end) return perr(p, "unexpected end of file");
-  char c = *p->s;
-  if (c == '{' || c == '[') return parse_container(p, v, depth);
-  if (c == '"') {
-    v->type = J_STRING;
-    return parse_string(p, &v->text);
-  }
-  static const struct { const char *word; int type; } words[] = {
-      {"null", J_NULL}, {"true", J_BOOL}, {"false", J_BOOL}};
-  for (size_t i = 0; i < 3; i++) {
-    size_t n = strlen(words[i].word);
-    if ((size_t)(p->end - p->s) >= n && !memcmp(p->s, words[i].word, n)) {
-      v->type = words[i].type;
-      v->text = strdup(words[i].word);
-      p->s += n;
-      return v->text ? 0 : perr(p, "out of memory");
-    }
-  }
-  const char *start = p->s;
-  if (*p->s == '-') p->s++;
-  while (p->s < p->end && strchr("0123456789.eE+-", *p->s) && *p->s) p->s++;
-  if (p->s == start || (p->s == start + 1 && *start == '-')) return perr(p, "expected a value");
-  v->type = J_NUMBER;
-  v->text = strndup(start, (size_t)(p->s - start));
-  return v->text ? 0 : perr(p, "out of memory");
-}
-
-static const jv *field(const jv *obj, const char *key) {
-  if (!obj || obj->type != J_OBJECT) return NULL;
-  for (size_t i = 0; i < obj->n; i++)
-    if (!strcmp(obj->keys[i], key)) return &obj->items[i];
-  return NULL;
-}
-
-/* A string field copied (NULL if absent or null); -1 on a wrong type or no memory. */
-static int get_string(const jv *obj, const char *key, char **out) {
-  const jv *f = field(obj, key);
+/* A text field copied: NULL if absent or null. */
+static got get_text(const json_t *obj, const char *key, char **out) {
+  const json_t *f = json_object_get(obj, key);
   *out = NULL;
-  if (!f || f->type == J_NULL) return 0;
-  if (f->type != J_STRING) return -1;
-  *out = strdup(f->text);
-  return *out ? 0 : -1;
+  if (!f || json_is_null(f)) return GOT;
+  if (!json_is_string(f)) return BAD;
+  *out = bytes(f);
+  return *out ? GOT : NOMEM;
 }
 
-static int get_hex(const jv *obj, const char *key, char out[CAS_SHA256_HEX]) {
-  const jv *f = field(obj, key);
+/* A hash: 64 characters, or "" if absent or null. */
+static got get_hex(const json_t *obj, const char *key, char out[CAS_SHA256_HEX]) {
+  const json_t *f = json_object_get(obj, key);
   out[0] = '\0';
-  if (!f || f->type == J_NULL) return 0;
-  if (f->type != J_STRING || strlen(f->text) != CAS_SHA256_HEX - 1) return -1;
-  memcpy(out, f->text, CAS_SHA256_HEX);
-  return 0;
+  if (!f || json_is_null(f)) return GOT;
+  const char *s = json_string_value(f);
+  if (!s || strlen(s) != CAS_SHA256_HEX - 1) return BAD;
+  memcpy(out, s, CAS_SHA256_HEX);
+  return GOT;
 }
 
-static int get_count(const jv *obj, const char *key, uint64_t *out, int *given) {
-  const jv *f = field(obj, key);
+/* A count: a non-negative integer or a string of decimal digits; not given
+ * if absent or null. */
+static got get_count(const json_t *obj, const char *key, uint64_t *out, int *given) {
+  const json_t *f = json_object_get(obj, key);
   *out = 0;
   *given = 0;
-  if (!f || f->type == J_NULL) return 0;
-  if (f->type != J_NUMBER || f->text[0] < '0' || f->text[0] > '9') return -1;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(f->text, &end, 10);
-  if (errno || *end) return -1;
-  *out = v;
+  if (!f || json_is_null(f)) return GOT;
+  if (json_is_integer(f)) {
+    if (json_integer_value(f) < 0) return BAD;
+    *out = (uint64_t)json_integer_value(f);
+  } else {
+    const char *s = json_string_value(f);
+    if (!s || s[0] < '0' || s[0] > '9') return BAD;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return BAD;
+    *out = v;
+  }
   *given = 1;
-  return 0;
+  return GOT;
 }
 
-static int get_overrides(const jv *obj, cas_manifest_overrides *o) {
+static got get_overrides(const json_t *obj, cas_manifest_overrides *o) {
   memset(o, 0, sizeof *o);
-  if (!obj || obj->type != J_OBJECT) return -1;
-  if (get_count(obj, "paths", &o->paths, &o->paths_given) ||
-      get_count(obj, "seed", &o->seed, &o->seed_given) ||
-      get_count(obj, "loans", &o->loans, &o->loans_given))
-    return -1;
-  const jv *k = field(obj, "kernel");
-  if (!k || k->type != J_STRING || strlen(k->text) >= sizeof o->kernel) return -1;
-  snprintf(o->kernel, sizeof o->kernel, "%s", k->text);
-  return 0;
+  if (!json_is_object(obj)) return BAD;
+  got g;
+  if ((g = get_count(obj, "paths", &o->paths, &o->paths_given)) != GOT ||
+      (g = get_count(obj, "seed", &o->seed, &o->seed_given)) != GOT ||
+      (g = get_count(obj, "loans", &o->loans, &o->loans_given)) != GOT)
+    return g;
+  const json_t *k = json_object_get(obj, "kernel");
+  if (!json_is_string(k)) return BAD;
+  char *name = bytes(k);
+  if (!name) return NOMEM;
+  g = strlen(name) < sizeof o->kernel ? GOT : BAD;
+  if (g == GOT) memcpy(o->kernel, name, strlen(name) + 1);
+  free(name);
+  return g;
 }
 
-static int get_entry(const jv *obj, cas_manifest_entry *e) {
+/* The first failure of a sequence of gets is the one reported. */
+#define TRY(call)                   \
+  do {                              \
+    got g_ = (call);                \
+    if (g_ != GOT) return g_;       \
+  } while (0)
+
+static got get_entry(const json_t *obj, cas_manifest_entry *e) {
   memset(e, 0, sizeof *e);
-  if (obj->type != J_OBJECT) return -1;
-  if (get_string(obj, "name", &e->name) || get_string(obj, "scenario", &e->scenario) ||
-      get_string(obj, "status", &e->status) || get_string(obj, "error", &e->error) ||
-      get_string(obj, "output", &e->output) || get_string(obj, "cascade_commit", &e->cascade_commit) ||
-      get_string(obj, "start_utc", &e->start_utc) || get_string(obj, "end_utc", &e->end_utc) ||
-      get_hex(obj, "digest", e->digest) || get_overrides(field(obj, "overrides"), &e->overrides))
-    return -1;
-  if (!e->name || !e->status) return -1;
-  const jv *el = field(obj, "elapsed_seconds");
-  if (el && el->type == J_NUMBER) e->elapsed_seconds = strtod(el->text, NULL);
-  const jv *in = field(obj, "inputs");
-  if (!in || in->type != J_ARRAY) return -1;
-  if (in->n) {
-    e->inputs = calloc(in->n, sizeof *e->inputs);
-    if (!e->inputs) return -1;
+  if (!json_is_object(obj)) return BAD;
+  TRY(get_text(obj, "name", &e->name));
+  TRY(get_text(obj, "scenario", &e->scenario));
+  TRY(get_text(obj, "status", &e->status));
+  TRY(get_text(obj, "error", &e->error));
+  TRY(get_text(obj, "output", &e->output));
+  TRY(get_text(obj, "cascade_commit", &e->cascade_commit));
+  TRY(get_text(obj, "start_utc", &e->start_utc));
+  TRY(get_text(obj, "end_utc", &e->end_utc));
+  TRY(get_hex(obj, "digest", e->digest));
+  TRY(get_overrides(json_object_get(obj, "overrides"), &e->overrides));
+  if (!e->name || !e->status) return BAD;
+  const json_t *el = json_object_get(obj, "elapsed_seconds");
+  if (json_is_number(el)) e->elapsed_seconds = json_number_value(el);
+  const json_t *in = json_object_get(obj, "inputs");
+  if (!json_is_array(in)) return BAD;
+  size_t n = json_array_size(in);
+  if (n) {
+    e->inputs = calloc(n, sizeof *e->inputs);
+    if (!e->inputs) return NOMEM;
   }
-  for (size_t i = 0; i < in->n; i++) {
+  for (size_t i = 0; i < n; i++) {
+    const json_t *x = json_array_get(in, i);
+    cas_manifest_input *y = &e->inputs[i];
     e->ninputs++;
-    if (get_string(&in->items[i], "role", &e->inputs[i].role) ||
-        get_string(&in->items[i], "path", &e->inputs[i].path) ||
-        get_hex(&in->items[i], "sha256", e->inputs[i].sha256) || !e->inputs[i].role ||
-        !e->inputs[i].path)
-      return -1;
+    if (!json_is_object(x)) return BAD;
+    TRY(get_text(x, "role", &y->role));
+    TRY(get_text(x, "path", &y->path));
+    TRY(get_hex(x, "sha256", y->sha256));
+    if (!y->role || !y->path) return BAD;
   }
-  return 0;
+  return GOT;
+}
+
+/* The whole file, NUL-terminated; NULL with err set on failure. */
+static char *slurp(const char *path, size_t *len, cas_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cas_error_set(err, CAS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0, k;
+  char *text = malloc(cap + 1);
+  while (text && (k = fread(text + n, 1, cap - n, f)) > 0) {
+    n += k;
+    if (n == cap) {
+      char *t = realloc(text, (cap *= 2) + 1);
+      if (!t) free(text);
+      text = t;
+    }
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (!text) {
+    cas_error_set(err, CAS_ERR_NOMEM, "no memory to read %s", path);
+  } else if (bad) {
+    free(text);
+    text = NULL;
+    cas_error_set(err, CAS_ERR_IO, "%s: read error", path);
+  } else {
+    text[n] = '\0';
+    *len = n;
+  }
+  return text;
 }
 
 cas_status cas_manifest_read(const char *path, cas_manifest_entry **entries, size_t *n,
                              cas_error *err) {
   *entries = NULL;
   *n = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) return cas_error_set(err, CAS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-  size_t cap = 1 << 16, len = 0;
-  char *text = malloc(cap);
-  size_t k;
-  while (text && (k = fread(text + len, 1, cap - len, f)) > 0) {
-    len += k;
-    if (len == cap) {
-      char *t = realloc(text, cap *= 2);
-      if (!t) free(text);
-      text = t;
-    }
-  }
-  fclose(f);
-  if (!text) return cas_error_set(err, CAS_ERR_NOMEM, "no memory to read %s", path);
-  parser p = {text, text + len, path, text, 1, err, 0};
-  jv root = {0};
+  size_t len = 0;
+  char *text = slurp(path, &len, err);
+  if (!text) return err ? err->status : CAS_ERR_IO;
+  long line, col;
+  long deep = too_deep(text, len, &line, &col);
+  json_error_t je;
+  json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+  free(text);
   cas_status st = CAS_OK;
-  if (parse_value(&p, &root, 0) == 0) {
-    skip_ws(&p);
-    if (p.s != p.end) perr(&p, "text after the document");
+  /* The first error in the text is the one reported; jansson's position is
+   * the 1-based offset of the last byte it read. */
+  if (deep >= 0 && (root || deep < je.position)) {
+    st = cas_error_at(err, CAS_ERR_INPUT, path, line, col, "malformed manifest: nested too deeply");
+  } else if (!root && json_error_code(&je) == json_error_out_of_memory) {
+    st = cas_error_set(err, CAS_ERR_NOMEM, "no memory to read %s", path);
+  } else if (!root) {
+    st = cas_error_at(err, CAS_ERR_INPUT, path, je.line, je.column, "malformed manifest: %s", je.text);
   }
-  if (p.failed) st = err ? err->status : CAS_ERR_INPUT;
-  const jv *list = st == CAS_OK ? field(&root, "scenarios") : NULL;
-  if (st == CAS_OK && (!list || list->type != J_ARRAY))
+  const json_t *list = st == CAS_OK ? json_object_get(root, "scenarios") : NULL;
+  if (st == CAS_OK && !json_is_array(list))
     st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade batch manifest (no \"scenarios\" list)", path);
+  size_t count = st == CAS_OK ? json_array_size(list) : 0, got_n = 0;
   cas_manifest_entry *es = NULL;
-  if (st == CAS_OK && list->n) {
-    es = calloc(list->n, sizeof *es);
+  if (count) {
+    es = calloc(count, sizeof *es);
     if (!es) st = cas_error_set(err, CAS_ERR_NOMEM, "no memory to read %s", path);
   }
-  size_t got = 0;
-  for (size_t i = 0; st == CAS_OK && i < list->n; i++) {
-    got++;
-    if (get_entry(&list->items[i], &es[i]))
+  for (size_t i = 0; st == CAS_OK && i < count; i++) {
+    got_n++;
+    got g = get_entry(json_array_get(list, i), &es[i]);
+    if (g == NOMEM)
+      st = cas_error_set(err, CAS_ERR_NOMEM, "no memory to read %s", path);
+    else if (g == BAD)
       st = cas_error_set(err, CAS_ERR_INPUT, "%s: scenario entry %zu is incomplete or has a field of the wrong type", path, i + 1);
   }
-  jv_free(&root);
-  free(text);
+  json_decref(root);
   if (st != CAS_OK) {
-    cas_manifest_entries_free(es, got);
+    cas_manifest_entries_free(es, got_n);
     return st;
   }
   *entries = es;
-  *n = got;
+  *n = got_n;
   return CAS_OK;
 }
 
