@@ -1497,7 +1497,7 @@ Test(scenario, mitigant_cap_per_year) {
       "mitigants:\n  - {name: p, kind: guarantee_fund, share: 0.5, cap_per_year: 0, cap: 1e8}\n",
       "/tmp/c.yaml");
   cr_expect_str_eq(msg, "/tmp/c.yaml:2:63: mitigants[0].cap_per_year: got '0', expected an "
-                        "amount > 0 [CNY]");
+                        "amount > 0 and at most 1e15 [CNY]");
 }
 
 /* A shock's effects by year: a list gives one value per year, a number

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ksum.h"
 #include "linalg.h"
 
 typedef struct segment_shock {
@@ -185,7 +186,9 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
   const cas_factor_model *m = sc->factors;
   size_t nf = (size_t)plan->nfactors;
   if (cas_cholesky(nf, m->corr, plan->chol) != 0)
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: the factor correlation matrix is not positive definite",
+    return cas_error_set(err, CAS_ERR_INPUT, "%s: the factor correlation matrix is not positive "
+                         "definite (got a matrix with a zero or negative eigenvalue, expected "
+                         "a positive definite one)",
                          sc->file_paths ? sc->file_paths[0] : "scenario");
   memcpy(plan->loading, m->loading, (size_t)plan->nsegments * nf * sizeof *plan->loading);
   size_t nz = 0;
@@ -211,7 +214,8 @@ static cas_status build_factors(const cas_scenario *sc, cas_plan *plan, cas_erro
     if (!(v < 1.0) || !(v >= 0.0)) {
       char name[2 * CAS_NAME_MAX + 2];
       cas_taxonomy_segment_name(plan->tax, s, name, sizeof name);
-      return cas_error_set(err, CAS_ERR_INPUT, "segment %s: systematic variance %.6g must be in [0, 1)",
+      return cas_error_set(err, CAS_ERR_INPUT, "segment %s: systematic variance out of range (got "
+                           "%.6g, expected a number in [0, 1))",
                            name, v);
     }
     plan->idio[s] = sqrt(1.0 - v);
@@ -257,7 +261,8 @@ static int in_ids(id_set *s, const char *id) {
 static cas_status cover_by_pools(const cas_scenario *sc, const cas_portfolio *pf, cas_plan *plan,
                                  cas_error *err) {
   if (sc->nmitigants >= CAS_NONE)
-    return cas_error_set(err, CAS_ERR_INPUT, "%zu mitigants: at most %d", sc->nmitigants, CAS_NONE - 1);
+    return cas_error_set(err, CAS_ERR_INPUT, "too many mitigants (got %zu, expected at most %d)",
+                         sc->nmitigants, CAS_NONE - 1);
   plan->pool_of = malloc((plan->n ? plan->n : 1) * sizeof *plan->pool_of);
   id_set *sets = calloc(sc->nmitigants, sizeof *sets);
   cas_status st = plan->pool_of && sets ? CAS_OK
@@ -516,19 +521,19 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
     double mean_shift = 0.0;
     const double *a = cas_plan_loading(plan, s);
     for (int f = 0; f < nf; f++) mean_shift += a[f] * plan->shift[f];
-    double sum = 0.0, count = 0.0;
+    cas_ksum sum = {0}, count = {0};   /* exact to rounding over a segment's loans (ksum.h) */
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
       for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
         double c = unshifted_threshold(plan, opt, k);
         if (c == -INFINITY) continue;   /* matured: PD 0 (adding 0 would change no bit) */
         double pd = plan->copula->shifted_pd(plan->copula, c, mean_shift);
-        sum += pd * plan->loans[k].loss;
-        count += pd;
+        cas_ksum_add(&sum, pd * plan->loans[k].loss);
+        cas_ksum_add(&count, pd);
       }
     }
-    el[s] = sum;
-    defaults[s] = count;
+    el[s] = cas_ksum_value(&sum);
+    defaults[s] = cas_ksum_value(&count);
   }
   free(from);
   return CAS_OK;
@@ -564,7 +569,7 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
     return cas_error_set(err, CAS_ERR_USAGE, "PD grades per decade: got %d, expected 0 to %d",
                          grades, CAS_PLAN_MAX_GRADES);
   if (pf->n > UINT32_MAX)
-    return cas_error_set(err, CAS_ERR_INPUT, "%zu loans: at most %u are supported", pf->n,
+    return cas_error_set(err, CAS_ERR_INPUT, "too many loans (got %zu, expected at most %u)", pf->n,
                          (unsigned)UINT32_MAX);
   const cas_copula_model *copula = cas_copula_lookup(sc->copula);
   const cas_lgd_model *lgd_model = cas_lgd_lookup(sc->lgd_model);
@@ -633,11 +638,17 @@ static cas_status build_year(cas_scenario *sc, const cas_portfolio *pf,
   if (st == CAS_OK) st = cas_portfolio_totals(pf, &plan->unstressed, err);
   if (st == CAS_OK) st = cas_segment_totals_init(&plan->stressed, plan->nsegments, err);
   if (st == CAS_OK) {
-    for (size_t i = 0; i < pf->n; i++) {
+    cas_ksum *ead = calloc(nseg ? nseg : 1, sizeof *ead);
+    if (!ead) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (segment totals)");
+    for (size_t i = 0; ead && i < pf->n; i++) {
       int s = cas_plan_segment_of(plan, pf, i);
       plan->stressed.loans[s]++;
-      plan->stressed.ead[s] += cas_plan_stressed_ead(plan, pf, i);
+      cas_ksum_add(&ead[s], cas_plan_stressed_ead(plan, pf, i));
     }
+    for (size_t s = 0; ead && s < nseg; s++) plan->stressed.ead[s] = cas_ksum_value(&ead[s]);
+    free(ead);
+  }
+  if (st == CAS_OK) {
     st = analytic_by_segment(plan, opt, plan->stressed.expected_loss,
                              plan->stressed.expected_defaults, err);
   }

@@ -514,8 +514,8 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
                      "guarantee without an amount (got no amount column, expected an amount > 0 [CNY])");
     if (!have_amount)
       return FAIL_AT(f[acol].start, "guarantee without an amount (got '', expected an amount > 0 [CNY])");
-    if (!(isfinite(amount) && amount > 0.0))
-      return FAIL_AT(f[acol].start, "amount out of range (got %s, expected a finite amount > 0 [CNY] for a guarantee)",
+    if (!(amount > 0.0 && amount <= CAS_AMOUNT_MAX))
+      return FAIL_AT(f[acol].start, "amount out of range (got %s, expected an amount > 0 and at most 1e15 [CNY] for a guarantee)",
                      cas_csv_quote(f[acol].text, g, sizeof g));
   } else {
     if (have_amount && amount != 0.0)

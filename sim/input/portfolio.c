@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "ksum.h"
 #include "portfolio_build.h"
 
 /* ======================================================================
@@ -256,14 +257,24 @@ void cas_segment_totals_free(cas_segment_totals *t) {
 cas_status cas_portfolio_totals(const cas_portfolio *p, cas_segment_totals *out, cas_error *err) {
   cas_status st = cas_segment_totals_init(out, p->tax->nsegments, err);
   if (st != CAS_OK) return st;
+  /* exact to rounding whatever the amounts and counts (ksum.h) */
+  size_t nseg = (size_t)p->tax->nsegments;
+  cas_ksum *k = calloc(3 * (nseg ? nseg : 1), sizeof *k);
+  if (!k) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (segment totals)");
   for (size_t i = 0; i < p->n; i++) {
     int s = cas_taxonomy_segment(p->tax, p->region[i], p->sector[i]);
     out->loans[s]++;
     double ead = cas_portfolio_ead(p, i);
-    out->ead[s] += ead;
-    out->expected_loss[s] += p->pd[i] * p->lgd[i] * ead;
-    out->expected_defaults[s] += p->pd[i];
+    cas_ksum_add(&k[3 * (size_t)s], ead);
+    cas_ksum_add(&k[3 * (size_t)s + 1], p->pd[i] * p->lgd[i] * ead);
+    cas_ksum_add(&k[3 * (size_t)s + 2], p->pd[i]);
   }
+  for (size_t s = 0; s < nseg; s++) {
+    out->ead[s] = cas_ksum_value(&k[3 * s]);
+    out->expected_loss[s] = cas_ksum_value(&k[3 * s + 1]);
+    out->expected_defaults[s] = cas_ksum_value(&k[3 * s + 2]);
+  }
+  free(k);
   return CAS_OK;
 }
 
@@ -378,8 +389,8 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
         return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
                        cas_csv_quote(t, g, sizeof g));
       if (c == COL_EAD) {
-        if (!(isfinite(v) && v > 0))
-          return FAIL_AT(f[k].start, "ead out of range (got %s, expected a finite amount > 0 [CNY])",
+        if (!(v > 0 && v <= CAS_AMOUNT_MAX))
+          return FAIL_AT(f[k].start, "ead out of range (got %s, expected an amount > 0 and at most 1e15 [CNY])",
                          cas_csv_quote(t, g, sizeof g));
         p->ead[i] = v;
       } else if (c == COL_PD) {
@@ -407,8 +418,8 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
         return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
                        cas_csv_quote(t, g, sizeof g));
       if (c == COL_LIMIT) {
-        if (!(isfinite(v) && v > 0))
-          return FAIL_AT(f[k].start, "limit out of range (got %s, expected a finite amount > 0 [CNY])",
+        if (!(v > 0 && v <= CAS_AMOUNT_MAX))
+          return FAIL_AT(f[k].start, "limit out of range (got %s, expected an amount > 0 and at most 1e15 [CNY])",
                          cas_csv_quote(t, g, sizeof g));
         limit = v;
         limit_start = f[k].start;
@@ -427,14 +438,14 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
         return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
                        cas_csv_quote(t, g, sizeof g));
       if (c == COL_MATURITY) {
-        if (!(isfinite(v) && v > 0))
-          return FAIL_AT(f[k].start, "maturity out of range (got %s, expected a finite number of "
-                                     "years > 0, or empty for none)", cas_csv_quote(t, g, sizeof g));
+        if (!(v > 0 && v <= 1000))
+          return FAIL_AT(f[k].start, "maturity out of range (got %s, expected a number of "
+                                     "years > 0 and at most 1000, or empty for none)", cas_csv_quote(t, g, sizeof g));
         maturity = v;
       } else {
-        if (!(isfinite(v) && v >= 0))
-          return FAIL_AT(f[k].start, "collateral out of range (got %s, expected a finite amount "
-                                     ">= 0 [CNY], or empty for none)", cas_csv_quote(t, g, sizeof g));
+        if (!(v >= 0 && v <= CAS_AMOUNT_MAX))
+          return FAIL_AT(f[k].start, "collateral out of range (got %s, expected an amount >= 0 "
+                                     "and at most 1e15 [CNY], or empty for none)", cas_csv_quote(t, g, sizeof g));
         collateral = v == 0.0 ? 0.0 : v;   /* -0 is 0 */
       }
       break;

@@ -28,6 +28,14 @@
 #include "error.h"
 #include "taxonomy.h"
 
+/* The largest amount a book may hold (an EAD, a credit line, collateral,
+ * a guarantee, a pool's cap) [CNY]: 1e15, twice the assets of the whole
+ * Chinese banking system, far below where a double loses units. With at
+ * most 10^9 loans and EAD multipliers of at most 1000 (scenario.h) every
+ * total stays finite and exact to rounding. Checked on load, at the
+ * value's place. */
+#define CAS_AMOUNT_MAX 1e15
+
 typedef struct cas_portfolio {
   size_t n;            /* number of loans */
   double *ead;         /* exposure at default [CNY], > 0; for a credit line its drawn amount */

@@ -832,7 +832,8 @@ typedef struct range {
 static const range R_LOADING = {-1, 1, 0, 0, "a number in [-1, 1]"};
 static const range R_LGD_SD = {0, 0.5, 0, 1, "a number in [0, 0.5) (the standard deviation of the loss fraction)"};
 static const range R_CORRELATION = {-1, 1, 1, 1, "a number in (-1, 1)"};
-static const range R_POSITIVE = {0, INFINITY, 1, 1, "a number > 0"};
+static const range R_EAD_MULTIPLIER = {CAS_EAD_MULTIPLIER_MIN, CAS_EAD_MULTIPLIER_MAX, 0, 0,
+                                       "a number in [0.001, 1000]"};
 static const range R_PD_MULTIPLIER = {CAS_PD_MULTIPLIER_MIN, CAS_PD_MULTIPLIER_MAX, 0, 0,
                                       "a number in [0.001, 1000] (multiplies the odds PD/(1-PD))"};
 static const range R_LGD_ADD = {-1, 1, 0, 0, "a number in [-1, 1] (fraction of EAD)"};
@@ -1732,11 +1733,24 @@ static cas_status decode_shocks(loader *ld, const node *top, cas_scenario *sc) {
   return want_seq(ld, list, "shocks", "a sequence of shocks ([] for none)");
 }
 
-/* The product of the PD multipliers that apply to a loan stays in range:
- * checked for every segment, with each city a shock names and without, in
- * the current year (sc->year). */
+/* The products of the PD multipliers and of the EAD multipliers that apply
+ * to a loan stay in range: checked for every segment, with each city a
+ * shock names and without, in the current year (sc->year). */
+static cas_status check_products_effect(loader *ld, const cas_scenario *sc, const int *cities,
+                                        size_t ncity, int yearly, int pd);
 static cas_status check_pd_products_year(loader *ld, const cas_scenario *sc, const int *cities,
                                          size_t ncity, int yearly) {
+  cas_status st = check_products_effect(ld, sc, cities, ncity, yearly, 1);
+  if (st == CAS_OK) st = check_products_effect(ld, sc, cities, ncity, yearly, 0);
+  return st;
+}
+
+/* pd: the PD multipliers, else the EAD multipliers */
+static cas_status check_products_effect(loader *ld, const cas_scenario *sc, const int *cities,
+                                        size_t ncity, int yearly, int pd) {
+  double lo = pd ? CAS_PD_MULTIPLIER_MIN : CAS_EAD_MULTIPLIER_MIN;
+  double hi = pd ? CAS_PD_MULTIPLIER_MAX : CAS_EAD_MULTIPLIER_MAX;
+  const char *key = pd ? "pd_multiplier" : "ead_multiplier", *kind = pd ? "PD" : "EAD";
   const cas_taxonomy *tax = sc->tax;
   char year[32] = "";
   if (yearly) snprintf(year, sizeof year, "in year %d, ", sc->year + 1);
@@ -1749,9 +1763,9 @@ static cas_status check_pd_products_year(loader *ld, const cas_scenario *sc, con
       for (size_t i = 0; i < sc->nshocks; i++) {
         const cas_shock *sh = &sc->shocks[i];
         if (!cas_shock_applies_city(sh, r, e, cities[k])) continue;
-        product *= sh->pd_multiplier;
-        if (product >= CAS_PD_MULTIPLIER_MIN && product <= CAS_PD_MULTIPLIER_MAX) continue;
-        const node *v = sh->pd_at;
+        product *= pd ? sh->pd_multiplier : sh->ead_multiplier;
+        if (product >= lo && product <= hi) continue;
+        const node *v = pd ? sh->pd_at : sh->ead_at;
         char seg[3 * CAS_NAME_MAX + 8];
         cas_taxonomy_segment_name(tax, s, seg, sizeof seg);
         if (cities[k] >= 0) {
@@ -1760,9 +1774,9 @@ static cas_status check_pd_products_year(loader *ld, const cas_scenario *sc, con
         }
         if (sh->derived) {
           st = fail(ld, v,
-                    "macro.satellite: %swith the shocks before it, the PD multipliers that apply "
-                    "to %s multiply to %.6g (expected a product in [0.001, 1000])",
-                    year, seg, product);
+                    "macro.satellite: %swith the shocks before it, the %s multipliers that apply "
+                    "to %s multiply to %.6g (expected a product in [%g, %g])",
+                    year, kind, seg, product, lo, hi);
         } else {
           /* A list: the year's element. */
           char index[16] = "";
@@ -1771,10 +1785,10 @@ static cas_status check_pd_products_year(loader *ld, const cas_scenario *sc, con
             v = v->val[sc->year];
           }
           st = fail(ld, v,
-                    "shocks[%zu].pd_multiplier%s: %swith the shocks before it, the PD multipliers "
+                    "shocks[%zu].%s%s: %swith the shocks before it, the %s multipliers "
                     "that apply to %s multiply to %.6g (got '%s', expected a product in "
-                    "[0.001, 1000])",
-                    i, index, year, seg, product, v->text);
+                    "[%g, %g])",
+                    i, key, index, year, kind, seg, product, v->text, lo, hi);
         }
         break;
       }
@@ -1863,7 +1877,7 @@ enum { EFFECT_PD, EFFECT_LGD, EFFECT_EAD, EFFECT_CCF, EFFECT_SHIFT, EFFECT_HAIRC
 
 /* The range of each effect, in the order of cas_shock_effects. */
 static const range *const effect_range[CAS_SHOCK_NEFFECTS] = {
-  &R_PD_MULTIPLIER, &R_LGD_ADD, &R_POSITIVE, &R_CCF_ADD, &R_SHIFT, &R_HAIRCUT};
+  &R_PD_MULTIPLIER, &R_LGD_ADD, &R_EAD_MULTIPLIER, &R_CCF_ADD, &R_SHIFT, &R_HAIRCUT};
 
 /* Where each effect's field is, in the order of cas_shock_effects. */
 static const size_t effect_offset[CAS_SHOCK_NEFFECTS] = {
@@ -1944,6 +1958,8 @@ static cas_status bind_shocks(loader *ld, const node *top, cas_scenario *sc) {
                   where);
     sh->pd_at = map_find(item, "pd_multiplier", NULL) ? (const void *)map_find(item, "pd_multiplier", NULL)
                                                       : (const void *)item;
+    sh->ead_at = map_find(item, "ead_multiplier", NULL) ? (const void *)map_find(item, "ead_multiplier", NULL)
+                                                        : (const void *)item;
     const node *factor = map_find(item, "factor", NULL), *shift = map_key(item, "factor_shift");
     if (factor != NULL) {
       snprintf(what, sizeof what, "%s.factor", where);
@@ -2163,7 +2179,7 @@ static cas_status decode_mitigants(loader *ld, const node *top, cas_scenario *sc
   sc->mitigants = calloc(list->n, sizeof *sc->mitigants);
   if (sc->mitigants == NULL) return nomem(ld);
   static const range R_SHARE = {0, 1, 1, 0, "a number in (0, 1] (the share of a loss paid)"};
-  static const range R_CAP = {0, INFINITY, 1, 1, "an amount > 0 [CNY]"};
+  static const range R_CAP = {0, CAS_AMOUNT_MAX, 1, 0, "an amount > 0 and at most 1e15 [CNY]"};
   for (size_t i = 0; i < list->n; i++) {
     const node *item = list->val[i];
     char where[48], what[96];
@@ -2381,7 +2397,7 @@ static cas_status bind_macro(loader *ld, const node *top, cas_scenario *sc) {
       if (strcmp(sc->macro_vars[k].name, l->variable) == 0) mv = &sc->macro_vars[k];
     cas_shock sh = {.region = -1, .sector = -1, .city = -1, .factor = -1, .pd_multiplier = 1.0,
                     .ead_multiplier = 1.0, .line = item->line, .col = item->col,
-                    .file = item->file, .derived = 1, .pd_at = item};
+                    .file = item->file, .derived = 1, .pd_at = item, .ead_at = item};
     const node *v;
     if ((v = map_find(item, "region", NULL)) != NULL) {
       snprintf(what, sizeof what, "%s.region", where);

@@ -52,6 +52,7 @@ typedef struct cas_shock {
   const char *file;       /* which file (points into cas_scenario.file_paths) */
   int derived;            /* 1: made by the macro satellite model, not written back as a shock */
   const void *pd_at;      /* where its PD multiplier is written (for messages) */
+  const void *ead_at;     /* where its EAD multiplier is written (for messages) */
   /* With a multi-year horizon, the effects year by year, or NULL (the same
    * every year): by_year[t * CAS_SHOCK_NEFFECTS + e] is effect e (order of
    * cas_shock_effects) in year t (0-based). The fields above hold the
@@ -154,6 +155,11 @@ extern const char *const cas_calibration_mode_names[CAS_NCALIBRATION_MODES];
  * way (a 1e-5 PD becomes 1%, a 1% PD 91%). */
 #define CAS_PD_MULTIPLIER_MIN 0.001
 #define CAS_PD_MULTIPLIER_MAX 1000.0
+/* The EAD multipliers that apply to a loan multiply to a number in
+ * [CAS_EAD_MULTIPLIER_MIN, CAS_EAD_MULTIPLIER_MAX] (checked on load), so
+ * that a stressed EAD stays a finite amount (portfolio.h, CAS_AMOUNT_MAX). */
+#define CAS_EAD_MULTIPLIER_MIN 0.001
+#define CAS_EAD_MULTIPLIER_MAX 1000.0
 
 /* 1 if the shock applies to the loans of (region, sector) (a missing one
  * matching all); a shock with a city applies only to the loans of that
