@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "digest.h"
+#include "output.h"
 #include "kernel.h"
 #include "run.h"
 #include "sha256.h"
@@ -155,7 +156,7 @@ static cas_status read_record(const char *path, recorded *r, cas_error *err) {
   if (access(path, R_OK) != 0)
     return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file", path);
+  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a result written by cascade run)", path);
   char **one = NULL;
   size_t n = 0, ntexts = 0;
   cas_status st = CAS_OK;
@@ -183,7 +184,7 @@ static cas_status read_record(const char *path, recorded *r, cas_error *err) {
     r->portfolio_sha256 = attr_string(f, "portfolio_sha256");
     r->links_file = attr_string(f, "links_file");
     r->links_sha256 = attr_string(f, "links_sha256");
-    if (!r->kernel) st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result (no kernel attribute)", path);
+    if (!r->kernel) st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result (no kernel attribute, expected one naming the kernel that made it)", path);
   }
   H5Fclose(f);
   return st;
@@ -273,7 +274,12 @@ int cas_cmd_verify(int argc, char **argv) {
 
   recorded rec;
   cas_error err = {0};
-  cas_status st = read_record(result, &rec, &err);
+  /* a result as compare and report take it (output.h): a file whose
+   * figures are not finite or whose losses are damaged is not one */
+  cas_output_headline head;
+  cas_status st = cas_output_read_headline(result, &head, &err);
+  if (st != CAS_OK) return cas_cli_report_error(&err);
+  st = read_record(result, &rec, &err);
   if (st == CAS_OK && !cas_kernel_lookup(rec.kernel))
     st = cas_error_set(&err, CAS_ERR_INPUT, "%s was made with the kernel '%s', which this cascade does not have",
                        result, rec.kernel);

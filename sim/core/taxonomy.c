@@ -193,7 +193,7 @@ cas_status cas_taxonomy_finish(cas_taxonomy *t, cas_error *err) {
   long n = (long)t->regions.n * t->sectors.n;
   if (n > CAS_SEGMENTS_MAX)
     return cas_error_set(err, CAS_ERR_INPUT,
-                         "%d regions x %d sectors make %ld segments; at most %d are supported",
+                         "too many segments (got %d regions x %d sectors = %ld, expected at most %d)",
                          t->regions.n, t->sectors.n, n, CAS_SEGMENTS_MAX);
   t->nsegments = (int)n;
   return CAS_OK;

@@ -160,7 +160,8 @@ void cas_summary_free(cas_summary *s) {
 cas_status cas_summary_compute(uint64_t paths, const double *loss, const cas_summary_options *opt,
                                const int64_t *defaults, cas_summary *out, cas_error *err) {
   memset(out, 0, sizeof *out);
-  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
+  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "too few paths for statistics (got %llu, expected at least 2)",
+                                      (unsigned long long)paths);
   const double *levels = opt && opt->levels ? opt->levels : cas_levels;
   int nlevels = opt && opt->levels ? opt->nlevels : CAS_NLEVELS;
   if (nlevels < 1 || nlevels > CAS_MAX_LEVELS)
@@ -264,7 +265,8 @@ cas_status cas_contagion_summary_compute(uint64_t paths, const double *loss, con
                                          const uint8_t *truncated, const cas_summary *sum,
                                          cas_contagion_summary *out, cas_error *err) {
   memset(out, 0, sizeof *out);
-  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "statistics need at least 2 paths");
+  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "too few paths for statistics (got %llu, expected at least 2)",
+                                      (unsigned long long)paths);
   double *factor = malloc(paths * sizeof *factor);
   ranked *r = rank_paths(paths, loss, weight);
   cascade_rank *c = malloc(paths * sizeof *c);
@@ -406,7 +408,8 @@ cas_status cas_paired_difference(uint64_t paths, const double *loss_a, const dou
                                  const double *levels, int nlevels, cas_difference *out,
                                  cas_error *err) {
   memset(out, 0, sizeof *out);
-  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "differences need at least 2 paths");
+  if (paths < 2) return cas_error_set(err, CAS_ERR_INPUT, "too few paths for differences (got %llu, expected at least 2)",
+                                      (unsigned long long)paths);
   if (nlevels < 1 || nlevels > CAS_MAX_LEVELS)
     return cas_error_set(err, CAS_ERR_INTERNAL, "%d confidence levels", nlevels);
   ranked *ra = rank_paths(paths, loss_a, weight_a), *rb = rank_paths(paths, loss_b, weight_b);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <math.h>
@@ -333,13 +334,64 @@ static int read_attr_string(hid_t file, const char *name, char *buf, size_t size
   return rc < 0 ? -1 : 0;
 }
 
+static double *read_column(hid_t f, const char *name, uint64_t n, int *missing, int *bad);
+
+/* What every reader of results (compare, report, verify) asks of a file
+ * beyond its datasets' presence: finite figures, and per-path losses that
+ * give the file's EL. The EL is summed again as the summary sums it (in
+ * path order, each loss times its weight, stats.c): any damaged loss
+ * changes it. */
+static cas_status check_headline(hid_t f, const char *path, const cas_output_headline *h,
+                                 cas_error *err) {
+  const char *what = NULL;
+  double got = 0.0;
+  if (h->paths < 1) what = "paths", got = (double)h->paths;
+  if (!what && !isfinite(h->el)) what = "el", got = h->el;
+  if (!what && !isfinite(h->el_se)) what = "el_se", got = h->el_se;
+  if (!what && !isfinite(h->exposure)) what = "stressed_ead", got = h->exposure;
+  for (int l = 0; !what && l < h->nlevels; l++) {
+    if (!(h->levels[l] > 0.0 && h->levels[l] < 1.0)) what = "level", got = h->levels[l];
+    else if (!isfinite(h->var[l])) what = "var", got = h->var[l];
+    else if (!isfinite(h->es[l])) what = "es", got = h->es[l];
+    else if (!isfinite(h->var_se[l])) what = "var_se", got = h->var_se[l];
+    else if (!isfinite(h->es_se[l])) what = "es_se", got = h->es_se[l];
+  }
+  if (what)
+    return cas_error_set(err, CAS_ERR_INPUT, "%s: not a valid cascade result (%s is %g, expected a "
+                         "finite number)", path, what, got);
+  int missing = 0, bad = 0, no_weight = 0;
+  double *loss = read_column(f, "loss", h->paths, &missing, &bad), *w = NULL;
+  if (!bad && !missing) w = read_column(f, "weight", h->paths, &no_weight, &bad);
+  cas_status st = CAS_OK;
+  if (bad || missing) {
+    st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a valid cascade result (%s, expected dataset "
+                       "loss with %llu finite values, one per path)", path,
+                       missing ? "no per-path losses" : "per-path losses unreadable or not finite",
+                       h->paths);
+  } else {
+    double sum = 0.0, size = 0.0;
+    for (uint64_t p = 0; p < h->paths; p++) {
+      double x = (w ? w[p] : 1.0) * loss[p];
+      sum += x;
+      size += fabs(x);
+    }
+    double el = sum / (double)h->paths;
+    if (fabs(el - h->el) > 1e-12 * (size / (double)h->paths) + DBL_MIN)
+      st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a valid cascade result (the per-path losses "
+                         "give an EL of %.17g, the file says %.17g: a damaged file?)", path, el, h->el);
+  }
+  free(loss);
+  free(w);
+  return st;
+}
+
 cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err) {
   memset(out, 0, sizeof *out);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   if (access(path, R_OK) != 0)
     return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file", path);
+  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a result written by cascade run)", path);
   int bad = 0;
   bad |= read_attr_string(f, "scenario_name", out->scenario, sizeof out->scenario);
   bad |= read_attr_u64(f, "seed", &out->seed);
@@ -380,9 +432,15 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   else bad |= read_doubles(f, "stressed_ead", ead, nseg);
   for (hssize_t s = 0; s < nseg && !bad; s++) out->exposure += ead[s];
   free(ead);
+  if (bad) {
+    H5Fclose(f);
+    return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file (a headline dataset or "
+                         "attribute is missing or of another shape, expected a file written by "
+                         "cascade run)", path);
+  }
+  cas_status st = check_headline(f, path, out, err);
   H5Fclose(f);
-  if (bad) return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file", path);
-  return CAS_OK;
+  return st;
 }
 
 void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out) {
@@ -432,7 +490,7 @@ cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss
   *loss = *weight = NULL;
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file", path);
+  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a result written by cascade run)", path);
   int bad = 0, missing = 0, no_weight = 0;
   *loss = read_column(f, "loss", paths, &missing, &bad);
   if (!bad && !missing) *weight = read_column(f, "weight", paths, &no_weight, &bad);

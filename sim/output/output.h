@@ -126,6 +126,12 @@ cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss
 /* Index of level a in h's levels, or -1. */
 int cas_output_headline_level(const cas_output_headline *h, double a);
 
+/* Reads a result's headline figures: the one reader of results that
+ * `compare`, `report` and `verify` share, so that they accept the same
+ * files. CAS_ERR_INPUT naming the file if it is not HDF5, lacks a dataset
+ * or attribute of the headline, holds a figure that is not finite, or
+ * holds per-path losses (dataset loss, weighted by weight) that are
+ * missing, not finite or do not give its EL (a damaged file). */
 cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err);
 
 #endif

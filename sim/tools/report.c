@@ -1258,7 +1258,11 @@ static cas_status open_inputs(rep *r, const cas_report_options *opt) {
   if (!r->s) return cas_error_set(r->err, CAS_ERR_NOMEM, "report: out of memory");
   for (size_t k = 0; k < opt->ninputs; k++) {
     scen *s = &r->s[k];
-    cas_status st = cas_h5_open(opt->inputs[k], &s->f, r->err);
+    /* a result as compare and verify take it (output.h), or none */
+    cas_output_headline h;
+    cas_status st = cas_output_read_headline(opt->inputs[k], &h, r->err);
+    if (st != CAS_OK) return st;
+    st = cas_h5_open(opt->inputs[k], &s->f, r->err);
     if (st != CAS_OK) return st;
     r->ns++;
     const cas_h5_attr *name = cas_h5_attr_find(s->f, "scenario_name");
