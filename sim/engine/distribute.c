@@ -88,7 +88,7 @@ cas_status cas_results_gather(cas_results *res, const cas_comm *c, const uint64_
   return CAS_OK;
 }
 
-void cas_plan_fingerprint(const cas_plan *plan, char hex[CAS_SHA256_HEX]) {
+cas_status cas_plan_fingerprint(const cas_plan *plan, char hex[CAS_SHA256_HEX], cas_error *err) {
   cas_sha256 s;
   cas_sha256_init(&s);
   uint64_t head[4] = {plan->n, plan->seed, plan->paths, (uint64_t)plan->years};
@@ -104,6 +104,8 @@ void cas_plan_fingerprint(const cas_plan *plan, char hex[CAS_SHA256_HEX]) {
     cas_sha256_update(&s, py->idio, nseg * sizeof *py->idio);
   }
   uint8_t d[CAS_SHA256_BYTES];
-  cas_sha256_final(&s, d);
+  if (cas_sha256_final(&s, d) != CAS_OK)
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (the plan's SHA-256)");
   cas_sha256_to_hex(d, hex);
+  return CAS_OK;
 }

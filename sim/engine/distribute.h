@@ -37,6 +37,6 @@ cas_status cas_results_gather(cas_results *res, const cas_comm *c, const uint64_
  * thresholds and losses, the factor model, seed and paths): the ranks
  * compare theirs with rank 0's before simulating, so that a node whose
  * maths library rounds otherwise cannot mix its paths into the result. */
-void cas_plan_fingerprint(const cas_plan *plan, char hex[CAS_SHA256_HEX]);
+cas_status cas_plan_fingerprint(const cas_plan *plan, char hex[CAS_SHA256_HEX], cas_error *err);
 
 #endif

@@ -153,8 +153,11 @@ static cas_status shared_file(const cas_comm *c, const char *path, char **data, 
   if (st == CAS_OK) {
     cas_comm_bcast(c, *data, (size_t)n);
     *size = (size_t)n;
-    cas_sha256_hex(*data, (size_t)n, hex);
-  } else {
+    if (cas_sha256_hex(*data, (size_t)n, hex) != CAS_OK)
+      st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory hashing %s", path);
+  }
+  st = cas_comm_agree(c, st, err);
+  if (st != CAS_OK) {
     free(*data);
     *data = NULL;
   }
@@ -250,11 +253,12 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
   /* Every rank must have built the same plan, bit for bit, or its paths
    * would not be the ones one process draws (distribute.h). */
   if (st == CAS_OK && shared) {
-    char mine[CAS_SHA256_HEX], first[CAS_SHA256_HEX];
-    cas_plan_fingerprint(in->plan, mine);
+    char mine[CAS_SHA256_HEX] = "", first[CAS_SHA256_HEX];
+    st = cas_plan_fingerprint(in->plan, mine, err);
+    st = cas_comm_agree(c, st, err);
     memcpy(first, mine, sizeof first);
-    cas_comm_bcast(c, first, sizeof first);
-    if (memcmp(mine, first, sizeof mine) != 0)
+    if (st == CAS_OK) cas_comm_bcast(c, first, sizeof first);
+    if (st == CAS_OK && memcmp(mine, first, sizeof mine) != 0)
       st = cas_error_set(err, CAS_ERR_INTERNAL,
                          "rank %d built another plan than rank 0 from the same inputs (plan "
                          "SHA-256 %.16s..., rank 0 %.16s...): the nodes' CPUs or maths libraries "
@@ -625,6 +629,22 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
                                 .el_by_segment = seg_mean, .weight = res->weight};
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
+    /* Amounts are bounded on load (CAS_AMOUNT_MAX and the multipliers'
+     * ranges), so every figure is finite; should one not be, nothing is
+     * written rather than a file that says inf. */
+    if (st == CAS_OK) {
+      const cas_summary *sm = &report->summary;
+      const char *what = !isfinite(report->exposure) ? "the exposure"
+                         : !isfinite(sm->el) || !isfinite(sm->el_se) ? "EL"
+                         : !isfinite(sm->sd) ? "SD" : NULL;
+      for (int l = 0; !what && l < sm->nlevels; l++)
+        if (!isfinite(sm->var[l]) || !isfinite(sm->es[l]) || !isfinite(sm->var_se[l]) ||
+            !isfinite(sm->es_se[l]))
+          what = "VaR or ES";
+      if (what)
+        st = cas_error_set(err, CAS_ERR_INTERNAL, "%s of the run is not a finite number: nothing "
+                           "written (please report the scenario and its book)", what);
+    }
     report->years = res->years;
     for (int t = 0; st == CAS_OK && t < res->years && res->years > 1; t++) {
       double sum = 0.0;

@@ -258,17 +258,19 @@ cas_status cas_digest_file(const char *path, char hex[CAS_SHA256_HEX], cas_datas
   static const char magic[] = "cascade-digest-1";
   cas_sha256_update(&file_hash, magic, sizeof magic); /* with its NUL */
   for (size_t i = 0; i < nm.n && st == CAS_OK; i++) {
-    sink s = {&file_hash, {{0}, 0, {0}, 0}};
+    sink s = {.file = &file_hash};
     cas_sha256_init(&s.one);
     st = hash_dataset(f, nm.v[i], &s, &dl[i], path, err);
     uint8_t one[CAS_SHA256_BYTES];
-    cas_sha256_final(&s.one, one);
+    if (cas_sha256_final(&s.one, one) != CAS_OK && st == CAS_OK)
+      st = cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory (SHA-256)", path);
     cas_sha256_to_hex(one, dl[i].sha256);
     dl[i].name = nm.v[i];
     nm.v[i] = NULL;
   }
   uint8_t d[CAS_SHA256_BYTES];
-  cas_sha256_final(&file_hash, d);
+  if (cas_sha256_final(&file_hash, d) != CAS_OK && st == CAS_OK)
+    st = cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory (SHA-256)", path);
   cas_sha256_to_hex(d, hex);
   H5Fclose(f);
   for (size_t i = 0; i < nm.n; i++) free(nm.v[i]);
