@@ -25,7 +25,7 @@ cmake -S "$src" -B "$out/lib" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASCADE_TESTS=
 cmake --build "$out/lib" --target cascade_tools -j2 >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 
 libs="$out/lib/libcascade_tools.a $out/lib/libcascade_core.a -fopenmp"
-libs="$libs $(pkg-config --libs yaml-0.1 hdf5-serial) -lhdf5_hl -lm"
+libs="$libs $(pkg-config --libs yaml-0.1 jansson libcrypto hdf5-serial) -lhdf5_hl -lm"
 # every folder of the two libraries is on the include path, as in CMakeLists.txt
 includes=()
 for d in "$src"/sim/core "$src"/sim/input "$src"/sim/engine "$src"/sim/output "$src"/sim/tools \
