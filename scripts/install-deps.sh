@@ -4,12 +4,15 @@
 # Open MPI and the MPI build of HDF5 are for the MPI program (docs/CLUSTER.md;
 # bench/h5write.sh uses the MPI HDF5): installing libhdf5-openmpi-dev points
 # `pkg-config hdf5` at the MPI build, but cascade's CMake asks FindHDF5,
-# which keeps the serial library (CMakeLists.txt checks it).
+# which keeps the serial library (CMakeLists.txt checks it). clang and
+# LLVM's OpenMP runtime (with its Archer tool) are for the race check
+# (scripts/race.sh, docs/TESTING.md) and the fuzz targets.
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libhdf5-dev hdf5-tools libyaml-dev libjansson-dev libssl-dev libcriterion-dev
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
+  clang libomp-14-dev
   python3 python3-h5py python3-numpy python3-xarray python3-h5netcdf python3-netcdf4
   python3-pandas python3-matplotlib python3-pytest
   chromium fonts-liberation

@@ -58,7 +58,8 @@ typedef struct cas_manifest {
   size_t nentries;
 } cas_manifest;
 
-/* Writes m to path through "path.tmp.<pid>" (flushed to disk) and a rename. */
+/* Writes m to path through a temporary beside it (outfile.h: flushed to
+ * disk, then renamed). */
 cas_status cas_manifest_write(const char *path, const cas_manifest *m, cas_error *err);
 
 /* Reads the scenario entries of a manifest written by cas_manifest_write.

@@ -49,5 +49,21 @@ rank1='ulimit -v 2000000; ' expect_all 5 "rank 1 of 2: out of memory" -- \
 rank0='trap "" XFSZ; ulimit -f 16; ' expect_all 4 "r.h5: cannot write \(File too large" -- \
   run "$B" --loans 2000 --paths 20000 -q -o "$tmp/out/r.h5"
 expect_all 2 "only 'cascade run' runs on 2 MPI ranks" -- validate "$B"
+
+# SIGTERM to mpirun while rank 0 writes the file: mpirun passes it on, rank
+# 0 removes its temporary, the job ends non-zero, nothing is left.
+rm -rf "$tmp/out"; mkdir -p "$tmp/out"
+root=(); [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
+"$mpiexec" --oversubscribe "${root[@]}" -np 2 "$mbin" run "$B" --loans 2000 --paths 150000 -q \
+  -o "$tmp/out/r.h5" > /dev/null 2>&1 & job=$!
+waited=0
+until ls "$tmp/out" | grep -q '\.tmp\.'; do
+  sleep 0.1; waited=$((waited + 1))
+  [ $waited -lt 1800 ] || { echo "FAIL: no temporary file appeared under mpirun"; kill -9 $job; fail=1; break; }
+done
+kill -TERM $job
+wait $job && { echo "FAIL: mpirun exited 0 after SIGTERM"; fail=1; }
+sleep 1
+[ -z "$(ls -A "$tmp/out")" ] || { echo "FAIL: SIGTERM under mpirun left: $(ls "$tmp/out")"; fail=1; }
 [ $fail = 0 ] && echo "MPI errors: ok"
 exit $fail
