@@ -47,6 +47,29 @@ printf 'name: book\npaths: 100\nportfolio: {file: book.csv}\n' > "$tmp/book.yaml
 expect 2 "would overwrite the portfolio" -- "$bin" run "$tmp/book.yaml" -q -o "$tmp/book.csv"
 no_output
 
+# A read-only output folder: refused before any work, for each writer. As
+# root, permissions do not stop a write, so the folder is a read-only bind
+# mount (said and skipped if this machine does not allow mounting).
+ro=$tmp/ro
+mkdir -p "$ro"
+rw=0
+if [ "$(id -u)" -ne 0 ]; then
+  chmod 555 "$ro"; rw=1
+elif mount --bind "$ro" "$ro" 2>/dev/null; then
+  if mount -o remount,bind,ro "$ro" 2>/dev/null; then rw=2; else umount "$ro"; fi
+fi
+if [ $rw = 0 ]; then
+  echo "faults: read-only folder not tested (no read-only mount here)"
+else
+  why="(Read-only file system|Permission denied)"
+  expect 4 "ro/r.h5: cannot create \(folder .*: $why" -- "$bin" run "$B" --loans 1000 --paths 100000000 -q -o "$ro/r.h5"
+  expect 4 "ro/p.csv: cannot create \(folder .*: $why" -- "$bin" portfolio --loans 1000 --export "$ro/p.csv"
+  expect 4 "ro/r.html: cannot create \(folder .*: $why" -- "$bin" report "$tmp/small.h5" -o "$ro/r.html"
+  [ $rw = 2 ] && umount "$ro"
+  [ $rw = 1 ] && chmod 755 "$ro"
+  [ -z "$(ls -A "$ro")" ] || { echo "FAIL: files in the read-only folder: $(ls "$ro")"; fail=1; }
+fi
+
 # Inputs that are not files: refused without being read (a FIFO without a
 # writer would block, /dev/zero never ends).
 mkfifo "$tmp/fifo.yaml"
