@@ -100,6 +100,7 @@ typedef struct batch {
   char manifest_path[4096], log_path[4096];
   char started_utc[32];
   int log_fd;
+  int lock_fd;                          /* holds the manifest's lock (flock) */
   job *jobs;                            /* this shard's, sorted */
   size_t njobs;
   cas_manifest_entry *entries;          /* one per job */
@@ -398,6 +399,11 @@ static void child_progress(void *ctx, uint64_t done, uint64_t total) {
 }
 
 static void run_child(const batch *b, const job *j, const char *output, int fd, pid_t parent) {
+  /* The lock is the batch's: a child sharing its open file would keep it
+   * held after the batch died, until the child too has gone (killed by
+   * the prctl below, but its exit can take a while), and a resumed batch
+   * would find it taken. */
+  if (b->lock_fd >= 0) close(b->lock_fd);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(1);   /* the batch died before the prctl */
   cas_run_options opt = b->ropt;
@@ -649,6 +655,7 @@ static int parse_shard(const char *v, int *index, int *count) {
 
 int cas_cmd_batch(int argc, char **argv) {
   batch b = {0};
+  b.lock_fd = -1;
   b.log_fd = -1;
   char **args = calloc((size_t)argc, sizeof *args);
   if (!args) return cas_status_exit_code(CAS_ERR_NOMEM);
@@ -760,7 +767,8 @@ int cas_cmd_batch(int argc, char **argv) {
   }
   snprintf(b.manifest_path, sizeof b.manifest_path, "%s", mp);
   snprintf(b.log_path, sizeof b.log_path, "%s", lp);
-  lock_fd = open(kp, O_RDWR | O_CREAT, 0666);
+  lock_fd = open(kp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  b.lock_fd = lock_fd;
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     if (lock_fd >= 0 && (e == EWOULDBLOCK || e == EAGAIN))
