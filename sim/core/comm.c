@@ -102,18 +102,22 @@ void cas_comm_sum_u64(const cas_comm *c, uint64_t *v, size_t n) {
 void cas_comm_sum_u128(const cas_comm *c, unsigned __int128 *v, size_t n) {
   if (!distributed(c)) return;
   /* four 32-bit limbs per value, each summed in 64 bits (no overflow below
-   * 2^32 ranks), then carried back together modulo 2^128 */
-  uint64_t *limb = malloc((n ? n : 1) * 4 * sizeof *limb);
-  if (!limb) MPI_Abort(handle(c), 5);   /* a few bytes per group: nothing to recover */
-  for (size_t i = 0; i < n; i++)
-    for (int k = 0; k < 4; k++) limb[4 * i + (size_t)k] = (uint64_t)(v[i] >> (32 * k)) & 0xffffffffu;
-  cas_comm_sum_u64(c, limb, 4 * n);
-  for (size_t i = 0; i < n; i++) {
-    unsigned __int128 x = 0;
-    for (int k = 0; k < 4; k++) x += (unsigned __int128)limb[4 * i + (size_t)k] << (32 * k);
-    v[i] = x;
+   * 2^32 ranks), then carried back together modulo 2^128; in pieces of
+   * BATCH values on the stack, the same pieces on every rank */
+  enum { BATCH = 256 };
+  uint64_t limb[4 * BATCH];
+  for (size_t i0 = 0; i0 < n; i0 += BATCH) {
+    size_t m = n - i0 < BATCH ? n - i0 : BATCH;
+    for (size_t i = 0; i < m; i++)
+      for (int k = 0; k < 4; k++)
+        limb[4 * i + (size_t)k] = (uint64_t)(v[i0 + i] >> (32 * k)) & 0xffffffffu;
+    cas_comm_sum_u64(c, limb, 4 * m);
+    for (size_t i = 0; i < m; i++) {
+      unsigned __int128 x = 0;
+      for (int k = 0; k < 4; k++) x += (unsigned __int128)limb[4 * i + (size_t)k] << (32 * k);
+      v[i0 + i] = x;
+    }
   }
-  free(limb);
 }
 
 void cas_comm_idle_barrier(const cas_comm *c) {
