@@ -35,8 +35,10 @@ command line) or UsageError (exit code 2), with the file named. Every file
 written (figures, CSV) is written under a temporary name and renamed.
 """
 import argparse
+import hashlib
 import math
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -81,6 +83,41 @@ def is_temporary(path):
     return ".tmp." in Path(path).name
 
 
+SEAL_BYTES = 512
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_seal(path):
+    """Raise ResultError unless PATH's seal matches its content.
+
+    cascade writes a seal into the file's first 512 bytes (HDF5's user
+    block): the SHA-256 and length of everything after them (docs/OUTPUT.md,
+    "Seal"). A file changed since cascade wrote it, even by an attribute
+    added with h5py, no longer matches. Files from before the seal start
+    with HDF5's signature and pass unchecked.
+    """
+    with open(path, "rb") as f:
+        head = f.read(SEAL_BYTES)
+        if head.startswith(_HDF5_SIGNATURE):
+            return
+        m = re.fullmatch(rb"cascade-result-seal 1\nsha256 ([0-9a-f]{64})\nbytes ([0-9]{1,20})\n\0*",
+                         head)
+        if len(head) < SEAL_BYTES or not m:
+            raise ResultError(f"{path}: not a cascade result (no seal and no HDF5 signature at its "
+                              "start, or a damaged seal)")
+        digest = hashlib.sha256()
+        size = 0
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    if size != int(m.group(2)):
+        raise ResultError(f"{path}: damaged or changed since cascade wrote it (got {size} bytes after its seal, expected "
+                          f"{int(m.group(2))})")
+    if digest.hexdigest() != m.group(1).decode():
+        raise ResultError(f"{path}: damaged or changed since cascade wrote it (its content's SHA-256 "
+                          "does not match its seal)")
+
+
 def _check_result(path):
     """Raise ResultError unless PATH is a cascade result file."""
     path = Path(path)
@@ -94,6 +131,7 @@ def _check_result(path):
         raise ResultError(f"{path}: cannot read ({e.strerror or e})") from None
     if not ok:
         raise ResultError(f"{path}: not an HDF5 file (expected a cascade result file)")
+    _check_seal(path)
     try:
         with h5py.File(path, "r") as f:
             if "scenario_name" not in f.attrs or "loss" not in f:

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "seal.h"
 
 
 typedef struct writer {
@@ -231,6 +232,7 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
   H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  H5Pset_userblock(fcpl, CAS_SEAL_BYTES); /* for the seal, written once HDF5 is done (seal.h) */
   errno = 0;
   w.file = H5Fcreate(out.tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
   H5Pclose(fcpl);
@@ -262,6 +264,11 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
     cas_outfile_abort(&out);
     return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s; at '%s')",
                         w.errnum ? strerror(w.errnum) : "HDF5 error", w.what);
+  }
+  st = cas_seal_write(out.tmp, path, err);
+  if (st != CAS_OK) {
+    cas_outfile_abort(&out);
+    return st;
   }
   return cas_outfile_commit(&out, err);
 }
@@ -385,13 +392,30 @@ static cas_status check_headline(hid_t f, const char *path, const cas_output_hea
   return st;
 }
 
+static char *opens_note;
+static size_t opens_note_size;
+
+void cas_output_note_opens(char *buf, size_t size) {
+  opens_note = size ? buf : NULL;
+  opens_note_size = size;
+}
+
+hid_t cas_output_open_result(const char *path, cas_error *err) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  if (opens_note) snprintf(opens_note, opens_note_size, "%s", path);
+  cas_seal_state seal;
+  if (cas_seal_check(path, &seal, err) != CAS_OK) return -1;
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0)
+    cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file HDF5 can open (expected a result "
+                  "written by cascade run)", path);
+  return f;
+}
+
 cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err) {
   memset(out, 0, sizeof *out);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (access(path, R_OK) != 0)
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a result written by cascade run)", path);
+  hid_t f = cas_output_open_result(path, err);
+  if (f < 0) return err->status;
   int bad = 0;
   bad |= read_attr_string(f, "scenario_name", out->scenario, sizeof out->scenario);
   bad |= read_attr_u64(f, "seed", &out->seed);
@@ -488,9 +512,8 @@ static double *read_column(hid_t f, const char *name, uint64_t n, int *missing, 
 cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss, double **weight,
                                  cas_error *err) {
   *loss = *weight = NULL;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a result written by cascade run)", path);
+  hid_t f = cas_output_open_result(path, err);
+  if (f < 0) return err->status;
   int bad = 0, missing = 0, no_weight = 0;
   *loss = read_column(f, "loss", paths, &missing, &bad);
   if (!bad && !missing) *weight = read_column(f, "weight", paths, &no_weight, &bad);

@@ -3,14 +3,17 @@
  *
  * One function writes everything a run produced and everything needed to
  * reproduce it; the layout is documented dataset by dataset in
- * docs/OUTPUT.md. The file is written under "PATH.tmp.<pid>" and renamed to
- * PATH only once complete and closed, so a result is complete or absent.
+ * docs/OUTPUT.md. The file is written under a temporary name (outfile.h),
+ * sealed (seal.h) and renamed to PATH only once complete and closed, so a
+ * result is complete or absent, and a reader can tell it is unchanged.
  * Every axis of every dataset has an HDF5 dimension scale, string labels are
  * variable-length UTF-8, so that h5py, xarray (h5netcdf and netcdf4 engines)
  * and ncdump read it with named, labelled dimensions.
  */
 #ifndef CASCADE_OUTPUT_H
 #define CASCADE_OUTPUT_H
+
+#include <hdf5.h>
 
 #include "calibrate.h"
 #include "contagion.h"
@@ -133,5 +136,18 @@ int cas_output_headline_level(const cas_output_headline *h, double a);
  * holds per-path losses (dataset loss, weighted by weight) that are
  * missing, not finite or do not give its EL (a damaged file). */
 cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err);
+
+/* Opens a result file for reading, the one way every reader of results
+ * does: its seal checked first (seal.h: a damaged or changed file is
+ * refused before HDF5 parses it), then H5Fopen read-only. The file's id
+ * (close it with H5Fclose), or -1 with err set (CAS_ERR_INPUT naming the
+ * file). */
+hid_t cas_output_open_result(const char *path, cas_error *err);
+
+/* From now on, the path of every result file cas_output_open_result opens
+ * is copied into buf (size bytes, terminated; size 0: no longer), so that
+ * the command line's crash guard can name the file HDF5 was reading when
+ * it crashed (a buffer shared with the guarding process). */
+void cas_output_note_opens(char *buf, size_t size);
 
 #endif

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
+
 enum { BLOCK_BYTES = 8 << 20 };
 
 typedef struct names {
@@ -237,11 +239,8 @@ cas_status cas_digest_file(const char *path, char hex[CAS_SHA256_HEX], cas_datas
                            size_t *n, cas_error *err) {
   if (list) *list = NULL;
   if (n) *n = 0;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (access(path, R_OK) != 0)
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file", path);
+  hid_t f = cas_output_open_result(path, err);
+  if (f < 0) return err->status;
   names nm = {0};
   cas_status st = CAS_OK;
   if (H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, collect, &nm) < 0)

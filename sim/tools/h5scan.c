@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
+
 static char *dup_str(const char *s) {
   size_t n = strlen(s ? s : "");
   char *d = malloc(n + 1);
@@ -266,21 +268,16 @@ static herr_t on_link(hid_t group, const char *name, const H5L_info_t *info, voi
 
 cas_status cas_h5_open(const char *path, cas_h5_file **out, cas_error *err) {
   *out = NULL;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (access(path, R_OK) != 0)
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
-  if (H5Fis_hdf5(path) <= 0)
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a cascade result)", path);
   cas_h5_file *f = calloc(1, sizeof *f);
   if (!f || !(f->path = dup_str(path))) {
     free(f);
     return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
   }
-  hid_t id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t id = cas_output_open_result(path, err);
   f->id = id;
   if (id < 0) {
     cas_h5_close(f);
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot open as HDF5 (expected a cascade result)", path);
+    return err->status;
   }
   scan_ctx c = {f, 0, 0, 0};
   hsize_t idx = 0;

@@ -16,7 +16,7 @@ expect 3 "text.h5: not an HDF5 file" -- "$bin" report "$tmp/good.h5" "$tmp/text.
 expect 3 "other.h5: not a cascade result" -- "$bin" report "$tmp/other.h5" "$tmp/good.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "truncated.h5: " -- "$bin" report "$tmp/good.h5" "$tmp/truncated.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "missing.h5: cannot read" -- "$bin" report "$tmp/good.h5" --baseline "$tmp/missing.h5" -o "$tmp/out/r.html"; no_output
-expect 3 "/out: (not an HDF5 file|cannot)" -- "$bin" report "$tmp/out" -o "$tmp/out/r.html"; no_output
+expect 3 "/out: (a folder|not an HDF5 file|cannot)" -- "$bin" report "$tmp/out" -o "$tmp/out/r.html"; no_output
 expect 2 "missing -o" -- "$bin" report "$tmp/good.h5"; no_output
 expect 2 "no result files" -- "$bin" report -o "$tmp/out/r.html"; no_output
 expect 2 "unknown option '--bogus'" -- "$bin" report "$tmp/good.h5" --bogus -o "$tmp/out/r.html"; no_output

@@ -29,6 +29,10 @@ expect 0 "reproduced: all" -- "$bin" verify "$tmp/r.h5" --threads 1
 # One value changed in a copy: exit 6, the dataset named, the others not.
 cp "$tmp/r.h5" "$tmp/changed.h5"
 $py -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); f["el_by_segment"][5] += 1.0; f.close()' "$tmp/changed.h5"
+# as changed, the file no longer matches its seal: refused before HDF5 reads it
+expect 3 "changed.h5: damaged or changed since cascade wrote it" -- "$bin" verify "$tmp/changed.h5"
+# resealed, as a crafted file would be: the re-run finds the changed value
+$py "$src/tests/tools/reseal.py" "$tmp/changed.h5"
 expect 6 "/el_by_segment: values differ" -- "$bin" verify "$tmp/changed.h5"
 grep -q "NOT reproduced: 1 of" "$tmp/out" || fail "verdict: $(cat "$tmp/out")"
 [ "$(grep -c "differ (" "$tmp/out")" -eq 1 ] || fail "other datasets reported: $(cat "$tmp/out")"
@@ -36,11 +40,13 @@ grep -q "NOT reproduced: 1 of" "$tmp/out" || fail "verdict: $(cat "$tmp/out")"
 # A dataset removed from a copy: named as missing in the re-run's comparison.
 cp "$tmp/r.h5" "$tmp/extra.h5"
 $py -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); f["bogus"] = [1, 2]; f.close()' "$tmp/extra.h5"
+$py "$src/tests/tools/reseal.py" "$tmp/extra.h5"
 expect 6 "/bogus: missing in the re-run" -- "$bin" verify "$tmp/extra.h5"
 
 # Another commit: a warning, and still a pass.
 cp "$tmp/r.h5" "$tmp/old.h5"
 $py -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); f.attrs["cascade_commit"] = "0000deadbeef"; f.close()' "$tmp/old.h5"
+$py "$src/tests/tools/reseal.py" "$tmp/old.h5"
 expect 0 "warning: .*0000deadbeef" -- "$bin" verify "$tmp/old.h5"
 
 # CSV inputs are recorded with SHA-256 and checked before re-running.
@@ -81,6 +87,7 @@ $py -c 'import h5py,sys; f=h5py.File(sys.argv[1],"w"); f["x"]=[1]; f.close()' "$
 expect 3 "not a cascade result" -- "$bin" verify "$tmp/foreign.h5"
 cp "$tmp/r.h5" "$tmp/badyaml.h5"
 $py -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); del f["scenario_resolved"]; f["scenario_resolved"]="paths: [oops"; f.close()' "$tmp/badyaml.h5"
+$py "$src/tests/tools/reseal.py" "$tmp/badyaml.h5"
 expect 3 "badyaml.h5\[scenario_resolved\]:" -- "$bin" verify "$tmp/badyaml.h5"
 [ -z "$(ls -A "$TMPDIR")" ] || fail "verify left temporary files: $(ls -A "$TMPDIR")"
 echo "verify: ok"

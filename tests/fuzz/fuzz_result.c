@@ -25,6 +25,11 @@
  * The re-run of `verify` (cas_run on the recorded scenario text) is not
  * done: the scenario reader has its own target (fuzz_scenario).
  *
+ * Every input first goes through the seal check (seal.h); an input that
+ * starts with a seal is then resealed, so that the readers behind the seal
+ * see what the fuzzer made of the rest (a crafted file); an input that
+ * starts with HDF5's signature is read as a file from before the seal.
+ *
  * Checks, for any file content:
  * - no crash, hang, leak or sanitizer report;
  * - every reader returns CAS_OK or CAS_ERR_INPUT (out of memory tolerated)
@@ -52,6 +57,7 @@
 #include "digest.h"
 #include "output.h"
 #include "report.h"
+#include "seal.h"
 #include "stats.h"
 
 /* `cascade verify`'s reader of a result (static read_record) and the CLI
@@ -272,8 +278,29 @@ static void check_closed(void) {
   FUZZ_CHECK(objects == 0 && files == 0, "HDF5 identifiers left open: %zd objects, %zd files", objects, files);
 }
 
+/* The seal (seal.h) before the readers: any input gets CAS_OK or
+ * CAS_ERR_INPUT naming the file. A mutated sealed file almost never
+ * matches its seal, so an input that starts with a seal is resealed, as
+ * someone crafting a file could: the readers behind the seal are what the
+ * rest of the target is about. */
+static void fuzz_seal(const char *path, const uint8_t *data, size_t size) {
+  cas_seal_state state;
+  cas_error err = {0};
+  cas_status st = cas_seal_check(path, &state, &err);
+  if (st != CAS_OK) fuzz_check_error(st, &err, path);
+  else FUZZ_CHECK(state == CAS_SEAL_INTACT || (size >= 8 && !memcmp(data, "\x89HDF\r\n\x1a\n", 8)),
+                  "accepted without a seal or HDF5's signature");
+  static const char magic[] = "cascade-result-seal 1\n";
+  if (size < CAS_SEAL_BYTES || memcmp(data, magic, sizeof magic - 1) != 0) return;
+  st = cas_seal_write(path, path, &err);
+  FUZZ_CHECK(st == CAS_OK, "cannot reseal: %s", err.msg);
+  st = cas_seal_check(path, &state, &err);
+  FUZZ_CHECK(st == CAS_OK && state == CAS_SEAL_INTACT, "a resealed file is refused: %s", err.msg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *path = input_file(data, size);
+  fuzz_seal(path, data, size);
   fuzz_compare(path);
   check_closed();
   fuzz_verify(path);

@@ -193,6 +193,9 @@ def add_year_axis(src, dst):
         paid.dims[1].attach_scale(year)
         paid.attrs["units"] = "CNY"
         paid.attrs["long_name"] = "mitigant payout by year"
+    # changed after cascade wrote it: resealed, as a later version's file
+    # would carry its own seal (docs/OUTPUT.md, "Seal")
+    subprocess.run([sys.executable, str(SRC / "tests" / "tools" / "reseal.py"), str(dst)], check=True)
 
 
 def test_an_unknown_new_axis_flows_through(batch, tmp_path):
@@ -294,6 +297,17 @@ def test_bad_input_is_refused_with_the_file_named(batch, tmp_path):
         f["x"] = np.arange(3)
     proc = script("compare", folder)
     assert proc.returncode == 3 and "other.h5: not a cascade result file" in proc.stderr
+
+    # a result damaged or changed since cascade wrote it: refused by its seal
+    (folder / "other.h5").unlink()
+    data = bytearray((batch / "baseline.h5").read_bytes())
+    data[len(data) // 2] ^= 0x04
+    (folder / "flipped.h5").write_bytes(bytes(data))
+    proc = script("compare", folder)
+    assert proc.returncode == 3 and "flipped.h5: damaged or changed since cascade wrote it" in proc.stderr
+    (folder / "flipped.h5").write_bytes(bytes(data[:-100]))
+    proc = script("compare", folder)
+    assert proc.returncode == 3 and "flipped.h5: damaged or changed" in proc.stderr
 
     empty = tmp_path / "empty"
     empty.mkdir()
