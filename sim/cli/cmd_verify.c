@@ -31,6 +31,7 @@
 
 #include "cli.h"
 #include "digest.h"
+#include "outfile.h"
 #include "output.h"
 #include "kernel.h"
 #include "run.h"
@@ -152,11 +153,8 @@ static int dataset_strings(hid_t f, const char *name, int want_rank, char ***out
 
 static cas_status read_record(const char *path, recorded *r, cas_error *err) {
   memset(r, 0, sizeof *r);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  if (access(path, R_OK) != 0)
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file (expected a result written by cascade run)", path);
+  hid_t f = cas_output_open_result(path, err);
+  if (f < 0) return err->status;
   char **one = NULL;
   size_t n = 0, ntexts = 0;
   cas_status st = CAS_OK;
@@ -306,6 +304,9 @@ int cas_cmd_verify(int argc, char **argv) {
     return cas_cli_report_error(&err);
   }
   snprintf(out, sizeof out, "%s/rerun.h5", dir);
+  /* a signal removes the folder and the re-run (outfile.h) */
+  int dir_slot = cas_outfile_remove_on_signal(dir, 1);
+  int out_slot = cas_outfile_remove_on_signal(out, 0);
   snprintf(name, sizeof name, "%s[scenario_resolved]", result);
   char cmdline[4096];
   cas_cli_join_argv(argc + 1, argv - 1, cmdline, sizeof cmdline);
@@ -336,6 +337,8 @@ int cas_cmd_verify(int argc, char **argv) {
   if (st == CAS_OK) st = cas_digest_file(out, hb, &lb, &nb, &err);
   unlink(out);
   rmdir(dir);
+  cas_outfile_forget(out_slot);
+  cas_outfile_forget(dir_slot);
   recorded_free(&rec);
   if (st != CAS_OK) {
     cas_digest_list_free(la, na);

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -699,6 +701,120 @@ static void remove_temporaries_on_signals(void) {
   }
 }
 
+/* ---- the crash guard of the commands that read result files -----------
+ *
+ * compare, report and verify read result files with HDF5. HDF5 1.10's
+ * reader of variable-length data (strings, dimension-scale lists: its
+ * "global heap", which has no checksum) trusts lengths read from the file,
+ * and a damaged or crafted file crashes it inside the library
+ * (docs/FUZZING.md). The seal (seal.h) refuses any file changed since
+ * cascade wrote it before HDF5 reads a byte, but anyone can write a file
+ * with a valid seal, and files from before the seal have none. So these
+ * commands run in a child process: if the child dies of a fault (SIGSEGV,
+ * SIGBUS, SIGFPE, SIGILL, SIGABRT), the program reports the file it was
+ * reading as bad input (exit 3) instead of crashing; the child removes what
+ * it was writing (outfile.h) as it dies. Any other end of the child (its
+ * exit code, SIGINT, SIGTERM, SIGHUP, SIGKILL) is the program's own. */
+
+static volatile pid_t guarded_child;
+static int mpi_started;
+
+static void forward_signal(int sig) {
+  if (guarded_child > 0) kill(guarded_child, sig);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CAS_FAULTS_HANDLED_BY_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CAS_FAULTS_HANDLED_BY_SANITIZER 1
+#endif
+#endif
+
+static void on_fault(int sig) {
+  cas_outfile_on_signal();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+static const int ending_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
+  if (mpi_started) return cmd(argc, argv); /* no fork() under MPI */
+  enum { NOTE = 4096 };
+  char *note = mmap(NULL, NOTE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (note == MAP_FAILED) return cmd(argc, argv);
+  note[0] = '\0';
+  sigset_t ending, old;
+  sigemptyset(&ending);
+  for (size_t i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++)
+    sigaddset(&ending, ending_signals[i]);
+  sigprocmask(SIG_BLOCK, &ending, &old);
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) { /* no process to spare: run unguarded */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    munmap(note, NOTE);
+    return cmd(argc, argv);
+  }
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &old, NULL);
+#ifndef CAS_FAULTS_HANDLED_BY_SANITIZER
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fault;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof fault_signals / sizeof *fault_signals; i++)
+      sigaction(fault_signals[i], &sa, NULL);
+#endif
+    cas_output_note_opens(note, NOTE);
+    int rc = cmd(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(rc);
+  }
+  guarded_child = pid;
+  struct sigaction fw, saved[sizeof ending_signals / sizeof *ending_signals];
+  memset(&fw, 0, sizeof fw);
+  fw.sa_handler = forward_signal;
+  sigemptyset(&fw.sa_mask);
+  for (size_t i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++) {
+    sigaction(ending_signals[i], NULL, &saved[i]);
+    if (saved[i].sa_handler != SIG_IGN) sigaction(ending_signals[i], &fw, NULL);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  guarded_child = 0;
+  for (size_t i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++)
+    sigaction(ending_signals[i], &saved[i], NULL);
+  int rc;
+  if (WIFEXITED(status)) {
+    rc = WEXITSTATUS(status);
+  } else {
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    int fault = 0;
+    for (size_t i = 0; i < sizeof fault_signals / sizeof *fault_signals; i++)
+      fault |= sig == fault_signals[i];
+    if (!fault) { /* ended from outside: the program ends the same way */
+      munmap(note, NOTE);
+      signal(sig, SIG_DFL);
+      raise(sig);
+      return 128 + sig;
+    }
+    note[NOTE - 1] = '\0';
+    fprintf(stderr, "cascade: bad input: %s: reading it crashed the HDF5 library (%s): a damaged or "
+                    "crafted file (expected a result written by cascade run)\n",
+            note[0] ? note : "a result file", strsignal(sig));
+    rc = cas_status_exit_code(CAS_ERR_INPUT);
+  }
+  munmap(note, NOTE);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   cas_output_init();
   int mpi = 0;
@@ -707,6 +823,7 @@ int main(int argc, char **argv) {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     mpi = 1;
+    mpi_started = 1;
   }
 #endif
   remove_temporaries_on_signals();
@@ -752,11 +869,11 @@ static int dispatch(int argc, char **argv) {
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
   if (!strcmp(cmd, "portfolio")) return cmd_portfolio(argc - 1, argv + 1);
-  if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compare")) return guarded(cmd_compare, argc - 1, argv + 1);
   if (!strcmp(cmd, "network")) return cmd_network(argc - 1, argv + 1);
   if (!strcmp(cmd, "batch")) return cas_cmd_batch(argc - 1, argv + 1);
-  if (!strcmp(cmd, "verify")) return cas_cmd_verify(argc - 1, argv + 1);
-  if (!strcmp(cmd, "report")) return cas_cmd_report(argc - 1, argv + 1);
+  if (!strcmp(cmd, "verify")) return guarded(cas_cmd_verify, argc - 1, argv + 1);
+  if (!strcmp(cmd, "report")) return guarded(cas_cmd_report, argc - 1, argv + 1);
   if (!strcmp(cmd, "reverse")) return cas_cmd_reverse(argc - 1, argv + 1);
   fprintf(stderr, "cascade: unknown command '%s' (expected one of: run, validate, portfolio, network, compare, batch, verify, report, reverse)\n", cmd);
   fputs("(see 'cascade --help')\n", stderr);

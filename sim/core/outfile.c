@@ -13,29 +13,44 @@
 #include <unistd.h>
 
 /* The temporaries open now, for the signal handler: written by the thread
- * that writes files, read by a handler that only unlinks. */
+ * that writes files, read by a handler that only unlinks. in_use: 0 free,
+ * 1 a file, 2 a folder (removed after the files, once empty). */
 enum { SLOTS = 32 };
 static char registry[SLOTS][CAS_OUTFILE_PATH_MAX];
 static volatile sig_atomic_t in_use[SLOTS];
 
-static int enlist(const char *tmp) {
+static int enlist_kind(const char *path, int kind) {
+  size_t n = strlen(path);
+  if (n >= CAS_OUTFILE_PATH_MAX) return -1;
   for (int i = 0; i < SLOTS; i++)
     if (!in_use[i]) {
-      memcpy(registry[i], tmp, strlen(tmp) + 1);
-      in_use[i] = 1;
+      memcpy(registry[i], path, n + 1);
+      in_use[i] = kind;
       return i;
     }
   return -1;   /* more than SLOTS at once: written, just not removed by a signal */
 }
+
+static int enlist(const char *tmp) { return enlist_kind(tmp, 1); }
 
 static void delist(cas_outfile *o) {
   if (o->slot >= 0) in_use[o->slot] = 0;
   o->slot = -1;
 }
 
+int cas_outfile_remove_on_signal(const char *path, int is_folder) {
+  return enlist_kind(path, is_folder ? 2 : 1);
+}
+
+void cas_outfile_forget(int slot) {
+  if (slot >= 0 && slot < SLOTS) in_use[slot] = 0;
+}
+
 void cas_outfile_on_signal(void) {
   for (int i = 0; i < SLOTS; i++)
-    if (in_use[i]) unlink(registry[i]);
+    if (in_use[i] == 1) unlink(registry[i]);
+  for (int i = 0; i < SLOTS; i++)
+    if (in_use[i] == 2) rmdir(registry[i]);
 }
 
 /* The folder of path ("." if none) and its last component. */

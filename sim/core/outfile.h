@@ -64,9 +64,17 @@ void cas_outfile_release_fd(cas_outfile *o);
  * write, commit). */
 cas_status cas_outfile_write_all(const char *path, const void *data, size_t n, cas_error *err);
 
-/* For a signal handler: removes every registered temporary (unlink only:
- * async-signal-safe). */
+/* For a signal handler: removes every registered temporary (unlink and
+ * rmdir only: async-signal-safe), files first, then folders. */
 void cas_outfile_on_signal(void);
+
+/* Registers another file (is_folder 0) or an empty-by-then folder
+ * (is_folder 1) for removal by cas_outfile_on_signal, such as a private
+ * temporary folder; the slot to pass to cas_outfile_forget once it is
+ * removed, or -1 if there is no room (it is then just not removed by a
+ * signal). */
+int cas_outfile_remove_on_signal(const char *path, int is_folder);
+void cas_outfile_forget(int slot);
 
 /* 1 if a and b name the same existing file (device and inode). */
 int cas_same_file(const char *a, const char *b);
