@@ -90,7 +90,9 @@ static char *attr_text(hid_t a, int *is_number, double *number) {
   size_t n = np > 0 ? (size_t)np : 0;
   if (n > 0 && n <= 4096 && cls == H5T_STRING) {
     char **s = read_string_elements(a, 1, ftype, space, n);
-    if (s) {
+    if (!s) {
+      text = dup_str("(unreadable)"); /* a read HDF5 refused, shown as the numbers' are */
+    } else {
       size_t len = 1;
       for (size_t i = 0; i < n; i++) len += strlen(s[i]) + 2;
       text = malloc(len);
@@ -148,7 +150,22 @@ typedef struct scan_ctx {
   cas_h5_file *f;
   size_t cap_vars, cap_attrs;
   int nomem;
+  int implausible;               /* a dataset declares far more than it stores */
+  unsigned long long declared, stored;
+  char where[256];
 } scan_ctx;
+
+/* Whether a dataset of n elements of esize bytes can be stored in `stored`
+ * bytes: a damaged or crafted file may declare 10^15 values (and have the
+ * readers allocate for them) in a few bytes. cascade's datasets are written
+ * whole, compressed with deflate at most (whose ratio cannot exceed 1032 to
+ * 1, RFC 1951's longest match of 258 bytes in about 2 bits), so more than
+ * 2048 times their storage, plus a 4 KiB allowance for tiny datasets, is
+ * not a result's. */
+static int plausible_size(unsigned long long n, size_t esize, unsigned long long stored) {
+  long double declared = (long double)n * (long double)esize;
+  return declared <= 2048.0L * ((long double)stored + 4096.0L);
+}
 
 static herr_t on_root_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
   (void)info;
@@ -261,6 +278,19 @@ static herr_t on_link(hid_t group, const char *name, const H5L_info_t *info, voi
       H5Oclose(o);
       return c->nomem = 1, -1;
     }
+    hid_t ft = H5Dget_type(o);
+    size_t esize = ft >= 0 ? H5Tget_size(ft) : 0;
+    if (ft >= 0) H5Tclose(ft);
+    unsigned long long stored = H5Dget_storage_size(o);
+    const cas_h5_var *v = &f->vars[f->nvars - 1];
+    if (!plausible_size(v->n, esize, stored)) {
+      c->implausible = 1;
+      c->declared = v->n;
+      c->stored = stored;
+      snprintf(c->where, sizeof c->where, "%s", name);
+      H5Oclose(o);
+      return -1;
+    }
   }
   H5Oclose(o);
   return 0;
@@ -279,13 +309,17 @@ cas_status cas_h5_open(const char *path, cas_h5_file **out, cas_error *err) {
     cas_h5_close(f);
     return err->status;
   }
-  scan_ctx c = {f, 0, 0, 0};
+  scan_ctx c = {.f = f};
   hsize_t idx = 0;
   herr_t rc = H5Aiterate2(id, H5_INDEX_NAME, H5_ITER_INC, &idx, on_root_attr, &c);
   if (rc >= 0 && !c.nomem) rc = H5Lvisit(id, H5_INDEX_NAME, H5_ITER_INC, on_link, &c);
   if (c.nomem || rc < 0) {
     cas_h5_close(f);
     if (c.nomem) return cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory", path);
+    if (c.implausible)
+      return cas_error_set(err, CAS_ERR_INPUT, "%s: dataset %s declares %llu values in %llu bytes of "
+                           "storage (expected at most 2048 times its storage: a damaged or crafted "
+                           "file)", path, c.where, c.declared, c.stored);
     return cas_error_set(err, CAS_ERR_INPUT, "%s: cannot list the file's contents (damaged HDF5 file?)", path);
   }
   *out = f;

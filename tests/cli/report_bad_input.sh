@@ -10,10 +10,16 @@ mkdir -p "$tmp/out"
 printf 'not hdf5\n' > "$tmp/text.h5"
 $py -c 'import h5py,sys; h5py.File(sys.argv[1], "w")["x"] = [1.0, 2.0]' "$tmp/other.h5"
 head -c 3000 "$tmp/good.h5" > "$tmp/truncated.h5"
+# a crafted result (resealed) with a dataset that declares 10^12 values and
+# stores none: refused as bad input before anything is allocated for it
+cp "$tmp/good.h5" "$tmp/huge.h5"
+$py -c 'import h5py,sys; h5py.File(sys.argv[1], "r+").create_dataset("huge", shape=(10**12,), dtype="f8", chunks=(4096,))' "$tmp/huge.h5"
+$py "$src/tests/tools/reseal.py" "$tmp/huge.h5"
 
 expect 3 "missing.h5: cannot read" -- "$bin" report "$tmp/good.h5" "$tmp/missing.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "text.h5: not an HDF5 file" -- "$bin" report "$tmp/good.h5" "$tmp/text.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "other.h5: not a cascade result" -- "$bin" report "$tmp/other.h5" "$tmp/good.h5" -o "$tmp/out/r.html"; no_output
+expect 3 "huge.h5: dataset huge declares 1000000000000 values in 0 bytes" -- "$bin" report "$tmp/huge.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "truncated.h5: " -- "$bin" report "$tmp/good.h5" "$tmp/truncated.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "missing.h5: cannot read" -- "$bin" report "$tmp/good.h5" --baseline "$tmp/missing.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "/out: (a folder|not an HDF5 file|cannot)" -- "$bin" report "$tmp/out" -o "$tmp/out/r.html"; no_output
