@@ -417,51 +417,60 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   hid_t f = cas_output_open_result(path, err);
   if (f < 0) return err->status;
   int bad = 0;
-  bad |= read_attr_string(f, "scenario_name", out->scenario, sizeof out->scenario);
-  bad |= read_attr_u64(f, "seed", &out->seed);
-  bad |= read_attr_u64(f, "paths", &out->paths);
-  bad |= read_attr_u64(f, "loans", &out->loans);
+  const char *what = NULL; /* the first dataset or attribute that failed */
+#define CHECK(name, call) do { if (!bad && (call) != 0) { bad = 1; what = name; } } while (0)
+  CHECK("scenario_name", read_attr_string(f, "scenario_name", out->scenario, sizeof out->scenario));
+  CHECK("seed", read_attr_u64(f, "seed", &out->seed));
+  CHECK("paths", read_attr_u64(f, "paths", &out->paths));
+  CHECK("loans", read_attr_u64(f, "loans", &out->loans));
   unsigned long long years = 1;   /* files before the multi-year horizon: one year */
-  if (H5Aexists(f, "horizon_years") > 0 && read_attr_u64(f, "horizon_years", &years) < 0) bad = 1;
+  if (H5Aexists(f, "horizon_years") > 0) CHECK("horizon_years", read_attr_u64(f, "horizon_years", &years));
   out->years = years >= 1 && years <= CAS_MAX_YEARS ? (int)years : 1;
-  bad |= read_doubles(f, "el", &out->el, 1);
-  bad |= read_doubles(f, "el_se", &out->el_se, 1);
+  CHECK("el", read_doubles(f, "el", &out->el, 1));
+  CHECK("el_se", read_doubles(f, "el_se", &out->el_se, 1));
   hssize_t nl = dataset_size(f, "level");
-  if (nl < 1 || nl > CAS_MAX_LEVELS) bad = 1;
-  else {
+  if (!bad && (nl < 1 || nl > CAS_MAX_LEVELS)) {
+    bad = 1;
+    what = "level";
+  } else if (!bad) {
     out->nlevels = (int)nl;
-    bad |= read_doubles(f, "level", out->levels, nl);
-    bad |= read_doubles(f, "var", out->var, nl);
-    bad |= read_doubles(f, "var_se", out->var_se, nl);
-    bad |= read_doubles(f, "es", out->es, nl);
-    bad |= read_doubles(f, "es_se", out->es_se, nl);
+    CHECK("level", read_doubles(f, "level", out->levels, nl));
+    CHECK("var", read_doubles(f, "var", out->var, nl));
+    CHECK("var_se", read_doubles(f, "var_se", out->var_se, nl));
+    CHECK("es", read_doubles(f, "es", out->es, nl));
+    CHECK("es_se", read_doubles(f, "es_se", out->es_se, nl));
   }
   if (!bad && dataset_size(f, "var_lo") == nl) {
     out->has_ci = 1;
-    bad |= read_doubles(f, "el_lo", &out->el_lo, 1);
-    bad |= read_doubles(f, "el_hi", &out->el_hi, 1);
-    bad |= read_doubles(f, "var_lo", out->var_lo, nl);
-    bad |= read_doubles(f, "var_hi", out->var_hi, nl);
-    bad |= read_doubles(f, "es_lo", out->es_lo, nl);
-    bad |= read_doubles(f, "es_hi", out->es_hi, nl);
+    CHECK("el_lo", read_doubles(f, "el_lo", &out->el_lo, 1));
+    CHECK("el_hi", read_doubles(f, "el_hi", &out->el_hi, 1));
+    CHECK("var_lo", read_doubles(f, "var_lo", out->var_lo, nl));
+    CHECK("var_hi", read_doubles(f, "var_hi", out->var_hi, nl));
+    CHECK("es_lo", read_doubles(f, "es_lo", out->es_lo, nl));
+    CHECK("es_hi", read_doubles(f, "es_hi", out->es_hi, nl));
   }
   if (H5Aexists(f, "portfolio_source") > 0)
-    bad |= read_attr_string(f, "portfolio_source", out->portfolio, sizeof out->portfolio);
+    CHECK("portfolio_source", read_attr_string(f, "portfolio_source", out->portfolio, sizeof out->portfolio));
   snprintf(out->importance, sizeof out->importance, "off");
   if (H5Aexists(f, "importance_sampling") > 0)
-    bad |= read_attr_string(f, "importance_sampling", out->importance, sizeof out->importance);
+    CHECK("importance_sampling", read_attr_string(f, "importance_sampling", out->importance, sizeof out->importance));
   hssize_t nseg = dataset_size(f, "stressed_ead");
   double *ead = nseg > 0 && nseg <= CAS_SEGMENTS_MAX ? malloc((size_t)nseg * sizeof *ead) : NULL;
-  if (ead == NULL) bad = 1;
-  else bad |= read_doubles(f, "stressed_ead", ead, nseg);
+  if (!bad && ead == NULL) {
+    bad = 1;
+    what = "stressed_ead";
+  } else {
+    CHECK("stressed_ead", read_doubles(f, "stressed_ead", ead, nseg));
+  }
   for (hssize_t s = 0; s < nseg && !bad; s++) out->exposure += ead[s];
   free(ead);
   if (bad) {
     H5Fclose(f);
-    return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file (a headline dataset or "
-                         "attribute is missing or of another shape, expected a file written by "
-                         "cascade run)", path);
+    return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file (got no readable '%s' "
+                         "of the expected shape, expected the headline datasets and attributes of a "
+                         "file written by cascade run)", path, what ? what : "?");
   }
+#undef CHECK
   cas_status st = check_headline(f, path, out, err);
   H5Fclose(f);
   return st;

@@ -15,6 +15,11 @@ head -c 3000 "$tmp/good.h5" > "$tmp/truncated.h5"
 cp "$tmp/good.h5" "$tmp/huge.h5"
 $py -c 'import h5py,sys; h5py.File(sys.argv[1], "r+").create_dataset("huge", shape=(10**12,), dtype="f8", chunks=(4096,))' "$tmp/huge.h5"
 $py "$src/tests/tools/reseal.py" "$tmp/huge.h5"
+# a result without one of its headline datasets: named (compare and report share the reader)
+cp "$tmp/good.h5" "$tmp/no_se.h5"
+$py -c 'import h5py,sys; del h5py.File(sys.argv[1], "r+")["el_se"]' "$tmp/no_se.h5"
+$py "$src/tests/tools/reseal.py" "$tmp/no_se.h5"
+expect 3 "no_se.h5: not a cascade result file \(got no readable 'el_se' of the expected shape" -- "$bin" compare "$tmp/no_se.h5"
 
 expect 3 "missing.h5: cannot read" -- "$bin" report "$tmp/good.h5" "$tmp/missing.h5" -o "$tmp/out/r.html"; no_output
 expect 3 "text.h5: not an HDF5 file" -- "$bin" report "$tmp/good.h5" "$tmp/text.h5" -o "$tmp/out/r.html"; no_output
