@@ -7,10 +7,13 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "portfolio.h"
+#include "run.h"
 #include "taxonomy.h"
 
 /* The contract every registry keeps (sim/core/registry.h), for a family
@@ -80,6 +83,24 @@ static inline double ks_statistic(const double *x, size_t n, const double *y, si
   free(a);
   free(b);
   return d;
+}
+
+/* A small real result (the baseline scenario, `paths` paths on `loans`
+ * loans, one thread) written to DIR/r.h5 of a new folder DIR made from
+ * dir_template (mkdtemp's XXXXXX, rewritten in place); the path in out. */
+static inline void cas_test_small_result(char *dir_template, char *out, size_t size,
+                                         uint64_t paths, uint64_t loans) {
+  cr_assert_not_null(mkdtemp(dir_template));
+  snprintf(out, size, "%s/r.h5", dir_template);
+  cas_run_options opt = {0};
+  opt.scenario_path = CASCADE_SOURCE_DIR "/scenarios/baseline.yaml";
+  opt.output_path = out;
+  opt.paths = paths;
+  opt.loans = loans;
+  opt.threads = 1;
+  cas_run_report rep;
+  cas_error err = {0};
+  cr_assert_eq(cas_run(&opt, &rep, &err), CAS_OK, "%s", err.msg);
 }
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "support.h"
 #include "run.h"
 #include "seal.h"
 #include "sha256.h"
@@ -118,17 +119,7 @@ Test(digest, encoding_as_documented) {
 static const char *make_result(void) {
   static char out[256];
   char dir[] = "/tmp/test_digest_run_XXXXXX";
-  cr_assert_not_null(mkdtemp(dir));
-  snprintf(out, sizeof out, "%s/r.h5", dir);
-  cas_run_options opt = {0};
-  opt.scenario_path = CASCADE_SOURCE_DIR "/scenarios/baseline.yaml";
-  opt.output_path = out;
-  opt.paths = 200;
-  opt.loans = 2000;
-  opt.threads = 1;
-  cas_run_report rep;
-  cas_error err = {0};
-  cr_assert_eq(cas_run(&opt, &rep, &err), CAS_OK, "%s", err.msg);
+  cas_test_small_result(dir, out, sizeof out, 200, 2000);
   return out;
 }
 

@@ -27,23 +27,14 @@
 #include "run.h"
 #include "seal.h"
 #include "sha256.h"
+#include "support.h"
 
 static char dir[64];
 
 static const char *make_result(void) {
   static char out[128];
   snprintf(dir, sizeof dir, "/tmp/test_seal_XXXXXX");
-  cr_assert_not_null(mkdtemp(dir));
-  snprintf(out, sizeof out, "%s/r.h5", dir);
-  cas_run_options opt = {0};
-  opt.scenario_path = CASCADE_SOURCE_DIR "/scenarios/baseline.yaml";
-  opt.output_path = out;
-  opt.paths = 100;
-  opt.loans = 1000;
-  opt.threads = 1;
-  cas_run_report rep;
-  cas_error err = {0};
-  cr_assert_eq(cas_run(&opt, &rep, &err), CAS_OK, "%s", err.msg);
+  cas_test_small_result(dir, out, sizeof out, 100, 1000);
   return out;
 }
 
