@@ -695,7 +695,7 @@ int cas_cmd_batch(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--threads")) {
       uint64_t t;
-      if (cas_cli_parse_count(v, 1, &t) || t > 1024) rc = cas_cli_usage_error("batch", "--threads: got '%s', expected an integer from 1 to 1024", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &t) || t > CAS_THREADS_MAX) rc = cas_cli_usage_error("batch", "--threads: got '%s', expected an integer from 1 to %d", v ? v : "", CAS_THREADS_MAX);
       else b.ropt.threads = (int)t;
       i++;
     } else if (!strcmp(a, "--kernel")) {

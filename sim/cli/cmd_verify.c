@@ -256,8 +256,8 @@ int cas_cmd_verify(int argc, char **argv) {
       quiet = 1;
     } else if (!strcmp(a, "--threads")) {
       uint64_t t;
-      if (cas_cli_parse_count(v, 1, &t) || t > 1024)
-        return cas_cli_usage_error("verify", "--threads: got '%s', expected an integer from 1 to 1024", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &t) || t > CAS_THREADS_MAX)
+        return cas_cli_usage_error("verify", "--threads: got '%s', expected an integer from 1 to %d", v ? v : "", CAS_THREADS_MAX);
       threads = (int)t;
       i++;
     } else if (a[0] == '-' && a[1] != '\0') {

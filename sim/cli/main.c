@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +274,7 @@ static int cmd_run(int argc, char **argv) {
       i++;
     } else if (!strcmp(a, "--threads")) {
       uint64_t t;
-      if (cas_cli_parse_count(v, 1, &t) || t > 1024) return cas_cli_usage_error("run", "--threads: got '%s', expected an integer from 1 to 1024", v ? v : "");
+      if (cas_cli_parse_count(v, 1, &t) || t > CAS_THREADS_MAX) return cas_cli_usage_error("run", "--threads: got '%s', expected an integer from 1 to %d", v ? v : "", CAS_THREADS_MAX);
       opt.threads = (int)t;
       i++;
     } else if (!strcmp(a, "--kernel")) {
@@ -816,6 +817,16 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* OpenMP's default thread count (OMP_NUM_THREADS) holds for every
+   * command, including the parts --threads does not reach before a run
+   * starts; too many crash libgomp, so it is refused up front (before MPI starts:
+   * every rank says so). */
+  if (omp_get_max_threads() > CAS_THREADS_MAX) {
+    const char *env = getenv("OMP_NUM_THREADS");
+    fprintf(stderr, "cascade: usage error: OMP_NUM_THREADS: got '%s', expected at most %d threads\n",
+            env ? env : "?", CAS_THREADS_MAX);
+    return cas_status_exit_code(CAS_ERR_USAGE);
+  }
   cas_output_init();
   int mpi = 0;
 #ifdef CASCADE_MPI

@@ -465,6 +465,14 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
     return cas_error_set(err, CAS_ERR_USAGE, "unknown kernel '%s' (expected one of: %s)",
                          kernel_name, names);
   }
+  /* one thread count for every parallel part: the book's generation and
+   * the network's construction too, which take OpenMP's default */
+  int want = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+  if (want > CAS_THREADS_MAX)
+    return cas_error_set(err, CAS_ERR_USAGE, "%d threads asked for (got %s%d, expected 1 to %d)",
+                         want, opt->threads > 0 ? "--threads " : "OMP_NUM_THREADS=", want,
+                         CAS_THREADS_MAX);
+  omp_set_num_threads(want);
   double t0 = now_seconds();
   const cas_comm *c = opt->comm;
   int rank = cas_comm_rank(c), ranks = cas_comm_size(c);

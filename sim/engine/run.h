@@ -23,12 +23,16 @@
 #include "scenario.h"
 #include "stats.h"
 
+/* The most threads a run uses (--threads, OMP_NUM_THREADS): more would
+ * only exhaust the machine (libgomp crashes creating 100,000 threads). */
+enum { CAS_THREADS_MAX = 1024 };
+
 typedef struct cas_run_options {
   const char *scenario_path;
   const char *output_path;   /* NULL: results/<scenario name>.h5 */
   uint64_t paths, seed, loans; /* overrides, 0: keep the scenario's */
   int seed_given;            /* seed 0 is a valid override */
-  int threads;               /* 0: OpenMP default */
+  int threads;               /* 1 to CAS_THREADS_MAX, for every parallel part of the run; 0: OpenMP's default (OMP_NUM_THREADS), which must not exceed CAS_THREADS_MAX */
   /* importance_sampling override: importance_given 1 replaces the
    * scenario's by (importance_mode, importance_value): CAS_IS_OFF, or
    * CAS_IS_LEVEL with a level, or CAS_IS_LOSS with a loss [CNY]. */

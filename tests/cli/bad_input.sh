@@ -46,5 +46,13 @@ before=$(sha256sum "$tmp/out/good.h5")
 expect 3 "typo.yaml" -- "$bin" run "$tmp/typo.yaml" -o "$tmp/out/good.h5"
 [ "$before" = "$(sha256sum "$tmp/out/good.h5")" ] || { echo "FAIL: a failed run changed an existing result"; fail=1; }
 
+# OMP_NUM_THREADS beyond what a run may use: libgomp crashed creating
+# 100,000 threads (SIGSEGV), whatever --threads said; now a usage error
+# for every command, before any work
+OMP_NUM_THREADS=100000 expect 2 "OMP_NUM_THREADS: got '100000', expected at most 1024 threads" -- "$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 1000 --threads 2 -o "$tmp/omp.h5"
+OMP_NUM_THREADS=100000 expect 2 "OMP_NUM_THREADS: got '100000'" -- "$bin" portfolio --loans 1000 --export "$tmp/omp.csv"
+[ ! -e "$tmp/omp.h5" ] && [ ! -e "$tmp/omp.csv" ] || { echo "FAIL: output written despite OMP_NUM_THREADS"; fail=1; }
+
 [ $fail = 0 ] && echo "bad input: all cases pass"
+
 exit $fail
