@@ -334,6 +334,41 @@ Test(scenario, alias_expansion_is_bounded) {
   cr_expect_null(sc);
 }
 
+/* A chain of extends is bounded: 20,000 files overflowed the stack
+ * (SIGSEGV); 32 files (a scenario and 31 bases) load, 33 are an error at
+ * the extends that goes past, with nothing returned. */
+Test(scenario, extends_chain_is_bounded) {
+  char dir[] = "/tmp/cascade_chain_XXXXXX", path[128];
+  cr_assert_not_null(mkdtemp(dir));
+  for (int i = 1; i <= 33; i++) {
+    snprintf(path, sizeof path, "%s/s%d.yaml", dir, i);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    if (i < 33) fprintf(f, "extends: s%d.yaml\n", i + 1);
+    else fprintf(f, "name: end\npaths: 1000\n");
+    cr_assert_eq(fclose(f), 0);
+  }
+  cas_scenario *sc = NULL;
+  cas_error err = {0};
+  snprintf(path, sizeof path, "%s/s2.yaml", dir); /* s2 .. s33: 32 files */
+  cr_assert_eq(cas_scenario_load(path, &sc, &err), CAS_OK, "%s", err.msg);
+  cr_expect_eq(sc->paths, 1000);
+  cas_scenario_destroy(sc);
+  sc = (cas_scenario *)1;
+  snprintf(path, sizeof path, "%s/s1.yaml", dir); /* 33 files */
+  cr_assert_eq(cas_scenario_load(path, &sc, &err), CAS_ERR_INPUT);
+  cr_expect_null(sc);
+  char want[256];
+  snprintf(want, sizeof want, "%s/s32.yaml:1:10: extends: got a chain of more than 32 scenario files, "
+           "expected at most 32 (this file and 31 bases)", dir);
+  cr_expect_str_eq(err.msg, want);
+  for (int i = 1; i <= 33; i++) {
+    snprintf(path, sizeof path, "%s/s%d.yaml", dir, i);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
 /* ---- shipped scenarios --------------------------------------------------- */
 
 Test(scenario, every_shipped_scenario_loads_and_round_trips) {

@@ -119,6 +119,10 @@ enum {
 /* Limits on what one load may build: aliases can nest (or recurse) and
  * expand a short text into a huge tree. */
 enum { MAX_DEPTH = 64, MAX_NODES = 200000 };
+/* The most files one scenario may be read from (itself and its bases):
+ * each base is read by a recursive call, and a chain of 20,000 files
+ * overflowed the stack. */
+enum { MAX_CHAIN = 32 };
 
 /* The schema: valid keys by level, in the order reference.yaml gives them. */
 static const char *const top_keys[] = {
@@ -703,6 +707,9 @@ static cas_status load_chain(loader *ld, size_t index, size_t len, node **out) {
                 describe(ext, got, sizeof got));
   }
 
+  if (ld->nfiles >= MAX_CHAIN)
+    return fail(ld, ext, "extends: got a chain of more than %d scenario files, expected at most %d "
+                "(this file and %d bases)", MAX_CHAIN, MAX_CHAIN, MAX_CHAIN - 1);
   char *base_path = resolve_against(file, ext->text);
   if (base_path == NULL) return nomem(ld);
   struct stat sb;
