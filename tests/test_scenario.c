@@ -334,6 +334,27 @@ Test(scenario, alias_expansion_is_bounded) {
   cr_expect_null(sc);
 }
 
+/* Nesting is refused before libyaml builds the document: 200,000 nested
+ * '[' (a 400 KB file) took libyaml's document loader about two minutes
+ * (quadratic), now an error at the first node too deep, where the tree
+ * walk reported it before. The timeout is a hang guard, 1000 times what
+ * the load takes, not a speed assertion. */
+Test(scenario, deep_nesting_is_refused_at_its_place, .timeout = 60.) {
+  size_t n = 200000;
+  char *text = malloc(2 * n + 8);
+  cr_assert_not_null(text);
+  memcpy(text, "a: ", 3);
+  memset(text + 3, '[', n);
+  memset(text + 3 + n, ']', n);
+  memcpy(text + 3 + 2 * n, "\n", 2);
+  cas_scenario *sc = (cas_scenario *)1;
+  cas_error err = {0};
+  cr_expect_eq(cas_scenario_load_text(text, "deep.yaml", &sc, &err), CAS_ERR_INPUT);
+  cr_expect_str_eq(err.msg, "deep.yaml:1:68: nesting deeper than 64 levels (a recursive alias?)");
+  cr_expect_null(sc);
+  free(text);
+}
+
 /* A chain of extends is bounded: 20,000 files overflowed the stack
  * (SIGSEGV); 32 files (a scenario and 31 bases) load, 33 are an error at
  * the extends that goes past, with nothing returned. */
