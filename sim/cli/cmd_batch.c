@@ -354,6 +354,36 @@ static int is_status(const cas_manifest_entry *e, const char *s) {
   return e->status && !strcmp(e->status, s);
 }
 
+/* A child process of the batch with a pipe to it: -1 (errno set, nothing
+ * left open) if there is none; in the child 0, with fds[1] to write to;
+ * in the batch the child's pid, with fds[0] to read from. The child drops
+ * the batch's lock: sharing its open file, it would keep the lock held
+ * after the batch died until the child too had gone (killed by the prctl
+ * below, but its exit can take a while), and a resumed batch would find
+ * it taken. */
+static pid_t start_child(int fds[2], int lock_fd) {
+  if (pipe(fds) != 0) return -1;
+  fflush(NULL);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    errno = e;
+    return -1;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    if (lock_fd >= 0) close(lock_fd);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1); /* the batch died before the prctl */
+    return 0;
+  }
+  close(fds[1]);
+  return pid;
+}
+
 /* The digest of an existing result, computed in a child process: the file
  * is read with HDF5, which a crafted file can crash (docs/CLI.md, "Reading
  * result files"), and the batch must not die of that. 0 and hex, or -1 if
@@ -361,26 +391,14 @@ static int is_status(const cas_manifest_entry *e, const char *s) {
  * child): the scenario is then run again. */
 static int digest_in_child(const char *path, int lock_fd, char hex[CAS_SHA256_HEX]) {
   int fds[2];
-  if (pipe(fds) != 0) return -1;
-  fflush(NULL);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return -1;
-  }
+  pid_t pid = start_child(fds, lock_fd);
+  if (pid < 0) return -1;
   if (pid == 0) {
-    close(fds[0]);
-    if (lock_fd >= 0) close(lock_fd); /* as the scenarios' processes (run_child) */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
     char out[CAS_SHA256_HEX] = "";
     cas_error err = {0};
     if (cas_digest_file(path, out, NULL, NULL, &err) != CAS_OK) _exit(1);
     _exit(write(fds[1], out, sizeof out) == (ssize_t)sizeof out ? 0 : 1);
   }
-  close(fds[1]);
   char got[CAS_SHA256_HEX] = "";
   size_t fill = 0;
   while (fill < sizeof got) {
@@ -440,14 +458,7 @@ static void child_progress(void *ctx, uint64_t done, uint64_t total) {
   write_msg(*(int *)ctx, &m);
 }
 
-static void run_child(const batch *b, const job *j, const char *output, int fd, pid_t parent) {
-  /* The lock is the batch's: a child sharing its open file would keep it
-   * held after the batch died, until the child too has gone (killed by
-   * the prctl below, but its exit can take a while), and a resumed batch
-   * would find it taken. */
-  if (b->lock_fd >= 0) close(b->lock_fd);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(1);   /* the batch died before the prctl */
+static void run_child(const batch *b, const job *j, const char *output, int fd) {
   cas_run_options opt = b->ropt;
   opt.scenario_path = j->path;
   opt.output_path = output;
@@ -470,26 +481,14 @@ static void run_child(const batch *b, const job *j, const char *output, int fd, 
 /* Runs job j in a child; fills e's status, error, digest. */
 static void run_job(batch *b, const job *j, cas_manifest_entry *e) {
   int fds[2];
-  if (pipe(fds) != 0) {
-    e->error = xstrdup("cannot create a pipe to the scenario's process");
-    return;
-  }
-  fflush(NULL);
-  pid_t parent = getpid();
-  pid_t pid = fork();
+  pid_t pid = start_child(fds, b->lock_fd);
   if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
     char msg[256];
     snprintf(msg, sizeof msg, "cannot start a process for the scenario: %s", strerror(errno));
     e->error = xstrdup(msg);
     return;
   }
-  if (pid == 0) {
-    close(fds[0]);
-    run_child(b, j, e->output, fds[1], parent);
-  }
-  close(fds[1]);
+  if (pid == 0) run_child(b, j, e->output, fds[1]);
   child_msg m, result = {0};
   size_t fill = 0;
   for (;;) {
