@@ -732,11 +732,13 @@ static void forward_signal(int sig) {
 #endif
 #endif
 
+#ifndef CAS_FAULTS_HANDLED_BY_SANITIZER
 static void on_fault(int sig) {
   cas_outfile_on_signal();
   signal(sig, SIG_DFL);
   raise(sig);
 }
+#endif
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 static const int ending_signals[] = {SIGINT, SIGTERM, SIGHUP};
