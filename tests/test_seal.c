@@ -4,6 +4,7 @@
  * On a real result (cas_run, small):
  * - the seal is the documented text: the SHA-256 (computed here over the
  *   bytes after the user block) and the length of the content;
+ * - a file changed in place after it was found intact is checked again;
  * - every one of 400 single-bit flips spread over the whole file, the seal
  *   included, is refused, and so are truncations at every boundary that
  *   matters and an extension by one byte; the readers of results refuse
@@ -120,6 +121,18 @@ Test(seal, every_bit_flip_truncation_and_extension_is_refused) {
   cr_assert_eq(cas_seal_check(bad, &st, &err), CAS_ERR_INPUT);
   cr_assert(strstr(err.msg, "bytes after its seal") != NULL, "%s", err.msg);
   free(longer);
+
+  /* a file found intact, then changed in place (same size): checked again,
+   * not taken from the last check */
+  spill(bad, b, n);
+  cr_assert_eq(cas_seal_check(bad, &st, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_seal_check(bad, &st, &err), CAS_OK, "%s", err.msg);
+  int fd = open(bad, O_WRONLY);
+  cr_assert(fd >= 0);
+  unsigned char flipped = b[n - 9] ^ 0x80;
+  cr_assert_eq(pwrite(fd, &flipped, 1, (off_t)(n - 9)), 1);
+  close(fd);
+  cr_assert_eq(cas_seal_check(bad, &st, &err), CAS_ERR_INPUT, "a change after a check was missed");
 
   /* the readers refuse a damaged file before HDF5 reads it */
   b[n / 2] ^= 0x10;

@@ -407,8 +407,8 @@ hid_t cas_output_open_result(const char *path, cas_error *err) {
   if (cas_seal_check(path, &seal, err) != CAS_OK) return -1;
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0)
-    cas_error_set(err, CAS_ERR_INPUT, "%s: not an HDF5 file HDF5 can open (expected a result "
-                  "written by cascade run)", path);
+    cas_error_set(err, CAS_ERR_INPUT, "%s: not a readable HDF5 file (HDF5 cannot open it; "
+                  "expected a result written by cascade run)", path);
   return f;
 }
 
