@@ -48,7 +48,10 @@ typedef enum { CAS_SEAL_NONE = 0, CAS_SEAL_INTACT = 1 } cas_seal_state;
  * Anything else is CAS_ERR_INPUT naming the file and what was found: not a
  * regular file, too short, neither a seal nor HDF5's signature at its
  * start, a seal that does not parse, a length or a digest that do not
- * match (got X, expected Y). Never reads more than the file's length. */
+ * match (got X, expected Y). Never reads more than the file's length. The
+ * last file found intact is remembered by device, inode, size and times of
+ * last modification and change, and not hashed again while they hold (one
+ * command opens the same result several times); not thread-safe. */
 cas_status cas_seal_check(const char *path, cas_seal_state *state, cas_error *err);
 
 #endif
