@@ -9,7 +9,7 @@
 # (scripts/race.sh, docs/TESTING.md) and the fuzz targets.
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git procps
   libhdf5-dev hdf5-tools libyaml-dev libjansson-dev libssl-dev libcriterion-dev
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
   clang libomp-14-dev
