@@ -718,7 +718,7 @@ static void remove_temporaries_on_signals(void) {
  * exit code, SIGINT, SIGTERM, SIGHUP, SIGKILL) is the program's own. */
 
 static volatile pid_t guarded_child;
-static int mpi_started;
+static int mpi_started; /* MPI_Init ran: a launcher started the program */
 
 static void forward_signal(int sig) {
   if (guarded_child > 0) kill(guarded_child, sig);
@@ -730,14 +730,6 @@ static void forward_signal(int sig) {
 #if __has_feature(address_sanitizer)
 #define CAS_FAULTS_HANDLED_BY_SANITIZER 1
 #endif
-#endif
-
-#ifndef CAS_FAULTS_HANDLED_BY_SANITIZER
-static void on_fault(int sig) {
-  cas_outfile_on_signal();
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
 #endif
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
@@ -767,7 +759,7 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
 #ifndef CAS_FAULTS_HANDLED_BY_SANITIZER
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fault;
+    sa.sa_handler = on_ending_signal; /* temporaries removed, then the fault ends the child */
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof fault_signals / sizeof *fault_signals; i++)
       sigaction(fault_signals[i], &sa, NULL);
@@ -830,12 +822,10 @@ int main(int argc, char **argv) {
     return cas_status_exit_code(CAS_ERR_USAGE);
   }
   cas_output_init();
-  int mpi = 0;
 #ifdef CASCADE_MPI
   if (launched_by_mpi()) {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    mpi = 1;
     mpi_started = 1;
   }
 #endif
@@ -858,9 +848,7 @@ int main(int argc, char **argv) {
   }
   cas_comm_free(&world);
 #ifdef CASCADE_MPI
-  if (mpi) MPI_Finalize();
-#else
-  (void)mpi;
+  if (mpi_started) MPI_Finalize();
 #endif
   return rc;
 }
