@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "rng.h"
 
@@ -417,4 +418,85 @@ Test(rng_keyed, prefix_form_is_the_same_function) {
   }
   cr_assert(fabs(s1 / m - 0.5) < 5 * 0.2887 / sqrt(m), "mean %g", s1 / m);
   cr_assert(fabs(s2 / m - 1.0 / 3.0) < 5 * 0.2981 / sqrt(m), "mean square %g", s2 / m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Binomial(n, p): the law by a chi-square test against the pmf (from
+ * lgamma, not the generator's recursion), cells with fewer than 5
+ * expected draws merged into their neighbours; 200,000 draws per case,
+ * fixed seeds; the critical value is the chi-square's at level 1e-6
+ * (Wilson and Hilferty's approximation, z = 4.75). Cases cover the search
+ * from 0, several runs of trials (n (-log(1 - p)) > 700) and p > 1/2
+ * (failures counted). A 2% error in p moves the mean of the (700, 0.011)
+ * case by 25 standard errors.                                         */
+
+static double binomial_log_pmf(uint32_t n, double p, uint32_t k) {
+  return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + k * log(p) +
+         (n - k) * log1p(-p);
+}
+
+static void binomial_fits(uint32_t n, double p, uint64_t seed) {
+  enum { DRAWS = 200000 };
+  double mean = n * p, sd = sqrt(n * p * (1 - p));
+  /* cells over mean +- 8 sd (the rest merged into the end cells) */
+  uint32_t lo = mean - 8 * sd > 0 ? (uint32_t)(mean - 8 * sd) : 0;
+  uint32_t hi = mean + 8 * sd < n ? (uint32_t)(mean + 8 * sd) + 1 : n;
+  size_t cells = hi - lo + 1;
+  double *seen = calloc(cells, sizeof *seen), *want = calloc(cells, sizeof *want);
+  cr_assert(seen && want);
+  cas_rng rng;
+  cas_rng_init(&rng, seed, CAS_RNG_TEST, 0);
+  double sum = 0.0;
+  for (int i = 0; i < DRAWS; i++) {
+    uint32_t k = cas_rng_binomial(&rng, n, p);
+    cr_assert_leq(k, n);
+    sum += k;
+    seen[(k < lo ? lo : k > hi ? hi : k) - lo] += 1;
+  }
+  double below = 0.0;
+  for (uint32_t k = 0; k < lo; k++) below += exp(binomial_log_pmf(n, p, k));
+  for (uint32_t k = lo; k <= hi; k++) want[k - lo] = DRAWS * exp(binomial_log_pmf(n, p, k));
+  want[0] += DRAWS * below;
+  double inside = 0.0;
+  for (size_t c = 0; c < cells; c++) inside += want[c];
+  want[cells - 1] += DRAWS - inside;   /* the upper tail */
+  /* merge small cells from both ends inwards */
+  double chi2 = 0.0, o = 0.0, e = 0.0;
+  int df = -1;
+  for (size_t c = 0; c < cells; c++) {
+    o += seen[c];
+    e += want[c];
+    if (e >= 5.0 || c == cells - 1) {
+      if (e > 0) chi2 += (o - e) * (o - e) / e, df++;
+      o = e = 0.0;
+    }
+  }
+  double h = 2.0 / (9.0 * df), crit = df * pow(1.0 - h + 4.75 * sqrt(h), 3.0);
+  double got = sum / DRAWS, se = sd / sqrt(DRAWS);
+  cr_log_info("binomial(%u, %g): mean %.4f (want %.4f, se %.4f), chi2 %.1f on %d df (critical %.1f)",
+              n, p, got, mean, se, chi2, df, crit);
+  cr_expect_leq(fabs(got - mean), 4 * se + 1e-12, "binomial(%u, %g): mean %g, want %g", n, p, got, mean);
+  cr_expect_lt(chi2, crit, "binomial(%u, %g): chi2 %g on %d df", n, p, chi2, df);
+  free(seen);
+  free(want);
+}
+
+Test(rng_binomial, law, .timeout = 120) {
+  binomial_fits(10, 0.3, 1);
+  binomial_fits(700, 0.011, 2);      /* a PD grade's bucket: mostly 0 to 20 */
+  binomial_fits(3000, 0.5, 3);       /* runs of 1009 trials */
+  binomial_fits(5000, 0.8, 4);       /* failures counted */
+  binomial_fits(100000, 0.02, 5);    /* 3 runs, mean 2000 */
+  binomial_fits(1, 0.999, 6);
+}
+
+Test(rng_binomial, ends) {
+  cas_rng rng;
+  cas_rng_init(&rng, 7, CAS_RNG_TEST, 0);
+  for (int i = 0; i < 100; i++) {
+    cr_assert_eq(cas_rng_binomial(&rng, 1000, 0.0), 0);
+    cr_assert_eq(cas_rng_binomial(&rng, 1000, 1.0), 1000);
+    cr_assert_eq(cas_rng_binomial(&rng, 0, 0.5), 0);
+    cr_assert_eq(cas_rng_binomial(&rng, UINT32_MAX, 1e-300), 0);
+  }
 }

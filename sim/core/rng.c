@@ -38,13 +38,12 @@
 #include "normal.h"
 
 #define PCG32_MULT 6364136223846793005ULL
-#define PCG64_MULT ((((cas_u128)2549297995355413924ULL) << 64) + 4865540595714422341ULL)
+#define PCG64_MULT CAS_PCG64_MULT
 
 /* The pcg64 sequence (increment) every stream of the project lives on. */
 #define CAS_RNG_SEQUENCE ((cas_u128)0xca5cadeULL)
 
 static inline uint32_t rotr32(uint32_t x, unsigned r) { return (x >> r) | (x << ((-r) & 31u)); }
-static inline uint64_t rotr64(uint64_t x, unsigned r) { return (x >> r) | (x << ((-r) & 63u)); }
 
 void cas_pcg32_seed(cas_pcg32 *rng, uint64_t initstate, uint64_t initseq) {
   rng->state = 0u;
@@ -83,12 +82,6 @@ void cas_pcg64_seed(cas_pcg64 *rng, cas_u128 initstate, cas_u128 initseq) {
   pcg64_step(rng);
   rng->state += initstate;
   pcg64_step(rng);
-}
-
-uint64_t cas_pcg64_next(cas_pcg64 *rng) {
-  pcg64_step(rng);
-  cas_u128 s = rng->state;
-  return rotr64((uint64_t)(s >> 64u) ^ (uint64_t)s, (unsigned)(s >> 122u));
 }
 
 void cas_pcg64_advance(cas_pcg64 *rng, cas_u128 delta) {
@@ -185,17 +178,36 @@ double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64
   return cas_rng_keyed_next(cas_rng_keyed_prefix(seed, purpose, a), b);
 }
 
-uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {
-  /* Lemire, "Fast random integer generation in an interval", ACM TOMACS
-   * 29(1), 2019: multiply-shift with rejection of the biased low range. */
-  cas_u128 m = (cas_u128)cas_pcg64_next(rng) * n;
-  uint64_t low = (uint64_t)m;
-  if (low < n) {
-    uint64_t threshold = (0u - n) % n;
-    while (low < threshold) {
-      m = (cas_u128)cas_pcg64_next(rng) * n;
-      low = (uint64_t)m;
+/* Inversion (Devroye, "Non-Uniform Random Variate Generation", 1986,
+ * X.4.3): K is the least k with U < F(k), F summed from f(0) = q^m by
+ * f(k + 1) = f(k) (m - k) / (k + 1) p / q. Runs of m trials keep f(0) >=
+ * e^-700; their sum is Binomial(n, p), the runs being independent. */
+static uint32_t binomial_low(cas_rng *rng, uint32_t n, double p) {
+  double lq = log1p(-p), r = p / (1.0 - p);
+  double per = floor(700.0 / -lq);
+  uint32_t run = per >= (double)n ? n : (uint32_t)per;
+  if (run < 1) run = 1;
+  double f_run = exp((double)run * lq);
+  uint32_t k = 0;
+  for (uint32_t done = 0; done < n;) {
+    uint32_t m = n - done < run ? n - done : run;
+    double f = m == run ? f_run : exp((double)m * lq), sum = f;
+    double u = cas_rng_uniform(rng);
+    uint32_t j = 0;
+    while (u >= sum && j < m) {
+      f *= r * (double)(m - j) / (double)(j + 1);
+      j++;
+      sum += f;
     }
+    k += j;
+    done += m;
   }
-  return (uint64_t)(m >> 64);
+  return k;
+}
+
+uint32_t cas_rng_binomial(cas_rng *rng, uint32_t n, double p) {
+  if (!(p > 0.0) || n == 0) return 0;
+  if (p >= 1.0) return n;
+  /* 1 - p is exact for p >= 1/2 (Sterbenz) */
+  return p <= 0.5 ? binomial_low(rng, n, p) : n - binomial_low(rng, n, 1.0 - p);
 }

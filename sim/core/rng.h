@@ -29,7 +29,18 @@ uint32_t cas_pcg32_next(cas_pcg32 *rng);
 void cas_pcg32_advance(cas_pcg32 *rng, uint64_t delta);
 
 void cas_pcg64_seed(cas_pcg64 *rng, cas_u128 initstate, cas_u128 initseq);
-uint64_t cas_pcg64_next(cas_pcg64 *rng);
+/* The generator's multiplier (O'Neill's default 128-bit LCG multiplier). */
+#define CAS_PCG64_MULT \
+  (((cas_u128)2549297995355413924ULL << 64) | (cas_u128)4865540595714422341ULL)
+/* One draw: the LCG step, then the XSL-RR output function. Inline, since
+ * the kernels draw once or twice per candidate default. */
+static inline uint64_t cas_pcg64_next(cas_pcg64 *rng) {
+  rng->state = rng->state * CAS_PCG64_MULT + rng->inc;
+  cas_u128 s = rng->state;
+  uint64_t x = (uint64_t)(s >> 64u) ^ (uint64_t)s;
+  unsigned r = (unsigned)(s >> 122u);
+  return (x >> r) | (x << ((-r) & 63u));
+}
 void cas_pcg64_advance(cas_pcg64 *rng, cas_u128 delta);
 
 /* What a stream is used for. Values are part of the reproducibility
@@ -120,7 +131,28 @@ double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64
 uint64_t cas_rng_keyed_prefix(uint64_t seed, uint32_t purpose, uint64_t a);
 double cas_rng_keyed_next(uint64_t prefix, uint64_t b);
 
-/* Uniform integer in [0, n), unbiased (Lemire's method), n > 0. */
-uint64_t cas_rng_below(cas_rng *rng, uint64_t n);
+/* Uniform integer in [0, n), unbiased, n > 0: Lemire, "Fast random
+ * integer generation in an interval", ACM TOMACS 29(1), 2019
+ * (multiply-shift, rejecting the biased low range). */
+static inline uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {
+  cas_u128 m = (cas_u128)cas_pcg64_next(rng) * n;
+  uint64_t low = (uint64_t)m;
+  if (low < n) {
+    uint64_t threshold = (0u - n) % n;
+    while (low < threshold) {
+      m = (cas_u128)cas_pcg64_next(rng) * n;
+      low = (uint64_t)m;
+    }
+  }
+  return (uint64_t)(m >> 64);
+}
+
+/* Binomial(n, p) by inversion: the number of successes among n
+ * independent trials of probability p (0 <= p <= 1). One uniform per run
+ * of at most ~700 / -log(1 - p) trials (so that (1 - p)^m, where the
+ * search starts, stays a normal number), and O(mean) arithmetic; p > 1/2
+ * counts the failures instead. Exact to the rounding of the probabilities
+ * it adds up (relative 1e-13 at most). */
+uint32_t cas_rng_binomial(cas_rng *rng, uint32_t n, double p);
 
 #endif
