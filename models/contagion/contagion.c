@@ -104,8 +104,11 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
     c->ncalls = c->call_start[n];
     c->edge = cas_alloc_large((c->nedges ? c->nedges : 1) * sizeof *c->edge, 0);
     c->call = malloc((c->ncalls ? c->ncalls : 1) * sizeof *c->call);
-    ok = c->edge && c->call;
+    c->has_calls = calloc(n / 64 + 1, sizeof *c->has_calls);
+    ok = c->edge && c->call && c->has_calls;
   }
+  for (size_t k = 0; ok && k < n; k++)
+    if (c->call_start[k + 1] > c->call_start[k]) c->has_calls[k >> 6] |= (uint64_t)1 << (k & 63);
   if (!ok) {
     free(pos);
     cas_contagion_destroy(c);
@@ -133,7 +136,8 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
       if (w != 0.0) c->edge[at++] = (cas_cascade_edge){pos[v], 0, w};
       if (t == CAS_LINK_GUARANTEE)
         c->call[at_call++] =
-            (cas_cascade_item){pos[v], 0, net->amount[e] * cut * cas_plan_stressed_lgd(plan, pf, v)};
+            (cas_cascade_item){pos[v], (uint32_t)cas_plan_segment_of(plan, pf, v),
+                               net->amount[e] * cut * cas_plan_stressed_lgd(plan, pf, v)};
     }
   }
   c->guaranteed_ead = guaranteed_ead;
@@ -238,6 +242,7 @@ void cas_contagion_destroy(cas_contagion *c) {
   free(c->edge);
   free(c->call_start);
   free(c->call);
+  free(c->has_calls);
   free(c->segment);
   free(c->seg_first);
   free(c->seg_bucket);
@@ -756,7 +761,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
         flags |= T_SURVIVES;
     }
     tg[i].value = shift;
-    tg[i].pad = flags | epoch << T_EPOCH_SHIFT;
+    tg[i].aux = flags | epoch << T_EPOCH_SHIFT;
   }
 
   /* Pass 2, in order: the exact test for the rest, reading the loan's
@@ -766,11 +771,11 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
   if (!reserve_touched(ws, &ws->fresh, m)) return 0;
   at_t = at_r = b = 0;
   for (size_t i = 0; i < m; i++) {
-    if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].pad & T_SURVIVES)) {
+    if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].aux & T_SURVIVES)) {
       __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
       if (!sparse) __builtin_prefetch(&ws->eps[tg[i + DECIDE_AHEAD].pos]);
     }
-    uint32_t v = tg[i].pos, flags = tg[i].pad, epoch = flags >> T_EPOCH_SHIFT;
+    uint32_t v = tg[i].pos, flags = tg[i].aux, epoch = flags >> T_EPOCH_SHIFT;
     int s = (int)(flags & T_SEGMENT);
     double shift = tg[i].value, slack = -1.0;
     if (!sparse) {
@@ -848,23 +853,49 @@ static double at_draw(const lgd_draws *ld, uint32_t k, double value) {
   return value / mean * cas_plan_loss_fraction(plan, ld->key, k, s, ld->sys[s]);
 }
 
+/* Borrower b's guarantees (book_calls). */
+static void book_borrower(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws,
+                          uint32_t b, double *seg, cas_cascade_list *pending, double *dd,
+                          const cas_loan_sink *sink) {
+  for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
+    const cas_cascade_item *call = &c->call[k];
+    /* the covered part is the borrower's, lost at the borrower's LGD */
+    double value = at_draw(ld, b, call->value);
+    if (cas_cascade_is_defaulted(ws, call->pos)) {
+      seg[call->aux] += value;
+      *dd += value;
+      cas_loan_sink_book(sink, call->pos, value);
+    } else if (pending && reserve(ws, pending, 1)) {
+      pending->v[pending->n] = *call;
+      pending->v[pending->n++].value = value;
+    }
+  }
+}
+
 static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws, size_t d0,
                        size_t d1, double *seg, cas_cascade_list *pending, double *dd,
                        const cas_loan_sink *sink) {
-  for (size_t d = d0; d < d1; d++) {
-    uint32_t b = ws->defaulted[d];
-    for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
-      const cas_cascade_item *call = &c->call[k];
-      /* the covered part is the borrower's, lost at the borrower's LGD */
-      double value = at_draw(ld, b, call->value);
-      if (cas_cascade_is_defaulted(ws, call->pos)) {
-        seg[c->segment[call->pos]] += value;
-        *dd += value;
-        cas_loan_sink_book(sink, call->pos, value);
-      } else if (pending && reserve(ws, pending, 1)) {
-        pending->v[pending->n] = *call;
-        pending->v[pending->n++].value = value;
-      }
+  /* Most defaulted borrowers have no guarantee: a bitmap (n / 8 bytes, in
+   * cache) says which have, and only those read call_start and then their
+   * calls, two dependent cache misses at positions the defaults give. A
+   * chunk of them is software-pipelined: call_start is prefetched AHEAD
+   * borrowers ahead, the calls AHEAD / 2 ahead, so that the misses of many
+   * borrowers overlap. Calls are booked in the order of the defaults. */
+  enum { CHUNK = 512, AHEAD = 64 };
+  uint32_t with[CHUNK];
+  size_t d = d0;
+  while (d < d1) {
+    int m = 0;
+    for (; d < d1 && m < CHUNK; d++) {
+      uint32_t b = ws->defaulted[d];
+      if ((c->has_calls[b >> 6] >> (b & 63)) & 1u) with[m++] = b;
+    }
+    for (int j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&c->call_start[with[j]]);
+    for (int j = 0; j < m && j < AHEAD / 2; j++) __builtin_prefetch(&c->call[c->call_start[with[j]]]);
+    for (int j = 0; j < m; j++) {
+      if (j + AHEAD < m) __builtin_prefetch(&c->call_start[with[j + AHEAD]]);
+      if (j + AHEAD / 2 < m) __builtin_prefetch(&c->call[c->call_start[with[j + AHEAD / 2]]]);
+      book_borrower(c, ld, ws, with[j], seg, pending, dd, sink);
     }
   }
 }

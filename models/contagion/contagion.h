@@ -85,7 +85,7 @@ typedef struct cas_cascade_edge {
  * (the guarantor and the covered amount x the guarantor's LGD). */
 typedef struct cas_cascade_item {
   uint32_t pos;          /* plan position */
-  uint32_t pad;
+  uint32_t aux;          /* a guarantee call: the segment of pos; a round's hits: flags */
   double value;
 } cas_cascade_item;
 
@@ -106,6 +106,7 @@ typedef struct cas_contagion {
   uint32_t *call_start;          /* [n + 1] guarantees on the loan at plan position k */
   cas_cascade_item *call;        /* [ncalls] (guarantor position, covered amount x its LGD [CNY]) */
   size_t ncalls;
+  uint64_t *has_calls;           /* [ceil(n / 64)] bit k: call_start[k] < call_start[k + 1] */
   uint16_t *segment;             /* [n] segment of plan position k */
   int nsegments;
   uint32_t *seg_first;           /* [nsegments + 1] loans of segment s: plan positions seg_first[s] .. seg_first[s+1]-1 */
