@@ -257,3 +257,68 @@ Test(sparse, same_factors_as_dense_on_every_path, .fini = cleanup) {
   cas_portfolio_destroy(pf);
   cas_scenario_destroy(sc);
 }
+
+/* Loans alike (one PD, one EAD, one LGD: one bucket whose every candidate
+ * defaults): with nothing asking which loans default, the kernel draws the
+ * bucket's count alone. The counts follow their conditional law path by
+ * path (Z as above: given z the count is Binomial(n, p(z)), |Z| < 4 over
+ * 4,000 paths), and a run that asks for every loan's loss (a loan sink, as
+ * the ES contributions do) draws the same count on every path and books
+ * the same loss, bit for bit. */
+typedef struct sink_sum {
+  double loss[4000];
+  int64_t n[4000];
+} sink_sum;
+
+static void add_loan_loss(void *ctx, int thread, uint64_t row, uint32_t pos, double loss) {
+  (void)thread, (void)pos;
+  sink_sum *s = ctx;
+  #pragma omp atomic
+  s->n[row]++;
+  #pragma omp atomic
+  s->loss[row] += loss;
+}
+
+Test(sparse, loans_alike_are_drawn_as_a_count, .timeout = 120, .fini = cleanup) {
+  make_dir();
+  char csv[128];
+  snprintf(csv, sizeof csv, "%s/book.csv", tmpdir);
+  FILE *f = fopen(csv, "w");
+  cr_assert_not_null(f);
+  fprintf(f, "id,region,sector,ead,pd,lgd\n");
+  for (int i = 0; i < 20000; i++) fprintf(f, "H%d,anhui,green,2.5,0.02,0.4\n", i);
+  fclose(f);
+  cas_portfolio *pf = NULL;
+  cas_error err = {0};
+  cr_assert_eq(load_csv_yrd(csv, &pf, &err), CAS_OK, "%s", err.msg);
+  cas_scenario *sc = load_scenario("name: alike\npaths: 4000\nportfolio: {file: book.csv}\n");
+  run a = simulate(sc, pf, CAS_PLAN_DEFAULT_GRADES, &cas_kernel_sparse, 31, 2);
+  cr_assert_eq(a.plan->nbuckets, 1);
+  cr_assert_eq(a.plan->buckets[0].same_loss, 2.5 * 0.4);
+  double zd, zl;
+  conditional_z(&a, &zd, &zl);
+  cr_log_info("loans alike: Z defaults %.3f, Z loss %.3f", zd, zl);
+  cr_expect_lt(fabs(zd), 4.0, "loans alike: defaults Z = %g", zd);
+  cr_expect_lt(fabs(zl), 4.0, "loans alike: loss Z = %g", zl);
+
+  static sink_sum by_loan;
+  memset(&by_loan, 0, sizeof by_loan);
+  cas_results *b = NULL;
+  cr_assert_eq(cas_results_create(sc->paths, 0, 0, &b, &err), CAS_OK);
+  cas_kernel_options kopt = {.threads = 2, .loan_loss = add_loan_loss, .loan_loss_ctx = &by_loan};
+  cr_assert_eq(cas_kernel_run(&cas_kernel_sparse, a.plan, NULL, b, &kopt, &err), CAS_OK);
+  int64_t total = 0;
+  for (uint64_t p = 0; p < sc->paths; p++) {
+    cr_assert_eq(b->defaults[p], a.res->defaults[p], "path %llu: %lld defaults, counted %lld",
+                 (unsigned long long)p, (long long)b->defaults[p], (long long)a.res->defaults[p]);
+    cr_assert_eq(memcmp(&b->loss[p], &a.res->loss[p], sizeof(double)), 0, "path %llu: loss %.17g, %.17g",
+                 (unsigned long long)p, b->loss[p], a.res->loss[p]);
+    cr_assert_eq(by_loan.n[p], b->defaults[p]);
+    total += b->defaults[p];
+  }
+  cr_assert_gt(total, 0);
+  cas_results_destroy(b);
+  release(&a);
+  cas_portfolio_destroy(pf);
+  cas_scenario_destroy(sc);
+}

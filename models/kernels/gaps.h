@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "normal.h"
 #include "rng.h"
 
 typedef struct cas_gaps {
@@ -55,6 +56,59 @@ static inline int cas_gaps_next(cas_gaps *g, cas_rng *rng, uint32_t *pos, int ma
     pos[m++] = g->next++;
   }
   return m;
+}
+
+/* Thinning of a bucket's candidates: a candidate of latent bound x is kept
+ * when v < Phi(x), v = U p_max uniform on [0, p_max), p_max = Phi(x_max).
+ * Phi is the expensive part, so two straight lines bracket it over the
+ * bucket's [x_min, x_max] and decide most candidates without it: Phi is
+ * convex for x <= 0, so there its tangent at x_max is below it and the
+ * chord from x_min to x_max above it; for x >= 0 it is concave, the chord
+ * is below and the tangent at x_min above. A bucket straddling 0 has no
+ * bracket (Phi is evaluated for every candidate above p_min).
+ *
+ * The lines are widened by tol = 1e-9 p_max, many orders of magnitude more
+ * than the rounding of Phi, of the lines and of the phi in their slopes
+ * (each relative 1e-14 at most), so the bracket decides only where the
+ * exact test would decide the same: the kept candidates are those of
+ * v < Phi(x) bit for bit. x values come from the thresholds by the same
+ * operations as x_min and x_max, and rounding is monotone, so every x lies
+ * in [x_min, x_max]. Deep tails (p_max < 1e-280) go to Phi directly. */
+typedef struct cas_thin {
+  double p_min;            /* Phi(x_min): below it every candidate is kept */
+  double lo_p, lo_x, lo_slope;   /* lower line: lo_p + lo_slope (x - lo_x) */
+  double hi_p, hi_x, hi_slope;   /* upper line */
+  double tol;
+  int bracket;             /* 0: no lines */
+} cas_thin;
+
+static inline void cas_thin_init(cas_thin *t, double x_min, double x_max, double p_min,
+                                 double p_max) {
+  *t = (cas_thin){.p_min = p_min};
+  if (!(p_max > 1e-280) || !(x_max > x_min) || !isfinite(x_min) || !isfinite(x_max)) return;
+  double chord = (p_max - p_min) / (x_max - x_min);
+  if (x_max <= 0.0) {
+    t->lo_p = p_max, t->lo_x = x_max, t->lo_slope = cas_norm_pdf(x_max);
+    t->hi_p = p_min, t->hi_x = x_min, t->hi_slope = chord;
+  } else if (x_min >= 0.0) {
+    t->lo_p = p_min, t->lo_x = x_min, t->lo_slope = chord;
+    t->hi_p = p_min, t->hi_x = x_min, t->hi_slope = cas_norm_pdf(x_min);
+  } else {
+    return;
+  }
+  t->tol = 1e-9 * p_max;
+  t->bracket = 1;
+}
+
+/* Whether a candidate of latent bound x (from its threshold, computed as
+ * x_min and x_max were) is kept, given v = U p_max. */
+static inline int cas_thin_keep(const cas_thin *t, double v, double x) {
+  if (v < t->p_min) return 1;
+  if (t->bracket) {
+    if (v < t->lo_p + t->lo_slope * (x - t->lo_x) - t->tol) return 1;
+    if (v >= t->hi_p + t->hi_slope * (x - t->hi_x) + t->tol) return 0;
+  }
+  return v < cas_norm_cdf(x);
 }
 
 #endif

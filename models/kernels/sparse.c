@@ -8,39 +8,111 @@
  * bucket share a_s and b_s and have thresholds in [c_min, c_max], so
  * p_k(z) <= p_max(z) = Phi((c_max / scale - a_s . z) / b_s).
  *
- * Per bucket, candidates are drawn as Bernoulli(p_max) trials without
- * visiting the others: the gap to the next candidate is geometric,
- * G = floor(log U / log(1 - p_max)) (the "geometric shortcut" of Sak and
- * Hoermann, "Fast simulations in credit risk", Quantitative Finance 12(10),
- * 2012). Each candidate is then kept with probability p_k / p_max (thinning,
- * Lewis and Shedler 1979), which makes every loan's default an independent
- * Bernoulli(p_k(z)) exactly, whatever the spread of PDs in the bucket. A
- * squeeze saves the evaluation of p_k: with V uniform, V p_max < p_min
- * accepts at once, since p_k >= p_min.
+ * Per bucket, candidates are Bernoulli(p_max) trials drawn without
+ * visiting the others: their number K ~ Binomial(count, p_max) first
+ * (cas_rng_binomial, by inversion), then which K loans, a uniform K-subset
+ * (candidates_next below). Each candidate is then kept with probability
+ * p_k / p_max (thinning, Lewis and Shedler 1979), which makes every loan's
+ * default an independent Bernoulli(p_k(z)) exactly, whatever the spread of
+ * PDs in the bucket. A squeeze saves the evaluation of p_k: with V uniform,
+ * V p_max < p_min accepts at once, since p_k >= p_min, and two lines that
+ * bracket the normal CDF over the bucket decide most of the others
+ * (cas_thin, gaps.h), exactly as evaluating p_k would. (Until 2026-12 the
+ * candidates came from geometric gaps, G = floor(log U / log(1 - p_max)),
+ * the "geometric shortcut" of Sak and Hoermann, "Fast simulations in credit
+ * risk", Quantitative Finance 12(10), 2012: a logarithm per candidate,
+ * where the count and the subset need one multiply per candidate.)
+ *
+ * Loans alike: a bucket whose loans share one threshold and one loss (a
+ * homogeneous book is one such bucket) keeps every candidate, so its
+ * defaults are the count K and its loss K x the loss. When nothing on the
+ * path needs to know which loans defaulted (rows->counts_only: no network,
+ * no pools, no loan contributions, ...) the kernel stops there: O(1) plus
+ * the binomial's O(mean) arithmetic per bucket, whatever the defaults. A
+ * replay of the path that asks which loans defaulted draws the same K and
+ * books the same K x loss, bit for bit.
  *
  * Work per path: O(factors + buckets + candidates), and candidates are
  * defaults / (acceptance rate), the acceptance rate being close to 1 when
  * buckets are narrow PD grades. Random numbers come from the stream
  * (seed, SPARSE, path), in which each bucket has its own region
- * (plan->bucket_jump: bucket b starts 2 first_b + 64 b draws in, and uses
- * at most 2 per loan plus one: a gap and an acceptance draw per candidate,
- * and the gap that runs past its end); within a bucket the gaps of up to
- * BATCH candidates, then their acceptance draws. So results do not depend
- * on threads, and a shock to one bucket (its thresholds) does not move the
- * draws of any other (common random numbers between scenarios); they differ
- * path by path from the dense kernel's (another stream), not in
- * distribution.
+ * (plan->bucket_jump: bucket b starts 4 first_b + 128 b draws in; it uses
+ * one draw per run of the binomial (at most count / 865 + 1), one per
+ * candidate position (plus redraws of a position drawn twice, each with
+ * probability below 1/4) or one per position passed (selection), and one
+ * thinning draw per candidate: about 2 per loan at most, and exceeding 4
+ * per loan would take more than 2 count redraws at odds of 1/4 each). So
+ * results do not depend on threads, and a shock to one bucket (its
+ * thresholds) does not move the draws of any other (common random numbers
+ * between scenarios); they differ path by path from the dense kernel's
+ * (another stream), not in distribution.
  */
 #include "kernel.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "gaps.h"
 #include "normal.h"
 #include "rng.h"
 
-/* Candidates drawn ahead, so that their records can be prefetched. */
-enum { BATCH = 64 };
+/* Candidates handed out at a time, so that their records can be prefetched
+ * before they are thinned; a bucket's drawn positions are kept (to clear
+ * the bitmap after it) up to CLEAR_CAP of them. */
+enum { BATCH = 64, CLEAR_CAP = 1024 };
+
+/* A bucket's candidates: K ~ Binomial(count, p_max) of its positions,
+ * uniform among the K-subsets. K <= count / 4: K distinct uniform
+ * positions, a position drawn twice being drawn again (the probability is
+ * below 1/4 per draw), marked in a bitmap of the bucket, handed out in the
+ * order drawn. K > count / 4: selection sampling (Knuth, TAOCP vol. 2,
+ * 3.4.2, Algorithm S), one uniform per position passed, in increasing
+ * order. The method depends on K alone, so the law of the subset is the
+ * same either way. */
+typedef struct candidates {
+  int select;
+  uint32_t count, k;
+  uint32_t done;          /* candidates handed out */
+  uint32_t next;          /* selection: the next position to decide */
+} candidates;
+
+static int candidates_next(candidates *cd, cas_rng *rng, uint32_t *pos, const cas_plan_loan *ln,
+                           uint64_t *bits, uint32_t *drawn) {
+  int m = 0;
+  if (!cd->select) {
+    while (m < BATCH && cd->done < cd->k) {
+      uint32_t x;
+      do x = (uint32_t)cas_rng_below(rng, cd->count);
+      while ((bits[x >> 6] >> (x & 63)) & 1u);
+      bits[x >> 6] |= (uint64_t)1 << (x & 63);
+      __builtin_prefetch(&ln[x]);
+      if (cd->done < CLEAR_CAP) drawn[cd->done] = x;
+      cd->done++;
+      pos[m++] = x;
+    }
+    return m;
+  }
+  /* position i is chosen with probability (k - chosen) / (count - i) */
+  while (m < BATCH && cd->done < cd->k) {
+    uint32_t i = cd->next++;
+    uint32_t need = cd->k - cd->done, left = cd->count - i;
+    if (need == left || cas_rng_uniform(rng) * (double)left < (double)need) {
+      __builtin_prefetch(&ln[i]);
+      pos[m++] = i;
+      cd->done++;
+    }
+  }
+  return m;
+}
+
+/* The bitmap zero again after a bucket. */
+static void candidates_clear(const candidates *cd, uint64_t *bits, const uint32_t *drawn) {
+  if (cd->select) return;
+  if (cd->k <= CLEAR_CAP)
+    for (uint32_t i = 0; i < cd->k; i++) bits[drawn[i] >> 6] = 0;
+  else
+    memset(bits, 0, ((size_t)cd->count / 64 + 1) * sizeof *bits);
+}
 
 static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, cas_results *res,
                           cas_cascade_ws *ws, cas_path_rows *rows) {
@@ -62,47 +134,67 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   double *claims = rows->pool_claims;
   int leaves = rows->dead != NULL;       /* multi-year: defaulted loans leave the book */
   double ead_sum = 0.0;
+  uint64_t *bits = rows->bits;
+  uint32_t drawn[CLEAR_CAP];
 
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
     int s = bk->segment;
     double a = sys[s], inv_w = 1.0 / plan->idio[s];
-    double p_max = cas_norm_cdf((bk->threshold_max * inv_scale - a) * inv_w);
+    double x_max = (bk->threshold_max * inv_scale - a) * inv_w;
+    double p_max = cas_norm_cdf(x_max);
     /* No loan of the bucket can default: also when all have matured (the
      * plan of a later year), their thresholds -INFINITY giving p_max 0. */
     if (!(p_max > 0.0)) continue;
-    double p_min = cas_norm_cdf((bk->threshold_min * inv_scale - a) * inv_w);
+    cas_rng_jump_from(&rng, &base, &plan->bucket_jump[b]);   /* the bucket's own draws */
+    uint32_t k = cas_rng_binomial(&rng, bk->count, p_max);
+    if (k == 0) continue;
+    /* Loans alike (one threshold, one loss): every candidate defaults, and
+     * when nothing asks which, the count is the bucket's draw. */
+    int alike = bk->threshold_min == bk->threshold_max && !isnan(bk->same_loss);
+    if (alike && rows->counts_only) {
+      seg_loss[s] += (double)k * bk->same_loss;
+      seg_defaults[s] += (int32_t)k;
+      defaults += k;
+      continue;
+    }
     const cas_plan_loan *ln = &plan->loans[bk->first];
+    double x_min = (bk->threshold_min * inv_scale - a) * inv_w;
+    cas_thin thin;
+    cas_thin_init(&thin, x_min, x_max, alike ? p_max : cas_norm_cdf(x_min), p_max);
+    candidates cd = {.select = k > bk->count / 4, .count = bk->count, .k = k};
+    uint32_t pos[BATCH];
     double loss = 0.0;
     int32_t hits = 0;
-    cas_rng_jump_from(&rng, &base, &plan->bucket_jump[b]);   /* the bucket's own draws */
-    cas_gaps gaps;
-    cas_gaps_init(&gaps, p_max, bk->count);
-    uint32_t pos[BATCH];
     int m;
     /* Positions of the next candidates first, prefetching their records,
      * then the thinning: the cache misses of a batch overlap instead of
      * stalling one by one. */
     const double *ead = plan->ead_of ? &plan->ead_of[bk->first] : NULL;
-    while ((m = cas_gaps_next(&gaps, &rng, pos, BATCH, ln, sizeof *ln)) > 0) {
+    while ((m = candidates_next(&cd, &rng, pos, ln, bits, drawn)) > 0) {
       if (ead)   /* the defaults' EADs too (output.realised_lgd) */
         for (int j = 0; j < m; j++) __builtin_prefetch(&ead[pos[j]]);
       for (int j = 0; j < m; j++) {
         const cas_plan_loan *c = &ln[pos[j]];
-        double v = cas_rng_uniform(&rng) * p_max;
-        if (v < p_min || v < cas_norm_cdf((c->threshold * inv_scale - a) * inv_w)) {
-          if (leaves && cas_path_left_book(rows, bk->first + pos[j])) continue;
-          hits++;
-          if (ead) ead_sum += ead[pos[j]];
-          double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
-                                    : c->loss;
-          loss += l;
-          if (claims) cas_plan_pool_claim(plan, claims, bk->first + pos[j], l);
-          cas_loan_sink_book(&rows->sink, bk->first + pos[j], l);
-          if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
-        }
+        /* loans alike all default: no thinning draw */
+        if (!alike && !cas_thin_keep(&thin, cas_rng_uniform(&rng) * p_max,
+                                     (c->threshold * inv_scale - a) * inv_w))
+          continue;
+        if (leaves && cas_path_left_book(rows, bk->first + pos[j])) continue;
+        hits++;
+        if (ead) ead_sum += ead[pos[j]];
+        double l = plan->lgd_mean ? cas_plan_random_loss(plan, lgd_key, bk->first + pos[j], s, a)
+                                  : c->loss;
+        loss += l;
+        if (claims) cas_plan_pool_claim(plan, claims, bk->first + pos[j], l);
+        cas_loan_sink_book(&rows->sink, bk->first + pos[j], l);
+        if (ws) cas_cascade_default0(ws, bk->first + pos[j]);
       }
     }
+    candidates_clear(&cd, bits, drawn);
+    /* loans alike: the same sum as a count gives (so a replay of the path
+     * that asks which loans defaulted gives the same bits) */
+    if (alike && !plan->lgd_mean) loss = (double)hits * bk->same_loss;
     seg_loss[s] += loss;
     seg_defaults[s] += hits;
     defaults += hits;

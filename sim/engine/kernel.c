@@ -602,10 +602,13 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the loans that leave the book");
   }
   double *scratch = malloc((size_t)threads * nscratch * sizeof *scratch);
+  size_t nbits = (size_t)plan->max_bucket / 64 + 1;
+  uint64_t *bits = calloc((size_t)threads * nbits, sizeof *bits);
   /* per thread: own defaults by segment, then (multi-year cascade) the year's by round */
   size_t nints = (nseg ? nseg : 1) + (year_cascade ? res->rounds_cap : 0);
   int32_t *own_defaults = malloc((size_t)threads * nints * sizeof *own_defaults);
-  if (!ws || !scratch || !own_defaults) {
+  if (!ws || !scratch || !own_defaults || !bits) {
+    free(bits);
     free(dead);
     free(dead_list);
     free(ws);
@@ -617,6 +620,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     st = cas_cascade_ws_create(plan, kernel->eps_all_known && contagion->model->spreads,
                                contagion->nspill ? contagion->max_rounds : 0, &ws[t], err);
 
+  int counts_only = !contagion && !(opt && opt->loan_loss) && !plan->npools && !plan->lgd_mean &&
+                    !plan->ead_of && years == 1;
   if (st == CAS_OK) {
     #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (uint64_t b = 0; b < nunits; b++) {
@@ -639,7 +644,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                             .thread = thread, .years = years,
                             .dead = dead ? dead + (size_t)thread * dead_bytes : NULL,
                             .dead_list = dead_list ? dead_list + (size_t)thread * dead_cap : NULL,
-                            .dead_cap = dead_cap};
+                            .dead_cap = dead_cap, .bits = bits + (size_t)thread * nbits,
+                            .counts_only = counts_only};
       uint64_t first = b * unit;
       uint64_t last = first + unit < nrows ? first + unit : nrows;
       for (uint64_t r = first; r < last; r++) {
@@ -674,5 +680,6 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   free(own_defaults);
   free(dead);
   free(dead_list);
+  free(bits);
   return st;
 }

@@ -242,6 +242,12 @@ typedef struct cas_path_rows {
                               normals, so far: sum_t mu_t . u_t - |mu_t|^2 / 2 */
   double *year_contagion;  /* [nsegments] multi-year with a cascade: the year's contagion loss */
   int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */
+  uint64_t *bits;          /* [max_bucket / 64 + 1] zeros, the sparse kernel's scratch (left zero) */
+  /* 1: nothing needs to know which loans default, only how many by bucket
+   * (no cascade or guarantees, loan sink, pools, stochastic LGD, realised
+   * EAD or later years): a bucket whose loans are alike is then drawn as a
+   * count (models/kernels/sparse.c) */
+  int counts_only;
 } cas_path_rows;
 
 /* Multi-year: 1 if the loan at plan position k defaulted on the path in an

@@ -452,7 +452,8 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   }
   for (size_t b = 0; b <= nonempty; b++) {
     uint64_t first = b < nonempty ? plan->buckets[b].first : (uint64_t)n;
-    plan->bucket_jump[b] = cas_rng_jump_by((cas_u128)2 * first + (cas_u128)64 * b);
+    plan->bucket_jump[b] = cas_rng_jump_by((cas_u128)4 * first + (cas_u128)128 * b);
+    if (b < nonempty && plan->buckets[b].count > plan->max_bucket) plan->max_bucket = plan->buckets[b].count;
   }
   for (size_t i = 0; i < n; i++) plan->loan_index[start[key[i]]++] = (uint32_t)i;
   free(key);
@@ -462,7 +463,7 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   #pragma omp parallel for schedule(dynamic, 16)
   for (size_t b = 0; b < plan->nbuckets; b++) {
     cas_bucket *bk = &plan->buckets[b];
-    double tmin = INFINITY, tmax = -INFINITY;
+    double tmin = INFINITY, tmax = -INFINITY, same = NAN;
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
@@ -475,9 +476,12 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
       plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
       tmin = fmin(tmin, t);
       tmax = fmax(tmax, t);
+      double l = plan->loans[k].loss;
+      same = k == bk->first ? l : memcmp(&same, &l, sizeof l) == 0 ? same : NAN;
     }
     bk->threshold_min = tmin;
     bk->threshold_max = tmax;
+    bk->same_loss = same;
   }
   return CAS_OK;
 }

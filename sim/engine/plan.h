@@ -51,6 +51,7 @@ typedef struct cas_bucket {
   uint16_t segment;        /* region * nsectors + sector */
   uint16_t grade;          /* 0: PD >= 10^(-1/g); larger is safer */
   double threshold_min, threshold_max;
+  double same_loss;        /* the loss every loan of the bucket has, or NAN if they differ */
 } cas_bucket;
 
 typedef struct cas_plan_options {
@@ -81,11 +82,12 @@ typedef struct cas_plan {
   uint32_t *loan_index;      /* [n]: portfolio index of loans[k] */
   cas_bucket *buckets;       /* non-empty buckets, segment-major, then grade */
   size_t nbuckets;
+  uint32_t max_bucket;       /* loans of the largest bucket */
   /* Where each bucket's draws start in a path's stream (the sparse kernel,
-   * models/kernels/sparse.c): bucket b owns 2 first_b + 64 b onwards, room
-   * for its 2 draws per loan and more, so a shock to one bucket never
-   * moves another's draws (common random numbers); entry nbuckets is past
-   * every bucket (the cascade's draws). [nbuckets + 1] */
+   * models/kernels/sparse.c): bucket b owns 4 first_b + 128 b onwards, room
+   * for its draws (at most about 2 per loan) and more, so a shock to one
+   * bucket never moves another's draws (common random numbers); entry
+   * nbuckets is past every bucket (the cascade's draws). [nbuckets + 1] */
   cas_rng_jump *bucket_jump;
   int grades_per_decade;
 

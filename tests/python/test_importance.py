@@ -323,7 +323,12 @@ def test_python_tools_weight_the_paths(d):
 def test_tail_estimates_converge_as_paths_grow(d):
     """Plain runs of 2,000 and 32,000 paths of the homogeneous book, 8
     seeds each: VaR and ES at 99% and 99.9% within 4 standard errors of the
-    exact values in every run (VaR: plus one loan, the loss's step); over
+    exact values in every run with at least 20 paths beyond the level (VaR:
+    plus one loan, the loss's step; with 2 paths beyond 99.9%, as at 2,000
+    paths, the standard error is itself a guess from 2 values: over 60
+    seeds the ES missed by more than 4 of them in 4 to 8 runs, with either
+    of the sparse kernel's streams, so such a run is checked by the
+    convergence below instead); over
     sixteen times the paths the mean absolute error and the mean width of
     the 95% interval shrink by at least 2 (by 4 when the sampling error
     falls as 1 / sqrt(paths); more for intervals, which are wide and
@@ -338,8 +343,9 @@ def test_tail_estimates_converge_as_paths_grow(d):
                 for a in (0.99, 0.999):
                     j = levels.index(a)
                     v, e = quantile(pmf, a) * EAD, es(pmf, a) * EAD
-                    assert abs(f["var"][j] - v) <= 4 * f["var_se"][j] + EAD, (paths, a, f["var"][j], v)
-                    assert abs(f["es"][j] - e) <= 4 * f["es_se"][j], (paths, a, f["es"][j], e)
+                    if (1 - a) * paths >= 20:
+                        assert abs(f["var"][j] - v) <= 4 * f["var_se"][j] + EAD, (paths, a, f["var"][j], v)
+                        assert abs(f["es"][j] - e) <= 4 * f["es_se"][j], (paths, a, f["es"][j], e)
                     err.setdefault((paths, a), []).append((abs(f["var"][j] - v), abs(f["es"][j] - e)))
                     width.setdefault((paths, a), []).append(
                         (f["var_hi"][j] - f["var_lo"][j], f["es_hi"][j] - f["es_lo"][j]))
