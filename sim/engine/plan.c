@@ -404,6 +404,8 @@ static double uncovered_ead(const cas_plan *plan, const cas_portfolio *pf,
   return ead;
 }
 
+enum { MERGE_DEFAULTS = 2 };   /* see build_buckets */
+
 static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
                                 const cas_plan_options *opt, cas_error *err) {
   size_t n = pf->n;
@@ -423,19 +425,52 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
     key[i] = (uint32_t)((size_t)s * per_segment + (size_t)grade_of(pf->pd[i], grades));
   }
   for (size_t i = 0; i < n; i++) start[key[i] + 1]++;
-  size_t nonempty = 0;
-  for (size_t k = 0; k < nkeys; k++) {
-    nonempty += start[k + 1] > 0;
-    start[k + 1] += start[k];
+  /* Sparse grades merged: a bucket costs a few normal CDFs and a binomial
+   * draw per path whether or not it has candidates, and at 10^6 loans of
+   * the built-in book 840 of 1,423 grades expect less than one default per
+   * path between them. A bucket therefore takes in the safer grades of its
+   * segment after it until it expects MERGE_DEFAULTS defaults per path at
+   * the PD of its first grade's upper edge (count x 10^(-g / grades)), or
+   * spans a decade of PD. Loans stay in key order, and the merge depends on
+   * the portfolio's PDs alone, as the grades do. */
+  uint8_t *opens = calloc(nkeys ? nkeys : 1, 1);   /* key k starts a bucket */
+  if (!opens) {
+    free(key);
+    free(start);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory sorting %zu loans into buckets", n);
   }
+  size_t nonempty = 0;
+  for (size_t k0 = 0; k0 < nkeys; k0 += per_segment) {
+    long top = -1;              /* grade of the open bucket's first key */
+    double loans_in = 0.0;
+    for (size_t g = 0; g < per_segment; g++) {
+      size_t c = start[k0 + g + 1];
+      if (c == 0) continue;
+      double edge = g == 0 ? 1.0 : pow(10.0, -(double)(top < 0 ? (long)g : top) / (grades ? grades : 1));
+      if (top < 0 || grades == 0 || loans_in * edge >= MERGE_DEFAULTS ||
+          (long)g - top >= grades) {
+        opens[k0 + g] = 1;
+        nonempty++;
+        top = (long)g;
+        loans_in = 0.0;
+      }
+      loans_in += (double)c;
+    }
+  }
+  for (size_t k = 0; k < nkeys; k++) start[k + 1] += start[k];
   plan->buckets = calloc(nonempty ? nonempty : 1, sizeof *plan->buckets);
   if (!plan->buckets) {
     free(key);
     free(start);
+    free(opens);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for %zu buckets", nonempty);
   }
   for (size_t k = 0, b = 0; k < nkeys; k++) {
     if (start[k + 1] == start[k]) continue;
+    if (!opens[k]) {   /* a safer grade merged into the bucket before */
+      plan->buckets[b - 1].count += (uint32_t)(start[k + 1] - start[k]);
+      continue;
+    }
     plan->buckets[b++] = (cas_bucket){
       .first = (uint32_t)start[k],
       .count = (uint32_t)(start[k + 1] - start[k]),
@@ -443,6 +478,7 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
       .grade = (uint16_t)(k % per_segment),
     };
   }
+  free(opens);
   plan->nbuckets = nonempty;
   plan->bucket_jump = malloc((nonempty + 1) * sizeof *plan->bucket_jump);
   if (!plan->bucket_jump) {

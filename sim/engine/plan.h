@@ -11,14 +11,17 @@
  *
  * Buckets: loans are stored grouped by bucket, a (segment, PD grade) cell,
  * grades being slices of log10(portfolio PD) of width 1/grades_per_decade
- * (PD at most 10^(1/g) apart within a bucket; grade 12g collects every PD
- * below 1e-12). A PD stress multiplies a segment's odds alike, which keeps
- * that bound for multipliers >= 1 (it narrows the ratio of two PDs) and can
- * widen it for multipliers < 1 near PD 1; the sparse kernel is exact
- * whatever the spread, only slower. Within a bucket loans keep their
- * portfolio order, so the plan order is a function of the portfolio only.
- * Given the
- * systematic factors, the loans of a bucket are independent with nearly the
+ * (PD at most 10^(1/g) apart within a grade; grade 12g collects every PD
+ * below 1e-12). Grades too thin to expect 2 defaults per path at their PD
+ * are merged with the safer grades after them, up to a decade of PD
+ * (build_buckets): a bucket's cost per path does not depend on its
+ * candidates, and half the grades of the built-in book were that thin.
+ * A PD stress multiplies a segment's odds alike, which keeps that bound
+ * for multipliers >= 1 (it narrows the ratio of two PDs) and can widen it
+ * for multipliers < 1 near PD 1; the sparse kernel is exact whatever the
+ * spread, only slower. Within a bucket loans keep their grade's and then
+ * their portfolio order, so the plan order is a function of the portfolio
+ * only. Given the systematic factors, the loans of a bucket are independent with nearly the
  * same conditional PD: the sparse kernel samples a bucket's defaulters with
  * its largest conditional PD and thins (plan.c, models/kernels/sparse.c).
  *
