@@ -303,8 +303,20 @@ cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32
   return CAS_OK;
 }
 
+cas_status cas_cascade_watch_calls(cas_cascade_ws *ws, const cas_contagion *c, cas_error *err) {
+  /* room for the calls of one default in 16 loans (beyond, the path finds
+   * them from defaulted) */
+  ws->called_cap = ws->n / 16 + 1024;
+  ws->called = malloc(ws->called_cap * sizeof *ws->called);
+  if (!ws->called) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace");
+  ws->has_calls = c->has_calls;
+  ws->call_start = c->call_start;
+  return CAS_OK;
+}
+
 void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   if (!ws) return;
+  free(ws->called);
   free(ws->dbits);
   free(ws->defaulted);
   free(ws->eps);
@@ -331,6 +343,7 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
 
 void cas_cascade_begin_year(cas_cascade_ws *ws) {
   ws->ndefaulted = 0;
+  ws->ncalled = 0;
   ws->n0 = 0;
   ws->path_serial++;   /* the cached bucket tails of earlier paths are stale */
   ws->items.n = ws->sorted.n = ws->touched.n = ws->recent.n = ws->fresh.n = ws->pending.n = 0;
@@ -882,6 +895,18 @@ static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_
    * borrowers ahead, the calls AHEAD / 2 ahead, so that the misses of many
    * borrowers overlap. Calls are booked in the order of the defaults. */
   enum { CHUNK = 512, AHEAD = 64 };
+  if (d0 == 0 && d1 == ws->n0 && ws->has_calls && ws->ncalled <= ws->called_cap) {
+    /* round 0: the kernel listed them, call_start prefetched as they
+     * defaulted */
+    const uint32_t *with = ws->called;
+    size_t m = ws->ncalled;
+    for (size_t j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&c->call[c->call_start[with[j]]]);
+    for (size_t j = 0; j < m; j++) {
+      if (j + AHEAD < m) __builtin_prefetch(&c->call[c->call_start[with[j + AHEAD]]]);
+      book_borrower(c, ld, ws, with[j], seg, pending, dd, sink);
+    }
+    return;
+  }
   uint32_t with[CHUNK];
   size_t d = d0;
   while (d < d1) {

@@ -191,6 +191,16 @@ typedef struct cas_cascade_ws {
   int year;                       /* the year of the horizon simulated (0-based): keys its draws */
   size_t nbuckets;
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
+  /* Round 0's defaulted borrowers that have guarantee calls, in the order
+   * of defaulted (cas_cascade_watch_calls; else has_calls is NULL): the
+   * kernel lists them and prefetches their call_start as they default, so
+   * that booking the calls after the kernel finds it in cache. More than
+   * called_cap of them: the list is dropped for the path and the calls are
+   * found from defaulted instead. */
+  const uint64_t *has_calls;
+  const uint32_t *call_start;
+  uint32_t *called;
+  size_t ncalled, called_cap;
 } cas_cascade_ws;
 
 /* For the loans and buckets of plan; eps_all_known: keep every eps (dense
@@ -199,6 +209,9 @@ typedef struct cas_cascade_ws {
 cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32_t max_rounds,
                                  cas_cascade_ws **out, cas_error *err);
 void cas_cascade_ws_destroy(cas_cascade_ws *ws);
+/* The kernel is to list round 0's defaults that have guarantee calls in c
+ * (c outlives ws's use). */
+cas_status cas_cascade_watch_calls(cas_cascade_ws *ws, const cas_contagion *c, cas_error *err);
 
 /* Starts a path: clears the previous path's defaults, O(their number). */
 void cas_cascade_begin(cas_cascade_ws *ws);
@@ -217,6 +230,11 @@ static inline int cas_cascade_is_defaulted(const cas_cascade_ws *ws, uint32_t k)
 static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
   ws->dbits[k >> 6] |= (uint64_t)1 << (k & 63);
   ws->defaulted[ws->ndefaulted++] = k;
+  if (ws->has_calls && ((ws->has_calls[k >> 6] >> (k & 63)) & 1u)) {
+    __builtin_prefetch(&ws->call_start[k]);
+    if (ws->ncalled < ws->called_cap) ws->called[ws->ncalled] = k;
+    ws->ncalled++;
+  }
 }
 
 /* What the guarantees and the cascade of one path add. */

@@ -616,9 +616,11 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     free(own_defaults);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for thread workspaces");
   }
-  for (int t = 0; contagion && t < threads && st == CAS_OK; t++)
+  for (int t = 0; contagion && t < threads && st == CAS_OK; t++) {
     st = cas_cascade_ws_create(plan, kernel->eps_all_known && contagion->model->spreads,
                                contagion->nspill ? contagion->max_rounds : 0, &ws[t], err);
+    if (st == CAS_OK && contagion->ncalls) st = cas_cascade_watch_calls(ws[t], contagion, err);
+  }
 
   int counts_only = !contagion && !(opt && opt->loan_loss) && !plan->npools && !plan->lgd_mean &&
                     !plan->ead_of && years == 1;
