@@ -137,10 +137,16 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   uint64_t *bits = rows->bits;
   uint32_t drawn[CLEAR_CAP];
 
+  int seg = -1;
+  double inv_w = 0.0;
   for (size_t b = 0; b < plan->nbuckets; b++) {
     const cas_bucket *bk = &plan->buckets[b];
     int s = bk->segment;
-    double a = sys[s], inv_w = 1.0 / plan->idio[s];
+    if (s != seg) {   /* buckets are segment-major: one division per segment */
+      seg = s;
+      inv_w = 1.0 / plan->idio[s];
+    }
+    double a = sys[s];
     double x_max = (bk->threshold_max * inv_scale - a) * inv_w;
     double p_max = cas_norm_cdf(x_max);
     /* No loan of the bucket can default: also when all have matured (the

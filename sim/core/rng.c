@@ -180,26 +180,34 @@ double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64
 
 /* Inversion (Devroye, "Non-Uniform Random Variate Generation", 1986,
  * X.4.3): K is the least k with U < F(k), F summed from f(0) = q^m by
- * f(k + 1) = f(k) (m - k) / (k + 1) p / q. Runs of m trials keep f(0) >=
- * e^-700; their sum is Binomial(n, p), the runs being independent. */
+ * f(k + 1) = f(k) (m - k) / (k + 1) p / q, over a run of m trials whose
+ * f(0) = q^m = f0 >= e^-700. Most draws of a sparse bucket are 0, settled
+ * by the first comparison. */
+static uint32_t binomial_run(cas_rng *rng, uint32_t m, double p, double f0) {
+  double u = cas_rng_uniform(rng);
+  if (u < f0) return 0;
+  double r = p / (1.0 - p), f = f0, sum = f0;
+  uint32_t j = 0;
+  while (u >= sum && j < m) {
+    f *= r * (double)(m - j) / (double)(j + 1);
+    j++;
+    sum += f;
+  }
+  return j;
+}
+
+/* Runs of at most 700 / -log(1 - p) trials keep f0 a normal number; their
+ * counts add up to Binomial(n, p), the runs being independent. */
 static uint32_t binomial_low(cas_rng *rng, uint32_t n, double p) {
-  double lq = log1p(-p), r = p / (1.0 - p);
-  double per = floor(700.0 / -lq);
-  uint32_t run = per >= (double)n ? n : (uint32_t)per;
+  double lq = log1p(-p);
+  if ((double)n * -lq <= 700.0) return binomial_run(rng, n, p, exp((double)n * lq));
+  uint32_t run = (uint32_t)floor(700.0 / -lq);
   if (run < 1) run = 1;
   double f_run = exp((double)run * lq);
   uint32_t k = 0;
   for (uint32_t done = 0; done < n;) {
     uint32_t m = n - done < run ? n - done : run;
-    double f = m == run ? f_run : exp((double)m * lq), sum = f;
-    double u = cas_rng_uniform(rng);
-    uint32_t j = 0;
-    while (u >= sum && j < m) {
-      f *= r * (double)(m - j) / (double)(j + 1);
-      j++;
-      sum += f;
-    }
-    k += j;
+    k += binomial_run(rng, m, p, m == run ? f_run : exp((double)m * lq));
     done += m;
   }
   return k;
