@@ -426,9 +426,9 @@ Test(rng_keyed, prefix_form_is_the_same_function) {
  * expected draws merged into their neighbours; 200,000 draws per case,
  * fixed seeds; the critical value is the chi-square's at level 1e-6
  * (Wilson and Hilferty's approximation, z = 4.75). Cases cover the search
- * from 0, several runs of trials (n (-log(1 - p)) > 700) and p > 1/2
- * (failures counted). A 2% error in p moves the mean of the (700, 0.011)
- * case by 25 standard errors.                                         */
+ * from 0, several runs of trials (n (-log(1 - p)) > 700), each branch of
+ * BTRD (means from 10 to 1.2e6) and p > 1/2 (failures counted). A 2% error
+ * in p moves the mean of the (700, 0.011) case by 25 standard errors.                                         */
 
 static double binomial_log_pmf(uint32_t n, double p, uint32_t k) {
   return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) + k * log(p) +
@@ -482,12 +482,18 @@ static void binomial_fits(uint32_t n, double p, uint64_t seed) {
 }
 
 Test(rng_binomial, law, .timeout = 120) {
-  binomial_fits(10, 0.3, 1);
+  binomial_fits(10, 0.3, 1);         /* inversion (mean < 10) */
   binomial_fits(700, 0.011, 2);      /* a PD grade's bucket: mostly 0 to 20 */
-  binomial_fits(3000, 0.5, 3);       /* runs of 1009 trials */
-  binomial_fits(5000, 0.8, 4);       /* failures counted */
-  binomial_fits(100000, 0.02, 5);    /* 3 runs, mean 2000 */
-  binomial_fits(1, 0.999, 6);
+  binomial_fits(200000, 4.9e-5, 3);  /* inversion in 14 runs, mean 9.8 */
+  binomial_fits(1000, 0.01, 4);      /* BTRD from here: mean 10, |k - m| <= 15 mostly */
+  binomial_fits(200, 0.1, 5);        /* mean 20 */
+  binomial_fits(5000, 0.011, 6);     /* mean 55: the squeeze and Stirling's formula */
+  binomial_fits(100, 0.5, 7);
+  binomial_fits(3000, 0.5, 8);
+  binomial_fits(5000, 0.8, 9);       /* failures counted */
+  binomial_fits(100000, 0.02, 10);   /* mean 2000 */
+  binomial_fits(4000000, 0.3, 11);   /* mean 1.2e6, sd 917 */
+  binomial_fits(1, 0.999, 12);
 }
 
 Test(rng_binomial, ends) {

@@ -147,12 +147,13 @@ static inline uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {
   return (uint64_t)(m >> 64);
 }
 
-/* Binomial(n, p) by inversion: the number of successes among n
- * independent trials of probability p (0 <= p <= 1). One uniform per run
- * of at most ~700 / -log(1 - p) trials (so that (1 - p)^m, where the
- * search starts, stays a normal number), and O(mean) arithmetic; p > 1/2
- * counts the failures instead. Exact to the rounding of the probabilities
- * it adds up (relative 1e-13 at most). */
+/* Binomial(n, p): the number of successes among n independent trials of
+ * probability p (0 <= p <= 1); p > 1/2 counts the failures instead. Mean
+ * n p < 10: by inversion, one uniform per run of at most ~700 / -log(1 - p)
+ * trials (so that (1 - p)^m, where the search starts, stays a normal
+ * number) and O(mean) arithmetic. Beyond: Hoermann's BTRD, O(1), about
+ * 1.2 uniforms (rng.c). Exact to the rounding of the probabilities they
+ * evaluate. */
 uint32_t cas_rng_binomial(cas_rng *rng, uint32_t n, double p);
 
 #endif
