@@ -27,8 +27,10 @@
  * homogeneous book is one such bucket) keeps every candidate, so its
  * defaults are the count K and its loss K x the loss. When nothing on the
  * path needs to know which loans defaulted (rows->counts_only: no network,
- * no pools, no loan contributions, ...) the kernel stops there: O(1) plus
- * the binomial's O(mean) arithmetic per bucket, whatever the defaults. A
+ * no pools, ...; the loans' ES contributions take the bucket's loss and
+ * share it among its loans) the kernel stops there: O(1) per bucket (the
+ * binomial's BTRD, or its inversion below a mean of 10), whatever the
+ * defaults. A
  * replay of the path that asks which loans defaulted draws the same K and
  * books the same K x loss, bit for bit.
  *
@@ -159,6 +161,9 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
      * when nothing asks which, the count is the bucket's draw. */
     int alike = bk->threshold_min == bk->threshold_max && !isnan(bk->same_loss);
     if (alike && rows->counts_only) {
+      if (rows->bucket_loss)
+        rows->bucket_loss(rows->sink.ctx, rows->thread, rows->row, (uint32_t)b,
+                          (double)k * bk->same_loss);
       seg_loss[s] += (double)k * bk->same_loss;
       seg_defaults[s] += (int32_t)k;
       defaults += k;

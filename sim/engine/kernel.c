@@ -622,7 +622,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     if (st == CAS_OK && contagion->ncalls) st = cas_cascade_watch_calls(ws[t], contagion, err);
   }
 
-  int counts_only = !contagion && !(opt && opt->loan_loss) && !plan->npools && !plan->lgd_mean &&
+  int counts_only = !contagion && !(opt && opt->loan_loss && !opt->bucket_loss) && !plan->npools &&
+                    !plan->lgd_mean &&
                     !plan->ead_of && years == 1;
   if (st == CAS_OK) {
     #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
@@ -647,7 +648,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                             .dead = dead ? dead + (size_t)thread * dead_bytes : NULL,
                             .dead_list = dead_list ? dead_list + (size_t)thread * dead_cap : NULL,
                             .dead_cap = dead_cap, .bits = bits + (size_t)thread * nbits,
-                            .counts_only = counts_only};
+                            .counts_only = counts_only,
+                            .bucket_loss = opt && opt->loan_loss ? opt->bucket_loss : NULL};
       uint64_t first = b * unit;
       uint64_t last = first + unit < nrows ? first + unit : nrows;
       for (uint64_t r = first; r < last; r++) {

@@ -204,6 +204,13 @@ typedef struct cas_kernel_options {
    * the results row. The losses of a path add up to its loss. */
   void (*loan_loss)(void *ctx, int thread, uint64_t row, uint32_t pos, double loss);
   void *loan_loss_ctx;
+  /* May be NULL (then loan_loss gets every loan): a bucket whose loans are
+   * alike and which the path drew as a count (models/kernels/sparse.c)
+   * books its loss once, here, with loan_loss_ctx, instead of loan by
+   * loan: the caller shares it equally among the bucket's loans, which is
+   * each one's expected part given the count (the loans are exchangeable),
+   * so an average over paths stays unbiased. */
+  void (*bucket_loss)(void *ctx, int thread, uint64_t row, uint32_t bucket, double loss);
 } cas_kernel_options;
 
 typedef struct cas_kernel cas_kernel;
@@ -244,10 +251,12 @@ typedef struct cas_path_rows {
   int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */
   uint64_t *bits;          /* [max_bucket / 64 + 1] zeros, the sparse kernel's scratch (left zero) */
   /* 1: nothing needs to know which loans default, only how many by bucket
-   * (no cascade or guarantees, loan sink, pools, stochastic LGD, realised
-   * EAD or later years): a bucket whose loans are alike is then drawn as a
-   * count (models/kernels/sparse.c) */
+   * (no cascade or guarantees, pools, stochastic LGD, realised EAD or later
+   * years, and no loan sink or one that takes a bucket's loss): a bucket
+   * whose loans are alike is then drawn as a count (models/kernels/sparse.c) */
   int counts_only;
+  /* with a loan sink and counts_only: where a bucket drawn as a count books */
+  void (*bucket_loss)(void *ctx, int thread, uint64_t row, uint32_t bucket, double loss);
 } cas_path_rows;
 
 /* Multi-year: 1 if the loan at plan position k defaulted on the path in an

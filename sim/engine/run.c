@@ -360,6 +360,15 @@ static void log_loan_loss(void *ctx, int thread, uint64_t row, uint32_t pos, dou
   g->v[g->n++] = (loan_entry){(uint32_t)row, pos, loss};
 }
 
+/* A bucket drawn as a count: logged as its index with the top bit set
+ * (plan positions and bucket indices are below 2^31: portfolio.c's
+ * MAX_LOANS_CSV, and at most 10^8 loans in the built-in book). */
+enum { BUCKET_ENTRY = 0x80000000u };
+
+static void log_bucket_loss(void *ctx, int thread, uint64_t row, uint32_t bucket, double loss) {
+  log_loan_loss(ctx, thread, row, bucket | BUCKET_ENTRY, loss);
+}
+
 static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *plan,
                                      const cas_contagion *contagion, const cas_results *res,
                                      double a, int threads, const cas_kernel_options *run_opt,
@@ -370,10 +379,12 @@ static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *p
   double *ew = NULL;
   cas_status st = cas_tail_weights(res->paths, res->loss, res->weight, a, &paths, &ew, &n, err);
   double *es = calloc(plan->n ? plan->n : 1, sizeof *es);
+  /* the losses of buckets drawn as counts, shared among their loans below */
+  double *bucket_es = calloc(plan->nbuckets ? plan->nbuckets : 1, sizeof *bucket_es);
   loan_log *logs = calloc((size_t)threads, sizeof *logs);
   size_t *first = malloc(LOAN_CHUNK * sizeof *first), *last = malloc(LOAN_CHUNK * sizeof *last);
   int *thread_of = malloc(LOAN_CHUNK * sizeof *thread_of);
-  if (st == CAS_OK && (!es || !logs || !first || !last || !thread_of))
+  if (st == CAS_OK && (!es || !bucket_es || !logs || !first || !last || !thread_of))
     st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (loan contributions)");
   double mass = (double)res->paths * (1.0 - a);
   for (uint64_t c0 = 0; st == CAS_OK && c0 < n; c0 += LOAN_CHUNK) {
@@ -386,7 +397,8 @@ static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *p
                             .is_shift = run_opt->is_shift,
                             .is_plain_share = run_opt->is_plain_share,
                             .is_plain_fraction = run_opt->is_plain_fraction,
-                            .loan_loss = log_loan_loss, .loan_loss_ctx = logs};
+                            .loan_loss = log_loan_loss, .loan_loss_ctx = logs,
+                            .bucket_loss = log_bucket_loss};
     if (st == CAS_OK) st = cas_kernel_run(kernel, plan, contagion, tail, &o, err);
     for (int t = 0; st == CAS_OK && t < threads; t++)
       if (logs[t].oom) st = cas_error_set(err, CAS_ERR_NOMEM, "out of memory (loan contributions)");
@@ -412,10 +424,20 @@ static cas_status loan_contributions(const cas_kernel *kernel, const cas_plan *p
       if (thread_of[r] < 0) continue;
       double f = ew[c0 + r] / mass;
       const loan_entry *v = logs[thread_of[r]].v;
-      for (size_t i = first[r]; i < last[r]; i++) es[v[i].pos] += f * v[i].loss;
+      for (size_t i = first[r]; i < last[r]; i++) {
+        if (v[i].pos & BUCKET_ENTRY) bucket_es[v[i].pos & ~BUCKET_ENTRY] += f * v[i].loss;
+        else es[v[i].pos] += f * v[i].loss;
+      }
     }
     cas_results_destroy(tail);
   }
+  for (size_t b = 0; st == CAS_OK && b < plan->nbuckets; b++) {
+    const cas_bucket *bk = &plan->buckets[b];
+    if (bucket_es[b] == 0.0) continue;
+    double share = bucket_es[b] / (double)bk->count;
+    for (uint32_t k = bk->first; k < bk->first + bk->count; k++) es[k] += share;
+  }
+  free(bucket_es);
   for (int t = 0; logs && t < threads; t++) free(logs[t].v);
   free(logs);
   free(first);

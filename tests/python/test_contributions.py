@@ -116,3 +116,35 @@ def test_loans_sum_to_their_segments_and_do_not_depend_on_threads(tmp_path):
         rows = f["es_contribution_loan_index"][:]
         book = (tmp_path / "small.csv").read_text().splitlines()[1:]
         assert [book[r].split(",")[0] for r in rows] == ids
+
+
+def test_loans_alike_share_their_buckets_contribution(tmp_path):
+    """A segment of loans alike (one PD, EAD and LGD) is drawn as a count
+    (docs/MODEL.md): its ES contribution is shared equally among its loans
+    (their expected part given the count), so they all show the same
+    contribution, the loans add up to their segment's and to ES, and the
+    run reproduces itself for 1 and 2 threads. The other segment, whose
+    EADs differ, keeps loan-by-loan contributions."""
+    lines = ["id,region,sector,ead,pd,lgd"]
+    lines += [f"h{i},north,a,1000000,0.03,0.5" for i in range(60)]
+    lines += [f"v{i},south,b,{1e6 * (1 + i)},0.03,0.5" for i in range(20)]
+    (tmp_path / "alike.csv").write_text("\n".join(lines) + "\n")
+    sc = tmp_path / "alike.yaml"
+    sc.write_text("name: alike\nseed: 5\npaths: 4000\nportfolio: {file: alike.csv}\n"
+                  "output: {per_path: [segment]}\n")
+    one = run(sc, tmp_path / "one.h5", "--threads", 1)
+    two = run(sc, tmp_path / "two.h5", "--threads", 2)
+    with h5py.File(one, "r") as f, h5py.File(two, "r") as g:
+        for n in ("es_contribution_loan", "es_contribution_loan_id", "es_contribution_loans_total"):
+            assert np.array_equal(f[n][()], g[n][()]), n
+        top = list(f["level"][:]).index(f["es_contribution_loan_level"][()])
+        assert f["es_contribution_loans_total"][()] == pytest.approx(f["es"][top], rel=1e-10)
+        ids = [x.decode() for x in f["es_contribution_loan_id"][:]]
+        c = dict(zip(ids, f["es_contribution_loan"][:]))
+        alike = [v for k, v in c.items() if k.startswith("h")]
+        assert len(alike) == 60 and min(alike) == max(alike) > 0.0, alike[:3]
+        segs = [x.decode() for x in f["segment"][:]]
+        by_seg = dict(zip(segs, f["es_contribution"][top]))
+        assert sum(alike) == pytest.approx(by_seg["north/a"], rel=1e-10)
+        other = [v for k, v in c.items() if k.startswith("v")]
+        assert len(set(other)) > 1
