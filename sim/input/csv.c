@@ -280,8 +280,58 @@ cas_status cas_csv_split_row(const cas_csv_reader *r, char *s, size_t n, cas_csv
   return CAS_OK;
 }
 
+/* Exact powers of ten as doubles: 10^22 is the largest (5^22 < 2^53). */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Clinger's fast path (W. D. Clinger, "How to read floating point numbers
+ * accurately", PLDI 1990): a decimal [+-]digits[.digits][(e|E)[+-]digits]
+ * whose digits, read as an integer m, are below 2^53 and whose power of
+ * ten e has |e| <= 22 is m x 10^e or m / 10^-e, both operands exact, so
+ * the one rounded operation gives the correctly rounded value, the double
+ * strtod returns. Anything else (more digits, larger exponents, inf, nan,
+ * hexadecimal, stray characters) returns 0 and goes to strtod. */
+static int decimal_fast(const char *s, double *out) {
+  const char *p = s;
+  int neg = *p == '-';
+  if (*p == '-' || *p == '+') p++;
+  uint64_t m = 0;
+  int digits = 0, scale = 0;
+  for (; *p >= '0' && *p <= '9'; p++, digits++) {
+    if (m >= 100000000000000000ULL) return 0;
+    m = m * 10 + (uint64_t)(*p - '0');
+  }
+  if (*p == '.') {
+    p++;
+    for (; *p >= '0' && *p <= '9'; p++, digits++, scale--) {
+      if (m >= 100000000000000000ULL) return 0;
+      m = m * 10 + (uint64_t)(*p - '0');
+    }
+  }
+  if (digits == 0) return 0;
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    int eneg = *p == '-';
+    if (*p == '-' || *p == '+') p++;
+    if (!(*p >= '0' && *p <= '9')) return 0;
+    int e = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+      if (e > 1000) return 0;
+      e = e * 10 + (*p - '0');
+    }
+    scale += eneg ? -e : e;
+  }
+  if (*p != '\0' || m >= (1ULL << 53) || scale < -22 || scale > 22) return 0;
+  double v = (double)m;
+  v = scale < 0 ? v / pow10_exact[-scale] : v * pow10_exact[scale];
+  *out = neg ? -v : v;
+  return 1;
+}
+
 int cas_csv_number(const char *s, double *out) {
   if (*s == '\0') return 0;
+  if (decimal_fast(s, out)) return 1;
   char *end;
   double v = strtod(s, &end);
   if (end == s || *end != '\0') return 0;
