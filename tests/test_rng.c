@@ -496,6 +496,41 @@ Test(rng_binomial, law, .timeout = 120) {
   binomial_fits(1, 0.999, 12);
 }
 
+/* The inversion: the same law (means 3 to 2000), and monotone in p for
+ * one stream, as common random numbers between scenarios need. */
+static void inverse_fits(uint32_t n, double p, uint64_t seed) {
+  enum { DRAWS = 100000 };
+  cas_rng rng;
+  cas_rng_init(&rng, seed, CAS_RNG_TEST, 1);
+  double sum = 0.0, sum2 = 0.0;
+  for (int i = 0; i < DRAWS; i++) {
+    double k = cas_rng_binomial_inverse(&rng, n, p);
+    sum += k;
+    sum2 += k * k;
+  }
+  double mean = n * p, var = n * p * (1 - p), m = sum / DRAWS, v = sum2 / DRAWS - m * m;
+  /* the variance's standard error: sqrt((mu4 - var^2) / D), mu4 ~ 3 var^2 */
+  cr_expect_leq(fabs(m - mean), 4 * sqrt(var / DRAWS), "inverse(%u, %g): mean %g", n, p, m);
+  cr_expect_leq(fabs(v - var), 4 * var * sqrt(2.0 / DRAWS) + 1e-9, "inverse(%u, %g): var %g", n, p, v);
+}
+
+Test(rng_binomial, inversion_law_and_monotone) {
+  inverse_fits(300, 0.01, 1);
+  inverse_fits(5000, 0.011, 2);
+  inverse_fits(100000, 0.02, 3);
+  inverse_fits(900, 0.7, 4);
+  for (int s = 0; s < 2000; s++) {
+    uint32_t last = 0;
+    for (double p = 0.001; p < 0.999; p *= 1.37) {
+      cas_rng rng;
+      cas_rng_init(&rng, 77, CAS_RNG_TEST, (uint64_t)s);
+      uint32_t k = cas_rng_binomial_inverse(&rng, 700, p);
+      if (p <= 0.5) cr_assert_geq(k, last, "stream %d: p %g gave %u after %u", s, p, k, last);
+      last = p <= 0.5 ? k : 0;
+    }
+  }
+}
+
 Test(rng_binomial, ends) {
   cas_rng rng;
   cas_rng_init(&rng, 7, CAS_RNG_TEST, 0);

@@ -9,8 +9,10 @@
  * p_k(z) <= p_max(z) = Phi((c_max / scale - a_s . z) / b_s).
  *
  * Per bucket, candidates are Bernoulli(p_max) trials drawn without
- * visiting the others: their number K ~ Binomial(count, p_max) first
- * (cas_rng_binomial, by inversion), then which K loans, a uniform K-subset
+ * visiting the others: their number K ~ Binomial(count, p_max) first (by
+ * inversion, monotone in p_max, so that scenarios keep common random
+ * numbers; BTRD for loans alike, below), then which K loans, a uniform
+ * K-subset
  * (candidates_next below). Each candidate is then kept with probability
  * p_k / p_max (thinning, Lewis and Shedler 1979), which makes every loan's
  * default an independent Bernoulli(p_k(z)) exactly, whatever the spread of
@@ -30,7 +32,9 @@
  * no pools, ...; the loans' ES contributions take the bucket's loss and
  * share it among its loans) the kernel stops there: O(1) per bucket (the
  * binomial's BTRD, or its inversion below a mean of 10), whatever the
- * defaults. A
+ * defaults. The price: BTRD's count is not monotone in p_max, so two
+ * scenarios that shock such a bucket pair its draws loosely (the other
+ * buckets keep their draws exactly). A
  * replay of the path that asks which loans defaulted draws the same K and
  * books the same K x loss, bit for bit.
  *
@@ -38,12 +42,16 @@
  * defaults / (acceptance rate), the acceptance rate being close to 1 when
  * buckets are narrow PD grades. Random numbers come from the stream
  * (seed, SPARSE, path), in which each bucket has its own region
- * (plan->bucket_jump: bucket b starts 4 first_b + 128 b draws in; it uses
- * one draw per run of the binomial (at most count / 865 + 1), one per
- * candidate position (plus redraws of a position drawn twice, each with
- * probability below 1/4) or one per position passed (selection), and one
- * thinning draw per candidate: about 2 per loan at most, and exceeding 4
- * per loan would take more than 2 count redraws at odds of 1/4 each). So
+ * (plan->bucket_jump: bucket b starts 4 first_b + 128 b draws in). Its
+ * first 2 count + 64 draws give one draw per run of the binomial (at most
+ * count / 865 + 1; BTRD about 1.2 per draw), then one per candidate
+ * position (plus redraws of a position drawn twice, each with probability
+ * below 1/4) or one per position passed (selection): overrunning them
+ * would take more than count redraws at odds of 1/4 each. The rest of the
+ * region gives the thinning draws, one per candidate in the order drawn,
+ * so that the j-th candidate's thinning draw does not depend on the count
+ * (a scenario that changes the count keeps the pairs of the first ones:
+ * positions are a prefix of the same draws too). So
  * results do not depend on threads, and a shock to one bucket (its
  * thresholds) does not move the draws of any other (common random numbers
  * between scenarios); they differ path by path from the dense kernel's
@@ -155,11 +163,15 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
      * plan of a later year), their thresholds -INFINITY giving p_max 0. */
     if (!(p_max > 0.0)) continue;
     cas_rng_jump_from(&rng, &base, &plan->bucket_jump[b]);   /* the bucket's own draws */
-    uint32_t k = cas_rng_binomial(&rng, bk->count, p_max);
-    if (k == 0) continue;
     /* Loans alike (one threshold, one loss): every candidate defaults, and
-     * when nothing asks which, the count is the bucket's draw. */
+     * when nothing asks which, the count is the bucket's draw, in O(1)
+     * (BTRD). Other buckets draw it by inversion, which is monotone in
+     * p_max: a scenario that moves a bucket's PDs a little moves its count
+     * a little (common random numbers), at O(mean) arithmetic. */
     int alike = bk->threshold_min == bk->threshold_max && !isnan(bk->same_loss);
+    uint32_t k = alike ? cas_rng_binomial(&rng, bk->count, p_max)
+                       : cas_rng_binomial_inverse(&rng, bk->count, p_max);
+    if (k == 0) continue;
     if (alike && rows->counts_only) {
       if (rows->bucket_loss)
         rows->bucket_loss(rows->sink.ctx, rows->thread, rows->row, (uint32_t)b,
@@ -174,6 +186,8 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
     cas_thin thin;
     cas_thin_init(&thin, x_min, x_max, alike ? p_max : cas_norm_cdf(x_min), p_max);
     candidates cd = {.select = k > bk->count / 4, .count = bk->count, .k = k};
+    cas_rng thin_rng;   /* the thinning draws: a stream of their own (plan.h) */
+    cas_rng_jump_from(&thin_rng, &base, &plan->bucket_jump[plan->nbuckets + 1 + b]);
     uint32_t pos[BATCH];
     double loss = 0.0;
     int32_t hits = 0;
@@ -188,7 +202,7 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
       for (int j = 0; j < m; j++) {
         const cas_plan_loan *c = &ln[pos[j]];
         /* loans alike all default: no thinning draw */
-        if (!alike && !cas_thin_keep(&thin, cas_rng_uniform(&rng) * p_max,
+        if (!alike && !cas_thin_keep(&thin, cas_rng_uniform(&thin_rng) * p_max,
                                      (c->threshold * inv_scale - a) * inv_w))
           continue;
         if (leaves && cas_path_left_book(rows, bk->first + pos[j])) continue;

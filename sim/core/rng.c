@@ -287,3 +287,9 @@ uint32_t cas_rng_binomial(cas_rng *rng, uint32_t n, double p) {
   /* 1 - p is exact for p >= 1/2 (Sterbenz) */
   return p <= 0.5 ? binomial_half(rng, n, p) : n - binomial_half(rng, n, 1.0 - p);
 }
+
+uint32_t cas_rng_binomial_inverse(cas_rng *rng, uint32_t n, double p) {
+  if (!(p > 0.0) || n == 0) return 0;
+  if (p >= 1.0) return n;
+  return p <= 0.5 ? binomial_low(rng, n, p) : n - binomial_low(rng, n, 1.0 - p);
+}

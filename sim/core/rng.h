@@ -156,4 +156,10 @@ static inline uint64_t cas_rng_below(cas_rng *rng, uint64_t n) {
  * evaluate. */
 uint32_t cas_rng_binomial(cas_rng *rng, uint32_t n, double p);
 
+/* Binomial(n, p) by inversion at every mean: O(mean), but monotone: with
+ * the same stream, a larger p never gives fewer successes (p <= 1/2, and
+ * p > 1/2), so two scenarios that move p a little draw nearly the same
+ * count (common random numbers), which BTRD's rejection does not give. */
+uint32_t cas_rng_binomial_inverse(cas_rng *rng, uint32_t n, double p);
+
 #endif
