@@ -51,6 +51,8 @@
 #include "digest.h"
 #include "kernel.h"
 #include "manifest.h"
+#include "outfile.h"
+#include "portfolio.h"
 #include "run.h"
 #include "sha256.h"
 #include "version.h"
@@ -108,6 +110,13 @@ typedef struct batch {
   double total_weight, done_weight, run_weight, run_seconds, t0;
   size_t finished;
   int progress_shown;
+  /* The CSV book of the scenario last run, read here once and handed to
+   * the scenarios' processes (they inherit it: cas_run_options.book), so
+   * that scenarios on one book do not each read it again. */
+  cas_portfolio *book;
+  char *book_path;
+  cas_taxonomy *book_declared;
+  char book_sha256[CAS_SHA256_HEX];
 } batch;
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -324,6 +333,45 @@ static int expand(char **args, int nargs, job **out, size_t *nout) {
 
 /* ---- inputs, reuse ----------------------------------------------------- */
 
+/* The SHA-256 of the files hashed so far in this batch, by identity
+ * (device, inode, size, modification and change times): the scenarios of a
+ * batch share a book of 10^7 loans, 600 MB, which is then hashed once. */
+enum { HASHED_MAX = 16 };
+static struct hashed {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime, ctime;
+  char sha256[CAS_SHA256_HEX];
+} hashed[HASHED_MAX];
+static size_t nhashed;
+
+static int same_stat(const struct hashed *h, const struct stat *sb) {
+  return h->dev == sb->st_dev && h->ino == sb->st_ino && h->size == sb->st_size &&
+         h->mtime.tv_sec == sb->st_mtim.tv_sec && h->mtime.tv_nsec == sb->st_mtim.tv_nsec &&
+         h->ctime.tv_sec == sb->st_ctim.tv_sec && h->ctime.tv_nsec == sb->st_ctim.tv_nsec;
+}
+
+static cas_status sha256_cached(const char *path, char hex[CAS_SHA256_HEX], cas_error *err) {
+  struct stat before, after;
+  int known = stat(path, &before) == 0 && S_ISREG(before.st_mode);
+  for (size_t k = 0; known && k < nhashed; k++)
+    if (same_stat(&hashed[k], &before)) {
+      memcpy(hex, hashed[k].sha256, CAS_SHA256_HEX);
+      return CAS_OK;
+    }
+  cas_status st = cas_sha256_file(path, hex, NULL, err);
+  /* remembered only if the file did not change while it was read */
+  if (st == CAS_OK && known && stat(path, &after) == 0) {
+    struct hashed h = {before.st_dev, before.st_ino, before.st_size, before.st_mtim, before.st_ctim, ""};
+    if (same_stat(&h, &after)) {
+      memcpy(h.sha256, hex, CAS_SHA256_HEX);
+      hashed[nhashed++ % HASHED_MAX] = h;
+    }
+  }
+  return st;
+}
+
 static cas_status add_input(cas_manifest_entry *e, const char *role, const char *path,
                             uint64_t *lines, cas_error *err) {
   cas_manifest_input *in = realloc(e->inputs, (e->ninputs + 1) * sizeof *in);
@@ -335,7 +383,7 @@ static cas_status add_input(cas_manifest_entry *e, const char *role, const char 
   x->path = strdup(path);
   e->ninputs++;
   if (!x->role || !x->path) return cas_error_set(err, CAS_ERR_NOMEM, "no memory for the list of inputs");
-  return cas_sha256_file(path, x->sha256, lines, err);
+  return lines ? cas_sha256_file(path, x->sha256, lines, err) : sha256_cached(path, x->sha256, err);
 }
 
 /* Every file the scenario reads, hashed now, into e->inputs. */
@@ -428,6 +476,49 @@ static int reusable(const cas_manifest_entry *prev, const cas_manifest_entry *no
   return !strcmp(hex, prev->digest);
 }
 
+/* ---- the book the scenarios share --------------------------------------- */
+
+static void drop_book(batch *b) {
+  cas_portfolio_destroy(b->book);
+  free(b->book_path);
+  cas_taxonomy_destroy(b->book_declared);
+  b->book = NULL;
+  b->book_path = NULL;
+  b->book_declared = NULL;
+  b->book_sha256[0] = '\0';
+}
+
+/* Reads sc's CSV book here, unless it is the one held (same file, same
+ * digest, same declared classification), so that the scenario's process
+ * inherits it instead of reading it. Read sequentially: the batch's own
+ * process never starts OpenMP threads, which a forked child could not use.
+ * A book that does not load is left to the scenario's process, which
+ * fails with the loader's message as it would alone. */
+static void hold_book(batch *b, const cas_scenario *sc, const cas_manifest_entry *e) {
+  if (sc->portfolio.source != CAS_PORTFOLIO_FILE) return;
+  const char *sha = NULL;
+  for (size_t k = 0; k < e->ninputs; k++)
+    if (!strcmp(e->inputs[k].role, "portfolio")) sha = e->inputs[k].sha256;
+  if (!sha) return;
+  int declared_same = !b->book_declared ? !sc->declared
+                      : sc->declared && cas_taxonomy_equal(b->book_declared, sc->declared);
+  if (b->book && !strcmp(b->book_sha256, sha) && declared_same &&
+      cas_same_file(b->book_path, sc->portfolio.file))
+    return;
+  drop_book(b);
+  cas_error err = {0};
+  cas_portfolio *pf = NULL;
+  double t = cas_cli_wall();
+  if (cas_portfolio_load_csv_as(sc->portfolio.file, sc->declared, &pf, &err) != CAS_OK) return;
+  log_line(b, "read the book %s (%zu loans) in %.2f s, for the scenarios on it", sc->portfolio.file,
+           pf->n, cas_cli_wall() - t);
+  b->book = pf;
+  b->book_path = xstrdup(sc->portfolio.file);
+  b->book_declared = sc->declared ? cas_taxonomy_copy(sc->declared) : NULL;
+  snprintf(b->book_sha256, sizeof b->book_sha256, "%s", sha);
+  if (!b->book_path || (sc->declared && !b->book_declared)) drop_book(b);
+}
+
 /* ---- running one scenario in a child ------------------------------------ */
 
 /* What the child sends: progress records, then one outcome record. Each is
@@ -463,6 +554,10 @@ static void run_child(const batch *b, const job *j, const char *output, int fd) 
   opt.scenario_path = j->path;
   opt.output_path = output;
   opt.command_line = b->command_line;
+  opt.book = b->book;
+  opt.book_path = b->book_path;
+  opt.book_declared = b->book_declared;
+  opt.book_sha256 = b->book ? b->book_sha256 : NULL;
   if (b->show_progress) {
     opt.progress = child_progress;
     opt.progress_ctx = &fd;
@@ -625,7 +720,6 @@ static int process(batch *b, size_t i) {
   cas_scenario *sc = NULL;
   cas_status st = cas_run_load_scenario(&opt, &sc, &err);
   if (st == CAS_OK) st = hash_inputs(sc, &now, &err);
-  cas_scenario_destroy(sc);
   if (st != CAS_OK) {
     char msg[CAS_ERROR_MSG_MAX + 32];
     snprintf(msg, sizeof msg, "%s: %s", cas_status_name(err.status), err.msg);
@@ -641,9 +735,11 @@ static int process(batch *b, size_t i) {
     now.cascade_commit = xstrdup(prev->cascade_commit);
     log_line(b, "reused %s (%s): %s unchanged, digest %.16s", j->name, j->path, now.output, now.digest);
   } else {
+    hold_book(b, sc, &now);
     log_line(b, "started %s (%s)", j->name, j->path);
     run_job(b, j, &now);
   }
+  cas_scenario_destroy(sc);
 
   int ran = !is_status(&now, "reused");
   if (ran) {
@@ -884,6 +980,7 @@ done:
   if (b.log_fd >= 0) close(b.log_fd);
   if (lock_fd >= 0) close(lock_fd);
   if (b.entries) cas_manifest_entries_free(b.entries, b.njobs);
+  drop_book(&b);
   free_jobs(b.jobs, b.njobs);
   return rc;
 }

@@ -109,6 +109,7 @@ typedef struct inputs {
   cas_calibration *calibration; /* PD-preserving contagion only */
   char portfolio_sha256[CAS_SHA256_HEX]; /* "" for the built-in book */
   char links_sha256[CAS_SHA256_HEX];     /* "" unless the network is a links CSV */
+  int pf_borrowed;            /* pf is the caller's (cas_run_options.book) */
 } inputs;
 
 static void release(inputs *in) {
@@ -117,7 +118,7 @@ static void release(inputs *in) {
   free(in->guaranteed);
   cas_network_destroy(in->net);
   cas_plan_destroy(in->plan);
-  cas_portfolio_destroy(in->pf);
+  if (!in->pf_borrowed) cas_portfolio_destroy(in->pf);
   cas_scenario_destroy(in->sc);
   *in = (inputs){0};
 }
@@ -168,6 +169,17 @@ static cas_status shared_file(const cas_comm *c, const char *path, char **data, 
  * the network model: every check of a run. On failure nothing is kept.
  * Distributed (opt->comm), every rank builds the same inputs from the files
  * rank 0 read, and all return the same status. */
+/* The caller's book is the scenario's: the same CSV file, read with the
+ * same declared classification (cas_run_options.book). */
+static int book_fits(const cas_run_options *opt, const cas_scenario *sc) {
+  if (!opt->book || !opt->book_path || !opt->book_sha256 || strlen(opt->book_sha256) != CAS_SHA256_HEX - 1)
+    return 0;
+  if (sc->portfolio.source != CAS_PORTFOLIO_FILE || !cas_same_file(opt->book_path, sc->portfolio.file))
+    return 0;
+  if (!opt->book_declared || !sc->declared) return !opt->book_declared && !sc->declared;
+  return cas_taxonomy_equal(opt->book_declared, sc->declared);
+}
+
 static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in, cas_error *err) {
   *in = (inputs){0};
   const cas_comm *c = opt->comm;
@@ -185,6 +197,10 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
                                       &in->pf, err);
     free(bytes);
     bytes = NULL;
+  } else if (st == CAS_OK && book_fits(opt, in->sc)) {
+    in->pf = (cas_portfolio *)opt->book;   /* borrowed: release() leaves it */
+    in->pf_borrowed = 1;
+    snprintf(in->portfolio_sha256, sizeof in->portfolio_sha256, "%s", opt->book_sha256);
   } else {
     if (st == CAS_OK && in->sc->portfolio.source == CAS_PORTFOLIO_FILE)
       st = cas_sha256_file(in->sc->portfolio.file, in->portfolio_sha256, NULL, err);

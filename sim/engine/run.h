@@ -58,6 +58,18 @@ typedef struct cas_run_options {
    * paths, and rank 0 writes the file. Every rank returns the same status
    * and error, the first failing rank's; the report is filled on rank 0. */
   const cas_comm *comm;
+  /* A CSV book already read (may be NULL; borrowed, never changed): used
+   * instead of reading the scenario's portfolio file when that is the same
+   * file (book_path, cas_same_file) and the scenario declares the same
+   * classification (book_declared: both none, or equal), and book_sha256
+   * (hex, the file's as read) goes to the record instead of hashing the
+   * file again. A batch reads a book its scenarios share once, in the
+   * batch's process, before it starts theirs (docs/BATCH.md). One process
+   * only (no comm). */
+  const cas_portfolio *book;
+  const char *book_path;
+  const cas_taxonomy *book_declared;
+  const char *book_sha256;
 } cas_run_options;
 
 /* What a finished (or validated) run leaves for the caller to print. */
