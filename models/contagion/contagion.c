@@ -885,43 +885,47 @@ static void book_borrower(const cas_contagion *c, const lgd_draws *ld, cas_casca
   }
 }
 
+/* The calls of borrowers with[0, m), in that order, software-pipelined:
+ * each borrower's calls are prefetched AHEAD borrowers ahead, and its
+ * call_start twice as far ahead unless the kernel prefetched it already
+ * (starts_fetched). */
+enum { AHEAD = 32 };
+
+static void book_listed(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws,
+                        const uint32_t *with, size_t m, int starts_fetched, double *seg,
+                        cas_cascade_list *pending, double *dd, const cas_loan_sink *sink) {
+  size_t lead = starts_fetched ? 0 : 2 * AHEAD;
+  for (size_t j = 0; j < m && j < lead; j++) __builtin_prefetch(&c->call_start[with[j]]);
+  for (size_t j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&c->call[c->call_start[with[j]]]);
+  for (size_t j = 0; j < m; j++) {
+    if (j + lead < m) __builtin_prefetch(&c->call_start[with[j + lead]]);
+    if (j + AHEAD < m) __builtin_prefetch(&c->call[c->call_start[with[j + AHEAD]]]);
+    book_borrower(c, ld, ws, with[j], seg, pending, dd, sink);
+  }
+}
+
 static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws, size_t d0,
                        size_t d1, double *seg, cas_cascade_list *pending, double *dd,
                        const cas_loan_sink *sink) {
-  /* Most defaulted borrowers have no guarantee: a bitmap (n / 8 bytes, in
-   * cache) says which have, and only those read call_start and then their
-   * calls, two dependent cache misses at positions the defaults give. A
-   * chunk of them is software-pipelined: call_start is prefetched AHEAD
-   * borrowers ahead, the calls AHEAD / 2 ahead, so that the misses of many
-   * borrowers overlap. Calls are booked in the order of the defaults. */
-  enum { CHUNK = 512, AHEAD = 64 };
+  /* Most defaulted borrowers have no guarantee, and only those that have
+   * read call_start and then their calls, two dependent cache misses at
+   * positions the defaults give. Round 0's were listed by the kernel as
+   * they defaulted, their call_start prefetched then; other rounds' are
+   * picked out of defaulted by a bitmap (n / 8 bytes, in cache), a chunk at
+   * a time. Calls are booked in the order of the defaults. */
   if (d0 == 0 && d1 == ws->n0 && ws->has_calls && ws->ncalled <= ws->called_cap) {
-    /* round 0: the kernel listed them, call_start prefetched as they
-     * defaulted */
-    const uint32_t *with = ws->called;
-    size_t m = ws->ncalled;
-    for (size_t j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&c->call[c->call_start[with[j]]]);
-    for (size_t j = 0; j < m; j++) {
-      if (j + AHEAD < m) __builtin_prefetch(&c->call[c->call_start[with[j + AHEAD]]]);
-      book_borrower(c, ld, ws, with[j], seg, pending, dd, sink);
-    }
+    book_listed(c, ld, ws, ws->called, ws->ncalled, 1, seg, pending, dd, sink);
     return;
   }
+  enum { CHUNK = 512 };
   uint32_t with[CHUNK];
-  size_t d = d0;
-  while (d < d1) {
-    int m = 0;
+  for (size_t d = d0; d < d1;) {
+    size_t m = 0;
     for (; d < d1 && m < CHUNK; d++) {
       uint32_t b = ws->defaulted[d];
       if ((c->has_calls[b >> 6] >> (b & 63)) & 1u) with[m++] = b;
     }
-    for (int j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&c->call_start[with[j]]);
-    for (int j = 0; j < m && j < AHEAD / 2; j++) __builtin_prefetch(&c->call[c->call_start[with[j]]]);
-    for (int j = 0; j < m; j++) {
-      if (j + AHEAD < m) __builtin_prefetch(&c->call_start[with[j + AHEAD]]);
-      if (j + AHEAD / 2 < m) __builtin_prefetch(&c->call[c->call_start[with[j + AHEAD / 2]]]);
-      book_borrower(c, ld, ws, with[j], seg, pending, dd, sink);
-    }
+    book_listed(c, ld, ws, with, m, 0, seg, pending, dd, sink);
   }
 }
 

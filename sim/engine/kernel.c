@@ -622,9 +622,8 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
     if (st == CAS_OK && contagion->ncalls) st = cas_cascade_watch_calls(ws[t], contagion, err);
   }
 
-  int counts_only = !contagion && !(opt && opt->loan_loss && !opt->bucket_loss) && !plan->npools &&
-                    !plan->lgd_mean &&
-                    !plan->ead_of && years == 1;
+  int counts_only = !contagion && !(opt && opt->loan_loss && !opt->bucket_loss) &&
+                    !plan->npools && !plan->lgd_mean && !plan->ead_of && years == 1;
   if (st == CAS_OK) {
     #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (uint64_t b = 0; b < nunits; b++) {
