@@ -90,18 +90,26 @@ def write_small_book(path):
     path.write_text("\n".join(lines) + "\n")
 
 
+def run_on_1_and_2_threads(tmp_path, sc, names):
+    """The scenario run on 1 and on 2 threads; the datasets names equal
+    in both. Returns the two files."""
+    one = run(sc, tmp_path / "one.h5", "--threads", 1)
+    two = run(sc, tmp_path / "two.h5", "--threads", 2)
+    with h5py.File(one, "r") as f, h5py.File(two, "r") as g:
+        for n in names:
+            assert np.array_equal(f[n][()], g[n][()]), n
+    return one, two
+
+
 def test_loans_sum_to_their_segments_and_do_not_depend_on_threads(tmp_path):
     write_small_book(tmp_path / "small.csv")
     sc = tmp_path / "small.yaml"
     sc.write_text("name: small\nseed: 3\npaths: 4000\nportfolio: {file: small.csv}\n"
                   "output: {per_path: [segment]}\n")
-    one = run(sc, tmp_path / "one.h5", "--threads", 1)
-    two = run(sc, tmp_path / "two.h5", "--threads", 2)
-    with h5py.File(one, "r") as f, h5py.File(two, "r") as g:
-        names = ["es_contribution_loan", "es_contribution_loan_id", "es_contribution_loan_index",
-                 "es_contribution_loans_total"]
-        for n in names:
-            assert np.array_equal(f[n][()], g[n][()]), n
+    one, _ = run_on_1_and_2_threads(tmp_path, sc, [
+        "es_contribution_loan", "es_contribution_loan_id", "es_contribution_loan_index",
+        "es_contribution_loans_total"])
+    with h5py.File(one, "r") as f:
         segs = [x.decode() for x in f["segment"][:]]
         top = list(f["level"][:]).index(f["es_contribution_loan_level"][()])
         by_seg = dict(zip(segs, f["es_contribution"][top]))
@@ -132,11 +140,9 @@ def test_loans_alike_share_their_buckets_contribution(tmp_path):
     sc = tmp_path / "alike.yaml"
     sc.write_text("name: alike\nseed: 5\npaths: 4000\nportfolio: {file: alike.csv}\n"
                   "output: {per_path: [segment]}\n")
-    one = run(sc, tmp_path / "one.h5", "--threads", 1)
-    two = run(sc, tmp_path / "two.h5", "--threads", 2)
-    with h5py.File(one, "r") as f, h5py.File(two, "r") as g:
-        for n in ("es_contribution_loan", "es_contribution_loan_id", "es_contribution_loans_total"):
-            assert np.array_equal(f[n][()], g[n][()]), n
+    one, _ = run_on_1_and_2_threads(tmp_path, sc, [
+        "es_contribution_loan", "es_contribution_loan_id", "es_contribution_loans_total"])
+    with h5py.File(one, "r") as f:
         top = list(f["level"][:]).index(f["es_contribution_loan_level"][()])
         assert f["es_contribution_loans_total"][()] == pytest.approx(f["es"][top], rel=1e-10)
         ids = [x.decode() for x in f["es_contribution_loan_id"][:]]
