@@ -280,6 +280,37 @@ cas_status cas_csv_split_row(const cas_csv_reader *r, char *s, size_t n, cas_csv
   return CAS_OK;
 }
 
+cas_status cas_csv_fail_row(cas_csv_reader *r, uint64_t row, int field, int ncols, const char *fmt, ...) {
+  char msg[CAS_ERROR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  long line = cas_csv_row_line(r, row), col = 0;
+  /* a reader of its own on the same stream, from the start, its errors kept
+   * to itself: only the position of the row is wanted */
+  cas_csv_reader t = {.path = r->path, .what = r->what, .f = r->f};
+  cas_csv_field *f = malloc(((size_t)ncols + 1) * sizeof *f);
+  if (f && fseek(r->f, 0, SEEK_SET) == 0) {
+    clearerr(r->f);
+    cas_status st = CAS_OK;
+    char *s;
+    for (long n; (n = cas_csv_next(&t, &s, &st)) >= 0;) {
+      if (t.rows != row + 1) continue;
+      if (cas_csv_split_row(&t, s, (size_t)n, f, ncols) == CAS_OK && field >= 0 && field < ncols) {
+        line = t.lineno;
+        col = cas_csv_column(&t, f[field].start);
+      }
+      break;
+    }
+  }
+  free(f);
+  free(t.line);
+  free(t.orig);
+  free(t.blank);
+  return cas_error_at(r->err, CAS_ERR_INPUT, r->path, line, col, "%s", msg);
+}
+
 /* Exact powers of ten as doubles: 10^22 is the largest (5^22 < 2^53). */
 static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,

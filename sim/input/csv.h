@@ -125,6 +125,13 @@ typedef struct cas_csv_columns {
  * line). */
 cas_status cas_csv_header(cas_csv_reader *r, const cas_csv_columns *cols, int *col_of, int *kind_of, int *count);
 
+/* Fails as cas_csv_fail, at field `field` of an earlier data row (0-based,
+ * below r->rows) of a record of ncols fields: the file is read again from
+ * its start up to that row, for its line and column. Should the file no
+ * longer hold that row, the message names its line without a column. */
+cas_status cas_csv_fail_row(cas_csv_reader *r, uint64_t row, int field, int ncols, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* Splits a data record s (n bytes, modified in place) into exactly ncols
  * fields, stored in f (room for ncols + 1); fails as cas_csv_split does or
  * with CAS_ERR_INPUT on another number of fields. */

@@ -43,13 +43,14 @@
 
 #include "csv.h"
 #include "ksum.h"
+#include "repeats.h"
 #include "portfolio_build.h"
 
 /* ======================================================================
  * Small helpers
  * ====================================================================== */
 
-#define MAX_LOANS_CSV 2147483647ULL      /* hash slots hold index + 1 in 32 bits */
+#define MAX_LOANS_CSV 2147483647ULL      /* plan positions fit in 31 bits (run.c) */
 
 /* ---- A pool of NUL-terminated strings, each with its offset. ---- */
 typedef struct strpool {
@@ -124,11 +125,6 @@ static int strset_reserve(strset *t) {
   if (!t->slot || (t->count + 1) * 2 > t->mask + 1) return strset_grow(t);
   return 0;
 }
-
-/* Starts fetching the slot where a string of hash h is probed first: for
- * 10^7 ids the table is far larger than the caches, and the loader parses
- * the row's numbers while the line arrives. */
-static void strset_prefetch(const strset *t, uint32_t h) { __builtin_prefetch(&t->slot[h & t->mask]); }
 
 /* Finds s (hash h = strset_hash(s)) in the set, which must have room
  * (strset_reserve); if absent, adds it to pool and set. Returns the
@@ -302,7 +298,9 @@ typedef struct loader {
   cas_portfolio *p;
   size_t row_cap;
   strpool ids, parks;
-  strset id_set, park_set;
+  uint64_t *id_hash;  /* [ids.n] cas_csv_hash of each row's id, for the duplicate check */
+  size_t id_hash_cap;
+  strset park_set;
   int declared;       /* the classification is declared: values must be in it */
 } loader;
 
@@ -354,9 +352,6 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
   }
   const cas_csv_field *id = &f[L->col_of[COL_ID]];
   size_t id_len = strlen(id->text);
-  if (strset_reserve(&L->id_set)) return cas_csv_nomem(&L->csv);
-  uint32_t id_hash = strset_hash(id->text, id_len);
-  strset_prefetch(&L->id_set, id_hash);
   char g[CAS_CSV_QUOTE_SIZE];
   int region = -1, city = CAS_NONE;
   size_t city_start = 0, limit_start = 0, ccf_start = 0, amortisation_start = 0;
@@ -371,7 +366,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     switch (c) {
     case COL_ID:
       if (*t == '\0') return FAIL_AT(f[k].start, "empty id (got '', expected a non-empty loan id)");
-      break; /* duplicates: below, once the prefetched slot has arrived */
+      break; /* duplicates: after the last row (check_ids) */
     case COL_REGION:
       if ((st = class_value(L, &f[k], &p->tax->regions, "region", &region)) != CAS_OK) return st;
       p->region[i] = (uint16_t)region;
@@ -471,12 +466,17 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
       break;
     }
   }
-  size_t first;
-  int dup = strset_intern(&L->id_set, &L->ids, id->text, id_len, id_hash, &first);
-  if (dup < 0) return cas_csv_nomem(&L->csv);
-  if (dup > 0)
-    return FAIL_AT(id->start, "duplicate id %s (first seen on line %ld)", cas_csv_quote(id->text, g, sizeof g),
-                   cas_csv_row_line(&L->csv, first));
+  /* The id is kept with its hash; duplicates are looked for once the rows
+   * are read (check_ids), in the order this check would have found them. */
+  if (L->ids.n == L->id_hash_cap) {
+    size_t cap = L->id_hash_cap ? 2 * L->id_hash_cap : 1024;
+    uint64_t *h = realloc(L->id_hash, cap * sizeof *h);
+    if (!h) return cas_csv_nomem(&L->csv);
+    L->id_hash = h;
+    L->id_hash_cap = cap;
+  }
+  if (strpool_add(&L->ids, id->text, id_len)) return cas_csv_nomem(&L->csv);
+  L->id_hash[L->ids.n - 1] = cas_csv_hash(id->text, id_len);
   const cas_taxonomy *tax = p->tax;
   if (city != CAS_NONE && tax->city_region[city] >= 0 && tax->city_region[city] != region) {
     char list[512];
@@ -534,6 +534,29 @@ static int finish_parks(loader *L) {
   return 0;
 }
 
+/* Whether rows a and b have the same id (cas_first_repeat). */
+static int same_id(const void *ctx, size_t a, size_t b) {
+  const strpool *ids = ctx;
+  return strcmp(ids->buf + ids->off[a], ids->buf + ids->off[b]) == 0;
+}
+
+/* The duplicate-id error of the rows whose ids are kept, if any: the first
+ * row whose id an earlier row has. Every row before the one that stopped
+ * the loader (if one did) has its id kept, and that row too if it passed
+ * the point where its id was kept; so a duplicate found here comes before
+ * that row's error in the file, or on the same row before it (the order in
+ * which parse_row checks), and replaces it. */
+static cas_status check_ids(loader *L) {
+  size_t repeat, first;
+  int r = cas_first_repeat(L->id_hash, L->ids.n, same_id, &L->ids, &repeat, &first);
+  if (r < 0) return cas_csv_nomem(&L->csv);
+  if (r == 0) return CAS_OK;
+  char g[CAS_CSV_QUOTE_SIZE];
+  return cas_csv_fail_row(&L->csv, repeat, L->col_of[COL_ID], L->ncols, "duplicate id %s (first seen on line %ld)",
+                          cas_csv_quote(L->ids.buf + L->ids.off[repeat], g, sizeof g),
+                          cas_csv_row_line(&L->csv, first));
+}
+
 static cas_status load(loader *L) {
   cas_status st = cas_csv_header(&L->csv, &columns, L->col_of, L->kind_of, &L->ncols);
   if (!st && (L->col_of[COL_LIMIT] >= 0 || L->col_of[COL_CCF] >= 0)) {
@@ -556,6 +579,10 @@ static cas_status load(loader *L) {
   }
   char *s;
   for (long n; !st && (n = cas_csv_next(&L->csv, &s, &st)) >= 0;) st = parse_row(L, s, (size_t)n);
+  if (st != CAS_ERR_NOMEM && L->ids.n) {
+    cas_status dup = check_ids(L);
+    if (dup) return dup;
+  }
   if (st) return st;
   if (L->p->n == 0)
     return cas_error_at(L->csv.err, CAS_ERR_INPUT, L->csv.path, L->csv.header_line + 1, 0,
@@ -600,7 +627,7 @@ cas_status cas_portfolio_load_csv_mem(const char *path, const void *data, size_t
   cas_csv_close(&L.csv);
   strpool_free(&L.ids);
   strpool_free(&L.parks);
-  free(L.id_set.slot);
+  free(L.id_hash);
   free(L.park_set.slot);
   if (st) {
     cas_portfolio_destroy(L.p);
