@@ -6,16 +6,18 @@
 #    bytes as the run without contagion for every dataset the two share
 #    (both book the network's guarantees).
 # 2. PD-preserving mode: every segment's simulated default rate, cascade
-#    included, is within 3 standard errors of its input PD, the standard
+#    included, is within z standard errors of its input PD, the standard
 #    error combining the run's (default_rate_se) and the calibration's
 #    (calibration_default_rate_se), since the calibration's pilot paths are
-#    independent of the run's. In on_top mode the same book's rates are
-#    well above the input PDs (the test would catch a calibration that did
-#    nothing).
+#    independent of the run's. z is Bonferroni's for the book's segments at
+#    a family-wise 0.27% (3.96 for 36 segments): a bound of 3 for each of 36
+#    segments fails 9% of correct runs (it did, on a change of draws, at
+#    3.10). In on_top mode the same book's rates are well above the input
+#    PDs (the test would catch a calibration that did nothing).
 #
 # Size: 20,000 loans, 3,000 paths (seed fixed, so deterministic); about 20 s
-# on 2 cores. With the calibration right and a random seed each segment
-# would fail with probability 0.27%.
+# on 2 cores. With the calibration right and a random seed the test would
+# fail with probability 0.27%.
 set -uo pipefail
 source "$(dirname "$0")/common.bash"
 py=/usr/bin/python3
@@ -61,6 +63,7 @@ import sys
 import h5py
 import numpy as np
 
+from statistics import NormalDist
 def z_scores(path, with_calibration):
     with h5py.File(path, "r") as f:
         loans = f["portfolio_loans"][:]
@@ -80,8 +83,9 @@ z, names = z_scores(sys.argv[1], True)
 worst = int(np.argmax(np.abs(z)))
 print(f"pd_preserving: {len(z)} segments, mean z {z.mean():+.2f}, "
       f"worst {names[worst]} {z[worst]:+.2f}")
-bad = [(n, round(float(v), 2)) for n, v in zip(names, z) if abs(v) > 3]
-assert not bad, f"segments beyond 3 standard errors: {bad}"
+crit = NormalDist().inv_cdf(1 - 0.0027 / (2 * len(z)))   # Bonferroni, family-wise 0.27%
+bad = [(n, round(float(v), 2)) for n, v in zip(names, z) if abs(v) > crit]
+assert not bad, f"segments beyond {crit:.2f} standard errors: {bad}"
 z_top, _ = z_scores(sys.argv[2], False)
 print(f"on_top: mean z {z_top.mean():+.2f}, {int((z_top > 3).sum())} segments above 3")
 assert (z_top > 3).sum() >= len(z_top) // 3, "on_top rates not above the PDs: test has no power"
