@@ -42,16 +42,19 @@
  * defaults / (acceptance rate), the acceptance rate being close to 1 when
  * buckets are narrow PD grades. Random numbers come from the stream
  * (seed, SPARSE, path), in which each bucket has its own region
- * (plan->bucket_jump: bucket b starts 4 first_b + 128 b draws in). Its
- * first 2 count + 64 draws give one draw per run of the binomial (at most
+ * (plan->bucket_jump: bucket b starts 4 first_b + 128 b draws in, 4
+ * count + 128 draws). They give one draw per run of the binomial (at most
  * count / 865 + 1; BTRD about 1.2 per draw), then one per candidate
  * position (plus redraws of a position drawn twice, each with probability
- * below 1/4) or one per position passed (selection): overrunning them
- * would take more than count redraws at odds of 1/4 each. The rest of the
- * region gives the thinning draws, one per candidate in the order drawn,
- * so that the j-th candidate's thinning draw does not depend on the count
- * (a scenario that changes the count keeps the pairs of the first ones:
- * positions are a prefix of the same draws too). So
+ * below 1/4) or one per position passed (selection, plus one per
+ * candidate chosen without a draw): overrunning them would take more than
+ * 2 count redraws at odds of 1/4 each. The thinning uniform of a candidate
+ * is what is left of the draw that chose it (candidates_next), so a
+ * candidate's position and thinning travel together: a scenario that
+ * changes the count keeps the first candidates and their thinning (their
+ * positions are a prefix of the same draws). (Until 2026-12-01 the
+ * thinning uniforms were draws of their own, from the region's second
+ * half: one draw more per candidate, 7% of the kernel.) So
  * results do not depend on threads, and a shock to one bucket (its
  * thresholds) does not move the draws of any other (common random numbers
  * between scenarios); they differ path by path from the dense kernel's
@@ -86,13 +89,35 @@ typedef struct candidates {
   uint32_t next;          /* selection: the next position to decide */
 } candidates;
 
-static int candidates_next(candidates *cd, cas_rng *rng, uint32_t *pos, const cas_plan_loan *ln,
-                           uint64_t *bits, uint32_t *drawn) {
+/* A uniform position below n (Lemire's multiply-and-reject, as
+ * cas_rng_below: the same draws give the same position), and in *u the
+ * fraction the multiply leaves, (low 64 bits of r n) / 2^64: given the
+ * position it is uniform on a grid of step n / 2^64 (at most 2^-32), so
+ * P(u < a) is a within n / 2^64. */
+static inline uint32_t below_with_fraction(cas_rng *rng, uint32_t n, double *u) {
+  cas_u128 m = (cas_u128)cas_pcg64_next(rng) * n;
+  uint64_t low = (uint64_t)m;
+  if (low < n) {
+    uint64_t threshold = (0u - (uint64_t)n) % n;
+    while (low < threshold) {
+      m = (cas_u128)cas_pcg64_next(rng) * n;
+      low = (uint64_t)m;
+    }
+  }
+  *u = (double)(low >> 11) * 0x1.0p-53;
+  return (uint32_t)(m >> 64);
+}
+
+/* The next candidates' positions into pos and their thinning uniforms
+ * into u (the randomness left in the draw that chose the position, so one
+ * draw per candidate). */
+static int candidates_next(candidates *cd, cas_rng *rng, uint32_t *pos, double *u,
+                           const cas_plan_loan *ln, uint64_t *bits, uint32_t *drawn) {
   int m = 0;
   if (!cd->select) {
     while (m < BATCH && cd->done < cd->k) {
       uint32_t x;
-      do x = (uint32_t)cas_rng_below(rng, cd->count);
+      do x = below_with_fraction(rng, cd->count, &u[m]);
       while ((bits[x >> 6] >> (x & 63)) & 1u);
       bits[x >> 6] |= (uint64_t)1 << (x & 63);
       __builtin_prefetch(&ln[x]);
@@ -102,15 +127,25 @@ static int candidates_next(candidates *cd, cas_rng *rng, uint32_t *pos, const ca
     }
     return m;
   }
-  /* position i is chosen with probability (k - chosen) / (count - i) */
+  /* Position i is chosen with probability need / left (need = k - chosen,
+   * left = count - i): when V left < need, V uniform, and then V left /
+   * need is uniform on [0, 1) and independent of the choices, the
+   * candidate's thinning uniform. Once need == left every position left is
+   * chosen without a draw, and the uniform is drawn on its own. */
   while (m < BATCH && cd->done < cd->k) {
     uint32_t i = cd->next++;
     uint32_t need = cd->k - cd->done, left = cd->count - i;
-    if (need == left || cas_rng_uniform(rng) * (double)left < (double)need) {
-      __builtin_prefetch(&ln[i]);
-      pos[m++] = i;
-      cd->done++;
+    double v;
+    if (need == left) {
+      u[m] = cas_rng_uniform(rng);
+    } else if ((v = cas_rng_uniform(rng) * (double)left) < (double)need) {
+      u[m] = v / (double)need;
+    } else {
+      continue;
     }
+    __builtin_prefetch(&ln[i]);
+    pos[m++] = i;
+    cd->done++;
   }
   return m;
 }
@@ -147,18 +182,42 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
   uint64_t *bits = rows->bits;
   uint32_t drawn[CLEAR_CAP];
 
+  /* Every bucket's latent bounds x_max and x_min first, and Phi of them
+   * four at a time (cas_norm_cdf_many), widened into bounds that hold
+   * whatever its rounding: p_max above Phi(x_max) and p_min below
+   * Phi(x_min), as cas_norm_cdf evaluates them (which the thinning uses),
+   * by twice the tolerance. Thinning to Phi(x_k) / p_max keeps every
+   * loan's law exact; loans alike, which are not thinned, take
+   * cas_norm_cdf itself. */
+  size_t nb = plan->nbuckets;
+  double *xb = rows->bucket_p, *pb = rows->bucket_p + 2 * nb;   /* [2 b]: max, [2 b + 1]: min */
   int seg = -1;
   double inv_w = 0.0;
-  for (size_t b = 0; b < plan->nbuckets; b++) {
+  for (size_t b = 0; b < nb; b++) {
     const cas_bucket *bk = &plan->buckets[b];
     int s = bk->segment;
     if (s != seg) {   /* buckets are segment-major: one division per segment */
       seg = s;
       inv_w = 1.0 / plan->idio[s];
     }
+    xb[2 * b] = (bk->threshold_max * inv_scale - sys[s]) * inv_w;
+    xb[2 * b + 1] = (bk->threshold_min * inv_scale - sys[s]) * inv_w;
+  }
+  cas_norm_cdf_many(xb, pb, 2 * nb);
+  const double widen_up = 1.0 + 2.0 * CAS_NORM_CDF_MANY_TOL, widen_down = 1.0 - 2.0 * CAS_NORM_CDF_MANY_TOL;
+
+  seg = -1;
+  for (size_t b = 0; b < nb; b++) {
+    const cas_bucket *bk = &plan->buckets[b];
+    int s = bk->segment;
+    if (s != seg) {
+      seg = s;
+      inv_w = 1.0 / plan->idio[s];
+    }
     double a = sys[s];
-    double x_max = (bk->threshold_max * inv_scale - a) * inv_w;
-    double p_max = cas_norm_cdf(x_max);
+    double x_max = xb[2 * b];
+    int alike = bk->threshold_min == bk->threshold_max && !isnan(bk->same_loss);
+    double p_max = alike ? cas_norm_cdf(x_max) : fmin(1.0, pb[2 * b] * widen_up);
     /* No loan of the bucket can default: also when all have matured (the
      * plan of a later year), their thresholds -INFINITY giving p_max 0. */
     if (!(p_max > 0.0)) continue;
@@ -168,7 +227,6 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
      * (BTRD). Other buckets draw it by inversion, which is monotone in
      * p_max: a scenario that moves a bucket's PDs a little moves its count
      * a little (common random numbers), at O(mean) arithmetic. */
-    int alike = bk->threshold_min == bk->threshold_max && !isnan(bk->same_loss);
     uint32_t k = alike ? cas_rng_binomial(&rng, bk->count, p_max)
                        : cas_rng_binomial_inverse(&rng, bk->count, p_max);
     if (k == 0) continue;
@@ -182,13 +240,12 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
       continue;
     }
     const cas_plan_loan *ln = &plan->loans[bk->first];
-    double x_min = (bk->threshold_min * inv_scale - a) * inv_w;
+    double x_min = xb[2 * b + 1];
     cas_thin thin;
-    cas_thin_init(&thin, x_min, x_max, alike ? p_max : cas_norm_cdf(x_min), p_max);
+    cas_thin_init(&thin, x_min, x_max, alike ? p_max : pb[2 * b + 1] * widen_down, p_max);
     candidates cd = {.select = k > bk->count / 4, .count = bk->count, .k = k};
-    cas_rng thin_rng;   /* the thinning draws: a stream of their own (plan.h) */
-    cas_rng_jump_from(&thin_rng, &base, &plan->bucket_jump[plan->nbuckets + 1 + b]);
     uint32_t pos[BATCH];
+    double u[BATCH];   /* the candidates' thinning uniforms */
     double loss = 0.0;
     int32_t hits = 0;
     int m;
@@ -196,13 +253,13 @@ static void simulate_path(const cas_plan *plan, const cas_contagion *contagion, 
      * then the thinning: the cache misses of a batch overlap instead of
      * stalling one by one. */
     const double *ead = plan->ead_of ? &plan->ead_of[bk->first] : NULL;
-    while ((m = candidates_next(&cd, &rng, pos, ln, bits, drawn)) > 0) {
+    while ((m = candidates_next(&cd, &rng, pos, u, ln, bits, drawn)) > 0) {
       if (ead)   /* the defaults' EADs too (output.realised_lgd) */
         for (int j = 0; j < m; j++) __builtin_prefetch(&ead[pos[j]]);
       for (int j = 0; j < m; j++) {
         const cas_plan_loan *c = &ln[pos[j]];
         /* loans alike all default: no thinning draw */
-        if (!alike && !cas_thin_keep(&thin, cas_rng_uniform(&thin_rng) * p_max,
+        if (!alike && !cas_thin_keep(&thin, u[j] * p_max,
                                      (c->threshold * inv_scale - a) * inv_w))
           continue;
         if (leaves && cas_path_left_book(rows, bk->first + pos[j])) continue;

@@ -9,9 +9,19 @@
 #ifndef CASCADE_NORMAL_H
 #define CASCADE_NORMAL_H
 
+#include <stddef.h>
+
 double cas_norm_pdf(double x);
 /* Phi(x) = P(Z <= x). */
 double cas_norm_cdf(double x);
+/* Phi at n points: p[i] = Phi(x[i]) within a relative 1e-12 of
+ * cas_norm_cdf(x[i]) (exactly cas_norm_cdf below 1e-280 and for infinite
+ * or NaN x), four at a time with glibc's vector erfc (libmvec) where the
+ * CPU has AVX2, else cas_norm_cdf itself. p must not overlap x. For bounds that
+ * hold whatever the rounding, widen the values by that relative 1e-12
+ * (the sparse kernel's bucket probabilities). */
+#define CAS_NORM_CDF_MANY_TOL 1e-12
+void cas_norm_cdf_many(const double *x, double *p, size_t n);
 /* 1 - Phi(x) = P(Z > x), accurate for large x. */
 double cas_norm_sf(double x);
 /* Phi^-1(p) for p in (0, 1); -INFINITY at 0, +INFINITY at 1, NAN outside. */

@@ -604,11 +604,16 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   double *scratch = malloc((size_t)threads * nscratch * sizeof *scratch);
   size_t nbits = (size_t)plan->max_bucket / 64 + 1;
   uint64_t *bits = calloc((size_t)threads * nbits, sizeof *bits);
+  size_t nbp = 0;   /* bucket_p: 4 per bucket of the year with the most */
+  for (int t = 0; t < years; t++)
+    if (4 * cas_plan_year(plan, t)->nbuckets > nbp) nbp = 4 * cas_plan_year(plan, t)->nbuckets;
+  double *bucket_p = malloc((size_t)threads * (nbp ? nbp : 1) * sizeof *bucket_p);
   /* per thread: own defaults by segment, then (multi-year cascade) the year's by round */
   size_t nints = (nseg ? nseg : 1) + (year_cascade ? res->rounds_cap : 0);
   int32_t *own_defaults = malloc((size_t)threads * nints * sizeof *own_defaults);
-  if (!ws || !scratch || !own_defaults || !bits) {
+  if (!ws || !scratch || !own_defaults || !bits || !bucket_p) {
     free(bits);
+    free(bucket_p);
     free(dead);
     free(dead_list);
     free(ws);
@@ -647,6 +652,7 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
                             .dead = dead ? dead + (size_t)thread * dead_bytes : NULL,
                             .dead_list = dead_list ? dead_list + (size_t)thread * dead_cap : NULL,
                             .dead_cap = dead_cap, .bits = bits + (size_t)thread * nbits,
+                            .bucket_p = bucket_p + (size_t)thread * nbp,
                             .counts_only = counts_only,
                             .bucket_loss = opt && opt->loan_loss ? opt->bucket_loss : NULL};
       uint64_t first = b * unit;
@@ -684,5 +690,6 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   free(dead);
   free(dead_list);
   free(bits);
+  free(bucket_p);
   return st;
 }

@@ -480,7 +480,7 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   }
   free(opens);
   plan->nbuckets = nonempty;
-  plan->bucket_jump = malloc((2 * nonempty + 1) * sizeof *plan->bucket_jump);
+  plan->bucket_jump = malloc((nonempty + 1) * sizeof *plan->bucket_jump);
   if (!plan->bucket_jump) {
     free(key);
     free(start);
@@ -489,9 +489,6 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   for (size_t b = 0; b <= nonempty; b++) {
     uint64_t first = b < nonempty ? plan->buckets[b].first : (uint64_t)n;
     plan->bucket_jump[b] = cas_rng_jump_by((cas_u128)4 * first + (cas_u128)128 * b);
-    if (b < nonempty)   /* the thinning draws: the second half of the region */
-      plan->bucket_jump[nonempty + 1 + b] = cas_rng_jump_by(
-          (cas_u128)4 * first + (cas_u128)128 * b + (cas_u128)2 * plan->buckets[b].count + 64);
     if (b < nonempty && plan->buckets[b].count > plan->max_bucket) plan->max_bucket = plan->buckets[b].count;
   }
   for (size_t i = 0; i < n; i++) plan->loan_index[start[key[i]]++] = (uint32_t)i;

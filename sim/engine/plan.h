@@ -90,11 +90,7 @@ typedef struct cas_plan {
    * models/kernels/sparse.c): bucket b owns 4 first_b + 128 b onwards, 4
    * draws per loan and 128, so a shock to one bucket never moves another's
    * draws (common random numbers); entry nbuckets is past every bucket (the
-   * cascade's draws). Entry nbuckets + 1 + b is where bucket b's thinning
-   * draws start, 2 count_b + 64 into its region, after the room for its
-   * count and positions: the j-th candidate's thinning draw is then the
-   * j-th of that stream whatever the count, so a scenario that changes the
-   * count a little keeps the others' draws. [2 nbuckets + 1] */
+   * cascade's draws). [nbuckets + 1] */
   cas_rng_jump *bucket_jump;
   int grades_per_decade;
 
