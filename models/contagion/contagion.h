@@ -192,16 +192,25 @@ typedef struct cas_cascade_ws {
   size_t nbuckets;
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
   /* Round 0's defaulted borrowers that have guarantee calls, in the order
-   * of defaulted (cas_cascade_watch_calls; else has_calls is NULL): the
-   * kernel lists them and prefetches their call_start as they default, so
-   * that booking the calls after the kernel finds it in cache. More than
-   * called_cap of them: the list is dropped for the path and the calls are
-   * found from defaulted instead. */
+   * of defaulted (cas_cascade_watch_calls; else has_calls is NULL), with
+   * where their calls are (called_at: call_start of each, and the next):
+   * the kernel prefetches a borrower's call_start as it defaults, keeps it
+   * in a ring for CAS_CALL_RING more such defaults while the line arrives,
+   * then reads it and prefetches the first call. Booking the calls after
+   * the kernel (cas_cascade_calls_flush first) then starts from the list,
+   * with no dependent miss. More than called_cap of them: the list is
+   * dropped for the path and the calls are found from defaulted instead. */
   const uint64_t *has_calls;
   const uint32_t *call_start;
+  const struct cas_cascade_item *call;
   uint32_t *called;
+  uint32_t *called_at;            /* [2 called_cap] */
   size_t ncalled, called_cap;
+  uint32_t ring[8];               /* CAS_CALL_RING borrowers whose call_start is on its way */
+  unsigned nring, ring_head;
 } cas_cascade_ws;
+
+enum { CAS_CALL_RING = 8 };
 
 /* For the loans and buckets of plan; eps_all_known: keep every eps (dense
  * kernel with a cascade); max_rounds: the model's (0 when it has no
@@ -227,13 +236,40 @@ static inline int cas_cascade_is_defaulted(const cas_cascade_ws *ws, uint32_t k)
 
 /* Records a round-0 default at plan position k (kernels call this; each
  * position once per path). */
+/* Lists borrower b (out of the ring) with where its calls are. */
+static inline void cas_cascade_list_called(cas_cascade_ws *ws, uint32_t b) {
+  if (ws->ncalled < ws->called_cap) {
+    uint32_t start = ws->call_start[b];
+    ws->called[ws->ncalled] = b;
+    ws->called_at[2 * ws->ncalled] = start;
+    ws->called_at[2 * ws->ncalled + 1] = ws->call_start[b + 1];
+    __builtin_prefetch(&ws->call[start]);
+  }
+  ws->ncalled++;
+}
+
 static inline void cas_cascade_default0(cas_cascade_ws *ws, uint32_t k) {
   ws->dbits[k >> 6] |= (uint64_t)1 << (k & 63);
   ws->defaulted[ws->ndefaulted++] = k;
   if (ws->has_calls && ((ws->has_calls[k >> 6] >> (k & 63)) & 1u)) {
     __builtin_prefetch(&ws->call_start[k]);
-    if (ws->ncalled < ws->called_cap) ws->called[ws->ncalled] = k;
-    ws->ncalled++;
+    __builtin_prefetch(&ws->call_start[k + 1]);
+    unsigned at = (ws->ring_head + ws->nring) % CAS_CALL_RING;
+    if (ws->nring == CAS_CALL_RING) {   /* the oldest's call_start has arrived */
+      cas_cascade_list_called(ws, ws->ring[ws->ring_head]);
+      ws->ring_head = (ws->ring_head + 1) % CAS_CALL_RING;
+    } else {
+      ws->nring++;
+    }
+    ws->ring[at] = k;
+  }
+}
+
+/* Lists the borrowers still in the ring, in order (before booking). */
+static inline void cas_cascade_calls_flush(cas_cascade_ws *ws) {
+  for (; ws->nring; ws->nring--) {
+    cas_cascade_list_called(ws, ws->ring[ws->ring_head]);
+    ws->ring_head = (ws->ring_head + 1) % CAS_CALL_RING;
   }
 }
 
