@@ -102,7 +102,9 @@ double cas_norm_cdf(double x) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-__m256d _ZGVdN4v_erfc(__m256d x);   /* libmvec's AVX2 variant */
+/* libmvec's AVX2 variant; declared with the target attribute so that
+ * clang, too, accepts the 256-bit vector argument outside -mavx. */
+__attribute__((target("avx2"))) __m256d _ZGVdN4v_erfc(__m256d x);
 
 __attribute__((target("avx2"))) static size_t cdf_avx2(const double *x, double *p, size_t n) {
   const __m256d minus_c = _mm256_set1_pd(-SQRT1_2_HI), half = _mm256_set1_pd(0.5);
