@@ -22,15 +22,20 @@
  *   counted) where the offending field starts after its leading spaces (at
  *   its opening quote if quoted). Errors about the whole header (a missing
  *   column) or the whole file (empty) omit col or line. The first error
- *   stops the load; within a row the fields are checked left to right,
- *   then the id against earlier ids, then the city against the region.
+ *   is the one reported; within a row the fields are checked left to
+ *   right, then the id against earlier ids, then the city against the
+ *   region. The id check runs once the rows are read (check_ids: over the
+ *   rows before the first other error, if any) and reports what the
+ *   row-by-row order would have found first: a repeated id on a row before
+ *   a bad field wins, the row's position re-read from the file.
  *
  * Scale: the file is read line by line (getline), so memory is the
  *   portfolio itself plus the ids: one pool of NUL-terminated ids with a
- *   64-bit offset per loan. Duplicate ids are found with an open-addressing
- *   hash table (linear probing, load <= 1/2) of 64-bit slots, each packing a
- *   32-bit hash and loan index + 1, so a probe rarely touches the id text.
- *   Row arrays grow by doubling and are trimmed at the end.
+ *   64-bit offset per loan, and each id's 64-bit hash. Duplicates are
+ *   found after the rows by partitioning the hashes (cas_first_repeat,
+ *   repeats.h: sequential passes instead of a table's random probes; the
+ *   ids are compared only where hashes agree). Row arrays grow by doubling
+ *   and are trimmed at the end.
  */
 #include "portfolio.h"
 
