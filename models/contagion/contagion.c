@@ -329,6 +329,7 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->dsys_hist);
   free(ws->seg_scratch);
   free(ws->tail);
+  free(ws->phi);
   cas_cascade_list *lists[] = {&ws->items, &ws->sorted, &ws->pending};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
   cas_touched_list *touched[] = {&ws->touched, &ws->recent, &ws->fresh, &ws->merged};
@@ -752,6 +753,12 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
    * it lies in, the epoch of its eps, and whether its slack (or, when first
    * touched, the bound from its bucket's largest threshold) clears it
    * without reading its own threshold. */
+  /* A target first touched now keeps its keyed uniform and its first
+   * slack for pass 2 in fresh.v[i] (shift: u, slack: the bound), which
+   * pass 2 reads before it writes fresh.v[n] for some n <= i. */
+  ws->fresh.n = 0;
+  if (!reserve_touched(ws, &ws->fresh, m)) return 0;
+  cas_touched *keep = ws->fresh.v;
   size_t at_t = 0, at_r = 0, b = 0;
   const cas_bucket *bk = plan->buckets;
   for (size_t i = 0; i < m; i++) {
@@ -774,23 +781,51 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
         prior->slack = slack;   /* a lower bound, or negative: unknown */
       }
     } else if (sparse) {
-      if (first_slack(ps, &bk[b], s, shift, cas_rng_keyed_next(ps->key, v)) >= 0.0)
-        flags |= T_SURVIVES;
+      double u = cas_rng_keyed_next(ps->key, v);
+      double first = first_slack(ps, &bk[b], s, shift, u);
+      keep[i].shift = u;
+      keep[i].slack = first;
+      if (first >= 0.0) flags |= T_SURVIVES;
     }
     tg[i].value = shift;
     tg[i].aux = flags | epoch << T_EPOCH_SHIFT;
   }
 
-  /* Pass 2, in order: the exact test for the rest, reading the loan's
-   * threshold (prefetched ahead); defaults join the frontier in increasing
-   * position, new survivors the fresh list, with their slack. */
-  ws->fresh.n = 0;
-  if (!reserve_touched(ws, &ws->fresh, m)) return 0;
-  at_t = at_r = b = 0;
+  /* Pass 1b (sparse kernel): the exact tests' two values of Phi,
+   * Phi(-t2) and Phi(-t), four at a time (cas_norm_cdf_many), reading the
+   * loans' thresholds (prefetched ahead). */
+  const double *phi = NULL;
+  if (sparse) {
+    size_t q = 0;
+    for (size_t i = 0; i < m; i++) q += !(tg[i].aux & T_SURVIVES);
+    if (q && !grow(ws, (void **)&ws->phi, &ws->phi_cap, 0, 4 * q, sizeof *ws->phi)) return 0;
+    double *x = ws->phi, *p = ws->phi + 2 * q;
+    size_t j = 0;
+    for (size_t i = 0; i < m; i++) {
+      if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].aux & T_SURVIVES))
+        __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
+      uint32_t flags = tg[i].aux;
+      if (flags & T_SURVIVES) continue;
+      int s = (int)(flags & T_SEGMENT);
+      double th = plan->loans[tg[i].pos].threshold;
+      x[j++] = -((th + tg[i].value) * ps->inv_scale - ps->sys[s] - ps->dsys[s]) * ps->inv_w[s];
+      x[j++] = -(th * ps->inv_scale - ps->sys[s] - dsys_at(ps, flags >> T_EPOCH_SHIFT)[s]) *
+               ps->inv_w[s];
+    }
+    cas_norm_cdf_many(x, p, 2 * q);
+    phi = p;
+  }
+
+  /* Pass 2, in order: the exact test for the rest (the dense kernel's
+   * reads the loan's threshold, prefetched ahead; the sparse kernel's
+   * takes pass 1b's values, and cas_norm_cdf's where they are too close
+   * to call); defaults join the frontier in increasing position, new
+   * survivors the fresh list, with their slack. */
+  at_t = at_r = 0;
   for (size_t i = 0; i < m; i++) {
-    if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].aux & T_SURVIVES)) {
+    if (!sparse && i + DECIDE_AHEAD < m) {
       __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
-      if (!sparse) __builtin_prefetch(&ws->eps[tg[i + DECIDE_AHEAD].pos]);
+      __builtin_prefetch(&ws->eps[tg[i + DECIDE_AHEAD].pos]);
     }
     uint32_t v = tg[i].pos, flags = tg[i].aux, epoch = flags >> T_EPOCH_SHIFT;
     int s = (int)(flags & T_SEGMENT);
@@ -802,10 +837,18 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       }
     } else if (flags & T_SURVIVES) {
       if (flags & T_PRIOR) continue;   /* its slack is already updated */
-      while (v >= plan->buckets[b].first + plan->buckets[b].count) b++;
-      slack = first_slack(ps, &plan->buckets[b], s, shift, cas_rng_keyed_next(ps->key, v));
+      slack = keep[i].slack;
     } else {
-      double exact = sparse_slack(ps, v, s, shift, epoch, cas_rng_keyed_next(ps->key, v));
+      double u = flags & T_PRIOR ? cas_rng_keyed_next(ps->key, v) : keep[i].shift;
+      /* Each of pass 1b's values is within a relative CAS_NORM_CDF_MANY_TOL
+       * of cas_norm_cdf's, so the slack from them within err of
+       * sparse_slack's: beyond that the sign is sparse_slack's, and
+       * slack - err a lower bound on it. */
+      double p2 = phi[0], p1 = phi[1];
+      phi += 2;
+      double exact = p2 - u * p1, err = 4.0 * CAS_NORM_CDF_MANY_TOL * (p2 + u * p1);
+      if (!(fabs(exact) > err)) exact = sparse_slack(ps, v, s, shift, epoch, u);
+      else if (exact > 0.0) exact -= err;
       if (exact < 0.0) {
         mark_default(ws, v);
         continue;

@@ -191,6 +191,8 @@ typedef struct cas_cascade_ws {
   int year;                       /* the year of the horizon simulated (0-based): keys its draws */
   size_t nbuckets;
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
+  double *phi;                    /* a round's exact tests: their Phi arguments, then values */
+  size_t phi_cap;
   /* Round 0's defaulted borrowers that have guarantee calls, in the order
    * of defaulted (cas_cascade_watch_calls; else has_calls is NULL), with
    * where their calls are (called_at: call_start of each, and the next):
