@@ -9,6 +9,8 @@
  * - A long sequence of distinct keys (several partitions, the top bits
  *   used) with one repeat planted at known places, first and last.
  * - The edges: no key, one key, all keys equal.
+ * - Many different keys of one hash (as a hostile file can craft against
+ *   an unkeyed hash): found by sorting them, with a planted repeat.
  */
 #include <criterion/criterion.h>
 
@@ -25,7 +27,7 @@ typedef struct keys {
 
 static int same(const void *ctx, size_t a, size_t b) {
   const keys *k = ctx;
-  return k->key[a] == k->key[b];
+  return (k->key[a] > k->key[b]) - (k->key[a] < k->key[b]);
 }
 
 static uint64_t mix(uint64_t x) {
@@ -127,12 +129,43 @@ Test(repeats, edges) {
   cr_assert_eq(cas_first_repeat(hash, 50000, same, &k, &r, &f), 1);
   cr_assert_eq(r, 1);
   cr_assert_eq(f, 0);
-  /* equal hashes, all keys distinct: no repeat (quadratic in the keys
-   * that share a hash, so a few thousand) */
+  /* equal hashes, all keys distinct: no repeat */
   for (size_t i = 0; i < 3000; i++) key[i] = i;
   cr_assert_eq(cas_first_repeat(hash, 3000, same, &k, &r, &f), 0);
   key[2999] = 1234;
   cr_assert_eq(cas_first_repeat(hash, 3000, same, &k, &r, &f), 1);
   cr_assert_eq(r, 2999);
   cr_assert_eq(f, 1234);
+}
+
+/* 300,000 different keys of one hash, in a scrambled order, then two
+ * planted repeats: the earlier second occurrence is found. (Comparing each
+ * key with every earlier key of its hash would take 4.5 x 10^10
+ * comparisons here.) */
+Test(repeats, many_keys_of_one_hash) {
+  size_t n = 300000;
+  uint64_t *key = malloc(n * sizeof *key), *hash = malloc(n * sizeof *hash);
+  cr_assert(key && hash);
+  keys k = {key};
+  for (size_t i = 0; i < n; i++) {
+    key[i] = mix(i + 1);   /* distinct: mix is a bijection */
+    hash[i] = 77;
+  }
+  size_t r, f;
+  cr_assert_eq(cas_first_repeat(hash, n, same, &k, &r, &f), 0, "distinct keys of one hash have no repeat");
+  key[250000] = key[3];
+  key[260000] = key[240000];
+  cr_assert_eq(cas_first_repeat(hash, n, same, &k, &r, &f), 1);
+  cr_assert_eq(r, 250000, "repeat at %zu, expected 250000", r);
+  cr_assert_eq(f, 3, "first seen at %zu, expected 3", f);
+  /* half the keys share a hash, the others have their own */
+  for (size_t i = 0; i < n; i++) hash[i] = i % 2 ? 5 : mix(key[i]);
+  key[260000] = mix(260000 + 1);
+  key[250000] = mix(250000 + 1);
+  key[299999] = key[1];   /* both of hash 5 */
+  cr_assert_eq(cas_first_repeat(hash, n, same, &k, &r, &f), 1);
+  cr_assert_eq(r, 299999);
+  cr_assert_eq(f, 1);
+  free(key);
+  free(hash);
 }

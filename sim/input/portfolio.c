@@ -539,10 +539,10 @@ static int finish_parks(loader *L) {
   return 0;
 }
 
-/* Whether rows a and b have the same id (cas_first_repeat). */
-static int same_id(const void *ctx, size_t a, size_t b) {
+/* How the ids of rows a and b compare (cas_first_repeat). */
+static int compare_id(const void *ctx, size_t a, size_t b) {
   const strpool *ids = ctx;
-  return strcmp(ids->buf + ids->off[a], ids->buf + ids->off[b]) == 0;
+  return strcmp(ids->buf + ids->off[a], ids->buf + ids->off[b]);
 }
 
 /* The duplicate-id error of the rows whose ids are kept, if any: the first
@@ -553,7 +553,7 @@ static int same_id(const void *ctx, size_t a, size_t b) {
  * which parse_row checks), and replaces it. */
 static cas_status check_ids(loader *L) {
   size_t repeat, first;
-  int r = cas_first_repeat(L->id_hash, L->ids.n, same_id, &L->ids, &repeat, &first);
+  int r = cas_first_repeat(L->id_hash, L->ids.n, compare_id, &L->ids, &repeat, &first);
   if (r < 0) return cas_csv_nomem(&L->csv);
   if (r == 0) return CAS_OK;
   char g[CAS_CSV_QUOTE_SIZE];

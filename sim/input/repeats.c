@@ -9,8 +9,9 @@
  * hashes are found in an open-addressing table keyed by the low bits that
  * stays in cache. Repeated hash values are few (none in a valid book), so
  * the second step, which finds the first index whose key repeats an
- * earlier one, scans the hashes once more and compares keys only where a
- * hash repeats. */
+ * earlier one, scans the hashes once more and sorts by key only the
+ * indices whose hash repeats. */
+#define _GNU_SOURCE   /* qsort_r */
 #include "repeats.h"
 
 #include <stdlib.h>
@@ -113,10 +114,26 @@ static size_t find(const uint64_t *c, size_t k, uint64_t x) {
   return lo < k && c[lo] == x ? lo : k;
 }
 
-int cas_first_repeat(const uint64_t *hash, size_t n, cas_same_key same, const void *ctx,
+typedef struct by_key {
+  const uint64_t *hash;
+  cas_compare_key compare;
+  const void *ctx;
+} by_key;
+
+/* Indices in the order (hash, key, index). */
+static int cmp_index(const void *pa, const void *pb, void *arg) {
+  const by_key *o = arg;
+  size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+  if (o->hash[a] != o->hash[b]) return o->hash[a] < o->hash[b] ? -1 : 1;
+  int c = o->compare(o->ctx, a, b);
+  if (c) return c;
+  return (a > b) - (a < b);
+}
+
+int cas_first_repeat(const uint64_t *hash, size_t n, cas_compare_key compare, const void *ctx,
                      size_t *repeat, size_t *first) {
-  vec c = {0}, extra = {0};
-  size_t *rep = NULL;
+  vec c = {0};
+  size_t *idx = NULL;
   int rc = -1;
   if (repeated_hashes(hash, n, &c)) goto done;
   rc = 0;
@@ -125,37 +142,35 @@ int cas_first_repeat(const uint64_t *hash, size_t n, cas_same_key same, const vo
   size_t k = 0;
   for (size_t i = 0; i < c.n; i++)
     if (k == 0 || c.v[i] != c.v[k - 1]) c.v[k++] = c.v[i];
-  /* rep[j]: the first index of hash c[j]; extra: (j, index) of later
-   * indices with that hash and another key (64-bit collisions). Up to the
-   * first repeat, the indices seen for a hash hold distinct keys, so the
-   * one a repeat matches is its key's first. */
-  rep = malloc(k * sizeof *rep);
-  if (!rep) {
+  /* The indices whose hash repeats, sorted by (hash, key, index): each
+   * key's indices are then a run in increasing order, its first
+   * occurrence and its first repeat the run's first two. Sorting by key
+   * keeps the cost O(m log m) comparisons for m such indices even when
+   * many different keys share one hash (64-bit collisions, which a hostile
+   * file can craft), where comparing each index with every earlier key of
+   * its hash would be quadratic. */
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) m += find(c.v, k, hash[i]) < k;
+  idx = malloc(m * sizeof *idx);
+  if (!idx) {
     rc = -1;
     goto done;
   }
-  for (size_t j = 0; j < k; j++) rep[j] = SIZE_MAX;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    size_t j = find(c.v, k, hash[i]);
-    if (j == k) continue;
-    if (rep[j] == SIZE_MAX) {
-      rep[j] = i;
-      continue;
-    }
-    size_t match = same(ctx, rep[j], i) ? rep[j] : SIZE_MAX;
-    for (size_t e = 0; match == SIZE_MAX && e < extra.n; e += 2)
-      if (extra.v[e] == j && same(ctx, (size_t)extra.v[e + 1], i)) match = (size_t)extra.v[e + 1];
-    if (match != SIZE_MAX) {
-      *repeat = i;
-      *first = match;
+  m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (find(c.v, k, hash[i]) < k) idx[m++] = i;
+  by_key o = {hash, compare, ctx};
+  qsort_r(idx, m, sizeof *idx, cmp_index, &o);
+  for (size_t a = 0, b; a < m; a = b) {
+    for (b = a + 1; b < m && hash[idx[b]] == hash[idx[a]] && compare(ctx, idx[a], idx[b]) == 0; b++) {}
+    if (b - a >= 2 && (rc == 0 || idx[a + 1] < *repeat)) {
+      *repeat = idx[a + 1];
+      *first = idx[a];
       rc = 1;
-    } else if (push(&extra, j) || push(&extra, i)) {
-      rc = -1;
     }
   }
 done:
   free(c.v);
-  free(extra.v);
-  free(rep);
+  free(idx);
   return rc;
 }
