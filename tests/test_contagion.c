@@ -693,7 +693,11 @@ Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = 300) {
  * defaults when sys + dsys + b eps - shift < c; without (sparse), from its
  * keyed uniform and its law given survival, by the exact test without any
  * squeeze (no spill-over there: its pass draws from the kernel's stream). */
-static void check_against_direct(int eps_known) {
+/* eps_known: the dense kernel's cascade; else the sparse one's, whose
+ * exact tests take pass 1b's vector CDF or, with scalar_exact, the scalar
+ * fallback for all (which the vector values send it to only when they are
+ * too close to call, rarely). */
+static void check_against_direct(int eps_known, int scalar_exact) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(20000, 2, &pf, &err), CAS_OK);
@@ -748,6 +752,7 @@ static void check_against_direct(int eps_known) {
   }
   cas_cascade_ws *ws = NULL;
   cr_assert_eq(cas_cascade_ws_create(plan, eps_known, c->max_rounds, &ws, &err), CAS_OK);
+  ws->scalar_exact = scalar_exact;
   double *eps = malloc(n * sizeof *eps), *shift = malloc(n * sizeof *shift);
   double *hits = malloc(n * sizeof *hits);
   char *dead = malloc(n), *dead0 = malloc(n), *hit = malloc(n);
@@ -877,8 +882,11 @@ static void check_against_direct(int eps_known) {
   cas_portfolio_destroy(pf);
 }
 
-Test(contagion, cascade_matches_a_direct_implementation_eps_known) { check_against_direct(1); }
-Test(contagion, cascade_matches_a_direct_implementation_sparse) { check_against_direct(0); }
+Test(contagion, cascade_matches_a_direct_implementation_eps_known) { check_against_direct(1, 0); }
+Test(contagion, cascade_matches_a_direct_implementation_sparse) { check_against_direct(0, 0); }
+Test(contagion, cascade_matches_a_direct_implementation_sparse_scalar_tests) {
+  check_against_direct(0, 1);
+}
 
 /* --- guarantees on the built-in network ----------------------------------
  *

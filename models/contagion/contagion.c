@@ -847,7 +847,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       double p2 = phi[0], p1 = phi[1];
       phi += 2;
       double exact = p2 - u * p1, err = 4.0 * CAS_NORM_CDF_MANY_TOL * (p2 + u * p1);
-      if (!(fabs(exact) > err)) exact = sparse_slack(ps, v, s, shift, epoch, u);
+      if (!(fabs(exact) > err) || ws->scalar_exact) exact = sparse_slack(ps, v, s, shift, epoch, u);
       else if (exact > 0.0) exact -= err;
       if (exact < 0.0) {
         mark_default(ws, v);

@@ -193,6 +193,9 @@ typedef struct cas_cascade_ws {
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
   double *phi;                    /* a round's exact tests: their Phi arguments, then values */
   size_t phi_cap;
+  int scalar_exact;               /* tests only: every exact test takes the scalar fallback
+                                     (cas_norm_cdf), as when the vector values are too close
+                                     to call; the decisions are the same either way */
   /* Round 0's defaulted borrowers that have guarantee calls, in the order
    * of defaulted (cas_cascade_watch_calls; else has_calls is NULL), with
    * where their calls are (called_at: call_start of each, and the next):
