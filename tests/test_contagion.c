@@ -165,6 +165,8 @@ static void run_hand(hand *h, const double *latent, const uint32_t *first, size_
   cr_assert_eq(cas_contagion_create(h->sc, h->plan, h->pf, h->net, &h->c, &err), CAS_OK, "%s",
                err.msg);
   cr_assert_eq(cas_cascade_ws_create(h->plan, 1, h->c->max_rounds, &h->ws, &err), CAS_OK);
+  /* as the engine does: round 0's borrowers with calls listed as they default */
+  if (h->c->ncalls) cr_assert_eq(cas_cascade_watch_calls(h->ws, h->c, &err), CAS_OK, "%s", err.msg);
   /* The workspace is indexed by plan position. */
   for (size_t k = 0; k < h->pf->n; k++) h->pos[h->plan->loan_index[k]] = (uint32_t)k;
   cas_cascade_begin(h->ws);
@@ -696,8 +698,12 @@ Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = 300) {
 /* eps_known: the dense kernel's cascade; else the sparse one's, whose
  * exact tests take pass 1b's vector CDF or, with scalar_exact, the scalar
  * fallback for all (which the vector values send it to only when they are
- * too close to call, rarely). */
-static void check_against_direct(int eps_known, int scalar_exact) {
+ * too close to call, rarely). watch: round 0's borrowers with calls are
+ * listed as they default (cas_cascade_watch_calls, as the engine does);
+ * 2: with no room in the list, so that the path finds them from its
+ * defaults instead, as when a path has more than the list holds; 0: never
+ * listed. */
+static void check_against_direct(int eps_known, int scalar_exact, int watch) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(20000, 2, &pf, &err), CAS_OK);
@@ -753,6 +759,8 @@ static void check_against_direct(int eps_known, int scalar_exact) {
   cas_cascade_ws *ws = NULL;
   cr_assert_eq(cas_cascade_ws_create(plan, eps_known, c->max_rounds, &ws, &err), CAS_OK);
   ws->scalar_exact = scalar_exact;
+  if (watch) cr_assert_eq(cas_cascade_watch_calls(ws, c, &err), CAS_OK, "%s", err.msg);
+  if (watch == 2) ws->called_cap = 0;
   double *eps = malloc(n * sizeof *eps), *shift = malloc(n * sizeof *shift);
   double *hits = malloc(n * sizeof *hits);
   char *dead = malloc(n), *dead0 = malloc(n), *hit = malloc(n);
@@ -882,10 +890,16 @@ static void check_against_direct(int eps_known, int scalar_exact) {
   cas_portfolio_destroy(pf);
 }
 
-Test(contagion, cascade_matches_a_direct_implementation_eps_known) { check_against_direct(1, 0); }
-Test(contagion, cascade_matches_a_direct_implementation_sparse) { check_against_direct(0, 0); }
+Test(contagion, cascade_matches_a_direct_implementation_eps_known) { check_against_direct(1, 0, 1); }
+Test(contagion, cascade_matches_a_direct_implementation_sparse) { check_against_direct(0, 0, 1); }
 Test(contagion, cascade_matches_a_direct_implementation_sparse_scalar_tests) {
-  check_against_direct(0, 1);
+  check_against_direct(0, 1, 0);
+}
+Test(contagion, cascade_matches_a_direct_implementation_calls_not_listed) {
+  check_against_direct(0, 0, 0);
+}
+Test(contagion, cascade_matches_a_direct_implementation_call_list_full) {
+  check_against_direct(0, 0, 2);
 }
 
 /* --- guarantees on the built-in network ----------------------------------
