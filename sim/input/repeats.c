@@ -123,7 +123,7 @@ typedef struct by_key {
 /* Indices in the order (hash, key, index). */
 static int cmp_index(const void *pa, const void *pb, void *arg) {
   const by_key *o = arg;
-  size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+  uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
   if (o->hash[a] != o->hash[b]) return o->hash[a] < o->hash[b] ? -1 : 1;
   int c = o->compare(o->ctx, a, b);
   if (c) return c;
@@ -132,8 +132,7 @@ static int cmp_index(const void *pa, const void *pb, void *arg) {
 
 int cas_first_repeat(const uint64_t *hash, size_t n, cas_compare_key compare, const void *ctx,
                      size_t *repeat, size_t *first) {
-  vec c = {0};
-  size_t *idx = NULL;
+  vec c = {0}, at = {0};   /* repeated hash values; the indices that have one */
   int rc = -1;
   if (repeated_hashes(hash, n, &c)) goto done;
   rc = 0;
@@ -149,16 +148,13 @@ int cas_first_repeat(const uint64_t *hash, size_t n, cas_compare_key compare, co
    * many different keys share one hash (64-bit collisions, which a hostile
    * file can craft), where comparing each index with every earlier key of
    * its hash would be quadratic. */
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++) m += find(c.v, k, hash[i]) < k;
-  idx = malloc(m * sizeof *idx);
-  if (!idx) {
-    rc = -1;
-    goto done;
-  }
-  m = 0;
   for (size_t i = 0; i < n; i++)
-    if (find(c.v, k, hash[i]) < k) idx[m++] = i;
+    if (find(c.v, k, hash[i]) < k && push(&at, i)) {
+      rc = -1;
+      goto done;
+    }
+  size_t m = at.n;
+  uint64_t *idx = at.v;
   by_key o = {hash, compare, ctx};
   qsort_r(idx, m, sizeof *idx, cmp_index, &o);
   for (size_t a = 0, b; a < m; a = b) {
@@ -171,6 +167,6 @@ int cas_first_repeat(const uint64_t *hash, size_t n, cas_compare_key compare, co
   }
 done:
   free(c.v);
-  free(idx);
+  free(at.v);
   return rc;
 }
