@@ -279,6 +279,7 @@ cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32
   ws->n = n;
   ws->eps_all_known = eps_all_known;
   ws->dbits = calloc((m + 63) / 64, sizeof *ws->dbits);
+  ws->tbits = calloc((m + 63) / 64, sizeof *ws->tbits);
   ws->defaulted = malloc(m * sizeof *ws->defaulted);
   if (eps_all_known) ws->eps = cas_alloc_large(m * sizeof *ws->eps, 1);
   /* blocks: at most 2^BLOCK_BITS of them, of at least 64 positions */
@@ -304,7 +305,7 @@ cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32
   ws->seg_scratch = malloc((4 * (size_t)ws->nsegments + (size_t)ws->nfactors) * sizeof(double));
   ws->nbuckets = plan->nbuckets;
   ws->tail = calloc(plan->nbuckets ? plan->nbuckets : 1, sizeof *ws->tail);
-  if (!ws->dbits || !ws->defaulted || (eps_all_known && !ws->eps) || !ws->block_start ||
+  if (!ws->dbits || !ws->tbits || !ws->defaulted || (eps_all_known && !ws->eps) || !ws->block_start ||
       !ws->sum || !ws->hit || !ws->dsys_hist || !ws->tail || !ws->seg_scratch) {
     cas_cascade_ws_destroy(ws);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace of %zu loans", n);
@@ -327,6 +328,7 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   if (!ws) return;
   free(ws->called);
   free(ws->dbits);
+  free(ws->tbits);
   free(ws->defaulted);
   free(ws->eps);
   free(ws->block_start);
@@ -352,11 +354,18 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
 }
 
 void cas_cascade_begin_year(cas_cascade_ws *ws) {
+  const cas_touched_list *lists[] = {&ws->touched, &ws->recent};
+  for (size_t i = 0; i < 2; i++)
+    for (size_t j = 0; j < lists[i]->n; j++) ws->tbits[lists[i]->v[j].pos >> 6] = 0;
   ws->ndefaulted = 0;
   ws->ncalled = 0;
   ws->n0 = 0;
   ws->path_serial++;   /* the cached bucket tails of earlier paths are stale */
   ws->items.n = ws->sorted.n = ws->touched.n = ws->recent.n = ws->fresh.n = ws->pending.n = 0;
+}
+
+static inline int is_touched(const cas_cascade_ws *ws, uint32_t k) {
+  return (int)((ws->tbits[k >> 6] >> (k & 63)) & 1u);
 }
 
 static inline void mark_default(cas_cascade_ws *ws, uint32_t k) {
@@ -533,8 +542,7 @@ static double conditional_from(const cas_bucket_tail *a, const cas_bucket_tail *
  * (their eps is fixed; spill_touched tests them), are passed over. The
  * tails at the bucket's largest bound are kept from one pass to the next,
  * so a pass costs one evaluation of Phi per bucket, plus the candidates. */
-static void spill_bucket_sparse(path_state *ps, size_t b, double old, size_t *at_t,
-                                size_t *at_r) {
+static void spill_bucket_sparse(path_state *ps, size_t b, double old) {
   cas_cascade_ws *ws = ps->ws;
   const cas_bucket *bk = &ps->plan->buckets[b];
   int s = bk->segment;
@@ -559,9 +567,7 @@ static void spill_bucket_sparse(path_state *ps, size_t b, double old, size_t *at
     for (int j = 0; j < m; j++) {
       double v = cas_rng_uniform(ps->rng) * q_max;
       uint32_t k = bk->first + pos[j];
-      if (cas_cascade_is_defaulted(ws, k) || find_touched(&ws->touched, at_t, k) ||
-          find_touched(&ws->recent, at_r, k))
-        continue;
+      if (cas_cascade_is_defaulted(ws, k) || is_touched(ws, k)) continue;
       if (q_min < 0.0) {
         double t_lo = (bk->threshold_min * ps->inv_scale - a - old) * inv_w;
         q_min = conditional_pd(t_lo, t_lo + move);
@@ -602,9 +608,12 @@ static void spill_segment_dense(path_state *ps, int s) {
   size_t at_t = 0, at_r = 0;
   for (uint32_t k = c->seg_first[s]; k < c->seg_first[s + 1]; k++) {
     if (cas_cascade_is_defaulted(ws, k)) continue;
-    const cas_touched *it = find_touched(&ws->touched, &at_t, k);
-    const cas_touched *ir = find_touched(&ws->recent, &at_r, k);
-    double shift = ir ? ir->shift : it ? it->shift : 0.0;
+    double shift = 0.0;
+    if (is_touched(ws, k)) {
+      const cas_touched *it = find_touched(&ws->touched, &at_t, k);
+      const cas_touched *ir = find_touched(&ws->recent, &at_r, k);
+      shift = ir ? ir->shift : it->shift;
+    }
     if (dense_defaults(ps, k, s, shift)) mark_default(ws, k);
   }
 }
@@ -647,9 +656,8 @@ static void spill_over(path_state *ps, const double *count) {
       spill_segment_dense(ps, s);
       continue;
     }
-    size_t at_t = 0, at_r = 0;
     for (uint32_t b = c->seg_bucket[s]; b < c->seg_bucket[s + 1]; b++)
-      spill_bucket_sparse(ps, b, old[s], &at_t, &at_r);
+      spill_bucket_sparse(ps, b, old[s]);
     spill_touched(ps, &ps->ws->touched, s, old[s] - ps->dsys[s]);
     spill_touched(ps, &ps->ws->recent, s, old[s] - ps->dsys[s]);
   }
@@ -772,9 +780,11 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     int s = bk[b].segment;
     uint32_t flags = (uint32_t)s, epoch = ps->epoch;
     double hit = tg[i].value, shift = hit;
-    cas_touched *prior = find_touched(&ws->touched, &at_t, v);
-    cas_touched *recent = find_touched(&ws->recent, &at_r, v);
-    if (recent) prior = recent;
+    cas_touched *prior = NULL;
+    if (is_touched(ws, v)) {
+      prior = find_touched(&ws->recent, &at_r, v);
+      if (!prior) prior = find_touched(&ws->touched, &at_t, v);
+    }
     if (prior) {
       shift = prior->shift + hit;
       prior->shift = shift;
@@ -860,9 +870,9 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       }
       slack = exact - SLACK_MARGIN;
       if (flags & T_PRIOR) {
-        cas_touched *prior = find_touched(&ws->touched, &at_t, v);
-        cas_touched *recent = find_touched(&ws->recent, &at_r, v);
-        (recent ? recent : prior)->slack = slack;
+        cas_touched *prior = find_touched(&ws->recent, &at_r, v);
+        if (!prior) prior = find_touched(&ws->touched, &at_t, v);
+        prior->slack = slack;
         continue;
       }
     }
@@ -870,13 +880,28 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
   }
 
   /* Survivors first touched now join recent; recent joins touched once it
-   * is a quarter of its size, so that both walks stay short. */
+   * is a quarter of its size, so that both walks stay short. A merge into
+   * an empty list is a swap (round 1's, the largest). The new survivors'
+   * bits are set once they are in recent (begin_year clears the bits of
+   * both lists). */
   if (ws->fresh.n) {
-    if (!merge_lists(ws, &ws->recent, &ws->fresh, &ws->merged)) return 0;
-    swap_lists(&ws->recent, &ws->merged);
+    if (ws->recent.n == 0) {
+      swap_lists(&ws->recent, &ws->fresh);
+      ws->fresh.n = 0;
+    } else {
+      if (!merge_lists(ws, &ws->recent, &ws->fresh, &ws->merged)) return 0;
+      swap_lists(&ws->recent, &ws->merged);
+    }
+    const cas_touched_list *added = ws->fresh.n ? &ws->fresh : &ws->recent;
+    for (size_t i = 0; i < added->n; i++)
+      ws->tbits[added->v[i].pos >> 6] |= (uint64_t)1 << (added->v[i].pos & 63);
     if (ws->recent.n * 4 > ws->touched.n) {
-      if (!merge_lists(ws, &ws->touched, &ws->recent, &ws->merged)) return 0;
-      swap_lists(&ws->touched, &ws->merged);
+      if (ws->touched.n == 0) {
+        swap_lists(&ws->touched, &ws->recent);
+      } else {
+        if (!merge_lists(ws, &ws->touched, &ws->recent, &ws->merged)) return 0;
+        swap_lists(&ws->touched, &ws->merged);
+      }
       ws->recent.n = 0;
     }
   }

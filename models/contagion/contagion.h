@@ -182,6 +182,9 @@ typedef struct cas_cascade_ws {
   uint64_t *hit;         /* [2^block_shift / 64] which targets of the block were hit */
   cas_touched_list touched;       /* survivors touched in earlier rounds, sorted by position */
   cas_touched_list recent, fresh, merged; /* touched in recent rounds (sorted); scratch */
+  uint64_t *tbits;                /* [ceil(n / 64)] bit k: position k is in touched or recent,
+                                     so that most targets and candidates, which are not,
+                                     are told so without searching the lists */
   cas_cascade_list pending;       /* guarantees of round-0 defaults whose guarantor survived round 0 */
   size_t n0;                      /* round-0 defaults of the path: defaulted[0, n0) */
   uint32_t max_epochs;            /* rows of dsys_hist */
