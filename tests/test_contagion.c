@@ -681,6 +681,93 @@ Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = 300) {
   cas_portfolio_destroy(pf);
 }
 
+/* --- spill-over passes decided from their first uniform ------------------
+ *
+ * A sparse spill-over pass over a bucket whose first geometric gap surely
+ * runs past its end (from a bound on its probability) stops after drawing
+ * that gap's uniform, without evaluating Phi. The same cascade with every
+ * pass run in full (full_spill) must make the same draws: the same
+ * defaults, round by round, and the same losses, bit for bit, on paths
+ * whose default rates move the factors in many rounds. A bound too small
+ * would skip a bucket whose first candidate falls inside it, and the
+ * stream of every later pass of the path would differ. */
+Test(contagion, spillover_passes_decided_early_draw_as_full_passes, .timeout = 120) {
+  cas_portfolio *pf = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_generate(20000, 2, &pf, &err), CAS_OK);
+  cas_network *net = random_network(pf, 60000, 43);
+  cas_scenario *sc = book_scenario(
+      100, "contagion:\n  enabled: true\n  max_rounds: 50\n  spillover:\n"
+           "    - {region: zhejiang, sector: inclusive_micro, factor: global, beta: 6}\n"
+           "    - {region: jiangsu, sector: manufacturing, factor: region.zhejiang, beta: 8}\n"
+           "    - {region: anhui, sector: household, factor: region.shanghai, beta: 8}\n");
+  sim s = {0};
+  s.guaranteed = malloc(pf->n * sizeof *s.guaranteed);
+  cr_assert_not_null(s.guaranteed);
+  cas_network_guaranteed(net, s.guaranteed);
+  cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES, .guaranteed = s.guaranteed};
+  cr_assert_eq(cas_plan_build(sc, pf, &opt, &s.plan, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_contagion_create(sc, s.plan, pf, net, &s.c, &err), CAS_OK, "%s", err.msg);
+  const cas_plan *plan = s.plan;
+  size_t n = pf->n;
+  cas_cascade_ws *ws[2] = {NULL, NULL};
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(cas_cascade_ws_create(plan, 0, s.c->max_rounds, &ws[i], &err), CAS_OK);
+  ws[1]->full_spill = 1;
+  double sys[CAS_YRD_NSEGMENTS];
+  uint64_t full_passes_with_defaults = 0;
+  for (uint64_t path = 0; path < 24; path++) {
+    double loss[2][CAS_YRD_NSEGMENTS], factor[2][CAS_YRD_NSEGMENTS];
+    int32_t by_round[2][51], seg_defaults[2][CAS_YRD_NSEGMENTS];
+    cas_cascade_out out[2];
+    for (int i = 0; i < 2; i++) {
+      /* the same systematic state and round-0 defaults on both sides */
+      for (int s2 = 0; s2 < CAS_YRD_NSEGMENTS; s2++)
+        sys[s2] = -0.6 - 0.05 * (double)path - 0.01 * (double)(s2 % 7);
+      cas_rng rng;
+      cas_rng_init(&rng, 91, CAS_RNG_TEST, path);
+      cas_cascade_begin(ws[i]);
+      for (uint32_t b = 0; b < plan->nbuckets; b++) {
+        const cas_bucket *bk = &plan->buckets[b];
+        for (uint32_t j = 0; j < bk->count; j++) {
+          uint32_t k = bk->first + j;
+          double eps = cas_rng_normal(&rng);
+          if (sys[bk->segment] + plan->idio[bk->segment] * eps < plan->loans[k].threshold)
+            cas_cascade_default0(ws[i], k);
+        }
+      }
+      memset(factor[i], 0, sizeof factor[i]);
+      memset(seg_defaults[i], 0, sizeof seg_defaults[i]);
+      out[i] = (cas_cascade_out){.factor_seg_loss = factor[i], .seg_loss = loss[i],
+                                 .seg_defaults = seg_defaults[i], .by_round = by_round[i]};
+      /* the cascade's spill-over passes draw from the rest of the stream */
+      cas_cascade_run(s.c, plan, ws[i], path, sys, 1.0, &rng, &out[i]);
+    }
+    cr_assert_eq(out[0].rounds, out[1].rounds, "path %llu: rounds", (unsigned long long)path);
+    for (int r = 0; r <= out[0].rounds; r++)
+      cr_assert_eq(by_round[0][r], by_round[1][r], "path %llu round %d: %d defaults, full %d",
+                   (unsigned long long)path, r, by_round[0][r], by_round[1][r]);
+    for (size_t k = 0; k < n; k++)
+      cr_assert_eq(cas_cascade_is_defaulted(ws[0], (uint32_t)k),
+                   cas_cascade_is_defaulted(ws[1], (uint32_t)k), "path %llu position %zu",
+                   (unsigned long long)path, k);
+    cr_assert_eq(memcmp(loss[0], loss[1], sizeof loss[0]), 0, "path %llu: losses",
+                 (unsigned long long)path);
+    for (int r = 1; r <= out[0].rounds; r++) full_passes_with_defaults += by_round[0][r] > 0;
+  }
+  cr_log_info("bucket passes decided from the first uniform: %llu; rounds with defaults: %llu",
+              (unsigned long long)ws[0]->spill_decided,
+              (unsigned long long)full_passes_with_defaults);
+  cr_assert_eq(ws[1]->spill_decided, 0u);
+  cr_assert_gt(ws[0]->spill_decided, 1000u, "few passes were decided early: the test is weak");
+  cr_assert_gt(full_passes_with_defaults, 48u, "short cascades: the spill-over ran few passes");
+  for (int i = 0; i < 2; i++) cas_cascade_ws_destroy(ws[i]);
+  release(&s);
+  cas_scenario_destroy(sc);
+  cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+}
+
 /* --- the cascade against a direct implementation ------------------------
  *
  * The same cascade written the obvious way: arrays the size of the book,

@@ -262,11 +262,14 @@ void cas_contagion_destroy(cas_contagion *c) {
 
 /* The normal's two tails at a bucket's largest bound t, from one
  * evaluation (the smaller one directly, the other as 1 minus it), for the
- * path, and the spill-over move, they were computed at. */
+ * path, and the spill-over move, they were computed at; or, when a pass
+ * needed no value (known), only the bound, to evaluate at when one does. */
 typedef struct cas_bucket_tail {
   uint64_t path_serial;
   double dsys;
   double low, surv;   /* Phi(t), Phi(-t) */
+  double t;
+  int known;
 } cas_bucket_tail;
 
 cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32_t max_rounds,
@@ -514,7 +517,7 @@ static inline double first_slack(const path_state *ps, const cas_bucket *bk, int
 
 /* Phi(t) and Phi(-t) from one evaluation, each accurate where it is small. */
 static cas_bucket_tail tails(double t) {
-  cas_bucket_tail x = {0};
+  cas_bucket_tail x = {.t = t, .known = 1};
   if (t < 0.0) {
     x.low = cas_norm_cdf(t);
     x.surv = 1.0 - x.low;
@@ -541,26 +544,58 @@ static double conditional_from(const cas_bucket_tail *a, const cas_bucket_tail *
  * exactly those that default. Candidates already defaulted, or touched
  * (their eps is fixed; spill_touched tests them), are passed over. The
  * tails at the bucket's largest bound are kept from one pass to the next,
- * so a pass costs one evaluation of Phi per bucket, plus the candidates. */
+ * so a pass costs at most one evaluation of Phi per bucket, plus the
+ * candidates.
+ *
+ * Most passes draw no candidate in most buckets, and need no Phi to tell:
+ * the first gap runs past the bucket's count trials iff its uniform
+ * U <= (1 - q_max)^count, and with an upper bound q_up >= q_max,
+ * U <= 1 - count r, r = q_up / (1 - q_up), implies it (Bernoulli's
+ * inequality, and -log(1 - q) <= q / (1 - q)), with the computed gap too
+ * (the factor 1 + 1e-6 and the absolute terms cover rounding, of the
+ * tails and of a cached bound a few ulps away alike). The bound: q_max is
+ * at most move times the normal's hazard rate at x = t_hi + move (it
+ * grows), which is below its value at 0, sqrt(2 / pi) < 0.8, for x <= 0,
+ * and below (x + sqrt(x^2 + 4)) / 2 for x > 0 (Birnbaum, "An inequality
+ * for Mills' ratio", Ann. Math. Statist. 13, 1942). That uniform is the one the gaps
+ * draw first, so the stream and the candidates are those of the full
+ * pass. The bounds keep q_max > 0 (the full pass draws nothing
+ * otherwise): |t| <= 30, move >= 1e-10. The bucket's tails are then kept
+ * as the bound alone, evaluated when a pass needs them. */
 static void spill_bucket_sparse(path_state *ps, size_t b, double old) {
   cas_cascade_ws *ws = ps->ws;
   const cas_bucket *bk = &ps->plan->buckets[b];
   int s = bk->segment;
   double a = ps->sys[s], inv_w = ps->inv_w[s], move = (old - ps->dsys[s]) * inv_w;
-  double t_hi = (bk->threshold_max * ps->inv_scale - a - old) * inv_w;
-  cas_bucket_tail *cache = &ws->tail[b], before;
-  if (cache->path_serial == ws->path_serial && cache->dsys == old) before = *cache;
-  else before = tails(t_hi);
-  cas_bucket_tail after = tails(t_hi + move);
+  double t_hi = (bk->threshold_max * ps->inv_scale - a - old) * inv_w, t2 = t_hi + move;
+  cas_bucket_tail *cache = &ws->tail[b];
+  int cached = cache->path_serial == ws->path_serial && cache->dsys == old;
+  double first_u = 0.0;
+  if (move >= 1e-10 && t_hi >= -30.0 && t2 <= 30.0 && !ws->full_spill) {
+    double hazard = t2 <= 0.0 ? 0.8 : 0.5 * (t2 + sqrt(t2 * t2 + 4.0));
+    double q_up = (move + 1e-12) * hazard * (1.0 + 1e-6) + 1e-11;
+    double r = q_up / (1.0 - q_up) * (1.0 + 1e-6), all = (double)bk->count * r;
+    if (q_up < 0.5 && all < 1.0) {
+      first_u = cas_rng_uniform_open(ps->rng);
+      if (first_u <= 1.0 - all - 1e-15) {
+        *cache = (cas_bucket_tail){.path_serial = ws->path_serial, .dsys = ps->dsys[s], .t = t2};
+        ws->spill_decided++;
+        return;
+      }
+    }
+  }
+  cas_bucket_tail before = !cached ? tails(t_hi) : cache->known ? *cache : tails(cache->t);
+  cas_bucket_tail after = tails(t2);
   after.path_serial = ws->path_serial;
   after.dsys = ps->dsys[s];
   *cache = after;
-  double q_max = conditional_from(&before, &after, t_hi + move);
+  double q_max = conditional_from(&before, &after, t2);
   if (!(q_max > 0.0)) return;
   double q_min = -1.0;   /* the squeeze, computed when a candidate needs it */
   const cas_plan_loan *ln = &ps->plan->loans[bk->first];
   cas_gaps gaps;
   cas_gaps_init(&gaps, q_max, bk->count);
+  if (first_u > 0.0) cas_gaps_first(&gaps, first_u);
   uint32_t pos[SPILL_BATCH];
   int m;
   while ((m = cas_gaps_next(&gaps, ps->rng, pos, SPILL_BATCH, ln, sizeof *ln)) > 0) {

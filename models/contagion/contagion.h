@@ -201,6 +201,10 @@ typedef struct cas_cascade_ws {
   int scalar_exact;               /* tests only: every exact test takes the scalar fallback
                                      (cas_norm_cdf), as when the vector values are too close
                                      to call; the decisions are the same either way */
+  int full_spill;                 /* tests only: every spill-over pass over a bucket evaluates
+                                     its tails and draws its gaps, none is decided from the
+                                     first uniform alone; the draws are the same either way */
+  uint64_t spill_decided;         /* bucket passes decided from the first uniform alone */
   /* Round 0's defaulted borrowers that have guarantee calls, in the order
    * of defaulted (cas_cascade_watch_calls; else has_calls is NULL): the
    * kernel lists them as they default, from a bitmap of n / 8 bytes, and

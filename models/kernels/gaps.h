@@ -26,6 +26,7 @@ typedef struct cas_gaps {
   double remaining;   /* trials not yet passed */
   uint32_t next;      /* position of the next trial */
   int more;           /* 0 once a gap ran past the end */
+  double first;       /* the uniform of the first gap, drawn already; 0: none */
 } cas_gaps;
 
 /* count trials of success probability p, 0 < p <= 1. */
@@ -34,6 +35,14 @@ static inline void cas_gaps_init(cas_gaps *g, double p, uint32_t count) {
   g->remaining = (double)count;
   g->next = 0;
   g->more = 1;
+  g->first = 0.0;
+}
+
+/* The first gap's uniform u in (0, 1), drawn from the stream by the caller
+ * before cas_gaps_next, which would draw it (the cascade's spill-over
+ * decides most buckets from it alone). */
+static inline void cas_gaps_first(cas_gaps *g, double u) {
+  g->first = u;
 }
 
 /* Up to max next success positions (0-based, increasing) into pos; returns
@@ -45,7 +54,9 @@ static inline int cas_gaps_next(cas_gaps *g, cas_rng *rng, uint32_t *pos, int ma
                                 const void *records, size_t stride) {
   int m = 0;
   while (g->more && m < max) {
-    double gap = floor(log(cas_rng_uniform_open(rng)) * g->inv_log_q);
+    double u = g->first > 0.0 ? g->first : cas_rng_uniform_open(rng);
+    g->first = 0.0;
+    double gap = floor(log(u) * g->inv_log_q);
     if (gap >= g->remaining) {
       g->more = 0;
       break;
