@@ -702,7 +702,8 @@ static void spill_over(path_state *ps, const double *count) {
 /* Network rounds                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* The round's hits (ws->items, in frontier order) added up by target: one
+/* The round's hits (ws->items, in frontier order, counted by block in
+ * ws->block_start[b + 1] as gathered) added up by target: one
  * stable counting-sort pass by block into ws->sorted, then, block by block,
  * the sums in a block-sized array. Writes (target, sum) for every target not
  * yet defaulted, in increasing order, back into ws->items. Each target's
@@ -712,9 +713,7 @@ static int group_hits(cas_cascade_ws *ws) {
   unsigned shift = ws->block_shift;
   size_t *start = ws->block_start;
   if (!reserve(ws, &ws->sorted, m)) return 0;
-  memset(start, 0, (nb + 1) * sizeof *start);
   const cas_cascade_item *in = ws->items.v;
-  for (size_t i = 0; i < m; i++) start[(in[i].pos >> shift) + 1]++;
   for (size_t b = 0; b < nb; b++) start[b + 1] += start[b];
   cas_cascade_item *by_block = ws->sorted.v;
   for (size_t i = 0; i < m; i++) by_block[start[in[i].pos >> shift]++] = in[i];
@@ -765,6 +764,9 @@ enum { OFFSET_AHEAD = 32, EDGES_AHEAD = 16 };
 
 static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1) {
   ws->items.n = 0;
+  size_t *count = ws->block_start + 1;
+  unsigned shift = ws->block_shift;
+  memset(ws->block_start, 0, (ws->nblocks + 1) * sizeof *ws->block_start);
   for (size_t d = d0; d < d1; d++) {
     if (d + OFFSET_AHEAD < d1) __builtin_prefetch(&c->offset[ws->defaulted[d + OFFSET_AHEAD]]);
     if (d + EDGES_AHEAD < d1) __builtin_prefetch(&c->edge[c->offset[ws->defaulted[d + EDGES_AHEAD]]]);
@@ -772,8 +774,13 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
     uint64_t e0 = c->offset[u], e1 = c->offset[u + 1];
     if (e1 == e0) continue;
     if (!reserve(ws, &ws->items, e1 - e0)) return 0;
-    for (uint64_t e = e0; e < e1; e++)
-      ws->items.v[ws->items.n++] = (cas_cascade_item){c->edge[e].target, 0, c->edge[e].weight};
+    cas_cascade_item *out = ws->items.v + ws->items.n;
+    for (uint64_t e = e0; e < e1; e++) {
+      uint32_t t = c->edge[e].target;
+      *out++ = (cas_cascade_item){t, 0, c->edge[e].weight};
+      count[t >> shift]++;
+    }
+    ws->items.n += (size_t)(e1 - e0);
   }
   return 1;
 }
