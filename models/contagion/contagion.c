@@ -52,10 +52,10 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   if (net->nloans != n || plan->n != n)
     return cas_error_set(err, CAS_ERR_INTERNAL, "network of %zu loans for a portfolio of %zu",
                          net->nloans, n);
-  if (net->links_by_type[CAS_LINK_GUARANTEE] > UINT32_MAX)
-    return cas_error_set(err, CAS_ERR_INPUT, "%llu guarantee links: at most %u are supported",
-                         (unsigned long long)net->links_by_type[CAS_LINK_GUARANTEE],
-                         (unsigned)UINT32_MAX);
+  /* link and call indices are 4 bytes (offset, call_start) */
+  if (net->nlinks > UINT32_MAX)
+    return cas_error_set(err, CAS_ERR_INPUT, "%llu links: at most %u are supported",
+                         (unsigned long long)net->nlinks, (unsigned)UINT32_MAX);
   cas_contagion *c = calloc(1, sizeof *c);
   uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
   if (!c || !pos) {
@@ -121,7 +121,7 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
    * min(sum, EAD) as covered). */
   double guaranteed_ead = 0.0;
   for (size_t i = 0; i < n; i++) {
-    uint64_t at = c->offset[pos[i]];
+    uint32_t at = c->offset[pos[i]];
     uint32_t at_call = c->call_start[pos[i]];
     long double total = 0.0L;   /* amounts near DBL_MAX must not add up to infinity */
     for (uint64_t e = net->offset[i]; e < net->offset[i + 1]; e++)
@@ -771,11 +771,11 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
     if (d + OFFSET_AHEAD < d1) __builtin_prefetch(&c->offset[ws->defaulted[d + OFFSET_AHEAD]]);
     if (d + EDGES_AHEAD < d1) __builtin_prefetch(&c->edge[c->offset[ws->defaulted[d + EDGES_AHEAD]]]);
     uint32_t u = ws->defaulted[d];
-    uint64_t e0 = c->offset[u], e1 = c->offset[u + 1];
+    uint32_t e0 = c->offset[u], e1 = c->offset[u + 1];
     if (e1 == e0) continue;
     if (!reserve(ws, &ws->items, e1 - e0)) return 0;
     cas_cascade_item *out = ws->items.v + ws->items.n;
-    for (uint64_t e = e0; e < e1; e++) {
+    for (uint32_t e = e0; e < e1; e++) {
       uint32_t t = c->edge[e].target;
       *out++ = (cas_cascade_item){t, 0, c->edge[e].weight};
       count[t >> shift]++;

@@ -100,7 +100,8 @@ typedef struct cas_contagion {
   uint32_t max_rounds;           /* 0 when the model does not spread defaults */
   cas_spill_term *spill;
   size_t nspill;
-  uint64_t *offset;              /* [n + 1] weighted links of plan position k: offset[k] .. offset[k+1]-1 */
+  uint32_t *offset;              /* [n + 1] weighted links of plan position k: offset[k] .. offset[k+1]-1
+                                    (4 bytes, so that the cascade's lookups miss less) */
   cas_cascade_edge *edge;        /* [nedges] */
   size_t nedges;
   uint32_t *call_start;          /* [n + 1] guarantees on the loan at plan position k */
