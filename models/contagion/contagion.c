@@ -844,13 +844,17 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       keep[i].slack = first;
       if (first >= 0.0) flags |= T_SURVIVES;
     }
+    /* the exact test (pass 1b) reads the loan's threshold: its line is
+     * fetched now, a round's pass ahead (a round's exact tests touch
+     * about 1,000 lines) */
+    if (sparse && !(flags & T_SURVIVES)) __builtin_prefetch(&plan->loans[v]);
     tg[i].value = shift;
     tg[i].aux = flags | epoch << T_EPOCH_SHIFT;
   }
 
   /* Pass 1b (sparse kernel): the exact tests' two values of Phi,
    * Phi(-t2) and Phi(-t), four at a time (cas_norm_cdf_many), reading the
-   * loans' thresholds (prefetched ahead). */
+   * loans' thresholds (prefetched in pass 1). */
   const double *phi = NULL;
   if (sparse) {
     size_t q = 0;
@@ -859,8 +863,6 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     double *x = ws->phi, *p = ws->phi + 2 * q;
     size_t j = 0;
     for (size_t i = 0; i < m; i++) {
-      if (i + DECIDE_AHEAD < m && !(tg[i + DECIDE_AHEAD].aux & T_SURVIVES))
-        __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
       uint32_t flags = tg[i].aux;
       if (flags & T_SURVIVES) continue;
       int s = (int)(flags & T_SEGMENT);
