@@ -350,7 +350,12 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   cas_cascade_list *lists[] = {&ws->items, &ws->sorted, &ws->pending};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
   cas_touched_list *touched[] = {&ws->touched, &ws->recent, &ws->fresh, &ws->merged};
-  for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++) free(touched[i]->v);
+  for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++) {
+    free(touched[i]->pos);
+    free(touched[i]->epoch);
+    free(touched[i]->shift);
+    free(touched[i]->slack);
+  }
   free(ws);
 }
 
@@ -365,7 +370,7 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
 void cas_cascade_begin_year(cas_cascade_ws *ws) {
   const cas_touched_list *lists[] = {&ws->touched, &ws->recent};
   for (size_t i = 0; i < 2; i++)
-    for (size_t j = 0; j < lists[i]->n; j++) ws->tbits[lists[i]->v[j].pos >> 6] = 0;
+    for (size_t j = 0; j < lists[i]->n; j++) ws->tbits[lists[i]->pos[j] >> 6] = 0;
   ws->ndefaulted = 0;
   ws->ncalled = 0;
   ws->n0 = 0;
@@ -403,7 +408,17 @@ static int reserve(cas_cascade_ws *ws, cas_cascade_list *l, size_t more) {
 }
 
 static int reserve_touched(cas_cascade_ws *ws, cas_touched_list *l, size_t more) {
-  return grow(ws, (void **)&l->v, &l->cap, l->n, more, sizeof *l->v);
+  if (l->n + more <= l->cap) return 1;
+  size_t cap = l->cap;   /* each array grows to the same capacity, or the list keeps its own */
+  int ok = grow(ws, (void **)&l->pos, &cap, l->n, more, sizeof *l->pos);
+  cap = l->cap;
+  ok = ok && grow(ws, (void **)&l->epoch, &cap, l->n, more, sizeof *l->epoch);
+  cap = l->cap;
+  ok = ok && grow(ws, (void **)&l->shift, &cap, l->n, more, sizeof *l->shift);
+  cap = l->cap;
+  ok = ok && grow(ws, (void **)&l->slack, &cap, l->n, more, sizeof *l->slack);
+  if (ok) l->cap = cap;
+  return ok;
 }
 
 static void swap_lists(cas_touched_list *a, cas_touched_list *b) {
@@ -416,26 +431,49 @@ static void swap_lists(cas_touched_list *a, cas_touched_list *b) {
  * when the answer is near, as it is for a walk in sorted order). */
 static size_t gallop(const cas_touched_list *l, size_t from, uint32_t k) {
   size_t n = l->n;
-  if (from >= n || l->v[from].pos >= k) return from;
-  size_t lo = from, step = 1, hi = from + 1;   /* v[lo].pos < k */
-  while (hi < n && l->v[hi].pos < k) {
+  const uint32_t *pos = l->pos;
+  if (from >= n || pos[from] >= k) return from;
+  size_t lo = from, step = 1, hi = from + 1;   /* pos[lo] < k */
+  while (hi < n && pos[hi] < k) {
     lo = hi;
     step *= 2;
     hi = lo + step;
   }
   if (hi > n) hi = n;
-  while (hi - lo > 1) {                        /* v[lo] < k <= v[hi] (or hi == n) */
+  while (hi - lo > 1) {                        /* pos[lo] < k <= pos[hi] (or hi == n) */
     size_t mid = lo + (hi - lo) / 2;
-    if (l->v[mid].pos < k) lo = mid;
+    if (pos[mid] < k) lo = mid;
     else hi = mid;
   }
   return hi;
 }
 
-/* The entry of position k in the sorted list l, or NULL; *at walks forward. */
-static cas_touched *find_touched(cas_touched_list *l, size_t *at, uint32_t k) {
+/* A touched survivor: entry i of list l. */
+typedef struct touched_ref {
+  cas_touched_list *l;
+  size_t i;
+} touched_ref;
+
+/* The entry of position k in the sorted list l (l NULL if none); *at walks
+ * forward. */
+static touched_ref find_touched(cas_touched_list *l, size_t *at, uint32_t k) {
   *at = gallop(l, *at, k);
-  return *at < l->n && l->v[*at].pos == k ? &l->v[*at] : NULL;
+  return (touched_ref){*at < l->n && l->pos[*at] == k ? l : NULL, *at};
+}
+
+/* The entry of touched survivor k (ws->tbits says it is one): in recent,
+ * else in touched. */
+static touched_ref find_prior(cas_cascade_ws *ws, size_t *at_r, size_t *at_t, uint32_t k) {
+  touched_ref r = find_touched(&ws->recent, at_r, k);
+  return r.l ? r : find_touched(&ws->touched, at_t, k);
+}
+
+static inline void copy_entry(cas_touched_list *out, size_t o, const cas_touched_list *in,
+                              size_t i) {
+  out->pos[o] = in->pos[i];
+  out->epoch[o] = in->epoch[i];
+  out->shift[o] = in->shift[i];
+  out->slack[o] = in->slack[i];
 }
 
 /* out = a merged with b, both sorted, no position in both. */
@@ -443,9 +481,12 @@ static int merge_lists(cas_cascade_ws *ws, const cas_touched_list *a, const cas_
                        cas_touched_list *out) {
   if (!reserve_touched(ws, out, a->n + b->n)) return 0;
   size_t i = 0, j = 0, o = 0;
-  while (i < a->n && j < b->n) out->v[o++] = a->v[i].pos < b->v[j].pos ? a->v[i++] : b->v[j++];
-  while (i < a->n) out->v[o++] = a->v[i++];
-  while (j < b->n) out->v[o++] = b->v[j++];
+  while (i < a->n && j < b->n) {
+    if (a->pos[i] < b->pos[j]) copy_entry(out, o++, a, i++);
+    else copy_entry(out, o++, b, j++);
+  }
+  for (; i < a->n; i++) copy_entry(out, o++, a, i);
+  for (; j < b->n; j++) copy_entry(out, o++, b, j);
   out->n = o;
   return 1;
 }
@@ -622,23 +663,39 @@ static void spill_bucket_sparse(path_state *ps, size_t b, double old) {
 /* The touched survivors of segment s in the sorted list l (sparse kernel),
  * after its systematic term fell by `moved`: their eps are fixed, so the
  * new term decides directly, most of them by their slack. */
+/* The slacks of a segment's entries are lowered a chunk at a time, in a
+ * loop the compiler vectorises, counting the chunk's entries whose bound no
+ * longer clears them (most chunks have none); those then take the exact
+ * test in order. An entry of a survivor that has defaulted since is never
+ * read again: its slack may change as any other. */
+enum { SLACK_CHUNK = 64 };
+
 static void spill_touched(path_state *ps, cas_touched_list *l, int s, double moved) {
   cas_cascade_ws *ws = ps->ws;
   const cas_contagion *c = ps->c;
   double d = moved * ps->inv_w[s];
-  size_t i = gallop(l, 0, c->seg_first[s]);
-  for (; i < l->n && l->v[i].pos < c->seg_first[s + 1]; i++) {
-    cas_touched *x = &l->v[i];
-    if (cas_cascade_is_defaulted(ws, x->pos)) continue;
-    double slack = slack_after(x->slack, d);
-    if (x->slack >= 0.0 && slack >= 0.0) {
-      x->slack = slack;
-      continue;
+  size_t i0 = gallop(l, 0, c->seg_first[s]), i1 = gallop(l, i0, c->seg_first[s + 1]);
+  double *slack = l->slack;
+  for (size_t from = i0; from < i1; from += SLACK_CHUNK) {
+    size_t to = from + SLACK_CHUNK < i1 ? from + SLACK_CHUNK : i1;
+    /* the new bound is below the old one: it clears the survivor iff both
+     * did */
+    double unclear = 0.0;   /* a count; a double so that the loop vectorises */
+    for (size_t i = from; i < to; i++) {
+      double now = slack_after(slack[i], d);
+      unclear += now >= 0.0 ? 0.0 : 1.0;
+      slack[i] = now;
     }
-    double exact = sparse_slack(ps, x->pos, s, x->shift, x->epoch,
-                                cas_rng_keyed_next(ps->key, x->pos));
-    if (exact < 0.0) mark_default(ws, x->pos);
-    else x->slack = exact - SLACK_MARGIN;
+    for (size_t i = from; unclear > 0.0 && i < to; i++) {
+      if (slack[i] >= 0.0) continue;
+      unclear -= 1.0;
+      uint32_t k = l->pos[i];
+      if (cas_cascade_is_defaulted(ws, k)) continue;
+      double exact = sparse_slack(ps, k, s, l->shift[i], l->epoch[i],
+                                  cas_rng_keyed_next(ps->key, k));
+      if (exact < 0.0) mark_default(ws, k);
+      else slack[i] = exact - SLACK_MARGIN;
+    }
   }
 }
 
@@ -651,9 +708,8 @@ static void spill_segment_dense(path_state *ps, int s) {
     if (cas_cascade_is_defaulted(ws, k)) continue;
     double shift = 0.0;
     if (is_touched(ws, k)) {
-      const cas_touched *it = find_touched(&ws->touched, &at_t, k);
-      const cas_touched *ir = find_touched(&ws->recent, &at_r, k);
-      shift = ir ? ir->shift : it->shift;
+      touched_ref r = find_prior(ws, &at_r, &at_t, k);
+      shift = r.l->shift[r.i];
     }
     if (dense_defaults(ps, k, s, shift)) mark_default(ws, k);
   }
@@ -815,11 +871,11 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
    * touched, the bound from its bucket's largest threshold) clears it
    * without reading its own threshold. */
   /* A target first touched now keeps its keyed uniform and its first
-   * slack for pass 2 in fresh.v[i] (shift: u, slack: the bound), which
-   * pass 2 reads before it writes fresh.v[n] for some n <= i. */
+   * slack for pass 2 in entry i of fresh (shift: u, slack: the bound),
+   * which pass 2 reads before it writes entry n for some n <= i. */
   ws->fresh.n = 0;
   if (!reserve_touched(ws, &ws->fresh, m)) return 0;
-  cas_touched *keep = ws->fresh.v;
+  double *keep_u = ws->fresh.shift, *keep_slack = ws->fresh.slack;
   size_t at_t = 0, at_r = 0, b = 0;
   const cas_bucket *bk = plan->buckets;
   for (size_t i = 0; i < m; i++) {
@@ -828,26 +884,25 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     int s = bk[b].segment;
     uint32_t flags = (uint32_t)s, epoch = ps->epoch;
     double hit = tg[i].value, shift = hit;
-    cas_touched *prior = NULL;
-    if (is_touched(ws, v)) {
-      prior = find_touched(&ws->recent, &at_r, v);
-      if (!prior) prior = find_touched(&ws->touched, &at_t, v);
-    }
-    if (prior) {
-      shift = prior->shift + hit;
-      prior->shift = shift;
-      epoch = prior->epoch;
+    touched_ref prior = {NULL, 0};
+    if (is_touched(ws, v)) prior = find_prior(ws, &at_r, &at_t, v);
+    if (prior.l) {
+      cas_touched_list *l = prior.l;
+      size_t x = prior.i;
+      shift = l->shift[x] + hit;
+      l->shift[x] = shift;
+      epoch = l->epoch[x];
       flags |= T_PRIOR;
       if (sparse) {
-        double slack = slack_after(prior->slack, hit * ps->inv_scale * ps->inv_w[s]);
-        if (prior->slack >= 0.0 && slack >= 0.0) flags |= T_SURVIVES;
-        prior->slack = slack;   /* a lower bound, or negative: unknown */
+        double slack = slack_after(l->slack[x], hit * ps->inv_scale * ps->inv_w[s]);
+        if (l->slack[x] >= 0.0 && slack >= 0.0) flags |= T_SURVIVES;
+        l->slack[x] = slack;   /* a lower bound, or negative: unknown */
       }
     } else if (sparse) {
       double u = cas_rng_keyed_next(ps->key, v);
       double first = first_slack(ps, &bk[b], s, shift, u);
-      keep[i].shift = u;
-      keep[i].slack = first;
+      keep_u[i] = u;
+      keep_slack[i] = first;
       if (first >= 0.0) flags |= T_SURVIVES;
     }
     /* the exact test (pass 1b) reads the loan's threshold: its line is
@@ -902,9 +957,9 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       }
     } else if (flags & T_SURVIVES) {
       if (flags & T_PRIOR) continue;   /* its slack is already updated */
-      slack = keep[i].slack;
+      slack = keep_slack[i];
     } else {
-      double u = flags & T_PRIOR ? cas_rng_keyed_next(ps->key, v) : keep[i].shift;
+      double u = flags & T_PRIOR ? cas_rng_keyed_next(ps->key, v) : keep_u[i];
       /* Each of pass 1b's values is within a relative CAS_NORM_CDF_MANY_TOL
        * of cas_norm_cdf's, so the slack from them within err of
        * sparse_slack's: beyond that the sign is sparse_slack's, and
@@ -920,13 +975,18 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       }
       slack = exact - SLACK_MARGIN;
       if (flags & T_PRIOR) {
-        cas_touched *prior = find_touched(&ws->recent, &at_r, v);
-        if (!prior) prior = find_touched(&ws->touched, &at_t, v);
-        prior->slack = slack;
+        touched_ref prior = find_prior(ws, &at_r, &at_t, v);
+        prior.l->slack[prior.i] = slack;
         continue;
       }
     }
-    if (!(flags & T_PRIOR)) ws->fresh.v[ws->fresh.n++] = (cas_touched){v, epoch, shift, slack};
+    if (!(flags & T_PRIOR)) {
+      cas_touched_list *f = &ws->fresh;
+      f->pos[f->n] = v;
+      f->epoch[f->n] = epoch;
+      f->shift[f->n] = shift;
+      f->slack[f->n++] = slack;
+    }
   }
 
   /* Survivors first touched now join recent; recent joins touched once it
@@ -944,7 +1004,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     }
     const cas_touched_list *added = ws->fresh.n ? &ws->fresh : &ws->recent;
     for (size_t i = 0; i < added->n; i++)
-      ws->tbits[added->v[i].pos >> 6] |= (uint64_t)1 << (added->v[i].pos & 63);
+      ws->tbits[added->pos[i] >> 6] |= (uint64_t)1 << (added->pos[i] & 63);
     if (ws->recent.n * 4 > ws->touched.n) {
       if (ws->touched.n == 0) {
         swap_lists(&ws->touched, &ws->recent);

@@ -148,19 +148,16 @@ typedef struct cas_cascade_list {
   size_t n, cap;
 } cas_cascade_list;
 
-/* A survivor the network has touched: its accumulated shift, the
- * spill-over epoch in which its eps was drawn (sparse kernel), and a lower
+/* Survivors the network has touched, entry i of each array for one: its
+ * plan position, the spill-over epoch in which its eps was drawn (sparse
+ * kernel), its accumulated shift [SD of the latent variable], and a lower
  * bound on its slack: how far, as a probability, Phi(-eps) lies below the
- * level at which it defaults (contagion.c); negative: unknown. */
-typedef struct cas_touched {
-  uint32_t pos;          /* plan position */
-  uint32_t epoch;
-  double shift;          /* [SD of the latent variable] */
-  double slack;
-} cas_touched;
-
+ * level at which it defaults (contagion.c); negative: unknown. Arrays of
+ * their own, so that a spill-over pass updates the slacks of a segment in
+ * one vector loop and a search reads positions only. */
 typedef struct cas_touched_list {
-  cas_touched *v;
+  uint32_t *pos, *epoch;
+  double *shift, *slack;
   size_t n, cap;
 } cas_touched_list;
 
