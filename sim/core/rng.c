@@ -98,13 +98,9 @@ void cas_pcg64_advance(cas_pcg64 *rng, cas_u128 delta) {
   rng->state = acc_mult * rng->state + acc_plus;
 }
 
-/* SplitMix64 finaliser (Steele, Lea and Flood, OOPSLA 2014): spreads a small
- * user seed over all bits of the initial state. */
+/* spreads a small user seed over all bits of the initial state */
 static uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return cas_rng_mix64(z);
 }
 
 void cas_rng_init_book(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
@@ -169,10 +165,6 @@ uint64_t cas_rng_keyed_prefix(uint64_t seed, uint32_t purpose, uint64_t a) {
   return mix64(mix64(mix64(seed) ^ ((uint64_t)purpose << 32)) ^ a);
 }
 
-double cas_rng_keyed_next(uint64_t prefix, uint64_t b) {
-  uint64_t h = mix64(prefix ^ b);
-  return ((double)(h >> 12) + 0.5) * 0x1.0p-52; /* in [2^-53, 1 - 2^-53], as cas_rng_uniform_open */
-}
 
 double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64_t b) {
   return cas_rng_keyed_next(cas_rng_keyed_prefix(seed, purpose, a), b);

@@ -129,7 +129,21 @@ double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64
  * cas_rng_keyed_next(cas_rng_keyed_prefix(seed, purpose, a), b) ==
  * cas_rng_keyed_uniform(seed, purpose, a, b), bit for bit. */
 uint64_t cas_rng_keyed_prefix(uint64_t seed, uint32_t purpose, uint64_t a);
-double cas_rng_keyed_next(uint64_t prefix, uint64_t b);
+
+/* SplitMix64's finaliser (Steele, Lea and Flood, "Fast splittable
+ * pseudorandom number generators", OOPSLA 2014). */
+static inline uint64_t cas_rng_mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+/* Inline: the cascade draws one for every survivor it touches. */
+static inline double cas_rng_keyed_next(uint64_t prefix, uint64_t b) {
+  uint64_t h = cas_rng_mix64(prefix ^ b);
+  return ((double)(h >> 12) + 0.5) * 0x1.0p-52; /* in [2^-53, 1 - 2^-53], as cas_rng_uniform_open */
+}
 
 /* Uniform integer in [0, n), unbiased, n > 0: Lemire, "Fast random
  * integer generation in an interval", ACM TOMACS 29(1), 2019
