@@ -347,8 +347,9 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->seg_scratch);
   free(ws->tail);
   free(ws->phi);
-  cas_cascade_list *lists[] = {&ws->items, &ws->sorted, &ws->pending};
+  cas_cascade_list *lists[] = {&ws->items, &ws->sorted};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
+  free(ws->pending.v);
   cas_touched_list *touched[] = {&ws->touched, &ws->recent, &ws->fresh, &ws->merged};
   for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++) {
     free(touched[i]->pos);
@@ -1022,8 +1023,6 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
 /* The path                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Guarantees of the borrowers defaulted[d0, d1): a covered part is lost if
- * the guarantor has defaulted, to seg (NULL: kept for later in pending). */
 /* With a stochastic LGD model: what the path draws for each loan (the
  * kernels draw the same, plan.c), so that an amount booked at a loan's mean
  * LGD is lost at the loan's draw instead. */
@@ -1053,25 +1052,6 @@ static double at_draw(const lgd_draws *ld, uint32_t k, double value) {
   return value / mean * cas_plan_loss_fraction(plan, ld->key, k, s, ld->sys[s]);
 }
 
-/* Borrower b's guarantees (book_calls). */
-static void book_borrower(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws,
-                          uint32_t b, uint32_t start, uint32_t end, double *seg,
-                          cas_cascade_list *pending, double *dd, const cas_loan_sink *sink) {
-  for (uint32_t k = start; k < end; k++) {
-    const cas_cascade_item *call = &c->call[k];
-    /* the covered part is the borrower's, lost at the borrower's LGD */
-    double value = at_draw(ld, b, call->value);
-    if (cas_cascade_is_defaulted(ws, call->pos)) {
-      seg[call->aux] += value;
-      *dd += value;
-      cas_loan_sink_book(sink, call->pos, value);
-    } else if (pending && reserve(ws, pending, 1)) {
-      pending->v[pending->n] = *call;
-      pending->v[pending->n++].value = value;
-    }
-  }
-}
-
 /* Lost calls found but not yet booked (book_listed): call k of borrower b. */
 enum { LOST_CHUNK = 256 };
 typedef struct lost_calls {
@@ -1095,50 +1075,47 @@ static void book_lost(const cas_contagion *c, const lgd_draws *ld, lost_calls *l
   l->n = 0;
 }
 
-/* The calls of borrowers with[0, m), in that order, software-pipelined:
- * each borrower's first call (or guarantor) is prefetched AHEAD borrowers
- * ahead, and its call_start twice as far ahead, so that no load waits on
- * another. */
+/* The calls of borrowers with[0, m), in that order: a covered part is lost
+ * if the guarantor has defaulted, to seg; else it waits in pending (NULL:
+ * it is not lost). Software-pipelined: each borrower's first guarantor is
+ * prefetched AHEAD borrowers ahead, and its call_start twice as far ahead,
+ * so that no load waits on another. */
 enum { AHEAD = 32 };
 
 static void book_listed(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws,
-                        const uint32_t *with, size_t m, double *seg, cas_cascade_list *pending,
+                        const uint32_t *with, size_t m, double *seg, cas_pending_list *pending,
                         double *dd, const cas_loan_sink *sink) {
   const uint32_t *cs = c->call_start;
   size_t lead = 2 * AHEAD;
   for (size_t j = 0; j < m && j < lead; j++) __builtin_prefetch(&cs[with[j]]);
-  if (!pending) {
-    /* Without a pending list only the lost calls are read: the guarantors'
-     * positions tell which (about 1 call in 40 on the default book), and
-     * those are booked a chunk at a time, in the same order as
-     * book_borrower would book them. */
-    const uint32_t *gp = c->guarantor;
-    lost_calls l;
-    l.n = 0;
-    for (size_t j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&gp[cs[with[j]]]);
-    for (size_t j = 0; j < m; j++) {
-      if (j + lead < m) __builtin_prefetch(&cs[with[j + lead]]);
-      if (j + AHEAD < m) __builtin_prefetch(&gp[cs[with[j + AHEAD]]]);
-      for (uint32_t k = cs[with[j]]; k < cs[with[j] + 1]; k++) {
-        if (!cas_cascade_is_defaulted(ws, gp[k])) continue;
-        if (l.n == LOST_CHUNK) book_lost(c, ld, &l, seg, dd, sink);
-        l.k[l.n] = k;
-        l.b[l.n++] = with[j];
-      }
-    }
-    book_lost(c, ld, &l, seg, dd, sink);
-    return;
-  }
-  for (size_t j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&c->call[cs[with[j]]]);
+  /* Only the lost calls are read: the guarantors' positions tell which
+   * (about 1 call in 40 on the default book), and those are booked a chunk
+   * at a time, in the order of the calls. The others wait in pending, if
+   * there is one, as (call, borrower), in the same order. */
+  const uint32_t *gp = c->guarantor;
+  lost_calls l;
+  l.n = 0;
+  for (size_t j = 0; j < m && j < AHEAD; j++) __builtin_prefetch(&gp[cs[with[j]]]);
   for (size_t j = 0; j < m; j++) {
     if (j + lead < m) __builtin_prefetch(&cs[with[j + lead]]);
-    if (j + AHEAD < m) __builtin_prefetch(&c->call[cs[with[j + AHEAD]]]);
-    book_borrower(c, ld, ws, with[j], cs[with[j]], cs[with[j] + 1], seg, pending, dd, sink);
+    if (j + AHEAD < m) __builtin_prefetch(&gp[cs[with[j + AHEAD]]]);
+    for (uint32_t k = cs[with[j]]; k < cs[with[j] + 1]; k++) {
+      if (!cas_cascade_is_defaulted(ws, gp[k])) {
+        if (pending && grow(ws, (void **)&pending->v, &pending->cap, pending->n, 1,
+                            sizeof *pending->v))
+          pending->v[pending->n++] = (cas_pending_call){gp[k], k, with[j]};
+        continue;
+      }
+      if (l.n == LOST_CHUNK) book_lost(c, ld, &l, seg, dd, sink);
+      l.k[l.n] = k;
+      l.b[l.n++] = with[j];
+    }
   }
+  book_lost(c, ld, &l, seg, dd, sink);
 }
 
 static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_ws *ws, size_t d0,
-                       size_t d1, double *seg, cas_cascade_list *pending, double *dd,
+                       size_t d1, double *seg, cas_pending_list *pending, double *dd,
                        const cas_loan_sink *sink) {
   /* Most defaulted borrowers have no guarantee, and only those that have
    * read call_start and then their calls (or guarantors), two dependent
@@ -1249,12 +1226,15 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
     if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, loss);
     out->seg_defaults[c->segment[v]]++;
   }
-  for (size_t k = 0; k < ws->pending.n; k++) {
-    const cas_cascade_item *call = &ws->pending.v[k];
-    if (cas_cascade_is_defaulted(ws, call->pos)) {
-      out->seg_loss[c->segment[call->pos]] += call->value;
-      cas_loan_sink_book(out->sink, call->pos, call->value);
-      out->double_default += call->value;
+  for (size_t i = 0; i < ws->pending.n; i++) {
+    const cas_pending_call *p = &ws->pending.v[i];
+    uint32_t g = p->guarantor;
+    if (cas_cascade_is_defaulted(ws, g)) {
+      /* the covered part is the borrower's, lost at the borrower's LGD */
+      double value = at_draw(&ld, p->borrower, c->call[p->call].value);
+      out->seg_loss[c->segment[g]] += value;
+      cas_loan_sink_book(out->sink, g, value);
+      out->double_default += value;
     }
   }
   book_calls(c, &ld, ws, n0, ws->ndefaulted, out->seg_loss, NULL, &out->double_default, out->sink);

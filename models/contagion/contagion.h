@@ -148,6 +148,17 @@ typedef struct cas_cascade_list {
   size_t n, cap;
 } cas_cascade_list;
 
+/* Guarantee calls waiting for the end of the cascade: the guarantor's
+ * plan position, the call's index and the borrower's position. */
+typedef struct cas_pending_call {
+  uint32_t guarantor, call, borrower;
+} cas_pending_call;
+
+typedef struct cas_pending_list {
+  cas_pending_call *v;
+  size_t n, cap;
+} cas_pending_list;
+
 /* Survivors the network has touched, entry i of each array for one: its
  * plan position, the spill-over epoch in which its eps was drawn (sparse
  * kernel), its accumulated shift [SD of the latent variable], and a lower
@@ -183,7 +194,8 @@ typedef struct cas_cascade_ws {
   uint64_t *tbits;                /* [ceil(n / 64)] bit k: position k is in touched or recent,
                                      so that most targets and candidates, which are not,
                                      are told so without searching the lists */
-  cas_cascade_list pending;       /* guarantees of round-0 defaults whose guarantor survived round 0 */
+  cas_pending_list pending;       /* guarantees of round-0 defaults whose guarantor survived
+                                     round 0, in the order of the calls */
   size_t n0;                      /* round-0 defaults of the path: defaulted[0, n0) */
   uint32_t max_epochs;            /* rows of dsys_hist */
   double *dsys_hist;              /* [max_epochs][nsegments] spill-over moves after each pass
