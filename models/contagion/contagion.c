@@ -347,6 +347,7 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->seg_scratch);
   free(ws->tail);
   free(ws->phi);
+  free(ws->exact);
   cas_cascade_list *lists[] = {&ws->items, &ws->sorted};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
   free(ws->pending.v);
@@ -369,8 +370,10 @@ void cas_cascade_begin(cas_cascade_ws *ws) {
 }
 
 void cas_cascade_begin_year(cas_cascade_ws *ws) {
-  const cas_touched_list *lists[] = {&ws->touched, &ws->recent};
-  for (size_t i = 0; i < 2; i++)
+  /* fresh too: a round stopped by a failed allocation leaves its entries
+   * there only */
+  const cas_touched_list *lists[] = {&ws->touched, &ws->recent, &ws->fresh};
+  for (size_t i = 0; i < 3; i++)
     for (size_t j = 0; j < lists[i]->n; j++) ws->tbits[lists[i]->pos[j] >> 6] = 0;
   ws->ndefaulted = 0;
   ws->ncalled = 0;
@@ -848,12 +851,11 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
   return 1;
 }
 
-/* Flags in the pad of a round's targets: the segment (16 bits: up to
- * CAS_SEGMENTS_MAX segments), whether it was touched before, whether its
- * slack clears it; the epoch above (14 bits: at most max_rounds + 1 <=
- * 1001 epochs). */
-enum { T_SEGMENT = 0xffff, T_PRIOR = 0x10000, T_SURVIVES = 0x20000, T_EPOCH_SHIFT = 18,
-       DECIDE_AHEAD = 16 };
+/* Flags in the pad of a round's targets that take the exact test: the
+ * segment (16 bits: up to CAS_SEGMENTS_MAX segments), whether it was
+ * touched before; the epoch above (14 bits: at most max_rounds + 1 <= 1001
+ * epochs). */
+enum { T_SEGMENT = 0xffff, T_PRIOR = 0x10000, T_EPOCH_SHIFT = 18, DECIDE_AHEAD = 16 };
 _Static_assert(CAS_SEGMENTS_MAX - 1 <= T_SEGMENT, "a segment must fit the target flags");
 
 /* One round of network hits from defaulted[d0, d1). */
@@ -866,24 +868,29 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
   size_t m = ws->items.n;
 
   /* Pass 1, in order: the total shift, with the earlier rounds' from the
-   * touched lists (updated in place, with the slack: if the loan defaults
-   * now, the stale entry is never read again), its segment from the bucket
-   * it lies in, the epoch of its eps, and whether its slack (or, when first
-   * touched, the bound from its bucket's largest threshold) clears it
-   * without reading its own threshold. */
-  /* A target first touched now keeps its keyed uniform and its first
-   * slack for pass 2 in entry i of fresh (shift: u, slack: the bound),
-   * which pass 2 reads before it writes entry n for some n <= i. */
+   * touched lists (updated in place, with the slack), its segment from the
+   * bucket it lies in, the epoch of its eps, and whether its slack (or,
+   * when first touched, the bound from its bucket's largest threshold)
+   * clears it without reading its own threshold. A target first touched
+   * joins fresh now, in increasing position, with its bound as its slack
+   * (pass 2 replaces it if it takes the exact test); the others, and
+   * every target of the dense kernel, are listed for the exact test. A
+   * target that then defaults keeps its entry: the entries of defaulted
+   * loans are never read again (every search is for a survivor, every
+   * scan passes them over). */
   ws->fresh.n = 0;
   if (!reserve_touched(ws, &ws->fresh, m)) return 0;
-  double *keep_u = ws->fresh.shift, *keep_slack = ws->fresh.slack;
+  if (!grow(ws, (void **)&ws->exact, &ws->exact_cap, 0, m, 2 * sizeof *ws->exact)) return 0;
+  cas_touched_list *f = &ws->fresh;
+  uint32_t *ex = ws->exact;
+  size_t q = 0;   /* exact tests */
   size_t at_t = 0, at_r = 0, b = 0;
   const cas_bucket *bk = plan->buckets;
   for (size_t i = 0; i < m; i++) {
     uint32_t v = tg[i].pos;
     while (v >= bk[b].first + bk[b].count) b++;
     int s = bk[b].segment;
-    uint32_t flags = (uint32_t)s, epoch = ps->epoch;
+    uint32_t flags = (uint32_t)s, epoch = ps->epoch, at_fresh = UINT32_MAX;
     double hit = tg[i].value, shift = hit;
     touched_ref prior = {NULL, 0};
     if (is_touched(ws, v)) prior = find_prior(ws, &at_r, &at_t, v);
@@ -896,22 +903,29 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       flags |= T_PRIOR;
       if (sparse) {
         double slack = slack_after(l->slack[x], hit * ps->inv_scale * ps->inv_w[s]);
-        if (l->slack[x] >= 0.0 && slack >= 0.0) flags |= T_SURVIVES;
+        int clears = l->slack[x] >= 0.0 && slack >= 0.0;
         l->slack[x] = slack;   /* a lower bound, or negative: unknown */
+        if (clears) continue;
       }
-    } else if (sparse) {
-      double u = cas_rng_keyed_next(ps->key, v);
-      double first = first_slack(ps, &bk[b], s, shift, u);
-      keep_u[i] = u;
-      keep_slack[i] = first;
-      if (first >= 0.0) flags |= T_SURVIVES;
+    } else {
+      double first = -1.0;
+      if (sparse) first = first_slack(ps, &bk[b], s, shift, cas_rng_keyed_next(ps->key, v));
+      at_fresh = (uint32_t)f->n;
+      f->pos[f->n] = v;
+      f->epoch[f->n] = epoch;
+      f->shift[f->n] = shift;
+      f->slack[f->n++] = first;
+      ws->tbits[v >> 6] |= (uint64_t)1 << (v & 63);
+      if (first >= 0.0) continue;
     }
     /* the exact test (pass 1b) reads the loan's threshold: its line is
      * fetched now, a round's pass ahead (a round's exact tests touch
      * about 1,000 lines) */
-    if (sparse && !(flags & T_SURVIVES)) __builtin_prefetch(&plan->loans[v]);
+    if (sparse) __builtin_prefetch(&plan->loans[v]);
     tg[i].value = shift;
     tg[i].aux = flags | epoch << T_EPOCH_SHIFT;
+    ex[2 * q] = (uint32_t)i;
+    ex[2 * q++ + 1] = at_fresh;
   }
 
   /* Pass 1b (sparse kernel): the exact tests' two values of Phi,
@@ -919,82 +933,66 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
    * loans' thresholds (prefetched in pass 1). */
   const double *phi = NULL;
   if (sparse) {
-    size_t q = 0;
-    for (size_t i = 0; i < m; i++) q += !(tg[i].aux & T_SURVIVES);
     if (q && !grow(ws, (void **)&ws->phi, &ws->phi_cap, 0, 4 * q, sizeof *ws->phi)) return 0;
     double *x = ws->phi, *p = ws->phi + 2 * q;
-    size_t j = 0;
-    for (size_t i = 0; i < m; i++) {
-      uint32_t flags = tg[i].aux;
-      if (flags & T_SURVIVES) continue;
+    for (size_t j = 0; j < q; j++) {
+      const cas_cascade_item *t = &tg[ex[2 * j]];
+      uint32_t flags = t->aux;
       int s = (int)(flags & T_SEGMENT);
-      double th = plan->loans[tg[i].pos].threshold;
-      x[j++] = -((th + tg[i].value) * ps->inv_scale - ps->sys[s] - ps->dsys[s]) * ps->inv_w[s];
-      x[j++] = -(th * ps->inv_scale - ps->sys[s] - dsys_at(ps, flags >> T_EPOCH_SHIFT)[s]) *
-               ps->inv_w[s];
+      double th = plan->loans[t->pos].threshold;
+      x[2 * j] = -((th + t->value) * ps->inv_scale - ps->sys[s] - ps->dsys[s]) * ps->inv_w[s];
+      x[2 * j + 1] = -(th * ps->inv_scale - ps->sys[s] - dsys_at(ps, flags >> T_EPOCH_SHIFT)[s]) *
+                     ps->inv_w[s];
     }
     cas_norm_cdf_many(x, p, 2 * q);
     phi = p;
   }
 
-  /* Pass 2, in order: the exact test for the rest (the dense kernel's
-   * reads the loan's threshold, prefetched ahead; the sparse kernel's
-   * takes pass 1b's values, and cas_norm_cdf's where they are too close
-   * to call); defaults join the frontier in increasing position, new
-   * survivors the fresh list, with their slack. */
+  /* Pass 2, in order: the exact test (the dense kernel's reads the loan's
+   * threshold, prefetched ahead; the sparse kernel's takes pass 1b's
+   * values, and cas_norm_cdf's where they are too close to call); defaults
+   * join the frontier in increasing position, survivors keep their new
+   * slack. */
   at_t = at_r = 0;
-  for (size_t i = 0; i < m; i++) {
-    if (!sparse && i + DECIDE_AHEAD < m) {
-      __builtin_prefetch(&plan->loans[tg[i + DECIDE_AHEAD].pos]);
-      __builtin_prefetch(&ws->eps[tg[i + DECIDE_AHEAD].pos]);
+  for (size_t j = 0; j < q; j++) {
+    if (!sparse && j + DECIDE_AHEAD < q) {
+      uint32_t ahead = tg[ex[2 * (j + DECIDE_AHEAD)]].pos;
+      __builtin_prefetch(&plan->loans[ahead]);
+      __builtin_prefetch(&ws->eps[ahead]);
     }
-    uint32_t v = tg[i].pos, flags = tg[i].aux, epoch = flags >> T_EPOCH_SHIFT;
+    const cas_cascade_item *t = &tg[ex[2 * j]];
+    uint32_t v = t->pos, flags = t->aux, epoch = flags >> T_EPOCH_SHIFT;
     int s = (int)(flags & T_SEGMENT);
-    double shift = tg[i].value, slack = -1.0;
+    double shift = t->value;
     if (!sparse) {
-      if (dense_defaults(ps, v, s, shift)) {
-        mark_default(ws, v);
-        continue;
-      }
-    } else if (flags & T_SURVIVES) {
-      if (flags & T_PRIOR) continue;   /* its slack is already updated */
-      slack = keep_slack[i];
-    } else {
-      double u = flags & T_PRIOR ? cas_rng_keyed_next(ps->key, v) : keep_u[i];
-      /* Each of pass 1b's values is within a relative CAS_NORM_CDF_MANY_TOL
-       * of cas_norm_cdf's, so the slack from them within err of
-       * sparse_slack's: beyond that the sign is sparse_slack's, and
-       * slack - err a lower bound on it. */
-      double p2 = phi[0], p1 = phi[1];
-      phi += 2;
-      double exact = p2 - u * p1, err = 4.0 * CAS_NORM_CDF_MANY_TOL * (p2 + u * p1);
-      if (!(fabs(exact) > err) || ws->scalar_exact) exact = sparse_slack(ps, v, s, shift, epoch, u);
-      else if (exact > 0.0) exact -= err;
-      if (exact < 0.0) {
-        mark_default(ws, v);
-        continue;
-      }
-      slack = exact - SLACK_MARGIN;
-      if (flags & T_PRIOR) {
-        touched_ref prior = find_prior(ws, &at_r, &at_t, v);
-        prior.l->slack[prior.i] = slack;
-        continue;
-      }
+      if (dense_defaults(ps, v, s, shift)) mark_default(ws, v);
+      continue;
     }
-    if (!(flags & T_PRIOR)) {
-      cas_touched_list *f = &ws->fresh;
-      f->pos[f->n] = v;
-      f->epoch[f->n] = epoch;
-      f->shift[f->n] = shift;
-      f->slack[f->n++] = slack;
+    double u = cas_rng_keyed_next(ps->key, v);
+    /* Each of pass 1b's values is within a relative CAS_NORM_CDF_MANY_TOL
+     * of cas_norm_cdf's, so the slack from them within err of
+     * sparse_slack's: beyond that the sign is sparse_slack's, and
+     * slack - err a lower bound on it. */
+    double p2 = phi[2 * j], p1 = phi[2 * j + 1];
+    double exact = p2 - u * p1, err = 4.0 * CAS_NORM_CDF_MANY_TOL * (p2 + u * p1);
+    if (!(fabs(exact) > err) || ws->scalar_exact) exact = sparse_slack(ps, v, s, shift, epoch, u);
+    else if (exact > 0.0) exact -= err;
+    if (exact < 0.0) {
+      mark_default(ws, v);
+      continue;
+    }
+    double slack = exact - SLACK_MARGIN;
+    if (flags & T_PRIOR) {
+      touched_ref prior = find_prior(ws, &at_r, &at_t, v);
+      prior.l->slack[prior.i] = slack;
+    } else {
+      f->slack[ex[2 * j + 1]] = slack;
     }
   }
 
   /* Survivors first touched now join recent; recent joins touched once it
    * is a quarter of its size, so that both walks stay short. A merge into
-   * an empty list is a swap (round 1's, the largest). The new survivors'
-   * bits are set once they are in recent (begin_year clears the bits of
-   * both lists). */
+   * an empty list is a swap (round 1's, the largest). */
   if (ws->fresh.n) {
     if (ws->recent.n == 0) {
       swap_lists(&ws->recent, &ws->fresh);
@@ -1003,9 +1001,6 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       if (!merge_lists(ws, &ws->recent, &ws->fresh, &ws->merged)) return 0;
       swap_lists(&ws->recent, &ws->merged);
     }
-    const cas_touched_list *added = ws->fresh.n ? &ws->fresh : &ws->recent;
-    for (size_t i = 0; i < added->n; i++)
-      ws->tbits[added->pos[i] >> 6] |= (uint64_t)1 << (added->pos[i] & 63);
     if (ws->recent.n * 4 > ws->touched.n) {
       if (ws->touched.n == 0) {
         swap_lists(&ws->touched, &ws->recent);
