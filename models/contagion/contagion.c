@@ -1134,6 +1134,27 @@ static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_
   }
 }
 
+/* Adds defaulted[d0, d1) up by segment into count. Consecutive defaults
+ * mostly share a segment (round 0's come bucket by bucket), so they are
+ * counted in runs: one add to count a run, not a chain of adds to the same
+ * memory (the counts are whole numbers: the same either way). */
+static void count_defaults(const cas_contagion *c, const cas_cascade_ws *ws, size_t d0, size_t d1,
+                           double *count) {
+  if (d0 >= d1) return;
+  int s = c->segment[ws->defaulted[d0]];
+  double run = 0.0;
+  for (size_t d = d0; d < d1; d++) {
+    int t = c->segment[ws->defaulted[d]];
+    if (t != s) {
+      count[s] += run;
+      s = t;
+      run = 0.0;
+    }
+    run += 1.0;
+  }
+  count[s] += run;
+}
+
 /* The none model: round 0's guarantees only. A covered part is lost if
  * the guarantor defaulted in round 0 too; otherwise the guarantor pays. */
 static void path_none(const cas_contagion *c, const cas_plan *plan, cas_cascade_ws *ws,
@@ -1183,7 +1204,7 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
     count[s] = 0.0;
   }
   memcpy(ws->dsys_hist, ps.dsys, (size_t)nseg * sizeof *ps.dsys);
-  for (size_t d = 0; d < n0; d++) count[c->segment[ws->defaulted[d]]] += 1.0;
+  count_defaults(c, ws, 0, n0, count);
 
   /* Each round: spill-over from the default rates so far, then the hits of
    * the previous round's defaults (the frontier, fixed when the round
@@ -1203,7 +1224,7 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
     out->by_round[round] = (int32_t)fresh;
     if (fresh == 0) break;
     out->rounds = (int32_t)round;
-    for (size_t d = new_start; d < ws->ndefaulted; d++) count[c->segment[ws->defaulted[d]]] += 1.0;
+    count_defaults(c, ws, new_start, ws->ndefaulted, count);
     frontier = new_start;
     frontier_end = ws->ndefaulted;
     if (round == c->max_rounds) out->truncated = 1;
