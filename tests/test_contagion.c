@@ -691,7 +691,7 @@ Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = 300) {
  * whose default rates move the factors in many rounds. A bound too small
  * would skip a bucket whose first candidate falls inside it, and the
  * stream of every later pass of the path would differ. */
-Test(contagion, spillover_passes_decided_early_draw_as_full_passes, .timeout = 120) {
+Test(contagion, spillover_passes_decided_early_draw_as_full_passes) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(20000, 2, &pf, &err), CAS_OK);
