@@ -492,19 +492,27 @@ static cas_network *random_network(const cas_portfolio *pf, uint64_t nlinks, uin
   return net;
 }
 
-/* A run of the kernel k on the book with the network (guarantees booked;
- * the cascade if the scenario has contagion on). */
-static sim simulate(cas_scenario *sc, const cas_portfolio *pf, const cas_network *net,
-                    const cas_kernel *k) {
+/* The plan and the network model of sc on pf and net, the network's
+ * guarantees booked, as the engine builds them (no kernel, no results). */
+static sim plan_and_model(cas_scenario *sc, const cas_portfolio *pf,
+                          const cas_network *net) {
   sim s = {0};
   cas_error err = {0};
   s.guaranteed = malloc(pf->n * sizeof *s.guaranteed);
   cr_assert_not_null(s.guaranteed);
   cas_network_guaranteed(net, s.guaranteed);
-  cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES,
-                          .guaranteed = s.guaranteed};
+  cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES, .guaranteed = s.guaranteed};
   cr_assert_eq(cas_plan_build(sc, pf, &opt, &s.plan, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_contagion_create(sc, s.plan, pf, net, &s.c, &err), CAS_OK, "%s", err.msg);
+  return s;
+}
+
+/* A run of the kernel k on the book with the network (guarantees booked;
+ * the cascade if the scenario has contagion on). */
+static sim simulate(cas_scenario *sc, const cas_portfolio *pf, const cas_network *net,
+                    const cas_kernel *k) {
+  sim s = plan_and_model(sc, pf, net);
+  cas_error err = {0};
   uint32_t rounds = s.c->max_rounds ? s.c->max_rounds + 1 : 0;
   cr_assert_eq(cas_results_create(sc->paths, rounds, s.c->ncalls > 0, &s.res, &err), CAS_OK);
   cas_kernel_options kopt = {.threads = 2};
@@ -701,13 +709,7 @@ Test(contagion, spillover_passes_decided_early_draw_as_full_passes) {
            "    - {region: zhejiang, sector: inclusive_micro, factor: global, beta: 6}\n"
            "    - {region: jiangsu, sector: manufacturing, factor: region.zhejiang, beta: 8}\n"
            "    - {region: anhui, sector: household, factor: region.shanghai, beta: 8}\n");
-  sim s = {0};
-  s.guaranteed = malloc(pf->n * sizeof *s.guaranteed);
-  cr_assert_not_null(s.guaranteed);
-  cas_network_guaranteed(net, s.guaranteed);
-  cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES, .guaranteed = s.guaranteed};
-  cr_assert_eq(cas_plan_build(sc, pf, &opt, &s.plan, &err), CAS_OK, "%s", err.msg);
-  cr_assert_eq(cas_contagion_create(sc, s.plan, pf, net, &s.c, &err), CAS_OK, "%s", err.msg);
+  sim s = plan_and_model(sc, pf, net);
   const cas_plan *plan = s.plan;
   size_t n = pf->n;
   cas_cascade_ws *ws[2] = {NULL, NULL};
@@ -802,14 +804,8 @@ static void check_against_direct(int eps_known, int scalar_exact, int watch) {
   char text[512];
   snprintf(text, sizeof text, "contagion:\n  enabled: true\n  max_rounds: 50\n%s", spill);
   cas_scenario *sc = book_scenario(100, text);
-  sim s = {0};
-  s.guaranteed = malloc(pf->n * sizeof *s.guaranteed);
-  cr_assert_not_null(s.guaranteed);
-  cas_network_guaranteed(net, s.guaranteed);
-  cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES, .guaranteed = s.guaranteed};
-  cr_assert_eq(cas_plan_build(sc, pf, &opt, &s.plan, &err), CAS_OK, "%s", err.msg);
+  sim s = plan_and_model(sc, pf, net);
   cas_plan *plan = s.plan;
-  cr_assert_eq(cas_contagion_create(sc, plan, pf, net, &s.c, &err), CAS_OK, "%s", err.msg);
   const cas_contagion *c = s.c;
   size_t n = pf->n;
   uint32_t *pos = malloc(n * sizeof *pos);
