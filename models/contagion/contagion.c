@@ -314,8 +314,9 @@ cas_status cas_cascade_ws_create(const cas_plan *plan, int eps_all_known, uint32
   ws->seg_scratch = malloc((4 * (size_t)ws->nsegments + (size_t)ws->nfactors) * sizeof(double));
   ws->nbuckets = plan->nbuckets;
   ws->tail = calloc(plan->nbuckets ? plan->nbuckets : 1, sizeof *ws->tail);
-  if (!ws->dbits || !ws->tbits || !ws->defaulted || (eps_all_known && !ws->eps) || !ws->block_start ||
-      !ws->sum || !ws->hit || !ws->dsys_hist || !ws->tail || !ws->seg_scratch) {
+  if (!ws->dbits || !ws->tbits || !ws->defaulted || (eps_all_known && !ws->eps) ||
+      !ws->block_start || !ws->sum || !ws->hit || !ws->dsys_hist || !ws->tail ||
+      !ws->seg_scratch) {
     cas_cascade_ws_destroy(ws);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace of %zu loans", n);
   }
@@ -608,9 +609,9 @@ static double conditional_from(const cas_bucket_tail *a, const cas_bucket_tail *
  * at most move times the normal's hazard rate at x = t_hi + move (it
  * grows), which is below its value at 0, sqrt(2 / pi) < 0.8, for x <= 0,
  * and below (x + sqrt(x^2 + 4)) / 2 for x > 0 (Birnbaum, "An inequality
- * for Mills' ratio", Ann. Math. Statist. 13, 1942). That uniform is the one the gaps
- * draw first, so the stream and the candidates are those of the full
- * pass. The bounds keep q_max > 0 (the full pass draws nothing
+ * for Mills' ratio", Ann. Math. Statist. 13, 1942). That uniform is the
+ * one the gaps draw first, so the stream and the candidates are those of
+ * the full pass. The bounds keep q_max > 0 (the full pass draws nothing
  * otherwise): |t| <= 30, move >= 1e-10. The bucket's tails are then kept
  * as the bound alone, evaluated when a pass needs them. */
 static void spill_bucket_sparse(path_state *ps, size_t b, double old) {

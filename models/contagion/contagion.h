@@ -191,9 +191,11 @@ typedef struct cas_cascade_ws {
   uint64_t *hit;         /* [2^block_shift / 64] which targets of the block were hit */
   cas_touched_list touched;       /* survivors touched in earlier rounds, sorted by position */
   cas_touched_list recent, fresh, merged; /* touched in recent rounds (sorted); scratch */
-  uint64_t *tbits;                /* [ceil(n / 64)] bit k: position k is in touched or recent,
-                                     so that most targets and candidates, which are not,
-                                     are told so without searching the lists */
+  uint64_t *tbits;                /* [ceil(n / 64)] bit k: position k has an entry in touched
+                                     or recent (in fresh during the round that adds it; an
+                                     entry stays when its loan defaults later), so that most
+                                     targets and candidates, which have none, are told so
+                                     without searching the lists */
   cas_pending_list pending;       /* guarantees of round-0 defaults whose guarantor survived
                                      round 0, in the order of the calls */
   size_t n0;                      /* round-0 defaults of the path: defaulted[0, n0) */
