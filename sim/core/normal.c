@@ -32,11 +32,12 @@
 
 #include <math.h>
 
+#include "vecmath.h"
+
 /* 1/sqrt(2) = SQRT1_2_HI + SQRT1_2_LO, the head being the double nearest. */
 #define SQRT1_2_HI 0x1.6a09e667f3bcdp-1
 #define SQRT1_2_LO (-0x1.bdd3413b26456p-55)
 #define INV_SQRT_PI 0.56418958354775628695  /* 1/sqrt(pi) */
-#define INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
 
 /* AS 241 coefficients, lowest degree first, as printed in the paper. */
 static const double as241_a[8] = {
@@ -79,7 +80,7 @@ double cas_norm_pdf(double x) {
    * one of size x^2 * 1e-16; the fma residual puts the lost bits back. */
   double x2 = x * x;
   double residual = fma(x, x, -x2);
-  return INV_SQRT_2PI * exp(-0.5 * x2) * (1.0 - 0.5 * residual);
+  return CAS_INV_SQRT_2PI * exp(-0.5 * x2) * (1.0 - 0.5 * residual);
 }
 
 double cas_norm_cdf(double x) {
@@ -115,23 +116,12 @@ __attribute__((target("avx2"))) static size_t cdf_avx2(const double *x, double *
   }
   return i;
 }
-
-static int have_avx2(void) {
-  static int known = -1;
-  int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-  if (k < 0) {
-    __builtin_cpu_init();
-    k = __builtin_cpu_supports("avx2") ? 1 : 0;
-    __atomic_store_n(&known, k, __ATOMIC_RELAXED);
-  }
-  return k;
-}
 #endif
 
 void cas_norm_cdf_many(const double *x, double *p, size_t n) {
   size_t done = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (have_avx2()) {
+  if (cas_cpu_has_avx2()) {
     done = cdf_avx2(x, p, n);
     for (size_t i = 0; i < done; i++)
       if (!(p[i] >= 1e-280) || !isfinite(x[i])) p[i] = cas_norm_cdf(x[i]);
