@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "rng.h"
+#include "vecmath.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -540,4 +541,96 @@ Test(rng_binomial, ends) {
     cr_assert_eq(cas_rng_binomial(&rng, 0, 0.5), 0);
     cr_assert_eq(cas_rng_binomial(&rng, UINT32_MAX, 1e-300), 0);
   }
+}
+
+/* The inversion from an approximate start, (1 - p)^m within 1e-11 (the
+ * sparse kernel's, from vector log1p and exp): the same count as the
+ * exact search for every u, also for the u that sit on or next to the
+ * boundaries s_j of the exact search (the reference below is that search,
+ * Devroye's inversion as rng.c writes it). Without its margin the
+ * approximate search does miss some of them (so the boundaries are
+ * where this test looks). */
+static uint32_t exact_search(double u, uint32_t m, double p) {
+  double f0 = exp((double)m * log1p(-p));
+  if (u < f0) return 0;
+  double r = p / (1.0 - p), f = f0, sum = f0;
+  uint32_t j = 0;
+  while (u >= sum && j < m) {
+    f *= r * (double)(m - j) / (double)(j + 1);
+    j++;
+    sum += f;
+  }
+  return j;
+}
+
+Test(rng_binomial, hinted_search_is_the_exact_search) {
+  static const uint32_t ms[] = {1, 7, 50, 700, 5000, 200000};
+  static const double ps[] = {1e-6, 1e-3, 0.011, 0.1, 0.3, 0.5};
+  static const double err[] = {0.0, 1e-11, -1e-11, 3e-12};
+  cas_rng rng;
+  cas_rng_init(&rng, 11, CAS_RNG_TEST, 0);
+  long checked = 0, missed_without_margin = 0;
+  for (size_t a = 0; a < COUNT(ms); a++)
+    for (size_t b = 0; b < COUNT(ps); b++) {
+      uint32_t m = ms[a];
+      double p = ps[b];
+      if ((double)m * -log1p(-p) > 690.0) continue;   /* one run only */
+      double f0 = exp((double)m * log1p(-p));
+      /* the boundaries s_0 .. s_40 and their neighbours, and 200 uniforms */
+      double us[3 * 41 + 200];
+      int nu = 0;
+      double r = p / (1.0 - p), f = f0, sum = f0;
+      for (uint32_t j = 0; j <= 40 && j <= m; j++) {
+        us[nu++] = sum;
+        us[nu++] = nextafter(sum, 0.0);
+        us[nu++] = nextafter(sum, 1.0);
+        f *= r * (double)(m - j) / (double)(j + 1);
+        sum += f;
+      }
+      for (int i = 0; i < 200; i++) us[nu++] = cas_rng_uniform(&rng);
+      for (size_t e = 0; e < COUNT(err); e++) {
+        double f0h = f0 * (1.0 + err[e]);
+        for (int i = 0; i < nu; i++) {
+          if (!(us[i] < 1.0)) continue;
+          uint32_t want = exact_search(us[i], m, p);
+          cr_assert_eq(cas_rng_binomial_search_hinted(us[i], m, p, f0h, CAS_BINOMIAL_HINT_MARGIN),
+                       want, "m %u, p %g, u %.17g, f0 off by %g", m, p, us[i], err[e]);
+          checked++;
+          if (cas_rng_binomial_search_hinted(us[i], m, p, f0h, 0.0) != want) missed_without_margin++;
+        }
+      }
+    }
+  cr_log_info("hinted search: %ld draws checked, %ld missed without the margin", checked,
+              missed_without_margin);
+  cr_expect_gt(missed_without_margin, 0, "the boundaries were not exercised");
+}
+
+/* From a stream: the same counts and the same draws used as
+ * cas_rng_binomial_inverse, with the start from the vector functions, and
+ * with starts it must not use (p > 1/2, several runs, NaN, 0). */
+Test(rng_binomial, hinted_draws_are_the_inverse_draws) {
+  static const uint32_t ns[] = {3, 700, 5000, 100000, 2000000};
+  static const double ps[] = {2e-5, 0.004, 0.02, 0.25, 0.5, 0.7};
+  double start[COUNT(ns) * COUNT(ps)];
+  for (size_t a = 0; a < COUNT(ns); a++)
+    for (size_t b = 0; b < COUNT(ps); b++) start[a * COUNT(ps) + b] = -ps[b];
+  cas_log1p_many(start, COUNT(start));
+  for (size_t a = 0; a < COUNT(ns); a++)
+    for (size_t b = 0; b < COUNT(ps); b++) start[a * COUNT(ps) + b] *= (double)ns[a];
+  cas_exp_many(start, COUNT(start));
+  for (size_t i = 0; i < COUNT(start); i++)
+    for (int bad = 0; bad < 3; bad++) {
+      uint32_t n = ns[i / COUNT(ps)];
+      double p = ps[i % COUNT(ps)], f0h = bad == 0 ? start[i] : bad == 1 ? NAN : 0.0;
+      if ((double)n * fmin(p, 1.0 - p) > 30000.0) continue;   /* O(mean) a draw */
+      cas_rng x, y;
+      cas_rng_init(&x, 5, CAS_RNG_TEST, i);
+      cas_rng_init(&y, 5, CAS_RNG_TEST, i);
+      for (int d = 0; d < 300; d++) {
+        uint32_t want = cas_rng_binomial_inverse(&x, n, p);
+        cr_assert_eq(cas_rng_binomial_inverse_hinted(&y, n, p, f0h), want, "n %u, p %g, draw %d", n,
+                     p, d);
+      }
+      cr_assert_eq(cas_rng_uniform(&x), cas_rng_uniform(&y), "n %u, p %g: draws used differ", n, p);
+    }
 }

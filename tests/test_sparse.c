@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gaps.h"
 #include "kernel.h"
 #include "normal.h"
 #include "plan.h"
@@ -327,4 +328,49 @@ Test(sparse, loans_alike_are_drawn_as_a_count, .timeout = 300, .fini = cleanup) 
   release(&a);
   cas_portfolio_destroy(pf);
   cas_scenario_destroy(sc);
+}
+
+/* The thinning's bracket (gaps.h) with the slopes the kernel computes
+ * (cas_thin_slopes, vector exp): every decision is v < Phi(x), also for v
+ * on and next to Phi(x) and for x at the bucket's ends, for buckets in both
+ * tails, near 0 and wide or narrow. With the tangent 1% too flat the
+ * bracket is wrong somewhere, and this test sees it (so it looks where the
+ * lines decide). */
+static long thinning_mismatches(double slope_error) {
+  static const double lows[] = {-12.0, -8.5, -5.0, -3.2, -2.0, -1.0, -0.45, 0.0, 0.3, 1.5, 4.0};
+  static const double widths[] = {1e-7, 1e-3, 0.05, 0.3, 1.0};
+  long bad = 0;
+  for (size_t a = 0; a < sizeof lows / sizeof *lows; a++)
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+      double x_min = lows[a], x_max = lows[a] + widths[w];
+      if (x_min < 0.0 && x_max > 0.0) continue;   /* no bracket across 0 */
+      double xb[2] = {x_max, x_min}, phi;
+      cas_thin_slopes(xb, &phi, 1);
+      double p_max = cas_norm_cdf(x_max) * (1.0 + 2e-12), p_min = cas_norm_cdf(x_min) * (1.0 - 2e-12);
+      cas_thin t;
+      cas_thin_init(&t, x_min, x_max, p_min, p_max, phi * (1.0 + slope_error));
+      for (int i = 0; i <= 400; i++) {
+        double x = i == 400 ? x_max : x_min + (x_max - x_min) * i / 400.0;
+        double px = cas_norm_cdf(x);
+        double vs[] = {px, nextafter(px, 0.0), nextafter(px, 1.0), px * (1.0 - 1e-10),
+                       px * (1.0 + 1e-10), px * 0.999, px * 1.001, p_min, p_max * 0.5,
+                       p_max * (1.0 - 1e-12)};
+        for (size_t k = 0; k < sizeof vs / sizeof *vs; k++) {
+          if (!(vs[k] < p_max)) continue;   /* v = U p_max < p_max */
+          int want = vs[k] < px;
+          if (cas_thin_keep(&t, vs[k], x) != want) {
+            if (slope_error == 0.0)
+              cr_log_error("x in [%g, %g], x %.17g, v %.17g: kept %d", x_min, x_max, x, vs[k],
+                           !want);
+            bad++;
+          }
+        }
+      }
+    }
+  return bad;
+}
+
+Test(sparse, thinning_bracket_decides_as_phi) {
+  cr_expect_eq(thinning_mismatches(0.0), 0);
+  cr_expect_gt(thinning_mismatches(-0.01), 0, "a tangent 1%% too flat went unnoticed");
 }

@@ -20,6 +20,7 @@
 
 #include "normal.h"
 #include "rng.h"
+#include "vecmath.h"
 
 typedef struct cas_gaps {
   double inv_log_q;   /* 1 / log(1 - p) < 0; -0.0 when p == 1, so every gap is 0 */
@@ -93,22 +94,42 @@ typedef struct cas_thin {
   int bracket;             /* 0: no lines */
 } cas_thin;
 
+/* phi_end: the normal density at the end of [x_min, x_max] nearer 0 (x_max
+ * when x_max <= 0, x_min when x_min >= 0; cas_norm_pdf, or within a
+ * relative 1e-14 of it), the tangent's slope. */
 static inline void cas_thin_init(cas_thin *t, double x_min, double x_max, double p_min,
-                                 double p_max) {
+                                 double p_max, double phi_end) {
   *t = (cas_thin){.p_min = p_min};
   if (!(p_max > 1e-280) || !(x_max > x_min) || !isfinite(x_min) || !isfinite(x_max)) return;
   double chord = (p_max - p_min) / (x_max - x_min);
   if (x_max <= 0.0) {
-    t->lo_p = p_max, t->lo_x = x_max, t->lo_slope = cas_norm_pdf(x_max);
+    t->lo_p = p_max, t->lo_x = x_max, t->lo_slope = phi_end;
     t->hi_p = p_min, t->hi_x = x_min, t->hi_slope = chord;
   } else if (x_min >= 0.0) {
     t->lo_p = p_min, t->lo_x = x_min, t->lo_slope = chord;
-    t->hi_p = p_min, t->hi_x = x_min, t->hi_slope = cas_norm_pdf(x_min);
+    t->hi_p = p_min, t->hi_x = x_min, t->hi_slope = phi_end;
   } else {
     return;
   }
   t->tol = 1e-9 * p_max;
   t->bracket = 1;
+}
+
+/* The slopes cas_thin_init takes for n buckets at once, xb holding each
+ * bucket's (x_max, x_min) pair: phi at the end nearer 0, from the vector
+ * exp (vecmath.h) as cas_norm_pdf computes it, with its correction of the
+ * rounding of x^2; within a relative 1e-14 of cas_norm_pdf, far inside the
+ * bracket's tolerance. Infinite or NaN ends give 0 (no bracket then). */
+static inline void cas_thin_slopes(const double *xb, double *phi, size_t n) {
+  for (size_t b = 0; b < n; b++) {
+    double x = xb[2 * b] <= 0.0 ? xb[2 * b] : xb[2 * b + 1];
+    phi[b] = isfinite(x) ? -0.5 * (x * x) : 0.0;
+  }
+  cas_exp_many(phi, n);
+  for (size_t b = 0; b < n; b++) {
+    double x = xb[2 * b] <= 0.0 ? xb[2 * b] : xb[2 * b + 1];
+    phi[b] = isfinite(x) ? phi[b] * (CAS_INV_SQRT_2PI * (1.0 - 0.5 * fma(x, x, -(x * x)))) : 0.0;
+  }
 }
 
 /* Whether a candidate of latent bound x (from its threshold, computed as

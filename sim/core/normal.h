@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#define CAS_INV_SQRT_2PI 0.39894228040143267794 /* 1/sqrt(2 pi) */
 double cas_norm_pdf(double x);
 /* Phi(x) = P(Z <= x). */
 double cas_norm_cdf(double x);

@@ -175,8 +175,7 @@ double cas_rng_keyed_uniform(uint64_t seed, uint32_t purpose, uint64_t a, uint64
  * f(k + 1) = f(k) (m - k) / (k + 1) p / q, over a run of m trials whose
  * f(0) = q^m = f0 >= e^-700. Most draws of a sparse bucket are 0, settled
  * by the first comparison. */
-static uint32_t binomial_run(cas_rng *rng, uint32_t m, double p, double f0) {
-  double u = cas_rng_uniform(rng);
+static uint32_t binomial_search(double u, uint32_t m, double p, double f0) {
   if (u < f0) return 0;
   double r = p / (1.0 - p), f = f0, sum = f0;
   uint32_t j = 0;
@@ -186,6 +185,10 @@ static uint32_t binomial_run(cas_rng *rng, uint32_t m, double p, double f0) {
     sum += f;
   }
   return j;
+}
+
+static uint32_t binomial_run(cas_rng *rng, uint32_t m, double p, double f0) {
+  return binomial_search(cas_rng_uniform(rng), m, p, f0);
 }
 
 /* Runs of at most 700 / -log(1 - p) trials keep f0 a normal number; their
@@ -284,4 +287,38 @@ uint32_t cas_rng_binomial_inverse(cas_rng *rng, uint32_t n, double p) {
   if (!(p > 0.0) || n == 0) return 0;
   if (p >= 1.0) return n;
   return p <= 0.5 ? binomial_low(rng, n, p) : n - binomial_low(rng, n, 1.0 - p);
+}
+
+/* The search of binomial_search from an approximate f0, f0h: its partial
+ * sums s'_j are the exact search's s_j computed from f0h instead of f0 by
+ * the same operations, so |s'_j / s_j - 1| <= |f0h / f0 - 1| + (2 j + 2)
+ * 2^-53 or so (each product and sum rounds on its own): below 1e-10 while
+ * f0h is within 1e-11 of f0 and j <= 10^5. Both sequences increase with j
+ * and K is the least j with u < s_j (or m): when u clears s'_(K-1) and
+ * s'_K by a relative margin above that, every comparison falls as it
+ * would with s_j, and K is the exact search's. Else (odds of about
+ * 2 margin a draw, or K > 10^5) f0 is computed exactly and the search run
+ * again with the same u. Only for one run (f0h >= 2^-1008 > e^-699, so
+ * that (1 - p)^m >= e^-700 whatever f0h's error). */
+uint32_t cas_rng_binomial_search_hinted(double u, uint32_t m, double p, double f0h, double margin) {
+  if (u < f0h * (1.0 - margin)) return 0;
+  if (u > f0h * (1.0 + margin)) {
+    double r = p / (1.0 - p), f = f0h, sum = f0h, below = f0h;
+    uint32_t j = 0;
+    while (u >= sum && j < m) {
+      f *= r * (double)(m - j) / (double)(j + 1);
+      j++;
+      below = sum;
+      sum += f;
+    }
+    if (j <= 100000 && below <= u * (1.0 - margin) && (j == m || u < sum * (1.0 - margin))) return j;
+  }
+  return binomial_search(u, m, p, exp((double)m * log1p(-p)));
+}
+
+uint32_t cas_rng_binomial_inverse_hinted(cas_rng *rng, uint32_t n, double p, double f0h) {
+  if (n > 0 && p > 0.0 && p <= 0.5 && f0h >= 0x1p-1008 && f0h <= 1.0)
+    return cas_rng_binomial_search_hinted(cas_rng_uniform(rng), n, p, f0h,
+                                          CAS_BINOMIAL_HINT_MARGIN);
+  return cas_rng_binomial_inverse(rng, n, p);
 }

@@ -176,4 +176,17 @@ uint32_t cas_rng_binomial(cas_rng *rng, uint32_t n, double p);
  * count (common random numbers), which BTRD's rejection does not give. */
 uint32_t cas_rng_binomial_inverse(cas_rng *rng, uint32_t n, double p);
 
+/* cas_rng_binomial_inverse's draw, the same bits from the same stream,
+ * given f0h, an approximation of (1 - p)^n within a relative 1e-11 (from
+ * vectorised log1p and exp, vecmath.h), where its search starts: the
+ * exact value is computed only when the uniform falls within a relative
+ * CAS_BINOMIAL_HINT_MARGIN of a boundary the approximation draws (about 2
+ * draws in 10^9; rng.c says why the answer is then the same). An f0h
+ * outside [2^-1008, 1] (NaN, 0) is not used. */
+#define CAS_BINOMIAL_HINT_MARGIN 1e-9
+uint32_t cas_rng_binomial_inverse_hinted(cas_rng *rng, uint32_t n, double p, double f0h);
+/* Its search for a given uniform u, one run of m <= n trials, p in
+ * (0, 1/2], with the margin as a parameter (for the tests). */
+uint32_t cas_rng_binomial_search_hinted(double u, uint32_t m, double p, double f0h, double margin);
+
 #endif

@@ -604,9 +604,9 @@ cas_status cas_kernel_run(const cas_kernel *kernel, const cas_plan *plan,
   double *scratch = malloc((size_t)threads * nscratch * sizeof *scratch);
   size_t nbits = (size_t)plan->max_bucket / 64 + 1;
   uint64_t *bits = calloc((size_t)threads * nbits, sizeof *bits);
-  size_t nbp = 0;   /* bucket_p: 4 per bucket of the year with the most */
+  size_t nbp = 0;   /* bucket_p: 6 per bucket of the year with the most */
   for (int t = 0; t < years; t++)
-    if (4 * cas_plan_year(plan, t)->nbuckets > nbp) nbp = 4 * cas_plan_year(plan, t)->nbuckets;
+    if (6 * cas_plan_year(plan, t)->nbuckets > nbp) nbp = 6 * cas_plan_year(plan, t)->nbuckets;
   double *bucket_p = malloc((size_t)threads * (nbp ? nbp : 1) * sizeof *bucket_p);
   /* per thread: own defaults by segment, then (multi-year cascade) the year's by round */
   size_t nints = (nseg ? nseg : 1) + (year_cascade ? res->rounds_cap : 0);

@@ -250,7 +250,7 @@ typedef struct cas_path_rows {
   double *year_contagion;  /* [nsegments] multi-year with a cascade: the year's contagion loss */
   int32_t *year_rounds;    /* [rounds_cap] multi-year with a cascade: the year's defaults by round */
   uint64_t *bits;          /* [max_bucket / 64 + 1] zeros, the sparse kernel's scratch (left zero) */
-  double *bucket_p;        /* [4 nbuckets of the largest year] the sparse kernel's scratch */
+  double *bucket_p;        /* [6 nbuckets of the largest year] the sparse kernel's scratch */
   /* 1: nothing needs to know which loans default, only how many by bucket
    * (no cascade or guarantees, pools, stochastic LGD, realised EAD or later
    * years, and no loan sink or one that takes a bucket's loss): a bucket
