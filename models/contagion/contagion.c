@@ -32,7 +32,7 @@
 #include "normal.h"
 
 enum { SPILL_BATCH = 64 };
-#define INV_SQRT_2PI 0.39894228040143267794
+
 /* A round's hits are added up a block of 2^BLOCK_SHIFT positions at a
  * time: the block's sums (32 KB) stay in L1, and a book of 10^6 loans has
  * 245 blocks, few enough for the counting sort's scatter to write to lines
@@ -328,7 +328,7 @@ cas_status cas_cascade_watch_calls(cas_cascade_ws *ws, const cas_contagion *c, c
   /* room for the calls of one default in 16 loans (beyond, the path finds
    * them from defaulted) */
   ws->called_cap = ws->n / 16 + 1024;
-  ws->called = malloc(ws->called_cap * sizeof *ws->called);
+  ws->called = malloc((ws->called_cap + 1) * sizeof *ws->called);   /* + 1: default0's spare */
   if (!ws->called) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory: a cascade workspace");
   ws->has_calls = c->has_calls;
   return CAS_OK;
@@ -553,7 +553,7 @@ static inline double sparse_slack(const path_state *ps, uint32_t k, int s, doubl
  * survivor is cleared only when the exact test would clear it too. */
 #define SLACK_MARGIN 1e-14
 static inline double slack_after(double slack, double d) {
-  return slack - INV_SQRT_2PI * d * (1.0 + 1e-9);
+  return slack - CAS_INV_SQRT_2PI * d * (1.0 + 1e-9);
 }
 
 static inline double first_slack(const path_state *ps, const cas_bucket *bk, int s, double shift,
