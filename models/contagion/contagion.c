@@ -363,9 +363,18 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
 }
 
 void cas_cascade_begin(cas_cascade_ws *ws) {
-  for (size_t d = 0; d < ws->ndefaulted; d++) {
-    uint32_t k = ws->defaulted[d];
-    ws->dbits[k >> 6] = 0;   /* whole words: other bits in it are defaults too, or 0 */
+  /* The last path's defaults: word by word where they are few, else the
+   * whole bitmap at once (sequential: cheaper than a random store per
+   * default once there is one default in 8 words; at 10^6 loans the
+   * default book has about 11,000 a path against 15,625 words). */
+  size_t words = (ws->n + 63) / 64;
+  if (ws->ndefaulted > words / 8) {
+    memset(ws->dbits, 0, words * sizeof *ws->dbits);
+  } else {
+    for (size_t d = 0; d < ws->ndefaulted; d++) {
+      uint32_t k = ws->defaulted[d];
+      ws->dbits[k >> 6] = 0;   /* whole words: other bits in it are defaults too, or 0 */
+    }
   }
   cas_cascade_begin_year(ws);
 }
@@ -374,8 +383,12 @@ void cas_cascade_begin_year(cas_cascade_ws *ws) {
   /* fresh too: a round stopped by a failed allocation leaves its entries
    * there only */
   const cas_touched_list *lists[] = {&ws->touched, &ws->recent, &ws->fresh};
-  for (size_t i = 0; i < 3; i++)
-    for (size_t j = 0; j < lists[i]->n; j++) ws->tbits[lists[i]->pos[j] >> 6] = 0;
+  size_t words = (ws->n + 63) / 64;
+  if (ws->touched.n + ws->recent.n + ws->fresh.n > words / 8)   /* as dbits in cas_cascade_begin */
+    memset(ws->tbits, 0, words * sizeof *ws->tbits);
+  else
+    for (size_t i = 0; i < 3; i++)
+      for (size_t j = 0; j < lists[i]->n; j++) ws->tbits[lists[i]->pos[j] >> 6] = 0;
   ws->ndefaulted = 0;
   ws->ncalled = 0;
   ws->n0 = 0;
