@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 enum { HUGE_PAGE = 2u << 20 };
 
@@ -18,4 +21,22 @@ void *cas_alloc_large(size_t size, int zero) {
 #endif
   if (zero) memset(p, 0, rounded);
   return p;
+}
+
+int cas_small_pages_begin(void) {
+#if defined(__linux__) && defined(PR_SET_THP_DISABLE)
+  int was = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+  if (was == 0) prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  return was;
+#else
+  return -1;
+#endif
+}
+
+void cas_small_pages_end(int was) {
+#if defined(__linux__) && defined(PR_SET_THP_DISABLE)
+  if (was == 0) prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
+#else
+  (void)was;
+#endif
 }

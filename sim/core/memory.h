@@ -20,4 +20,16 @@
 /* Like malloc(size); zeroed if zero is set. NULL on failure. */
 void *cas_alloc_large(size_t size, int zero);
 
+/* Small pages for the memory the process first touches from begin to end
+ * (Linux: transparent huge pages off for the process, PR_SET_THP_DISABLE;
+ * elsewhere nothing): for the CSV loaders, whose arrays are written and
+ * read in sequence, where huge pages save no TLB misses and, on the
+ * virtual machines here, make the first touch slower: the 10^7-loan book
+ * loaded in 4.0 to 4.7 s with them, 2.3 to 2.9 s without
+ * (docs/PERFORMANCE.md). Memory touched before keeps its pages. A
+ * process-wide hint, so end puts back what begin found (its return
+ * value). */
+int cas_small_pages_begin(void);
+void cas_small_pages_end(int was);
+
 #endif

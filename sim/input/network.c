@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "memory.h"
 #include "network_build.h"
 
 const char *const cas_link_type_names[CAS_NLINK_TYPES] = {"supply_chain", "guarantee"};
@@ -562,8 +563,19 @@ cas_status cas_network_load_csv(const char *path, const cas_portfolio *pf, cas_n
   return cas_network_load_csv_mem(path, NULL, 0, pf, out, err);
 }
 
+static cas_status load_links(const char *path, const void *data, size_t size,
+                             const cas_portfolio *pf, cas_network **out, cas_error *err);
+
 cas_status cas_network_load_csv_mem(const char *path, const void *data, size_t size,
                                     const cas_portfolio *pf, cas_network **out, cas_error *err) {
+  int pages = cas_small_pages_begin();   /* arrays written in sequence (memory.h) */
+  cas_status st = load_links(path, data, size, pf, out, err);
+  cas_small_pages_end(pages);
+  return st;
+}
+
+static cas_status load_links(const char *path, const void *data, size_t size,
+                             const cas_portfolio *pf, cas_network **out, cas_error *err) {
   *out = NULL;
   if (pf->n > UINT32_MAX)
     return cas_error_set(err, CAS_ERR_INPUT, "%s: portfolio too large for a network (got %zu loans, expected at most %lu)",

@@ -48,6 +48,7 @@
 
 #include "csv.h"
 #include "ksum.h"
+#include "memory.h"
 #include "repeats.h"
 #include "portfolio_build.h"
 
@@ -628,7 +629,9 @@ cas_status cas_portfolio_load_csv_mem(const char *path, const void *data, size_t
   L.row_cap = 1024;
   L.p = cas_portfolio_alloc(L.row_cap);
   if (L.p) L.p->tax = declared ? cas_taxonomy_copy(declared) : cas_taxonomy_create();
+  int pages = cas_small_pages_begin();   /* arrays written in sequence (memory.h) */
   st = L.p && L.p->tax ? load(&L) : cas_csv_nomem(&L.csv);
+  cas_small_pages_end(pages);
   cas_csv_close(&L.csv);
   strpool_free(&L.ids);
   strpool_free(&L.parks);
