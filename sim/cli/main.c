@@ -820,9 +820,11 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
  * into). The tunables are read when a program starts, so the program
  * starts itself again with them set, once, before anything else happens
  * (the same process id, arguments and environment otherwise): the run on
- * 10^5 loans went from 0.15 s to 0.10 s (docs/PERFORMANCE.md). Not when the user set
- * GLIBC_TUNABLES's malloc.hugetlb or CASCADE_HUGE_PAGES=0, nor under
- * valgrind, whose tool an exec would leave. */
+ * 10^5 loans went from 0.15 s to 0.10 s (docs/PERFORMANCE.md). The CSV
+ * loaders turn them off while they read (cas_small_pages_begin, memory.h).
+ * Not when the user set GLIBC_TUNABLES's malloc.hugetlb or
+ * CASCADE_HUGE_PAGES=0, nor under valgrind, whose tool an exec would
+ * leave. */
 static void with_huge_pages(char **argv) {
   const char *off = getenv("CASCADE_HUGE_PAGES"), *t = getenv("GLIBC_TUNABLES");
   const char *preload = getenv("LD_PRELOAD");
