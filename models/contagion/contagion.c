@@ -349,6 +349,7 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->tail);
   free(ws->phi);
   free(ws->exact);
+  free(ws->span);
   cas_cascade_list *lists[] = {&ws->items, &ws->sorted};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
   free(ws->pending.v);
@@ -782,31 +783,156 @@ static void spill_over(path_state *ps, const double *count) {
 /* Network rounds                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* The round's hits (ws->items, in frontier order, counted by block in
- * ws->block_start[b + 1] as gathered) added up by target: one
- * stable counting-sort pass by block into ws->sorted, then, block by block,
- * the sums in a block-sized array. Writes (target, sum) for every target not
- * yet defaulted, in increasing order, back into ws->items. Each target's
- * hits are added in frontier order. */
-static int group_hits(cas_cascade_ws *ws) {
-  size_t m = ws->items.n, nb = ws->nblocks;
+/* A round's hits: the weighted links of defaulted[d0, d1), in that order.
+ * Two passes, so that no prefetch's address waits on a load: the sources'
+ * link ranges first (offsets read OFFSET_AHEAD sources after their
+ * prefetch, into ws->span), then the links, each source's prefetched
+ * EDGES_AHEAD sources ahead from its range. A defaulted loan has two links
+ * at the median, so prefetching within one would hide nothing. */
+enum { OFFSET_AHEAD = 32, EDGES_AHEAD = 16 };
+
+static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1) {
+  ws->items.n = 0;
+  size_t *count = ws->block_start + 1;
   unsigned shift = ws->block_shift;
+  memset(ws->block_start, 0, (ws->nblocks + 1) * sizeof *ws->block_start);
+  size_t nd = d1 - d0;
+  if (!grow(ws, (void **)&ws->span, &ws->span_cap, 0, nd, 2 * sizeof *ws->span)) return 0;
+  const uint32_t *src = ws->defaulted + d0, *off = c->offset;
+  uint32_t *span = ws->span;
+  size_t total = 0;
+  for (size_t j = 0; j < nd && j < OFFSET_AHEAD; j++) __builtin_prefetch(&off[src[j]]);
+  for (size_t j = 0; j < nd; j++) {
+    if (j + OFFSET_AHEAD < nd) __builtin_prefetch(&off[src[j + OFFSET_AHEAD]]);
+    uint32_t e0 = off[src[j]], e1 = off[src[j] + 1];
+    span[2 * j] = e0;
+    span[2 * j + 1] = e1;
+    total += e1 - e0;
+  }
+  if (!reserve(ws, &ws->items, total)) return 0;
+  cas_cascade_item *out = ws->items.v;
+  const cas_cascade_edge *edge = c->edge;
+  for (size_t j = 0; j < nd && j < EDGES_AHEAD; j++) __builtin_prefetch(&edge[span[2 * j]]);
+  for (size_t j = 0; j < nd; j++) {
+    if (j + EDGES_AHEAD < nd) __builtin_prefetch(&edge[span[2 * (j + EDGES_AHEAD)]]);
+    for (uint32_t e = span[2 * j]; e < span[2 * j + 1]; e++) {
+      uint32_t t = edge[e].target;
+      *out++ = (cas_cascade_item){t, 0, edge[e].weight};
+      count[t >> shift]++;
+    }
+  }
+  ws->items.n = total;
+  return 1;
+}
+
+/* Flags in the pad of a round's targets that take the exact test: the
+ * segment (16 bits: up to CAS_SEGMENTS_MAX segments), whether it was
+ * touched before; the epoch above (14 bits: at most max_rounds + 1 <= 1001
+ * epochs). */
+enum { T_SEGMENT = 0xffff, T_PRIOR = 0x10000, T_EPOCH_SHIFT = 18, DECIDE_AHEAD = 16 };
+_Static_assert(CAS_SEGMENTS_MAX - 1 <= T_SEGMENT, "a segment must fit the target flags");
+
+/* One target of a round (pass 1 below): position v, not defaulted, hit
+ * for `hit` in all this round; tw: whether it has a touched entry; b: the
+ * bucket walk. Returns 1 when v takes the exact test, written at *x with
+ * its flags (at_fresh: its entry's index in fresh, or UINT32_MAX). */
+typedef struct pass1_state {
+  cas_touched_list *f;
+  size_t at_t, at_r, b;
+} pass1_state;
+
+static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, double hit, int tw,
+                               cas_cascade_item *x, uint32_t *at_fresh_out) {
+  cas_cascade_ws *ws = ps->ws;
+  const cas_plan *plan = ps->plan;
+  int sparse = !ws->eps_all_known;
+  const cas_bucket *bk = plan->buckets;
+  while (v >= bk[st->b].first + bk[st->b].count) st->b++;
+  int s = bk[st->b].segment;
+  uint32_t flags = (uint32_t)s, epoch = ps->epoch, at_fresh = UINT32_MAX;
+  double shift = hit;
+  if (tw) {
+    touched_ref prior = find_prior(ws, &st->at_r, &st->at_t, v);
+    cas_touched_list *l = prior.l;
+    size_t i = prior.i;
+    shift = l->shift[i] + hit;
+    l->shift[i] = shift;
+    epoch = l->epoch[i];
+    flags |= T_PRIOR;
+    if (sparse) {
+      double slack = slack_after(l->slack[i], hit * ps->inv_scale * ps->inv_w[s]);
+      int clears = l->slack[i] >= 0.0 && slack >= 0.0;
+      l->slack[i] = slack;   /* a lower bound, or negative: unknown */
+      if (clears) return 0;
+    }
+  } else {
+    cas_touched_list *f = st->f;
+    double first = -1.0;
+    if (sparse) first = first_slack(ps, &bk[st->b], s, shift, cas_rng_keyed_next(ps->key, v));
+    at_fresh = (uint32_t)f->n;
+    f->pos[f->n] = v;
+    f->epoch[f->n] = epoch;
+    f->shift[f->n] = shift;
+    f->slack[f->n++] = first;
+    if (first >= 0.0) return 0;
+  }
+  /* the exact test (pass 1b) reads the loan's threshold: its line is
+   * fetched now, a round's pass ahead (a round's exact tests touch
+   * about 1,000 lines) */
+  if (sparse) __builtin_prefetch(&plan->loans[v]);
+  *x = (cas_cascade_item){v, flags | epoch << T_EPOCH_SHIFT, shift};
+  *at_fresh_out = at_fresh;
+  return 1;
+}
+
+/* One round of network hits from defaulted[d0, d1).
+ *
+ * The hits (ws->items, in frontier order, counted by block as gathered)
+ * are added up by target: one stable counting-sort pass by block into
+ * ws->sorted, then, block by block, the sums in a block-sized array, each
+ * target's hits in frontier order. The block's targets not yet defaulted
+ * then take pass 1 in increasing position, a word of 64 positions at a
+ * time (the default and touched bits read once a word).
+ *
+ * Pass 1: the total shift, with the earlier rounds' from the touched lists
+ * (updated in place, with the slack), its segment from the bucket it lies
+ * in, the epoch of its eps, and whether its slack (or, when first touched,
+ * the bound from its bucket's largest threshold) clears it without reading
+ * its own threshold. A target first touched joins fresh now, in increasing
+ * position, with its bound as its slack (pass 2 replaces it if it takes
+ * the exact test); the others, and every target of the dense kernel, are
+ * listed for the exact test (in ws->items, behind what was read, with
+ * their index in fresh in ws->exact). A target that then defaults keeps
+ * its entry: the entries of defaulted loans are never read again (every
+ * search is for a survivor, every scan passes them over). */
+static int network_round(path_state *ps, size_t d0, size_t d1) {
+  cas_cascade_ws *ws = ps->ws;
+  const cas_plan *plan = ps->plan;
+  int sparse = !ws->eps_all_known;
+  if (!gather(ps->c, ws, d0, d1)) return 0;
+  size_t m = ws->items.n, nb = ws->nblocks;
+  unsigned bshift = ws->block_shift;
   size_t *start = ws->block_start;
   if (!reserve(ws, &ws->sorted, m)) return 0;
+  ws->fresh.n = 0;
+  if (!reserve_touched(ws, &ws->fresh, m)) return 0;
+  if (!grow(ws, (void **)&ws->exact, &ws->exact_cap, 0, m, sizeof *ws->exact)) return 0;
   const cas_cascade_item *in = ws->items.v;
   for (size_t b = 0; b < nb; b++) start[b + 1] += start[b];
   cas_cascade_item *by_block = ws->sorted.v;
-  for (size_t i = 0; i < m; i++) by_block[start[in[i].pos >> shift]++] = in[i];
+  for (size_t i = 0; i < m; i++) by_block[start[in[i].pos >> bshift]++] = in[i];
   /* now block b holds by_block[b ? start[b - 1] : 0, start[b]) */
-  cas_cascade_item *out = ws->items.v;   /* written behind what was read */
-  size_t n_out = 0, from = 0;
+  cas_cascade_item *tg = ws->items.v;   /* the exact tests, written behind what was read */
+  uint32_t *ex = ws->exact;
+  size_t q = 0, from = 0;
+  pass1_state st = {.f = &ws->fresh};
   double *sum = ws->sum;
   uint64_t *hit = ws->hit;
-  size_t words = ((size_t)1 << shift) / 64;
+  size_t words = ((size_t)1 << bshift) / 64;
   for (size_t b = 0; b < nb; b++) {
     size_t to = start[b];
     if (to == from) continue;
-    uint32_t base = (uint32_t)(b << shift);
+    uint32_t base = (uint32_t)(b << bshift);
     for (size_t i = from; i < to; i++) {
       uint32_t off = by_block[i].pos - base;
       uint64_t bit = (uint64_t)1 << (off & 63);
@@ -821,125 +947,19 @@ static int group_hits(cas_cascade_ws *ws) {
       uint64_t word = hit[wi];
       if (!word) continue;
       hit[wi] = 0;
-      uint64_t dead = ws->dbits[(base >> 6) + wi];   /* blocks are whole words of dbits */
-      word &= ~dead;
+      size_t w = (base >> 6) + wi;   /* blocks are whole words of dbits and tbits */
+      word &= ~ws->dbits[w];
+      uint64_t touched = ws->tbits[w];
+      ws->tbits[w] = touched | word;   /* the first touched join fresh in pass1_target */
       while (word) {
         unsigned bit = (unsigned)__builtin_ctzll(word);
         word &= word - 1;
         uint32_t off = (uint32_t)(wi * 64 + bit);
-        out[n_out++] = (cas_cascade_item){base + off, 0, sum[off]};
+        q += (size_t)pass1_target(ps, &st, base + off, sum[off], (int)((touched >> bit) & 1u),
+                                  &tg[q], &ex[q]);
       }
     }
     from = to;
-  }
-  ws->items.n = n_out;
-  return 1;
-}
-
-/* A round's hits: the weighted links of defaulted[d0, d1), in that order.
- * The offsets and link lists of sources further on are prefetched: a
- * defaulted loan has two links at the median, so prefetching within one
- * would hide nothing. */
-enum { OFFSET_AHEAD = 32, EDGES_AHEAD = 16 };
-
-static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1) {
-  ws->items.n = 0;
-  size_t *count = ws->block_start + 1;
-  unsigned shift = ws->block_shift;
-  memset(ws->block_start, 0, (ws->nblocks + 1) * sizeof *ws->block_start);
-  for (size_t d = d0; d < d1; d++) {
-    if (d + OFFSET_AHEAD < d1) __builtin_prefetch(&c->offset[ws->defaulted[d + OFFSET_AHEAD]]);
-    if (d + EDGES_AHEAD < d1) __builtin_prefetch(&c->edge[c->offset[ws->defaulted[d + EDGES_AHEAD]]]);
-    uint32_t u = ws->defaulted[d];
-    uint32_t e0 = c->offset[u], e1 = c->offset[u + 1];
-    if (e1 == e0) continue;
-    if (!reserve(ws, &ws->items, e1 - e0)) return 0;
-    cas_cascade_item *out = ws->items.v + ws->items.n;
-    for (uint32_t e = e0; e < e1; e++) {
-      uint32_t t = c->edge[e].target;
-      *out++ = (cas_cascade_item){t, 0, c->edge[e].weight};
-      count[t >> shift]++;
-    }
-    ws->items.n += (size_t)(e1 - e0);
-  }
-  return 1;
-}
-
-/* Flags in the pad of a round's targets that take the exact test: the
- * segment (16 bits: up to CAS_SEGMENTS_MAX segments), whether it was
- * touched before; the epoch above (14 bits: at most max_rounds + 1 <= 1001
- * epochs). */
-enum { T_SEGMENT = 0xffff, T_PRIOR = 0x10000, T_EPOCH_SHIFT = 18, DECIDE_AHEAD = 16 };
-_Static_assert(CAS_SEGMENTS_MAX - 1 <= T_SEGMENT, "a segment must fit the target flags");
-
-/* One round of network hits from defaulted[d0, d1). */
-static int network_round(path_state *ps, size_t d0, size_t d1) {
-  cas_cascade_ws *ws = ps->ws;
-  const cas_plan *plan = ps->plan;
-  int sparse = !ws->eps_all_known;
-  if (!gather(ps->c, ws, d0, d1) || !group_hits(ws)) return 0;
-  cas_cascade_item *tg = ws->items.v;   /* the round's targets, increasing, with their sums */
-  size_t m = ws->items.n;
-
-  /* Pass 1, in order: the total shift, with the earlier rounds' from the
-   * touched lists (updated in place, with the slack), its segment from the
-   * bucket it lies in, the epoch of its eps, and whether its slack (or,
-   * when first touched, the bound from its bucket's largest threshold)
-   * clears it without reading its own threshold. A target first touched
-   * joins fresh now, in increasing position, with its bound as its slack
-   * (pass 2 replaces it if it takes the exact test); the others, and
-   * every target of the dense kernel, are listed for the exact test. A
-   * target that then defaults keeps its entry: the entries of defaulted
-   * loans are never read again (every search is for a survivor, every
-   * scan passes them over). */
-  ws->fresh.n = 0;
-  if (!reserve_touched(ws, &ws->fresh, m)) return 0;
-  if (!grow(ws, (void **)&ws->exact, &ws->exact_cap, 0, m, 2 * sizeof *ws->exact)) return 0;
-  cas_touched_list *f = &ws->fresh;
-  uint32_t *ex = ws->exact;
-  size_t q = 0;   /* exact tests */
-  size_t at_t = 0, at_r = 0, b = 0;
-  const cas_bucket *bk = plan->buckets;
-  for (size_t i = 0; i < m; i++) {
-    uint32_t v = tg[i].pos;
-    while (v >= bk[b].first + bk[b].count) b++;
-    int s = bk[b].segment;
-    uint32_t flags = (uint32_t)s, epoch = ps->epoch, at_fresh = UINT32_MAX;
-    double hit = tg[i].value, shift = hit;
-    touched_ref prior = {NULL, 0};
-    if (is_touched(ws, v)) prior = find_prior(ws, &at_r, &at_t, v);
-    if (prior.l) {
-      cas_touched_list *l = prior.l;
-      size_t x = prior.i;
-      shift = l->shift[x] + hit;
-      l->shift[x] = shift;
-      epoch = l->epoch[x];
-      flags |= T_PRIOR;
-      if (sparse) {
-        double slack = slack_after(l->slack[x], hit * ps->inv_scale * ps->inv_w[s]);
-        int clears = l->slack[x] >= 0.0 && slack >= 0.0;
-        l->slack[x] = slack;   /* a lower bound, or negative: unknown */
-        if (clears) continue;
-      }
-    } else {
-      double first = -1.0;
-      if (sparse) first = first_slack(ps, &bk[b], s, shift, cas_rng_keyed_next(ps->key, v));
-      at_fresh = (uint32_t)f->n;
-      f->pos[f->n] = v;
-      f->epoch[f->n] = epoch;
-      f->shift[f->n] = shift;
-      f->slack[f->n++] = first;
-      ws->tbits[v >> 6] |= (uint64_t)1 << (v & 63);
-      if (first >= 0.0) continue;
-    }
-    /* the exact test (pass 1b) reads the loan's threshold: its line is
-     * fetched now, a round's pass ahead (a round's exact tests touch
-     * about 1,000 lines) */
-    if (sparse) __builtin_prefetch(&plan->loans[v]);
-    tg[i].value = shift;
-    tg[i].aux = flags | epoch << T_EPOCH_SHIFT;
-    ex[2 * q] = (uint32_t)i;
-    ex[2 * q++ + 1] = at_fresh;
   }
 
   /* Pass 1b (sparse kernel): the exact tests' two values of Phi,
@@ -950,7 +970,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     if (q && !grow(ws, (void **)&ws->phi, &ws->phi_cap, 0, 4 * q, sizeof *ws->phi)) return 0;
     double *x = ws->phi, *p = ws->phi + 2 * q;
     for (size_t j = 0; j < q; j++) {
-      const cas_cascade_item *t = &tg[ex[2 * j]];
+      const cas_cascade_item *t = &tg[j];
       uint32_t flags = t->aux;
       int s = (int)(flags & T_SEGMENT);
       double th = plan->loans[t->pos].threshold;
@@ -967,14 +987,15 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
    * values, and cas_norm_cdf's where they are too close to call); defaults
    * join the frontier in increasing position, survivors keep their new
    * slack. */
-  at_t = at_r = 0;
+  size_t at_t = 0, at_r = 0;
+  cas_touched_list *f = &ws->fresh;
   for (size_t j = 0; j < q; j++) {
     if (!sparse && j + DECIDE_AHEAD < q) {
-      uint32_t ahead = tg[ex[2 * (j + DECIDE_AHEAD)]].pos;
+      uint32_t ahead = tg[j + DECIDE_AHEAD].pos;
       __builtin_prefetch(&plan->loans[ahead]);
       __builtin_prefetch(&ws->eps[ahead]);
     }
-    const cas_cascade_item *t = &tg[ex[2 * j]];
+    const cas_cascade_item *t = &tg[j];
     uint32_t v = t->pos, flags = t->aux, epoch = flags >> T_EPOCH_SHIFT;
     int s = (int)(flags & T_SEGMENT);
     double shift = t->value;
@@ -1000,7 +1021,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       touched_ref prior = find_prior(ws, &at_r, &at_t, v);
       prior.l->slack[prior.i] = slack;
     } else {
-      f->slack[ex[2 * j + 1]] = slack;
+      f->slack[ex[j]] = slack;
     }
   }
 
@@ -1149,19 +1170,26 @@ static void book_calls(const cas_contagion *c, const lgd_draws *ld, cas_cascade_
 }
 
 /* Adds defaulted[d0, d1) up by segment into count. Consecutive defaults
- * mostly share a segment (round 0's come bucket by bucket), so they are
- * counted in runs: one add to count a run, not a chain of adds to the same
- * memory (the counts are whole numbers: the same either way). */
+ * mostly share a segment (round 0's come bucket by bucket, a segment's
+ * buckets one after the other), and a segment's loans are the positions
+ * [seg_first[s], seg_first[s + 1]): a default inside the current run's
+ * range is counted without reading its segment (a cache miss at a random
+ * position); only a default outside it looks its segment up and starts a
+ * run. One add per run, not a chain of adds to the same memory (the counts
+ * are whole numbers: the same either way). */
 static void count_defaults(const cas_contagion *c, const cas_cascade_ws *ws, size_t d0, size_t d1,
                            double *count) {
   if (d0 >= d1) return;
   int s = c->segment[ws->defaulted[d0]];
+  uint32_t lo = c->seg_first[s], hi = c->seg_first[s + 1];
   double run = 0.0;
   for (size_t d = d0; d < d1; d++) {
-    int t = c->segment[ws->defaulted[d]];
-    if (t != s) {
+    uint32_t v = ws->defaulted[d];
+    if (v - lo >= hi - lo) {   /* outside [lo, hi) */
       count[s] += run;
-      s = t;
+      s = c->segment[v];
+      lo = c->seg_first[s];
+      hi = c->seg_first[s + 1];
       run = 0.0;
     }
     run += 1.0;

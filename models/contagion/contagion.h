@@ -210,9 +210,11 @@ typedef struct cas_cascade_ws {
   struct cas_bucket_tail *tail;   /* [nbuckets] a bucket's Phi at its largest bound, cached */
   double *phi;                    /* a round's exact tests: their Phi arguments, then values */
   size_t phi_cap;
-  uint32_t *exact;                /* a round's targets that take the exact test: pairs of
-                                     (index among the targets, index in fresh or UINT32_MAX) */
-  size_t exact_cap;               /* in pairs */
+  uint32_t *exact;                /* a round's targets that take the exact test: their index
+                                     in fresh, or UINT32_MAX */
+  size_t exact_cap;
+  uint32_t *span;                 /* a round's sources' link ranges: pairs (first, end) */
+  size_t span_cap;                /* in pairs */
   int scalar_exact;               /* tests only: every exact test takes the scalar fallback
                                      (cas_norm_cdf), as when the vector values are too close
                                      to call; the decisions are the same either way */
