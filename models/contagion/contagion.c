@@ -49,6 +49,64 @@ void cas_network_guaranteed(const cas_network *net, double *guaranteed) {
   }
 }
 
+/* The links' distinct weights, and each link's index among them: an
+ * open-addressing table on the weights' bit patterns (0 marks an empty
+ * slot: a link of weight 0 is left out), grown to stay at most half full. */
+typedef struct weight_map {
+  uint64_t *bits;
+  uint32_t *id;
+  size_t cap;        /* slots, a power of 2 */
+  double *weight;    /* [n] by index */
+  size_t n, weight_cap;
+} weight_map;
+
+static int weight_map_grow(weight_map *m) {
+  size_t cap = m->cap ? 2 * m->cap : 64;
+  uint64_t *bits = calloc(cap, sizeof *bits);
+  uint32_t *id = malloc(cap * sizeof *id);
+  if (!bits || !id) {
+    free(bits);
+    free(id);
+    return 0;
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->bits[i]) continue;
+    size_t h = cas_rng_mix64(m->bits[i]) & (cap - 1);
+    while (bits[h]) h = (h + 1) & (cap - 1);
+    bits[h] = m->bits[i];
+    id[h] = m->id[i];
+  }
+  free(m->bits);
+  free(m->id);
+  m->bits = bits;
+  m->id = id;
+  m->cap = cap;
+  return 1;
+}
+
+/* The index of weight w (not 0), added if new; UINT32_MAX: out of memory. */
+static uint32_t weight_id(weight_map *m, double w) {
+  uint64_t b;
+  memcpy(&b, &w, sizeof b);
+  if (2 * (m->n + 1) > m->cap && !weight_map_grow(m)) return UINT32_MAX;
+  size_t h = cas_rng_mix64(b) & (m->cap - 1);
+  while (m->bits[h]) {
+    if (m->bits[h] == b) return m->id[h];
+    h = (h + 1) & (m->cap - 1);
+  }
+  if (m->n == m->weight_cap) {
+    size_t cap = m->weight_cap ? 2 * m->weight_cap : 16;
+    double *v = realloc(m->weight, cap * sizeof *v);
+    if (!v) return UINT32_MAX;
+    m->weight = v;
+    m->weight_cap = cap;
+  }
+  m->weight[m->n] = w;
+  m->bits[h] = b;
+  m->id[h] = (uint32_t)m->n;
+  return (uint32_t)m->n++;
+}
+
 cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
                                 const cas_portfolio *pf, const cas_network *net,
                                 cas_contagion **out, cas_error *err) {
@@ -125,7 +183,8 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
    * more, each is scaled down in proportion (the plan books the same
    * min(sum, EAD) as covered). */
   double guaranteed_ead = 0.0;
-  for (size_t i = 0; i < n; i++) {
+  weight_map wm = {0};
+  for (size_t i = 0; ok && i < n; i++) {
     uint32_t at = c->offset[pos[i]];
     uint32_t at_call = c->call_start[pos[i]];
     long double total = 0.0L;   /* amounts near DBL_MAX must not add up to infinity */
@@ -138,7 +197,14 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
       int t = net->type[e];
       uint32_t v = net->target[e];
       double w = net->weight[e] * scale[t];
-      if (w != 0.0) c->edge[at++] = (cas_cascade_edge){pos[v], 0, w};
+      if (w != 0.0) {
+        uint32_t id = weight_id(&wm, w);
+        if (id == UINT32_MAX) {
+          ok = 0;
+          break;
+        }
+        c->edge[at++] = (cas_cascade_edge){pos[v], id};
+      }
       if (t == CAS_LINK_GUARANTEE)
         c->call[at_call++] =
             (cas_cascade_item){pos[v], (uint32_t)cas_plan_segment_of(plan, pf, v),
@@ -147,6 +213,15 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
   }
   c->guaranteed_ead = guaranteed_ead;
   free(pos);
+  free(wm.bits);
+  free(wm.id);
+  c->weight = wm.weight;
+  c->nweights = wm.n;
+  if (!ok) {
+    cas_contagion_destroy(c);
+    return cas_error_set(err, CAS_ERR_NOMEM, "out of memory for the network model (%zu links)",
+                         net->nlinks);
+  }
   if (c->ncalls) {
     c->guarantor = malloc(c->ncalls * sizeof *c->guarantor);
     if (!c->guarantor) {
@@ -254,6 +329,7 @@ void cas_contagion_destroy(cas_contagion *c) {
   if (!c) return;
   free(c->offset);
   free(c->edge);
+  free(c->weight);
   free(c->call_start);
   free(c->call);
   free(c->has_calls);
@@ -350,8 +426,9 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->phi);
   free(ws->exact);
   free(ws->span);
-  cas_cascade_list *lists[] = {&ws->items, &ws->sorted};
-  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) free(lists[i]->v);
+  free(ws->items.v);
+  free(ws->hits);
+  free(ws->sorted);
   free(ws->pending.v);
   cas_touched_list *touched[] = {&ws->touched, &ws->recent, &ws->fresh, &ws->merged};
   for (size_t i = 0; i < sizeof touched / sizeof touched[0]; i++) {
@@ -394,7 +471,7 @@ void cas_cascade_begin_year(cas_cascade_ws *ws) {
   ws->ncalled = 0;
   ws->n0 = 0;
   ws->path_serial++;   /* the cached bucket tails of earlier paths are stale */
-  ws->items.n = ws->sorted.n = ws->touched.n = ws->recent.n = ws->fresh.n = ws->pending.n = 0;
+  ws->items.n = ws->touched.n = ws->recent.n = ws->fresh.n = ws->pending.n = 0;
 }
 
 static inline int is_touched(const cas_cascade_ws *ws, uint32_t k) {
@@ -791,8 +868,7 @@ static void spill_over(path_state *ps, const double *count) {
  * at the median, so prefetching within one would hide nothing. */
 enum { OFFSET_AHEAD = 32, EDGES_AHEAD = 16 };
 
-static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1) {
-  ws->items.n = 0;
+static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t d1, size_t *m) {
   size_t *count = ws->block_start + 1;
   unsigned shift = ws->block_shift;
   memset(ws->block_start, 0, (ws->nblocks + 1) * sizeof *ws->block_start);
@@ -809,19 +885,19 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
     span[2 * j + 1] = e1;
     total += e1 - e0;
   }
-  if (!reserve(ws, &ws->items, total)) return 0;
-  cas_cascade_item *out = ws->items.v;
+  if (!grow(ws, (void **)&ws->hits, &ws->hits_cap, 0, total, sizeof *ws->hits)) return 0;
+  cas_cascade_hit *out = ws->hits;
   const cas_cascade_edge *edge = c->edge;
   for (size_t j = 0; j < nd && j < EDGES_AHEAD; j++) __builtin_prefetch(&edge[span[2 * j]]);
   for (size_t j = 0; j < nd; j++) {
     if (j + EDGES_AHEAD < nd) __builtin_prefetch(&edge[span[2 * (j + EDGES_AHEAD)]]);
     for (uint32_t e = span[2 * j]; e < span[2 * j + 1]; e++) {
       uint32_t t = edge[e].target;
-      *out++ = (cas_cascade_item){t, 0, edge[e].weight};
+      *out++ = (cas_cascade_hit){t, edge[e].weight};
       count[t >> shift]++;
     }
   }
-  ws->items.n = total;
+  *m = total;
   return 1;
 }
 
@@ -887,10 +963,10 @@ static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, doub
 
 /* One round of network hits from defaulted[d0, d1).
  *
- * The hits (ws->items, in frontier order, counted by block as gathered)
- * are added up by target: one stable counting-sort pass by block into
- * ws->sorted, then, block by block, the sums in a block-sized array, each
- * target's hits in frontier order. The block's targets not yet defaulted
+ * The hits (ws->hits, in frontier order, counted by block as gathered)
+ * are added up by target, at their links' weights: one stable
+ * counting-sort pass by block into ws->sorted, then, block by block, the
+ * sums in a block-sized array, each target's hits in frontier order. The block's targets not yet defaulted
  * then take pass 1 in increasing position, a word of 64 positions at a
  * time (the default and touched bits read once a word).
  *
@@ -909,20 +985,23 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
   cas_cascade_ws *ws = ps->ws;
   const cas_plan *plan = ps->plan;
   int sparse = !ws->eps_all_known;
-  if (!gather(ps->c, ws, d0, d1)) return 0;
-  size_t m = ws->items.n, nb = ws->nblocks;
+  size_t m = 0, nb = ws->nblocks;
+  if (!gather(ps->c, ws, d0, d1, &m)) return 0;
   unsigned bshift = ws->block_shift;
   size_t *start = ws->block_start;
-  if (!reserve(ws, &ws->sorted, m)) return 0;
+  if (!grow(ws, (void **)&ws->sorted, &ws->sorted_cap, 0, m, sizeof *ws->sorted)) return 0;
+  ws->items.n = 0;
+  if (!reserve(ws, &ws->items, m)) return 0;
   ws->fresh.n = 0;
   if (!reserve_touched(ws, &ws->fresh, m)) return 0;
   if (!grow(ws, (void **)&ws->exact, &ws->exact_cap, 0, m, sizeof *ws->exact)) return 0;
-  const cas_cascade_item *in = ws->items.v;
+  const cas_cascade_hit *in = ws->hits;
+  const double *weight = ps->c->weight;
   for (size_t b = 0; b < nb; b++) start[b + 1] += start[b];
-  cas_cascade_item *by_block = ws->sorted.v;
+  cas_cascade_hit *by_block = ws->sorted;
   for (size_t i = 0; i < m; i++) by_block[start[in[i].pos >> bshift]++] = in[i];
   /* now block b holds by_block[b ? start[b - 1] : 0, start[b]) */
-  cas_cascade_item *tg = ws->items.v;   /* the exact tests, written behind what was read */
+  cas_cascade_item *tg = ws->items.v;   /* the exact tests */
   uint32_t *ex = ws->exact;
   size_t q = 0, from = 0;
   pass1_state st = {.f = &ws->fresh};
@@ -937,10 +1016,10 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
       uint32_t off = by_block[i].pos - base;
       uint64_t bit = (uint64_t)1 << (off & 63);
       if (hit[off >> 6] & bit) {
-        sum[off] += by_block[i].value;
+        sum[off] += weight[by_block[i].weight];
       } else {
         hit[off >> 6] |= bit;
-        sum[off] = by_block[i].value;
+        sum[off] = weight[by_block[i].weight];
       }
     }
     for (size_t wi = 0; wi < words; wi++) {

@@ -72,14 +72,23 @@ typedef struct cas_spill_term {
   double beta;       /* [SD per unit default rate] */
 } cas_spill_term;
 
-/* A link as the cascade reads it: 16 bytes, the target by plan position.
- * The links of a defaulted loan are read in sequence; what the target needs
- * (threshold, segment) is read after sorting, in target order. */
+/* A link as the cascade reads it: 8 bytes, the target by plan position and
+ * its weight by index into the model's table of distinct weights (a
+ * network has few: the built-in one seven), so that the links of a
+ * defaulted loan, read at a random place, span fewer cache lines and the
+ * array stays smaller than the last-level cache holds for longer. What
+ * the target needs (threshold, segment) is read after sorting, in target
+ * order. */
 typedef struct cas_cascade_edge {
   uint32_t target;     /* plan position of the loan hit */
-  uint32_t pad;
-  double weight;       /* scaled weight [SD] */
+  uint32_t weight;     /* index into cas_contagion.weight */
 } cas_cascade_edge;
+
+/* A round's hit as gathered: the target and the link's weight index. */
+typedef struct cas_cascade_hit {
+  uint32_t pos;
+  uint32_t weight;
+} cas_cascade_hit;
 
 /* A loan and a number: a link's hit on its target (weight), a guarantee
  * (the guarantor and the covered amount x the guarantor's LGD). */
@@ -104,6 +113,8 @@ typedef struct cas_contagion {
                                     (4 bytes, so that the cascade's lookups miss less) */
   cas_cascade_edge *edge;        /* [nedges] */
   size_t nedges;
+  double *weight;                /* [nweights] the links' distinct scaled weights [SD], by index */
+  size_t nweights;
   uint32_t *call_start;          /* [n + 1] guarantees on the loan at plan position k */
   cas_cascade_item *call;        /* [ncalls] (guarantor position, covered amount x its LGD [CNY]) */
   size_t ncalls;
@@ -183,7 +194,9 @@ typedef struct cas_cascade_ws {
   double *eps;           /* [n] idiosyncratic values (dense kernel only, else NULL) */
   int eps_all_known;     /* the dense kernel writes eps of every loan */
   int oom;               /* a list could not grow */
-  cas_cascade_list items, sorted; /* a round's hits, before and after grouping by block */
+  cas_cascade_list items;         /* a round's exact tests (network_round) */
+  cas_cascade_hit *hits, *sorted; /* a round's hits, before and after grouping by block */
+  size_t hits_cap, sorted_cap;
   unsigned block_shift;  /* positions are grouped in blocks of 2^block_shift */
   size_t nblocks;
   size_t *block_start;   /* [nblocks + 1] */

@@ -132,7 +132,8 @@ static size_t make_groups(const cas_plan *plan, const cas_contagion *model, uint
   enum { NC = CAS_CALIBRATION_CLASSES };
   size_t n = plan->n;
   for (size_t k = 0; k < n; k++) in_weight[k] = 0.0;
-  for (size_t e = 0; e < model->nedges; e++) in_weight[model->edge[e].target] += model->edge[e].weight;
+  for (size_t e = 0; e < model->nedges; e++)
+    in_weight[model->edge[e].target] += model->weight[model->edge[e].weight];
   int nseg = plan->nsegments;
   size_t (*size)[NC] = calloc((size_t)nseg, sizeof *size);
   uint32_t (*id)[NC] = calloc((size_t)nseg, sizeof *id);
