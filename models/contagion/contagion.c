@@ -643,6 +643,7 @@ static inline double sparse_slack(const path_state *ps, uint32_t k, int s, doubl
  * when t_hi > 0: unknown). The factor and the margin cover rounding, so a
  * survivor is cleared only when the exact test would clear it too. */
 #define SLACK_MARGIN 1e-14
+#define DEFAULTED_SLACK INFINITY   /* the slack of an entry whose loan has defaulted */
 static inline double slack_after(double slack, double d) {
   return slack - CAS_INV_SQRT_2PI * d * (1.0 + 1e-9);
 }
@@ -762,8 +763,10 @@ static void spill_bucket_sparse(path_state *ps, size_t b, double old) {
 /* The slacks of a segment's entries are lowered a chunk at a time, in a
  * loop the compiler vectorises, counting the chunk's entries whose bound no
  * longer clears them (most chunks have none); those then take the exact
- * test in order. An entry of a survivor that has defaulted since is never
- * read again: its slack may change as any other. */
+ * test in order. An entry whose loan has defaulted is never read again for
+ * a decision: its slack is set to +infinity (DEFAULTED_SLACK) when the loan
+ * defaults, so that it never counts as unclear (else every chunk holding a
+ * cascade default would be searched entry by entry in every pass). */
 enum { SLACK_CHUNK = 64 };
 
 static void spill_touched(path_state *ps, cas_touched_list *l, int s, double moved) {
@@ -786,11 +789,18 @@ static void spill_touched(path_state *ps, cas_touched_list *l, int s, double mov
       if (slack[i] >= 0.0) continue;
       unclear -= 1.0;
       uint32_t k = l->pos[i];
-      if (cas_cascade_is_defaulted(ws, k)) continue;
+      if (cas_cascade_is_defaulted(ws, k)) {
+        slack[i] = DEFAULTED_SLACK;
+        continue;
+      }
       double exact = sparse_slack(ps, k, s, l->shift[i], l->epoch[i],
                                   cas_rng_keyed_next(ps->key, k));
-      if (exact < 0.0) mark_default(ws, k);
-      else slack[i] = exact - SLACK_MARGIN;
+      if (exact < 0.0) {
+        mark_default(ws, k);
+        slack[i] = DEFAULTED_SLACK;
+      } else {
+        slack[i] = exact - SLACK_MARGIN;
+      }
     }
   }
 }
@@ -1091,11 +1101,11 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     double exact = p2 - u * p1, err = 4.0 * CAS_NORM_CDF_MANY_TOL * (p2 + u * p1);
     if (!(fabs(exact) > err) || ws->scalar_exact) exact = sparse_slack(ps, v, s, shift, epoch, u);
     else if (exact > 0.0) exact -= err;
+    double slack = exact - SLACK_MARGIN;
     if (exact < 0.0) {
       mark_default(ws, v);
-      continue;
+      slack = DEFAULTED_SLACK;
     }
-    double slack = exact - SLACK_MARGIN;
     if (flags & T_PRIOR) {
       touched_ref prior = find_prior(ws, &at_r, &at_t, v);
       prior.l->slack[prior.i] = slack;
