@@ -426,6 +426,8 @@ void cas_cascade_ws_destroy(cas_cascade_ws *ws) {
   free(ws->phi);
   free(ws->exact);
   free(ws->span);
+  free(ws->dloss);
+  free(ws->dseg);
   free(ws->items.v);
   free(ws->hits);
   free(ws->sorted);
@@ -478,7 +480,30 @@ static inline int is_touched(const cas_cascade_ws *ws, uint32_t k) {
   return (int)((ws->tbits[k >> 6] >> (k & 63)) & 1u);
 }
 
-static inline void mark_default(cas_cascade_ws *ws, uint32_t k) {
+/* Room for the cascade's defaults' losses and segments, doubled; 0 (and
+ * ws->oom) when memory runs out. */
+static int grow_cascade_defaults(cas_cascade_ws *ws) {
+  size_t cap = ws->dloss_cap ? 2 * ws->dloss_cap : 1024;
+  double *loss = realloc(ws->dloss, cap * sizeof *loss);
+  if (loss) ws->dloss = loss;
+  uint16_t *seg = loss ? realloc(ws->dseg, cap * sizeof *seg) : NULL;
+  if (!seg) {
+    ws->oom = 1;
+    return 0;
+  }
+  ws->dseg = seg;
+  ws->dloss_cap = cap;
+  return 1;
+}
+
+/* A default of the cascade: loan k of segment s, with its loss at mean LGD
+ * (loans[k].loss), kept beside it while its record is in cache, for the
+ * end of the path. Out of memory: not marked (the run fails: ws->oom). */
+static inline void mark_default(cas_cascade_ws *ws, uint32_t k, int s, double loss) {
+  size_t i = ws->ndefaulted - ws->n0;
+  if (i >= ws->dloss_cap && !grow_cascade_defaults(ws)) return;
+  ws->dloss[i] = loss;
+  ws->dseg[i] = (uint16_t)s;
   ws->dbits[k >> 6] |= (uint64_t)1 << (k & 63);
   ws->defaulted[ws->ndefaulted++] = k;
 }
@@ -752,7 +777,7 @@ static void spill_bucket_sparse(path_state *ps, size_t b, double old) {
         q_min = conditional_pd(t_lo, t_lo + move);
       }
       double t = (ln[pos[j]].threshold * ps->inv_scale - a - old) * inv_w;
-      if (v < q_min || v < conditional_pd(t, t + move)) mark_default(ws, k);
+      if (v < q_min || v < conditional_pd(t, t + move)) mark_default(ws, k, s, ln[pos[j]].loss);
     }
   }
 }
@@ -796,7 +821,7 @@ static void spill_touched(path_state *ps, cas_touched_list *l, int s, double mov
       double exact = sparse_slack(ps, k, s, l->shift[i], l->epoch[i],
                                   cas_rng_keyed_next(ps->key, k));
       if (exact < 0.0) {
-        mark_default(ws, k);
+        mark_default(ws, k, s, ps->plan->loans[k].loss);
         slack[i] = DEFAULTED_SLACK;
       } else {
         slack[i] = exact - SLACK_MARGIN;
@@ -817,7 +842,7 @@ static void spill_segment_dense(path_state *ps, int s) {
       touched_ref r = find_prior(ws, &at_r, &at_t, k);
       shift = r.l->shift[r.i];
     }
-    if (dense_defaults(ps, k, s, shift)) mark_default(ws, k);
+    if (dense_defaults(ps, k, s, shift)) mark_default(ws, k, s, ps->plan->loans[k].loss);
   }
 }
 
@@ -1089,7 +1114,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     int s = (int)(flags & T_SEGMENT);
     double shift = t->value;
     if (!sparse) {
-      if (dense_defaults(ps, v, s, shift)) mark_default(ws, v);
+      if (dense_defaults(ps, v, s, shift)) mark_default(ws, v, s, plan->loans[v].loss);
       continue;
     }
     double u = cas_rng_keyed_next(ps->key, v);
@@ -1103,7 +1128,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
     else if (exact > 0.0) exact -= err;
     double slack = exact - SLACK_MARGIN;
     if (exact < 0.0) {
-      mark_default(ws, v);
+      mark_default(ws, v, s, plan->loans[v].loss);
       slack = DEFAULTED_SLACK;
     }
     if (flags & T_PRIOR) {
@@ -1367,11 +1392,12 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
    * were called, and the guarantees of the cascade's defaults. */
   for (size_t d = n0; d < ws->ndefaulted; d++) {
     uint32_t v = ws->defaulted[d];
-    double loss = at_draw(&ld, v, plan->loans[v].loss);
-    out->seg_loss[c->segment[v]] += loss;
+    int s = ws->dseg[d - n0];
+    double loss = at_draw(&ld, v, ws->dloss[d - n0]);
+    out->seg_loss[s] += loss;
     cas_loan_sink_book(out->sink, v, loss);
     if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, loss);
-    out->seg_defaults[c->segment[v]]++;
+    out->seg_defaults[s]++;
   }
   for (size_t i = 0; i < ws->pending.n; i++) {
     const cas_pending_call *p = &ws->pending.v[i];

@@ -226,6 +226,10 @@ typedef struct cas_cascade_ws {
   uint32_t *exact;                /* a round's targets that take the exact test: their index
                                      in fresh, or UINT32_MAX */
   size_t exact_cap;
+  double *dloss;                  /* the cascade's defaults, defaulted[n0 + i]: loss at mean
+                                     LGD [CNY], */
+  uint16_t *dseg;                 /* and segment */
+  size_t dloss_cap;
   uint32_t *span;                 /* a round's sources' link ranges: pairs (first, end) */
   size_t span_cap;                /* in pairs */
   int scalar_exact;               /* tests only: every exact test takes the scalar fallback
