@@ -1399,10 +1399,22 @@ static void path_network(const cas_contagion *c, const cas_plan *plan, cas_casca
     if (out->pool_claims) cas_plan_pool_claim(plan, out->pool_claims, v, loss);
     out->seg_defaults[s]++;
   }
-  for (size_t i = 0; i < ws->pending.n; i++) {
-    const cas_pending_call *p = &ws->pending.v[i];
-    uint32_t g = p->guarantor;
-    if (cas_cascade_is_defaulted(ws, g)) {
+  /* (a chunk of the broken ones at a time, their call and segment
+   * prefetched first, so that those misses overlap) */
+  enum { BROKEN_CHUNK = 256 };
+  const cas_pending_call *broken[BROKEN_CHUNK];
+  for (size_t i = 0; i < ws->pending.n;) {
+    int nb = 0;
+    for (; i < ws->pending.n && nb < BROKEN_CHUNK; i++) {
+      const cas_pending_call *p = &ws->pending.v[i];
+      if (!cas_cascade_is_defaulted(ws, p->guarantor)) continue;
+      __builtin_prefetch(&c->call[p->call]);
+      __builtin_prefetch(&c->segment[p->guarantor]);
+      broken[nb++] = p;
+    }
+    for (int j = 0; j < nb; j++) {
+      const cas_pending_call *p = broken[j];
+      uint32_t g = p->guarantor;
       /* the covered part is the borrower's, lost at the borrower's LGD */
       double value = at_draw(&ld, p->borrower, c->call[p->call].value);
       out->seg_loss[c->segment[g]] += value;
