@@ -168,10 +168,13 @@ cas_status cas_contagion_create(const cas_scenario *sc, const cas_plan *plan,
     c->edge = cas_alloc_large((c->nedges ? c->nedges : 1) * sizeof *c->edge, 0);
     c->call = malloc((c->ncalls ? c->ncalls : 1) * sizeof *c->call);
     c->has_calls = calloc(n / 64 + 1, sizeof *c->has_calls);
-    ok = c->edge && c->call && c->has_calls;
+    c->has_links = calloc(n / 64 + 1, sizeof *c->has_links);
+    ok = c->edge && c->call && c->has_calls && c->has_links;
   }
-  for (size_t k = 0; ok && k < n; k++)
+  for (size_t k = 0; ok && k < n; k++) {
     if (c->call_start[k + 1] > c->call_start[k]) c->has_calls[k >> 6] |= (uint64_t)1 << (k & 63);
+    if (c->offset[k + 1] > c->offset[k]) c->has_links[k >> 6] |= (uint64_t)1 << (k & 63);
+  }
   if (!ok) {
     free(pos);
     cas_contagion_destroy(c);
@@ -333,6 +336,7 @@ void cas_contagion_destroy(cas_contagion *c) {
   free(c->call_start);
   free(c->call);
   free(c->has_calls);
+  free(c->has_links);
   free(c->guarantor);
   free(c->segment);
   free(c->seg_first);
@@ -915,10 +919,18 @@ static int gather(const cas_contagion *c, cas_cascade_ws *ws, size_t d0, size_t 
   size_t *count = ws->block_start + 1;
   unsigned shift = ws->block_shift;
   memset(ws->block_start, 0, (ws->nblocks + 1) * sizeof *ws->block_start);
-  size_t nd = d1 - d0;
-  if (!grow(ws, (void **)&ws->span, &ws->span_cap, 0, nd, 2 * sizeof *ws->span)) return 0;
-  const uint32_t *src = ws->defaulted + d0, *off = c->offset;
-  uint32_t *span = ws->span;
+  size_t n = d1 - d0, nd = 0;
+  if (!grow(ws, (void **)&ws->span, &ws->span_cap, 0, n, 3 * sizeof *ws->span)) return 0;
+  /* the sources that have links (on the default book, a third of the
+   * loans), without a branch on the bit: the others' offsets are not read */
+  uint32_t *src = ws->span + 2 * n, *span = ws->span;
+  const uint64_t *has = c->has_links;
+  for (size_t j = d0; j < d1; j++) {
+    uint32_t u = ws->defaulted[j];
+    src[nd] = u;
+    nd += (size_t)((has[u >> 6] >> (u & 63)) & 1u);
+  }
+  const uint32_t *off = c->offset;
   size_t total = 0;
   for (size_t j = 0; j < nd && j < OFFSET_AHEAD; j++) __builtin_prefetch(&off[src[j]]);
   for (size_t j = 0; j < nd; j++) {
