@@ -34,6 +34,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #include "normal.h"
 
@@ -111,6 +112,26 @@ void cas_rng_init_book(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t i
   cas_pcg64_advance(rng, offset);
 }
 
+/* The jumps by 2^(CAS_RNG_SEGMENT_LOG2 + j), j = 0..63, on the project's
+ * sequence: the coefficients cas_pcg64_advance squares its way to, built
+ * once (pthread_once: threads start streams concurrently), so that a
+ * stream's start composes one jump per set bit of its index instead of
+ * squaring through 40 bits it does not have. The jumps are powers of one
+ * affine map modulo 2^128, so they commute: the state is the one
+ * cas_pcg64_advance reaches, bit for bit. */
+static cas_rng_jump segment_jump[64];
+static pthread_once_t segment_jump_once = PTHREAD_ONCE_INIT;
+
+static void build_segment_jumps(void) {
+  cas_u128 mult = PCG64_MULT, plus = (CAS_RNG_SEQUENCE << 1u) | 1u;
+  for (int b = 0; b < CAS_RNG_SEGMENT_LOG2 + 64; b++) {
+    if (b >= CAS_RNG_SEGMENT_LOG2)
+      segment_jump[b - CAS_RNG_SEGMENT_LOG2] = (cas_rng_jump){mult, plus};
+    plus = (mult + 1u) * plus;
+    mult *= mult;
+  }
+}
+
 void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
   /* (seed, purpose) through the SplitMix64 finaliser in a chain: every
    * input bit moves every bit of both halves of the start */
@@ -118,7 +139,12 @@ void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index)
   uint64_t hi = mix64(s ^ mix64(p));
   uint64_t lo = mix64(hi ^ mix64(seed ^ 0x5851f42d4c957f2dULL) ^ p);
   cas_pcg64_seed(rng, ((cas_u128)hi << 64) | lo, CAS_RNG_SEQUENCE);
-  cas_pcg64_advance(rng, (cas_u128)index << CAS_RNG_SEGMENT_LOG2);
+  /* advanced by index x 2^CAS_RNG_SEGMENT_LOG2 */
+  pthread_once(&segment_jump_once, build_segment_jumps);
+  for (uint64_t left = index; left; left &= left - 1) {
+    const cas_rng_jump *j = &segment_jump[__builtin_ctzll(left)];
+    rng->state = j->mult * rng->state + j->plus;
+  }
 }
 
 /* The jump on the project's sequence (increment as cas_rng_init sets it):
