@@ -47,20 +47,36 @@ cas_status cas_analytic_compute(const cas_plan *plan, const cas_scenario *sc, co
     double r = out->model_correlation[s], sr = sqrt(r), w = plan->idio[s];
     int sector = cas_taxonomy_segment_sector(plan->tax, s);
     cas_irb_class cls = sc->irb_class ? (cas_irb_class)sc->irb_class[sector] : CAS_IRB_CORPORATE;
+    /* A loan's figures per unit of loss depend on its threshold only
+     * (the bucket fixes the rest), and loans alike share one (a rating
+     * grade's PD, a homogeneous book): they are kept from the previous
+     * loan of the bucket while its threshold is the same, the same values
+     * bit for bit, added in the same order. */
+    double prev = NAN, pd = 0.0, irb_k = 0.0, irb_r = 0.0, vas[CAS_MAX_LEVELS];
     for (uint32_t k = bk->first; k < bk->first + bk->count; k++) {
       double loss = plan->loans[k].loss;
       if (!(loss > 0.0)) continue;
-      double pd = cop->shifted_pd(cop, plan->loans[k].threshold, m);
+      double t = plan->loans[k].threshold;
+      if (!(t == prev)) {
+        prev = t;
+        pd = cop->shifted_pd(cop, t, m);
+        if (pd > 0.0 && pd < 1.0) {
+          double c = cas_norm_quantile(pd);
+          for (int l = 0; l < nl && l < CAS_MAX_LEVELS; l++)
+            vas[l] = cas_norm_cdf((c + sr * zq[l]) / w);
+          irb_k = cas_irb_capital(cls, pd, 1.0, sc->irb_maturity, 50.0);
+          irb_r = cas_irb_correlation(cls, pd, 50.0);
+        }
+      }
       if (!(pd > 0.0)) continue;
       if (pd >= 1.0) {   /* certain default: the whole loss at every level */
         for (int l = 0; l < nl; l++) out->vasicek[(size_t)l * nseg + s] += loss;
         continue;
       }
-      double c = cas_norm_quantile(pd);
-      for (int l = 0; l < nl; l++)
-        out->vasicek[(size_t)l * nseg + s] += loss * cas_norm_cdf((c + sr * zq[l]) / w);
-      out->irb_capital[s] += loss * cas_irb_capital(cls, pd, 1.0, sc->irb_maturity, 50.0);
-      out->irb_correlation[s] += loss * cas_irb_correlation(cls, pd, 50.0);
+      for (int l = 0; l < nl && l < CAS_MAX_LEVELS; l++)
+        out->vasicek[(size_t)l * nseg + s] += loss * vas[l];
+      out->irb_capital[s] += loss * irb_k;
+      out->irb_correlation[s] += loss * irb_r;
       weight[s] += loss;
     }
   }
