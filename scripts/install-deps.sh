@@ -10,7 +10,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git procps
-  libhdf5-dev hdf5-tools libyaml-dev libjansson-dev libssl-dev libcriterion-dev
+  libhdf5-dev hdf5-tools libyaml-dev libjansson-dev libssl-dev libcriterion-dev zlib1g-dev
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
   clang libomp-14-dev
   python3 python3-h5py python3-numpy python3-xarray python3-h5netcdf python3-netcdf4

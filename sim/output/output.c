@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <omp.h>
 
 #include "outfile.h"
 #include "seal.h"
@@ -99,16 +101,80 @@ static hid_t dim_values(writer *w, const char *name, hid_t mem_type, hid_t file_
   return d;
 }
 
+enum { DEFLATE_LEVEL = 4 };
+
+/* The chunks of a compressed variable (whole rows of `rows` rows, the
+ * last one padded with zeros as HDF5 pads a chunk past the dataset's
+ * extent), filtered as HDF5's pipeline would, shuffle then deflate, on the
+ * run's OpenMP threads, and handed to HDF5 ready-made (H5Dwrite_chunk) in
+ * order, a batch at a time so that memory stays a few chunks a thread.
+ * HDF5's own pipeline compresses one chunk after the other on the calling
+ * thread: the file's last phase on runs with many paths (docs/CLUSTER.md).
+ * The filters are the published ones: HDF5's shuffle (byte j of element i
+ * to j x count + i) and its deflate filter (zlib's compress2 at the
+ * dataset's level), so a reader sees the same values through the filters
+ * the dataset declares. Returns 0 on failure (out of memory, zlib, HDF5). */
+static int write_chunks(hid_t d, int rank, const hsize_t *shape, const hsize_t *chunk,
+                        size_t size, const void *data) {
+  size_t row = 1;
+  for (int k = 1; k < rank; k++) row *= (size_t)shape[k];
+  size_t rows = (size_t)chunk[0], count = rows * row, bytes = count * size;
+  size_t nchunks = ((size_t)shape[0] + rows - 1) / rows;
+  int threads = omp_get_max_threads();
+  size_t batch = 4 * (size_t)(threads > 0 ? threads : 1);
+  if (batch > nchunks) batch = nchunks;
+  uLong bound = compressBound((uLong)bytes);
+  unsigned char *out = malloc(batch * (size_t)bound);
+  unsigned char *plain = malloc((size_t)(threads > 0 ? threads : 1) * bytes);
+  uLongf *len = malloc(batch * sizeof *len);
+  int ok = out && plain && len;
+  for (size_t c0 = 0; ok && c0 < nchunks; c0 += batch) {
+    size_t nb = nchunks - c0 < batch ? nchunks - c0 : batch;
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)
+    for (size_t i = 0; i < nb; i++) {
+      size_t r0 = (c0 + i) * rows, r1 = r0 + rows;
+      if (r1 > (size_t)shape[0]) r1 = (size_t)shape[0];
+      size_t have = (r1 - r0) * row;   /* elements in the dataset; the rest are 0 */
+      const unsigned char *src = (const unsigned char *)data + r0 * row * size;
+      unsigned char *dst = plain + (size_t)omp_get_thread_num() * bytes;
+      for (size_t j = 0; j < size; j++) {
+        unsigned char *to = dst + j * count;
+        for (size_t e = 0; e < have; e++) to[e] = src[e * size + j];
+        memset(to + have, 0, count - have);
+      }
+      len[i] = bound;
+      failed |= compress2(out + i * (size_t)bound, &len[i], dst, (uLong)bytes, DEFLATE_LEVEL) !=
+                Z_OK;
+    }
+    if (failed) ok = 0;
+    for (size_t i = 0; ok && i < nb; i++) {
+      hsize_t offset[CAS_DATASET_MAX_RANK] = {0};
+      offset[0] = (hsize_t)((c0 + i) * rows);
+      if (H5Dwrite_chunk(d, H5P_DEFAULT, 0, offset, (size_t)len[i], out + i * (size_t)bound) < 0)
+        ok = 0;
+    }
+  }
+  free(out);
+  free(plain);
+  free(len);
+  return ok;
+}
+
 /* A data variable over rank dimensions (rank 0: a scalar). Per-path
- * variables (first dimension "path") are chunked and compressed. */
+ * variables (first dimension "path") are chunked and compressed, their
+ * chunks in parallel (write_chunks) where the values are stored as they
+ * are in memory (little-endian numbers on a little-endian machine). */
 static void variable(writer *w, const char *name, hid_t mem_type, hid_t file_type, int rank,
                      const hid_t *dims, const hsize_t *shape, const void *data,
                      const char *units, const char *long_name, int compress) {
   if (w->failed) return;
   hid_t space = rank ? H5Screate_simple(rank, shape, NULL) : H5Screate(H5S_SCALAR);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hsize_t chunk[CAS_DATASET_MAX_RANK];
+  int direct = 0;   /* chunks filtered here (write_chunks), not by HDF5 */
   if (compress && shape[0] > 0) {
-    hsize_t chunk[CAS_DATASET_MAX_RANK], row = 1;   /* whole rows, about 64 Ki values a chunk */
+    hsize_t row = 1;   /* whole rows, about 64 Ki values a chunk */
     for (int k = 0; k < rank; k++) {
       chunk[k] = shape[k] ? shape[k] : 1;
       if (k > 0) row *= chunk[k];
@@ -118,12 +184,17 @@ static void variable(writer *w, const char *name, hid_t mem_type, hid_t file_typ
     if (chunk[0] > rows) chunk[0] = rows;
     H5Pset_chunk(dcpl, rank, chunk);
     H5Pset_shuffle(dcpl);
-    H5Pset_deflate(dcpl, 4);
+    H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+    direct = H5Tequal(mem_type, file_type) > 0 && H5Tget_class(file_type) != H5T_STRING &&
+             row > 0;
+    for (int k = 1; k < rank; k++) direct = direct && shape[k] > 0;
   }
   hid_t d = H5Dcreate2(w->file, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(space);
-  if (d < 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+  int written = d >= 0 && (direct ? write_chunks(d, rank, shape, chunk, H5Tget_size(file_type), data)
+                                  : H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+  if (!written) {
     fail(w, name);
     if (d >= 0) H5Dclose(d);
     return;
