@@ -2,6 +2,7 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,18 +21,66 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int by_loss_then_path(const void *a, const void *b) {
-  const ranked *x = a, *y = b;
-  if (x->loss < y->loss) return -1;
-  if (x->loss > y->loss) return 1;
-  return (x->path > y->path) - (x->path < y->path);
+/* A key whose unsigned order is the order of the values: a double's bit
+ * pattern with the sign bit set for x >= 0, all bits flipped for x < 0;
+ * -0 counts as +0 (the two are equal, and then the paths decide). */
+static uint64_t order_key(double x) {
+  if (x == 0.0) x = 0.0;
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  return b >> 63 ? ~b : b | (uint64_t)1 << 63;
 }
 
+/* The paths ordered by loss, then by path (the order is total: every
+ * path is once). A least-significant-digit radix sort of the keys, 8 bits
+ * a pass, stable, on the paths in increasing order, so that equal losses
+ * keep path order; a pass whose digit is the same for every path is
+ * skipped (losses share their high bits). A comparison sort of the same
+ * order took a third of the statistics' time at 20,000 paths. */
 static ranked *rank_paths(uint64_t paths, const double *loss, const double *weight) {
-  ranked *r = malloc((paths ? paths : 1) * sizeof *r);
-  if (!r) return NULL;
-  for (uint64_t p = 0; p < paths; p++) r[p] = (ranked){loss[p], weight ? weight[p] : 1.0, p};
-  qsort(r, paths, sizeof *r, by_loss_then_path);
+  size_t n = (size_t)paths;
+  ranked *r = malloc((n ? n : 1) * sizeof *r);
+  uint64_t *key = malloc((n ? n : 1) * 2 * sizeof *key);
+  uint64_t *idx = malloc((n ? n : 1) * 2 * sizeof *idx);
+  size_t(*count)[256] = calloc(8, sizeof *count);
+  if (!r || !key || !idx || !count) {
+    free(r);
+    free(key);
+    free(idx);
+    free(count);
+    return NULL;
+  }
+  uint64_t *k0 = key, *k1 = key + n, *i0 = idx, *i1 = idx + n;
+  for (size_t p = 0; p < n; p++) {
+    k0[p] = order_key(loss[p]);
+    i0[p] = p;
+    for (int d = 0; d < 8; d++) count[d][(k0[p] >> (8 * d)) & 0xff]++;
+  }
+  for (int d = 0; d < 8; d++) {
+    if (n == 0 || count[d][(k0[0] >> (8 * d)) & 0xff] == n) continue;   /* one digit for all */
+    size_t at = 0;
+    for (int v = 0; v < 256; v++) {
+      size_t c = count[d][v];
+      count[d][v] = at;
+      at += c;
+    }
+    for (size_t p = 0; p < n; p++) {
+      size_t to = count[d][(k0[p] >> (8 * d)) & 0xff]++;
+      k1[to] = k0[p];
+      i1[to] = i0[p];
+    }
+    uint64_t *t = k0;
+    k0 = k1;
+    k1 = t;
+    t = i0;
+    i0 = i1;
+    i1 = t;
+  }
+  for (size_t p = 0; p < n; p++)
+    r[p] = (ranked){loss[i0[p]], weight ? weight[i0[p]] : 1.0, i0[p]};
+  free(key);
+  free(idx);
+  free(count);
   return r;
 }
 
