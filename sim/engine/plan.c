@@ -500,14 +500,25 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   for (size_t b = 0; b < plan->nbuckets; b++) {
     cas_bucket *bk = &plan->buckets[b];
     double tmin = INFINITY, tmax = -INFINITY, same = NAN;
+    /* the copula's threshold of the previous loan's stressed PD, kept
+     * while the PD is the same (a grade's loans share theirs): the same
+     * value, without its quantile */
+    cas_stressed_pd last = {NAN, NAN};
+    double last_t = NAN;
     for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
       size_t i = plan->loan_index[k];
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
       /* a matured loan cannot default (and its EAD, so its loss, is 0) */
-      double t = cas_plan_matured(plan, pf, i)
-                     ? -INFINITY
-                     : cas_plan_threshold(copula, cas_plan_stressed_pd(pf->pd[i],
-                                                                       cas_plan_pd_mult(plan, pf, i)));
+      double t = -INFINITY;
+      if (!cas_plan_matured(plan, pf, i)) {
+        cas_stressed_pd p = cas_plan_stressed_pd(pf->pd[i], cas_plan_pd_mult(plan, pf, i));
+        if (memcmp(&p.pd, &last.pd, sizeof p.pd) != 0 ||
+            memcmp(&p.survival, &last.survival, sizeof p.survival) != 0) {
+          last = p;
+          last_t = cas_plan_threshold(copula, p);
+        }
+        t = last_t;
+      }
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
       plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
       tmin = fmin(tmin, t);
