@@ -136,6 +136,76 @@ Test(stats, standard_errors_match_replication_spread, .timeout = 60) {
   free(loss);
 }
 
+/* The ranking every statistic starts from: by loss, then by path. Losses
+ * with many ties, both zeros, negative values (a net loss after a
+ * mitigant can be), subnormal and huge magnitudes: the tail's paths and
+ * VaR agree with a comparison sort of the same order, written here. */
+typedef struct ref_rank {
+  double loss;
+  uint64_t path;
+} ref_rank;
+
+static int by_loss_path(const void *a, const void *b) {
+  const ref_rank *x = a, *y = b;
+  if (x->loss < y->loss) return -1;
+  if (x->loss > y->loss) return 1;
+  return (x->path > y->path) - (x->path < y->path);
+}
+
+static int by_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+Test(stats, ranking_is_by_loss_then_path) {
+  enum { M = 3001 };
+  static const double values[] = {0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324, 1e300, -1e300,
+                                  2.5, 2.5000000000000004, 1e-300, 7.0};
+  enum { NV = sizeof values / sizeof values[0] };
+  double *loss = malloc(M * sizeof *loss);
+  ref_rank *ref = malloc(M * sizeof *ref);
+  uint64_t *want = malloc(M * sizeof *want);
+  cr_assert(loss && ref && want);
+  cas_rng rng;
+  cas_rng_init(&rng, 11u, CAS_RNG_TEST, 0u);
+  for (uint64_t p = 0; p < M; p++) {
+    /* mostly a few repeated values (ties), some draws (no ties) */
+    loss[p] = p % 3 ? values[cas_rng_below(&rng, NV)] : 1000.0 * (cas_rng_uniform(&rng) - 0.3);
+    ref[p] = (ref_rank){loss[p], p};
+  }
+  qsort(ref, M, sizeof *ref, by_loss_path);
+  /* levels whose VaR rank falls inside each block of ties (where the path
+   * order decides which of the block's paths are in the tail), and a few
+   * others */
+  double levels[NV + 3] = {0.5, 0.99, 0.999};
+  int nl = 3;
+  for (uint64_t r = 0, e; r < M; r = e) {
+    for (e = r + 1; e < M && ref[e].loss == ref[r].loss; e++) continue;
+    if (e - r >= 3 && nl < NV + 3) levels[nl++] = ((r + e) / 2 + 0.5) / M;   /* VaR mid-block */
+  }
+  cr_assert(nl >= 8, "%d blocks of ties", nl - 3);
+  for (int l = 0; l < nl; l++) {
+    uint64_t k = (uint64_t)ceil(levels[l] * M), *got = NULL, n = 0;
+    cas_error err = {0};
+    cr_assert_eq(cas_tail_paths(M, loss, NULL, levels[l], &got, &n, &err), CAS_OK);
+    cr_assert_eq(n, M - (k - 1), "level %g: %llu tail paths", levels[l], (unsigned long long)n);
+    for (uint64_t i = 0; i < n; i++) want[i] = ref[k - 1 + i].path;
+    qsort(want, n, sizeof *want, by_u64);
+    int same = 1;
+    for (uint64_t i = 0; i < n; i++) same = same && got[i] == want[i];
+    cr_expect(same, "level %.6f: the tail's paths differ from the comparison sort's", levels[l]);
+    free(got);
+  }
+  cas_summary s;
+  cas_error err = {0};
+  cr_assert_eq(cas_summary_compute(M, loss, NULL, NULL, &s, &err), CAS_OK);
+  cr_expect(s.var[0] == ref[(uint64_t)ceil(0.95 * M) - 1].loss, "VaR 95%%: %a", s.var[0]);
+  cr_expect(s.min_loss == ref[0].loss && s.max_loss == ref[M - 1].loss);
+  free(loss);
+  free(ref);
+  free(want);
+}
+
 Test(stats, rejects_fewer_than_two_paths) {
   double one = 1.0;
   cas_summary s;
