@@ -1032,10 +1032,10 @@ static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, doub
  * its own threshold. A target first touched joins fresh now, in increasing
  * position, with its bound as its slack (pass 2 replaces it if it takes
  * the exact test); the others, and every target of the dense kernel, are
- * listed for the exact test (in ws->items, behind what was read, with
- * their index in fresh in ws->exact). A target that then defaults keeps
- * its entry: the entries of defaulted loans are never read again (every
- * search is for a survivor, every scan passes them over). */
+ * listed for the exact test (in ws->items, with their index in fresh in
+ * ws->exact). A target that then defaults keeps its entry, its slack set
+ * to +infinity: the entries of defaulted loans are never read again for a
+ * decision (every search is for a survivor, every scan passes them over). */
 static int network_round(path_state *ps, size_t d0, size_t d1) {
   cas_cascade_ws *ws = ps->ws;
   const cas_plan *plan = ps->plan;
