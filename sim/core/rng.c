@@ -114,22 +114,17 @@ void cas_rng_init_book(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t i
 
 /* The jumps by 2^(CAS_RNG_SEGMENT_LOG2 + j), j = 0..63, on the project's
  * sequence: the coefficients cas_pcg64_advance squares its way to, built
- * once (pthread_once: threads start streams concurrently), so that a
- * stream's start composes one jump per set bit of its index instead of
- * squaring through 40 bits it does not have. The jumps are powers of one
+ * once by cas_rng_jump_by (pthread_once: threads start streams
+ * concurrently), so that a stream's start composes one jump per set bit of
+ * its index instead of squaring through 40 bits it does not have. The jumps are powers of one
  * affine map modulo 2^128, so they commute: the state is the one
  * cas_pcg64_advance reaches, bit for bit. */
 static cas_rng_jump segment_jump[64];
 static pthread_once_t segment_jump_once = PTHREAD_ONCE_INIT;
 
 static void build_segment_jumps(void) {
-  cas_u128 mult = PCG64_MULT, plus = (CAS_RNG_SEQUENCE << 1u) | 1u;
-  for (int b = 0; b < CAS_RNG_SEGMENT_LOG2 + 64; b++) {
-    if (b >= CAS_RNG_SEGMENT_LOG2)
-      segment_jump[b - CAS_RNG_SEGMENT_LOG2] = (cas_rng_jump){mult, plus};
-    plus = (mult + 1u) * plus;
-    mult *= mult;
-  }
+  for (int j = 0; j < 64; j++)
+    segment_jump[j] = cas_rng_jump_by((cas_u128)1 << (CAS_RNG_SEGMENT_LOG2 + j));
 }
 
 void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index) {
@@ -141,10 +136,8 @@ void cas_rng_init(cas_rng *rng, uint64_t seed, uint32_t purpose, uint64_t index)
   cas_pcg64_seed(rng, ((cas_u128)hi << 64) | lo, CAS_RNG_SEQUENCE);
   /* advanced by index x 2^CAS_RNG_SEGMENT_LOG2 */
   pthread_once(&segment_jump_once, build_segment_jumps);
-  for (uint64_t left = index; left; left &= left - 1) {
-    const cas_rng_jump *j = &segment_jump[__builtin_ctzll(left)];
-    rng->state = j->mult * rng->state + j->plus;
-  }
+  for (uint64_t left = index; left; left &= left - 1)
+    cas_rng_jump_from(rng, rng, &segment_jump[__builtin_ctzll(left)]);
 }
 
 /* The jump on the project's sequence (increment as cas_rng_init sets it):
