@@ -908,10 +908,10 @@ static void spill_over(path_state *ps, const double *count) {
 /* ------------------------------------------------------------------------ */
 
 /* A round's hits: the weighted links of defaulted[d0, d1), in that order.
- * Two passes, so that no prefetch's address waits on a load: the sources'
- * link ranges first (offsets read OFFSET_AHEAD sources after their
- * prefetch, into ws->span), then the links, each source's prefetched
- * EDGES_AHEAD sources ahead from its range. A defaulted loan has two links
+ * Three passes, so that no prefetch's address waits on a load: the sources
+ * that have links (a bitmap), their link ranges (offsets read OFFSET_AHEAD
+ * sources after their prefetch, into ws->span), then the links, each
+ * source's prefetched EDGES_AHEAD sources ahead from its range. A defaulted loan has two links
  * at the median, so prefetching within one would hide nothing. */
 enum { OFFSET_AHEAD = 32, EDGES_AHEAD = 16 };
 
@@ -964,8 +964,8 @@ enum { T_SEGMENT = 0xffff, T_PRIOR = 0x10000, T_EPOCH_SHIFT = 18, DECIDE_AHEAD =
 _Static_assert(CAS_SEGMENTS_MAX - 1 <= T_SEGMENT, "a segment must fit the target flags");
 
 /* One target of a round (pass 1 below): position v, not defaulted, hit
- * for `hit` in all this round; tw: whether it has a touched entry; b: the
- * bucket walk. Returns 1 when v takes the exact test, written at *x with
+ * for `hit` in all this round; tw: whether it has a touched entry; st: the
+ * walks' cursors (bucket, touched lists) and fresh. Returns 1 when v takes the exact test, written at *x with
  * its flags (at_fresh: its entry's index in fresh, or UINT32_MAX). */
 typedef struct pass1_state {
   cas_touched_list *f;
@@ -1021,9 +1021,10 @@ static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, doub
  * The hits (ws->hits, in frontier order, counted by block as gathered)
  * are added up by target, at their links' weights: one stable
  * counting-sort pass by block into ws->sorted, then, block by block, the
- * sums in a block-sized array, each target's hits in frontier order. The block's targets not yet defaulted
- * then take pass 1 in increasing position, a word of 64 positions at a
- * time (the default and touched bits read once a word).
+ * sums in a block-sized array, each target's hits in frontier order. The
+ * block's targets not yet defaulted then take pass 1 in increasing
+ * position, a word of 64 positions at a time (the default and touched
+ * bits read once a word).
  *
  * Pass 1: the total shift, with the earlier rounds' from the touched lists
  * (updated in place, with the slack), its segment from the bucket it lies

@@ -94,7 +94,7 @@ typedef struct cas_cascade_hit {
  * (the guarantor and the covered amount x the guarantor's LGD). */
 typedef struct cas_cascade_item {
   uint32_t pos;          /* plan position */
-  uint32_t aux;          /* a guarantee call: the segment of pos; a round's hits: flags */
+  uint32_t aux;          /* a guarantee call: the segment of pos; a round's exact tests: flags */
   double value;
 } cas_cascade_item;
 
