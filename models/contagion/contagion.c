@@ -677,11 +677,16 @@ static inline double slack_after(double slack, double d) {
   return slack - CAS_INV_SQRT_2PI * d * (1.0 + 1e-9);
 }
 
-static inline double first_slack(const path_state *ps, const cas_bucket *bk, int s, double shift,
-                                 double u) {
+/* Whether first_slack applies to the loans of bucket bk now (t_hi <= 0),
+ * and, per unit of shift, the move of their bound (1 / (scale w)). */
+static inline int first_slack_applies(const path_state *ps, const cas_bucket *bk) {
+  int s = bk->segment;
   double t_hi = (bk->threshold_max * ps->inv_scale - ps->sys[s] - ps->dsys[s]) * ps->inv_w[s];
-  if (!(t_hi <= 0.0)) return -1.0;
-  return slack_after(0.5 * (1.0 - u), shift * ps->inv_scale * ps->inv_w[s]) - SLACK_MARGIN;
+  return t_hi <= 0.0;
+}
+
+static inline double first_slack(double per_shift, double shift, double u) {
+  return slack_after(0.5 * (1.0 - u), shift * per_shift) - SLACK_MARGIN;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -970,16 +975,30 @@ _Static_assert(CAS_SEGMENTS_MAX - 1 <= T_SEGMENT, "a segment must fit the target
 typedef struct pass1_state {
   cas_touched_list *f;
   size_t at_t, at_r, b;
+  /* of bucket b: its end, segment, whether first_slack applies, and the
+   * bound's move per unit of shift (the round's dsys is fixed) */
+  uint32_t end;
+  int s, first_applies;
+  double per_shift;
 } pass1_state;
+
+/* Moves st to the bucket that holds position v (at or after st->b). */
+static void pass1_bucket(const path_state *ps, pass1_state *st, uint32_t v) {
+  const cas_bucket *bk = ps->plan->buckets;
+  while (v >= bk[st->b].first + bk[st->b].count) st->b++;
+  st->end = bk[st->b].first + bk[st->b].count;
+  st->s = bk[st->b].segment;
+  st->first_applies = first_slack_applies(ps, &bk[st->b]);
+  st->per_shift = ps->inv_scale * ps->inv_w[st->s];
+}
 
 static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, double hit, int tw,
                                cas_cascade_item *x, uint32_t *at_fresh_out) {
   cas_cascade_ws *ws = ps->ws;
   const cas_plan *plan = ps->plan;
   int sparse = !ws->eps_all_known;
-  const cas_bucket *bk = plan->buckets;
-  while (v >= bk[st->b].first + bk[st->b].count) st->b++;
-  int s = bk[st->b].segment;
+  if (v >= st->end) pass1_bucket(ps, st, v);
+  int s = st->s;
   uint32_t flags = (uint32_t)s, epoch = ps->epoch, at_fresh = UINT32_MAX;
   double shift = hit;
   if (tw) {
@@ -991,7 +1010,7 @@ static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, doub
     epoch = l->epoch[i];
     flags |= T_PRIOR;
     if (sparse) {
-      double slack = slack_after(l->slack[i], hit * ps->inv_scale * ps->inv_w[s]);
+      double slack = slack_after(l->slack[i], hit * st->per_shift);
       int clears = l->slack[i] >= 0.0 && slack >= 0.0;
       l->slack[i] = slack;   /* a lower bound, or negative: unknown */
       if (clears) return 0;
@@ -999,7 +1018,8 @@ static inline int pass1_target(path_state *ps, pass1_state *st, uint32_t v, doub
   } else {
     cas_touched_list *f = st->f;
     double first = -1.0;
-    if (sparse) first = first_slack(ps, &bk[st->b], s, shift, cas_rng_keyed_next(ps->key, v));
+    if (sparse && st->first_applies)
+      first = first_slack(st->per_shift, shift, cas_rng_keyed_next(ps->key, v));
     at_fresh = (uint32_t)f->n;
     f->pos[f->n] = v;
     f->epoch[f->n] = epoch;
@@ -1061,6 +1081,7 @@ static int network_round(path_state *ps, size_t d0, size_t d1) {
   uint32_t *ex = ws->exact;
   size_t q = 0, from = 0;
   pass1_state st = {.f = &ws->fresh};
+  pass1_bucket(ps, &st, 0);
   double *sum = ws->sum;
   uint64_t *hit = ws->hit;
   size_t words = ((size_t)1 << bshift) / 64;
