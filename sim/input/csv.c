@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+enum { READ_BUFFER = 1 << 20 };
+
 cas_status cas_csv_open(cas_csv_reader *r, const char *path, const char *what, cas_error *err) {
   memset(r, 0, sizeof *r);
   /* opened without blocking and checked before anything is read: a FIFO
@@ -33,6 +35,10 @@ cas_status cas_csv_open(cas_csv_reader *r, const char *path, const char *what, c
     close(fd);
     return cas_error_at(err, CAS_ERR_INPUT, path, 0, 0, "cannot open (%s)", strerror(e));
   }
+  /* read a MiB at a time, not a block (4 KiB): a 10^7-loan book is
+   * 0.6 GB, 150,000 reads otherwise (no buffer: stdio's own) */
+  r->iobuf = malloc(READ_BUFFER);
+  if (r->iobuf) setvbuf(f, r->iobuf, _IOFBF, READ_BUFFER);
   r->path = path;
   r->what = what;
   r->err = err;
@@ -59,6 +65,7 @@ cas_status cas_csv_open_mem(cas_csv_reader *r, const char *path, const void *dat
 
 void cas_csv_close(cas_csv_reader *r) {
   if (r->f) fclose(r->f);
+  free(r->iobuf);   /* after fclose, which may still use it */
   free(r->line);
   free(r->orig);
   free(r->blank);

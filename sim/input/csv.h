@@ -47,6 +47,7 @@ typedef struct cas_csv_reader {
   const char *what;   /* what the file holds ("portfolio"), for messages */
   cas_error *err;     /* where read and split errors go; may be NULL */
   FILE *f;
+  char *iobuf;        /* f's buffer (cas_csv_open), or NULL */
   const void *mem;    /* the bytes read, when opened from memory (cas_csv_open_mem) */
   size_t mem_size;
   char *line;         /* getline buffer; the current record points into it */
