@@ -20,15 +20,24 @@
 /* Like malloc(size); zeroed if zero is set. NULL on failure. */
 void *cas_alloc_large(size_t size, int zero);
 
+/* Maps the pages of bytes [from, to) of the block at base now (Linux:
+ * madvise MADV_POPULATE_WRITE; elsewhere, or where the kernel refuses,
+ * nothing), as huge pages where huge is set and the kernel gives them. The
+ * block must cover the range's pages (a malloc'd block of at least `to`
+ * bytes does). Contents are unchanged. For arrays about to be written in
+ * sequence: one call maps what a fault a page would (docs/PERFORMANCE.md). */
+void cas_prefault(void *base, size_t from, size_t to, int huge);
+
 /* Small pages for the memory the process first touches from begin to end
  * (Linux: transparent huge pages off for the process, PR_SET_THP_DISABLE;
- * elsewhere nothing): for the CSV loaders, whose arrays are written and
- * read in sequence, where huge pages save no TLB misses and, on the
- * virtual machines here, make the first touch slower: the 10^7-loan book
- * loaded in 4.0 to 4.7 s with them, 2.3 to 2.9 s without
- * (docs/PERFORMANCE.md). Memory touched before keeps its pages. A
- * process-wide hint, so end puts back what begin found (its return
- * value). */
+ * elsewhere nothing): for the links loader, whose arrays are written and
+ * read in sequence. On the Intel machine of the twelfth session huge pages
+ * taken a fault at a time made the portfolio loader slower (the 10^7-loan
+ * book in 4.0 to 4.7 s with them, 2.3 to 2.9 s without); the portfolio
+ * loader now maps its arrays ahead with cas_prefault instead, in huge
+ * pages, which on the AMD machines here beat both (docs/PERFORMANCE.md).
+ * Memory touched before keeps its pages. A process-wide hint, so end puts
+ * back what begin found (its return value). */
 int cas_small_pages_begin(void);
 void cas_small_pages_end(int was);
 
