@@ -180,24 +180,23 @@ cas_portfolio *cas_portfolio_alloc(size_t cap) {
   return p;
 }
 
+/* The arrays with one element a row: X(field) for each (the optional
+ * columns' are NULL when the file has none). */
+#define ROW_ARRAYS(X)                                                                        \
+  X(ead) X(pd) X(lgd) X(region) X(sector) X(city) X(park) X(limit) X(ccf) X(maturity)        \
+  X(amortisation) X(collateral)
+
 /* Resizes the row arrays to cap rows (growing or trimming). */
 static int portfolio_resize(cas_portfolio *p, size_t cap) {
   void *q;
   if (cap == 0) cap = 1;
 #define RESIZE(field)                                   \
-  q = realloc(p->field, cap * sizeof *p->field);        \
-  if (!q) return -1;                                    \
-  p->field = q;
-  RESIZE(ead) RESIZE(pd) RESIZE(lgd) RESIZE(region) RESIZE(sector) RESIZE(city) RESIZE(park)
-  if (p->limit) {
-    RESIZE(limit) RESIZE(ccf)
+  if (p->field) {                                       \
+    q = realloc(p->field, cap * sizeof *p->field);      \
+    if (!q) return -1;                                  \
+    p->field = q;                                       \
   }
-  if (p->maturity) {
-    RESIZE(maturity) RESIZE(amortisation)
-  }
-  if (p->collateral) {
-    RESIZE(collateral)
-  }
+  ROW_ARRAYS(RESIZE)
 #undef RESIZE
   return 0;
 }
@@ -577,21 +576,12 @@ static void map_ahead(loader *L) {
   cas_portfolio *p = L->p;
   size_t from = p->n;
 #define AHEAD(a, n, cap)                                                                     \
-  if (a) cas_prefault((a), (n) * sizeof *(a), ((n) + MAP_ROWS < (cap) ? (n) + MAP_ROWS : (cap)) * sizeof *(a), 1)
-  AHEAD(p->ead, from, L->row_cap);
-  AHEAD(p->pd, from, L->row_cap);
-  AHEAD(p->lgd, from, L->row_cap);
-  AHEAD(p->region, from, L->row_cap);
-  AHEAD(p->sector, from, L->row_cap);
-  AHEAD(p->city, from, L->row_cap);
-  AHEAD(p->park, from, L->row_cap);
-  AHEAD(p->limit, from, L->row_cap);
-  AHEAD(p->ccf, from, L->row_cap);
-  AHEAD(p->maturity, from, L->row_cap);
-  AHEAD(p->amortisation, from, L->row_cap);
-  AHEAD(p->collateral, from, L->row_cap);
-  AHEAD(L->ids.off, L->ids.n, L->ids.ncap);
-  AHEAD(L->id_hash, L->ids.n, L->id_hash_cap);
+  if (a) cas_prefault((a), (n) * sizeof *(a), ((n) + MAP_ROWS < (cap) ? (n) + MAP_ROWS : (cap)) * sizeof *(a), 1);
+#define ROW_AHEAD(field) AHEAD(p->field, from, L->row_cap)
+  ROW_ARRAYS(ROW_AHEAD)
+  AHEAD(L->ids.off, L->ids.n, L->ids.ncap)
+  AHEAD(L->id_hash, L->ids.n, L->id_hash_cap)
+#undef ROW_AHEAD
 #undef AHEAD
   if (L->ids.buf && L->ids.n) {
     size_t per = L->ids.size / L->ids.n + 1, end = L->ids.size + per * MAP_ROWS;
