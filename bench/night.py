@@ -160,7 +160,9 @@ def main():
             for x, name in ((a, "this"), (b, "other")):
                 off, on = c[x]
                 print(f"- {name}: without {med(off)}, with {med(on)}; throughput with / without "
-                      f"{statistics.median(off) / statistics.median(on):.2f}")
+                      f"{statistics.median(off) / statistics.median(on):.2f} (medians), "
+                      f"{ratio(off, on):.2f} (median of pairs: each run with its run without, "
+                      f"seconds apart)")
             print()
         if "book" not in skip:
             work = Path(args.work) if args.work else tmp
