@@ -17,8 +17,10 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 #include "irb.h"
+#include "normal.h"
 
 typedef struct row {
   double pd;                 /* [%] */
@@ -90,4 +92,26 @@ Test(irb, correlations_and_quantiles_keep_their_shape) {
   /* longer maturity, more capital */
   cr_expect_gt(cas_irb_capital(CAS_IRB_CORPORATE, 0.01, 0.45, 5.0, 50.0),
                cas_irb_capital(CAS_IRB_CORPORATE, 0.01, 0.45, 2.5, 50.0));
+}
+
+/* cas_irb_capital_given, with the quantiles computed by the caller, gives
+ * cas_irb_capital's bits: every class, PDs from 10^-7 (below the corporate
+ * floor, where it must take the floored PD's quantile, not the caller's)
+ * to 1, maturities 1 to 5 years. */
+Test(irb, capital_from_given_quantiles_is_the_same) {
+  double g999 = cas_norm_quantile(0.999);
+  int n = 0;
+  for (int c = 0; c < CAS_IRB_NCLASSES; c++)
+    for (double pd = 1e-7; pd <= 1.0; pd *= 1.37)
+      for (double m = 1.0; m <= 5.0; m += 2.0) {
+        double g = cas_norm_quantile(pd);
+        double want = cas_irb_capital((cas_irb_class)c, pd, 0.45, m, 50.0);
+        double got = cas_irb_capital_given((cas_irb_class)c, pd, g, g999, 0.45, m, 50.0);
+        cr_assert(memcmp(&want, &got, sizeof want) == 0, "class %d, PD %.17g, M %g: %.17g vs %.17g",
+                  c, pd, m, want, got);
+        n++;
+      }
+  cr_assert_eq(cas_irb_capital_given(CAS_IRB_CORPORATE, 1.0, NAN, g999, 0.45, 2.5, 50.0), 0.0);
+  cr_assert_eq(cas_irb_capital_given(CAS_IRB_OTHER_RETAIL, 0.0, NAN, g999, 0.45, 2.5, 50.0), 0.0);
+  cr_assert_gt(n, 500);
 }

@@ -46,21 +46,35 @@ double cas_irb_correlation(cas_irb_class cls, double pd, double sales_meur) {
   }
 }
 
-double cas_vasicek_quantile(double pd, double lgd, double r, double q) {
-  if (!(pd > 0.0)) return 0.0;
-  if (pd >= 1.0) return lgd;
-  double x = (cas_norm_quantile(pd) + sqrt(r) * cas_norm_quantile(q)) / sqrt(1.0 - r);
+/* The Vasicek quantile from g_pd = Phi^-1(pd) and g_q = Phi^-1(q), pd in (0, 1). */
+static double vasicek_given(double g_pd, double lgd, double r, double g_q) {
+  double x = (g_pd + sqrt(r) * g_q) / sqrt(1.0 - r);
   return lgd * cas_norm_cdf(x);
 }
 
-double cas_irb_capital(cas_irb_class cls, double pd, double lgd, double m, double sales_meur) {
+double cas_vasicek_quantile(double pd, double lgd, double r, double q) {
+  if (!(pd > 0.0)) return 0.0;
+  if (pd >= 1.0) return lgd;
+  return vasicek_given(cas_norm_quantile(pd), lgd, r, cas_norm_quantile(q));
+}
+
+double cas_irb_capital_given(cas_irb_class cls, double pd, double g_pd, double g_999, double lgd,
+                             double m, double sales_meur) {
   if (pd >= 1.0) return 0.0;
-  if (cls == CAS_IRB_CORPORATE && pd < 0.0003) pd = 0.0003;   /* paragraph 285 */
+  if (cls == CAS_IRB_CORPORATE && pd < 0.0003) {   /* paragraph 285 */
+    pd = 0.0003;
+    g_pd = cas_norm_quantile(pd);
+  }
   if (!(pd > 0.0)) return 0.0;
   double r = cas_irb_correlation(cls, pd, sales_meur);
-  double k = cas_vasicek_quantile(pd, lgd, r, 0.999) - pd * lgd;
+  double k = vasicek_given(g_pd, lgd, r, g_999) - pd * lgd;
   if (cls != CAS_IRB_CORPORATE) return k;
   double b = 0.11852 - 0.05478 * log(pd);   /* maturity adjustment, paragraph 272 */
   b *= b;
   return k * (1.0 + (m - 2.5) * b) / (1.0 - 1.5 * b);
+}
+
+double cas_irb_capital(cas_irb_class cls, double pd, double lgd, double m, double sales_meur) {
+  double g_pd = pd > 0.0 && pd < 1.0 ? cas_norm_quantile(pd) : NAN;   /* else not read */
+  return cas_irb_capital_given(cls, pd, g_pd, cas_norm_quantile(0.999), lgd, m, sales_meur);
 }

@@ -47,4 +47,11 @@ double cas_vasicek_quantile(double pd, double lgd, double r, double q);
  * this function does not have). Risk weight = 12.5 K. */
 double cas_irb_capital(cas_irb_class cls, double pd, double lgd, double m, double sales_meur);
 
+/* cas_irb_capital, the same bits, from quantiles the caller has already:
+ * g_pd = cas_norm_quantile(pd) (read only when PD is in (0, 1) and not
+ * floored) and g_999 = cas_norm_quantile(0.999); a book's cross-checks
+ * compute both once instead of once per loan. */
+double cas_irb_capital_given(cas_irb_class cls, double pd, double g_pd, double g_999, double lgd,
+                             double m, double sales_meur);
+
 #endif
