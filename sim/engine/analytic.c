@@ -14,77 +14,139 @@ void cas_analytic_free(cas_analytic *a) {
   memset(a, 0, sizeof *a);
 }
 
+/* A loan's figures per unit of loss (analytic.h): its shifted PD, the
+ * Vasicek fraction at each level, its IRB capital and supervisory
+ * correlation. They depend on its threshold and its bucket's segment only. */
+typedef struct loan_figures {
+  double pd, irb_k, irb_r, vas[CAS_MAX_LEVELS];
+} loan_figures;
+
+typedef struct segment_terms {
+  double m, sr, w;   /* factor-mean shift, sqrt(R_s), sqrt(1 - R_s) */
+  cas_irb_class cls;
+} segment_terms;
+
+static void figures(const cas_copula_model *cop, const segment_terms *st, const cas_scenario *sc,
+                    const double *zq, int nl, double t, loan_figures *f) {
+  f->pd = cop->shifted_pd(cop, t, st->m);
+  if (f->pd > 0.0 && f->pd < 1.0) {
+    double c = cas_norm_quantile(f->pd);
+    for (int l = 0; l < nl; l++) f->vas[l] = cas_norm_cdf((c + st->sr * zq[l]) / st->w);
+    f->irb_k = cas_irb_capital_given(st->cls, f->pd, c, zq[CAS_MAX_LEVELS], 1.0, sc->irb_maturity,
+                                     50.0);
+    f->irb_r = cas_irb_correlation(st->cls, f->pd, 50.0);
+  }
+}
+
+/* The figures of positions [from, to) into f[0, to - from): the bucket of
+ * `from` found by bisection, then walked; a loan whose threshold is its
+ * predecessor's in the bucket takes its figures (the same bits). Loans
+ * without loss are skipped (their figures are not read). */
+static void figures_of(const cas_plan *plan, const segment_terms *terms, const cas_scenario *sc,
+                       const double *zq, int nl, size_t from, size_t to, loan_figures *f) {
+  size_t lo = 0, hi = plan->nbuckets;   /* the last bucket with first <= from (or 0) */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (plan->buckets[mid].first <= from) lo = mid;
+    else hi = mid;
+  }
+  size_t b = lo;
+  double prev = NAN;
+  const loan_figures *last = NULL;
+  for (size_t k = from; k < to; k++) {
+    while (b < plan->nbuckets && k >= (size_t)plan->buckets[b].first + plan->buckets[b].count) {
+      b++;
+      last = NULL;
+    }
+    if (b == plan->nbuckets || k < plan->buckets[b].first || !(plan->loans[k].loss > 0.0)) continue;
+    double t = plan->loans[k].threshold;
+    loan_figures *x = &f[k - from];
+    if (last && t == prev) {
+      *x = *last;
+    } else {
+      figures(plan->copula, &terms[plan->buckets[b].segment], sc, zq, nl, t, x);
+      prev = t;
+    }
+    last = x;
+  }
+}
+
 cas_status cas_analytic_compute(const cas_plan *plan, const cas_scenario *sc, const double *levels,
                                 int nlevels, cas_analytic *out, cas_error *err) {
   memset(out, 0, sizeof *out);
-  int nseg = plan->nsegments, nl = nlevels;
-  size_t cells = (size_t)nl * (size_t)nseg + (size_t)nl + 3 * (size_t)nseg;
+  int nseg = plan->nsegments, nl = nlevels < CAS_MAX_LEVELS ? nlevels : CAS_MAX_LEVELS;
+  size_t cells = (size_t)nlevels * (size_t)nseg + (size_t)nlevels + 3 * (size_t)nseg;
   out->mem = calloc(cells ? cells : 1, sizeof *out->mem);
   double *weight = calloc((size_t)(nseg ? nseg : 1), sizeof *weight);
-  if (!out->mem || !weight) {
+  segment_terms *terms = malloc((size_t)(nseg ? nseg : 1) * sizeof *terms);
+  /* The figures are computed a chunk of positions at a time, in parallel
+   * (a part of a chunk per thread), and added up in position order after
+   * each chunk: the sums are those of one thread, bit for bit, whatever
+   * the thread count. At 10^7 loans the figures took 2 s on one thread. */
+  enum { CHUNK = 1 << 16, PART = 1 << 11 };
+  size_t n = plan->n, chunk = n < CHUNK ? (n ? n : 1) : CHUNK;
+  loan_figures *fig = malloc(chunk * sizeof *fig);
+  if (!out->mem || !weight || !terms || !fig) {
     free(weight);
+    free(terms);
+    free(fig);
     cas_analytic_free(out);
     return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (analytic cross-checks)");
   }
-  out->nlevels = nl;
+  out->nlevels = nlevels;
   out->nsegments = nseg;
   out->vasicek = out->mem;
-  out->vasicek_sum = out->vasicek + (size_t)nl * nseg;
-  out->model_correlation = out->vasicek_sum + nl;
+  out->vasicek_sum = out->vasicek + (size_t)nlevels * nseg;
+  out->model_correlation = out->vasicek_sum + nlevels;
   out->irb_capital = out->model_correlation + nseg;
   out->irb_correlation = out->irb_capital + nseg;
-  const cas_copula_model *cop = plan->copula;
-  double zq[CAS_MAX_LEVELS];
-  for (int l = 0; l < nl && l < CAS_MAX_LEVELS; l++) zq[l] = cas_norm_quantile(levels[l]);
-  for (int s = 0; s < nseg; s++)
-    out->model_correlation[s] = 1.0 - plan->idio[s] * plan->idio[s];
-  for (size_t b = 0; b < plan->nbuckets; b++) {
-    const cas_bucket *bk = &plan->buckets[b];
-    int s = bk->segment;
+  double zq[CAS_MAX_LEVELS + 1];   /* the levels' quantiles, then 0.999's (IRB) */
+  for (int l = 0; l < nl; l++) zq[l] = cas_norm_quantile(levels[l]);
+  zq[CAS_MAX_LEVELS] = cas_norm_quantile(0.999);
+  for (int s = 0; s < nseg; s++) {
     double m = 0.0;
     for (uint32_t k = plan->nz_start[s]; k < plan->nz_start[s + 1]; k++)
       m += plan->nz_loading[k] * plan->shift[plan->nz_factor[k]];
-    double r = out->model_correlation[s], sr = sqrt(r), w = plan->idio[s];
+    out->model_correlation[s] = 1.0 - plan->idio[s] * plan->idio[s];
     int sector = cas_taxonomy_segment_sector(plan->tax, s);
-    cas_irb_class cls = sc->irb_class ? (cas_irb_class)sc->irb_class[sector] : CAS_IRB_CORPORATE;
-    /* A loan's figures per unit of loss depend on its threshold only
-     * (the bucket fixes the rest), and loans alike share one (a rating
-     * grade's PD, a homogeneous book): they are kept from the previous
-     * loan of the bucket while its threshold is the same, the same values
-     * bit for bit, added in the same order. */
-    double prev = NAN, pd = 0.0, irb_k = 0.0, irb_r = 0.0, vas[CAS_MAX_LEVELS];
-    for (uint32_t k = bk->first; k < bk->first + bk->count; k++) {
+    terms[s] = (segment_terms){m, sqrt(out->model_correlation[s]), plan->idio[s],
+                               sc->irb_class ? (cas_irb_class)sc->irb_class[sector]
+                                             : CAS_IRB_CORPORATE};
+  }
+  size_t b = 0;   /* the bucket of position k in the sums */
+  for (size_t from = 0; from < n; from += chunk) {
+    size_t to = from + chunk < n ? from + chunk : n;
+    long parts = (long)((to - from + PART - 1) / PART);
+    #pragma omp parallel for schedule(dynamic, 1) if (parts > 1)
+    for (long i = 0; i < parts; i++) {
+      size_t a = from + (size_t)i * PART, e = a + PART < to ? a + PART : to;
+      figures_of(plan, terms, sc, zq, nl, a, e, &fig[a - from]);
+    }
+    for (size_t k = from; k < to; k++) {
+      while (b < plan->nbuckets && k >= (size_t)plan->buckets[b].first + plan->buckets[b].count) b++;
+      if (b == plan->nbuckets || k < plan->buckets[b].first) continue;   /* in no bucket */
+      int s = plan->buckets[b].segment;
       double loss = plan->loans[k].loss;
       if (!(loss > 0.0)) continue;
-      double t = plan->loans[k].threshold;
-      if (!(t == prev)) {
-        prev = t;
-        pd = cop->shifted_pd(cop, t, m);
-        if (pd > 0.0 && pd < 1.0) {
-          double c = cas_norm_quantile(pd);
-          for (int l = 0; l < nl && l < CAS_MAX_LEVELS; l++)
-            vas[l] = cas_norm_cdf((c + sr * zq[l]) / w);
-          irb_k = cas_irb_capital(cls, pd, 1.0, sc->irb_maturity, 50.0);
-          irb_r = cas_irb_correlation(cls, pd, 50.0);
-        }
-      }
-      if (!(pd > 0.0)) continue;
-      if (pd >= 1.0) {   /* certain default: the whole loss at every level */
-        for (int l = 0; l < nl; l++) out->vasicek[(size_t)l * nseg + s] += loss;
+      const loan_figures *f = &fig[k - from];
+      if (!(f->pd > 0.0)) continue;
+      if (f->pd >= 1.0) {   /* certain default: the whole loss at every level */
+        for (int l = 0; l < nlevels; l++) out->vasicek[(size_t)l * nseg + s] += loss;
         continue;
       }
-      for (int l = 0; l < nl && l < CAS_MAX_LEVELS; l++)
-        out->vasicek[(size_t)l * nseg + s] += loss * vas[l];
-      out->irb_capital[s] += loss * irb_k;
-      out->irb_correlation[s] += loss * irb_r;
+      for (int l = 0; l < nl; l++) out->vasicek[(size_t)l * nseg + s] += loss * f->vas[l];
+      out->irb_capital[s] += loss * f->irb_k;
+      out->irb_correlation[s] += loss * f->irb_r;
       weight[s] += loss;
     }
   }
   for (int s = 0; s < nseg; s++) {
     out->irb_correlation[s] = weight[s] > 0.0 ? out->irb_correlation[s] / weight[s] : NAN;
     out->irb_capital_total += out->irb_capital[s];
-    for (int l = 0; l < nl; l++) out->vasicek_sum[l] += out->vasicek[(size_t)l * nseg + s];
+    for (int l = 0; l < nlevels; l++) out->vasicek_sum[l] += out->vasicek[(size_t)l * nseg + s];
   }
   free(weight);
+  free(terms);
+  free(fig);
   return CAS_OK;
 }
