@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Where a run's time goes: setup, paths and what follows them, by phase.
+
+    /usr/bin/python3 bench/phases.py [--scenario baseline] [--loans 10000000]
+        [--paths 100] [--threads 2] [--repeat 3] [--bin build/cascade]
+        [--vs OTHER/cascade] [--no-network]
+
+Runs `cascade run` in a fresh process --repeat times and reads the phase
+times it prints on its `times:` line: setup (book, network, plan,
+calibration), paths (the kernel), statistics, loan contributions and file
+(the summary, the analytic cross-checks, the contributions, writing the
+result), and the whole process's wall time. With few paths and many loans
+(the defaults) the phases around the kernel dominate: a batch of dozens of
+scenarios on a large book spends its night there unless it asks for many
+paths. --vs runs a second build interleaved with the first (a b a b ...)
+and prints the ratio of the medians, phase by phase. --no-network leaves
+the scenario's built-in network out. Quote medians and ratios: the
+machines here are shared and noisy.
+"""
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from throughput import cpu_model
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("setup", "paths", "after", "process")
+TIMES = re.compile(r"times: setup ([0-9.]+) s, paths ([0-9.]+) s, .*file ([0-9.]+) s")
+
+
+def one_run(binary, scenario, args, out):
+    cmd = [str(binary), "run", str(scenario), "--loans", str(args.loans), "--paths", str(args.paths),
+           "--threads", str(args.threads), "-o", str(out)]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"benchmark run failed: {' '.join(cmd)}\n{proc.stderr}")
+    m = TIMES.search(proc.stdout)
+    if not m:
+        sys.exit(f"no times: line in the output of {' '.join(cmd)}")
+    out.unlink()
+    return [float(m.group(1)), float(m.group(2)), float(m.group(3)), wall]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=str(ROOT / "build" / "cascade"))
+    ap.add_argument("--vs", help="another build to compare with, run interleaved")
+    ap.add_argument("--scenario", default="baseline", help="a name in scenarios/ or a file")
+    ap.add_argument("--loans", type=int, default=10000000)
+    ap.add_argument("--paths", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-network", action="store_true")
+    args = ap.parse_args()
+    builds = [args.bin] + ([args.vs] if args.vs else [])
+    runs = {b: [] for b in builds}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        scenario = Path(args.scenario)
+        if not scenario.suffix == ".yaml":
+            scenario = ROOT / "scenarios" / f"{args.scenario}.yaml"
+        if args.no_network:
+            plain = tmp / "no_network.yaml"
+            plain.write_text(f"extends: {scenario.resolve()}\nname: {scenario.stem}\n"
+                             "network: {builtin: none}\n")
+            scenario = plain
+        for _ in range(args.repeat):
+            for b in builds:
+                runs[b].append(one_run(b, scenario, args, tmp / "bench.h5"))
+    print(f"# {cpu_model()}; {args.scenario}{' without network' if args.no_network else ''}, "
+          f"{args.loans:,} loans, {args.paths} paths, {args.threads} threads, median of {args.repeat}\n")
+    print("| build | " + " | ".join(f"{p} s (min-max)" for p in PHASES) + " |")
+    print("| --- |" + " --- |" * len(PHASES))
+    med = {}
+    for b in builds:
+        cols = list(zip(*runs[b]))
+        med[b] = [statistics.median(c) for c in cols]
+        cells = [f"{statistics.median(c):.2f} ({min(c):.2f}-{max(c):.2f})" for c in cols]
+        name = subprocess.run([b, "--version"], capture_output=True, text=True).stdout.strip()
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.vs:
+        ratios = ", ".join(f"{p} {med[args.bin][i] / med[args.vs][i]:.2f}"
+                           for i, p in enumerate(PHASES) if med[args.vs][i] > 0)
+        print(f"\n- this build / other build (medians): {ratios}")
+
+
+if __name__ == "__main__":
+    main()
