@@ -495,18 +495,26 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   free(key);
   free(start);
 
+  /* Each loan's record is computed in portfolio order, reading the
+   * portfolio's columns front to back, and stored at its plan position:
+   * one store to a random place per loan, where reading the columns in
+   * plan order took a cache miss in each of them (at 10^7 loans, half of
+   * the plan's time). pos is loan_index inverted. */
+  uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
+  if (!pos) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory sorting %zu loans into buckets", n);
+  #pragma omp parallel for schedule(static)
+  for (size_t k = 0; k < n; k++) pos[plan->loan_index[k]] = (uint32_t)k;
+  enum { RECORDS = 4096 };
   const cas_copula_model *copula = plan->copula;
-  #pragma omp parallel for schedule(dynamic, 16)
-  for (size_t b = 0; b < plan->nbuckets; b++) {
-    cas_bucket *bk = &plan->buckets[b];
-    double tmin = INFINITY, tmax = -INFINITY, same = NAN;
+  #pragma omp parallel for schedule(static)
+  for (size_t from = 0; from < n; from += RECORDS) {
+    size_t to = from + RECORDS < n ? from + RECORDS : n;
     /* the copula's threshold of the previous loan's stressed PD, kept
      * while the PD is the same (a grade's loans share theirs): the same
      * value, without its quantile */
     cas_stressed_pd last = {NAN, NAN};
     double last_t = NAN;
-    for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
-      size_t i = plan->loan_index[k];
+    for (size_t i = from; i < to; i++) {
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
       /* a matured loan cannot default (and its EAD, so its loss, is 0) */
       double t = -INFINITY;
@@ -520,10 +528,18 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
         t = last_t;
       }
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
-      plan->loans[k] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
+      plan->loans[pos[i]] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
+    }
+  }
+  free(pos);
+  #pragma omp parallel for schedule(dynamic, 16)
+  for (size_t b = 0; b < plan->nbuckets; b++) {
+    cas_bucket *bk = &plan->buckets[b];
+    double tmin = INFINITY, tmax = -INFINITY, same = NAN;
+    for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
+      double t = plan->loans[k].threshold, l = plan->loans[k].loss;
       tmin = fmin(tmin, t);
       tmax = fmax(tmax, t);
-      double l = plan->loans[k].loss;
       same = k == bk->first ? l : memcmp(&same, &l, sizeof l) == 0 ? same : NAN;
     }
     bk->threshold_min = tmin;
