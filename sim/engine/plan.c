@@ -610,6 +610,7 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
 static cas_status exposures(const cas_portfolio *pf, cas_plan *plan, cas_error *err) {
   plan->ead_of = malloc((plan->n ? plan->n : 1) * sizeof *plan->ead_of);
   if (!plan->ead_of) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (exposures)");
+  #pragma omp parallel for schedule(static)
   for (size_t k = 0; k < plan->n; k++)
     plan->ead_of[k] = cas_plan_stressed_ead(plan, pf, plan->loan_index[k]);
   return CAS_OK;
