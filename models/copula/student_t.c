@@ -143,15 +143,17 @@ static double density(const cas_copula_model *m, double x) { return t_pdf(m->df,
  * 1e-9.
  *
  * Most of the lower nodes add nothing a double can hold: their terms are at
- * most the density's weight, which falls by a factor
- * r = exp(-h nu / 2 + w / 2) or more from one node to the next one down
- * (w = e^u), so the terms below node j add up to at most
- * weight_j r_j / (1 - r_j) once r_j < 1 (r_j bounded without an exp,
- * e^x <= 1 / (1 - x)). The terms are evaluated from the top down, and the
- * lower nodes left out once that bound is below 1e-18 of the sum so far (a
- * lower bound of the integral): at nu = 5 about half of the nodes, at
- * nu = 30 six in seven, each an exp, a sqrt and g. The kept terms are then
- * added from the bottom up, smallest first. */
+ * most the density's weight, which changes by the factor
+ * r = exp(-h nu / 2 + (1 - e^-h) w / 2) from a node to the next one down
+ * (w = e^u; r falls further down), so the terms below node j add up to at
+ * most weight_j r_j / (1 - r_j) once r_j < 1 (r_j is evaluated only where
+ * the weight is already below 1e-16 of the sum). The terms are evaluated
+ * from the top down, and the lower nodes left out once that bound is below
+ * 1e-18 of the sum so far (a lower bound of the integral). Kept, over
+ * thresholds from -12 to 2 and shifts from -1 to 1.5: 97% of the nodes at
+ * nu = 2.1, 47% at nu = 5, 13% at nu = 30, 2% at nu = 1000, each node an
+ * exp, a sqrt and g. The kept terms are then added from the bottom up,
+ * smallest first. */
 typedef double (*scaled_fn)(double s, const double *arg);
 enum { MIX_NODES = 1024 };
 static double mix_expectation(double nu, scaled_fn g, const double *arg, double c) {
@@ -172,7 +174,7 @@ static double mix_expectation(double nu, scaled_fn g, const double *arg, double 
   int n = (int)ceil((u1 - u0) / h);
   double term[MIX_NODES];   /* term[k]: node n - k */
   double above = 0.0;       /* the terms from node n down, added as they come */
-  double step = exp(-half * h);   /* r <= step / (1 - w / 2) for w < 2 */
+  double shrink = -expm1(-h);   /* w falls by w (1 - e^-h) from a node to the next one down */
   int kept = 0;
   for (int i = n; i >= 0; i--) {
     if (kept == MIX_NODES) {   /* too many to keep: every node, bottom up */
@@ -187,9 +189,9 @@ static double mix_expectation(double nu, scaled_fn g, const double *arg, double 
     double weight = exp(half * u - 0.5 * w + lnorm);
     term[kept++] = weight * g(sqrt(w / nu), arg);
     above += term[kept - 1];
-    if (w < 1.0) {
-      double r = step / (1.0 - 0.5 * w);
-      if (r < 0.5 && weight * r / (1.0 - r) <= 1e-18 * above) break;
+    if (weight <= 1e-16 * above) {   /* near the end: r / (1 - r) <= 99 below */
+      double r = exp(-half * h + 0.5 * w * shrink);
+      if (r < 0.99 && weight * r / (1.0 - r) <= 1e-18 * above) break;
     }
   }
   double sum = 0.0;
