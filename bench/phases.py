@@ -18,34 +18,25 @@ the scenario's built-in network out. Quote medians and ratios: the
 machines here are shared and noisy.
 """
 import argparse
-import re
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from mpi import run
 from throughput import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("setup", "paths", "after", "process")
-TIMES = re.compile(r"times: setup ([0-9.]+) s, paths ([0-9.]+) s, .*file ([0-9.]+) s")
 
 
 def one_run(binary, scenario, args, out):
-    cmd = [str(binary), "run", str(scenario), "--loans", str(args.loans), "--paths", str(args.paths),
-           "--threads", str(args.threads), "-o", str(out)]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.exit(f"benchmark run failed: {' '.join(cmd)}\n{proc.stderr}")
-    m = TIMES.search(proc.stdout)
-    if not m:
-        sys.exit(f"no times: line in the output of {' '.join(cmd)}")
+    """The phases of one run in a fresh process: setup, paths, what follows
+    (statistics, contributions, file) and the whole process, in seconds."""
+    t = run([str(binary), "run", str(scenario), "--loans", str(args.loans), "--paths",
+             str(args.paths), "--threads", str(args.threads), "-o", str(out)])
     out.unlink()
-    return [float(m.group(1)), float(m.group(2)), float(m.group(3)), wall]
+    return [t["setup"], t["paths"], t["post"], t["wall"]]
 
 
 def main():

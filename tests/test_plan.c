@@ -592,23 +592,28 @@ static const char *const mc_scenario =
     "  - {region: zhejiang, factor_shift: -1.0}\n"
     "  - {sector: household, pd_multiplier: 1.5}\n";
 
-Test(plan, analytic_expected_loss_matches_both_kernels) {
+/* mc_scenario's plan over the built-in book of `loans` loans. */
+static void mc_plan(size_t loans, cas_scenario **sc, cas_portfolio **pf, cas_plan **plan) {
   char dir[] = "/tmp/cascade-plan-mc-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
   char path[128];
   snprintf(path, sizeof path, "%s/mc.yaml", dir);
   write_file(path, mc_scenario);
   cas_error err = {0};
+  cr_assert_eq(cas_scenario_load(path, sc, &err), CAS_OK, "%s", err.msg);
+  unlink(path);
+  rmdir(dir);
+  cr_assert_eq(cas_portfolio_generate(loans, (*sc)->portfolio.seed, pf, &err), CAS_OK, "%s", err.msg);
+  cr_assert_eq(cas_plan_build(*sc, *pf, NULL, plan, &err), CAS_OK, "%s", err.msg);
+}
+
+Test(plan, analytic_expected_loss_matches_both_kernels) {
+  cas_error err = {0};
   cas_scenario *sc = NULL;
   cas_portfolio *pf = NULL;
   cas_plan *plan = NULL;
-  cr_assert_eq(cas_scenario_load(path, &sc, &err), CAS_OK, "%s", err.msg);
-  unlink(path);
-  rmdir(dir);
+  mc_plan(MC_LOANS, &sc, &pf, &plan);
   cr_assert_eq(sc->paths, MC_PATHS);
-  cr_assert_eq(cas_portfolio_generate(MC_LOANS, sc->portfolio.seed, &pf, &err), CAS_OK, "%s",
-               err.msg);
-  cr_assert_eq(cas_plan_build(sc, pf, NULL, &plan, &err), CAS_OK, "%s", err.msg);
   double analytic = 0.0, unshifted = 0.0;
   for (int s = 0; s < plan->nsegments; s++) analytic += plan->stressed.expected_loss[s];
   for (size_t k = 0; k < plan->n; k++)
@@ -651,20 +656,11 @@ Test(plan, analytic_expected_loss_matches_both_kernels) {
  * capital (cas_irb_capital, which computes its own quantiles) and
  * correlation, added up as they come. */
 Test(plan, analytic_cross_checks_equal_one_loop) {
-  char dir[] = "/tmp/cascade-plan-an-XXXXXX";
-  cr_assert_not_null(mkdtemp(dir));
-  char path[128];
-  snprintf(path, sizeof path, "%s/an.yaml", dir);
-  write_file(path, mc_scenario);
   cas_error err = {0};
   cas_scenario *sc = NULL;
   cas_portfolio *pf = NULL;
   cas_plan *plan = NULL;
-  cr_assert_eq(cas_scenario_load(path, &sc, &err), CAS_OK, "%s", err.msg);
-  unlink(path);
-  rmdir(dir);
-  cr_assert_eq(cas_portfolio_generate(150000, sc->portfolio.seed, &pf, &err), CAS_OK, "%s", err.msg);
-  cr_assert_eq(cas_plan_build(sc, pf, NULL, &plan, &err), CAS_OK, "%s", err.msg);
+  mc_plan(150000, &sc, &pf, &plan);
   int nseg = plan->nsegments, nl = sc->nlevels;
   cr_assert(nl >= 1 && nl <= CAS_MAX_LEVELS);
   double *vas = calloc((size_t)nl * nseg, sizeof *vas), *irb = calloc(nseg, sizeof *irb);
