@@ -647,9 +647,9 @@ Test(plan, analytic_expected_loss_matches_both_kernels) {
   cas_scenario_destroy(sc);
 }
 
-/* The analytic cross-checks (analytic.h) are computed a chunk of 65,536
+/* The analytic cross-checks (analytic.h) are computed a chunk of 32,768
  * positions at a time, in parallel, and added up in position order. On a
- * book of 150,000 loans (three chunks, the last one short) with shifted
+ * book of 150,000 loans (five chunks, the last one short) with shifted
  * factors and a PD multiplier, they must equal, bit for bit, at 1 and 2
  * threads, the one loop they replace: for every bucket and loan in plan
  * order, the shifted PD, the Vasicek fraction at each level, the IRB

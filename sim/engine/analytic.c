@@ -14,12 +14,11 @@ void cas_analytic_free(cas_analytic *a) {
   memset(a, 0, sizeof *a);
 }
 
-/* A loan's figures per unit of loss (analytic.h): its shifted PD, the
- * Vasicek fraction at each level, its IRB capital and supervisory
- * correlation. They depend on its threshold and its bucket's segment only. */
-typedef struct loan_figures {
-  double pd, irb_k, irb_r, vas[CAS_MAX_LEVELS];
-} loan_figures;
+/* A loan's figures per unit of loss (analytic.h), F_VAS + nl doubles:
+ * its shifted PD, IRB capital and supervisory correlation, then the
+ * Vasicek fraction at each of the nl levels. They depend on its threshold
+ * and its bucket's segment only. */
+enum { F_PD, F_IRB_K, F_IRB_R, F_VAS };
 
 typedef struct segment_terms {
   double m, sr, w;   /* factor-mean shift, sqrt(R_s), sqrt(1 - R_s) */
@@ -27,23 +26,24 @@ typedef struct segment_terms {
 } segment_terms;
 
 static void figures(const cas_copula_model *cop, const segment_terms *st, const cas_scenario *sc,
-                    const double *zq, int nl, double t, loan_figures *f) {
-  f->pd = cop->shifted_pd(cop, t, st->m);
-  if (f->pd > 0.0 && f->pd < 1.0) {
-    double c = cas_norm_quantile(f->pd);
-    for (int l = 0; l < nl; l++) f->vas[l] = cas_norm_cdf((c + st->sr * zq[l]) / st->w);
-    f->irb_k = cas_irb_capital_given(st->cls, f->pd, c, zq[CAS_MAX_LEVELS], 1.0, sc->irb_maturity,
-                                     50.0);
-    f->irb_r = cas_irb_correlation(st->cls, f->pd, 50.0);
+                    const double *zq, int nl, double t, double *f) {
+  double pd = cop->shifted_pd(cop, t, st->m);
+  f[F_PD] = pd;
+  if (pd > 0.0 && pd < 1.0) {
+    double c = cas_norm_quantile(pd);
+    for (int l = 0; l < nl; l++) f[F_VAS + l] = cas_norm_cdf((c + st->sr * zq[l]) / st->w);
+    f[F_IRB_K] = cas_irb_capital_given(st->cls, pd, c, zq[CAS_MAX_LEVELS], 1.0, sc->irb_maturity, 50.0);
+    f[F_IRB_R] = cas_irb_correlation(st->cls, pd, 50.0);
   }
 }
 
-/* The figures of positions [from, to) into f[0, to - from): the bucket of
+/* The figures of positions [from, to) into f (a row of F_VAS + nl a
+ * position, from position `from` on): the bucket of
  * `from` found by bisection, then walked; a loan whose threshold is its
  * predecessor's in the bucket takes its figures (the same bits). Loans
  * without loss are skipped (their figures are not read). */
 static void figures_of(const cas_plan *plan, const segment_terms *terms, const cas_scenario *sc,
-                       const double *zq, int nl, size_t from, size_t to, loan_figures *f) {
+                       const double *zq, int nl, size_t from, size_t to, double *f) {
   size_t lo = 0, hi = plan->nbuckets;   /* the last bucket with first <= from (or 0) */
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
@@ -51,8 +51,9 @@ static void figures_of(const cas_plan *plan, const segment_terms *terms, const c
     else hi = mid;
   }
   size_t b = lo;
+  size_t row = F_VAS + (size_t)nl;
   double prev = NAN;
-  const loan_figures *last = NULL;
+  const double *last = NULL;
   for (size_t k = from; k < to; k++) {
     while (b < plan->nbuckets && k >= (size_t)plan->buckets[b].first + plan->buckets[b].count) {
       b++;
@@ -60,9 +61,9 @@ static void figures_of(const cas_plan *plan, const segment_terms *terms, const c
     }
     if (b == plan->nbuckets || k < plan->buckets[b].first || !(plan->loans[k].loss > 0.0)) continue;
     double t = plan->loans[k].threshold;
-    loan_figures *x = &f[k - from];
+    double *x = &f[(k - from) * row];
     if (last && t == prev) {
-      *x = *last;
+      memcpy(x, last, row * sizeof *x);
     } else {
       figures(plan->copula, &terms[plan->buckets[b].segment], sc, zq, nl, t, x);
       prev = t;
@@ -83,9 +84,9 @@ cas_status cas_analytic_compute(const cas_plan *plan, const cas_scenario *sc, co
    * (a part of a chunk per thread), and added up in position order after
    * each chunk: the sums are those of one thread, bit for bit, whatever
    * the thread count. At 10^7 loans the figures took 2 s on one thread. */
-  enum { CHUNK = 1 << 16, PART = 1 << 11 };
-  size_t n = plan->n, chunk = n < CHUNK ? (n ? n : 1) : CHUNK;
-  loan_figures *fig = malloc(chunk * sizeof *fig);
+  enum { CHUNK = 1 << 15, PART = 1 << 11 };
+  size_t n = plan->n, chunk = n < CHUNK ? (n ? n : 1) : CHUNK, row = F_VAS + (size_t)nl;
+  double *fig = malloc(chunk * row * sizeof *fig);   /* 1.5 MB at 3 levels */
   if (!out->mem || !weight || !terms || !fig) {
     free(weight);
     free(terms);
@@ -120,7 +121,7 @@ cas_status cas_analytic_compute(const cas_plan *plan, const cas_scenario *sc, co
     #pragma omp parallel for schedule(dynamic, 1) if (parts > 1)
     for (long i = 0; i < parts; i++) {
       size_t a = from + (size_t)i * PART, e = a + PART < to ? a + PART : to;
-      figures_of(plan, terms, sc, zq, nl, a, e, &fig[a - from]);
+      figures_of(plan, terms, sc, zq, nl, a, e, &fig[(a - from) * row]);
     }
     for (size_t k = from; k < to; k++) {
       while (b < plan->nbuckets && k >= (size_t)plan->buckets[b].first + plan->buckets[b].count) b++;
@@ -128,15 +129,15 @@ cas_status cas_analytic_compute(const cas_plan *plan, const cas_scenario *sc, co
       int s = plan->buckets[b].segment;
       double loss = plan->loans[k].loss;
       if (!(loss > 0.0)) continue;
-      const loan_figures *f = &fig[k - from];
-      if (!(f->pd > 0.0)) continue;
-      if (f->pd >= 1.0) {   /* certain default: the whole loss at every level */
+      const double *f = &fig[(k - from) * row];
+      if (!(f[F_PD] > 0.0)) continue;
+      if (f[F_PD] >= 1.0) {   /* certain default: the whole loss at every level */
         for (int l = 0; l < nlevels; l++) out->vasicek[(size_t)l * nseg + s] += loss;
         continue;
       }
-      for (int l = 0; l < nl; l++) out->vasicek[(size_t)l * nseg + s] += loss * f->vas[l];
-      out->irb_capital[s] += loss * f->irb_k;
-      out->irb_correlation[s] += loss * f->irb_r;
+      for (int l = 0; l < nl; l++) out->vasicek[(size_t)l * nseg + s] += loss * f[F_VAS + l];
+      out->irb_capital[s] += loss * f[F_IRB_K];
+      out->irb_correlation[s] += loss * f[F_IRB_R];
       weight[s] += loss;
     }
   }
