@@ -184,7 +184,7 @@ static cas_status read_record(const char *path, recorded *r, cas_error *err) {
     r->links_sha256 = attr_string(f, "links_sha256");
     if (!r->kernel) st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result (no kernel attribute, expected one naming the kernel that made it)", path);
   }
-  H5Fclose(f);
+  cas_output_close_result(f);
   return st;
 }
 

@@ -39,6 +39,7 @@
 #include "portfolio.h"
 #include "run.h"
 #include "version.h"
+#include "watch.h"
 
 /* The ranks of this process's job: one process unless started by an MPI
  * launcher in a build with MPI (main). */
@@ -737,10 +738,20 @@ static const int ending_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
   if (mpi_started) return cmd(argc, argv); /* no fork() under MPI */
+  double limit;
+  cas_error lerr = {0};
+  if (cas_watch_limit(&limit, &lerr) != CAS_OK) return cas_cli_report_error(&lerr);
   enum { NOTE = 4096 };
   char *note = mmap(NULL, NOTE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (note == MAP_FAILED) return cmd(argc, argv);
   note[0] = '\0';
+  cas_watch *watch = cas_watch_map();
+  int fds[2];
+  if (!watch || pipe(fds) != 0) {
+    cas_watch_unmap(watch);
+    munmap(note, NOTE);
+    return cmd(argc, argv);
+  }
   sigset_t ending, old;
   sigemptyset(&ending);
   for (size_t i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++)
@@ -751,10 +762,14 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
   pid_t pid = fork();
   if (pid < 0) { /* no process to spare: run unguarded */
     sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fds[0]);
+    close(fds[1]);
+    cas_watch_unmap(watch);
     munmap(note, NOTE);
     return cmd(argc, argv);
   }
   if (pid == 0) {
+    close(fds[0]); /* fds[1] stays open until the child ends: its end tells the guard */
     sigprocmask(SIG_SETMASK, &old, NULL);
 #ifndef CAS_FAULTS_HANDLED_BY_SANITIZER
     struct sigaction sa;
@@ -765,11 +780,13 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
       sigaction(fault_signals[i], &sa, NULL);
 #endif
     cas_output_note_opens(note, NOTE);
+    cas_watch_share(watch);
     int rc = cmd(argc, argv);
     fflush(stdout);
     fflush(stderr);
     _exit(rc);
   }
+  close(fds[1]);
   guarded_child = pid;
   struct sigaction fw, saved[sizeof ending_signals / sizeof *ending_signals];
   memset(&fw, 0, sizeof fw);
@@ -781,13 +798,25 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
   }
   sigprocmask(SIG_SETMASK, &old, NULL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  int stalled = cas_watch_wait(pid, fds[0], NULL, 0, NULL, watch, limit, &status);
+  close(fds[0]);
+  cas_watch_unmap(watch);
   guarded_child = 0;
   for (size_t i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++)
     sigaction(ending_signals[i], &saved[i], NULL);
   int rc;
-  if (WIFEXITED(status)) {
+  note[NOTE - 1] = '\0';
+  if (stalled == 1) {
+    fprintf(stderr, "cascade: bad input: %s: reading it made no progress inside the HDF5 library "
+                    "for %g s, stopped: a damaged or crafted file (expected a result written by "
+                    "cascade run; %s sets the limit)\n",
+            note[0] ? note : "a result file", limit, CAS_WATCH_LIMIT_VARIABLE);
+    rc = cas_status_exit_code(CAS_ERR_INPUT);
+  } else if (stalled < 0) {
+    fprintf(stderr, "cascade: internal error: lost the process reading the result files (%s)\n",
+            strerror(errno));
+    rc = cas_status_exit_code(CAS_ERR_INTERNAL);
+  } else if (WIFEXITED(status)) {
     rc = WEXITSTATUS(status);
   } else {
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
@@ -800,7 +829,6 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
       raise(sig);
       return 128 + sig;
     }
-    note[NOTE - 1] = '\0';
     fprintf(stderr, "cascade: bad input: %s: reading it crashed the HDF5 library (%s): a damaged or "
                     "crafted file (expected a result written by cascade run)\n",
             note[0] ? note : "a result file", strsignal(sig));

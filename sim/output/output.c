@@ -26,6 +26,7 @@
 
 #include "outfile.h"
 #include "seal.h"
+#include "watch.h"
 
 
 typedef struct writer {
@@ -474,13 +475,25 @@ void cas_output_note_opens(char *buf, size_t size) {
 hid_t cas_output_open_result(const char *path, cas_error *err) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   if (opens_note) snprintf(opens_note, opens_note_size, "%s", path);
+  cas_watch_begin();
   cas_seal_state seal;
-  if (cas_seal_check(path, &seal, err) != CAS_OK) return -1;
+  if (cas_seal_check(path, &seal, err) != CAS_OK) {
+    cas_watch_end();
+    return -1;
+  }
+  cas_watch_tick();
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0)
+  if (f < 0) {
     cas_error_set(err, CAS_ERR_INPUT, "%s: not a readable HDF5 file (HDF5 cannot open it; "
                   "expected a result written by cascade run)", path);
+    cas_watch_end();
+  }
   return f;
+}
+
+void cas_output_close_result(hid_t f) {
+  H5Fclose(f);
+  cas_watch_end();
 }
 
 cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err) {
@@ -536,14 +549,14 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   for (hssize_t s = 0; s < nseg && !bad; s++) out->exposure += ead[s];
   free(ead);
   if (bad) {
-    H5Fclose(f);
+    cas_output_close_result(f);
     return cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result file (got no readable '%s' "
                          "of the expected shape, expected the headline datasets and attributes of a "
                          "file written by cascade run)", path, what ? what : "?");
   }
 #undef CHECK
   cas_status st = check_headline(f, path, out, err);
-  H5Fclose(f);
+  cas_output_close_result(f);
   return st;
 }
 
@@ -597,7 +610,7 @@ cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss
   int bad = 0, missing = 0, no_weight = 0;
   *loss = read_column(f, "loss", paths, &missing, &bad);
   if (!bad && !missing) *weight = read_column(f, "weight", paths, &no_weight, &bad);
-  H5Fclose(f);
+  cas_output_close_result(f);
   if (bad || missing) {
     free(*loss);
     free(*weight);

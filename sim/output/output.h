@@ -140,9 +140,12 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
 /* Opens a result file for reading, the one way every reader of results
  * does: its seal checked first (seal.h: a damaged or changed file is
  * refused before HDF5 parses it), then H5Fopen read-only. The file's id
- * (close it with H5Fclose), or -1 with err set (CAS_ERR_INPUT naming the
- * file). */
+ * (close it with cas_output_close_result), or -1 with err set
+ * (CAS_ERR_INPUT naming the file). From the open to the close, the
+ * process counts as reading for the watchdog of the reading commands
+ * (watch.h): readers call cas_watch_tick after each block they read. */
 hid_t cas_output_open_result(const char *path, cas_error *err);
+void cas_output_close_result(hid_t f);
 
 /* From now on, the path of every result file cas_output_open_result opens
  * is copied into buf (size bytes, terminated; size 0: no longer), so that

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "watch.h"
 
 enum { BLOCK_BYTES = 8 << 20 };
 
@@ -179,6 +180,7 @@ static cas_status hash_dataset(hid_t file, const char *name, sink *s, cas_datase
       H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
       mspace = H5Screate_simple(rank, count, NULL);
     }
+    cas_watch_tick();
     if (H5Dread(d, mtype, mspace, fsel, H5P_DEFAULT, buf) < 0) {
       st = cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read the data of dataset %s", path, name);
     } else if (kind == 1) {
@@ -271,7 +273,7 @@ cas_status cas_digest_file(const char *path, char hex[CAS_SHA256_HEX], cas_datas
   if (cas_sha256_final(&file_hash, d) != CAS_OK && st == CAS_OK)
     st = cas_error_set(err, CAS_ERR_NOMEM, "%s: out of memory (SHA-256)", path);
   cas_sha256_to_hex(d, hex);
-  H5Fclose(f);
+  cas_output_close_result(f);
   for (size_t i = 0; i < nm.n; i++) free(nm.v[i]);
   size_t count = nm.n;
   free(nm.v);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "watch.h"
 
 static char *dup_str(const char *s) {
   size_t n = strlen(s ? s : "");
@@ -265,6 +266,7 @@ static int describe_dataset(hid_t d, const char *name, cas_h5_var *v) {
 static herr_t on_link(hid_t group, const char *name, const H5L_info_t *info, void *data) {
   scan_ctx *c = data;
   if (info->type != H5L_TYPE_HARD) return 0;
+  cas_watch_tick();
   hid_t o = H5Oopen(group, name, H5P_DEFAULT);
   if (o < 0) return 0;
   if (H5Iget_type(o) == H5I_DATASET) {
@@ -348,7 +350,7 @@ void cas_h5_close(cas_h5_file *f) {
   }
   free(f->vars);
   free(f->attrs);
-  if (f->id > 0) H5Fclose((hid_t)f->id);
+  if (f->id > 0) cas_output_close_result((hid_t)f->id);
   free(f->path);
   free(f);
 }
@@ -375,6 +377,7 @@ cas_status cas_h5_read_rows(const cas_h5_file *f, const cas_h5_var *v, unsigned 
                             unsigned long long nrows, double *out, cas_error *err) {
   if (v->kind != CAS_H5_NUMBER)
     return cas_error_set(err, CAS_ERR_INTERNAL, "%s: %s: not numeric", f->path, v->name);
+  cas_watch_tick();
   hid_t d = H5Dopen2((hid_t)f->id, v->name, H5P_DEFAULT);
   if (d < 0) return cas_error_set(err, CAS_ERR_INPUT, "%s: %s: cannot open dataset", f->path, v->name);
   herr_t rc;
