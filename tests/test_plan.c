@@ -592,19 +592,28 @@ static const char *const mc_scenario =
     "  - {region: zhejiang, factor_shift: -1.0}\n"
     "  - {sector: household, pd_multiplier: 1.5}\n";
 
-/* mc_scenario's plan over the built-in book of `loans` loans. */
-static void mc_plan(size_t loans, cas_scenario **sc, cas_portfolio **pf, cas_plan **plan) {
+/* mc_scenario's plan over the built-in book of `loans` loans, with the
+ * lines of `model` (NULL: none) added to its model block. */
+static void mc_plan_with(size_t loans, const char *model, cas_scenario **sc, cas_portfolio **pf,
+                         cas_plan **plan) {
   char dir[] = "/tmp/cascade-plan-mc-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
   char path[128];
   snprintf(path, sizeof path, "%s/mc.yaml", dir);
-  write_file(path, mc_scenario);
+  const char *at = strstr(mc_scenario, "model:\n") + strlen("model:\n");
+  char text[2048];
+  snprintf(text, sizeof text, "%.*s%s%s", (int)(at - mc_scenario), mc_scenario, model ? model : "", at);
+  write_file(path, text);
   cas_error err = {0};
   cr_assert_eq(cas_scenario_load(path, sc, &err), CAS_OK, "%s", err.msg);
   unlink(path);
   rmdir(dir);
   cr_assert_eq(cas_portfolio_generate(loans, (*sc)->portfolio.seed, pf, &err), CAS_OK, "%s", err.msg);
   cr_assert_eq(cas_plan_build(*sc, *pf, NULL, plan, &err), CAS_OK, "%s", err.msg);
+}
+
+static void mc_plan(size_t loans, cas_scenario **sc, cas_portfolio **pf, cas_plan **plan) {
+  mc_plan_with(loans, NULL, sc, pf, plan);
 }
 
 Test(plan, analytic_expected_loss_matches_both_kernels) {
@@ -655,12 +664,16 @@ Test(plan, analytic_expected_loss_matches_both_kernels) {
  * order, the shifted PD, the Vasicek fraction at each level, the IRB
  * capital (cas_irb_capital, which computes its own quantiles) and
  * correlation, added up as they come. */
-Test(plan, analytic_cross_checks_equal_one_loop) {
+/* The analytic cross-checks (computed in parallel chunks, and with a
+ * costly copula from the plan's kept shifted PDs) against one loop over
+ * the loans calling the copula itself: the same bits, for 1 and 2 threads. */
+static void cross_checks_equal_one_loop(size_t loans, const char *model) {
   cas_error err = {0};
   cas_scenario *sc = NULL;
   cas_portfolio *pf = NULL;
   cas_plan *plan = NULL;
-  mc_plan(150000, &sc, &pf, &plan);
+  mc_plan_with(loans, model, &sc, &pf, &plan);
+  cr_assert_eq(!!plan->shifted_pd, plan->copula->costly_pd);
   int nseg = plan->nsegments, nl = sc->nlevels;
   cr_assert(nl >= 1 && nl <= CAS_MAX_LEVELS);
   double *vas = calloc((size_t)nl * nseg, sizeof *vas), *irb = calloc(nseg, sizeof *irb);
@@ -679,6 +692,10 @@ Test(plan, analytic_cross_checks_equal_one_loop) {
       double loss = plan->loans[k].loss;
       if (!(loss > 0.0)) continue;
       double pd = plan->copula->shifted_pd(plan->copula, plan->loans[k].threshold, m);
+      if (plan->shifted_pd) {   /* kept, with the same mean: the figures take it */
+        cr_assert_eq(memcmp(&plan->shifted_pd_mean[s], &m, sizeof m), 0, "segment %d's mean", s);
+        cr_assert_eq(memcmp(&plan->shifted_pd[k], &pd, sizeof pd), 0, "position %u", k);
+      }
       if (!(pd > 0.0)) continue;
       if (pd >= 1.0) {
         for (int l = 0; l < nl; l++) vas[(size_t)l * nseg + s] += loss;
@@ -720,6 +737,14 @@ Test(plan, analytic_cross_checks_equal_one_loop) {
   cas_plan_destroy(plan);
   cas_portfolio_destroy(pf);
   cas_scenario_destroy(sc);
+}
+
+Test(plan, analytic_cross_checks_equal_one_loop) { cross_checks_equal_one_loop(150000, NULL); }
+
+/* The t copula's shifted PD (a mixture integral) is kept by the plan: the
+ * figures from the kept values are those of the copula itself. */
+Test(plan, analytic_cross_checks_equal_one_loop_t_copula) {
+  cross_checks_equal_one_loop(40000, "  copula: t\n  degrees_of_freedom: 5\n");
 }
 
 /* A scenario's ccf_add raises the conversion factor of the credit lines it

@@ -36,6 +36,11 @@ struct cas_copula_model {
    * set (cas_copula_instance). */
   double df;
   int needs_df;         /* 1: df is required (t), 0: the model has none */
+  /* 1: shifted_pd integrates over the mixing scale (tens of evaluations
+   * of Phi a call): the plan keeps the values it computes for year 0's
+   * analytic expected loss, and the analytic cross-checks take them
+   * (plan.h, shifted_pd) instead of integrating again. */
+  int costly_pd;
   /* Latent threshold for a default probability pd in (0, 1). */
   double (*threshold)(const cas_copula_model *m, double pd);
   /* The same threshold given the survival probability survival = 1 - pd

@@ -228,6 +228,7 @@ const cas_copula_model cas_copula_student_t = {
                 "(degrees of freedom: model.degrees_of_freedom), default below t^-1(PD)"},
   .df = 5.0,
   .needs_df = 1,
+  .costly_pd = 1,
   .threshold = threshold,
   .threshold_upper = threshold_upper,
   .shifted_pd = shifted_pd,

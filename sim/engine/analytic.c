@@ -23,11 +23,15 @@ enum { F_PD, F_IRB_K, F_IRB_R, F_VAS };
 typedef struct segment_terms {
   double m, sr, w;   /* factor-mean shift, sqrt(R_s), sqrt(1 - R_s) */
   cas_irb_class cls;
+  /* the plan's shifted PDs by position (plan.h) when computed with the
+   * same mean m, else NULL */
+  const double *kept;
 } segment_terms;
 
+/* known: the loan's shifted PD under st->m when the plan has it, else NaN */
 static void figures(const cas_copula_model *cop, const segment_terms *st, const cas_scenario *sc,
-                    const double *zq, int nl, double t, double *f) {
-  double pd = cop->shifted_pd(cop, t, st->m);
+                    const double *zq, int nl, double t, double known, double *f) {
+  double pd = !isnan(known) ? known : cop->shifted_pd(cop, t, st->m);
   f[F_PD] = pd;
   if (pd > 0.0 && pd < 1.0) {
     double c = cas_norm_quantile(pd);
@@ -65,7 +69,8 @@ static void figures_of(const cas_plan *plan, const segment_terms *terms, const c
     if (last && t == prev) {
       memcpy(x, last, row * sizeof *x);
     } else {
-      figures(plan->copula, &terms[plan->buckets[b].segment], sc, zq, nl, t, x);
+      const segment_terms *st = &terms[plan->buckets[b].segment];
+      figures(plan->copula, st, sc, zq, nl, t, st->kept ? st->kept[k] : NAN, x);
       prev = t;
     }
     last = x;
@@ -112,7 +117,9 @@ cas_status cas_analytic_compute(const cas_plan *plan, const cas_scenario *sc, co
     int sector = cas_taxonomy_segment_sector(plan->tax, s);
     terms[s] = (segment_terms){m, sqrt(out->model_correlation[s]), plan->idio[s],
                                sc->irb_class ? (cas_irb_class)sc->irb_class[sector]
-                                             : CAS_IRB_CORPORATE};
+                                             : CAS_IRB_CORPORATE, NULL};
+    if (plan->shifted_pd && memcmp(&plan->shifted_pd_mean[s], &m, sizeof m) == 0)
+      terms[s].kept = plan->shifted_pd;
   }
   size_t b = 0;   /* the bucket of position k in the sums */
   for (size_t from = 0; from < n; from += chunk) {

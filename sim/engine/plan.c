@@ -572,12 +572,25 @@ static double unshifted_threshold(const cas_plan *plan, const cas_plan_options *
  * in that fixed order, so the result does not depend on the thread count.
  * Thresholds come from cas_plan_stressed_pd, so the PD stress is in, and
  * without the offsets of a calibration (which make contagion keep the
- * PDs); the factor means come in through mean_shift. */
-static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_options *opt, double *el,
+ * PDs); the factor means come in through mean_shift. Year 0's plan with a
+ * costly copula keeps the values (plan.h, shifted_pd; without the memory
+ * for them, it does not). */
+static cas_status analytic_by_segment(cas_plan *plan, const cas_plan_options *opt, double *el,
                                       double *defaults, cas_error *err) {
   int nseg = plan->nsegments, nf = plan->nfactors;
   size_t *from = malloc(((size_t)nseg + 1) * sizeof *from);   /* buckets are segment-major */
   if (from == NULL) return cas_error_set(err, CAS_ERR_NOMEM, "out of memory (analytic loss)");
+  double *keep = NULL, *keep_mean = NULL;
+  if (plan->year == 0 && plan->copula->costly_pd) {
+    keep = malloc((plan->n ? plan->n : 1) * sizeof *keep);
+    keep_mean = malloc((size_t)(nseg ? nseg : 1) * sizeof *keep_mean);
+    if (!keep || !keep_mean) {
+      free(keep);
+      free(keep_mean);
+      keep = keep_mean = NULL;
+    }
+    for (size_t k = 0; keep && k < plan->n; k++) keep[k] = NAN;   /* positions in no bucket too */
+  }
   size_t b = 0;
   for (int s = 0; s <= nseg; s++) {
     while (b < plan->nbuckets && plan->buckets[b].segment < s) b++;
@@ -588,6 +601,7 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
     double mean_shift = 0.0;
     const double *a = cas_plan_loading(plan, s);
     for (int f = 0; f < nf; f++) mean_shift += a[f] * plan->shift[f];
+    if (keep_mean) keep_mean[s] = mean_shift;
     cas_ksum sum = {0}, count = {0};   /* exact to rounding over a segment's loans (ksum.h) */
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
@@ -595,6 +609,7 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
         double c = unshifted_threshold(plan, opt, k);
         if (c == -INFINITY) continue;   /* matured: PD 0 (adding 0 would change no bit) */
         double pd = plan->copula->shifted_pd(plan->copula, c, mean_shift);
+        if (keep && memcmp(&c, &plan->loans[k].threshold, sizeof c) == 0) keep[k] = pd;
         cas_ksum_add(&sum, pd * plan->loans[k].loss);
         cas_ksum_add(&count, pd);
       }
@@ -603,6 +618,8 @@ static cas_status analytic_by_segment(const cas_plan *plan, const cas_plan_optio
     defaults[s] = cas_ksum_value(&count);
   }
   free(from);
+  plan->shifted_pd = keep;
+  plan->shifted_pd_mean = keep_mean;
   return CAS_OK;
 }
 
@@ -794,6 +811,8 @@ void cas_plan_destroy(cas_plan *plan) {
   free(plan->ead_of);
   free(plan->seg_lgd_sd);
   free(plan->cls_pd_mult);
+  free(plan->shifted_pd);
+  free(plan->shifted_pd_mean);
   cas_segment_totals_free(&plan->unstressed);
   cas_segment_totals_free(&plan->stressed);
   free(plan);

@@ -158,6 +158,17 @@ typedef struct cas_plan {
   size_t nclasses;
   double *cls_pd_mult, *cls_lgd_add, *cls_ead_mult, *cls_ccf_add, *cls_haircut;   /* [nclasses] */
 
+  /* Year 0's plan with a copula whose shifted PD is costly (copula.h,
+   * costly_pd), else NULL: the shifted PD of each plan position, as
+   * computed for the analytic expected loss (stressed.expected_loss: the
+   * threshold without a calibration's offsets, the segment's factor-mean
+   * shift shifted_pd_mean[s]); NaN where the loan's threshold carries an
+   * offset or the loan has matured. The analytic cross-checks
+   * (analytic.c) take a value where their threshold and mean are the same
+   * bits, instead of integrating again: the same value. */
+  double *shifted_pd;         /* [n] or NULL */
+  double *shifted_pd_mean;    /* [nsegments] or NULL */
+
   /* Totals by segment: as in the portfolio and after the shocks. */
   cas_segment_totals unstressed;
   cas_segment_totals stressed;   /* expected_loss: analytic, under the shifted factor means */
