@@ -867,7 +867,45 @@ static void with_huge_pages(char **argv) {
   /* no exec: go on as we are (with the variable set, which changes nothing now) */
 }
 
+/* OMP_NUM_THREADS (a comma-separated list of positive thread counts, one
+ * per nesting level) and OMP_THREAD_LIMIT (one positive count): libgomp
+ * warns about any other value (an empty one too) and goes on with its
+ * default, and the program would run with a thread count the user did not
+ * ask for. Unset: the default. Returns the variable's name when its value
+ * is bad, else NULL. */
+static const char *bad_omp_variable(void) {
+  static const char *const vars[] = {"OMP_NUM_THREADS", "OMP_THREAD_LIMIT"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (!v) continue;
+    const char *p = v;
+    int items = 0;
+    for (;;) {
+      while (*p == ' ' || *p == '\t') p++;
+      const char *digits = p;
+      unsigned long long n = 0;
+      while (*p >= '0' && *p <= '9' && n <= 1000000) n = n * 10 + (unsigned long long)(*p++ - '0');
+      while (*p >= '0' && *p <= '9') p++;
+      if (p == digits || n == 0 || n > 1000000) return vars[i];   /* libgomp: no overflow */
+      items++;
+      while (*p == ' ' || *p == '\t') p++;
+      if (*p == '\0') break;
+      if (*p != ',' || i == 1) return vars[i];   /* OMP_THREAD_LIMIT: one count */
+      p++;
+    }
+    (void)items;
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
+  const char *bad_omp = bad_omp_variable();
+  if (bad_omp) {
+    fprintf(stderr, "cascade: usage error: %s: got '%s', expected a positive number of threads%s\n",
+            bad_omp, getenv(bad_omp),
+            strcmp(bad_omp, "OMP_NUM_THREADS") ? "" : " (or a comma-separated list of them, one a nesting level)");
+    return cas_status_exit_code(CAS_ERR_USAGE);
+  }
   with_huge_pages(argv);
   /* OpenMP's default thread count (OMP_NUM_THREADS) holds for every
    * command, including the parts --threads does not reach before a run

@@ -38,10 +38,11 @@ cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out,
   if (opt->seed_given) sc->seed = opt->seed;
   if (opt->loans) {
     if (sc->portfolio.source != CAS_PORTFOLIO_BUILTIN) {
-      cas_scenario_destroy(sc);
-      return cas_error_set(err, CAS_ERR_USAGE,
-                           "--loans sizes the built-in portfolio, but %s reads the portfolio from %s",
-                           opt->scenario_path, sc->portfolio.file);
+      cas_error_set(err, CAS_ERR_USAGE,
+                    "--loans sizes the built-in portfolio, but %s reads the portfolio from %s",
+                    opt->scenario_path, sc->portfolio.file);
+      cas_scenario_destroy(sc);   /* after the message: it names the scenario's file */
+      return err->status;
     }
     sc->portfolio.loans = opt->loans;
   }

@@ -51,7 +51,26 @@ expect 3 "typo.yaml" -- "$bin" run "$tmp/typo.yaml" -o "$tmp/out/good.h5"
 # for every command, before any work
 OMP_NUM_THREADS=100000 expect 2 "OMP_NUM_THREADS: got '100000', expected at most 1024 threads" -- "$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 1000 --threads 2 -o "$tmp/omp.h5"
 OMP_NUM_THREADS=100000 expect 2 "OMP_NUM_THREADS: got '100000'" -- "$bin" portfolio --loans 1000 --export "$tmp/omp.csv"
+# values libgomp only warns about (and then ignores): refused too
+for v in 0 -1 abc '' 1e3 2,0 18446744073709551616; do
+  OMP_NUM_THREADS=$v expect 2 "OMP_NUM_THREADS: got '$v', expected a positive number of threads" -- "$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 1000 -o "$tmp/omp.h5"
+done
+OMP_THREAD_LIMIT=2,2 expect 2 "OMP_THREAD_LIMIT: got '2,2', expected a positive number of threads" -- "$bin" portfolio --loans 1000 --export "$tmp/omp.csv"
+OMP_NUM_THREADS=' 2,1 ' expect 0 "" -- "$bin" portfolio --loans 1000 --export "$tmp/omp_ok.csv"
 [ ! -e "$tmp/omp.h5" ] && [ ! -e "$tmp/omp.csv" ] || { echo "FAIL: output written despite OMP_NUM_THREADS"; fail=1; }
+
+# --loans sizes the built-in book only: with a scenario that reads a CSV
+# book, a usage error naming the CSV (the message read the name from the
+# scenario after freeing it, and printed garbage)
+"$bin" portfolio --loans 50 --export "$tmp/book50.csv" -q || die "export"
+printf 'portfolio:\n  file: book50.csv\n' > "$tmp/csvbook.yaml"
+msg="csvbook.yaml reads the portfolio from $tmp/book50.csv\$"
+expect 2 "$msg" -- "$bin" validate "$tmp/csvbook.yaml" --loans 1000
+expect 2 "$msg" -- "$bin" run "$tmp/csvbook.yaml" --loans 1000 -o "$tmp/out/x.h5"
+expect 2 "$msg" -- "$bin" reverse "$tmp/csvbook.yaml" --loans 1000 --loss 100 -o "$tmp/out/x.h5"
+[ ! -e "$tmp/out/x.h5" ] || { echo "FAIL: a result despite the usage error"; fail=1; }
+# (a batch records the scenario as failed, with the same message)
+expect 7 "failed: usage error: --loans sizes the built-in portfolio, but .*$msg" -- "$bin" batch "$tmp/csvbook.yaml" --loans 1000 --out "$tmp/b"
 
 [ $fail = 0 ] && echo "bad input: all cases pass"
 
