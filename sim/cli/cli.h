@@ -24,6 +24,10 @@ int cas_cli_report_error(const cas_error *err);
 /* Strict unsigned parse: digits only, no sign, no overflow, >= min.
  * Returns 0 on success, -1 otherwise. */
 int cas_cli_parse_count(const char *s, uint64_t min, uint64_t *out);
+/* A decimal number (digits, an optional fraction and exponent; no
+ * hexadecimal, inf, nan or spaces) into *out: 0, or -1 when s is not one
+ * or overflows a double. */
+int cas_cli_parse_decimal(const char *s, double *out);
 
 /* Monotonic wall clock [s]. */
 double cas_cli_wall(void);

@@ -400,6 +400,12 @@ static cas_status hash_inputs(const cas_scenario *sc, cas_manifest_entry *e, cas
   return st;
 }
 
+/* 1 if fd is open on a regular file. */
+static int regular_fd(int fd) {
+  struct stat sb;
+  return fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 static int is_status(const cas_manifest_entry *e, const char *s) {
   return e->status && !strcmp(e->status, s);
 }
@@ -915,15 +921,24 @@ int cas_cmd_batch(int argc, char **argv) {
   }
   snprintf(b.manifest_path, sizeof b.manifest_path, "%s", mp);
   snprintf(b.log_path, sizeof b.log_path, "%s", lp);
-  lock_fd = open(kp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  /* the lock and the log are opened without blocking and must be regular
+   * files: a FIFO in their place held the batch for ever, a device took
+   * what was written (ENODEV for the lock's check below) */
+  lock_fd = open(kp, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0666);
   b.lock_fd = lock_fd;
+  if (lock_fd >= 0 && !regular_fd(lock_fd)) {
+    close(lock_fd);
+    lock_fd = b.lock_fd = -1;
+    errno = ENODEV;
+  }
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     if (lock_fd >= 0 && (e == EWOULDBLOCK || e == EAGAIN))
       cas_error_set(&err, CAS_ERR_USAGE, "another cascade batch is writing %s (it holds %s); "
                     "wait for it to end, or use another --out or --shard", mp, kp);
     else
-      cas_error_set(&err, CAS_ERR_IO, "cannot lock %s: %s", kp, strerror(e));
+      cas_error_set(&err, CAS_ERR_IO, "cannot lock %s: %s", kp,
+                    e == ENODEV ? "not a regular file (a FIFO, device or socket)" : strerror(e));
     free(mp);
     free(lp);
     free(kp);
@@ -933,9 +948,16 @@ int cas_cmd_batch(int argc, char **argv) {
   free(mp);
   free(lp);
   free(kp);
-  b.log_fd = open(b.log_path, O_WRONLY | O_CREAT | O_APPEND, 0666);
+  b.log_fd = open(b.log_path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (b.log_fd >= 0 && !regular_fd(b.log_fd)) {
+    close(b.log_fd);
+    b.log_fd = -1;
+    errno = ENODEV;
+  }
   if (b.log_fd < 0) {
-    cas_error_set(&err, CAS_ERR_IO, "cannot open the log %s: %s", b.log_path, strerror(errno));
+    cas_error_set(&err, CAS_ERR_IO, "cannot open the log %s: %s", b.log_path,
+                  errno == ENODEV || errno == ENXIO ? "not a regular file (a FIFO, device or socket)"
+                                                      : strerror(errno));
     rc = cas_cli_report_error(&err);
     goto done;
   }

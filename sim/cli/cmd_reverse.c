@@ -113,10 +113,7 @@ int cas_cmd_reverse(int argc, char **argv) {
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       quiet = 1;
     } else if (!strcmp(a, "--loss")) {
-      char *end;
-      errno = 0;
-      loss = v ? strtod(v, &end) : NAN;
-      if (!v || !*v || *end || errno == ERANGE || !(loss > 0.0) || !isfinite(loss))
+      if (cas_cli_parse_decimal(v, &loss) != 0 || !(loss > 0.0))
         return cas_cli_usage_error("reverse", "--loss: got '%s', expected a loss in CNY above 0",
                                    v ? v : "");
       i++;

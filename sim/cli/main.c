@@ -237,11 +237,8 @@ static int parse_importance(const char *v, cas_run_options *opt) {
   }
   int loss = !strncmp(v, "loss=", 5);
   const char *num = loss ? v + 5 : v;
-  char *end;
-  errno = 0;
-  double x = strtod(num, &end);
-  if (*num == '\0' || isspace((unsigned char)*num) || *end != '\0' || !isfinite(x) || errno == ERANGE)
-    return 1;
+  double x;
+  if (cas_cli_parse_decimal(num, &x) != 0) return 1;
   if (loss ? !(x > 0.0) : !(x > 0.0 && x < 1.0)) return 1;
   opt->importance_mode = loss ? CAS_IS_LOSS : CAS_IS_LEVEL;
   opt->importance_value = x;
@@ -594,6 +591,12 @@ static int cmd_compare(int argc, char **argv) {
       fputs(usage_compare, stdout);
       return 0;
     }
+  /* compare takes no options: a word starting with '-' is one mistyped, not
+   * a file (a file named so can be given as ./-name) */
+  for (int i = 1; i < argc; i++)
+    if (argv[i][0] == '-' && argv[i][1] != '\0')
+      return cas_cli_usage_error("compare", "unknown option '%s' (compare takes result files only; "
+                                 "a file whose name starts with '-': ./%s)", argv[i], argv[i]);
   int n = argc - 1;
   cas_output_headline *h = calloc((size_t)n, sizeof *h);
   if (!h) return cas_status_exit_code(CAS_ERR_NOMEM);
@@ -736,6 +739,17 @@ static void forward_signal(int sig) {
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 static const int ending_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
+/* The exit code of a command that returned rc, once what it printed has
+ * reached standard output: a write error there (a full disk, /dev/full)
+ * is an I/O error, not a success with the output lost. */
+static int stdout_written(int rc) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  fprintf(stderr, "cascade: I/O error: writing to standard output: %s\n",
+          errno ? strerror(errno) : "write error");
+  return rc ? rc : cas_status_exit_code(CAS_ERR_IO);
+}
+
 static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
   if (mpi_started) return cmd(argc, argv); /* no fork() under MPI */
   double limit;
@@ -781,8 +795,7 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
 #endif
     cas_output_note_opens(note, NOTE);
     cas_watch_share(watch);
-    int rc = cmd(argc, argv);
-    fflush(stdout);
+    int rc = stdout_written(cmd(argc, argv));
     fflush(stderr);
     _exit(rc);
   }
@@ -940,7 +953,7 @@ int main(int argc, char **argv) {
               world.size, argc < 2 ? "" : argv[1]);
     rc = cas_status_exit_code(CAS_ERR_USAGE);
   } else {
-    rc = dispatch(argc, argv);
+    rc = stdout_written(dispatch(argc, argv));
   }
   cas_comm_free(&world);
 #ifdef CASCADE_MPI
@@ -955,6 +968,11 @@ static int dispatch(int argc, char **argv) {
     return cas_status_exit_code(CAS_ERR_USAGE);
   }
   const char *cmd = argv[1];
+  if (!strcmp(cmd, "help") && argc >= 3 && strcmp(argv[2], "help") != 0) {
+    /* help COMMAND: the command's own help */
+    char *args[] = {argv[0], argv[2], (char *)"--help", NULL};
+    return dispatch(3, args);
+  }
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
     fputs(usage_main, stdout);
     return 0;

@@ -3,11 +3,15 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static void vset(cas_error *err, cas_status st, size_t off, const char *fmt,
                  va_list ap) {
   err->status = st;
-  if (off < sizeof err->msg) vsnprintf(err->msg + off, sizeof err->msg - off, fmt, ap);
+  if (off >= sizeof err->msg) off = sizeof err->msg - 1;
+  int n = vsnprintf(err->msg + off, sizeof err->msg - off, fmt, ap);
+  if (n >= 0 && (size_t)n >= sizeof err->msg - off)   /* cut: say so */
+    memcpy(err->msg + sizeof err->msg - 4, "...", 4);
 }
 
 cas_status cas_error_set(cas_error *err, cas_status st, const char *fmt, ...) {

@@ -21,7 +21,10 @@ typedef enum cas_status {
   CAS_ERR_INTERNAL  /* a bug or a library failure: please report */
 } cas_status;
 
-enum { CAS_ERROR_MSG_MAX = 1024 };
+/* Room for a message naming a path as long as the system allows (PATH_MAX,
+ * 4096 bytes) with what was expected: at 1024 bytes a long path pushed the
+ * reason out. A longer message ends with "...". */
+enum { CAS_ERROR_MSG_MAX = 8192 };
 
 typedef struct cas_error {
   cas_status status;

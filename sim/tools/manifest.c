@@ -31,11 +31,14 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -374,15 +377,40 @@ static got get_entry(const json_t *obj, cas_manifest_entry *e) {
 }
 
 /* The whole file, NUL-terminated; NULL with err set on failure. */
+/* A manifest is a few hundred bytes a scenario: a file beyond this is not
+ * one, and is not read into memory whole. */
+enum { MANIFEST_MAX_BYTES = 64 << 20 };
+
+/* The whole of the manifest at path. Opened without blocking and checked
+ * before anything is read: a FIFO would hold the batch for ever, a device
+ * such as /dev/zero would fill its memory. */
 static char *slurp(const char *path, size_t *len, cas_error *err) {
-  FILE *f = fopen(path, "rb");
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    cas_error_set(err, CAS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > MANIFEST_MAX_BYTES) {
+    int reg = S_ISREG(sb.st_mode);
+    close(fd);
+    if (reg)
+      cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade batch manifest (%lld bytes, expected at "
+                    "most %d)", path, (long long)sb.st_size, MANIFEST_MAX_BYTES);
+    else
+      cas_error_set(err, CAS_ERR_INPUT, "%s: cannot read (got %s, expected a manifest file)", path,
+                    S_ISDIR(sb.st_mode) ? "a directory" : "a FIFO, device or socket");
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
   if (!f) {
     cas_error_set(err, CAS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    close(fd);
     return NULL;
   }
   size_t cap = 1 << 16, n = 0, k;
   char *text = malloc(cap + 1);
-  while (text && (k = fread(text + n, 1, cap - n, f)) > 0) {
+  while (text && n <= MANIFEST_MAX_BYTES && (k = fread(text + n, 1, cap - n, f)) > 0) {
     n += k;
     if (n == cap) {
       char *t = realloc(text, (cap *= 2) + 1);
@@ -394,6 +422,11 @@ static char *slurp(const char *path, size_t *len, cas_error *err) {
   fclose(f);
   if (!text) {
     cas_error_set(err, CAS_ERR_NOMEM, "no memory to read %s", path);
+  } else if (n > MANIFEST_MAX_BYTES) {   /* it grew while being read */
+    free(text);
+    text = NULL;
+    cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade batch manifest (more than %d bytes)", path,
+                  MANIFEST_MAX_BYTES);
   } else if (bad) {
     free(text);
     text = NULL;

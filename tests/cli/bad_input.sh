@@ -72,6 +72,39 @@ expect 2 "$msg" -- "$bin" reverse "$tmp/csvbook.yaml" --loans 1000 --loss 100 -o
 # (a batch records the scenario as failed, with the same message)
 expect 7 "failed: usage error: --loans sizes the built-in portfolio, but .*$msg" -- "$bin" batch "$tmp/csvbook.yaml" --loans 1000 --out "$tmp/b"
 
+# a batch folder whose manifest, log or lock is a FIFO or a device: the
+# batch held for ever on a FIFO and filled its memory from /dev/zero; now
+# an I/O error (4) naming the file, in no time
+for f in manifest.json batch.log .manifest.json.lock; do
+  rm -rf "$tmp/fifo" && mkdir "$tmp/fifo" && mkfifo "$tmp/fifo/$f"
+  expect 4 "fifo/$f.*(FIFO|not a regular file)" -- timeout 30 "$bin" batch "$src/scenarios/baseline.yaml" --paths 100 --loans 1000 -q --out "$tmp/fifo"
+done
+rm -rf "$tmp/dev" && mkdir "$tmp/dev" && ln -s /dev/zero "$tmp/dev/manifest.json"
+expect 4 "dev/manifest.json: cannot create \(it is a character device" -- timeout 30 "$bin" batch "$src/scenarios/baseline.yaml" --paths 100 --loans 1000 -q --out "$tmp/dev"
+rm -f "$tmp/dev/manifest.json" "$tmp/dev/batch.log" && ln -s /dev/full "$tmp/dev/batch.log"
+expect 4 "dev/batch.log: not a regular file" -- timeout 30 "$bin" batch "$src/scenarios/baseline.yaml" --paths 100 --loans 1000 -q --out "$tmp/dev"
+
+# standard output that cannot be written (a full disk): an I/O error, not
+# a success with the output lost; the guarded commands' child too
+"$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 1000 -q -o "$tmp/small.h5" || die "small run"
+expect 4 "writing to standard output: No space left on device" -- sh -c "\"$bin\" compare \"$tmp/small.h5\" > /dev/full"
+expect 4 "writing to standard output" -- sh -c "\"$bin\" validate \"$src/scenarios/baseline.yaml\" > /dev/full"
+expect 4 "writing to standard output" -- sh -c "\"$bin\" --help > /dev/full"
+# compare takes no options: a mistyped one is a usage error, not a file
+expect 2 "unknown option '-q'" -- "$bin" compare "$tmp/small.h5" -q
+# money and levels are decimal numbers: no hexadecimal, inf or spaces
+for v in 0x10 inf ' 5' 1e400; do
+  expect 2 "--loss: got '$v', expected a loss in CNY above 0" -- "$bin" reverse "$src/scenarios/baseline.yaml" --loss "$v"
+  expect 2 "--importance-sampling: got 'loss=$v'" -- "$bin" run "$src/scenarios/baseline.yaml" --importance-sampling "loss=$v"
+done
+# help COMMAND is the command's help
+expect 0 "^usage: cascade run SCENARIO" -- "$bin" help run
+expect 2 "unknown command 'bogus'" -- "$bin" help bogus
+# a message naming a path of 5,000 characters still says what went wrong
+long=$(printf 'x%.0s' $(seq 5000))
+expect 3 "File name too long" -- "$bin" run "$tmp/$long.yaml"
+expect 2 "expected one of: sparse, dense" -- "$bin" run "$src/scenarios/baseline.yaml" --kernel "$long"
+
 [ $fail = 0 ] && echo "bad input: all cases pass"
 
 exit $fail
