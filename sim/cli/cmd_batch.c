@@ -71,7 +71,7 @@ static const char *const usage_batch =
     "command again after a crash: finished scenarios are reused, the rest run.\n"
     "\n"
     "options:\n"
-    "  --out DIR           folder of the results, manifest and log (created if missing)\n"
+    "  --out DIR, -o DIR   folder of the results, manifest and log (created if missing)\n"
     "  --shard I/N         run only the scenarios k (0-based, sorted by stem) with\n"
     "                      k mod N == I-1; manifest DIR/manifest.shard-I-of-N.json\n"
     "  --paths N           Monte Carlo paths (overrides every scenario)\n"

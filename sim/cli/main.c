@@ -427,7 +427,7 @@ static cas_status load_book(const char *path, int yrd, cas_portfolio **pf, cas_e
 static int cmd_portfolio(int argc, char **argv) {
   uint64_t loans = CAS_PORTFOLIO_DEFAULT_LOANS, seed = 1;
   const char *from = NULL, *export_path = NULL;
-  int quiet = 0, yrd = 0;
+  int quiet = 0, yrd = 0, classification_given = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -447,6 +447,7 @@ static int cmd_portfolio(int argc, char **argv) {
         return cas_cli_usage_error("portfolio", "--classification: got '%s', expected data or yrd",
                                    v ? v : "");
       yrd = !strcmp(v, "yrd");
+      classification_given = 1;
       i++;
     } else if (!strcmp(a, "--from")) {
       if (!v) return cas_cli_usage_error("portfolio", "%s needs a CSV file", a);
@@ -460,6 +461,9 @@ static int cmd_portfolio(int argc, char **argv) {
       return cas_cli_usage_error("portfolio", "unexpected argument '%s'", a);
     }
   }
+  if (classification_given && !from)
+    return cas_cli_usage_error("portfolio", "--classification is that of a CSV book: it needs --from "
+                               "FILE.csv (the built-in book has the delta's)");
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cas_status st = from ? load_book(from, yrd, &pf, &err)

@@ -90,7 +90,7 @@ static const char *kind_of(mode_t m) {
 
 cas_status cas_outfile_check(const char *path, cas_error *err) {
   if (!path || !*path)
-    return cas_error_set(err, CAS_ERR_USAGE, "the output file name is empty (expected a file name such as result.h5)");
+    return cas_error_set(err, CAS_ERR_USAGE, "the output file name is empty (expected the name of the file to write)");
   size_t n = strlen(path);
   if (n + 80 >= CAS_OUTFILE_PATH_MAX)
     return cas_error_set(err, CAS_ERR_USAGE, "output path too long (got %zu bytes, expected at most %d)",

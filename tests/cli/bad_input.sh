@@ -97,6 +97,8 @@ for v in 0x10 inf ' 5' 1e400; do
   expect 2 "--loss: got '$v', expected a loss in CNY above 0" -- "$bin" reverse "$src/scenarios/baseline.yaml" --loss "$v"
   expect 2 "--importance-sampling: got 'loss=$v'" -- "$bin" run "$src/scenarios/baseline.yaml" --importance-sampling "loss=$v"
 done
+# --classification belongs to a CSV book
+expect 2 "--classification is that of a CSV book: it needs --from" -- "$bin" portfolio --classification yrd
 # help COMMAND is the command's help
 expect 0 "^usage: cascade run SCENARIO" -- "$bin" help run
 expect 2 "unknown command 'bogus'" -- "$bin" help bogus
