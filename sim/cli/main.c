@@ -826,8 +826,8 @@ static int guarded(int (*cmd)(int, char **), int argc, char **argv) {
   if (stalled == 1) {
     fprintf(stderr, "cascade: bad input: %s: reading it made no progress inside the HDF5 library "
                     "for %g s, stopped: a damaged or crafted file (expected a result written by "
-                    "cascade run; %s sets the limit)\n",
-            note[0] ? note : "a result file", limit, CAS_WATCH_LIMIT_VARIABLE);
+                    "cascade run), or a limit too short for where the file is (%s=%g)\n",
+            note[0] ? note : "a result file", limit, CAS_WATCH_LIMIT_VARIABLE, limit);
     rc = cas_status_exit_code(CAS_ERR_INPUT);
   } else if (stalled < 0) {
     fprintf(stderr, "cascade: internal error: lost the process reading the result files (%s)\n",
