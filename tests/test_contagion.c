@@ -31,6 +31,7 @@
 
 #include "contagion.h"
 #include "kernel.h"
+#include "ksum.h"
 #include "network.h"
 #include "normal.h"
 #include "plan.h"
@@ -1133,6 +1134,86 @@ Test(guarantees, analytic_double_default_matches_the_simulation, .timeout = 300)
   cr_expect_leq(fabs(mean - total), 3.0 * se);
   cr_expect_gt(fabs(mean - independent), 3.0 * se, "the test cannot tell the joint PD apart");
   release(&s);
+  cas_scenario_destroy(sc);
+  cas_network_destroy(net);
+  cas_portfolio_destroy(pf);
+}
+
+/* A book whose PDs come from a rating scale (150 grades) under the t
+ * copula, whose thresholds, shifted PDs and joint PDs are costly and are
+ * kept by their arguments' bits (plan.c, contagion.c): every threshold is
+ * the copula's own for the loan's stressed PD, each segment's analytic EL
+ * is the sum (in plan order, as the plan adds it) of the copula's own
+ * shifted PDs, and the guarantees' expected double default is the same,
+ * bit for bit, as with the table turned off (the copula marked cheap). */
+Test(guarantees, rating_scale_tables_give_the_copulas_own_values, .timeout = 300) {
+  cas_portfolio *pf = NULL;
+  cas_network *net = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_portfolio_generate(20000, 1, &pf, &err), CAS_OK);
+  /* 150 grades from 0.03% to 30%, evenly in log PD: more distinct
+   * values in a segment than fit the tables without collisions, so that rows are
+   * taken over and keys collide, and each value still repeated */
+  for (size_t i = 0; i < pf->n; i++) {
+    double g = round(149.0 * log(pf->pd[i] / 0.0003) / log(1000.0));
+    pf->pd[i] = 0.0003 * pow(1000.0, fmin(fmax(g, 0.0), 149.0) / 149.0);
+  }
+  cr_assert_eq(cas_network_generate(pf, 1, &net, &err), CAS_OK, "%s", err.msg);
+  cas_scenario *sc = book_scenario(100, "model: {copula: t, degrees_of_freedom: 5}\n"
+                                        "shocks:\n  - {factor_shift: -1.0}\n"
+                                        "  - {sector: household, pd_multiplier: 1.7}\n");
+  double *guaranteed = malloc(pf->n * sizeof *guaranteed);
+  cr_assert_not_null(guaranteed);
+  cas_network_guaranteed(net, guaranteed);
+  cas_plan *plan = NULL;
+  cas_contagion *c = NULL;
+  cas_plan_options opt = {.grades_per_decade = CAS_PLAN_DEFAULT_GRADES, .guaranteed = guaranteed};
+  cr_assert_eq(cas_plan_build(sc, pf, &opt, &plan, &err), CAS_OK, "%s", err.msg);
+  cr_assert(plan->copula->costly_pd);
+  cr_assert_eq(cas_contagion_create(sc, plan, pf, net, &c, &err), CAS_OK, "%s", err.msg);
+  cr_assert_gt(c->ncalls, 1000u);
+  for (size_t k = 0; k < plan->n; k++) {
+    size_t i = plan->loan_index[k];
+    double t = cas_plan_threshold(plan->copula, cas_plan_stressed_pd(pf->pd[i], cas_plan_pd_mult(plan, pf, i)));
+    cr_assert_eq(memcmp(&t, &plan->loans[k].threshold, sizeof t), 0, "position %zu", k);
+  }
+  for (int s = 0; s < plan->nsegments; s++) {
+    double mean = 0.0;
+    const double *a = cas_plan_loading(plan, s);
+    for (int f = 0; f < plan->nfactors; f++) mean += a[f] * plan->shift[f];
+    cas_ksum sum = {0};
+    for (size_t b = 0; b < plan->nbuckets; b++) {
+      const cas_bucket *bk = &plan->buckets[b];
+      if (bk->segment != s) continue;
+      for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++)
+        cas_ksum_add(&sum, plan->copula->shifted_pd(plan->copula, plan->loans[k].threshold, mean) *
+                               plan->loans[k].loss);
+    }
+    double el = cas_ksum_value(&sum);
+    cr_assert_eq(memcmp(&el, &plan->stressed.expected_loss[s], sizeof el), 0,
+                 "segment %d: %.17g against %.17g", s, plan->stressed.expected_loss[s], el);
+  }
+  double *with = calloc((size_t)plan->nsegments, sizeof *with);
+  double *without = calloc((size_t)plan->nsegments, sizeof *without);
+  cr_assert(with && without);
+  cas_contagion_expected_double_default(c, plan, with);
+  cas_copula_model cheap = *plan->copula;
+  cheap.costly_pd = 0;
+  cas_plan copy = *plan;
+  copy.copula = &cheap;
+  cas_contagion_expected_double_default(c, &copy, without);
+  double total = 0.0;
+  for (int s = 0; s < plan->nsegments; s++) {
+    cr_assert_eq(memcmp(&with[s], &without[s], sizeof *with), 0, "segment %d: %.17g against %.17g",
+                 s, with[s], without[s]);
+    total += with[s];
+  }
+  cr_assert_gt(total, 0.0);
+  free(with);
+  free(without);
+  free(guaranteed);
+  cas_contagion_destroy(c);
+  cas_plan_destroy(plan);
   cas_scenario_destroy(sc);
   cas_network_destroy(net);
   cas_portfolio_destroy(pf);

@@ -303,22 +303,52 @@ void cas_contagion_expected_double_default(const cas_contagion *c, const cas_pla
     block = n;
   }
   double *rows = part ? part : one;
-  #pragma omp parallel for schedule(dynamic, 1) if (part)
-  for (size_t blk = 0; blk < nblocks; blk++) {
-    double *mine = &rows[blk * (size_t)NS];
-    size_t end = (blk + 1) * block < n ? (blk + 1) * block : n;
-    for (size_t b = blk * block; b < end; b++)
-      for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
-        uint32_t g = c->call[k].pos;
-        int sb = c->segment[b], sg = c->segment[g];
-        const double *ab = cas_plan_loading(plan, sb), *cg = &ca[(size_t)sg * NF];
-        double v = 0.0;
-        for (int f = 0; f < NF; f++) v += ab[f] * cg[f];
-        double rho = fmax(-1.0, fmin(1.0, v));   /* |v| < 1 (a'Ca < 1 for both), whatever rounding does */
-        mine[sg] += c->call[k].value *
-                    plan->copula->shifted_joint_pd(plan->copula, plan->loans[b].threshold, mean[sb],
-                                                   plan->loans[g].threshold, mean[sg], rho);
-      }
+  /* With a costly copula (the t copula's joint PD is a mixture of
+   * bivariate normal CDFs), each thread keeps the joint PDs it has
+   * computed, by the pair's thresholds and segments (a direct-mapped
+   * table): a book whose PDs come from a rating scale repeats the same
+   * pairs many times. A value is a function of its key alone, so the
+   * sums are the same bits whichever thread computed it, or whether it
+   * came from the table. */
+  enum { JCACHE_BITS = 13 };
+  typedef struct { double tb, tg, pd; int sb, sg; } joint_entry;
+  int costly = plan->copula->costly_pd;
+  #pragma omp parallel if (part)
+  {
+    joint_entry *jc = costly ? malloc(((size_t)1 << JCACHE_BITS) * sizeof *jc) : NULL;
+    for (size_t j = 0; jc && j < (size_t)1 << JCACHE_BITS; j++) jc[j].sb = -1;
+    #pragma omp for schedule(dynamic, 1)
+    for (size_t blk = 0; blk < nblocks; blk++) {
+      double *mine = &rows[blk * (size_t)NS];
+      size_t end = (blk + 1) * block < n ? (blk + 1) * block : n;
+      for (size_t b = blk * block; b < end; b++)
+        for (uint32_t k = c->call_start[b]; k < c->call_start[b + 1]; k++) {
+          uint32_t g = c->call[k].pos;
+          int sb = c->segment[b], sg = c->segment[g];
+          double tb = plan->loans[b].threshold, tg = plan->loans[g].threshold;
+          joint_entry *e = NULL;
+          if (jc) {
+            uint64_t x, y;
+            memcpy(&x, &tb, sizeof x);
+            memcpy(&y, &tg, sizeof y);
+            uint64_t h = cas_rng_mix64(x ^ cas_rng_mix64(y ^ ((uint64_t)(uint32_t)sb << 32 | (uint32_t)sg)));
+            e = &jc[h >> (64 - JCACHE_BITS)];
+            if (e->sb == sb && e->sg == sg && memcmp(&e->tb, &tb, sizeof tb) == 0 &&
+                memcmp(&e->tg, &tg, sizeof tg) == 0) {
+              mine[sg] += c->call[k].value * e->pd;
+              continue;
+            }
+          }
+          const double *ab = cas_plan_loading(plan, sb), *cg = &ca[(size_t)sg * NF];
+          double v = 0.0;
+          for (int f = 0; f < NF; f++) v += ab[f] * cg[f];
+          double rho = fmax(-1.0, fmin(1.0, v));   /* |v| < 1 (a'Ca < 1 for both), whatever rounding does */
+          double pd = plan->copula->shifted_joint_pd(plan->copula, tb, mean[sb], tg, mean[sg], rho);
+          if (e) *e = (joint_entry){tb, tg, pd, sb, sg};
+          mine[sg] += c->call[k].value * pd;
+        }
+    }
+    free(jc);
   }
   for (size_t blk = 0; blk < nblocks; blk++)
     for (int s = 0; s < NS; s++) el[s] += rows[blk * (size_t)NS + s];

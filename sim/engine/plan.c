@@ -21,6 +21,7 @@
 
 #include "ksum.h"
 #include "linalg.h"
+#include "rng.h"
 
 typedef struct segment_shock {
   double pd_mult, lgd_add, ead_mult, ccf_add, haircut;
@@ -509,23 +510,31 @@ static cas_status build_buckets(cas_plan *plan, const cas_portfolio *pf,
   #pragma omp parallel for schedule(static)
   for (size_t from = 0; from < n; from += RECORDS) {
     size_t to = from + RECORDS < n ? from + RECORDS : n;
-    /* the copula's threshold of the previous loan's stressed PD, kept
-     * while the PD is the same (a grade's loans share theirs): the same
-     * value, without its quantile */
-    cas_stressed_pd last = {NAN, NAN};
-    double last_t = NAN;
+    /* the copula's thresholds of the chunk's stressed PDs seen so far, by
+     * the PD's bits (a direct-mapped cache): a book whose PDs come from a
+     * rating scale repeats a few dozen of them, and a repeated PD takes
+     * the same value without its quantile (Newton on the incomplete beta
+     * function for the t copula); a book of distinct PDs pays a hash */
+    enum { TCACHE = 256 };
+    struct { cas_stressed_pd p; double t; int used; } tc[TCACHE];
+    for (int j = 0; j < TCACHE; j++) tc[j].used = 0;
     for (size_t i = from; i < to; i++) {
       double lgd = cas_plan_stressed_lgd(plan, pf, i);
       /* a matured loan cannot default (and its EAD, so its loss, is 0) */
       double t = -INFINITY;
       if (!cas_plan_matured(plan, pf, i)) {
         cas_stressed_pd p = cas_plan_stressed_pd(pf->pd[i], cas_plan_pd_mult(plan, pf, i));
-        if (memcmp(&p.pd, &last.pd, sizeof p.pd) != 0 ||
-            memcmp(&p.survival, &last.survival, sizeof p.survival) != 0) {
-          last = p;
-          last_t = cas_plan_threshold(copula, p);
+        uint64_t a, b;
+        memcpy(&a, &p.pd, sizeof a);
+        memcpy(&b, &p.survival, sizeof b);
+        int j = (int)(cas_rng_mix64(a ^ (b * 0x9e3779b97f4a7c15ULL)) >> 56);   /* 8 bits */
+        if (!tc[j].used || memcmp(&p.pd, &tc[j].p.pd, sizeof p.pd) != 0 ||
+            memcmp(&p.survival, &tc[j].p.survival, sizeof p.survival) != 0) {
+          tc[j].p = p;
+          tc[j].t = cas_plan_threshold(copula, p);
+          tc[j].used = 1;
         }
-        t = last_t;
+        t = tc[j].t;
       }
       if (opt && opt->threshold_group) t -= opt->threshold_offset[opt->threshold_group[i]];
       plan->loans[pos[i]] = (cas_plan_loan){t, uncovered_ead(plan, pf, opt, i) * lgd};
@@ -603,12 +612,27 @@ static cas_status analytic_by_segment(cas_plan *plan, const cas_plan_options *op
     for (int f = 0; f < nf; f++) mean_shift += a[f] * plan->shift[f];
     if (keep_mean) keep_mean[s] = mean_shift;
     cas_ksum sum = {0}, count = {0};   /* exact to rounding over a segment's loans (ksum.h) */
+    /* the shifted PDs of the thresholds seen so far in the segment, by the
+     * threshold's bits (as the thresholds themselves, build_buckets): a
+     * repeated threshold takes the same value without the copula's
+     * integral */
+    enum { PCACHE = 256 };
+    struct { double c, pd; int used; } pc[PCACHE];
+    for (int j = 0; j < PCACHE; j++) pc[j].used = 0;
     for (size_t bb = from[s]; bb < from[s + 1]; bb++) {
       const cas_bucket *bk = &plan->buckets[bb];
       for (size_t k = bk->first; k < (size_t)bk->first + bk->count; k++) {
         double c = unshifted_threshold(plan, opt, k);
         if (c == -INFINITY) continue;   /* matured: PD 0 (adding 0 would change no bit) */
-        double pd = plan->copula->shifted_pd(plan->copula, c, mean_shift);
+        uint64_t bits;
+        memcpy(&bits, &c, sizeof bits);
+        int j = (int)(cas_rng_mix64(bits) >> 56);
+        if (!pc[j].used || memcmp(&pc[j].c, &c, sizeof c) != 0) {
+          pc[j].c = c;
+          pc[j].pd = plan->copula->shifted_pd(plan->copula, c, mean_shift);
+          pc[j].used = 1;
+        }
+        double pd = pc[j].pd;
         if (keep && memcmp(&c, &plan->loans[k].threshold, sizeof c) == 0) keep[k] = pd;
         cas_ksum_add(&sum, pd * plan->loans[k].loss);
         cas_ksum_add(&count, pd);
