@@ -85,3 +85,23 @@ Test(lgd, fixed_returns_its_parameter) {
   for (int k = 0; k <= 100; k++)
     cr_assert_eq(cas_lgd_fixed.loss_fraction(k / 100.0, 0.2, -1.0, 1.0, NULL), k / 100.0);
 }
+
+/* Every model, at standard deviations down to the smallest double: a
+ * fraction in [0, 1], and the drawing ones within 1e-6 of the mean when
+ * the deviation is below 1e-9 (the beta model's gamma shapes overflowed
+ * to infinity at lgd_sd 1e-155, and its gamma sampler never ended). A
+ * criterion timeout catches a hang. */
+Test(lgd, tiny_standard_deviations_end_at_the_mean, .timeout = 30) {
+  static const double sds[] = {1e-6, 1e-9, 1e-12, 1e-100, 1e-154, 1e-155, 1e-200, 1e-300, 5e-324};
+  for (size_t i = 0; cas_lgd_at(i); i++) {
+    const cas_lgd_model *m = cas_lgd_at(i);
+    cas_rng r;
+    cas_rng_init(&r, 3, CAS_RNG_TEST, i);
+    for (size_t k = 0; k < sizeof sds / sizeof *sds; k++)
+      for (double y = -2.0; y <= 2.0; y += 2.0) {
+        double x = m->loss_fraction(0.45, sds[k], y, 0.0, &r);
+        cr_assert(x >= 0.0 && x <= 1.0, "%s: fraction %g at sd %g", m->info.name, x, sds[k]);
+        if (sds[k] <= 1e-9) cr_assert_leq(fabs(x - 0.45), 1e-6, "%s: %g at sd %g", m->info.name, x, sds[k]);
+      }
+  }
+}

@@ -634,3 +634,17 @@ Test(rng_binomial, hinted_draws_are_the_inverse_draws) {
       cr_assert_eq(cas_rng_uniform(&x), cas_rng_uniform(&y), "n %u, p %g: draws used differ", n, p);
     }
 }
+
+/* The gamma sampler outside its domain draws nothing and ends: an
+ * infinite or NaN shape never passed its rejection test (a hang, reached
+ * through the beta LGD model with a vanishing standard deviation). */
+Test(rng_gamma, shapes_outside_the_domain_end, .timeout = 10) {
+  cas_rng r;
+  cas_rng_init(&r, 1, CAS_RNG_TEST, 0);
+  cr_assert(isnan(cas_rng_gamma(&r, NAN)));
+  cr_assert(isnan(cas_rng_gamma(&r, 0.0)));
+  cr_assert(isnan(cas_rng_gamma(&r, -1.0)));
+  cr_assert(isinf(cas_rng_gamma(&r, INFINITY)));
+  double big = cas_rng_gamma(&r, 1e300);   /* finite: its mean, to rounding */
+  cr_assert(isfinite(big) && fabs(big / 1e300 - 1.0) < 1e-9, "%g", big);
+}

@@ -39,6 +39,12 @@ static double loss_fraction(double mean, double sd, double y, double downturn, c
   double var = sd * sd, cap = 0.9 * m * (1.0 - m);
   if (var > cap) var = cap;
   double t = m * (1.0 - m) / var - 1.0;
+  /* a standard deviation so small that its variance is below 1e-15 of
+   * m (1 - m) (lgd_sd 1e-9 and less): the beta is the point m to within
+   * rounding, and its gamma shapes would overflow (a variance that
+   * rounds to 0, lgd_sd 1e-155, made them infinite, and the gamma
+   * sampler never ended) */
+  if (!(t < 1e15)) return m;
   double x = cas_rng_gamma(rng, m * t), w = cas_rng_gamma(rng, (1.0 - m) * t);
   double l = x / (x + w);
   return l < 0.0 ? 0.0 : l > 1.0 ? 1.0 : l;

@@ -160,6 +160,9 @@ cas_rng_jump cas_rng_jump_by(cas_u128 delta) {
 double cas_rng_normal(cas_rng *rng) { return cas_norm_quantile(cas_rng_uniform_open(rng)); }
 
 double cas_rng_gamma(cas_rng *rng, double shape) {
+  /* outside its domain: no draw (an infinite or NaN shape never passes
+   * the rejection test below: the loop would not end) */
+  if (!(shape > 0.0) || !isfinite(shape)) return shape > 0.0 ? shape : NAN;
   if (shape < 1.0) {
     double g = cas_rng_gamma(rng, shape + 1.0);
     return g * pow(cas_rng_uniform_open(rng), 1.0 / shape);

@@ -116,7 +116,8 @@ double cas_rng_normal(cas_rng *rng);
 /* Gamma(shape, 1), shape > 0: Marsaglia and Tsang, "A simple method for
  * generating gamma variables", ACM TOMS 26(3), 2000 (shape < 1 through
  * Gamma(shape + 1) U^(1 / shape), their section 7). Draws a random number of
- * normals and uniforms (rejection). */
+ * normals and uniforms (rejection). A shape that is not a finite positive
+ * number draws nothing and gives NaN (+infinity for +infinity). */
 double cas_rng_gamma(cas_rng *rng, double shape);
 
 /* A uniform on (0, 1) that is a function of (seed, purpose, a, b) alone:
