@@ -254,6 +254,24 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
     cas_calibration_options copt = {.kernel = opt->kernel, .threads = opt->threads, .comm = opt->comm,
                                     .guaranteed = in->guaranteed};
     st = cas_calibration_run(in->sc, in->pf, in->net, &copt, &in->calibration, err);
+    /* A calibration that ends far from the PDs (the cascade alone takes
+     * the groups past them, and lowering the thresholds cannot bring them
+     * back: with weights that large it swings between all and nothing)
+     * would give a result whose default rates are not the input PDs, as
+     * the mode promises: EL 0 was seen. Refused; one that stopped short
+     * but near only warns (cas_run_report). */
+    if (st == CAS_OK && !in->calibration->converged &&
+        !(in->calibration->mean_residual < CAS_CALIBRATION_REFUSE_RESIDUAL))
+      st = cas_error_set(err, CAS_ERR_INPUT,
+                         "%s: the contagion cannot keep the input PDs: after %u pilot runs the "
+                         "calibrated default rates are %.0f%% from them (a run is refused from "
+                         "%.0f%% on: the cascade is too strong for lower thresholds to make up for "
+                         "it); lower "
+                         "the network's weights (contagion.supply_chain_scale, guarantee_scale, "
+                         "spillover betas), or set contagion.calibration.mode: on_top",
+                         opt->scenario_path ? opt->scenario_path : in->sc->name,
+                         in->calibration->iterations, 100.0 * in->calibration->mean_residual,
+                         100.0 * CAS_CALIBRATION_REFUSE_RESIDUAL);
     if (st == CAS_OK && in->calibration->ngroups > 0) {
       popt.threshold_group = in->calibration->group;
       popt.threshold_offset = in->calibration->offset;

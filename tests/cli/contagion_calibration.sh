@@ -95,5 +95,14 @@ printf "name: short\n${common}contagion:\n  enabled: true\n  calibration: {itera
 expect 0 "warning: the contagion calibration stopped after 1 pilot runs" -- \
   "$bin" run "$tmp/short.yaml" -q --paths 400 -o "$tmp/short.h5"
 
+# One that cannot get near the PDs (weights ten times the built-in ones:
+# the cascade alone takes the groups past their PDs, and the calibration
+# swings between all and nothing; it wrote a result with EL 0 and only a
+# warning) is refused: bad input, no result.
+printf "name: strong\n${common}contagion:\n  enabled: true\n  supply_chain_scale: 10\n" > "$tmp/strong.yaml"
+expect 3 "strong.yaml: the contagion cannot keep the input PDs: after [0-9]+ pilot runs the calibrated default rates are [0-9]+% from them" -- \
+  "$bin" run "$tmp/strong.yaml" -q --paths 400 -o "$tmp/strong.h5"
+[ ! -e "$tmp/strong.h5" ] || { echo "FAIL: a result from a refused calibration"; fail=1; }
+
 [ $fail = 0 ] && echo "contagion calibration: ok"
 exit $fail
