@@ -38,6 +38,7 @@
 #include "output.h"
 #include "portfolio.h"
 #include "run.h"
+#include "stats.h"
 #include "version.h"
 #include "watch.h"
 
@@ -318,6 +319,15 @@ static int cmd_run(int argc, char **argv) {
                     "default rates %.2f%% from the input PDs (raise contagion.calibration."
                     "iterations or paths)\n",
             rep.calibration_iterations, 100 * rep.calibration_residual);
+  if (rep.has_importance && !(rep.importance_mean_weight >= CAS_WEIGHT_MEAN_LOW &&
+                               rep.importance_mean_weight <= CAS_WEIGHT_MEAN_HIGH))
+    fprintf(stderr, "cascade: warning: importance sampling: the paths' weights average %.3g "
+                    "(expected about 1) and are worth %.3g plain paths of %llu: the shift (%.3g "
+                    "standard deviations) reaches beyond what the paths sample, and the weighted "
+                    "figures are not to be trusted (a nearer level, more paths, or plain_share; "
+                    "see importance_mean_weight, importance_effective_paths)\n",
+            rep.importance_mean_weight, rep.importance_effective_paths,
+            (unsigned long long)rep.paths, rep.importance_beta);
   if (rep.has_calibration && rep.calibration_capped)
     fprintf(stderr, "cascade: warning: in %zu loan group(s) the cascade alone exceeds the input "
                     "PDs; their thresholds are lowered by the most the calibration allows and "

@@ -694,6 +694,9 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
                                 .el_by_segment = seg_mean, .weight = res->weight};
     if (st == CAS_OK)
       st = cas_summary_compute(res->paths, res->loss, &sopt, res->defaults, &report->summary, err);
+    if (st == CAS_OK && res->weight)
+      cas_weight_diagnostics(res->paths, res->weight, &report->importance_mean_weight,
+                             &report->importance_effective_paths);
     /* Amounts are bounded on load (CAS_AMOUNT_MAX and the multipliers'
      * ranges), so every figure is finite; should one not be, nothing is
      * written rather than a file that says inf. */

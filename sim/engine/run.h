@@ -100,6 +100,7 @@ typedef struct cas_run_report {
   double irb_capital;        /* the IRB capital requirement [CNY] */
   int has_importance;        /* importance sampling: the design point's norm and loss */
   double importance_beta, importance_loss;
+  double importance_mean_weight, importance_effective_paths;   /* cas_weight_diagnostics */
   int has_calibration;       /* PD-preserving contagion: the calibration's record */
   uint64_t calibration_paths;
   uint32_t calibration_iterations;

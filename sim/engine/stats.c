@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ksum.h"
+
 const double cas_levels[CAS_NLEVELS] = {0.95, 0.99, 0.999};
 
 static const double Z95 = CAS_Z95;
@@ -197,6 +199,17 @@ static void tail_mean_rows(const ranked *r, uint64_t paths, double a, uint64_t k
     const double *row = &rows[at * (uint64_t)n];
     for (int s = 0; s < n; s++) out[s] += w * row[s] / mass;
   }
+}
+
+void cas_weight_diagnostics(uint64_t paths, const double *w, double *mean, double *effective) {
+  cas_ksum s1 = {0}, s2 = {0};
+  for (uint64_t p = 0; p < paths; p++) {
+    cas_ksum_add(&s1, w[p]);
+    cas_ksum_add(&s2, w[p] * w[p]);
+  }
+  double a = cas_ksum_value(&s1), b = cas_ksum_value(&s2);
+  *mean = paths ? a / (double)paths : NAN;
+  *effective = b > 0.0 ? a / b * a : 0.0;
 }
 
 void cas_summary_free(cas_summary *s) {

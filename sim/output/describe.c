@@ -5,6 +5,7 @@
  * calibration (sim/engine/calibrate.c) describe theirs.
  */
 #include "output.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -631,6 +632,18 @@ static void describe_importance(cas_dataset_list *l, const cas_run_record *rec,
   DS("importance_design_loss", CAS_DT_F64, 0, {NULL}, &rec->is_loss, "CNY",
      "expected loss given the factors at the design point (the large-portfolio approximation "
      "that chose the shift)", 0);
+  double d[2];
+  cas_weight_diagnostics(res->paths, res->weight, &d[0], &d[1]);
+  double *diag = cas_datasets_keep(l, d, sizeof d);
+  if (diag) {
+    DS("importance_mean_weight", CAS_DT_F64, 0, {NULL}, &diag[0], "1",
+       "mean of the paths' weights: 1 in expectation; an order of magnitude from 1 (outside 0.1 to "
+       "10) the paths have not reached the region the weights correct for, and the weighted "
+       "figures are not to be trusted (a nearer level, more paths, or plain_share)", 0);
+    DS("importance_effective_paths", CAS_DT_F64, 0, {NULL}, &diag[1], "1",
+       "effective sample size of the weights, (sum w)^2 / sum w^2: how many plain paths the "
+       "weighted ones are worth for a mean (few by design when the shift aims at the tail)", 0);
+  }
 }
 
 cas_status cas_output_describe(cas_dataset_list *l, const cas_run_record *rec,

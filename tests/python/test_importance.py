@@ -398,3 +398,27 @@ def test_weighted_and_plain_runs_are_not_paired(d):
     text = subprocess.run([BIN, "compare", str(weighted), str(weighted2)], check=True,
                           capture_output=True, text=True).stdout
     assert "CRN x" in text.splitlines()[2], text
+
+
+def test_a_shift_beyond_the_paths_warns_and_records_its_weights(d):
+    """The weights' mean and effective sample size are recorded, the mean
+    within its Monte Carlo error of 1 at 99.9% (4 standard errors of the
+    sample mean); a shift 8.2 standard deviations out (level 1 - 1e-16)
+    leaves a mean weight orders of magnitude below 1, and the run warns,
+    even when quiet (it wrote figures with no warning before)."""
+    out = run(d, "is_diag", "importance_sampling: {level: 0.999}")
+    with h5py.File(out, "r") as f:
+        w = f["weight"][:]
+        assert f["importance_mean_weight"][()] == pytest.approx(w.mean(), rel=1e-12)
+        assert f["importance_effective_paths"][()] == pytest.approx(w.sum() ** 2 / (w * w).sum(), rel=1e-12)
+        assert abs(w.mean() - 1) <= 4 * w.std(ddof=1) / math.sqrt(len(w))
+    path = d / "far.yaml"
+    path.write_text("name: far\nportfolio: {file: book.csv}\n"
+                    "importance_sampling: {level: 0.9999999999999999}\n")
+    out = d / "far.h5"
+    r = subprocess.run([BIN, "run", str(path), "-q", "--paths", "200", "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "warning: importance sampling: the paths' weights average" in r.stderr, r.stderr
+    with h5py.File(out, "r") as f:
+        assert f["importance_mean_weight"][()] < 0.1
