@@ -47,6 +47,7 @@ cas_status cas_run_load_scenario(const cas_run_options *opt, cas_scenario **out,
     sc->portfolio.loans = opt->loans;
   }
   if (opt->importance_given) {
+    sc->importance.at_file = NULL;   /* the command line's, not the file's */
     sc->importance.mode = opt->importance_mode;
     if (opt->importance_mode == CAS_IS_LEVEL) sc->importance.level = opt->importance_value;
     if (opt->importance_mode == CAS_IS_LOSS) sc->importance.loss = opt->importance_value;
@@ -71,6 +72,18 @@ cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, c
   return book->generate(sc->portfolio.loans, sc->portfolio.seed, out, err);
 }
 
+/* An input error found after the scenario was read, about a value written
+ * at file:line:col (what: its key): the message then says where, as the
+ * scenario reader's do. file NULL (the value came from elsewhere): as it
+ * is. */
+static cas_status at_scenario(cas_error *err, const char *file, long line, long col,
+                              const char *what) {
+  if (!err || !file) return err ? err->status : CAS_ERR_INPUT;
+  char msg[CAS_ERROR_MSG_MAX];
+  snprintf(msg, sizeof msg, "%s", err->msg);
+  return cas_error_at(err, err->status, file, line, col, "%s: %s", what, msg);
+}
+
 cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
                                 cas_network **out, cas_error *err) {
   if (sc->network.source == CAS_NETWORK_FILE)
@@ -83,7 +96,10 @@ cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
     return cas_error_set(err, CAS_ERR_INPUT, "unknown built-in network '%s' (expected one of: %s)",
                          sc->network.builtin, names);
   }
-  return model->generate(pf, sc->network.seed, out, err);
+  cas_status st = model->generate(pf, sc->network.seed, out, err);
+  return st == CAS_ERR_INPUT ? at_scenario(err, sc->network.at_file, sc->network.at_line,
+                                           sc->network.at_col, "network.builtin")
+                             : st;
 }
 
 static void fill_report(const cas_scenario *sc, const cas_plan *plan, cas_run_report *rep) {
@@ -355,6 +371,9 @@ static cas_status importance_shift(const cas_scenario *sc, const cas_plan *plan,
   } else if (st == CAS_OK) {
     st = cas_design_point_for_loss(d, sc->importance.loss, *shift, beta, err);
     if (st == CAS_OK) *loss = cas_design_loss(d, *shift, NULL);
+    if (st == CAS_ERR_INPUT)
+      st = at_scenario(err, sc->importance.at_file, sc->importance.at_line, sc->importance.at_col,
+                       "importance_sampling.loss");
   }
   for (int t = 0; st == CAS_OK && t < plan->years; t++)
     cas_design_factor_moves(d, *shift, t, *moves + (size_t)t * nf);

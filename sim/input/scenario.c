@@ -1158,6 +1158,12 @@ static cas_status decode_network(loader *ld, const node *top, cas_scenario *sc) 
       (st = decode_source(ld, v, "network", "network", is_network, list,
                           "the path of a links CSV file", &builtin, &sc->network.file)) != CAS_OK)
     return st;
+  const node *at = map_find(v, "builtin", NULL);
+  if (!at) at = map_find(v, "file", NULL);
+  if (!at) at = v;
+  sc->network.at_line = at->line;
+  sc->network.at_col = at->col;
+  sc->network.at_file = at->file;
   if (sc->network.file != NULL) {
     sc->network.source = CAS_NETWORK_FILE;
   } else if (builtin != NULL && strcmp(builtin, NETWORK_NONE) != 0) {
@@ -2571,6 +2577,10 @@ static cas_status decode_importance(loader *ld, const node *top, cas_scenario *s
       (st = get_number(ld, k, "importance_sampling.plain_share", &R_PLAIN,
                        &sc->importance.plain_share)) != CAS_OK)
     return st;
+  const node *at = level ? level : loss;
+  sc->importance.at_line = at->line;
+  sc->importance.at_col = at->col;
+  sc->importance.at_file = at->file;
   if ((k = level) != NULL) {
     sc->importance.mode = CAS_IS_LEVEL;
     return get_number(ld, k, "importance_sampling.level", &R_IS_LEVEL, &sc->importance.level);

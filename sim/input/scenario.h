@@ -273,6 +273,10 @@ typedef struct cas_scenario {
                                          source is builtin ("none" is no network: source) */
     char *file;                  /* links CSV, resolved like portfolio.file */
     uint64_t seed;               /* built-in network seed, default 1 */
+    /* where the source is written (its builtin or file value), for errors
+     * found when the network is made (at_file NULL: not written) */
+    long at_line, at_col;
+    const char *at_file;
   } network;
 
   /* Default propagation along the network (docs/CONTAGION.md). */
@@ -312,6 +316,10 @@ typedef struct cas_scenario {
     double level;        /* in (0, 1) */
     double loss;         /* [CNY] > 0 */
     double plain_share;  /* the defensive mixture's share of unshifted paths, in [0, 1), default 0 */
+    /* where the level or loss is written, for errors found when the run
+     * looks for the design point (at_file NULL: given on the command line) */
+    long at_line, at_col;
+    const char *at_file;
   } importance;
 
   /* The files read: file_paths[0]/file_texts[0] is the scenario itself,

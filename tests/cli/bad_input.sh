@@ -97,6 +97,11 @@ for v in 0x10 inf ' 5' 1e400; do
   expect 2 "--loss: got '$v', expected a loss in CNY above 0" -- "$bin" reverse "$src/scenarios/baseline.yaml" --loss "$v"
   expect 2 "--importance-sampling: got 'loss=$v'" -- "$bin" run "$src/scenarios/baseline.yaml" --importance-sampling "loss=$v"
 done
+# errors found after the scenario was read still say where the value is
+"$bin" portfolio --loans 50 --export "$tmp/other.csv" -q || die "export"
+sed -i 's/zhejiang/zz/' "$tmp/other.csv"
+printf 'name: bn\npaths: 200\nportfolio: {file: other.csv}\nnetwork: {builtin: yrd}\n' > "$tmp/bn.yaml"
+expect 3 "bn.yaml:4:20: network.builtin: built-in network: it is drawn for the delta's classification" -- "$bin" run "$tmp/bn.yaml" -q -o "$tmp/out/bn.h5"
 # --classification belongs to a CSV book
 expect 2 "--classification is that of a CSV book: it needs --from" -- "$bin" portfolio --classification yrd
 # help COMMAND is the command's help

@@ -202,7 +202,8 @@ def test_bad_importance_sampling_is_refused(d):
     for text, want in [("importance_sampling: {level: 1.5}", "importance_sampling.level"),
                        ("importance_sampling: {level: 0.99, loss: 5}", "expected one of level and loss"),
                        ("importance_sampling: maybe", "importance_sampling"),
-                       ("importance_sampling: {loss: 1e15}", "out of reach")]:
+                       ("importance_sampling: {loss: 1e15}",
+                        "bad.yaml:3:29: importance_sampling.loss: a loss of 1e+15 CNY is out of reach")]:
         path = d / "bad.yaml"
         path.write_text(f"name: bad\nportfolio: {{file: book.csv}}\n{text}\n")
         out = d / "bad.h5"
