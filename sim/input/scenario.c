@@ -1802,6 +1802,20 @@ static cas_status check_pd_products_year(loader *ld, const cas_scenario *sc, con
 }
 
 /* pd: the PD multipliers, else the EAD multipliers */
+
+/* Significant digits enough to show a value outside [lo, hi] as outside:
+ * 6, or more when 6 round it onto a bound (1000.0001 is not "1000"). */
+static int beyond_digits(double x, double lo, double hi) {
+  char a[40], b[40], c[40];
+  int p = 6;
+  for (; p < 17; p++) {
+    snprintf(a, sizeof a, "%.*g", p, x);
+    snprintf(b, sizeof b, "%.*g", p, lo);
+    snprintf(c, sizeof c, "%.*g", p, hi);
+    if (strcmp(a, b) != 0 && strcmp(a, c) != 0) break;
+  }
+  return p;
+}
 static cas_status check_products_effect(loader *ld, const cas_scenario *sc, const int *cities,
                                         size_t ncity, int yearly, int pd) {
   double lo = pd ? CAS_PD_MULTIPLIER_MIN : CAS_EAD_MULTIPLIER_MIN;
@@ -1831,8 +1845,8 @@ static cas_status check_products_effect(loader *ld, const cas_scenario *sc, cons
         if (sh->derived) {
           st = fail(ld, v,
                     "macro.satellite: %swith the shocks before it, the %s multipliers that apply "
-                    "to %s multiply to %.6g (expected a product in [%g, %g])",
-                    year, kind, seg, product, lo, hi);
+                    "to %s multiply to %.*g (expected a product in [%g, %g])",
+                    year, kind, seg, beyond_digits(product, lo, hi), product, lo, hi);
         } else {
           /* A list: the year's element. */
           char index[16] = "";
@@ -1842,9 +1856,10 @@ static cas_status check_products_effect(loader *ld, const cas_scenario *sc, cons
           }
           st = fail(ld, v,
                     "shocks[%zu].%s%s: %swith the shocks before it, the %s multipliers "
-                    "that apply to %s multiply to %.6g (got '%s', expected a product in "
+                    "that apply to %s multiply to %.*g (got '%s', expected a product in "
                     "[%g, %g])",
-                    i, key, index, year, kind, seg, product, v->text, lo, hi);
+                    i, key, index, year, kind, seg, beyond_digits(product, lo, hi), product,
+                    v->text, lo, hi);
         }
         break;
       }
