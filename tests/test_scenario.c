@@ -1696,6 +1696,12 @@ Test(scenario, horizon_errors_name_the_key_and_the_year) {
      "/tmp/h.yaml:4:45: shocks[1].pd_multiplier[2]: in year 3, with the shocks before it, the PD "
      "multipliers that apply to anhui/green multiply to 2000 (got '100', expected a product in "
      "[0.001, 1000])"},
+    /* Just beyond the bound: digits enough to show it (it read "1000"). */
+    {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, pd_multiplier: 1000}\n"
+     "  - {region: anhui, pd_multiplier: 1.0000001}\n",
+     "/tmp/h.yaml:4:36: shocks[1].pd_multiplier: in every year, with the shocks before it, the PD "
+     "multipliers that apply to anhui/green multiply to 1000.0001 (got '1.0000001', expected a "
+     "product in [0.001, 1000])"},
     /* Shocks the same every year break it in every year. */
     {"model: {horizon_years: 3}\nshocks:\n  - {sector: green, pd_multiplier: 100}\n"
      "  - {region: anhui, pd_multiplier: 20}\n",
