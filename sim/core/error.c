@@ -5,6 +5,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Control bytes in a message (a CSV header's or a file name's, quoted from
+ * the input) become \xNN: printed raw, an escape sequence from a hostile
+ * file would drive the user's terminal. Bytes from 0x80 up (UTF-8: the
+ * classification's Chinese names) are kept. */
+static void escape_controls(char *msg, size_t size) {
+  size_t n = strlen(msg), ctl = 0;
+  for (size_t i = 0; i < n; i++) ctl += (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f;
+  if (!ctl) return;
+  char copy[CAS_ERROR_MSG_MAX];
+  memcpy(copy, msg, n + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 5 < size; i++) {
+    unsigned char c = (unsigned char)copy[i];
+    if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(msg + o, size - o, "\\x%02x", c);
+    else msg[o++] = (char)c;
+  }
+  msg[o] = '\0';
+}
+
 static void vset(cas_error *err, cas_status st, size_t off, const char *fmt,
                  va_list ap) {
   err->status = st;
@@ -12,6 +31,7 @@ static void vset(cas_error *err, cas_status st, size_t off, const char *fmt,
   int n = vsnprintf(err->msg + off, sizeof err->msg - off, fmt, ap);
   if (n >= 0 && (size_t)n >= sizeof err->msg - off)   /* cut: say so */
     memcpy(err->msg + sizeof err->msg - 4, "...", 4);
+  escape_controls(err->msg, sizeof err->msg);
 }
 
 cas_status cas_error_set(cas_error *err, cas_status st, const char *fmt, ...) {

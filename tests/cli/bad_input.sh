@@ -102,6 +102,12 @@ done
 sed -i 's/zhejiang/zz/' "$tmp/other.csv"
 printf 'name: bn\npaths: 200\nportfolio: {file: other.csv}\nnetwork: {builtin: yrd}\n' > "$tmp/bn.yaml"
 expect 3 "bn.yaml:4:20: network.builtin: built-in network: it is drawn for the delta's classification" -- "$bin" run "$tmp/bn.yaml" -q -o "$tmp/out/bn.h5"
+# control bytes quoted from an input (an escape sequence in a CSV header)
+# are shown as \xNN, not sent to the terminal
+printf 'id,region,sector,ead,pd,lgd,col\033]0;owned\007or\n1,shanghai,green,1,0.01,0.4,x\n' > "$tmp/esc.csv"
+out=$("$bin" portfolio --from "$tmp/esc.csv" 2>&1)
+grep -q 'col\\x1b\]0;owned\\x07or' <<<"$out" || { echo "FAIL: control bytes not escaped: $(od -c <<<"$out" | head -5)"; fail=1; }
+! grep -q $'\033' <<<"$out" || { echo "FAIL: a raw escape byte reached the terminal"; fail=1; }
 # --classification belongs to a CSV book
 expect 2 "--classification is that of a CSV book: it needs --from" -- "$bin" portfolio --classification yrd
 # help COMMAND is the command's help
