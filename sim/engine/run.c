@@ -321,14 +321,26 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
   return st;
 }
 
+static cas_status importance_shift(const cas_scenario *sc, const cas_plan *plan, double **shift,
+                                   double **moves, double *beta, double *loss, cas_error *err);
+
 cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
   memset(report, 0, sizeof *report);
   inputs in;
   cas_status st = prepare(opt, 0, &in, err);
   if (st != CAS_OK) return st;
-  fill_report(in.sc, in.plan, report);
+  /* an importance-sampling loss the book cannot reach fails the run before
+   * its paths: validate says so too (on the plan before any contagion
+   * calibration, which moves the design point little) */
+  if (in.sc->importance.mode == CAS_IS_LOSS) {
+    double *shift = NULL, *moves = NULL, beta = 0.0, loss = 0.0;
+    st = importance_shift(in.sc, in.plan, &shift, &moves, &beta, &loss, err);
+    free(shift);
+    free(moves);
+  }
+  if (st == CAS_OK) fill_report(in.sc, in.plan, report);
   release(&in);
-  return CAS_OK;
+  return st;
 }
 
 /* What the result stores per path (flags of cas_scenario_per_path). */

@@ -211,6 +211,9 @@ def test_bad_importance_sampling_is_refused(d):
                            text=True)
         assert r.returncode != 0 and want in r.stderr, (text, r.stderr)
         assert not out.exists()
+        # validate finds the same (the loss out of reach too)
+        r = subprocess.run([BIN, "validate", str(path)], capture_output=True, text=True)
+        assert r.returncode != 0 and want in r.stderr, ("validate", text, r.stderr)
     r = subprocess.run([BIN, "run", str(path), "--importance-sampling", "2"], capture_output=True,
                        text=True)
     assert r.returncode != 0 and "--importance-sampling" in r.stderr
