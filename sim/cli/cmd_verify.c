@@ -33,6 +33,7 @@
 #include "digest.h"
 #include "outfile.h"
 #include "output.h"
+#include "watch.h"
 #include "kernel.h"
 #include "run.h"
 #include "sha256.h"
@@ -151,7 +152,7 @@ static int dataset_strings(hid_t f, const char *name, int want_rank, char ***out
   return rc;
 }
 
-static cas_status read_record(const char *path, recorded *r, cas_error *err) {
+static cas_status read_record_unwatched(const char *path, recorded *r, cas_error *err) {
   memset(r, 0, sizeof *r);
   hid_t f = cas_output_open_result(path, err);
   if (f < 0) return err->status;
@@ -185,6 +186,13 @@ static cas_status read_record(const char *path, recorded *r, cas_error *err) {
     if (!r->kernel) st = cas_error_set(err, CAS_ERR_INPUT, "%s: not a cascade result (no kernel attribute, expected one naming the kernel that made it)", path);
   }
   cas_output_close_result(f);
+  return st;
+}
+
+static cas_status read_record(const char *path, recorded *r, cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = read_record_unwatched(path, r, err);
+  cas_watch_end();
   return st;
 }
 

@@ -10,9 +10,10 @@
  * `report` would wait for it forever.
  *
  * So the child tells its parent, through memory they share, when it is
- * reading a result file (between cas_watch_begin and cas_watch_end: from
- * cas_output_open_result to cas_output_close_result) and that it is still
- * getting on (cas_watch_tick, after each block of rows or dataset). The
+ * reading a result file (between cas_watch_begin and cas_watch_end: inside
+ * cas_output_open_result, cas_output_close_result and every reader of
+ * results; not between them) and that it is still getting on
+ * (cas_watch_tick, after each block of rows or dataset). The
  * parent (cas_watch_wait) stops a child that has been reading for the
  * limit without a tick: no legitimate step of a read takes that long (a
  * block of rows, a dataset's metadata). Time spent outside reading (verify
@@ -32,7 +33,7 @@
 
 typedef struct cas_watch {
   uint64_t ticks;   /* grows with every begin, end and tick */
-  int32_t depth;    /* result files open (reads nest: report opens several) */
+  int32_t depth;    /* reads under way (they nest: a reader opens its file) */
 } cas_watch;
 
 /* The default limit in seconds, and the environment variable that sets

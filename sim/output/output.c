@@ -477,26 +477,25 @@ hid_t cas_output_open_result(const char *path, cas_error *err) {
   if (opens_note) snprintf(opens_note, opens_note_size, "%s", path);
   cas_watch_begin();
   cas_seal_state seal;
-  if (cas_seal_check(path, &seal, err) != CAS_OK) {
-    cas_watch_end();
-    return -1;
+  hid_t f = -1;
+  if (cas_seal_check(path, &seal, err) == CAS_OK) {
+    cas_watch_tick();
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+      cas_error_set(err, CAS_ERR_INPUT, "%s: not a readable HDF5 file (HDF5 cannot open it; "
+                    "expected a result written by cascade run)", path);
   }
-  cas_watch_tick();
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) {
-    cas_error_set(err, CAS_ERR_INPUT, "%s: not a readable HDF5 file (HDF5 cannot open it; "
-                  "expected a result written by cascade run)", path);
-    cas_watch_end();
-  }
+  cas_watch_end();
   return f;
 }
 
 void cas_output_close_result(hid_t f) {
+  cas_watch_begin();
   H5Fclose(f);
   cas_watch_end();
 }
 
-cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err) {
+static cas_status cas_output_read_headline_unwatched(const char *path, cas_output_headline *out, cas_error *err) {
   memset(out, 0, sizeof *out);
   hid_t f = cas_output_open_result(path, err);
   if (f < 0) return err->status;
@@ -560,6 +559,13 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
   return st;
 }
 
+cas_status cas_output_read_headline(const char *path, cas_output_headline *out, cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = cas_output_read_headline_unwatched(path, out, err);
+  cas_watch_end();
+  return st;
+}
+
 void cas_output_headline_summary(const cas_output_headline *h, cas_summary *out) {
   memset(out, 0, sizeof *out);
   out->paths = h->paths;
@@ -602,7 +608,7 @@ static double *read_column(hid_t f, const char *name, uint64_t n, int *missing, 
   return x;
 }
 
-cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss, double **weight,
+static cas_status cas_output_read_paths_unwatched(const char *path, uint64_t paths, double **loss, double **weight,
                                  cas_error *err) {
   *loss = *weight = NULL;
   hid_t f = cas_output_open_result(path, err);
@@ -621,6 +627,14 @@ cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss
                          "not finite", (unsigned long long)paths);
   }
   return CAS_OK;
+}
+
+cas_status cas_output_read_paths(const char *path, uint64_t paths, double **loss, double **weight,
+                                 cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = cas_output_read_paths_unwatched(path, paths, loss, weight, err);
+  cas_watch_end();
+  return st;
 }
 
 int cas_output_same_random_numbers(const cas_output_headline *a, const cas_output_headline *b) {

@@ -141,9 +141,12 @@ cas_status cas_output_read_headline(const char *path, cas_output_headline *out, 
  * does: its seal checked first (seal.h: a damaged or changed file is
  * refused before HDF5 parses it), then H5Fopen read-only. The file's id
  * (close it with cas_output_close_result), or -1 with err set
- * (CAS_ERR_INPUT naming the file). From the open to the close, the
- * process counts as reading for the watchdog of the reading commands
- * (watch.h): readers call cas_watch_tick after each block they read. */
+ * (CAS_ERR_INPUT naming the file). The open, the close and every
+ * reader of results (cas_output_read_headline, the report's and the
+ * digest's) count as reading for the watchdog of the reading commands
+ * (watch.h, cas_watch_begin / end), and tick after each block they read;
+ * time between them, with the file open (a report drawing its page), does
+ * not. */
 hid_t cas_output_open_result(const char *path, cas_error *err);
 void cas_output_close_result(hid_t f);
 

@@ -237,7 +237,7 @@ void cas_digest_shape(const cas_dataset_digest *d, char *buf, size_t size) {
   }
 }
 
-cas_status cas_digest_file(const char *path, char hex[CAS_SHA256_HEX], cas_dataset_digest **list,
+static cas_status cas_digest_file_unwatched(const char *path, char hex[CAS_SHA256_HEX], cas_dataset_digest **list,
                            size_t *n, cas_error *err) {
   if (list) *list = NULL;
   if (n) *n = 0;
@@ -285,4 +285,12 @@ cas_status cas_digest_file(const char *path, char hex[CAS_SHA256_HEX], cas_datas
   *list = dl;
   *n = count;
   return CAS_OK;
+}
+
+cas_status cas_digest_file(const char *path, char hex[CAS_SHA256_HEX], cas_dataset_digest **list,
+                           size_t *n, cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = cas_digest_file_unwatched(path, hex, list, n, err);
+  cas_watch_end();
+  return st;
 }

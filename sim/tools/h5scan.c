@@ -305,7 +305,7 @@ static herr_t on_link(hid_t group, const char *name, const H5L_info_t *info, voi
   return 0;
 }
 
-cas_status cas_h5_open(const char *path, cas_h5_file **out, cas_error *err) {
+static cas_status cas_h5_open_unwatched(const char *path, cas_h5_file **out, cas_error *err) {
   *out = NULL;
   cas_h5_file *f = calloc(1, sizeof *f);
   if (!f || !(f->path = dup_str(path))) {
@@ -333,6 +333,13 @@ cas_status cas_h5_open(const char *path, cas_h5_file **out, cas_error *err) {
   }
   *out = f;
   return CAS_OK;
+}
+
+cas_status cas_h5_open(const char *path, cas_h5_file **out, cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = cas_h5_open_unwatched(path, out, err);
+  cas_watch_end();
+  return st;
 }
 
 void cas_h5_close(cas_h5_file *f) {
@@ -373,7 +380,7 @@ unsigned long long cas_h5_row_size(const cas_h5_var *v) {
   return k;
 }
 
-cas_status cas_h5_read_rows(const cas_h5_file *f, const cas_h5_var *v, unsigned long long row0,
+static cas_status cas_h5_read_rows_unwatched(const cas_h5_file *f, const cas_h5_var *v, unsigned long long row0,
                             unsigned long long nrows, double *out, cas_error *err) {
   if (v->kind != CAS_H5_NUMBER)
     return cas_error_set(err, CAS_ERR_INTERNAL, "%s: %s: not numeric", f->path, v->name);
@@ -402,6 +409,14 @@ cas_status cas_h5_read_rows(const cas_h5_file *f, const cas_h5_var *v, unsigned 
   return CAS_OK;
 }
 
+cas_status cas_h5_read_rows(const cas_h5_file *f, const cas_h5_var *v, unsigned long long row0,
+                            unsigned long long nrows, double *out, cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = cas_h5_read_rows_unwatched(f, v, row0, nrows, out, err);
+  cas_watch_end();
+  return st;
+}
+
 cas_status cas_h5_read_numbers(const cas_h5_file *f, const cas_h5_var *v, double **out, cas_error *err) {
   *out = NULL;
   if (v->n > ((size_t)-1) / sizeof(double))
@@ -417,7 +432,7 @@ cas_status cas_h5_read_numbers(const cas_h5_file *f, const cas_h5_var *v, double
   return CAS_OK;
 }
 
-cas_status cas_h5_read_strings(const cas_h5_file *f, const cas_h5_var *v, char ***out, cas_error *err) {
+static cas_status cas_h5_read_strings_unwatched(const cas_h5_file *f, const cas_h5_var *v, char ***out, cas_error *err) {
   *out = NULL;
   if (v->kind != CAS_H5_STRING)
     return cas_error_set(err, CAS_ERR_INTERNAL, "%s: %s: not a string dataset", f->path, v->name);
@@ -432,6 +447,13 @@ cas_status cas_h5_read_strings(const cas_h5_file *f, const cas_h5_var *v, char *
     return cas_error_set(err, CAS_ERR_INPUT, "%s: %s: cannot read the dataset's strings", f->path, v->name);
   *out = s;
   return CAS_OK;
+}
+
+cas_status cas_h5_read_strings(const cas_h5_file *f, const cas_h5_var *v, char ***out, cas_error *err) {
+  cas_watch_begin();   /* reading (watch.h) */
+  cas_status st = cas_h5_read_strings_unwatched(f, v, out, err);
+  cas_watch_end();
+  return st;
 }
 
 void cas_h5_free_strings(char **s, unsigned long long n) {
