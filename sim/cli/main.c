@@ -925,7 +925,40 @@ static const char *bad_omp_variable(void) {
   return NULL;
 }
 
+/* OMP_STACKSIZE: a size per thread, a number with an optional unit B, K,
+ * M or G (K when none), from 16 KiB (libgomp's least: below it, it warns
+ * and takes 16 KiB) to 4 GiB (100G made thread creation fail: libgomp
+ * ended the program with its own message). 1 when set and bad. */
+static int bad_stack_size(void) {
+  const char *v = getenv("OMP_STACKSIZE");
+  if (!v) return 0;
+  const char *p = v;
+  while (*p == ' ' || *p == '\t') p++;
+  unsigned long long n = 0;
+  const char *digits = p;
+  while (*p >= '0' && *p <= '9' && n < (1ULL << 40)) n = n * 10 + (unsigned long long)(*p++ - '0');
+  if (p == digits || (*p >= '0' && *p <= '9')) return 1;
+  while (*p == ' ' || *p == '\t') p++;
+  unsigned long long unit = 1024;
+  switch (*p) {
+  case 'b': case 'B': unit = 1; p++; break;
+  case 'k': case 'K': unit = 1024; p++; break;
+  case 'm': case 'M': unit = 1024 * 1024; p++; break;
+  case 'g': case 'G': unit = 1024 * 1024 * 1024; p++; break;
+  default: break;
+  }
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p) return 1;
+  return n > (4ULL << 30) / unit || n * unit < (16ULL << 10);
+}
+
 int main(int argc, char **argv) {
+  if (bad_stack_size()) {
+    fprintf(stderr, "cascade: usage error: OMP_STACKSIZE: got '%s', expected a stack size per "
+                    "thread from 16K to 4G (a number with an optional unit B, K, M or G; K when "
+                    "none)\n", getenv("OMP_STACKSIZE"));
+    return cas_status_exit_code(CAS_ERR_USAGE);
+  }
   const char *bad_omp = bad_omp_variable();
   if (bad_omp) {
     fprintf(stderr, "cascade: usage error: %s: got '%s', expected a positive number of threads%s\n",

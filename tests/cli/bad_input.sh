@@ -55,6 +55,11 @@ OMP_NUM_THREADS=100000 expect 2 "OMP_NUM_THREADS: got '100000'" -- "$bin" portfo
 for v in 0 -1 abc '' 1e3 2,0 18446744073709551616; do
   OMP_NUM_THREADS=$v expect 2 "OMP_NUM_THREADS: got '$v', expected a positive number of threads" -- "$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 1000 -o "$tmp/omp.h5"
 done
+for v in 1 4k 10B abc 100G 5G ''; do
+  OMP_STACKSIZE=$v expect 2 "OMP_STACKSIZE: got '$v', expected a stack size per thread from 16K to 4G" -- "$bin" portfolio --loans 1000 --export "$tmp/omp.csv"
+done
+OMP_STACKSIZE=' 64 k ' expect 0 "" -- "$bin" portfolio --loans 100 -q
+OMP_STACKSIZE=4G expect 0 "" -- "$bin" portfolio --loans 100 -q
 OMP_THREAD_LIMIT=2,2 expect 2 "OMP_THREAD_LIMIT: got '2,2', expected a positive number of threads" -- "$bin" portfolio --loans 1000 --export "$tmp/omp.csv"
 OMP_NUM_THREADS=' 2,1 ' expect 0 "" -- "$bin" portfolio --loans 1000 --export "$tmp/omp_ok.csv"
 [ ! -e "$tmp/omp.h5" ] && [ ! -e "$tmp/omp.csv" ] || { echo "FAIL: output written despite OMP_NUM_THREADS"; fail=1; }
