@@ -759,8 +759,9 @@ static const int ending_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static int stdout_written(int rc) {
   errno = 0;
   if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
-  fprintf(stderr, "cascade: I/O error: writing to standard output: %s\n",
-          errno ? strerror(errno) : "write error");
+  fprintf(stderr, "cascade: I/O error: writing to standard output: %s%s\n",
+          errno ? strerror(errno) : "write error",
+          rc ? "" : " (the files the command writes were written; what it printed was lost)");
   return rc ? rc : cas_status_exit_code(CAS_ERR_IO);
 }
 
@@ -953,6 +954,11 @@ static int bad_stack_size(void) {
 }
 
 int main(int argc, char **argv) {
+  /* A file-size limit (ulimit -f) reached while writing: by default
+   * SIGXFSZ ends the program at once, without a message and with its
+   * temporaries left. Ignored, the write fails with EFBIG and takes the
+   * usual path: an I/O error naming the file, the temporary removed. */
+  signal(SIGXFSZ, SIG_IGN);
   if (bad_stack_size()) {
     fprintf(stderr, "cascade: usage error: OMP_STACKSIZE: got '%s', expected a stack size per "
                     "thread from 16K to 4G (a number with an optional unit B, K, M or G; K when "

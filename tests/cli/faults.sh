@@ -112,5 +112,15 @@ during_write KILL 137
 ls "$tmp/out" | grep -q '\.tmp\.' || { echo "FAIL: kill -9 left no temporary (the test did not hit the write)"; fail=1; }
 "$bin" run "$B" --loans 1000 --paths 100 -q -o "$tmp/out/r.h5" || { echo "FAIL: the run after kill -9 failed"; fail=1; }
 [ "$(ls "$tmp/out")" = "r.h5" ] || { echo "FAIL: after kill -9 and a new run the folder holds: $(ls "$tmp/out")"; fail=1; }
+# A file-size limit (ulimit -f) reached while writing: an I/O error naming
+# the file, the temporary removed, an older file untouched (SIGXFSZ ended
+# the program without a word and left the temporary)
+rm -rf "$tmp/fsz" && mkdir "$tmp/fsz"
+"$bin" run "$B" --loans 1000 --paths 100 -q -o "$tmp/fsz/r.h5" || die "run before the limit"
+before=$(sha256sum < "$tmp/fsz/r.h5")
+expect 4 "r.h5: cannot write \(File too large" -- bash -c "ulimit -f 64; \"$bin\" run \"$B\" --loans 2000 --paths 2000 -q -o \"$tmp/fsz/r.h5\""
+expect 4 "x.csv: cannot write \(File too large" -- bash -c "ulimit -f 64; \"$bin\" portfolio --loans 20000 --export \"$tmp/fsz/x.csv\" -q"
+[ "$(ls -A "$tmp/fsz")" = "r.h5" ] || { echo "FAIL: after the file-size limit the folder holds: $(ls -A "$tmp/fsz")"; fail=1; }
+[ "$before" = "$(sha256sum < "$tmp/fsz/r.h5")" ] || { echo "FAIL: the older result changed"; fail=1; }
 [ $fail = 0 ] && echo "faults: ok"
 exit $fail
