@@ -302,10 +302,15 @@ int cas_cmd_verify(int argc, char **argv) {
                     "a difference may come from a change of the program\n",
             result, rec.commit ? rec.commit : "(unrecorded)", CASCADE_GIT_COMMIT);
 
-  /* The re-run goes to a private temporary folder, removed afterwards. */
+  /* The re-run goes to a private temporary folder, removed afterwards:
+   * cascade-verify.HOST.PID.XXXXXX, so that the folders of re-runs killed
+   * with SIGKILL can be told from the others and removed now. */
   const char *tmpdir = getenv("TMPDIR");
-  char dir[4096], out[4200], name[4200];
-  snprintf(dir, sizeof dir, "%s/cascade-verify.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  char dir[4096], out[4200], name[4200], host[40];
+  tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  cas_outfile_host_tag(host);
+  cas_outfile_remove_stale_folders(tmpdir, "cascade-verify");
+  snprintf(dir, sizeof dir, "%s/cascade-verify.%s.%ld.XXXXXX", tmpdir, host, (long)getpid());
   if (!mkdtemp(dir)) {
     cas_error_set(&err, CAS_ERR_IO, "cannot create a temporary folder %s: %s", dir, strerror(errno));
     recorded_free(&rec);

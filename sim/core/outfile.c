@@ -70,7 +70,7 @@ static void split(const char *path, char *dir, size_t size, const char **base) {
 
 /* This host's name as it goes into a temporary's name: letters, digits
  * and '-' only, at most 32 of them. */
-static void host_tag(char out[40]) {
+void cas_outfile_host_tag(char out[40]) {
   char h[256] = "";
   if (gethostname(h, sizeof h - 1) != 0) h[0] = '\0';
   size_t j = 0;
@@ -123,6 +123,23 @@ cas_status cas_outfile_check(const char *path, cas_error *err) {
   return CAS_OK;
 }
 
+/* 1 if process pid of this host has ended: no such process, or a zombie
+ * (ended, not yet reaped by its parent: a process killed a moment ago).
+ * A process of another user is alive to kill(); it is judged by its state
+ * too. */
+static int process_gone(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return 1;
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;   /* not ours to judge */
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *close = strrchr(buf, ')');   /* "pid (comm) state ...": comm may hold spaces */
+  return close && close[1] == ' ' && close[2] == 'Z';
+}
+
 /* Removes PATH.tmp.HOST.PID.* left by processes of this host that are gone
  * (killed with SIGKILL, or by a power cut). */
 static void remove_stale(const char *path, const char *host) {
@@ -139,9 +156,38 @@ static void remove_stale(const char *path, const char *host) {
     char *end;
     long pid = strtol(de->d_name + np, &end, 10);
     if (end == de->d_name + np || *end != '.' || pid <= 0 || pid == (long)getpid()) continue;
-    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   /* alive, or not ours to judge */
+    if (!process_gone((pid_t)pid)) continue;
     snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
     unlink(stale);
+  }
+  closedir(d);
+}
+
+void cas_outfile_remove_stale_folders(const char *dir, const char *prefix) {
+  char host[40], start[600], stale[CAS_OUTFILE_PATH_MAX + 300], inner[CAS_OUTFILE_PATH_MAX + 600];
+  cas_outfile_host_tag(host);
+  int np = snprintf(start, sizeof start, "%s.%s.", prefix, host);
+  if (np < 0 || (size_t)np >= sizeof start) return;
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strncmp(de->d_name, start, (size_t)np) != 0) continue;
+    char *end;
+    long pid = strtol(de->d_name + np, &end, 10);
+    if (end == de->d_name + np || *end != '.' || pid <= 0 || pid == (long)getpid()) continue;
+    if (!process_gone((pid_t)pid)) continue;
+    snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
+    DIR *in = opendir(stale);
+    if (!in) continue;
+    struct dirent *e;
+    while ((e = readdir(in)) != NULL) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      snprintf(inner, sizeof inner, "%s/%s", stale, e->d_name);
+      unlink(inner);   /* files only: a folder inside stays, and so does this one */
+    }
+    closedir(in);
+    rmdir(stale);
   }
   closedir(d);
 }
@@ -153,7 +199,7 @@ cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err) {
   cas_status st = cas_outfile_check(path, err);
   if (st != CAS_OK) return st;
   char host[40];
-  host_tag(host);
+  cas_outfile_host_tag(host);
   remove_stale(path, host);
   snprintf(o->final, sizeof o->final, "%s", path);
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%s.%ld.XXXXXX", path, host, (long)getpid());

@@ -74,6 +74,15 @@ void cas_outfile_on_signal(void);
  * removed, or -1 if there is no room (it is then just not removed by a
  * signal). */
 int cas_outfile_remove_on_signal(const char *path, int is_folder);
+
+/* This host's name as it appears in temporaries' names (letters, digits
+ * and '-', at most 32; "h" when it has none). */
+void cas_outfile_host_tag(char out[40]);
+
+/* Removes the folders DIR/PREFIX.HOST.PID.* (and the files in them) left
+ * by processes of this host that are gone (SIGKILL, a power cut): the
+ * private folders of verify's re-runs. */
+void cas_outfile_remove_stale_folders(const char *dir, const char *prefix);
 void cas_outfile_forget(int slot);
 
 /* 1 if a and b name the same existing file (device and inode). */
