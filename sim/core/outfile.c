@@ -140,6 +140,16 @@ static int process_gone(pid_t pid) {
   return close && close[1] == ' ' && close[2] == 'Z';
 }
 
+/* 1 if name is START PID . anything (start: np bytes) and process PID of
+ * this host has ended (not this process). */
+static int left_by_gone_process(const char *name, const char *start, size_t np) {
+  if (strncmp(name, start, np) != 0) return 0;
+  char *end;
+  long pid = strtol(name + np, &end, 10);
+  if (end == name + np || *end != '.' || pid <= 0 || pid == (long)getpid()) return 0;
+  return process_gone((pid_t)pid);
+}
+
 /* Removes PATH.tmp.HOST.PID.* left by processes of this host that are gone
  * (killed with SIGKILL, or by a power cut). */
 static void remove_stale(const char *path, const char *host) {
@@ -152,11 +162,7 @@ static void remove_stale(const char *path, const char *host) {
   if (!d) return;
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
-    if (strncmp(de->d_name, prefix, (size_t)np) != 0) continue;
-    char *end;
-    long pid = strtol(de->d_name + np, &end, 10);
-    if (end == de->d_name + np || *end != '.' || pid <= 0 || pid == (long)getpid()) continue;
-    if (!process_gone((pid_t)pid)) continue;
+    if (!left_by_gone_process(de->d_name, prefix, (size_t)np)) continue;
     snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
     unlink(stale);
   }
@@ -172,11 +178,7 @@ void cas_outfile_remove_stale_folders(const char *dir, const char *prefix) {
   if (!d) return;
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
-    if (strncmp(de->d_name, start, (size_t)np) != 0) continue;
-    char *end;
-    long pid = strtol(de->d_name + np, &end, 10);
-    if (end == de->d_name + np || *end != '.' || pid <= 0 || pid == (long)getpid()) continue;
-    if (!process_gone((pid_t)pid)) continue;
+    if (!left_by_gone_process(de->d_name, start, (size_t)np)) continue;
     snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
     DIR *in = opendir(stale);
     if (!in) continue;
