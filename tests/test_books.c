@@ -19,6 +19,9 @@
  * registered, an unknown name NULL, nothing past the end.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -111,7 +114,7 @@ Test(books, registry_is_walkable) {
   }
 }
 
-Test(books, every_book_keeps_the_contract, .timeout = 120) {
+Test(books, every_book_keeps_the_contract, .timeout = CAS_TEST_TIMEOUT(120)) {
   for (size_t i = 0; cas_book_at(i); i++) {
     const cas_book_model *m = cas_book_at(i);
     for (int s = 0; s < NSIZES; s++) {

@@ -12,6 +12,9 @@
  * network through the command line.)
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +112,7 @@ static cas_calibration *calibrate(const fixture *f, int threads) {
 }
 
 Test(calibration, only_the_groups_the_cascade_reaches_move_and_threads_change_nothing,
-     .timeout = 300) {
+     .timeout = CAS_TEST_TIMEOUT(300)) {
   fixture f = setup(4000);
   cas_calibration *a = calibrate(&f, 1), *b = calibrate(&f, 2);
   cr_assert_eq(a->ngroups, b->ngroups);
@@ -145,7 +148,7 @@ Test(calibration, only_the_groups_the_cascade_reaches_move_and_threads_change_no
  * together: over seeds 3 to 24 the largest |z| of a seed reached 3.92, the
  * mean z was +0.36, +0.52 with the sparse kernel's earlier draws), and
  * above it by more than 3 without in at least four. */
-Test(calibration, calibrated_rates_match_the_input_pds_on_independent_paths, .timeout = 300) {
+Test(calibration, calibrated_rates_match_the_input_pds_on_independent_paths, .timeout = CAS_TEST_TIMEOUT(300)) {
   fixture f = setup(8000);
   cas_calibration *cal = calibrate(&f, 2);
   cas_error err = {0};

@@ -23,6 +23,9 @@
  * guaranteed loan books more than its EAD x the largest LGD involved.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -629,7 +632,7 @@ Test(contagion, zero_scales_reproduce_the_run_without_contagion_sparse) {
   check_zero_scales(&cas_kernel_sparse);
 }
 
-Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = 300) {
+Test(contagion, dense_and_sparse_agree_with_contagion_on, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(20000, 2, &pf, &err), CAS_OK);
@@ -1027,7 +1030,7 @@ static void audit_path(void *ctx, int thread, uint64_t path, const cas_cascade_w
   if (fabs(sum - loss) > 1e-9 * fmax(loss, 1.0)) lg->mismatches[thread]++;
 }
 
-Test(guarantees, no_guaranteed_loan_books_more_than_its_ead_times_the_largest_lgd, .timeout = 300) {
+Test(guarantees, no_guaranteed_loan_books_more_than_its_ead_times_the_largest_lgd, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
@@ -1093,7 +1096,7 @@ Test(guarantees, no_guaranteed_loan_books_more_than_its_ead_times_the_largest_lg
  * contagion off, a factor shift and correlated factors: within 3 Monte
  * Carlo standard errors (fixed seed; 20,000 paths). A joint PD taken as the
  * product of the marginals (correlation ignored) is far outside. */
-Test(guarantees, analytic_double_default_matches_the_simulation, .timeout = 300) {
+Test(guarantees, analytic_double_default_matches_the_simulation, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
@@ -1146,7 +1149,7 @@ Test(guarantees, analytic_double_default_matches_the_simulation, .timeout = 300)
  * is the sum (in plan order, as the plan adds it) of the copula's own
  * shifted PDs, and the guarantees' expected double default is the same,
  * bit for bit, as with the table turned off (the copula marked cheap). */
-Test(guarantees, rating_scale_tables_give_the_copulas_own_values, .timeout = 300) {
+Test(guarantees, rating_scale_tables_give_the_copulas_own_values, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};

@@ -16,6 +16,9 @@
  * ("none": contagion off is this model) registered.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +100,7 @@ Test(contagion_models, registry_is_walkable) {
   cr_assert_eq(off->spreads, 0);
 }
 
-Test(contagion_models, every_model_keeps_the_contract, .timeout = 300) {
+Test(contagion_models, every_model_keeps_the_contract, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};

@@ -24,6 +24,9 @@
  * the library's bivariate normal. Tolerance: 3 standard errors, fixed seed.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,7 +159,7 @@ static void pair_frequency(const run *r, pair_kind kind, double *mean, double *s
   *se = sqrt(m2 / (double)(r->res->paths - 1) / (double)r->res->paths);
 }
 
-Test(factors, market_industries_regions_match_the_bivariate_normal, .timeout = 300,
+Test(factors, market_industries_regions_match_the_bivariate_normal, .timeout = CAS_TEST_TIMEOUT(300),
      .fini = cleanup) {
   char yaml[1024];
   snprintf(yaml, sizeof yaml,
@@ -212,7 +215,7 @@ Test(factors, market_industries_regions_match_the_bivariate_normal, .timeout = 3
  * factors have the given correlation (within 3 standard errors of the
  * sample correlation, (1 - rho^2) / sqrt(paths)) and each sector's
  * loading is its own. */
-Test(factors, two_correlated_sector_factors, .timeout = 300, .fini = cleanup) {
+Test(factors, two_correlated_sector_factors, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   char yaml[1024];
   snprintf(yaml, sizeof yaml,
            "name: two_sectors\nseed: 5\npaths: %d\n"

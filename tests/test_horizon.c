@@ -17,6 +17,9 @@
  * tests/python/test_multiyear.py.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +89,7 @@ static char *body(int years, const char *shift, const char *more) {
 
 static const char *const CASCADE = "contagion: {model: network, calibration: {mode: on_top}}\n";
 
-Test(horizon, year_one_is_the_one_year_run, .timeout = 300) {
+Test(horizon, year_one_is_the_one_year_run, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
@@ -114,7 +117,7 @@ Test(horizon, year_one_is_the_one_year_run, .timeout = 300) {
   cas_portfolio_destroy(pf);
 }
 
-Test(horizon, threads_give_the_same_bytes_and_no_loan_defaults_twice, .timeout = 300) {
+Test(horizon, threads_give_the_same_bytes_and_no_loan_defaults_twice, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
@@ -163,7 +166,7 @@ Test(horizon, threads_give_the_same_bytes_and_no_loan_defaults_twice, .timeout =
   cas_portfolio_destroy(pf);
 }
 
-Test(horizon, a_shock_in_year_three_changes_only_its_sector_and_year, .timeout = 300) {
+Test(horizon, a_shock_in_year_three_changes_only_its_sector_and_year, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(LOANS, 5, &pf, &err), CAS_OK);
@@ -195,7 +198,7 @@ Test(horizon, a_shock_in_year_three_changes_only_its_sector_and_year, .timeout =
   cas_portfolio_destroy(pf);
 }
 
-Test(horizon, pools_pay_by_year_within_their_caps, .timeout = 300) {
+Test(horizon, pools_pay_by_year_within_their_caps, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(LOANS, 5, &pf, &err), CAS_OK);

@@ -16,6 +16,9 @@
  * 99% above (an interval that is merely wide fails).
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -49,7 +52,7 @@ enum { R = 1000, M = 10000 };
 /* 3 binomial standard deviations of a count of R at 95% */
 static const double LOW = R * 0.95 - 3.0 * 6.892, HIGH = R * 0.95 + 3.0 * 6.892;
 
-Test(intervals, plain_intervals_cover_at_their_nominal_rate, .timeout = 120) {
+Test(intervals, plain_intervals_cover_at_their_nominal_rate, .timeout = CAS_TEST_TIMEOUT(120)) {
   double c = cas_norm_quantile(PD);
   double var_true[CAS_NLEVELS], es_true[CAS_NLEVELS];
   for (int l = 0; l < CAS_NLEVELS; l++) {
@@ -112,7 +115,7 @@ Test(intervals, plain_intervals_cover_at_their_nominal_rate, .timeout = 120) {
  * estimators are unbiased for P(L > VaR_a) and cover VaR and ES at the tail
  * levels at their nominal rate with only 2,000 paths; the weighted tail
  * probability's variance per path is far below a (1 - a). */
-Test(intervals, weighted_estimators_cover_and_reduce_variance, .timeout = 120) {
+Test(intervals, weighted_estimators_cover_and_reduce_variance, .timeout = CAS_TEST_TIMEOUT(120)) {
   enum { RW = 1000, MW = 2000 };
   double c = cas_norm_quantile(PD), mu = cas_norm_quantile(0.001);
   static const double levels[2] = {0.99, 0.999};
@@ -180,7 +183,7 @@ Test(intervals, weighted_estimators_cover_and_reduce_variance, .timeout = 120) {
  * the common-random-numbers pair; pairing independent runs path by path
  * would cover ES 99.9% only about 900 times in 1000 (logged), which is
  * why compare pairs only runs with common random numbers. */
-Test(intervals, paired_difference_covers_and_is_narrower, .timeout = 120) {
+Test(intervals, paired_difference_covers_and_is_narrower, .timeout = CAS_TEST_TIMEOUT(120)) {
   enum { RP = 1000 };
   double cb = cas_norm_quantile(PD), ca = cas_norm_quantile(0.03);
   static const double levels[3] = {0.95, 0.99, 0.999};

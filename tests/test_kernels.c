@@ -17,6 +17,9 @@
  * tests/test_sparse.c's business.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +129,7 @@ static void keeps_the_contract(const cas_kernel *k, const cas_copula_model *cm,
   release(&c);
 }
 
-Test(kernels, every_kernel_keeps_the_contract, .timeout = 300) {
+Test(kernels, every_kernel_keeps_the_contract, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};
@@ -162,7 +165,7 @@ static cas_results *crn_run(const cas_kernel *k, const cas_portfolio *pf, const 
   return res;
 }
 
-Test(kernels, a_shock_to_one_sector_leaves_the_others_bit_for_bit, .timeout = 300) {
+Test(kernels, a_shock_to_one_sector_leaves_the_others_bit_for_bit, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(LOANS, 5, &pf, &err), CAS_OK);
@@ -223,7 +226,7 @@ static cas_results *lgd_run(const cas_kernel *k, const cas_portfolio *pf, const 
   return res;
 }
 
-Test(kernels, stochastic_lgd, .timeout = 300) {
+Test(kernels, stochastic_lgd, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_error err = {0};
   cr_assert_eq(cas_portfolio_generate(LOANS, 5, &pf, &err), CAS_OK);
@@ -289,7 +292,7 @@ static run lgd_network_run(const cas_kernel *k, const cas_portfolio *pf, const c
   return r;
 }
 
-Test(kernels, stochastic_lgd_with_the_network, .timeout = 300) {
+Test(kernels, stochastic_lgd_with_the_network, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = NULL;
   cas_network *net = NULL;
   cas_error err = {0};

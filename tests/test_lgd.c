@@ -10,6 +10,9 @@
  * exactly.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +93,8 @@ Test(lgd, fixed_returns_its_parameter) {
  * fraction in [0, 1], and the drawing ones within 1e-6 of the mean when
  * the deviation is below 1e-9 (the beta model's gamma shapes overflowed
  * to infinity at lgd_sd 1e-155, and its gamma sampler never ended). A
- * criterion timeout catches a hang. */
-Test(lgd, tiny_standard_deviations_end_at_the_mean, .timeout = 30) {
+ * time limit catches a hang. */
+Test(lgd, tiny_standard_deviations_end_at_the_mean, .timeout = CAS_TEST_TIMEOUT(30)) {
   static const double sds[] = {1e-6, 1e-9, 1e-12, 1e-100, 1e-154, 1e-155, 1e-200, 1e-300, 5e-324};
   for (size_t i = 0; cas_lgd_at(i); i++) {
     const cas_lgd_model *m = cas_lgd_at(i);

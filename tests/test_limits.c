@@ -15,6 +15,9 @@
  * at the value's place (tests/data/bad_csv, bad_links, bad_yaml).
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,7 +42,7 @@ static void expect_exact(double got, long double want, const char *what) {
                 what, got, w, fabs(got - w) / ulp(w));
 }
 
-Test(limits, totals_of_extreme_books_are_finite_and_exact_to_rounding, .timeout = 300) {
+Test(limits, totals_of_extreme_books_are_finite_and_exact_to_rounding, .timeout = CAS_TEST_TIMEOUT(300)) {
   char dir[] = "/tmp/cascade-limits-XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
   char yaml[128], csv[128];

@@ -17,6 +17,9 @@
  *    records of the book without them, bit for bit.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +165,7 @@ Test(maturity, plans_by_year_leave_matured_loans_out) {
 /* A book of loans of maturity 1 (and 0.5) at a high PD: they default in
  * year 1 on most paths and never in years 2 and 3, with every kernel; the
  * sparse kernel skips their buckets (p_max 0) and nothing is NaN. */
-Test(maturity, matured_loans_never_default_later, .timeout = 120) {
+Test(maturity, matured_loans_never_default_later, .timeout = CAS_TEST_TIMEOUT(120)) {
   char csv[8192] = "";
   strcat(csv, HEADER);
   rows(csv, sizeof csv, "one", 30, "a", "0.3", "1", "");
@@ -201,7 +204,7 @@ Test(maturity, matured_loans_never_default_later, .timeout = 120) {
  * of years 2 and 3 are equal path by path. The sparse kernel draws each
  * bucket's candidates over all its loans (a bucket with a matured loan has
  * threshold_min -INFINITY): the same mean within Monte Carlo error. */
-Test(maturity, matured_loans_in_a_shared_bucket, .timeout = 120) {
+Test(maturity, matured_loans_in_a_shared_bucket, .timeout = CAS_TEST_TIMEOUT(120)) {
   char mixed[8192] = "", open[8192] = "";
   strcat(mixed, HEADER);
   strcat(open, HEADER);
@@ -256,7 +259,7 @@ Test(maturity, matured_loans_in_a_shared_bucket, .timeout = 120) {
  * one-loan book: the path's loss up to the year of its default is that
  * loss), with every kernel. m = 4 gives exact shares (1, 0.75, 0.5); m =
  * 2.5 (1, 0.6, 0.2) is compared to a few units in the last place. */
-Test(maturity, linear_loss_by_year, .timeout = 120) {
+Test(maturity, linear_loss_by_year, .timeout = CAS_TEST_TIMEOUT(120)) {
   static const char *const maturities[] = {"4", "2.5"};
   for (int c = 0; c < 2; c++) {
     double m = atof(maturities[c]);

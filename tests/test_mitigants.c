@@ -17,6 +17,9 @@
  * And the scenario's errors name the mitigant's key at its line and column.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +100,7 @@ static void expect_net(const cas_results *res) {
   }
 }
 
-Test(mitigants, pay_their_share_per_covered_default, .timeout = 120) {
+Test(mitigants, pay_their_share_per_covered_default, .timeout = CAS_TEST_TIMEOUT(120)) {
   cas_portfolio *pf = uniform_book();
   /* Jiangsu green first, then any green: the second covers the other regions
    * only; micro loans claim 0.8 x 500,000 but at most 300,000 each. */
@@ -133,7 +136,7 @@ Test(mitigants, pay_their_share_per_covered_default, .timeout = 120) {
   cas_portfolio_destroy(pf);
 }
 
-Test(mitigants, a_pool_never_pays_more_than_its_cap, .timeout = 120) {
+Test(mitigants, a_pool_never_pays_more_than_its_cap, .timeout = CAS_TEST_TIMEOUT(120)) {
   cas_portfolio *pf = uniform_book();
   /* Jiangsu (shifted down 1 SD) micro loans: a cap of 20 defaults' claims */
   double cap = 20 * 0.6 * EAD * LGD;
@@ -164,7 +167,7 @@ Test(mitigants, a_pool_never_pays_more_than_its_cap, .timeout = 120) {
   cas_portfolio_destroy(pf);
 }
 
-Test(mitigants, threads_kernels_and_the_cascade_give_the_same_bytes, .timeout = 300) {
+Test(mitigants, threads_kernels_and_the_cascade_give_the_same_bytes, .timeout = CAS_TEST_TIMEOUT(300)) {
   cas_portfolio *pf = uniform_book();
   cas_network *net = NULL;
   cas_error err = {0};

@@ -17,6 +17,9 @@
  * registered, an unknown name NULL, nothing past the end.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -128,7 +131,7 @@ Test(networks, registry_is_walkable) {
   }
 }
 
-Test(networks, every_network_keeps_the_contract, .timeout = 120) {
+Test(networks, every_network_keeps_the_contract, .timeout = CAS_TEST_TIMEOUT(120)) {
   const cas_book_model *book = cas_book_lookup(CAS_BOOK_DEFAULT);
   cr_assert_not_null(book);
   cas_portfolio *pf = NULL;

@@ -18,6 +18,8 @@
  */
 #include <criterion/criterion.h>
 
+#include "timeout.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -807,7 +809,7 @@ Test(portfolio_export, round_trip_is_exact) { round_trip(20000, 9); }
  * again every quarter of that (map_ahead, portfolio.c), while they grow
  * by doubling: 300,000 rows cross a whole chunk, its quarters and nine
  * doublings, and must load exactly as a small book does. */
-Test(portfolio_export, round_trip_past_the_mapped_chunks, .timeout = 120) { round_trip(300000, 5); }
+Test(portfolio_export, round_trip_past_the_mapped_chunks, .timeout = CAS_TEST_TIMEOUT(120)) { round_trip(300000, 5); }
 
 Test(portfolio_export, round_trip_with_classification_from_data) {
   /* Without a declaration the exported book gets its own classification

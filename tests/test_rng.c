@@ -12,6 +12,8 @@
  */
 #include <criterion/criterion.h>
 
+#include "timeout.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -202,7 +204,7 @@ static double draw_correlation(uint32_t pa, uint32_t pb, uint64_t seed, long *n)
   return cov / sqrt((sxx / m - sx / m * (sx / m)) * (syy / m - sy / m * (sy / m)));
 }
 
-Test(rng_streams, purposes_are_uncorrelated, .timeout = 60) {
+Test(rng_streams, purposes_are_uncorrelated, .timeout = CAS_TEST_TIMEOUT(60)) {
   static const uint32_t pairs[][2] = {
       {CAS_RNG_FACTORS, CAS_RNG_IDIOSYNCRATIC}, {CAS_RNG_FACTORS, CAS_RNG_SPARSE},
       {CAS_RNG_PORTFOLIO, CAS_RNG_IDIOSYNCRATIC}, {CAS_RNG_IDIOSYNCRATIC, CAS_RNG_IDIOSYNCRATIC | (1u << 16)},
@@ -482,7 +484,7 @@ static void binomial_fits(uint32_t n, double p, uint64_t seed) {
   free(want);
 }
 
-Test(rng_binomial, law, .timeout = 120) {
+Test(rng_binomial, law, .timeout = CAS_TEST_TIMEOUT(120)) {
   binomial_fits(10, 0.3, 1);         /* inversion (mean < 10) */
   binomial_fits(700, 0.011, 2);      /* a PD grade's bucket: mostly 0 to 20 */
   binomial_fits(200000, 4.9e-5, 3);  /* inversion in 14 runs, mean 9.8 */
@@ -638,7 +640,7 @@ Test(rng_binomial, hinted_draws_are_the_inverse_draws) {
 /* The gamma sampler outside its domain draws nothing and ends: an
  * infinite or NaN shape never passed its rejection test (a hang, reached
  * through the beta LGD model with a vanishing standard deviation). */
-Test(rng_gamma, shapes_outside_the_domain_end, .timeout = 10) {
+Test(rng_gamma, shapes_outside_the_domain_end, .timeout = CAS_TEST_TIMEOUT(10)) {
   cas_rng r;
   cas_rng_init(&r, 1, CAS_RNG_TEST, 0);
   cr_assert(isnan(cas_rng_gamma(&r, NAN)));

@@ -8,6 +8,9 @@
  * must load and survive a write/load round trip unchanged.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <dirent.h>
 #include <float.h>
 #include <limits.h>
@@ -339,7 +342,7 @@ Test(scenario, alias_expansion_is_bounded) {
  * (quadratic), now an error at the first node too deep, where the tree
  * walk reported it before. The timeout is a hang guard, 1000 times what
  * the load takes, not a speed assertion. */
-Test(scenario, deep_nesting_is_refused_at_its_place, .timeout = 60.) {
+Test(scenario, deep_nesting_is_refused_at_its_place, .timeout = CAS_TEST_TIMEOUT(60)) {
   size_t n = 200000;
   char *text = malloc(2 * n + 8);
   cr_assert_not_null(text);

@@ -23,6 +23,9 @@
  * exactly, path by path, without the dense kernel.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +137,7 @@ static void expect_same_distribution(const run *d, const run *s, const char *wha
   cr_expect_lt(ks, crit, "%s: KS statistic %g >= %g", what, ks, crit);
 }
 
-Test(sparse, agrees_with_dense_on_default_portfolio, .timeout = 300, .fini = cleanup) {
+Test(sparse, agrees_with_dense_on_default_portfolio, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   cas_scenario *sc = load_scenario(
       "name: t\npaths: 6000\nportfolio: {builtin: yrd, loans: 20000, seed: 5}\n"
       "model: {region_correlation: 0.5, sector_correlation: 0.2}\n");
@@ -165,7 +168,7 @@ static cas_portfolio *adversarial_book(int n) {
   return pf;
 }
 
-Test(sparse, agrees_with_dense_on_adversarial_bucket, .timeout = 300, .fini = cleanup) {
+Test(sparse, agrees_with_dense_on_adversarial_bucket, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   cas_portfolio *pf = adversarial_book(20000);
   cas_scenario *sc = load_scenario(adversarial_yaml);
   run d = simulate(sc, pf, 0, &cas_kernel_dense, 303, 2);
@@ -210,7 +213,7 @@ static void conditional_z(const run *r, double *z_defaults, double *z_loss) {
   *z_loss = dev_l / sqrt(var_l);
 }
 
-Test(sparse, defaults_match_their_conditional_law_path_by_path, .timeout = 300, .fini = cleanup) {
+Test(sparse, defaults_match_their_conditional_law_path_by_path, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   cas_portfolio *pf = adversarial_book(20000);
   cas_scenario *sc = load_scenario(adversarial_yaml);
   sc->paths = 2000;
@@ -280,7 +283,7 @@ static void add_loan_loss(void *ctx, int thread, uint64_t row, uint32_t pos, dou
   s->loss[row] += loss;
 }
 
-Test(sparse, loans_alike_are_drawn_as_a_count, .timeout = 300, .fini = cleanup) {
+Test(sparse, loans_alike_are_drawn_as_a_count, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   make_dir();
   char csv[128];
   snprintf(csv, sizeof csv, "%s/book.csv", tmpdir);

@@ -6,6 +6,9 @@
  * VaR_a = -ln(1 - a), ES_a = 1 + VaR_a.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -90,7 +93,7 @@ Test(stats, contributions_add_up_to_es) {
  * ratio of mean reported SE to the observed sd within 25% (the sd of R = 400
  * replications is itself uncertain by about 1 / sqrt(2R) = 3.5%, and the
  * order-statistic SE is a coarse estimate at small M). */
-Test(stats, standard_errors_match_replication_spread, .timeout = 60) {
+Test(stats, standard_errors_match_replication_spread, .timeout = CAS_TEST_TIMEOUT(60)) {
   enum { R = 400, M = 4000 };
   double *loss = malloc(M * sizeof *loss);
   cr_assert_not_null(loss);

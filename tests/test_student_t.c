@@ -21,6 +21,9 @@
  *   copula's by more than 3 combined standard errors.
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,7 +295,7 @@ static double joint_given_scale(double s, const double *a) {
   return sum * h / sqrt(2.0 * M_PI);
 }
 
-Test(student_t, joint_defaults_match_the_bivariate_t, .timeout = 300, .fini = cleanup) {
+Test(student_t, joint_defaults_match_the_bivariate_t, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   run r = simulate("t");
   cr_assert_eq(r.plan->copula->df, NU);
   double c = r.plan->loans[0].threshold;
@@ -316,7 +319,7 @@ Test(student_t, joint_defaults_match_the_bivariate_t, .timeout = 300, .fini = cl
   release(&r);
 }
 
-Test(student_t, fatter_tail_than_the_gaussian, .timeout = 300, .fini = cleanup) {
+Test(student_t, fatter_tail_than_the_gaussian, .timeout = CAS_TEST_TIMEOUT(300), .fini = cleanup) {
   run g = simulate("gaussian"), t = simulate("t");
   cas_summary sg, st;
   cas_error err = {0};

@@ -19,6 +19,9 @@
  * tolerance is 3 Monte Carlo standard errors).
  */
 #include <criterion/criterion.h>
+
+#include "timeout.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +106,7 @@ static void write_inputs(char *scenario_path, size_t size) {
   fclose(f);
 }
 
-Test(vasicek, homogeneous_portfolio_matches_large_portfolio_quantiles, .timeout = 300) {
+Test(vasicek, homogeneous_portfolio_matches_large_portfolio_quantiles, .timeout = CAS_TEST_TIMEOUT(300)) {
   char path[256];
   write_inputs(path, sizeof path);
   cas_error err = {0};
