@@ -1320,20 +1320,45 @@ Test(scenario, strings_and_numbers_round_trip_exactly) {
 
 /* Found by fuzzing: a value that underflows to a subnormal double (strtod
  * says ERANGE) was rejected as out of range, so the exact subnormal
- * 0x1p-1030 loaded but its resolved text 8.69...e-311 did not. */
+ * 0x1p-1030 loaded but its resolved text 8.69...e-311 did not (hexadecimal
+ * is no longer a number: the test after this one). */
 Test(scenario, subnormal_numbers_load_and_round_trip) {
   const char *text =
       "model:\n"
       "  loadings:\n"
       "    green: {global: 0.1, region: 4.9e-324, sector: 0.3}\n"
       "shocks:\n"
-      "  - {factor_shift: 0x1p-1030, lgd_add: -1e-310}\n";
+      "  - {factor_shift: 8.691694759794e-311, lgd_add: -1e-310}\n";
   cas_scenario *sc = load_text_ok(text, "/nonexistent/subnormal.yaml");
   cr_expect_eq(fam_loading(sc, CAS_SECTOR_GREEN, FAM_REGION), 4.9e-324);
   cr_expect_eq(sc->shocks[0].factor_shift, ldexp(1.0, -1030));
   cr_expect_eq(sc->shocks[0].lgd_add, -1e-310);
   cr_expect(sc->shocks[0].lgd_add < 0 && sc->shocks[0].lgd_add > -DBL_MIN);
   free(round_trip(sc, "subnormal probe"));
+  cas_scenario_destroy(sc);
+}
+
+/* Numbers are decimal (decimal.h): strtod's hexadecimal (0x10 is 16,
+ * 0x1p-3 is 0.125) is refused with a message that says why, in a float
+ * key as in an integer one; a YAML 1.2 float such as .5e1 is a number. */
+Test(scenario, numbers_are_decimal) {
+  const char *texts[] = {"shocks: [{pd_multiplier: 0x10}]\n", "shocks: [{pd_multiplier: 0X1P3}]\n",
+                         "shocks: [{pd_multiplier: -0x.8}]\n"};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    cas_scenario *sc = NULL;
+    cas_error err = {0};
+    cr_expect_eq(cas_scenario_load_text(texts[i], "/nonexistent/hex.yaml", &sc, &err), CAS_ERR_INPUT,
+                 "%s", texts[i]);
+    cr_expect_null(sc);
+    cr_expect(strstr(err.msg, "/nonexistent/hex.yaml:1:26: shocks[0].pd_multiplier: got") == err.msg &&
+                  strstr(err.msg, "not written in decimal") != NULL,
+              "%s", err.msg);
+  }
+  cas_scenario *sc = NULL;
+  cas_error err = {0};
+  cr_assert_eq(cas_scenario_load_text("seed: 0x10\n", "/nonexistent/hex.yaml", &sc, &err), CAS_ERR_INPUT);
+  sc = load_text_ok("shocks: [{pd_multiplier: .5e1}]\n", "/nonexistent/dec.yaml");
+  cr_expect_eq(sc->shocks[0].pd_multiplier, 5.0);
   cas_scenario_destroy(sc);
 }
 

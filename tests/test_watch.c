@@ -129,14 +129,14 @@ Test(watch, limit_variable) {
   setenv(CAS_WATCH_LIMIT_VARIABLE, "", 1);
   cr_assert_eq(cas_watch_limit(&limit, &err), CAS_OK);
   cr_assert_eq(limit, CAS_WATCH_DEFAULT_LIMIT);
-  const char *good[] = {"0", "0.05", "90", " 120 ", "1e6"};
+  const char *good[] = {"0", "0.05", "90", "120.", "1e6"};
   double want[] = {0.0, 0.05, 90.0, 120.0, 1e6};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
     setenv(CAS_WATCH_LIMIT_VARIABLE, good[i], 1);
     cr_assert_eq(cas_watch_limit(&limit, &err), CAS_OK, "'%s' refused", good[i]);
     cr_assert_eq(limit, want[i], "'%s' read as %g", good[i], limit);
   }
-  const char *bad[] = {"soon", "-1", "10s", "nan", "inf", "1e7", "0x", "1,5"};
+  const char *bad[] = {"soon", "-1", "10s", "nan", "inf", "1e7", "0x", "1,5", "0x10", " 120 "};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     setenv(CAS_WATCH_LIMIT_VARIABLE, bad[i], 1);
     memset(&err, 0, sizeof err);

@@ -2,6 +2,7 @@
  * cli.c: helpers shared by the subcommands (cli.h).
  */
 #include "cli.h"
+#include "decimal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -40,29 +41,9 @@ int cas_cli_parse_count(const char *s, uint64_t min, uint64_t *out) {
 }
 
 int cas_cli_parse_decimal(const char *s, double *out) {
-  /* [+-]digits[.digits][(e|E)[+-]digits], or .digits: strtod alone would
-   * also take hexadecimal (0x10 is 16), inf, nan and leading spaces */
-  if (!s) return -1;
-  const char *c = s;
-  if (*c == '+' || *c == '-') c++;
-  int digits = 0;
-  while (*c >= '0' && *c <= '9') c++, digits++;
-  if (*c == '.') {
-    c++;
-    while (*c >= '0' && *c <= '9') c++, digits++;
-  }
-  if (!digits) return -1;
-  if (*c == 'e' || *c == 'E') {
-    c++;
-    if (*c == '+' || *c == '-') c++;
-    if (!(*c >= '0' && *c <= '9')) return -1;
-    while (*c >= '0' && *c <= '9') c++;
-  }
-  if (*c) return -1;
-  errno = 0;
-  char *end;
-  double v = strtod(s, &end);
-  if (*end || !isfinite(v) || (errno == ERANGE && fabs(v) > 1.0)) return -1;
+  /* the decimal grammar (decimal.h), finite */
+  double v;
+  if (!cas_decimal_parse(s, &v)) return -1;
   *out = v;
   return 0;
 }

@@ -1,6 +1,7 @@
 /* watch.c: the watchdog of the processes that read result files (watch.h). */
 #define _GNU_SOURCE
 #include "watch.h"
+#include "decimal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,11 +18,8 @@ cas_status cas_watch_limit(double *limit, cas_error *err) {
   *limit = CAS_WATCH_DEFAULT_LIMIT;
   const char *v = getenv(CAS_WATCH_LIMIT_VARIABLE);
   if (!v || !*v) return CAS_OK;
-  char *end = NULL;
-  errno = 0;
-  double x = strtod(v, &end);
-  while (end && (*end == ' ' || *end == '\t')) end++;
-  if (end == v || *end || errno || !isfinite(x) || x < 0.0 || x > 1e6)
+  double x;
+  if (!cas_decimal_parse(v, &x) || x < 0.0 || x > 1e6)
     return cas_error_set(err, CAS_ERR_USAGE, "%s=%s: expected a number of seconds from 0 (no "
                          "limit) to 1000000", CAS_WATCH_LIMIT_VARIABLE, v);
   *limit = x;

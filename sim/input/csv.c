@@ -2,6 +2,7 @@
  * (csv.h). Records are read with getline, so memory is one line (twice:
  * the record and its pristine copy) plus one entry per blank line. */
 #include "csv.h"
+#include "decimal.h"
 
 #include <unistd.h>
 
@@ -370,10 +371,11 @@ static int decimal_fast(const char *s, double *out) {
 int cas_csv_number(const char *s, double *out) {
   if (*s == '\0') return 0;
   if (decimal_fast(s, out)) return 1;
-  char *end;
-  double v = strtod(s, &end);
-  if (end == s || *end != '\0') return 0;
-  *out = v;
+  /* the decimal grammar (decimal.h): strtod alone would take 0x10 as 16,
+   * and inf and nan. An overflow (1e999) is a number, infinite: the
+   * caller's range check names it. */
+  if (!cas_decimal_syntax(s)) return 0;
+  *out = strtod(s, NULL);
   return 1;
 }
 

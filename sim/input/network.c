@@ -489,7 +489,7 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
       break;
     case LCOL_WEIGHT:
       if (!cas_csv_number(t, &weight))
-        return FAIL_AT(f[k].start, "weight is not a number (got %s, expected a number)", cas_csv_quote(t, g, sizeof g));
+        return FAIL_AT(f[k].start, "weight is not a number (got %s, expected a decimal number)", cas_csv_quote(t, g, sizeof g));
       if (!(weight >= 0.0 && weight <= CAS_LINK_WEIGHT_MAX))
         return FAIL_AT(f[k].start, "weight out of range (got %s, expected a latent shift in [0, %g] [SD])",
                        cas_csv_quote(t, g, sizeof g), CAS_LINK_WEIGHT_MAX);
@@ -497,7 +497,7 @@ static cas_status parse_row(link_loader *L, char *s, size_t n) {
     case LCOL_AMOUNT:
       if (*t) {
         if (!cas_csv_number(t, &amount))
-          return FAIL_AT(f[k].start, "amount is not a number (got %s, expected a number)", cas_csv_quote(t, g, sizeof g));
+          return FAIL_AT(f[k].start, "amount is not a number (got %s, expected a decimal number)", cas_csv_quote(t, g, sizeof g));
         have_amount = 1;
       }
       break;

@@ -387,7 +387,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     case COL_PD:
     case COL_LGD:
       if (!cas_csv_number(t, &v))
-        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
+        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a decimal number)", col_names[c],
                        cas_csv_quote(t, g, sizeof g));
       if (c == COL_EAD) {
         if (!(v > 0 && v <= CAS_AMOUNT_MAX))
@@ -416,7 +416,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     case COL_CCF:
       if (!*t) break;
       if (!cas_csv_number(t, &v))
-        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
+        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a decimal number)", col_names[c],
                        cas_csv_quote(t, g, sizeof g));
       if (c == COL_LIMIT) {
         if (!(v > 0 && v <= CAS_AMOUNT_MAX))
@@ -436,7 +436,7 @@ static cas_status parse_row(loader *L, char *s, size_t n) {
     case COL_COLLATERAL:
       if (!*t) break;
       if (!cas_csv_number(t, &v))
-        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a number)", col_names[c],
+        return FAIL_AT(f[k].start, "%s is not a number (got %s, expected a decimal number)", col_names[c],
                        cas_csv_quote(t, g, sizeof g));
       if (c == COL_MATURITY) {
         if (!(v > 0 && v <= 1000))

@@ -32,6 +32,7 @@
  */
 #include "scenario.h"
 #include "irb.h"
+#include "decimal.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -902,10 +903,16 @@ static cas_status get_number(loader *ld, const node *nd, const char *what, const
   char *end;
   /* strtod reports ERANGE both on overflow (then v is infinite, rejected
    * below) and on underflow, where v is the correctly rounded tiny value:
-   * that one is kept, or an exact subnormal such as 0x1p-1030 would load
-   * but its resolved text (put_number) would not. */
+   * that one is kept, or an exact subnormal such as 4.9e-324 would load
+   * but its resolved text (put_number) would not. Only decimal text is a
+   * number (decimal.h): strtod would also take 0x10 as 16. */
   double v = strtod(s, &end);
-  int ok = s[0] != '\0' && !isspace((unsigned char)s[0]) && *end == '\0' && isfinite(v);
+  int ok = cas_decimal_syntax(s) && isfinite(v);
+  if (!ok && s[0] != '\0' && !isspace((unsigned char)s[0]) && *end == '\0' && isfinite(v)) {
+    char got[96];
+    return fail(ld, nd, "%s: got %s, a number not written in decimal; expected %s, in decimal "
+                "digits (such as 0.25 or 1e-3)", what, describe(nd, got, sizeof got), r->expected);
+  }
   if (ok) {
     ok = (r->lo_open ? v > r->lo : v >= r->lo) && (r->hi_open ? v < r->hi : v <= r->hi);
   }
