@@ -321,24 +321,36 @@ static cas_status prepare(const cas_run_options *opt, int calibrate, inputs *in,
   return st;
 }
 
+static void record_calibration(const inputs *in, cas_run_report *report) {
+  if (!in->calibration) return;
+  report->has_calibration = 1;
+  report->calibration_paths = in->calibration->paths;
+  report->calibration_iterations = in->calibration->iterations;
+  report->calibration_residual = in->calibration->mean_residual;
+  report->calibration_converged = in->calibration->converged;
+  report->calibration_capped = in->calibration->capped;
+}
+
 static cas_status importance_shift(const cas_scenario *sc, const cas_plan *plan, double **shift,
                                    double **moves, double *beta, double *loss, cas_error *err);
 
 cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err) {
   memset(report, 0, sizeof *report);
   inputs in;
-  cas_status st = prepare(opt, 0, &in, err);
+  cas_status st = prepare(opt, !opt->skip_calibration, &in, err);
   if (st != CAS_OK) return st;
   /* an importance-sampling loss the book cannot reach fails the run before
-   * its paths: validate says so too (on the plan before any contagion
-   * calibration, which moves the design point little) */
+   * its paths: validate says so too (on the calibrated plan, as the run) */
   if (in.sc->importance.mode == CAS_IS_LOSS) {
     double *shift = NULL, *moves = NULL, beta = 0.0, loss = 0.0;
     st = importance_shift(in.sc, in.plan, &shift, &moves, &beta, &loss, err);
     free(shift);
     free(moves);
   }
-  if (st == CAS_OK) fill_report(in.sc, in.plan, report);
+  if (st == CAS_OK) {
+    fill_report(in.sc, in.plan, report);
+    record_calibration(&in, report);
+  }
   release(&in);
   return st;
 }
@@ -572,14 +584,7 @@ cas_status cas_run(const cas_run_options *opt, cas_run_report *report, cas_error
   cas_plan *plan = in.plan;
   cas_contagion *contagion = in.contagion;
   fill_report(sc, plan, report);
-  if (in.calibration) {
-    report->has_calibration = 1;
-    report->calibration_paths = in.calibration->paths;
-    report->calibration_iterations = in.calibration->iterations;
-    report->calibration_residual = in.calibration->mean_residual;
-    report->calibration_converged = in.calibration->converged;
-    report->calibration_capped = in.calibration->capped;
-  }
+  record_calibration(&in, report);
 
   cas_results *res = NULL, *tail = NULL;
   double *is_shift = NULL, *is_moves = NULL, is_beta = 0.0, is_loss = 0.0;

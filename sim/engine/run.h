@@ -70,6 +70,10 @@ typedef struct cas_run_options {
   const char *book_path;
   const cas_taxonomy *book_declared;
   const char *book_sha256;
+  /* cas_run_validate only: 1 leaves out a PD-preserving contagion's
+   * calibration (its pilot runs), which validate otherwise runs as a run
+   * would, so that a calibration a run would refuse fails validate too. */
+  int skip_calibration;
 } cas_run_options;
 
 /* What a finished (or validated) run leaves for the caller to print. */
@@ -121,7 +125,9 @@ cas_status cas_run_load_portfolio(const cas_scenario *sc, cas_portfolio **out, c
 cas_status cas_run_load_network(const cas_scenario *sc, const cas_portfolio *pf,
                                 cas_network **out, cas_error *err);
 
-/* Everything up to a plan, without simulating: `cascade validate`. */
+/* Everything up to a plan, without simulating the paths: `cascade
+ * validate`. A PD-preserving contagion is calibrated (pilot runs, as a
+ * run does; not with opt->skip_calibration) and the report records it. */
 cas_status cas_run_validate(const cas_run_options *opt, cas_run_report *report, cas_error *err);
 
 /* A full run. */

@@ -103,6 +103,14 @@ printf "name: strong\n${common}contagion:\n  enabled: true\n  supply_chain_scale
 expect 3 "strong.yaml: the contagion cannot keep the input PDs: after [0-9]+ pilot runs the calibrated default rates are [0-9]+% from them" -- \
   "$bin" run "$tmp/strong.yaml" -q --paths 400 -o "$tmp/strong.h5"
 [ ! -e "$tmp/strong.h5" ] || { echo "FAIL: a result from a refused calibration"; fail=1; }
+# validate checks what a run checks: it runs the calibration and refuses
+# the same scenario with the same message; --no-calibration leaves it out
+expect 3 "strong.yaml: the contagion cannot keep the input PDs: after [0-9]+ pilot runs" -- \
+  "$bin" validate "$tmp/strong.yaml"
+expect 0 "strong.yaml: ok: scenario strong" -- "$bin" validate "$tmp/strong.yaml" --no-calibration
+printf "name: mild\n${common}contagion:\n  enabled: true\n" > "$tmp/mild.yaml"
+expect 0 "mild.yaml: contagion calibration: [0-9]+ pilot runs of up to [0-9]+ paths, default rates within [0-9.]+% of the PDs" -- \
+  "$bin" validate "$tmp/mild.yaml"
 
 [ $fail = 0 ] && echo "contagion calibration: ok"
 exit $fail
