@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* mkstemp, gethostname */
 #include "outfile.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -150,21 +151,43 @@ static int left_by_gone_process(const char *name, const char *start, size_t np) 
   return process_gone((pid_t)pid);
 }
 
-/* Removes PATH.tmp.HOST.PID.* left by processes of this host that are gone
- * (killed with SIGKILL, or by a power cut). */
-static void remove_stale(const char *path, const char *host) {
-  char dir[CAS_OUTFILE_PATH_MAX], prefix[512], stale[CAS_OUTFILE_PATH_MAX + 300];
-  const char *base;
-  split(path, dir, sizeof dir, &base);
-  int np = snprintf(prefix, sizeof prefix, "%s.tmp.%s.", base, host);
-  if (np < 0 || (size_t)np >= sizeof prefix) return;
+/* 1 if name is a temporary of this host's: ANY.tmp.HOST.PID.XXXXXX, with
+ * mkstemp's six letters or digits last (sets *pid_at to PID's offset). */
+static int temporary_name(const char *name, const char *host, size_t *pid_at) {
+  size_t n = strlen(name), nh = strlen(host);
+  if (n < 6 + 1) return 0;
+  for (size_t i = n - 6; i < n; i++)
+    if (!isalnum((unsigned char)name[i])) return 0;
+  if (name[n - 7] != '.') return 0;
+  /* back over the PID's digits to ".tmp.HOST." */
+  size_t k = n - 7;
+  while (k > 0 && name[k - 1] >= '0' && name[k - 1] <= '9') k--;
+  if (k == n - 7 || k < nh + 6 || name[k - 1] != '.') return 0;
+  size_t h = k - 1 - nh;
+  if (memcmp(name + h, host, nh) != 0 || h <= 5 || memcmp(name + h - 5, ".tmp.", 5) != 0) return 0;
+  *pid_at = k;
+  return 1;
+}
+
+/* Removes the temporaries ANY.tmp.HOST.PID.XXXXXX in dir (of any final
+ * name: a run, a report, an export or a manifest written there) left by
+ * processes of this host that are gone (killed with SIGKILL, or by a
+ * power cut): regular files of this user only, never followed through a
+ * link. A process whose number a new process has taken keeps its
+ * temporary until that one is gone too. */
+static void remove_stale(const char *dir, const char *host) {
+  char stale[CAS_OUTFILE_PATH_MAX + 300];
   DIR *d = opendir(dir);
   if (!d) return;
   struct dirent *de;
+  size_t pid_at;
   while ((de = readdir(d)) != NULL) {
-    if (!left_by_gone_process(de->d_name, prefix, (size_t)np)) continue;
+    if (!temporary_name(de->d_name, host, &pid_at) ||
+        !left_by_gone_process(de->d_name, de->d_name, pid_at))
+      continue;
     snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
-    unlink(stale);
+    struct stat st;
+    if (lstat(stale, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) unlink(stale);
   }
   closedir(d);
 }
@@ -200,9 +223,11 @@ cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err) {
   o->final[0] = o->tmp[0] = '\0';
   cas_status st = cas_outfile_check(path, err);
   if (st != CAS_OK) return st;
-  char host[40];
+  char host[40], dir[CAS_OUTFILE_PATH_MAX];
+  const char *base;
   cas_outfile_host_tag(host);
-  remove_stale(path, host);
+  split(path, dir, sizeof dir, &base);
+  remove_stale(dir, host);
   snprintf(o->final, sizeof o->final, "%s", path);
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%s.%ld.XXXXXX", path, host, (long)getpid());
   int fd = mkstemp(o->tmp);   /* O_CREAT | O_EXCL: a new file, never a link */

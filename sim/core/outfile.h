@@ -9,8 +9,8 @@
  * not guessable in advance. While it is open it is registered, so that a
  * signal that ends the program (cas_outfile_on_signal, installed by the
  * command line for SIGINT, SIGTERM, SIGHUP) removes it; a temporary that
- * survives (kill -9, a power cut) is removed by the next write of the same
- * file on the same host, once its process is gone.
+ * survives (kill -9, a power cut) is removed by the next write of any file
+ * in the same folder on the same host, once its process is gone.
  */
 #ifndef CASCADE_OUTFILE_H
 #define CASCADE_OUTFILE_H
@@ -36,7 +36,8 @@ typedef struct cas_outfile {
 cas_status cas_outfile_check(const char *path, cas_error *err);
 
 /* Creates the temporary file for path (checked as above; stale temporaries
- * of path from dead processes of this host are removed first). *o then
+ * in its folder, of any final name, from dead processes of this host are
+ * removed first: regular files of this user named like a temporary). *o then
  * holds it open (o->fd) until cas_outfile_commit or cas_outfile_abort. */
 cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err);
 
