@@ -84,6 +84,19 @@ void cas_outfile_host_tag(char out[40]) {
   out[j] = '\0';
 }
 
+const char *cas_outfile_cause(int e, const char *path, char *buf, size_t size) {
+  char dir[CAS_OUTFILE_PATH_MAX];
+  const char *base;
+  struct stat st;
+  split(path, dir, sizeof dir, &base);
+  if ((e == ENOENT || e == ESTALE) && stat(dir, &st) != 0)
+    snprintf(buf, size, "%s: its folder %s was removed or unmounted while it was written",
+             strerror(e), dir);
+  else
+    snprintf(buf, size, "%s", strerror(e));
+  return buf;
+}
+
 static const char *kind_of(mode_t m) {
   return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
        : S_ISSOCK(m) ? "a socket" : "not a regular file";
@@ -267,7 +280,10 @@ static cas_status finish(cas_outfile *o, int e, int synced, cas_error *err) {
   if (!e && rename(o->tmp, o->final) != 0) e = errno;
   if (e) unlink(o->tmp);
   delist(o);
-  if (e) return cas_error_at(err, CAS_ERR_IO, o->final, 0, 0, "cannot write (%s)", strerror(e));
+  char cause[CAS_OUTFILE_PATH_MAX + 160];
+  if (e)
+    return cas_error_at(err, CAS_ERR_IO, o->final, 0, 0, "cannot write (%s)",
+                        cas_outfile_cause(e, o->final, cause, sizeof cause));
   return CAS_OK;
 }
 

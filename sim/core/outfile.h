@@ -76,6 +76,11 @@ void cas_outfile_on_signal(void);
  * signal). */
 int cas_outfile_remove_on_signal(const char *path, int is_folder);
 
+/* strerror(e), and for ENOENT or ESTALE when the folder of path is gone,
+ * that it was removed (or unmounted) while the file was written: the
+ * cause of an I/O error on path, for its message. Written into buf. */
+const char *cas_outfile_cause(int e, const char *path, char *buf, size_t size);
+
 /* This host's name as it appears in temporaries' names (letters, digits
  * and '-', at most 32; "h" when it has none). */
 void cas_outfile_host_tag(char out[40]);

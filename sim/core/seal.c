@@ -1,6 +1,7 @@
 /* seal.c: the seal in a result file's user block (seal.h). */
 #define _GNU_SOURCE /* O_CLOEXEC */
 #include "seal.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,8 +66,10 @@ static int read_head(int fd, unsigned char *head, size_t n) {
 
 cas_status cas_seal_write(const char *path, const char *name, cas_error *err) {
   int fd = open(path, O_RDWR | O_CLOEXEC);
+  char cause[CAS_OUTFILE_PATH_MAX + 160];
   if (fd < 0)
-    return cas_error_at(err, CAS_ERR_IO, name, 0, 0, "cannot seal (%s)", strerror(errno));
+    return cas_error_at(err, CAS_ERR_IO, name, 0, 0, "cannot seal (%s)",
+                        cas_outfile_cause(errno, path, cause, sizeof cause));
   struct stat sb;
   unsigned char head[CAS_SEAL_BYTES];
   char hex[CAS_SHA256_HEX];
@@ -96,7 +99,9 @@ cas_status cas_seal_write(const char *path, const char *name, cas_error *err) {
     ok = 0;
     e = errno;
   }
-  if (!ok) return cas_error_at(err, CAS_ERR_IO, name, 0, 0, "cannot seal (%s; %s)", strerror(e), what);
+  if (!ok)
+    return cas_error_at(err, CAS_ERR_IO, name, 0, 0, "cannot seal (%s; %s)",
+                        cas_outfile_cause(e, path, cause, sizeof cause), what);
   return CAS_OK;
 }
 

@@ -334,8 +334,10 @@ cas_status cas_output_write(const char *path, const cas_run_record *rec, const c
   if (H5Fclose(w.file) < 0) fail(&w, "closing the file");
   if (w.failed) {
     cas_outfile_abort(&out);
+    char cause[CAS_OUTFILE_PATH_MAX + 160];
     return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot write (%s; at '%s')",
-                        w.errnum ? strerror(w.errnum) : "HDF5 error", w.what);
+                        w.errnum ? cas_outfile_cause(w.errnum, path, cause, sizeof cause)
+                                 : "HDF5 error", w.what);
   }
   st = cas_seal_write(out.tmp, path, err);
   if (st != CAS_OK) {

@@ -125,6 +125,20 @@ want=$(printf '%s\n' book.csv "${keep[@]}" "w.h5.tmp.$host.$gone.AbC123" | sort 
 rm -f "$tmp/out/"*"$host"* "$tmp/out/z.h5."* "$tmp/out/book.csv"
 "$bin" run "$B" --loans 1000 --paths 100 -q -o "$tmp/out/r.h5" || { echo "FAIL: the run after kill -9 failed"; fail=1; }
 [ "$(ls "$tmp/out")" = "r.h5" ] || { echo "FAIL: after kill -9 and a new run the folder holds: $(ls "$tmp/out")"; fail=1; }
+# The output folder removed while the result is written: an I/O error
+# that says so (it said only "No such file or directory")
+mkdir -p "$tmp/gone"
+"$bin" run "$B" --loans 2000 --paths 150000 -q -o "$tmp/gone/r.h5" 2> "$tmp/gone.err" & pid=$!
+waited=0
+until ls "$tmp/gone" 2>/dev/null | grep -q '\.tmp\.'; do
+  sleep 0.05; waited=$((waited + 1))
+  [ $waited -lt 3600 ] || { echo "FAIL: no temporary file appeared in gone/"; kill -9 $pid; fail=1; break; }
+done
+rm -rf "$tmp/gone"
+wait $pid; rc=$?
+[ $rc = 4 ] || { echo "FAIL: output folder removed during the write: exit $rc, expected 4"; fail=1; }
+grep -q "gone/r.h5: cannot .*its folder .*/gone was removed or unmounted while it was written" "$tmp/gone.err" ||
+  { echo "FAIL: output folder removed: $(cat "$tmp/gone.err")"; fail=1; }
 # A file-size limit (ulimit -f) reached while writing: an I/O error naming
 # the file, the temporary removed, an older file untouched (SIGXFSZ ended
 # the program without a word and left the temporary)
