@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The temporaries open now, for the signal handler: written by the thread
@@ -182,14 +183,19 @@ static int temporary_name(const char *name, const char *host, size_t *pid_at) {
   return 1;
 }
 
-/* Removes the temporaries ANY.tmp.HOST.PID.XXXXXX in dir (of any final
- * name: a run, a report, an export or a manifest written there) left by
- * processes of this host that are gone (killed with SIGKILL, or by a
- * power cut): regular files of this user only, never followed through a
- * link. A process whose number a new process has taken keeps its
- * temporary until that one is gone too. */
-static void remove_stale(const char *dir, const char *host) {
+/* Removes the temporaries ANY.tmp.HOST.PID.XXXXXX in dir left by
+ * processes of this host that are gone (killed with SIGKILL, or by a power
+ * cut): regular files of this user only, never followed through a link.
+ * Those of base (the file about to be written) go at once; those of other
+ * names (a run, a report, an export or a manifest written there) once
+ * unchanged for CAS_OUTFILE_STALE_SECONDS, so that a process of another
+ * machine that shares the folder and the host name is not robbed of the
+ * file it is writing. A process whose number a new process has taken
+ * keeps its temporary until that one is gone too. */
+static void remove_stale(const char *dir, const char *base, const char *host) {
   char stale[CAS_OUTFILE_PATH_MAX + 300];
+  size_t nb = strlen(base);
+  time_t now = time(NULL);
   DIR *d = opendir(dir);
   if (!d) return;
   struct dirent *de;
@@ -198,9 +204,13 @@ static void remove_stale(const char *dir, const char *host) {
     if (!temporary_name(de->d_name, host, &pid_at) ||
         !left_by_gone_process(de->d_name, de->d_name, pid_at))
       continue;
+    int mine = strncmp(de->d_name, base, nb) == 0 && strncmp(de->d_name + nb, ".tmp.", 5) == 0 &&
+               pid_at == nb + 5 + strlen(host) + 1;
     snprintf(stale, sizeof stale, "%s/%s", dir, de->d_name);
     struct stat st;
-    if (lstat(stale, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) unlink(stale);
+    if (lstat(stale, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (mine || difftime(now, st.st_mtime) >= CAS_OUTFILE_STALE_SECONDS))
+      unlink(stale);
   }
   closedir(d);
 }
@@ -240,7 +250,7 @@ cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err) {
   const char *base;
   cas_outfile_host_tag(host);
   split(path, dir, sizeof dir, &base);
-  remove_stale(dir, host);
+  remove_stale(dir, base, host);
   snprintf(o->final, sizeof o->final, "%s", path);
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%s.%ld.XXXXXX", path, host, (long)getpid());
   int fd = mkstemp(o->tmp);   /* O_CREAT | O_EXCL: a new file, never a link */

@@ -9,8 +9,10 @@
  * not guessable in advance. While it is open it is registered, so that a
  * signal that ends the program (cas_outfile_on_signal, installed by the
  * command line for SIGINT, SIGTERM, SIGHUP) removes it; a temporary that
- * survives (kill -9, a power cut) is removed by the next write of any file
- * in the same folder on the same host, once its process is gone.
+ * survives (kill -9, a power cut) is removed by the next write on the same
+ * host, once its process is gone: by a write of the same file at once, by
+ * a write of any other file into the same folder once it has not changed
+ * for CAS_OUTFILE_STALE_SECONDS.
  */
 #ifndef CASCADE_OUTFILE_H
 #define CASCADE_OUTFILE_H
@@ -20,6 +22,9 @@
 #include "error.h"
 
 enum { CAS_OUTFILE_PATH_MAX = 4096 };
+/* How long a temporary of another final name must have been left
+ * unchanged before a write into its folder removes it (10 minutes). */
+enum { CAS_OUTFILE_STALE_SECONDS = 600 };
 
 typedef struct cas_outfile {
   char final[CAS_OUTFILE_PATH_MAX];
@@ -36,8 +41,9 @@ typedef struct cas_outfile {
 cas_status cas_outfile_check(const char *path, cas_error *err);
 
 /* Creates the temporary file for path (checked as above; stale temporaries
- * in its folder, of any final name, from dead processes of this host are
- * removed first: regular files of this user named like a temporary). *o then
+ * in its folder from dead processes of this host are removed first: those
+ * of path, and those of other names unchanged for
+ * CAS_OUTFILE_STALE_SECONDS; regular files of this user only). *o then
  * holds it open (o->fd) until cas_outfile_commit or cas_outfile_abort. */
 cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err);
 

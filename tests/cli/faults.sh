@@ -87,8 +87,9 @@ rm -rf "$tmp/out"; mkdir -p "$tmp/out"
 
 # Signals during the write of a result: the temporary is removed and the
 # signal ends the program (128 + its number); after kill -9 the temporary
-# stays, and the next write of any file into the folder removes it (and
-# only what a gone process of this host left under a temporary's name).
+# stays; the next write of another file into the folder removes it once
+# it is 10 minutes old (at once, the next write of the same file), and
+# only what a gone process of this host left under a temporary's name.
 # (150,000 paths: a few seconds of simulation, then about 2 s of writing;
 # started with SIGINT at its default, which a background job of a script
 # would otherwise ignore, as cascade then does too)
@@ -112,12 +113,17 @@ during_write HUP 129; no_output
 during_write KILL 137
 ls "$tmp/out" | grep -q '\.tmp\.' || { echo "FAIL: kill -9 left no temporary (the test did not hit the write)"; fail=1; }
 # beside it: a temporary of a live process (this shell), of a gone one but
-# a link, and names that only look like one; none of them is removed
+# a link, one of a gone process but changed 5 minutes ago, and names that
+# only look like one; none of them is removed. The killed run's is made
+# 20 minutes old.
 host=$(hostname | tr -cd 'A-Za-z0-9-' | cut -c1-32); host=${host:-h}
 sh -c 'exit 0' & gone=$!; wait $gone
-keep=("x.h5.tmp.$host.$$.AbC123" "y.h5.tmp.$host.$gone.AbC12" "z.h5.tmp.other-host.$gone.AbC123" "notes.tmp.$host.$gone.txt")
-for k in "${keep[@]}"; do echo keep > "$tmp/out/$k"; done
+keep=("x.h5.tmp.$host.$$.AbC123" "y.h5.tmp.$host.$gone.AbC12" "z.h5.tmp.other-host.$gone.AbC123"
+      "notes.tmp.$host.$gone.txt" "v.h5.tmp.$host.$gone.AbC123")
+for k in "${keep[@]}"; do echo keep > "$tmp/out/$k"; touch -d '20 minutes ago' "$tmp/out/$k"; done
+touch -d '5 minutes ago' "$tmp/out/v.h5.tmp.$host.$gone.AbC123"
 ln -s "$tmp/out/${keep[0]}" "$tmp/out/w.h5.tmp.$host.$gone.AbC123"
+touch -d '20 minutes ago' "$tmp/out/"r.h5.tmp.*
 "$bin" portfolio --loans 100 --export "$tmp/out/book.csv" -q || { echo "FAIL: the export after kill -9 failed"; fail=1; }
 left=$(ls "$tmp/out" | sort | tr '\n' ' ')
 want=$(printf '%s\n' book.csv "${keep[@]}" "w.h5.tmp.$host.$gone.AbC123" | sort | tr '\n' ' ')
