@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -258,6 +259,12 @@ cas_status cas_csv_header(cas_csv_reader *r, const cas_csv_columns *cols, int *c
     while (c < cols->n && strcmp(cols->names[c], f[k].text) != 0) c++;
     if (c == cols->n) {
       join(list, sizeof list, cols, -1, ", ", 0);
+      /* names are exact: say so when only the case differs (EAD for ead) */
+      int near = 0;
+      while (near < cols->n && strcasecmp(cols->names[near], f[k].text) != 0) near++;
+      if (near < cols->n)
+        return FAIL_AT(f[k].start, "unknown column %s (expected '%s': column names are lower case)",
+                       cas_csv_quote(f[k].text, g, sizeof g), cols->names[near]);
       return FAIL_AT(f[k].start, "unknown column %s (expected one of: %s)", cas_csv_quote(f[k].text, g, sizeof g),
                      list);
     }
