@@ -142,19 +142,9 @@ def exact():
 
 @pytest.fixture(scope="module", params=["dense", "sparse"])
 def result(request, tmp_path_factory):
-    d = tmp_path_factory.mktemp("exact")
-    rows = ["id,region,sector,ead,pd,lgd"]
-    rows += [f"L{i},north,{s},{ead:g},{pd:g},{LGD:g}" for i, (s, pd, ead) in enumerate(loans())]
-    (d / "book.csv").write_text("\n".join(rows) + "\n")
-    (d / "exact.yaml").write_text(SCENARIO.format(paths=PATHS))
-    out = d / f"{request.param}.h5"
-    subprocess.run([BIN, "run", str(d / "exact.yaml"), "--kernel", request.param, "-q",
-                    "-o", str(out)], check=True)
-    with h5py.File(out, "r") as f:
-        r = {k: f[k][()] for k in ("loss", "el", "el_se", "var", "var_se", "es", "es_se",
-                                   "stressed_expected_loss", "factor_shift", "level")}
-    r["kernel"] = request.param
-    return r
+    rows = [f"L{i},north,{s},{ead:g},{pd:g},{LGD:g}" for i, (s, pd, ead) in enumerate(loans())]
+    return run_book(tmp_path_factory, rows, SCENARIO, "exact", request.param,
+                    STATISTICS + ("factor_shift",))
 
 
 def quantile(pmf, a):
@@ -190,31 +180,85 @@ def check_var_es(r, pmf):
         assert abs(r["es"][i] - es) <= 4.5 * r["es_se"][i], (r["kernel"], a, r["es"][i], es)
 
 
+def chi_square(loss, pmf):
+    """(statistic, degrees of freedom, critical value at 1e-6): bins of
+    consecutive losses with at least 25 expected paths each."""
+    counts = np.bincount(loss, minlength=len(pmf))
+    assert len(counts) == len(pmf), "a loss above the book's largest"
+    chi2, bins, obs, exp_ = 0.0, 0, 0, 0.0
+    for k in range(len(pmf)):
+        obs += counts[k]
+        exp_ += PATHS * pmf[k]
+        if exp_ >= 25.0 and PATHS * pmf[k + 1:].sum() >= 25.0:
+            chi2 += (obs - exp_) ** 2 / exp_
+            bins, obs, exp_ = bins + 1, 0, 0.0
+    chi2 += (obs - exp_) ** 2 / exp_
+    df = bins
+    z = 4.753   # the standard normal's 1 - 1e-6 quantile
+    critical = df * (1.0 - 2.0 / (9.0 * df) + z * math.sqrt(2.0 / (9.0 * df))) ** 3
+    return chi2, df, critical
+
+
+def run_book(tmp_path_factory, rows, text, name, kernel, datasets):
+    """Writes the book (CSV rows after the header) and the scenario, runs
+    it with this kernel and returns the datasets asked for, and the kernel."""
+    d = tmp_path_factory.mktemp(name)
+    (d / "book.csv").write_text("\n".join(["id,region,sector,ead,pd,lgd"] + rows) + "\n")
+    (d / f"{name}.yaml").write_text(text.format(paths=PATHS))
+    out = d / f"{kernel}.h5"
+    subprocess.run([BIN, "run", str(d / f"{name}.yaml"), "--kernel", kernel, "-q", "-o", str(out)],
+                   check=True)
+    with h5py.File(out, "r") as f:
+        r = {k: f[k][()] for k in datasets}
+    r["kernel"] = kernel
+    return r
+
+
+STATISTICS = ("loss", "el", "el_se", "var", "var_se", "es", "es_se", "stressed_expected_loss", "level")
+
+
+def lattice(r):
+    """The path losses as whole CNY (every loss of these books is one)."""
+    loss = np.rint(r["loss"]).astype(np.int64)
+    assert np.all(np.abs(r["loss"] - loss) < 1e-9), "losses off the whole-CNY lattice"
+    return loss
+
+
+def check_analytic_el(r, pmf):
+    mean = float(np.sum(np.arange(len(pmf)) * pmf))
+    assert abs(float(np.sum(r["stressed_expected_loss"])) - mean) < 1e-9 * mean
+
+
+def check_chi_square(r, pmf):
+    chi2, df, critical = chi_square(lattice(r), pmf)
+    assert chi2 < critical, f"{r['kernel']}: chi-square {chi2:.1f} on {df} df, critical {critical:.1f}"
+
+
+def check_tails(r, pmf):
+    loss = lattice(r)
+    for a in (0.9, 0.99, 0.999, 0.9999):
+        x = quantile(pmf, a)
+        p = float(pmf[x + 1:].sum())
+        got = float(np.mean(loss > x))
+        se = math.sqrt(p * (1.0 - p) / PATHS)
+        assert abs(got - p) <= 4.5 * se, f"{r['kernel']}: P(L > {x}) {got:.3g}, exact {p:.3g} (se {se:.2g})"
+
+
 def test_the_scenario_is_read_as_documented(result):
     # sector.alpha is the shifted factor; nothing else moves (independent factors)
     assert list(result["factor_shift"]) == [0.0, -1.0, 0.0]
 
 
 def test_analytic_el_is_the_exact_mean(result, exact):
-    mean = float(np.sum(np.arange(len(exact)) * exact))
-    assert abs(float(np.sum(result["stressed_expected_loss"])) - mean) < 1e-9 * mean
+    check_analytic_el(result, exact)
 
 
 def test_losses_follow_the_exact_law(result, exact):
-    loss = np.rint(result["loss"]).astype(np.int64)
-    assert np.all(np.abs(result["loss"] - loss) < 1e-9), "losses off the whole-CNY lattice"
-    chi2, df, critical = chi_square(loss, exact)
-    assert chi2 < critical, f"{result['kernel']}: chi-square {chi2:.1f} on {df} df, critical {critical:.1f}"
+    check_chi_square(result, exact)
 
 
 def test_tail_probabilities(result, exact):
-    loss = np.rint(result["loss"]).astype(np.int64)
-    for a in (0.9, 0.99, 0.999, 0.9999):
-        x = quantile(exact, a)
-        p = float(exact[x + 1:].sum())
-        got = float(np.mean(loss > x))
-        se = math.sqrt(p * (1.0 - p) / PATHS)
-        assert abs(got - p) <= 4.5 * se, f"{result['kernel']}: P(L > {x}) {got:.3g}, exact {p:.3g} (se {se:.2g})"
+    check_tails(result, exact)
 
 
 def test_reported_statistics(result, exact):
@@ -231,7 +275,7 @@ T_SCENARIO = """\
 name: exact_t
 seed: 20261204
 paths: {paths}
-portfolio: {{file: book_t.csv}}
+portfolio: {{file: book.csv}}
 classification: {{regions: [north], sectors: [alpha]}}
 model:
   copula: t
@@ -297,60 +341,21 @@ def exact_t():
 
 @pytest.fixture(scope="module", params=["dense", "sparse"])
 def result_t(request, tmp_path_factory):
-    d = tmp_path_factory.mktemp("exact_t")
-    rows = ["id,region,sector,ead,pd,lgd"]
-    rows += [f"T{i},north,alpha,{ead:g},{pd:g},{LGD:g}" for i, (pd, ead) in enumerate(t_loans())]
-    (d / "book_t.csv").write_text("\n".join(rows) + "\n")
-    (d / "exact_t.yaml").write_text(T_SCENARIO.format(paths=PATHS))
-    out = d / f"{request.param}.h5"
-    subprocess.run([BIN, "run", str(d / "exact_t.yaml"), "--kernel", request.param, "-q",
-                    "-o", str(out)], check=True)
-    with h5py.File(out, "r") as f:
-        r = {k: f[k][()] for k in ("loss", "el", "el_se", "var", "var_se", "es", "es_se",
-                                   "stressed_expected_loss", "level")}
-    r["kernel"] = request.param
-    return r
-
-
-def chi_square(loss, pmf):
-    """(statistic, degrees of freedom, critical value at 1e-6): bins of
-    consecutive losses with at least 25 expected paths each."""
-    counts = np.bincount(loss, minlength=len(pmf))
-    assert len(counts) == len(pmf), "a loss above the book's largest"
-    chi2, bins, obs, exp_ = 0.0, 0, 0, 0.0
-    for k in range(len(pmf)):
-        obs += counts[k]
-        exp_ += PATHS * pmf[k]
-        if exp_ >= 25.0 and PATHS * pmf[k + 1:].sum() >= 25.0:
-            chi2 += (obs - exp_) ** 2 / exp_
-            bins, obs, exp_ = bins + 1, 0, 0.0
-    chi2 += (obs - exp_) ** 2 / exp_
-    df = bins
-    z = 4.753   # the standard normal's 1 - 1e-6 quantile
-    critical = df * (1.0 - 2.0 / (9.0 * df) + z * math.sqrt(2.0 / (9.0 * df))) ** 3
-    return chi2, df, critical
+    rows = [f"T{i},north,alpha,{ead:g},{pd:g},{LGD:g}" for i, (pd, ead) in enumerate(t_loans())]
+    return run_book(tmp_path_factory, rows, T_SCENARIO, "exact_t", request.param, STATISTICS)
 
 
 def test_t_analytic_el_is_the_exact_mean(result_t, exact_t):
-    mean = float(np.sum(np.arange(len(exact_t)) * exact_t))
-    assert abs(float(np.sum(result_t["stressed_expected_loss"])) - mean) < 1e-9 * mean
+    check_analytic_el(result_t, exact_t)
 
 
 def test_t_losses_follow_the_exact_law(result_t, exact_t):
-    loss = np.rint(result_t["loss"]).astype(np.int64)
-    assert np.all(np.abs(result_t["loss"] - loss) < 1e-9), "losses off the whole-CNY lattice"
-    chi2, df, critical = chi_square(loss, exact_t)
-    assert chi2 < critical, f"{result_t['kernel']}: chi-square {chi2:.1f} on {df} df, critical {critical:.1f}"
+    check_chi_square(result_t, exact_t)
     # the test can tell the t copula from the Gaussian one at the same correlation
-    chi2_g, _, critical_g = chi_square(loss, exact_t_pmf(48, 0.1, gaussian=True))
+    chi2_g, _, critical_g = chi_square(lattice(result_t), exact_t_pmf(48, 0.1, gaussian=True))
     assert chi2_g > 2.0 * critical_g, f"a Gaussian law passes: chi-square {chi2_g:.1f}"
 
 
 def test_t_tail_and_reported_statistics(result_t, exact_t):
-    loss = np.rint(result_t["loss"]).astype(np.int64)
-    for a in (0.9, 0.99, 0.999, 0.9999):
-        x = quantile(exact_t, a)
-        p = float(exact_t[x + 1:].sum())
-        se = math.sqrt(p * (1.0 - p) / PATHS)
-        assert abs(float(np.mean(loss > x)) - p) <= 4.5 * se, (result_t["kernel"], a)
+    check_tails(result_t, exact_t)
     check_var_es(result_t, exact_t)
