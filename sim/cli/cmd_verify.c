@@ -311,14 +311,15 @@ int cas_cmd_verify(int argc, char **argv) {
   cas_outfile_host_tag(host);
   cas_outfile_remove_stale_folders(tmpdir, "cascade-verify");
   snprintf(dir, sizeof dir, "%s/cascade-verify.%s.%ld.XXXXXX", tmpdir, host, (long)getpid());
-  if (!mkdtemp(dir)) {
+  /* a signal removes the folder (registered before it is made) and the
+   * re-run (outfile.h) */
+  int dir_slot;
+  if (cas_outfile_create_unique(dir, 1, &dir_slot) < 0) {
     cas_error_set(&err, CAS_ERR_IO, "cannot create a temporary folder %s: %s", dir, strerror(errno));
     recorded_free(&rec);
     return cas_cli_report_error(&err);
   }
   snprintf(out, sizeof out, "%s/rerun.h5", dir);
-  /* a signal removes the folder and the re-run (outfile.h) */
-  int dir_slot = cas_outfile_remove_on_signal(dir, 1);
   int out_slot = cas_outfile_remove_on_signal(out, 0);
   snprintf(name, sizeof name, "%s[scenario_resolved]", result);
   char cmdline[4096];

@@ -1,14 +1,17 @@
 /* outfile.c: files written complete or not at all (outfile.h). */
-#define _GNU_SOURCE /* mkstemp, gethostname */
+#define _GNU_SOURCE /* gethostname */
 #include "outfile.h"
+#include "rng.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -32,8 +35,6 @@ static int enlist_kind(const char *path, int kind) {
     }
   return -1;   /* more than SLOTS at once: written, just not removed by a signal */
 }
-
-static int enlist(const char *tmp) { return enlist_kind(tmp, 1); }
 
 static void delist(cas_outfile *o) {
   if (o->slot >= 0) in_use[o->slot] = 0;
@@ -166,7 +167,7 @@ static int left_by_gone_process(const char *name, const char *start, size_t np) 
 }
 
 /* 1 if name is a temporary of this host's: ANY.tmp.HOST.PID.XXXXXX, with
- * mkstemp's six letters or digits last (sets *pid_at to PID's offset). */
+ * six random letters or digits last (sets *pid_at to PID's offset). */
 static int temporary_name(const char *name, const char *host, size_t *pid_at) {
   size_t n = strlen(name), nh = strlen(host);
   if (n < 6 + 1) return 0;
@@ -240,6 +241,43 @@ void cas_outfile_remove_stale_folders(const char *dir, const char *prefix) {
   closedir(d);
 }
 
+int cas_outfile_create_unique(char *path, int is_folder, int *slot) {
+  static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  size_t n = strlen(path);
+  *slot = -1;
+  if (n < 6 || strcmp(path + n - 6, "XXXXXX") != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  for (int attempt = 0; attempt < 100; attempt++) {
+    unsigned char r[6];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+      /* no entropy source: the clock and a counter, still unique to this
+       * process, whose number is in the name */
+      static unsigned counter;
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      uint64_t x = cas_rng_mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ++counter);
+      memcpy(r, &x, sizeof r);
+    }
+    for (int i = 0; i < 6; i++) path[n - 6 + i] = alnum[r[i] % (sizeof alnum - 1)];
+    /* registered before it exists: a signal from here on removes it (a
+     * name not yet made is nothing to remove); registered after, a signal
+     * between the two left it behind */
+    *slot = enlist_kind(path, is_folder ? 2 : 1);
+    int fd = is_folder ? mkdir(path, 0700)
+                       : open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) return fd;
+    int e = errno;
+    cas_outfile_forget(*slot);
+    *slot = -1;
+    errno = e;
+    if (e != EEXIST) return -1;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
 cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err) {
   o->fd = -1;
   o->slot = -1;
@@ -253,18 +291,15 @@ cas_status cas_outfile_open(cas_outfile *o, const char *path, cas_error *err) {
   remove_stale(dir, base, host);
   snprintf(o->final, sizeof o->final, "%s", path);
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%s.%ld.XXXXXX", path, host, (long)getpid());
-  int fd = mkstemp(o->tmp);   /* O_CREAT | O_EXCL: a new file, never a link */
+  /* O_CREAT | O_EXCL: a new file, never a link; as readable as any file
+   * made here (0666 less the umask) */
+  int fd = cas_outfile_create_unique(o->tmp, 0, &o->slot);
   if (fd < 0) {
     int e = errno;
     o->tmp[0] = '\0';
     return cas_error_at(err, CAS_ERR_IO, path, 0, 0, "cannot create (%s)", strerror(e));
   }
-  /* mkstemp makes it 0600; a result is as readable as any file made here */
-  mode_t mask = umask(0);
-  umask(mask);
-  (void)fchmod(fd, 0666 & ~mask);
   o->fd = fd;
-  o->slot = enlist(o->tmp);
   return CAS_OK;
 }
 

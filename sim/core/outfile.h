@@ -4,11 +4,12 @@
  * Every file cascade writes (results, reports, exports, manifests,
  * scenarios) is written under a temporary name in the final file's folder
  * and renamed onto the final name only once complete and flushed. The
- * temporary name is FINAL.tmp.HOST.PID.XXXXXX, created by mkstemp: never an
- * existing name, never followed through a symbolic link planted there, and
- * not guessable in advance. While it is open it is registered, so that a
- * signal that ends the program (cas_outfile_on_signal, installed by the
- * command line for SIGINT, SIGTERM, SIGHUP) removes it; a temporary that
+ * temporary name is FINAL.tmp.HOST.PID.XXXXXX (cas_outfile_create_unique):
+ * never an existing name, never followed through a symbolic link planted
+ * there, and not guessable in advance. It is registered from before it
+ * is created until it is renamed, so that a signal that ends the program
+ * (cas_outfile_on_signal, installed by the command line for SIGINT,
+ * SIGTERM, SIGHUP) removes it whenever it comes; a temporary that
  * survives (kill -9, a power cut) is removed by the next write on the same
  * host, once its process is gone: by a write of the same file at once, by
  * a write of any other file into the same folder once it has not changed
@@ -70,6 +71,16 @@ void cas_outfile_release_fd(cas_outfile *o);
 /* The n bytes at data as the whole file path, through a temporary (open,
  * write, commit). */
 cas_status cas_outfile_write_all(const char *path, const void *data, size_t n, cas_error *err);
+
+/* Creates path, whose last six characters are XXXXXX, replaced by random
+ * letters and digits (like mkstemp and mkdtemp): a file opened read-write,
+ * new (O_EXCL), never through a link, mode 0666 less the umask, its
+ * descriptor returned; or (is_folder) a folder, mode 0700, 0 returned. The
+ * name is registered for cas_outfile_on_signal before it is created (a
+ * signal between mkstemp and the registration left the file behind: seen
+ * when a loaded machine preempted the process there); *slot is its entry,
+ * for cas_outfile_forget, or -1. -1 and errno on failure, nothing left. */
+int cas_outfile_create_unique(char *path, int is_folder, int *slot);
 
 /* For a signal handler: removes every registered temporary (unlink and
  * rmdir only: async-signal-safe), files first, then folders. */

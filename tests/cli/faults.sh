@@ -99,7 +99,9 @@ during_write() {   # signal expected-exit
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' "$bin" "${big[@]}" & local pid=$!
   local waited=0
-  until ls "$tmp/out" | grep -q '\.tmp\.'; do
+  # this process's own temporary (its number is in the name: python execs
+  # cascade in place), not one an earlier case may have left
+  until ls "$tmp/out" | grep -q "\.tmp\.[^.]*\.$pid\."; do
     sleep 0.1; waited=$((waited + 1))
     [ $waited -lt 1800 ] || { echo "FAIL: no temporary file appeared"; kill -9 $pid; fail=1; return; }
   done
