@@ -8,7 +8,6 @@
 set -uo pipefail
 source "$(dirname "$0")/common.bash"
 py=/usr/bin/python3
-flunk() { echo "FAIL: $*"; fail=1; }
 export TMPDIR=$tmp/tmpdir
 mkdir -p "$TMPDIR" "$tmp/out"
 

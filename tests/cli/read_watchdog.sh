@@ -10,19 +10,10 @@
 # the time verify spends running the scenario again.
 set -uo pipefail
 source "$(dirname "$0")/common.bash"
-flunk() { echo "FAIL: $*"; fail=1; }
 export TMPDIR=$tmp/tmpdir
 mkdir -p "$TMPDIR" "$tmp/out"
 
-libs=$(ldd "$bin" 2>/dev/null || true)
-if grep -q 'libasan\|libtsan' <<<"$libs"; then
-  # a sanitizer's runtime must be the first library loaded: no LD_PRELOAD
-  echo "read_watchdog: skipped under a sanitizer"
-  exit 0
-fi
-cc=${CC:-cc}
-command -v "$cc" >/dev/null || cc=gcc
-"$cc" -shared -fPIC -O1 -o "$tmp/stall.so" "$src/tests/tools/stall_hdf5.c" -ldl || die "build the stand-in"
+stand_in stall stall_hdf5.c
 
 "$bin" run "$src/scenarios/baseline.yaml" --paths 200 --loans 2000 -q -o "$tmp/r.h5" || die "run"
 cp "$tmp/r.h5" "$tmp/stuck.h5"

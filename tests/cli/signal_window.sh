@@ -10,17 +10,8 @@
 # then; for a result, an export and verify's private folder's re-run.
 set -uo pipefail
 source "$(dirname "$0")/common.bash"
-flunk() { echo "FAIL: $*"; fail=1; }
 
-libs=$(ldd "$bin" 2>/dev/null || true)
-if grep -q 'libasan\|libtsan' <<<"$libs"; then
-  # a sanitizer's runtime must be the first library loaded: no LD_PRELOAD
-  echo "signal_window: skipped under a sanitizer"
-  exit 0
-fi
-cc=${CC:-cc}
-command -v "$cc" >/dev/null || cc=gcc
-"$cc" -shared -fPIC -O1 -o "$tmp/slow.so" "$src/tests/tools/slow_create.c" -ldl || die "build the stand-in"
+stand_in slow slow_create.c
 B=$src/scenarios/baseline.yaml
 export TMPDIR=$tmp/tmpdir
 mkdir -p "$TMPDIR"

@@ -36,24 +36,25 @@ static int slow_open(const char *symbol, const char *path, int flags, mode_t mod
 int open(const char *path, int flags, ...);
 int open64(const char *path, int flags, ...);
 
+/* The mode argument, which open takes only with O_CREAT. */
+#define MODE_ARGUMENT(flags, mode)          \
+  do {                                      \
+    if ((flags) & O_CREAT) {                \
+      va_list ap;                           \
+      va_start(ap, flags);                  \
+      (mode) = (mode_t)va_arg(ap, int);     \
+      va_end(ap);                           \
+    }                                       \
+  } while (0)
+
 int open(const char *path, int flags, ...) {
   mode_t mode = 0;
-  if (flags & O_CREAT) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
-  }
+  MODE_ARGUMENT(flags, mode);
   return slow_open("open", path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...) {
   mode_t mode = 0;
-  if (flags & O_CREAT) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
-  }
+  MODE_ARGUMENT(flags, mode);
   return slow_open("open64", path, flags, mode);
 }
