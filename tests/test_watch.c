@@ -47,6 +47,11 @@ static int watch_child(behaviour b, double seconds, double limit, int *status, c
   cr_assert_not_null(w);
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
+  /* the clock starts before the fork: the child's `seconds` start after
+   * it, so a child that runs them all takes at least that long, however
+   * the two processes are scheduled (t0 taken after the fork was later
+   * than the child's start once, on a loaded machine: 0.99 s for 1 s) */
+  double t0 = now();
   pid_t pid = fork();
   cr_assert_geq(pid, 0);
   if (pid == 0) {
@@ -73,7 +78,6 @@ static int watch_child(behaviour b, double seconds, double limit, int *status, c
     _exit(write(fds[1], "done", 4) == 4 ? 7 : 1);
   }
   close(fds[1]);
-  double t0 = now();
   int rc = cas_watch_wait(pid, fds[0], got, 16, fill, w, limit, status);
   *took = now() - t0;
   close(fds[0]);
